@@ -1,0 +1,376 @@
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A file's identity. UUIDv7, so ids sort by creation time and make stable
+/// pagination cursors; written as 32 lowercase hex digits (no hyphens) so it
+/// is one token in URLs, object keys and graph node ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub uuid::Uuid);
+
+impl Serialize for FileId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for FileId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl FileId {
+    pub fn new() -> Self {
+        FileId(uuid::Uuid::now_v7())
+    }
+
+    /// The object key the file's bytes live under in the object store.
+    pub fn object_key(&self) -> String {
+        format!("files/{}", self.0.simple())
+    }
+}
+
+impl Default for FileId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for FileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.simple())
+    }
+}
+
+impl FromStr for FileId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        uuid::Uuid::parse_str(s).map(FileId)
+    }
+}
+
+/// A user is named by a short stable handle (the subject of their tokens).
+pub type UserId = String;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaggingStatus {
+    /// Queued, waiting for a handler.
+    Pending,
+    /// Claimed by a handler that holds a lease on the job.
+    Running,
+    /// Tagged.
+    Done,
+    /// Gave up after the maximum number of attempts; `status_reason` says why.
+    Failed,
+}
+
+impl TaggingStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TaggingStatus::Pending => "pending",
+            TaggingStatus::Running => "running",
+            TaggingStatus::Done => "done",
+            TaggingStatus::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for TaggingStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "running" => Ok(Self::Running),
+            "done" => Ok(Self::Done),
+            "failed" => Ok(Self::Failed),
+            other => Err(format!(
+                "unknown tagging status '{other}' (expected pending, running, done or failed)"
+            )),
+        }
+    }
+}
+
+/// Where a tag on a file came from. User tags are never removed by tagging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TagSource {
+    User,
+    Keyword,
+    Metadata,
+    Llm,
+}
+
+impl TagSource {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TagSource::User => "user",
+            TagSource::Keyword => "keyword",
+            TagSource::Metadata => "metadata",
+            TagSource::Llm => "llm",
+        }
+    }
+}
+
+impl FromStr for TagSource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "user" => Ok(Self::User),
+            "keyword" => Ok(Self::Keyword),
+            "metadata" => Ok(Self::Metadata),
+            "llm" => Ok(Self::Llm),
+            other => Err(format!("unknown tag source '{other}'")),
+        }
+    }
+}
+
+/// A TAGGED edge as seen from the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileTag {
+    pub name: String,
+    pub score: f32,
+    pub source: TagSource,
+}
+
+/// The graph node of a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub id: FileId,
+    pub owner: UserId,
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub media_type: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub status: TaggingStatus,
+    /// Why tagging failed, when it did.
+    pub status_reason: Option<String>,
+    pub tags: Vec<FileTag>,
+    /// Extracted metadata (page count, image size, EXIF, duration, ...).
+    pub metadata: serde_json::Value,
+    /// Users other than the owner who may see the file.
+    pub shared_with: Vec<UserId>,
+}
+
+/// What the API needs to create a file node after its bytes are stored.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub id: FileId,
+    pub owner: UserId,
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub media_type: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TagMatch {
+    /// A file must carry every tag.
+    #[default]
+    All,
+    /// A file must carry at least one of the tags.
+    Any,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    #[default]
+    Created,
+    Name,
+    Size,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    Asc,
+    #[default]
+    Desc,
+}
+
+/// A listing of the files a viewer may see.
+#[derive(Debug, Clone, Default)]
+pub struct FileQuery {
+    pub tags: Vec<String>,
+    pub tag_match: TagMatch,
+    /// A full media type (`text/plain`) or a prefix ending in `/` (`image/`).
+    pub media_type: Option<String>,
+    pub name_prefix: Option<String>,
+    pub status: Option<TaggingStatus>,
+    pub sort: SortKey,
+    pub order: SortOrder,
+    pub limit: usize,
+    /// Opaque cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass back as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A tag in the vocabulary, with how many visible files carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TagInfo {
+    pub name: String,
+    pub count: u64,
+    pub aliases: Vec<String>,
+}
+
+/// A tag that co-occurs with another on the same files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelatedTag {
+    pub name: String,
+    /// Number of visible files carrying both tags.
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimilarFile {
+    pub id: FileId,
+    pub name: String,
+    pub score: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchField {
+    Name,
+    Text,
+    Tag,
+    Semantic,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub file: FileRecord,
+    pub score: f64,
+    pub matched: Vec<MatchField>,
+    /// A fragment of the extracted text around the match, with the matched
+    /// terms between `[` and `]`.
+    pub snippet: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    File,
+    Tag,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EdgeKind {
+    Tagged,
+    Similar,
+    CoOccurs,
+}
+
+/// Where a graph walk starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GraphStart {
+    File(FileId),
+    Tag(String),
+}
+
+/// A node as graph-drawing libraries take it (d3-force, vis-network,
+/// graphology, Cytoscape after wrapping in `data`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphNode {
+    /// `file:<id>` or `tag:<name>`.
+    pub id: String,
+    pub kind: NodeKind,
+    pub label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// Number of edges of this node within the returned view.
+    pub degree: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphEdge {
+    pub id: String,
+    pub source: String,
+    pub target: String,
+    pub kind: EdgeKind,
+    pub weight: f32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GraphView {
+    pub nodes: Vec<GraphNode>,
+    pub edges: Vec<GraphEdge>,
+    /// True when the walk stopped at the node limit.
+    pub truncated: bool,
+}
+
+/// A tagging job held by a handler under a lease.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: i64,
+    pub file_id: FileId,
+    /// Attempts so far, including this one.
+    pub attempts: u32,
+    pub worker: String,
+    pub lease_until: DateTime<Utc>,
+}
+
+/// A tag proposed by a tagger for a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposedTag {
+    pub name: String,
+    pub score: f32,
+    pub source: TagSource,
+}
+
+/// Everything a tagging job found, written to the graph in one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaggingOutcome {
+    /// Extracted text, indexed for full-text search (bounded by the tagger).
+    pub text: String,
+    pub metadata: serde_json::Value,
+    /// A more precise media type found by looking inside the file.
+    pub media_type: Option<String>,
+    /// Replaces the file's machine tags; user tags and tags a user removed
+    /// are left alone.
+    pub tags: Vec<ProposedTag>,
+    /// Distinct terms of the document, for corpus statistics (IDF).
+    pub terms: Vec<String>,
+}
+
+/// Corpus statistics the keyword tagger ranks terms against.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CorpusStats {
+    /// Number of tagged documents.
+    pub documents: u64,
+    /// Document frequency of each asked term (0 when unseen), in order.
+    pub document_frequency: Vec<u64>,
+}
+
+/// Queue depth as the autoscaler sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueDepth {
+    /// Jobs waiting (including those waiting out a retry backoff).
+    pub pending: u64,
+    /// Jobs held under a live lease.
+    pub in_flight: u64,
+    /// Jobs that gave up.
+    pub failed: u64,
+}
+
+impl QueueDepth {
+    /// What scaling decisions use: work not yet finished.
+    pub fn depth(&self) -> u64 {
+        self.pending + self.in_flight
+    }
+}
