@@ -11,6 +11,9 @@ pub enum Error {
     InvalidInput(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Visible to the caller but not theirs to change.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("content larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("requested range not satisfiable (object size {size})")]

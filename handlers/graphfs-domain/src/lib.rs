@@ -14,7 +14,7 @@ mod store;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, TooLargeMarker};
 pub use model::*;
 pub use names::{NameError, normalize_file_name, normalize_tag};
 pub use store::*;

@@ -260,10 +260,11 @@ fn fts_query(q: &str, prefix_last: bool) -> Vec<String> {
     flush_word(&mut word, &mut terms);
     flush_cjk(&mut cjk, &mut terms);
     terms.truncate(16);
-    if prefix_last && last_is_word {
-        if let Some(last) = terms.last_mut() {
-            last.push('*');
-        }
+    if prefix_last
+        && last_is_word
+        && let Some(last) = terms.last_mut()
+    {
+        last.push('*');
     }
     terms
 }
@@ -341,13 +342,12 @@ fn find_visible(conn: &Connection, viewer: &str, id: FileId) -> Result<FileRow> 
         .ok_or_else(|| Error::NotFound(format!("file {id}")))
 }
 
-/// The file if the viewer owns it. Visible-but-not-owned is 404 as well for
-/// writes by non-owners... except that would hide why; shared readers get
-/// `InvalidInput`-free clarity through the API's 403 mapping of `Conflict`.
+/// The file if the viewer owns it. A user it is shared with may see it but
+/// not change it, and is told so (403); to anyone else it does not exist.
 fn find_owned(conn: &Connection, viewer: &str, id: FileId) -> Result<FileRow> {
     let f = find_visible(conn, viewer, id)?;
     if f.record.owner != viewer {
-        return Err(Error::Conflict(format!(
+        return Err(Error::Forbidden(format!(
             "file {id} belongs to {}; only its owner may change it",
             f.record.owner
         )));

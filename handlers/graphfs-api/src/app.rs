@@ -1,0 +1,140 @@
+//! The router and the layers every request passes: metrics, security
+//! headers, authentication and rate limiting.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use graphfs_domain::{GraphIndex, ObjectStore, UserId};
+use sha2::{Digest, Sha256};
+
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+use crate::ratelimit::RateLimiter;
+use crate::{browse, files, ops, web};
+
+pub struct AppState {
+    pub index: Arc<dyn GraphIndex>,
+    pub store: Arc<dyn ObjectStore>,
+    pub metrics: Metrics,
+    pub limiter: RateLimiter,
+    pub max_upload_bytes: u64,
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// The authenticated caller, put in request extensions by [`authenticate`].
+#[derive(Debug, Clone)]
+pub struct Caller(pub UserId);
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn router(state: SharedState) -> Router {
+    let api = Router::new()
+        .route(
+            "/files",
+            post(files::upload)
+                .get(files::list)
+                // Uploads are streamed and limited by the handler itself.
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/files/{id}",
+            get(files::get_one)
+                .patch(files::update)
+                .delete(files::delete),
+        )
+        .route("/files/{id}/content", get(files::download))
+        .route("/files/{id}/retag", post(files::retag))
+        .route("/tags", get(browse::tags))
+        .route("/tags/{name}/files", get(browse::tag_files))
+        .route("/tags/{name}/related", get(browse::related))
+        .route("/search", get(browse::search))
+        .route("/graph", get(browse::graph))
+        .route("/queue", get(browse::queue))
+        .route("/me", get(browse::me))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .route("/openapi.json", get(ops::openapi));
+
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .merge(web::routes())
+        .fallback(|| async { Problem::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this route does not accept that method",
+            )
+        })
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+async fn authenticate(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Problem::unauthorized("send 'Authorization: Bearer <token>'").into_response();
+    };
+    let user = match state.index.user_for_token(&token_hash(token)).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return Problem::unauthorized("the token is not valid").into_response(),
+        Err(e) => return Problem::from(e).into_response(),
+    };
+    if let Err(wait) = state.limiter.check(&user) {
+        return Problem::rate_limited(wait).into_response();
+    }
+    req.extensions_mut().insert(Caller(user));
+    next.run(req).await
+}
+
+async fn observe(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    let elapsed = start.elapsed().as_secs_f64();
+    state.metrics.observe(&method, &route, status, elapsed);
+    tracing::debug!(%method, %route, status, ms = elapsed * 1000.0, "request");
+    resp
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    h.entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
+    h.entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
+        "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    ));
+    resp
+}

@@ -1,0 +1,618 @@
+//! File routes: upload (streamed), list, get, update, delete, download.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Extension, FromRequest, Multipart, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::{Stream, StreamExt, TryStreamExt};
+use graphfs_domain::{
+    ByteRange, ByteStream, Error, FileId, FileQuery, FileRecord, NewFile, SimilarFile, SortKey,
+    SortOrder, TagMatch, TaggingStatus, TooLargeMarker, normalize_file_name, normalize_tag,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::app::{Caller, SharedState};
+use crate::params::Params;
+use crate::problem::{ApiResult, Problem};
+
+/// Bytes of the body's head kept for media type sniffing.
+const SNIFF_BYTES: usize = 8192;
+/// Similar files shown with a file.
+const SIMILAR_SHOWN: usize = 10;
+
+#[derive(Serialize)]
+pub struct FileDetail {
+    #[serde(flatten)]
+    pub file: FileRecord,
+    pub similar: Vec<SimilarFile>,
+}
+
+pub(crate) fn parse_id(raw: &str) -> ApiResult<FileId> {
+    raw.parse()
+        .map_err(|_| Problem::not_found(format!("file {raw} not found")))
+}
+
+/// What the body stream saw on its way to the store.
+#[derive(Default)]
+struct Tap {
+    hasher: Sha256,
+    size: u64,
+    head: Vec<u8>,
+}
+
+/// Wraps a body stream so it hashes, counts and keeps the head of what
+/// passes, and fails with [`TooLargeMarker`] past `limit` bytes: the whole
+/// body is never held in memory.
+fn tapped<S>(body: S, limit: u64, tap: Arc<Mutex<Tap>>) -> ByteStream
+where
+    S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+{
+    Box::pin(body.map(move |chunk| {
+        let chunk = chunk?;
+        let mut t = tap
+            .lock()
+            .map_err(|_| std::io::Error::other("upload state poisoned"))?;
+        t.size += chunk.len() as u64;
+        if t.size > limit {
+            return Err(std::io::Error::other(TooLargeMarker(limit)));
+        }
+        t.hasher.update(&chunk);
+        if t.head.len() < SNIFF_BYTES {
+            let take = (SNIFF_BYTES - t.head.len()).min(chunk.len());
+            t.head.extend_from_slice(&chunk[..take]);
+        }
+        Ok(chunk)
+    }))
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
+/// `POST /api/v1/files?name=NAME`: raw body, or multipart/form-data with one file field.
+pub async fn upload(
+    State(state): State<SharedState>,
+    Extension(Caller(user)): Extension<Caller>,
+    params: Params,
+    req: Request,
+) -> ApiResult<Response> {
+    let limit = state.max_upload_bytes;
+    let declared_len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let query_name = params.get("name").map(str::to_string);
+    let tap = Arc::new(Mutex::new(Tap::default()));
+    let id = FileId::new();
+    let key = id.object_key();
+
+    let (name, declared_type) = if is_multipart(req.headers()) {
+        let mut multipart = Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| Problem::bad_request(format!("malformed multipart body: {e}")))?;
+        let mut stored = None;
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| Problem::bad_request(format!("malformed multipart body: {e}")))?
+        {
+            if field.file_name().is_none() && field.name() != Some("file") {
+                continue; // a plain form field
+            }
+            let raw_name = query_name
+                .clone()
+                .or_else(|| field.file_name().map(str::to_string))
+                .ok_or_else(|| {
+                    Problem::invalid_name("the file part has no file name; pass ?name=")
+                })?;
+            let name =
+                normalize_file_name(&raw_name).map_err(|e| Problem::invalid_name(e.to_string()))?;
+            let ctype = field.content_type().map(str::to_string);
+            // The field borrows the multipart reader, so it is pumped into a
+            // channel the store reads from, both in this task.
+            let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+            let body = tapped(tokio_stream_from(rx), limit, tap.clone());
+            let pump = async move {
+                let mut field = field;
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(c)) => {
+                            if tx.send(Ok(c)).await.is_err() {
+                                break;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                            break;
+                        }
+                    }
+                }
+            };
+            let (put, ()) = tokio::join!(state.store.put(&key, body), pump);
+            put.map_err(upload_error)?;
+            stored = Some((name, ctype));
+            break;
+        }
+        stored.ok_or_else(|| {
+            Problem::bad_request("the multipart body has no file part (use a field named 'file')")
+        })?
+    } else {
+        let raw_name = query_name.ok_or_else(|| {
+            Problem::invalid_name("pass the file's name as ?name= (or upload multipart/form-data)")
+        })?;
+        let name =
+            normalize_file_name(&raw_name).map_err(|e| Problem::invalid_name(e.to_string()))?;
+        if declared_len.is_some_and(|n| n > limit) {
+            return Err(Problem::too_large(limit));
+        }
+        let ctype = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = req
+            .into_body()
+            .into_data_stream()
+            .map_err(|e| std::io::Error::other(e.to_string()));
+        state
+            .store
+            .put(&key, tapped(body, limit, tap.clone()))
+            .await
+            .map_err(upload_error)?;
+        (name, ctype)
+    };
+
+    let (sha256, size, head) = {
+        let t = tap.lock().map_err(|_| Problem::internal())?;
+        (
+            hex::encode(t.hasher.clone().finalize()),
+            t.size,
+            t.head.clone(),
+        )
+    };
+    let media_type = media_type_of(&name, &head, declared_type.as_deref());
+    let created = state
+        .index
+        .create_file(NewFile {
+            id,
+            owner: user,
+            name,
+            size,
+            sha256,
+            media_type,
+        })
+        .await;
+    let file = match created {
+        Ok(f) => f,
+        Err(e) => {
+            // Object first, then node: without the node the object is an orphan.
+            if let Err(de) = state.store.delete(&key).await {
+                tracing::warn!(%key, error = %de, "could not remove the object of a failed upload");
+            }
+            return Err(e.into());
+        }
+    };
+    state.metrics.uploads.fetch_add(1, Ordering::Relaxed);
+    state
+        .metrics
+        .upload_bytes
+        .fetch_add(size, Ordering::Relaxed);
+    tracing::info!(file = %file.id, name = %file.name, size, "uploaded");
+    let mut resp = (StatusCode::CREATED, Json(&file)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/files/{}", file.id)) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+fn upload_error(e: Error) -> Problem {
+    match e {
+        Error::Internal(m) if m.contains("body") || m.contains("connection") => {
+            Problem::bad_request(format!("the upload was interrupted: {m}"))
+        }
+        other => other.into(),
+    }
+}
+
+/// The sniffed type (magic bytes, then extension) unless it says nothing
+/// and the client declared something specific.
+fn media_type_of(name: &str, head: &[u8], declared: Option<&str>) -> String {
+    let sniffed = graphfs_extract::sniff_media_type(name, head);
+    let declared = declared
+        .and_then(|d| d.split(';').next())
+        .map(|d| d.trim().to_ascii_lowercase())
+        .filter(|d| {
+            !d.is_empty()
+                && d.contains('/')
+                && !matches!(
+                    d.as_str(),
+                    "application/octet-stream" | "application/x-www-form-urlencoded"
+                )
+                && !d.starts_with("multipart/")
+        });
+    match declared {
+        Some(d) if sniffed == "application/octet-stream" => d,
+        _ => sniffed,
+    }
+}
+
+pub(crate) fn file_query(params: &Params, tags: Vec<String>) -> ApiResult<FileQuery> {
+    let tags = tags
+        .iter()
+        .map(|t| normalize_tag(t).map_err(|e| Problem::bad_request(format!("tag '{t}': {e}"))))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let status = params.parsed::<TaggingStatus>("status")?;
+    Ok(FileQuery {
+        tags,
+        tag_match: params.choice(
+            "tag_match",
+            &[("all", TagMatch::All), ("any", TagMatch::Any)],
+            TagMatch::All,
+        )?,
+        media_type: params
+            .get("media_type")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        name_prefix: params
+            .get("name_prefix")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        status,
+        sort: params.choice(
+            "sort",
+            &[
+                ("created", SortKey::Created),
+                ("name", SortKey::Name),
+                ("size", SortKey::Size),
+            ],
+            SortKey::Created,
+        )?,
+        order: params.choice(
+            "order",
+            &[("asc", SortOrder::Asc), ("desc", SortOrder::Desc)],
+            SortOrder::Desc,
+        )?,
+        limit: params.int_in("limit", 1, 200, 50)? as usize,
+        cursor: params
+            .get("cursor")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    })
+}
+
+pub async fn list(
+    State(state): State<SharedState>,
+    Extension(Caller(user)): Extension<Caller>,
+    params: Params,
+) -> ApiResult<Response> {
+    let query = file_query(&params, params.all("tag"))?;
+    let page = state.index.list_files(&user, &query).await?;
+    Ok(Json(page).into_response())
+}
+
+pub async fn get_one(
+    State(state): State<SharedState>,
+    Extension(Caller(user)): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<FileDetail>> {
+    let id = parse_id(&id)?;
+    let file = state.index.get_file(&user, id).await?;
+    let similar = state.index.similar_files(&user, id, SIMILAR_SHOWN).await?;
+    Ok(Json(FileDetail { file, similar }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePatch {
+    name: Option<String>,
+    #[serde(default)]
+    add_tags: Vec<String>,
+    #[serde(default)]
+    remove_tags: Vec<String>,
+    #[serde(default)]
+    share_with: Vec<String>,
+    #[serde(default)]
+    unshare: Vec<String>,
+}
+
+pub async fn update(
+    State(state): State<SharedState>,
+    Extension(Caller(user)): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<FileDetail>> {
+    let id = parse_id(&id)?;
+    let json_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !json_body {
+        return Err(Problem::unsupported_media_type(
+            "send the changes as application/json",
+        ));
+    }
+    let patch: FilePatch = serde_json::from_slice(&body)
+        .map_err(|e| Problem::bad_request(format!("invalid JSON body: {e}")))?;
+    if patch.add_tags.len() + patch.remove_tags.len() > 100 {
+        return Err(Problem::bad_request("at most 100 tag changes at once"));
+    }
+    // Validate everything before changing anything.
+    let name = patch
+        .name
+        .as_deref()
+        .map(normalize_file_name)
+        .transpose()
+        .map_err(|e| Problem::invalid_name(e.to_string()))?;
+    let norm = |tags: &[String]| {
+        tags.iter()
+            .map(|t| normalize_tag(t).map_err(|e| Problem::bad_request(format!("tag '{t}': {e}"))))
+            .collect::<ApiResult<Vec<_>>>()
+    };
+    let (add, remove) = (norm(&patch.add_tags)?, norm(&patch.remove_tags)?);
+    let mut file = state.index.get_file(&user, id).await?;
+    if let Some(name) = name {
+        file = state.index.rename_file(&user, id, &name).await?;
+    }
+    for t in &remove {
+        file = state.index.remove_tag(&user, id, t).await?;
+    }
+    for t in &add {
+        file = state.index.add_user_tag(&user, id, t).await?;
+    }
+    for u in &patch.share_with {
+        file = state.index.set_shared(&user, id, u.trim(), true).await?;
+    }
+    for u in &patch.unshare {
+        file = state.index.set_shared(&user, id, u.trim(), false).await?;
+    }
+    let similar = state.index.similar_files(&user, id, SIMILAR_SHOWN).await?;
+    Ok(Json(FileDetail { file, similar }))
+}
+
+pub async fn delete(
+    State(state): State<SharedState>,
+    Extension(Caller(user)): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&id)?;
+    // Node and edges first: once they are gone the file is gone for users; a
+    // failure deleting the object leaves an orphan for reconciliation, never
+    // a node without bytes.
+    let file = state.index.delete_file(&user, id).await?;
+    if let Err(e) = state.store.delete(&file.id.object_key()).await {
+        tracing::warn!(file = %id, error = %e, "object not removed; reconciliation will remove it");
+    }
+    tracing::info!(file = %id, "deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn retag(
+    State(state): State<SharedState>,
+    Extension(Caller(user)): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&id)?;
+    let file = state.index.get_file(&user, id).await?;
+    if file.owner != user {
+        return Err(Error::Forbidden("only the owner may re-tag a file".into()).into());
+    }
+    state.index.requeue(id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Parses `Range: bytes=…` for a single range. Anything else is ignored, as
+/// RFC 9110 allows, and the whole file is sent.
+fn parse_range(headers: &HeaderMap, size: u64) -> Option<Result<ByteRange, ()>> {
+    let v = headers.get(header::RANGE)?.to_str().ok()?.trim();
+    let spec = v.strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_empty() {
+        // Suffix range: the last N bytes.
+        let n: u64 = b.parse().ok()?;
+        if n == 0 || size == 0 {
+            return Some(Err(()));
+        }
+        return Some(Ok(ByteRange {
+            start: size.saturating_sub(n),
+            end: None,
+        }));
+    }
+    let start: u64 = a.parse().ok()?;
+    let end = if b.is_empty() {
+        None
+    } else {
+        Some(b.parse::<u64>().ok()?)
+    };
+    if end.is_some_and(|e| e < start) {
+        return None;
+    }
+    Some(Ok(ByteRange { start, end }))
+}
+
+/// `filename*` per RFC 8187 plus an ASCII fallback.
+fn content_disposition(kind: &str, name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+pub async fn download(
+    State(state): State<SharedState>,
+    Extension(Caller(user)): Extension<Caller>,
+    Path(id): Path<String>,
+    params: Params,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let file = state.index.get_file(&user, id).await?;
+    let etag = format!("\"{}\"", file.sha256);
+    let disposition = params.choice(
+        "disposition",
+        &[("attachment", "attachment"), ("inline", "inline")],
+        "attachment",
+    )?;
+    let mut common = HeaderMap::new();
+    let mut set = |k: header::HeaderName, v: &str| {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            common.insert(k, v);
+        }
+    };
+    set(header::ETAG, &etag);
+    set(header::ACCEPT_RANGES, "bytes");
+    set(
+        header::CONTENT_DISPOSITION,
+        &content_disposition(disposition, &file.name),
+    );
+    set(header::CACHE_CONTROL, "private, no-cache");
+    // Content is the user's, not ours: it may never run as part of the page.
+    set(
+        header::CONTENT_SECURITY_POLICY,
+        "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    );
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if not_modified {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    let range = match parse_range(&headers, file.size) {
+        Some(Ok(r)) => Some(r),
+        Some(Err(())) => return Err(Error::RangeNotSatisfiable { size: file.size }.into()),
+        None => None,
+    };
+    let body = state.store.get(&file.id.object_key(), range).await?;
+    state.metrics.downloads.fetch_add(1, Ordering::Relaxed);
+    let len = if body.size == 0 {
+        0
+    } else {
+        body.end - body.start + 1
+    };
+    let mut resp = Response::new(Body::from_stream(body.stream));
+    *resp.headers_mut() = common;
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&file.media_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if range.is_some() {
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("bytes {}-{}/{}", body.start, body.end, body.size))
+        {
+            h.insert(header::CONTENT_RANGE, v);
+        }
+        *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(v: &str, size: u64) -> Option<Result<ByteRange, ()>> {
+        let mut h = HeaderMap::new();
+        h.insert(header::RANGE, HeaderValue::from_str(v).unwrap());
+        parse_range(&h, size)
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(
+            range("bytes=0-9", 100),
+            Some(Ok(ByteRange {
+                start: 0,
+                end: Some(9)
+            }))
+        );
+        assert_eq!(
+            range("bytes=90-", 100),
+            Some(Ok(ByteRange {
+                start: 90,
+                end: None
+            }))
+        );
+        assert_eq!(
+            range("bytes=-10", 100),
+            Some(Ok(ByteRange {
+                start: 90,
+                end: None
+            }))
+        );
+        assert_eq!(range("bytes=-0", 100), Some(Err(())));
+        assert_eq!(range("bytes=0-1,5-6", 100), None);
+        assert_eq!(range("items=0-1", 100), None);
+        assert_eq!(range("bytes=9-1", 100), None);
+        assert_eq!(range("bytes=x-1", 100), None);
+    }
+
+    #[test]
+    fn disposition_encodes_unicode_names() {
+        assert_eq!(
+            content_disposition("attachment", "报告 1.pdf"),
+            "attachment; filename=\"__ 1.pdf\"; filename*=UTF-8''%E6%8A%A5%E5%91%8A%201.pdf"
+        );
+        assert_eq!(
+            content_disposition("inline", "a\"b.txt"),
+            "inline; filename=\"a_b.txt\"; filename*=UTF-8''a%22b.txt"
+        );
+    }
+
+    #[test]
+    fn declared_type_only_fills_in_for_unknown_content() {
+        assert_eq!(
+            media_type_of("a.txt", b"hello", Some("application/x-www-form-urlencoded")),
+            "text/plain"
+        );
+        assert_eq!(
+            media_type_of("blob", &[0, 1, 2, 0xff], Some("application/x-thing")),
+            "application/x-thing"
+        );
+        assert_eq!(
+            media_type_of("blob", &[0, 1, 2, 0xff], Some("application/octet-stream")),
+            "application/octet-stream"
+        );
+    }
+}

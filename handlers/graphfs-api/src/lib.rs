@@ -1,0 +1,14 @@
+//! The GraphFS API handler: the axum router over the storage seams, and the
+//! `graphfs` command that wires it to the embedded backends.
+
+pub mod app;
+pub mod browse;
+pub mod config;
+pub mod files;
+pub mod metrics;
+pub mod ops;
+pub mod params;
+pub mod problem;
+pub mod ratelimit;
+pub mod reconcile;
+pub mod web;

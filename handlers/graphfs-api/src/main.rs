@@ -1,0 +1,285 @@
+//! `graphfs`: serve the API (with an in-process tagger), run a standalone
+//! tagger, or create tokens.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use graphfs_api::app::{AppState, token_hash};
+use graphfs_api::config::{
+    Cli, Command, LogArgs, LogFormat, ServeArgs, StorageArgs, TaggingArgs, TokenArgs,
+};
+use graphfs_api::metrics::Metrics;
+use graphfs_api::ratelimit::RateLimiter;
+use graphfs_api::{app, reconcile};
+use graphfs_domain::{GraphIndex, ObjectStore};
+use graphfs_embedded::{LocalObjectStore, SqliteGraphIndex};
+use graphfs_extract::{Isolation, Limits};
+use graphfs_tagger::keywords::KeywordConfig;
+use graphfs_tagger::{ExtractMode, OfflineTagger, Worker, WorkerConfig};
+use rand::RngCore;
+use tokio::sync::watch;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::ExtractWorker = cli.command {
+        // Speaks JSON on stdout to its parent: no logging set up here.
+        return ExitCode::from(graphfs_extract::child_main().clamp(0, 255) as u8);
+    }
+    init_tracing(&cli.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("graphfs: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Tagger(args) => tagger(args.storage, args.tagging).await,
+            Command::Token(args) => token(args).await,
+            Command::ExtractWorker => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("graphfs: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(args: &LogArgs) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+struct Backends {
+    index: Arc<dyn GraphIndex>,
+    store: Arc<dyn ObjectStore>,
+}
+
+async fn open_backends(storage: &StorageArgs) -> Result<Backends> {
+    let dir = &storage.data_dir;
+    let store = LocalObjectStore::open(dir.join("objects"))
+        .await
+        .with_context(|| format!("opening the object store in {}", dir.display()))?;
+    let index = SqliteGraphIndex::open(dir.join("graph.db"))
+        .await
+        .with_context(|| format!("opening the graph index in {}", dir.display()))?;
+    Ok(Backends {
+        index: Arc::new(index),
+        store: Arc::new(store),
+    })
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("gfs_{}", hex::encode(bytes))
+}
+
+async fn load_tokens_file(index: &dyn GraphIndex, path: &Path) -> Result<usize> {
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .with_context(|| format!("reading tokens file {}", path.display()))?;
+    let mut n = 0;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (user, token) = line
+            .split_once(':')
+            .with_context(|| format!("{}:{}: expected user:token", path.display(), i + 1))?;
+        let (user, token) = (user.trim(), token.trim());
+        anyhow::ensure!(
+            !user.is_empty() && token.len() >= 16,
+            "{}:{}: user must be non-empty and the token at least 16 characters",
+            path.display(),
+            i + 1
+        );
+        index.add_token(user, &token_hash(token)).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn worker_config(storage: &StorageArgs, t: &TaggingArgs) -> Result<WorkerConfig> {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+    let mut cfg = WorkerConfig::new(
+        format!("{host}-{}", std::process::id()),
+        storage.data_dir.join("scratch"),
+    );
+    cfg.concurrency = t.tagger_concurrency;
+    cfg.lease = Duration::from_secs(t.tagger_lease_seconds.max(1));
+    cfg.max_attempts = t.tagger_max_attempts.max(1);
+    cfg.backoff_base = Duration::from_millis(t.tagger_backoff_ms);
+    cfg.backoff_max = Duration::from_secs(t.tagger_backoff_max_seconds);
+    cfg.poll_interval = Duration::from_millis(t.tagger_poll_ms.max(10));
+    cfg.limits = Limits {
+        max_input_bytes: t.extract_max_input_mb << 20,
+        ..Limits::default()
+    };
+    let timeout = Duration::from_secs(t.extract_timeout_seconds.max(1));
+    cfg.extract = if t.extract_isolated {
+        ExtractMode::Isolated(Isolation {
+            program: std::env::current_exe()
+                .context("locating the graphfs binary for extraction")?,
+            args: vec!["extract-worker".into()],
+            timeout,
+            memory_limit_bytes: t.extract_memory_mb << 20,
+            cpu_seconds: t.extract_timeout_seconds.max(1) + 1,
+        })
+    } else {
+        ExtractMode::InProcess { timeout }
+    };
+    Ok(cfg)
+}
+
+fn start_worker(
+    backends: &Backends,
+    storage: &StorageArgs,
+    tagging: &TaggingArgs,
+    shutdown: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let config = worker_config(storage, tagging)?;
+    let tagger = OfflineTagger::new(
+        backends.index.clone(),
+        KeywordConfig {
+            max_tags: tagging.tagger_max_tags,
+            ..KeywordConfig::default()
+        },
+    );
+    let worker = Worker::new(
+        backends.index.clone(),
+        backends.store.clone(),
+        Arc::new(tagger),
+        config,
+    );
+    Ok(tokio::spawn(worker.run(shutdown)))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutdown requested");
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let backends = open_backends(&args.storage).await?;
+    if let Some(path) = &args.tokens_file {
+        let n = load_tokens_file(backends.index.as_ref(), path).await?;
+        tracing::info!(tokens = n, "registered tokens from file");
+    }
+    let dev_token = if args.dev || args.dev_token.is_some() {
+        let token = args.dev_token.clone().unwrap_or_else(new_token);
+        backends.index.add_token("dev", &token_hash(&token)).await?;
+        Some(token)
+    } else {
+        None
+    };
+    let state = Arc::new(AppState {
+        index: backends.index.clone(),
+        store: backends.store.clone(),
+        metrics: Metrics::default(),
+        limiter: RateLimiter::new(args.rate_limit_rps, args.rate_limit_burst),
+        max_upload_bytes: args.max_upload_bytes,
+    });
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("binding {}", args.addr))?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker = start_worker(&backends, &args.storage, &args.tagging, stop_rx)?;
+    reconcile::spawn_periodic(
+        backends.index.clone(),
+        backends.store.clone(),
+        Duration::from_secs(600),
+    );
+    tracing::info!(%addr, data_dir = %args.storage.data_dir.display(), "GraphFS listening");
+    if let Some(token) = &dev_token {
+        // Printed once, to the terminal of whoever started the server.
+        println!("GraphFS is running at http://{addr}/");
+        println!("Data folder: {}", args.storage.data_dir.display());
+        if args.dev_token.is_none() {
+            println!("Sign in with this token (shown only now): {token}");
+        } else {
+            println!("Sign in with the token from GRAPHFS_DEV_TOKEN.");
+        }
+    }
+    let grace = Duration::from_secs(args.shutdown_grace_seconds);
+    axum::serve(listener, app::router(state))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        })
+        .await
+        .context("serving HTTP")?;
+    if tokio::time::timeout(grace, worker).await.is_err() {
+        tracing::warn!("tagging worker did not stop within the grace period");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn tagger(storage: StorageArgs, tagging: TaggingArgs) -> Result<()> {
+    let backends = open_backends(&storage).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker = start_worker(&backends, &storage, &tagging, stop_rx)?;
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    worker.await.context("tagging worker")?;
+    Ok(())
+}
+
+async fn token(args: TokenArgs) -> Result<()> {
+    let user = args.user.trim();
+    anyhow::ensure!(
+        !user.is_empty()
+            && user.len() <= 64
+            && user
+                .chars()
+                .all(|c| c.is_alphanumeric() || "-_.@".contains(c)),
+        "user names are 1-64 letters, digits or - _ . @"
+    );
+    let backends = open_backends(&args.storage).await?;
+    let token = new_token();
+    backends.index.add_token(user, &token_hash(&token)).await?;
+    println!("{token}");
+    Ok(())
+}

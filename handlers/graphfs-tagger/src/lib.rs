@@ -1,0 +1,69 @@
+//! The GraphFS tagging handler: a job worker and the taggers it drives.
+//!
+//! A [`Tagger`] turns a file's extracted content into tags. The offline
+//! [`OfflineTagger`] (keywords against corpus statistics, plus tags from the
+//! file's type and metadata) needs no model and sends nothing anywhere; model
+//! taggers plug in behind the same trait.
+
+pub mod keywords;
+mod stopwords;
+mod worker;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use graphfs_domain::{FileRecord, GraphIndex, ProposedTag};
+use graphfs_extract::Extracted;
+
+pub use worker::{ExtractMode, JobError, Worker, WorkerConfig};
+
+/// What a tagger found for one file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TagResult {
+    /// Best first, bounded by the tagger.
+    pub tags: Vec<ProposedTag>,
+    /// The document's distinct terms, stored for corpus statistics.
+    pub terms: Vec<String>,
+}
+
+#[async_trait]
+pub trait Tagger: Send + Sync + 'static {
+    async fn tag(&self, file: &FileRecord, content: &Extracted) -> Result<TagResult, JobError>;
+}
+
+/// Keyword tags ranked against the corpus, plus type and metadata tags.
+pub struct OfflineTagger {
+    keywords: keywords::KeywordTagger,
+    index: Arc<dyn GraphIndex>,
+}
+
+impl OfflineTagger {
+    pub fn new(index: Arc<dyn GraphIndex>, config: keywords::KeywordConfig) -> Self {
+        OfflineTagger {
+            keywords: keywords::KeywordTagger::new(config),
+            index,
+        }
+    }
+}
+
+#[async_trait]
+impl Tagger for OfflineTagger {
+    async fn tag(&self, file: &FileRecord, content: &Extracted) -> Result<TagResult, JobError> {
+        let doc = keywords::Document {
+            name: &file.name,
+            media_type: &content.media_type,
+            text: &content.text,
+            metadata: &content.metadata,
+        };
+        let candidates = self.keywords.candidates(&doc);
+        let terms = self.keywords.terms_for_stats(&candidates);
+        let stats = self.index.corpus_stats(&terms).await?;
+        let mut tags = self.keywords.metadata_tags(&doc);
+        for t in self.keywords.rank(&candidates, &stats) {
+            if !tags.iter().any(|m| m.name == t.name) {
+                tags.push(t);
+            }
+        }
+        Ok(TagResult { tags, terms })
+    }
+}

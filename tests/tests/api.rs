@@ -1,0 +1,1059 @@
+//! The HTTP API end to end: the real `graphfs` binary on loopback with the
+//! embedded backends in a temp folder.
+
+use std::time::Duration;
+
+use graphfs_e2e::Server;
+use reqwest::{Method, StatusCode, header};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+async fn server(args: &[&str]) -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), args).await.unwrap();
+    (dir, s)
+}
+
+fn problem_type(v: &Value) -> &str {
+    v["type"]
+        .as_str()
+        .unwrap_or("")
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+}
+
+async fn problem(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(ctype, "application/problem+json", "status {status}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"].as_u64(), Some(status.as_u16() as u64));
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    (status, body)
+}
+
+#[tokio::test]
+async fn upload_get_and_download_with_ranges() {
+    let (_d, s) = server(&[]).await;
+    let content = b"GraphFS keeps files in a graph of tags.\n".repeat(100);
+    let (status, file) = s.upload("notes.txt", content.clone()).await.unwrap();
+    assert_eq!(status, 201, "{file}");
+    let id = file["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 32);
+    assert_eq!(file["name"], "notes.txt");
+    assert_eq!(file["size"], content.len());
+    assert_eq!(file["sha256"], hex::encode(Sha256::digest(&content)));
+    assert_eq!(file["media_type"], "text/plain");
+    assert_eq!(file["owner"], "dev");
+    assert!(file["created_at"].as_str().is_some());
+    assert!(matches!(
+        file["status"].as_str(),
+        Some("pending" | "running" | "done")
+    ));
+
+    let detail = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+    assert_eq!(detail["id"], id.as_str());
+    assert!(detail["similar"].is_array());
+
+    // Whole download with its headers.
+    let resp = s
+        .get(&format!("/api/v1/files/{id}/content"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let h = resp.headers().clone();
+    assert_eq!(h[header::CONTENT_TYPE], "text/plain");
+    assert_eq!(
+        h[header::ETAG],
+        format!("\"{}\"", file["sha256"].as_str().unwrap()).as_str()
+    );
+    assert_eq!(h[header::ACCEPT_RANGES], "bytes");
+    assert!(
+        h[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"notes.txt\"")
+    );
+    assert!(
+        h[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .starts_with("sandbox")
+    );
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), content.as_slice());
+
+    // Ranges.
+    let resp = s
+        .get(&format!("/api/v1/files/{id}/content"))
+        .header(header::RANGE, "bytes=8-14")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(
+        resp.headers()[header::CONTENT_RANGE],
+        format!("bytes 8-14/{}", content.len()).as_str()
+    );
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), b"keeps f");
+    let resp = s
+        .get(&format!("/api/v1/files/{id}/content"))
+        .header(header::RANGE, "bytes=-5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(
+        resp.bytes().await.unwrap().as_ref(),
+        b"tags.\n".get(1..).unwrap()
+    );
+    let resp = s
+        .get(&format!("/api/v1/files/{id}/content"))
+        .header(header::RANGE, format!("bytes={}-", content.len()))
+        .send()
+        .await
+        .unwrap();
+    let (status, p) = problem(resp).await;
+    assert_eq!(status, 416);
+    assert_eq!(problem_type(&p), "range-not-satisfiable");
+
+    // Conditional GET.
+    let etag = h[header::ETAG].to_str().unwrap().to_string();
+    let resp = s
+        .get(&format!("/api/v1/files/{id}/content"))
+        .header(header::IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 304);
+
+    // Inline disposition for previews.
+    let resp = s
+        .get(&format!("/api/v1/files/{id}/content?disposition=inline"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.headers()[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .starts_with("inline")
+    );
+
+    // Empty files are files.
+    let (status, empty) = s.upload("empty.bin", Vec::new()).await.unwrap();
+    assert_eq!(status, 201);
+    assert_eq!(empty["size"], 0);
+    let resp = s
+        .get(&format!(
+            "/api/v1/files/{}/content",
+            empty["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.bytes().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn multipart_upload_from_a_browser_form() {
+    let (_d, s) = server(&[]).await;
+    let part = reqwest::multipart::Part::bytes(b"# Title\n\nSome markdown.".to_vec())
+        .file_name("readme.md")
+        .mime_str("text/markdown")
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("note", "ignored")
+        .part("file", part);
+    let resp = s
+        .request(Method::POST, "/api/v1/files")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert!(
+        resp.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/api/v1/files/")
+    );
+    let file: Value = resp.json().await.unwrap();
+    assert_eq!(file["name"], "readme.md");
+    assert_eq!(file["media_type"], "text/markdown");
+    assert_eq!(file["size"], 23);
+
+    // A form without a file part is a client error.
+    let form = reqwest::multipart::Form::new().text("note", "no file");
+    let resp = s
+        .request(Method::POST, "/api/v1/files")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let (status, _) = problem(resp).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn bad_names_and_oversized_bodies_are_refused_and_leave_nothing() {
+    let (_d, s) = server(&["--max-upload-bytes", "1000"]).await;
+    for name in [
+        "../etc/passwd",
+        "a/b",
+        "a\\b",
+        "..",
+        "   ",
+        "bad\u{7}bell",
+        &"x".repeat(300),
+    ] {
+        let resp = s
+            .request(Method::POST, "/api/v1/files")
+            .query(&[("name", name)])
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        let (status, p) = problem(resp).await;
+        assert_eq!(status, 400, "{name:?}");
+        assert_eq!(problem_type(&p), "invalid-name");
+    }
+    // No name at all.
+    let resp = s
+        .request(Method::POST, "/api/v1/files")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 400);
+
+    // Over the limit, declared up front.
+    let (status, p) = s.upload("big.bin", vec![0u8; 1001]).await.unwrap();
+    assert_eq!(status, 413, "{p}");
+    assert_eq!(problem_type(&p), "too-large");
+    // Over the limit, streamed without a length.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..20).map(|_| Ok(vec![1u8; 100])).collect();
+    let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
+    let (status, _) = s.upload("stream.bin", body).await.unwrap();
+    assert_eq!(status, 413);
+    // Exactly at the limit is fine.
+    let (status, _) = s.upload("fits.bin", vec![0u8; 1000]).await.unwrap();
+    assert_eq!(status, 201);
+
+    let list = s.json("/api/v1/files").await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        s.object_files().len(),
+        1,
+        "refused uploads left objects: {:?}",
+        s.object_files()
+    );
+}
+
+#[tokio::test]
+async fn authentication_and_ownership() {
+    let (_d, s) = server(&[]).await;
+    let (_, file) = s.upload("secret.txt", "alice's secret").await.unwrap();
+    let id = file["id"].as_str().unwrap();
+
+    // No token, wrong token.
+    let resp = s.client.get(s.url("/api/v1/files")).send().await.unwrap();
+    assert!(resp.headers().contains_key(header::WWW_AUTHENTICATE));
+    let (status, p) = problem(resp).await;
+    assert_eq!((status.as_u16(), problem_type(&p)), (401, "unauthorized"));
+    let resp = s
+        .client
+        .get(s.url("/api/v1/files"))
+        .bearer_auth("gfs_wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 401);
+
+    // Another user sees nothing of it.
+    let bob = s.token_for("bob").await.unwrap();
+    let as_bob = |m: Method, p: &str| s.client.request(m, s.url(p)).bearer_auth(&bob);
+    let me: Value = as_bob(Method::GET, "/api/v1/me")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"], "bob");
+    for path in [
+        format!("/api/v1/files/{id}"),
+        format!("/api/v1/files/{id}/content"),
+    ] {
+        let resp = as_bob(Method::GET, &path).send().await.unwrap();
+        assert_eq!(problem(resp).await.0, 404, "{path}");
+    }
+    let resp = as_bob(Method::DELETE, &format!("/api/v1/files/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 404);
+    let list: Value = as_bob(Method::GET, "/api/v1/files")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(list["items"].as_array().unwrap().is_empty());
+    let hits: Value = as_bob(Method::GET, "/api/v1/search?q=secret")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(hits["items"].as_array().unwrap().is_empty());
+
+    // Shared: bob may read but not change.
+    let resp = s
+        .request(Method::PATCH, &format!("/api/v1/files/{id}"))
+        .json(&json!({"share_with": ["bob"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = as_bob(Method::GET, &format!("/api/v1/files/{id}/content"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "alice's secret");
+    let resp = as_bob(Method::DELETE, &format!("/api/v1/files/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 403);
+    let resp = as_bob(Method::PATCH, &format!("/api/v1/files/{id}"))
+        .json(&json!({"name": "mine.txt"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 403);
+}
+
+#[tokio::test]
+async fn listing_pages_filters_and_sorts() {
+    let (_d, s) = server(&["--tagger-concurrency", "0"]).await;
+    let names = [
+        "b.txt", "a.png", "c.txt", "d.txt", "e.png", "f.txt", "g.txt",
+    ];
+    let png = [
+        0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, b'I', b'H', b'D', b'R',
+    ];
+    for n in names {
+        let body: Vec<u8> = if n.ends_with(".png") {
+            png.to_vec()
+        } else {
+            n.as_bytes().repeat(3)
+        };
+        assert_eq!(s.upload(n, body).await.unwrap().0, 201);
+    }
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/files?limit=3".to_string();
+    loop {
+        let page = s.json(&url).await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 3);
+        seen.extend(
+            items
+                .iter()
+                .map(|f| f["name"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/v1/files?limit=3&cursor={c}"),
+            None => break,
+        }
+    }
+    let mut newest_first: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    newest_first.reverse();
+    assert_eq!(seen, newest_first);
+
+    let by_name = s.json("/api/v1/files?sort=name&order=asc").await.unwrap();
+    let got: Vec<_> = by_name["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "a.png", "b.txt", "c.txt", "d.txt", "e.png", "f.txt", "g.txt"
+        ]
+    );
+    let images = s.json("/api/v1/files?media_type=image/").await.unwrap();
+    assert_eq!(images["items"].as_array().unwrap().len(), 2);
+    let prefix = s.json("/api/v1/files?name_prefix=c").await.unwrap();
+    assert_eq!(prefix["items"].as_array().unwrap().len(), 1);
+    let pending = s.json("/api/v1/files?status=pending").await.unwrap();
+    assert_eq!(pending["items"].as_array().unwrap().len(), 7);
+    let by_size = s
+        .json("/api/v1/files?sort=size&order=desc&limit=1")
+        .await
+        .unwrap();
+    assert_eq!(by_size["items"][0]["size"], 16);
+
+    for bad in [
+        "limit=0",
+        "limit=1000",
+        "sort=colour",
+        "order=up",
+        "status=sleeping",
+        "cursor=zzz",
+        "tag=%3Cscript%3E",
+    ] {
+        let resp = s.get(&format!("/api/v1/files?{bad}")).send().await.unwrap();
+        let (status, p) = problem(resp).await;
+        assert_eq!(status, 400, "{bad}: {p}");
+    }
+}
+
+const DOCS: [(&str, &str); 6] = [
+    (
+        "photosynthesis.txt",
+        "Photosynthesis is the process by which green plants convert sunlight into chemical energy. \
+         Chlorophyll in the chloroplasts absorbs light. Photosynthesis produces oxygen and glucose, \
+         and the Calvin cycle fixes carbon dioxide. Photosynthesis sustains nearly all life.",
+    ),
+    (
+        "volcanoes.md",
+        "# Volcanoes\n\nA volcano erupts when magma rises through the crust. Volcanic eruptions \
+         release lava, ash and gases. The volcano Etna in Sicily and the volcano Kilauea in Hawaii \
+         erupt often. Magma chambers feed each volcano.",
+    ),
+    (
+        "orbit.html",
+        "<html><head><title>Orbital mechanics</title><script>var x = 'satellite secret';</script></head>\
+         <body><h1>Orbits</h1><p>A satellite in orbit falls around the planet. Orbital velocity and \
+         orbital period depend on altitude. Kepler described each orbit as an ellipse.</p></body></html>",
+    ),
+    (
+        "sales.csv",
+        "region,quarter,revenue\nnorth,q1,1200\nsouth,q1,900\nnorth,q2,1500\nsouth,q2,1100\n",
+    ),
+    (
+        "机器学习.txt",
+        "机器学习是人工智能的一个分支。机器学习算法通过数据训练模型，深度学习使用神经网络。\
+         机器学习在图像识别和自然语言处理中应用广泛。",
+    ),
+    (
+        "plants.txt",
+        "Green plants rely on photosynthesis in their leaves. Chlorophyll makes leaves green, and \
+         photosynthesis in plants needs water, light and carbon dioxide.",
+    ),
+];
+
+async fn upload_docs(s: &Server) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (name, text) in DOCS {
+        let (status, f) = s.upload(name, text).await.unwrap();
+        assert_eq!(status, 201, "{f}");
+        ids.push(f["id"].as_str().unwrap().to_string());
+    }
+    s.wait_tagged(Duration::from_secs(120)).await.unwrap();
+    ids
+}
+
+fn tag_names(file: &Value) -> Vec<String> {
+    file["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn files_are_tagged_and_searchable() {
+    let (_d, s) = server(&[]).await;
+    let ids = upload_docs(&s).await;
+    for id in &ids {
+        let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+        assert_eq!(f["status"], "done", "{f}");
+        assert!(!tag_names(&f).is_empty(), "no tags on {}", f["name"]);
+        for t in f["tags"].as_array().unwrap() {
+            assert!(["keyword", "metadata"].contains(&t["source"].as_str().unwrap()));
+            let score = t["score"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&score));
+        }
+    }
+    let photo = s.json(&format!("/api/v1/files/{}", ids[0])).await.unwrap();
+    assert!(
+        tag_names(&photo).contains(&"photosynthesis".to_string()),
+        "{photo}"
+    );
+    let volcano = s.json(&format!("/api/v1/files/{}", ids[1])).await.unwrap();
+    assert!(
+        tag_names(&volcano).iter().any(|t| t.contains("volcano")),
+        "{volcano}"
+    );
+    assert!(
+        tag_names(&volcano).contains(&"markdown".to_string()),
+        "{volcano}"
+    );
+    let html = s.json(&format!("/api/v1/files/{}", ids[2])).await.unwrap();
+    assert!(
+        tag_names(&html).iter().any(|t| t.contains("orbit")),
+        "{html}"
+    );
+    assert!(
+        !tag_names(&html).iter().any(|t| t.contains("secret")),
+        "script text leaked into tags: {html}"
+    );
+    let zh = s.json(&format!("/api/v1/files/{}", ids[4])).await.unwrap();
+    assert!(tag_names(&zh).iter().any(|t| t.contains("学习")), "{zh}");
+
+    // Search over extracted text, with a snippet, and over names.
+    let hits = s.json("/api/v1/search?q=chlorophyll").await.unwrap();
+    let found: Vec<_> = hits["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["file"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(found.len(), 2);
+    assert!(found.contains(&ids[0].as_str()) && found.contains(&ids[5].as_str()));
+    assert!(
+        hits["items"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("[chlorophyll]")
+    );
+    let hits = s.json("/api/v1/search?q=orbit").await.unwrap();
+    assert_eq!(hits["items"][0]["file"]["id"], ids[2].as_str());
+    let hits = s
+        .json("/api/v1/search?q=%E7%A5%9E%E7%BB%8F%E7%BD%91%E7%BB%9C")
+        .await
+        .unwrap(); // 神经网络
+    assert_eq!(hits["items"][0]["file"]["id"], ids[4].as_str());
+    let hits = s.json("/api/v1/search?q=volca").await.unwrap(); // as one types
+    assert_eq!(hits["items"][0]["file"]["id"], ids[1].as_str());
+    let hits = s.json("/api/v1/search?q=satellite%20secret").await.unwrap();
+    assert!(
+        hits["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| !h["snippet"].as_str().unwrap_or("").contains("secret")),
+        "script content was indexed"
+    );
+    let resp = s.get("/api/v1/search?q=").send().await.unwrap();
+    assert_eq!(problem(resp).await.0, 400);
+
+    // The vocabulary, files of a tag, related tags.
+    let tags = s.json("/api/v1/tags").await.unwrap();
+    let vocab = tags["items"].as_array().unwrap();
+    let photo_tag = vocab
+        .iter()
+        .find(|t| t["name"] == "photosynthesis")
+        .expect("shared tag");
+    assert_eq!(photo_tag["count"], 2);
+    let files = s.json("/api/v1/tags/photosynthesis/files").await.unwrap();
+    assert_eq!(files["items"].as_array().unwrap().len(), 2);
+    let related = s.json("/api/v1/tags/photosynthesis/related").await.unwrap();
+    assert!(!related["items"].as_array().unwrap().is_empty());
+    let resp = s
+        .get("/api/v1/tags/no-such-tag/related")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 404);
+
+    // The graph around a file reaches the other file through a shared tag.
+    let g = s
+        .json(&format!("/api/v1/graph?file={}&depth=2", ids[0]))
+        .await
+        .unwrap();
+    let nodes: Vec<_> = g["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(nodes.contains(&format!("file:{}", ids[0])));
+    assert!(nodes.contains(&"tag:photosynthesis".to_string()));
+    assert!(nodes.contains(&format!("file:{}", ids[5])));
+    for e in g["edges"].as_array().unwrap() {
+        assert!(nodes.contains(&e["source"].as_str().unwrap().to_string()));
+        assert!(nodes.contains(&e["target"].as_str().unwrap().to_string()));
+    }
+    let g = s
+        .json("/api/v1/graph?tag=photosynthesis&max_nodes=2")
+        .await
+        .unwrap();
+    assert_eq!(g["nodes"].as_array().unwrap().len(), 2);
+    assert_eq!(g["truncated"], true);
+    for bad in [
+        "",
+        "?file=x&tag=y",
+        "?depth=9&tag=photosynthesis",
+        "?tag=photosynthesis&max_nodes=0",
+    ] {
+        let resp = s.get(&format!("/api/v1/graph{bad}")).send().await.unwrap();
+        assert_eq!(problem(resp).await.0, 400, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn user_tags_survive_retagging_and_removals_are_remembered() {
+    let (_d, s) = server(&[]).await;
+    let ids = upload_docs(&s).await;
+    let id = &ids[0];
+    let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+    let machine_tag = tag_names(&f)
+        .into_iter()
+        .find(|t| t == "photosynthesis")
+        .unwrap();
+    let resp = s
+        .request(Method::PATCH, &format!("/api/v1/files/{id}"))
+        .json(&json!({"add_tags": ["Biology Notes"], "remove_tags": [machine_tag], "name": "photo.txt"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let f: Value = resp.json().await.unwrap();
+    assert_eq!(f["name"], "photo.txt");
+    assert!(
+        f["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "biology notes" && t["source"] == "user")
+    );
+    assert!(!tag_names(&f).contains(&"photosynthesis".to_string()));
+
+    let resp = s
+        .request(Method::POST, &format!("/api/v1/files/{id}/retag"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+    assert_eq!(f["status"], "done");
+    let names = tag_names(&f);
+    assert!(
+        names.contains(&"biology notes".to_string()),
+        "user tag lost: {names:?}"
+    );
+    assert!(
+        !names.contains(&"photosynthesis".to_string()),
+        "removed tag came back: {names:?}"
+    );
+    assert!(
+        names.len() > 1,
+        "machine tags were not given again: {names:?}"
+    );
+
+    // Validation of the patch itself.
+    for (body, ctype, want) in [
+        ("{not json", "application/json", 400),
+        ("{\"colour\": \"red\"}", "application/json", 400),
+        ("{\"add_tags\": [\"<b>\"]}", "application/json", 400),
+        ("{\"name\": \"../x\"}", "application/json", 400),
+        ("{\"name\": \"x\"}", "text/plain", 415),
+    ] {
+        let resp = s
+            .request(Method::PATCH, &format!("/api/v1/files/{id}"))
+            .header(header::CONTENT_TYPE, ctype)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem(resp).await.0, want, "{body}");
+    }
+    let resp = s
+        .request(Method::PATCH, &format!("/api/v1/files/{id}"))
+        .json(&json!({"remove_tags": ["never-there"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 404);
+}
+
+#[tokio::test]
+async fn delete_removes_object_node_and_edges_and_is_idempotent() {
+    let (_d, s) = server(&[]).await;
+    let ids = upload_docs(&s).await;
+    let objects_before = s.object_files().len();
+    assert_eq!(objects_before, ids.len());
+    let id = &ids[0];
+    let resp = s
+        .request(Method::DELETE, &format!("/api/v1/files/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = s
+        .request(Method::DELETE, &format!("/api/v1/files/{id}"))
+        .send()
+        .await
+        .unwrap();
+    let (status, p) = problem(resp).await;
+    assert_eq!((status.as_u16(), problem_type(&p)), (404, "not-found"));
+    let resp = s
+        .get(&format!("/api/v1/files/{id}/content"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 404);
+    assert_eq!(s.object_files().len(), objects_before - 1);
+    assert!(!s.object_files().contains(id));
+    // Its edges are gone: the shared tag now counts one file, search skips it.
+    let tags = s.json("/api/v1/tags").await.unwrap();
+    let photo = tags["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "photosynthesis")
+        .unwrap();
+    assert_eq!(photo["count"], 1);
+    let hits = s.json("/api/v1/search?q=calvin").await.unwrap();
+    assert!(hits["items"].as_array().unwrap().is_empty());
+    let g = s
+        .json(&format!("/api/v1/graph?file={}&depth=2", ids[5]))
+        .await
+        .unwrap();
+    assert!(!g.to_string().contains(id.as_str()));
+    // Malformed ids are simply not found.
+    let resp = s
+        .request(Method::DELETE, "/api/v1/files/not-an-id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 404);
+}
+
+#[tokio::test]
+async fn data_and_tokens_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Server::start(dir.path(), &[]).await.unwrap();
+    let (_, f) = s
+        .upload("keep.txt", "persistent bytes about glaciers and glaciers")
+        .await
+        .unwrap();
+    let id = f["id"].as_str().unwrap().to_string();
+    let bob = s.token_for("bob").await.unwrap();
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    s.stop().await.unwrap();
+    s.restart().await.unwrap();
+    let f2 = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+    assert_eq!(f2["name"], "keep.txt");
+    assert_eq!(f2["status"], "done");
+    let body = s
+        .get(&format!("/api/v1/files/{id}/content"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "persistent bytes about glaciers and glaciers");
+    let hits = s.json("/api/v1/search?q=glaciers").await.unwrap();
+    assert_eq!(hits["items"].as_array().unwrap().len(), 1);
+    let resp = s
+        .client
+        .get(s.url("/api/v1/me"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn concurrent_uploads_all_land_intact() {
+    let (_d, s) = server(&[]).await;
+    let s = std::sync::Arc::new(s);
+    let mut tasks = Vec::new();
+    for i in 0..32u32 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let body: Vec<u8> = (0..(1000 + i * 997)).map(|b| (b * (i + 1)) as u8).collect();
+            let (status, f) = s.upload(&format!("c{i}.bin"), body.clone()).await.unwrap();
+            assert_eq!(status, 201, "{f}");
+            (
+                f["id"].as_str().unwrap().to_string(),
+                hex::encode(Sha256::digest(&body)),
+            )
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let mut ids: Vec<_> = results.iter().map(|r| r.0.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 32);
+    let list = s.json("/api/v1/files?limit=200").await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 32);
+    for (id, sha) in results {
+        let bytes = s
+            .get(&format!("/api/v1/files/{id}/content"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(hex::encode(Sha256::digest(&bytes)), sha);
+    }
+}
+
+#[tokio::test]
+async fn a_crash_loses_no_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--tagger-lease-seconds", "2", "--tagger-concurrency", "1"];
+    let mut s = Server::start(dir.path(), &args).await.unwrap();
+    for i in 0..20 {
+        let text = format!("document number {i} about rivers, rivers and mountains");
+        assert_eq!(s.upload(&format!("doc{i}.txt"), text).await.unwrap().0, 201);
+    }
+    // Killed mid-queue, probably mid-job: no chance to release anything.
+    s.kill().await.unwrap();
+    s.restart().await.unwrap();
+    let list = s.wait_tagged(Duration::from_secs(120)).await.unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 20);
+    assert!(items.iter().all(|f| f["status"] == "done"), "{list}");
+    let q: Value = s.json("/api/v1/queue").await.unwrap();
+    assert_eq!(
+        (q["pending"].as_u64(), q["in_flight"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn failing_extraction_is_retried_then_recorded_on_the_file() {
+    // A 1 MiB address space is too small for the extraction process to even
+    // start, so every attempt fails the way a parser blowing its limit does.
+    let (_d, s) = server(&[
+        "--extract-memory-mb",
+        "1",
+        "--tagger-max-attempts",
+        "3",
+        "--tagger-backoff-ms",
+        "50",
+    ])
+    .await;
+    let (_, f) = s.upload("doomed.txt", "some text").await.unwrap();
+    let id = f["id"].as_str().unwrap();
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+    assert_eq!(f["status"], "failed", "{f}");
+    let reason = f["status_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("extraction") && reason.contains("3 attempts"),
+        "{reason}"
+    );
+    // The server itself is fine.
+    assert_eq!(
+        s.client
+            .get(s.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let q: Value = s.json("/api/v1/queue").await.unwrap();
+    assert_eq!(q["failed"], 1);
+}
+
+#[tokio::test]
+async fn probes_metrics_openapi_and_unknown_routes() {
+    let (_d, s) = server(&[]).await;
+    s.upload("m.txt", "metrics").await.unwrap();
+    assert_eq!(
+        s.client
+            .get(s.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+    assert_eq!(
+        s.client
+            .get(s.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let m = s
+        .client
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(m.contains("graphfs_uploads_total 1"), "{m}");
+    assert!(m.contains("graphfs_upload_bytes_total 7"));
+    assert!(m.contains(
+        "graphfs_http_requests_total{method=\"POST\",route=\"/api/v1/files\",status=\"201\"} 1"
+    ));
+    assert!(m.contains("graphfs_http_request_duration_seconds_bucket"));
+    assert!(m.contains("graphfs_queue_depth{state=\"pending\"}"));
+
+    // The OpenAPI document describes every API route the server answers.
+    let doc: Value = s
+        .client
+        .get(s.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (method, path) in [
+        ("post", "/api/v1/files"),
+        ("get", "/api/v1/files"),
+        ("get", "/api/v1/files/{id}"),
+        ("patch", "/api/v1/files/{id}"),
+        ("delete", "/api/v1/files/{id}"),
+        ("get", "/api/v1/files/{id}/content"),
+        ("post", "/api/v1/files/{id}/retag"),
+        ("get", "/api/v1/tags"),
+        ("get", "/api/v1/tags/{name}/files"),
+        ("get", "/api/v1/tags/{name}/related"),
+        ("get", "/api/v1/search"),
+        ("get", "/api/v1/graph"),
+        ("get", "/api/v1/queue"),
+        ("get", "/api/v1/me"),
+        ("get", "/api/v1/openapi.json"),
+        ("get", "/healthz"),
+        ("get", "/readyz"),
+        ("get", "/metrics"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} undocumented"
+        );
+    }
+
+    let resp = s.get("/api/v1/nope").send().await.unwrap();
+    assert_eq!(problem(resp).await.0, 404);
+    let resp = s
+        .request(Method::PUT, "/api/v1/files")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 405);
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429_with_retry_after() {
+    let (_d, s) = server(&["--rate-limit-rps", "1", "--rate-limit-burst", "3"]).await;
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..6 {
+        let resp = s.get("/api/v1/me").send().await.unwrap();
+        if resp.status() == 429 {
+            retry_after = resp
+                .headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.to_str().unwrap().to_string());
+            let (_, p) = problem(resp).await;
+            assert_eq!(problem_type(&p), "rate-limited");
+            statuses.push(429);
+        } else {
+            statuses.push(resp.status().as_u16());
+        }
+    }
+    assert_eq!(&statuses[..3], &[200, 200, 200]);
+    assert!(statuses[3..].contains(&429), "{statuses:?}");
+    assert!(retry_after.unwrap().parse::<u64>().unwrap() >= 1);
+}
+
+#[tokio::test]
+async fn the_web_page_is_served_with_a_strict_policy() {
+    let (_d, s) = server(&[]).await;
+    let resp = s.client.get(s.url("/")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let csp = resp.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    let etag = resp.headers()[header::ETAG].to_str().unwrap().to_string();
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("app.js") && html.contains("app.css"));
+    let resp = s
+        .client
+        .get(s.url("/"))
+        .header(header::IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 304);
+    for asset in ["/app.js", "/app.css"] {
+        let resp = s.client.get(s.url(asset)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{asset}");
+        assert!(!resp.text().await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn office_documents_are_extracted_and_tagged() {
+    use std::io::Write;
+    let (_d, s) = server(&[]).await;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default();
+        z.start_file("[Content_Types].xml", opts).unwrap();
+        z.write_all(br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#).unwrap();
+        z.start_file("word/document.xml", opts).unwrap();
+        z.write_all(br#"<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>Telescope observations of distant galaxies.</w:t></w:r></w:p><w:p><w:r><w:t>Each telescope records galaxies and galaxy clusters.</w:t></w:r></w:p></w:body></w:document>"#).unwrap();
+        z.finish().unwrap();
+    }
+    let (status, f) = s
+        .upload("observations.docx", buf.into_inner())
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+    assert_eq!(
+        f["media_type"],
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    );
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    let f = s
+        .json(&format!("/api/v1/files/{}", f["id"].as_str().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(f["status"], "done", "{f}");
+    assert!(
+        tag_names(&f)
+            .iter()
+            .any(|t| t.starts_with("telescope") || t.starts_with("galax")),
+        "{f}"
+    );
+    let hits = s.json("/api/v1/search?q=galaxies").await.unwrap();
+    assert_eq!(hits["items"].as_array().unwrap().len(), 1);
+}
