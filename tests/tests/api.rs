@@ -208,6 +208,11 @@ async fn multipart_upload_from_a_browser_form() {
 #[tokio::test]
 async fn bad_names_and_oversized_bodies_are_refused_and_leave_nothing() {
     let (_d, s) = server(&["--max-upload-bytes", "1000"]).await;
+    let me = s.json("/api/v1/me").await.unwrap();
+    assert_eq!(
+        me["limits"]["max_upload_bytes"], 1000,
+        "clients can check the limit first"
+    );
     for name in [
         "../etc/passwd",
         "a/b",

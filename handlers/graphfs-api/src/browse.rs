@@ -103,6 +103,10 @@ pub async fn queue(State(state): State<SharedState>) -> ApiResult<Response> {
     Ok(Json(depth).into_response())
 }
 
-pub async fn me(Extension(Caller(user)): Extension<Caller>) -> Json<serde_json::Value> {
-    Json(json!({ "user": user }))
+/// The caller, and the limits a client can check before sending anything.
+pub async fn me(
+    State(state): State<SharedState>,
+    Extension(Caller(user)): Extension<Caller>,
+) -> Json<serde_json::Value> {
+    Json(json!({ "user": user, "limits": { "max_upload_bytes": state.max_upload_bytes } }))
 }

@@ -46,6 +46,11 @@ struct Tap {
     head: Vec<u8>,
 }
 
+/// Bytes past the size limit read and thrown away before answering 413, so
+/// that a browser still sending gets the answer instead of a reset
+/// connection. Beyond this the connection is simply closed.
+const DRAIN_BYTES: u64 = 8 << 20;
+
 /// Wraps a body stream so it hashes, counts and keeps the head of what
 /// passes, and fails with [`TooLargeMarker`] past `limit` bytes: the whole
 /// body is never held in memory.
@@ -53,22 +58,50 @@ fn tapped<S>(body: S, limit: u64, tap: Arc<Mutex<Tap>>) -> ByteStream
 where
     S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
 {
-    Box::pin(body.map(move |chunk| {
-        let chunk = chunk?;
-        let mut t = tap
-            .lock()
-            .map_err(|_| std::io::Error::other("upload state poisoned"))?;
-        t.size += chunk.len() as u64;
-        if t.size > limit {
-            return Err(std::io::Error::other(TooLargeMarker(limit)));
-        }
-        t.hasher.update(&chunk);
-        if t.head.len() < SNIFF_BYTES {
-            let take = (SNIFF_BYTES - t.head.len()).min(chunk.len());
-            t.head.extend_from_slice(&chunk[..take]);
-        }
-        Ok(chunk)
-    }))
+    let state = (Box::pin(body), tap, false);
+    Box::pin(futures::stream::unfold(
+        state,
+        move |(mut body, tap, over)| async move {
+            if over {
+                return None;
+            }
+            let chunk = match body.next().await? {
+                Ok(c) => c,
+                Err(e) => return Some((Err(e), (body, tap, true))),
+            };
+            // The guard must not live across an await: scope it to this block.
+            let over_limit = match tap.lock() {
+                Err(_) => None,
+                Ok(mut t) => {
+                    t.size += chunk.len() as u64;
+                    if t.size <= limit {
+                        t.hasher.update(&chunk);
+                        if t.head.len() < SNIFF_BYTES {
+                            let take = (SNIFF_BYTES - t.head.len()).min(chunk.len());
+                            t.head.extend_from_slice(&chunk[..take]);
+                        }
+                    }
+                    Some(t.size > limit)
+                }
+            };
+            let Some(over_limit) = over_limit else {
+                let e = std::io::Error::other("upload state poisoned");
+                return Some((Err(e), (body, tap, true)));
+            };
+            if over_limit {
+                let mut drained = 0u64;
+                while drained < DRAIN_BYTES {
+                    match body.next().await {
+                        Some(Ok(c)) => drained += c.len() as u64,
+                        _ => break,
+                    }
+                }
+                let e = std::io::Error::other(TooLargeMarker(limit));
+                return Some((Err(e), (body, tap, true)));
+            }
+            Some((Ok(chunk), (body, tap, false)))
+        },
+    ))
 }
 
 fn is_multipart(headers: &HeaderMap) -> bool {
@@ -157,7 +190,11 @@ pub async fn upload(
         })?;
         let name =
             normalize_file_name(&raw_name).map_err(|e| Problem::invalid_name(e.to_string()))?;
-        if declared_len.is_some_and(|n| n > limit) {
+        if let Some(n) = declared_len.filter(|n| *n > limit) {
+            if n - limit <= DRAIN_BYTES {
+                let mut body = req.into_body().into_data_stream();
+                while let Some(Ok(_)) = body.next().await {}
+            }
             return Err(Problem::too_large(limit));
         }
         let ctype = req
