@@ -5,13 +5,14 @@ CACHE_DIR ?= $(HOME)/.cache/graphfs
 export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
 CARGO ?= cargo
 
-.PHONY: dev build test unit lint fmt bench clean-data help
+.PHONY: dev build test unit lint fmt bench crds envtest clean-data help
 
 help:
 	@echo "make dev    - build and run GraphFS locally on http://127.0.0.1:8080 (embedded storage, offline tagger)"
 	@echo "make test   - format check, clippy, and the whole test suite"
 	@echo "make bench  - throughput and latency figures against a running server"
 	@echo "make fmt    - format the code"
+	@echo "make crds   - regenerate crds/ from the operator's types"
 
 ## Run GraphFS on its embedded default: data in ./data, token printed at start.
 dev:
@@ -25,7 +26,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-unit: build
+unit: build envtest
 	$(CARGO) test --workspace
 
 test: lint unit
@@ -37,6 +38,14 @@ fmt:
 bench:
 	$(CARGO) build --release -p graphfs-api -p graphfs-e2e --bins
 	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs $(CARGO_TARGET_DIR)/release/graphfs-bench
+
+## Regenerate crds/ from the operator's Rust types.
+crds:
+	$(CARGO) run -q -p graphfs-operator --bin crdgen > crds/graphfs.yaml
+
+## A real kube-apiserver and etcd for the operator tests (built once, cached).
+envtest:
+	tests/envtest/install.sh
 
 clean-data:
 	rm -rf ./data

@@ -86,7 +86,7 @@ cleanup_on_error() {
     pid="${entry#* }"
     kill -KILL "$pid" 2>/dev/null || true
   done
-  rm -f "$DIR/pids"
+  [ ${#STARTED[@]} -eq 0 ] || rm -f "$DIR/pids"
   log "start failed; logs: $DIR/etcd.log $DIR/kube-apiserver.log"
   exit $rc
 }
@@ -174,6 +174,9 @@ start_apiserver() {
   free_port; API_PORT="$FREE_PORT"
   SERVER="https://127.0.0.1:$API_PORT"
   log "kube-apiserver: $SERVER"
+  # --endpoint-reconciler-type none: the "kubernetes" Service gets no
+  # Endpoints, because 127.0.0.1 is not a valid endpoint address (the default
+  # reconciler would log a validation error every 10 s).
   # shellcheck disable=SC2086
   spawn kube-apiserver "$APISERVER" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
@@ -188,6 +191,7 @@ start_apiserver() {
     --service-account-signing-key-file "$PKI/sa.key" \
     --service-cluster-ip-range 10.0.0.0/24 \
     --allow-privileged=true \
+    --endpoint-reconciler-type none \
     ${GRAPHFS_ENVTEST_APISERVER_ARGS:-}
   API_PID="$SPAWNED_PID"
   local deadline=$((SECONDS + READY_TIMEOUT)) body=""

@@ -1,0 +1,225 @@
+//! `graphfs-operator`: reconciles GraphFS and TaggerPool resources.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use clap::Parser;
+use futures::StreamExt;
+use graphfs_operator::crd::{GraphFS, TaggerPool};
+use graphfs_operator::leader::LeaderElector;
+use graphfs_operator::metrics::Metrics;
+use graphfs_operator::queue::HttpQueue;
+use graphfs_operator::reconcile::{self, Context};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::ListParams;
+use kube::runtime::Controller;
+use kube::runtime::events::Reporter;
+use kube::runtime::watcher;
+use kube::{Api, Client};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "graphfs-operator",
+    version,
+    about = "Reconciles GraphFS and TaggerPool custom resources"
+)]
+struct Args {
+    /// Namespace to watch (all namespaces when empty).
+    #[arg(long, env = "GRAPHFS_OPERATOR_WATCH_NAMESPACE", default_value = "")]
+    watch_namespace: String,
+    /// Namespace of the leader-election Lease (the operator's own).
+    #[arg(
+        long,
+        env = "GRAPHFS_OPERATOR_NAMESPACE",
+        default_value = "graphfs-system"
+    )]
+    namespace: String,
+    /// Name of the leader-election Lease.
+    #[arg(
+        long,
+        env = "GRAPHFS_OPERATOR_LEASE_NAME",
+        default_value = "graphfs-operator"
+    )]
+    lease_name: String,
+    /// Seconds a leader's lease lasts without renewal.
+    #[arg(long, env = "GRAPHFS_OPERATOR_LEASE_SECONDS", default_value_t = 15)]
+    lease_seconds: u64,
+    /// This replica's identity in the Lease (pod name in a cluster).
+    #[arg(long, env = "GRAPHFS_OPERATOR_IDENTITY")]
+    identity: Option<String>,
+    /// Base URL of a GraphFS API, with {name} and {namespace} placeholders.
+    #[arg(
+        long,
+        env = "GRAPHFS_OPERATOR_API_URL_TEMPLATE",
+        default_value = "http://{name}-api.{namespace}.svc"
+    )]
+    api_url_template: String,
+    /// Address of /metrics and /healthz.
+    #[arg(
+        long,
+        env = "GRAPHFS_OPERATOR_METRICS_ADDR",
+        default_value = "127.0.0.1:9090"
+    )]
+    metrics_addr: SocketAddr,
+    /// Log format: text or json.
+    #[arg(long, env = "GRAPHFS_OPERATOR_LOG_FORMAT", default_value = "text")]
+    log_format: String,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GRAPHFS_OPERATOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn"));
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if args.log_format == "json" {
+        fmt.json().init();
+    } else {
+        fmt.init();
+    }
+    let identity = args.identity.clone().unwrap_or_else(|| {
+        format!(
+            "{}-{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "operator".into()),
+            std::process::id()
+        )
+    });
+    let client = Client::try_default()
+        .await
+        .context("connecting to the Kubernetes API")?;
+    let metrics = Arc::new(Metrics::default());
+    serve_metrics(args.metrics_addr, metrics.clone()).await?;
+
+    wait_for_crds(&client).await;
+    let elector = LeaderElector {
+        api: Api::<Lease>::namespaced(client.clone(), &args.namespace),
+        name: args.lease_name.clone(),
+        identity: identity.clone(),
+        lease_duration: Duration::from_secs(args.lease_seconds.max(3)),
+    };
+    elector.acquire().await;
+    metrics
+        .leader
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(%identity, "leading; starting controllers");
+
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        reporter: Reporter {
+            controller: "graphfs-operator".into(),
+            instance: Some(identity.clone()),
+        },
+        queue: Arc::new(HttpQueue::new(args.api_url_template.clone())?),
+        metrics: metrics.clone(),
+    });
+    let ns = args.watch_namespace.clone();
+    fn scoped<K>(client: &Client, ns: &str) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        if ns.is_empty() {
+            Api::all(client.clone())
+        } else {
+            Api::namespaced(client.clone(), ns)
+        }
+    }
+    let wc = watcher::Config::default();
+    let owned =
+        || watcher::Config::default().labels("app.kubernetes.io/managed-by=graphfs-operator");
+    let graphfs = Controller::new(scoped::<GraphFS>(&client, &ns), wc.clone())
+        .owns(scoped::<Deployment>(&client, &ns), owned())
+        .owns(scoped::<StatefulSet>(&client, &ns), owned())
+        .owns(scoped::<Service>(&client, &ns), owned())
+        .owns(scoped::<Ingress>(&client, &ns), owned())
+        .owns(scoped::<PodDisruptionBudget>(&client, &ns), owned())
+        .owns(scoped::<NetworkPolicy>(&client, &ns), owned())
+        .shutdown_on_signal()
+        .run(
+            reconcile::reconcile_graphfs,
+            reconcile::error_policy,
+            ctx.clone(),
+        )
+        .for_each(|r| async move {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "GraphFS reconcile");
+            }
+        });
+    let pools = Controller::new(scoped::<TaggerPool>(&client, &ns), wc)
+        .owns(scoped::<Deployment>(&client, &ns), owned())
+        .shutdown_on_signal()
+        .run(
+            reconcile::reconcile_pool,
+            reconcile::error_policy,
+            ctx.clone(),
+        )
+        .for_each(|r| async move {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "TaggerPool reconcile");
+            }
+        });
+    tokio::select! {
+        _ = futures::future::join(graphfs, pools) => {
+            tracing::info!("controllers stopped");
+            Ok(())
+        }
+        _ = elector.keep() => {
+            anyhow::bail!("leadership lost; exiting so that a fresh start stands by")
+        }
+    }
+}
+
+async fn wait_for_crds(client: &Client) {
+    let mut announced = false;
+    loop {
+        let g = Api::<GraphFS>::all(client.clone())
+            .list(&ListParams::default().limit(1))
+            .await;
+        let t = Api::<TaggerPool>::all(client.clone())
+            .list(&ListParams::default().limit(1))
+            .await;
+        match (g, t) {
+            (Ok(_), Ok(_)) => return,
+            (Err(e), _) | (_, Err(e)) => {
+                if !announced {
+                    tracing::info!(error = %e, "waiting for the GraphFS and TaggerPool CRDs to be installed");
+                    announced = true;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+async fn serve_metrics(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<()> {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let app = axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/metrics",
+            get(move || {
+                let m = metrics.clone();
+                async move { m.render() }
+            }),
+        );
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "metrics server stopped");
+        }
+    });
+    Ok(())
+}
