@@ -2,6 +2,9 @@
 //! (tagging handlers that scale with the queue). `crds/` is generated from
 //! these types by `make crds`; a test fails when the two drift.
 
+// Several `printcolumn(type_ = ...)` entries read as duplicated attributes to clippy.
+#![allow(clippy::duplicated_attributes)]
+
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 

@@ -20,7 +20,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::ListParams;
 use kube::runtime::Controller;
 use kube::runtime::events::Reporter;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
 use kube::{Api, Client};
 
 #[derive(Debug, Parser)]
@@ -156,7 +156,23 @@ async fn main() -> Result<()> {
                 tracing::debug!(error = %e, "GraphFS reconcile");
             }
         });
-    let pools = Controller::new(scoped::<TaggerPool>(&client, &ns), wc)
+    // Pool status changes on every poll (queue depth, recommendations); only
+    // spec (generation) and annotation (pause) changes should trigger, or
+    // each status write would start another reconcile at once.
+    let (reader, writer) = reflector::store();
+    let pool_changes = watcher(scoped::<TaggerPool>(&client, &ns), wc)
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(
+            |p: &TaggerPool| {
+                let g = predicates::generation(p).unwrap_or(0);
+                let a = predicates::annotations(p).unwrap_or(0);
+                Some(g ^ a.rotate_left(17))
+            },
+            Default::default(),
+        );
+    let pools = Controller::for_stream(pool_changes, reader)
         .owns(scoped::<Deployment>(&client, &ns), owned())
         .shutdown_on_signal()
         .run(

@@ -1,0 +1,752 @@
+//! The operator against a real kube-apiserver and etcd (tests/envtest), as a
+//! separate process per test, watching its own namespace. There is no
+//! kubelet or controller-manager: tests set children's status themselves.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use graphfs_operator::crd::{GraphFS, TaggerPool};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config, ResourceExt};
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+struct Cluster {
+    _dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+/// One API server for the whole test binary, stopped when the binary exits.
+fn cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let install = std::process::Command::new(format!("{ROOT}/tests/envtest/install.sh"))
+            .status()
+            .expect("run tests/envtest/install.sh");
+        assert!(install.success(), "installing kube-apiserver and etcd failed");
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(format!("{ROOT}/tests/envtest/start.sh"))
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .status()
+            .expect("run tests/envtest/start.sh");
+        assert!(out.success(), "starting the API server failed");
+        // A watchdog stops the servers once this test process is gone.
+        let script = format!(
+            "while kill -0 {} 2>/dev/null; do sleep 1; done; {ROOT}/tests/envtest/stop.sh {} >/dev/null 2>&1",
+            std::process::id(),
+            dir.path().display()
+        );
+        // Outlives this process on purpose: it is what stops the servers.
+        #[allow(clippy::zombie_processes)]
+        std::process::Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("watchdog");
+        let kubeconfig = dir.path().join("kubeconfig");
+        Cluster { _dir: dir, kubeconfig }
+    })
+}
+
+async fn client() -> Client {
+    let c = cluster();
+    let kc = Kubeconfig::read_from(&c.kubeconfig).unwrap();
+    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .unwrap();
+    let client = Client::try_from(config).unwrap();
+    install_crds(&client).await;
+    client
+}
+
+async fn install_crds(client: &Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let yaml = std::fs::read_to_string(format!("{ROOT}/crds/graphfs.yaml")).unwrap();
+    for doc in yaml
+        .split("\n---\n")
+        .filter(|d| d.contains("kind: CustomResourceDefinition"))
+    {
+        let crd: CustomResourceDefinition = serde_yaml::from_str(doc).unwrap();
+        api.patch(
+            &crd.name_any(),
+            &PatchParams::apply("graphfs-tests").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .unwrap();
+        wait_for(Duration::from_secs(30), "CRD established", || async {
+            let c = api.get(&crd.name_any()).await.ok()?;
+            let est = c
+                .status?
+                .conditions?
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True");
+            est.then_some(())
+        })
+        .await;
+    }
+}
+
+async fn namespace(client: &Client, name: &str) -> String {
+    let ns = format!("{name}-{}", &uuid_like()[..6]);
+    let api: Api<Namespace> = Api::all(client.clone());
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    ns
+}
+
+fn uuid_like() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+struct Operator {
+    child: Child,
+}
+
+impl Operator {
+    async fn start(
+        ns: &str,
+        lease: &str,
+        identity: &str,
+        extra_env: &[(&str, String)],
+    ) -> Operator {
+        let c = cluster();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_graphfs-operator"));
+        cmd.env("KUBECONFIG", &c.kubeconfig)
+            .env("GRAPHFS_OPERATOR_WATCH_NAMESPACE", ns)
+            .env("GRAPHFS_OPERATOR_NAMESPACE", ns)
+            .env("GRAPHFS_OPERATOR_LEASE_NAME", lease)
+            .env("GRAPHFS_OPERATOR_LEASE_SECONDS", "4")
+            .env("GRAPHFS_OPERATOR_IDENTITY", identity)
+            .env("GRAPHFS_OPERATOR_METRICS_ADDR", "127.0.0.1:0")
+            .env("GRAPHFS_OPERATOR_LOG", "info,kube=warn")
+            .envs(extra_env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        Operator {
+            child: cmd.spawn().expect("start graphfs-operator"),
+        }
+    }
+
+    async fn kill(&mut self) {
+        self.child.kill().await.unwrap();
+    }
+}
+
+fn gfs(name: &str, spec: Value) -> GraphFS {
+    serde_json::from_value(json!({
+        "apiVersion": "graphfs.io/v1alpha1", "kind": "GraphFS",
+        "metadata": { "name": name }, "spec": spec
+    }))
+    .unwrap()
+}
+
+fn condition(conds: &[graphfs_operator::crd::Condition], t: &str) -> Option<String> {
+    conds
+        .iter()
+        .find(|c| c.type_ == t)
+        .map(|c| c.status.clone())
+}
+
+async fn set_status<K>(api: &Api<K>, name: &str, status: Value)
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "status": status })),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_api_server_rejects_invalid_specs() {
+    let client = client().await;
+    let ns = namespace(&client, "invalid").await;
+    let gapi: Api<GraphFS> = Api::namespaced(client.clone(), &ns);
+    let bad = [
+        (
+            json!({"storage": {"managed": {}, "external": {"endpoint": "http://s3", "credentialsSecret": "s"}}}),
+            "exactly one of managed or external",
+        ),
+        (json!({"graph": {}}), "exactly one of managed or external"),
+        (json!({"api": {"replicas": 0}}), "replicas"),
+        (
+            json!({"ingress": {"bodySizeLimit": "lots"}}),
+            "a size such as",
+        ),
+        (
+            json!({"storage": {"external": {"endpoint": "s3.example.com", "credentialsSecret": "s"}}}),
+            "an http(s) URL",
+        ),
+        (
+            json!({"graph": {"external": {"uri": "http://db", "credentialsSecret": "s"}}}),
+            "bolt://",
+        ),
+        (json!({"retention": "Sometimes"}), "retention"),
+    ];
+    // Sent untyped: some of these cannot even be represented in the Rust types.
+    let raw = |kind: &str, spec: &Value| -> DynamicObject {
+        serde_json::from_value(json!({"apiVersion": "graphfs.io/v1alpha1", "kind": kind, "metadata": {"name": "bad"}, "spec": spec})).unwrap()
+    };
+    let graw: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), &ns, &ApiResource::erase::<GraphFS>(&()));
+    let praw: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), &ns, &ApiResource::erase::<TaggerPool>(&()));
+    for (spec, want) in bad {
+        let err = graw
+            .create(&PostParams::default(), &raw("GraphFS", &spec))
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(want), "{spec}: {msg}");
+    }
+    let papi: Api<TaggerPool> = Api::namespaced(client.clone(), &ns);
+    let pool = |spec: Value| -> TaggerPool {
+        serde_json::from_value(json!({"apiVersion": "graphfs.io/v1alpha1", "kind": "TaggerPool", "metadata": {"name": "p"}, "spec": spec})).unwrap()
+    };
+    for (spec, want) in [
+        (
+            json!({"graphFsRef": "x", "autoscaling": {"minReplicas": 5, "maxReplicas": 2}}),
+            "minReplicas must not exceed maxReplicas",
+        ),
+        (json!({"graphFsRef": ""}), "name the GraphFS"),
+        (json!({"graphFsRef": "x", "mode": "Creative"}), "mode"),
+        (
+            json!({"graphFsRef": "x", "embedding": {"mode": "Endpoint"}}),
+            "baseUrl",
+        ),
+        (
+            json!({"graphFsRef": "x", "concurrencyPerPod": 0}),
+            "concurrencyPerPod",
+        ),
+    ] {
+        let err = praw
+            .create(&PostParams::default(), &raw("TaggerPool", &spec))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(want), "{spec}: {err}");
+    }
+    // And good ones are accepted, with defaults filled in.
+    let created = gapi
+        .create(&PostParams::default(), &gfs("good", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(created.spec.api.replicas, 2);
+    papi.create(&PostParams::default(), &pool(json!({"graphFsRef": "good"})))
+        .await
+        .unwrap();
+}
+
+async fn children_exist(client: &Client, ns: &str) -> Option<()> {
+    let ok = Api::<StatefulSet>::namespaced(client.clone(), ns)
+        .get_opt("files-minio")
+        .await
+        .ok()??
+        .metadata
+        .name
+        .is_some()
+        && Api::<StatefulSet>::namespaced(client.clone(), ns)
+            .get_opt("files-neo4j")
+            .await
+            .ok()?
+            .is_some()
+        && Api::<Deployment>::namespaced(client.clone(), ns)
+            .get_opt("files-api")
+            .await
+            .ok()?
+            .is_some()
+        && Api::<Service>::namespaced(client.clone(), ns)
+            .get_opt("files-api")
+            .await
+            .ok()?
+            .is_some()
+        && Api::<Ingress>::namespaced(client.clone(), ns)
+            .get_opt("files-api")
+            .await
+            .ok()?
+            .is_some()
+        && Api::<PodDisruptionBudget>::namespaced(client.clone(), ns)
+            .get_opt("files-api")
+            .await
+            .ok()?
+            .is_some()
+        && Api::<NetworkPolicy>::namespaced(client.clone(), ns)
+            .get_opt("files-neo4j")
+            .await
+            .ok()?
+            .is_some();
+    ok.then_some(())
+}
+
+#[tokio::test]
+async fn a_graphfs_becomes_its_children_with_status_drift_repair_and_retention() {
+    let client = client().await;
+    let ns = namespace(&client, "gfs").await;
+    let mut op = Operator::start(&ns, "op", "op-a", &[]).await;
+    let gapi: Api<GraphFS> = Api::namespaced(client.clone(), &ns);
+    gapi.create(
+        &PostParams::default(),
+        &gfs("files", json!({"ingress": {"host": "files.example.com"}})),
+    )
+    .await
+    .unwrap();
+    wait_for(Duration::from_secs(60), "children", || {
+        children_exist(&client, &ns)
+    })
+    .await;
+
+    // Generated credentials, not owned under retention Keep.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    for s in [
+        "files-minio-credentials",
+        "files-neo4j-credentials",
+        "files-api-tokens",
+    ] {
+        let sec = secrets.get(s).await.unwrap();
+        assert!(
+            sec.metadata.owner_references.unwrap_or_default().is_empty(),
+            "{s}"
+        );
+    }
+    let tokens_before = secrets.get("files-api-tokens").await.unwrap().data;
+
+    // The children carry the spec.
+    let dapi: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+    let api = dapi.get("files-api").await.unwrap();
+    assert_eq!(api.spec.as_ref().unwrap().replicas, Some(2));
+    assert_eq!(api.owner_references()[0].kind, "GraphFS");
+    let ing = Api::<Ingress>::namespaced(client.clone(), &ns)
+        .get("files-api")
+        .await
+        .unwrap();
+    assert_eq!(
+        ing.spec.unwrap().rules.unwrap()[0].host.as_deref(),
+        Some("files.example.com")
+    );
+    let g = gapi.get("files").await.unwrap();
+    assert!(g.finalizers().contains(&"graphfs.io/retention".to_string()));
+
+    // Not ready until the children say so (there is no kubelet here).
+    let g = wait_for(Duration::from_secs(30), "status", || async {
+        let g = gapi.get("files").await.ok()?;
+        g.status.as_ref().filter(|s| !s.conditions.is_empty())?;
+        Some(g)
+    })
+    .await;
+    let st = g.status.unwrap();
+    assert_eq!(condition(&st.conditions, "Ready").as_deref(), Some("False"));
+    assert_eq!(
+        condition(&st.conditions, "StorageReady").as_deref(),
+        Some("False")
+    );
+    let sapi: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
+    for s in ["files-minio", "files-neo4j"] {
+        set_status(
+            &sapi,
+            s,
+            json!({"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}),
+        )
+        .await;
+    }
+    set_status(
+        &dapi,
+        "files-api",
+        json!({"replicas": 2, "readyReplicas": 2, "availableReplicas": 2}),
+    )
+    .await;
+    let g = wait_for(Duration::from_secs(30), "Ready", || async {
+        let g = gapi.get("files").await.ok()?;
+        (condition(&g.status.as_ref()?.conditions, "Ready").as_deref() == Some("True")).then_some(g)
+    })
+    .await;
+    assert_eq!(g.status.unwrap().api_ready_replicas, 2);
+
+    // Drift is corrected: a deleted Service and an edited Deployment come back.
+    Api::<Service>::namespaced(client.clone(), &ns)
+        .delete("files-api", &DeleteParams::default())
+        .await
+        .unwrap();
+    dapi.patch("files-api", &PatchParams::apply("someone-else").force(), &Patch::Apply(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "files-api"}, "spec": {"replicas": 7}
+    })))
+    .await
+    .unwrap();
+    wait_for(Duration::from_secs(30), "drift repaired", || async {
+        let svc = Api::<Service>::namespaced(client.clone(), &ns)
+            .get_opt("files-api")
+            .await
+            .ok()??;
+        let d = dapi.get("files-api").await.ok()?;
+        (svc.metadata.name.is_some() && d.spec?.replicas == Some(2)).then_some(())
+    })
+    .await;
+
+    // Spec changes flow through; credentials are never regenerated.
+    gapi.patch(
+        "files",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"api": {"replicas": 3}}})),
+    )
+    .await
+    .unwrap();
+    wait_for(Duration::from_secs(30), "replicas 3", || async {
+        (dapi.get("files-api").await.ok()?.spec?.replicas == Some(3)).then_some(())
+    })
+    .await;
+    assert_eq!(
+        secrets.get("files-api-tokens").await.unwrap().data,
+        tokens_before
+    );
+
+    // A restarted operator changes nothing.
+    let versions = |client: Client, ns: String| async move {
+        let mut v = Vec::new();
+        v.push(
+            Api::<Deployment>::namespaced(client.clone(), &ns)
+                .get("files-api")
+                .await
+                .unwrap()
+                .resource_version(),
+        );
+        v.push(
+            Api::<StatefulSet>::namespaced(client.clone(), &ns)
+                .get("files-minio")
+                .await
+                .unwrap()
+                .resource_version(),
+        );
+        v.push(
+            Api::<Service>::namespaced(client.clone(), &ns)
+                .get("files-api")
+                .await
+                .unwrap()
+                .resource_version(),
+        );
+        v.push(
+            Api::<Ingress>::namespaced(client.clone(), &ns)
+                .get("files-api")
+                .await
+                .unwrap()
+                .resource_version(),
+        );
+        v.push(
+            Api::<GraphFS>::namespaced(client.clone(), &ns)
+                .get("files")
+                .await
+                .unwrap()
+                .resource_version(),
+        );
+        v
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = versions(client.clone(), ns.clone()).await;
+    op.kill().await;
+    let mut op = Operator::start(&ns, "op", "op-b", &[]).await;
+    // Long enough for the new leader to take the lapsed lease and reconcile.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(
+        versions(client.clone(), ns.clone()).await,
+        before,
+        "a restart rewrote objects"
+    );
+
+    // Deletion with retention Keep leaves the credentials behind.
+    gapi.delete("files", &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_for(Duration::from_secs(30), "GraphFS gone", || async {
+        gapi.get_opt("files").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    assert!(
+        secrets
+            .get_opt("files-neo4j-credentials")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Retention Delete removes volumes and credentials.
+    gapi.create(
+        &PostParams::default(),
+        &gfs("temp", json!({"retention": "Delete"})),
+    )
+    .await
+    .unwrap();
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
+    wait_for(Duration::from_secs(30), "temp secrets", || async {
+        secrets
+            .get_opt("temp-neo4j-credentials")
+            .await
+            .ok()?
+            .map(|_| ())
+    })
+    .await;
+    // The volume a StatefulSet controller would have made.
+    pvcs.create(&PostParams::default(), &serde_json::from_value(json!({
+        "metadata": {"name": "data-temp-neo4j-0", "labels": {"app.kubernetes.io/instance": "temp", "app.kubernetes.io/component": "neo4j"}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    })).unwrap())
+    .await
+    .unwrap();
+    gapi.delete("temp", &DeleteParams::default()).await.unwrap();
+    wait_for(Duration::from_secs(30), "temp gone", || async {
+        gapi.get_opt("temp").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    assert!(
+        secrets
+            .get_opt("temp-neo4j-credentials")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The PVC is deleted (it may wait on its protection finalizer, which no controller removes here).
+    let pvc = pvcs.get_opt("data-temp-neo4j-0").await.unwrap();
+    assert!(pvc.is_none_or(|p| p.metadata.deletion_timestamp.is_some()));
+    op.kill().await;
+}
+
+#[tokio::test]
+async fn taggers_scale_with_the_queue_to_zero_and_back() {
+    let client = client().await;
+    let ns = namespace(&client, "scale").await;
+    let gapi: Api<GraphFS> = Api::namespaced(client.clone(), &ns);
+    gapi.create(&PostParams::default(), &gfs("files", json!({})))
+        .await
+        .unwrap();
+    // The operator generates the tokens Secret; a real GraphFS API (no
+    // in-process tagger, so the queue only drains when told) uses it.
+    let mut op = Operator::start(&ns, "op", "op-scale", &[]).await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let tokens = wait_for(Duration::from_secs(30), "tokens", || async {
+        let s = secrets.get_opt("files-api-tokens").await.ok()??;
+        String::from_utf8(s.data?.get("tokens")?.0.clone()).ok()
+    })
+    .await;
+    op.kill().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tokens"), &tokens).unwrap();
+    let tokens_file = dir.path().join("tokens").display().to_string();
+    let server = graphfs_e2e::Server::start(
+        &dir.path().join("data"),
+        &["--tagger-concurrency", "0", "--tokens-file", &tokens_file],
+    )
+    .await
+    .unwrap();
+    let mut op = Operator::start(
+        &ns,
+        "op",
+        "op-scale-2",
+        &[("GRAPHFS_OPERATOR_API_URL_TEMPLATE", server.base.clone())],
+    )
+    .await;
+
+    let papi: Api<TaggerPool> = Api::namespaced(client.clone(), &ns);
+    let pool: TaggerPool = serde_json::from_value(json!({
+        "apiVersion": "graphfs.io/v1alpha1", "kind": "TaggerPool", "metadata": {"name": "main"},
+        "spec": {"graphFsRef": "files", "autoscaling": {
+            "minReplicas": 0, "maxReplicas": 5, "pollingIntervalSeconds": 1, "cooldownPeriodSeconds": 4,
+            "targetQueueDepthPerReplica": 2,
+            "scaleUp": {"stabilizationWindowSeconds": 0, "maxStep": 10},
+            "scaleDown": {"stabilizationWindowSeconds": 0, "maxStep": 10}
+        }}
+    }))
+    .unwrap();
+    papi.create(&PostParams::default(), &pool).await.unwrap();
+    let dapi: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+    let replicas = |want: i32| {
+        let dapi = dapi.clone();
+        async move {
+            let d = dapi.get_opt("files-tagger-main").await.ok()??;
+            (d.spec?.replicas == Some(want)).then_some(())
+        }
+    };
+    // An empty queue: zero taggers.
+    wait_for(Duration::from_secs(30), "0 replicas", || replicas(0)).await;
+
+    // Seven jobs, two per replica: ceil(7/2) = 4.
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let (status, f) = server
+            .upload(&format!("f{i}.txt"), "queued work")
+            .await
+            .unwrap();
+        assert_eq!(status, 201);
+        ids.push(f["id"].as_str().unwrap().to_string());
+    }
+    wait_for(Duration::from_secs(30), "4 replicas", || replicas(4)).await;
+    let p = papi.get("main").await.unwrap();
+    let st = p.status.unwrap();
+    assert_eq!(st.queue_depth, Some(7));
+    assert_eq!(st.desired_replicas, 4);
+    assert_eq!(condition(&st.conditions, "Active").as_deref(), Some("True"));
+    assert!(st.selector.contains("graphfs.io/tagger-pool=main"));
+
+    // The queue empties: one replica through the cooldown, then zero.
+    for id in &ids {
+        let resp = server
+            .request(reqwest::Method::DELETE, &format!("/api/v1/files/{id}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 204);
+    }
+    wait_for(Duration::from_secs(30), "1 replica in cooldown", || {
+        replicas(1)
+    })
+    .await;
+    wait_for(Duration::from_secs(30), "0 replicas after cooldown", || {
+        replicas(0)
+    })
+    .await;
+
+    // And back from zero.
+    server.upload("again.txt", "more work").await.unwrap();
+    wait_for(Duration::from_secs(30), "back to 1", || replicas(1)).await;
+
+    // Pause freezes it; with autoscaling off, the scale subresource decides.
+    papi.patch(
+        "main",
+        &PatchParams::default(),
+        &Patch::Merge(
+            json!({"metadata": {"annotations": {"autoscaling.graphfs.io/paused": "true"}}}),
+        ),
+    )
+    .await
+    .unwrap();
+    for i in 0..20 {
+        server.upload(&format!("burst{i}.txt"), "x").await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(replicas(1).await.is_some(), "paused pool scaled");
+    papi.patch(
+        "main",
+        &PatchParams::default(),
+        &Patch::Merge(json!({
+            "metadata": {"annotations": {"autoscaling.graphfs.io/paused": null}},
+            "spec": {"autoscaling": {"enabled": false}}
+        })),
+    )
+    .await
+    .unwrap();
+    papi.patch_scale(
+        "main",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"replicas": 3}})),
+    )
+    .await
+    .unwrap();
+    wait_for(Duration::from_secs(30), "scaled by hand to 3", || {
+        replicas(3)
+    })
+    .await;
+    let scale = papi.get_scale("main").await.unwrap();
+    assert_eq!(scale.spec.unwrap().replicas, Some(3));
+
+    // An unreachable API with a fallback: replicas go to the fallback.
+    papi.patch(
+        "main",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"autoscaling": {
+            "enabled": true, "fallback": {"failureThreshold": 2, "replicas": 2}
+        }}})),
+    )
+    .await
+    .unwrap();
+    op.kill().await;
+    let mut op = Operator::start(
+        &ns,
+        "op",
+        "op-scale-3",
+        &[(
+            "GRAPHFS_OPERATOR_API_URL_TEMPLATE",
+            "http://127.0.0.1:9".into(),
+        )],
+    )
+    .await;
+    wait_for(Duration::from_secs(40), "fallback replicas", || replicas(2)).await;
+    let st = papi.get("main").await.unwrap().status.unwrap();
+    assert_eq!(
+        condition(&st.conditions, "Fallback").as_deref(),
+        Some("True")
+    );
+    op.kill().await;
+    drop(server);
+}
+
+#[tokio::test]
+async fn a_second_operator_stands_by_until_the_leader_lease_lapses() {
+    let client = client().await;
+    let ns = namespace(&client, "leader").await;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
+    let mut a = Operator::start(&ns, "op", "leader-a", &[]).await;
+    let holder = || {
+        let leases = leases.clone();
+        async move { leases.get_opt("op").await.ok()??.spec?.holder_identity }
+    };
+    wait_for(Duration::from_secs(30), "a leads", || async {
+        (holder().await? == "leader-a").then_some(())
+    })
+    .await;
+    let mut b = Operator::start(&ns, "op", "leader-b", &[]).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        holder().await.as_deref(),
+        Some("leader-a"),
+        "b took the lease from a live leader"
+    );
+
+    // The leader dies without a word; b takes over after the lease lapses and acts.
+    a.kill().await;
+    wait_for(Duration::from_secs(30), "b leads", || async {
+        (holder().await? == "leader-b").then_some(())
+    })
+    .await;
+    let gapi: Api<GraphFS> = Api::namespaced(client.clone(), &ns);
+    gapi.create(&PostParams::default(), &gfs("files", json!({})))
+        .await
+        .unwrap();
+    wait_for(Duration::from_secs(60), "children from b", || {
+        children_exist(&client, &ns)
+    })
+    .await;
+    b.kill().await;
+}
