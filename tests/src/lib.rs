@@ -1,6 +1,8 @@
 //! A harness that runs the real `graphfs` binary on a loopback port with its
 //! own data folder, for end-to-end tests and benchmarks.
 
+pub mod servers;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};

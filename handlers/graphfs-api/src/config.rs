@@ -51,10 +51,68 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct StorageArgs {
-    /// Folder of the embedded backends: objects/ for file bytes and
-    /// graph.db for the graph index.
+    /// Folder of the embedded backends (objects/ for file bytes, graph.db for
+    /// the graph index) and of scratch files.
     #[arg(long, env = "GRAPHFS_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// Where file bytes live.
+    #[arg(long, env = "GRAPHFS_STORAGE", value_enum, default_value_t = StorageKind::Embedded)]
+    pub storage: StorageKind,
+    /// S3 endpoint URL (with --storage s3), e.g. http://minio:9000.
+    #[arg(long, env = "GRAPHFS_S3_ENDPOINT", required_if_eq("storage", "s3"))]
+    pub s3_endpoint: Option<String>,
+    #[arg(long, env = "GRAPHFS_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+    #[arg(long, env = "GRAPHFS_S3_BUCKET", default_value = "graphfs")]
+    pub s3_bucket: String,
+    #[arg(
+        long,
+        env = "GRAPHFS_S3_ACCESS_KEY_ID",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub s3_access_key_id: String,
+    #[arg(
+        long,
+        env = "GRAPHFS_S3_SECRET_ACCESS_KEY",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub s3_secret_access_key: String,
+    /// Multipart upload part size in MiB (at least 5); smaller files go up in one PUT.
+    #[arg(long, env = "GRAPHFS_S3_PART_SIZE_MB", default_value_t = 16)]
+    pub s3_part_size_mb: usize,
+    /// Where the graph, search indexes and tagging queue live.
+    #[arg(long, env = "GRAPHFS_GRAPH", value_enum, default_value_t = GraphKind::Embedded)]
+    pub graph: GraphKind,
+    /// Bolt URI (with --graph neo4j), e.g. bolt://neo4j:7687.
+    #[arg(long, env = "GRAPHFS_NEO4J_URI", required_if_eq("graph", "neo4j"))]
+    pub neo4j_uri: Option<String>,
+    #[arg(long, env = "GRAPHFS_NEO4J_USER", default_value = "neo4j")]
+    pub neo4j_user: String,
+    #[arg(
+        long,
+        env = "GRAPHFS_NEO4J_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub neo4j_password: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StorageKind {
+    /// Files under --data-dir.
+    Embedded,
+    /// An S3-compatible server (MinIO).
+    S3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphKind {
+    /// SQLite under --data-dir.
+    Embedded,
+    /// Neo4j 5 over Bolt.
+    Neo4j,
 }
 
 #[derive(Debug, Clone, Args)]

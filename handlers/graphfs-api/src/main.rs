@@ -10,7 +10,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use graphfs_api::app::{AppState, token_hash};
 use graphfs_api::config::{
-    Cli, Command, LogArgs, LogFormat, ServeArgs, StorageArgs, TaggingArgs, TokenArgs,
+    Cli, Command, GraphKind, LogArgs, LogFormat, ServeArgs, StorageArgs, StorageKind, TaggingArgs,
+    TokenArgs,
 };
 use graphfs_api::metrics::Metrics;
 use graphfs_api::ratelimit::RateLimiter;
@@ -18,6 +19,8 @@ use graphfs_api::{app, reconcile};
 use graphfs_domain::{GraphIndex, ObjectStore};
 use graphfs_embedded::{LocalObjectStore, SqliteGraphIndex};
 use graphfs_extract::{Isolation, Limits};
+use graphfs_neo4j::{Neo4jConfig, Neo4jGraphIndex};
+use graphfs_s3::{S3Config, S3ObjectStore};
 use graphfs_tagger::keywords::KeywordConfig;
 use graphfs_tagger::{ExtractMode, OfflineTagger, Worker, WorkerConfig};
 use rand::RngCore;
@@ -77,16 +80,56 @@ struct Backends {
 
 async fn open_backends(storage: &StorageArgs) -> Result<Backends> {
     let dir = &storage.data_dir;
-    let store = LocalObjectStore::open(dir.join("objects"))
-        .await
-        .with_context(|| format!("opening the object store in {}", dir.display()))?;
-    let index = SqliteGraphIndex::open(dir.join("graph.db"))
-        .await
-        .with_context(|| format!("opening the graph index in {}", dir.display()))?;
-    Ok(Backends {
-        index: Arc::new(index),
-        store: Arc::new(store),
-    })
+    let store: Arc<dyn ObjectStore> = match storage.storage {
+        StorageKind::Embedded => Arc::new(
+            LocalObjectStore::open(dir.join("objects"))
+                .await
+                .with_context(|| format!("opening the object store in {}", dir.display()))?,
+        ),
+        StorageKind::S3 => {
+            let endpoint = storage
+                .s3_endpoint
+                .clone()
+                .context("--s3-endpoint is required with --storage s3")?;
+            Arc::new(
+                S3ObjectStore::connect(S3Config {
+                    endpoint: endpoint.clone(),
+                    region: storage.s3_region.clone(),
+                    bucket: storage.s3_bucket.clone(),
+                    access_key_id: storage.s3_access_key_id.clone(),
+                    secret_access_key: storage.s3_secret_access_key.clone(),
+                    part_size: storage.s3_part_size_mb << 20,
+                    timeout: Duration::from_secs(60),
+                })
+                .await
+                .with_context(|| format!("connecting to the object store at {endpoint}"))?,
+            )
+        }
+    };
+    let index: Arc<dyn GraphIndex> = match storage.graph {
+        GraphKind::Embedded => Arc::new(
+            SqliteGraphIndex::open(dir.join("graph.db"))
+                .await
+                .with_context(|| format!("opening the graph index in {}", dir.display()))?,
+        ),
+        GraphKind::Neo4j => {
+            let uri = storage
+                .neo4j_uri
+                .clone()
+                .context("--neo4j-uri is required with --graph neo4j")?;
+            Arc::new(
+                Neo4jGraphIndex::connect(Neo4jConfig {
+                    uri: uri.clone(),
+                    user: storage.neo4j_user.clone(),
+                    password: storage.neo4j_password.clone(),
+                    max_connections: 16,
+                })
+                .await
+                .with_context(|| format!("connecting to the graph database at {uri}"))?,
+            )
+        }
+    };
+    Ok(Backends { index, store })
 }
 
 fn new_token() -> String {

@@ -1,0 +1,374 @@
+//! The object store on an S3-compatible server (MinIO in a cluster; any S3
+//! API works). Path-style addressing, so a plain endpoint URL is enough.
+//!
+//! Uploads stream: bodies smaller than one part go up in a single PUT, larger
+//! ones as a multipart upload whose parts are sent as they fill, so memory
+//! stays at one part whatever the file size. A failed multipart upload is
+//! aborted, so no incomplete upload is left in the bucket.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{Credentials, Region};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream as S3Body;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use graphfs_domain::{ByteRange, ByteStream, Error, ObjectBody, ObjectMeta, ObjectStore, Result};
+
+/// S3's smallest part (except the last).
+pub const MIN_PART_SIZE: usize = 5 << 20;
+
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Multipart part size; bodies up to this size use a single PUT.
+    pub part_size: usize,
+    /// Per-request timeout; a server that stopped answering is `Unavailable`.
+    pub timeout: Duration,
+}
+
+pub struct S3ObjectStore {
+    client: Client,
+    bucket: String,
+    part_size: usize,
+}
+
+fn classify<E, R>(what: &str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            Error::unavailable(format!("object store unreachable ({what})"))
+        }
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or("");
+            let status = format!("{:?}", se.raw());
+            if matches!(code, "NoSuchKey" | "NotFound" | "NoSuchBucket") || status.contains("404") {
+                Error::NotFound(what.to_string())
+            } else if code == "InvalidRange" {
+                Error::RangeNotSatisfiable { size: 0 }
+            } else if matches!(
+                code,
+                "SlowDown" | "ServiceUnavailable" | "InternalError" | "XMinioServerNotInitialized"
+            ) || status.contains("503")
+                || status.contains("500")
+            {
+                Error::unavailable(format!("object store {what}: {code}"))
+            } else {
+                Error::Internal(format!(
+                    "object store {what}: {code} {}",
+                    se.err().message().unwrap_or("")
+                ))
+            }
+        }
+        SdkError::ResponseError(_) => {
+            Error::unavailable(format!("object store {what}: bad response"))
+        }
+        _ => Error::Internal(format!("object store {what}: {err}")),
+    }
+}
+
+impl S3ObjectStore {
+    /// Connects and creates the bucket if it is missing.
+    pub async fn connect(cfg: S3Config) -> Result<Self> {
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version_latest()
+            .endpoint_url(&cfg.endpoint)
+            .region(Region::new(cfg.region.clone()))
+            .credentials_provider(Credentials::new(
+                &cfg.access_key_id,
+                &cfg.secret_access_key,
+                None,
+                None,
+                "graphfs",
+            ))
+            .force_path_style(true)
+            .timeout_config(
+                aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(cfg.timeout)
+                    .build(),
+            )
+            .build();
+        let store = S3ObjectStore {
+            client: Client::from_conf(conf),
+            bucket: cfg.bucket,
+            part_size: cfg.part_size.max(MIN_PART_SIZE),
+        };
+        store.ensure_bucket().await?;
+        Ok(store)
+    }
+
+    async fn ensure_bucket(&self) -> Result<()> {
+        match self.client.head_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match classify("bucket", e) {
+                Error::NotFound(_) => {
+                    match self
+                        .client
+                        .create_bucket()
+                        .bucket(&self.bucket)
+                        .send()
+                        .await
+                    {
+                        Ok(_) => {
+                            tracing::info!(bucket = %self.bucket, "created bucket");
+                            Ok(())
+                        }
+                        // Another replica made it first.
+                        Err(e) if e.code() == Some("BucketAlreadyOwnedByYou") => Ok(()),
+                        Err(e) => Err(classify("create bucket", e)),
+                    }
+                }
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn put_multipart(&self, key: &str, first: Bytes, body: &mut ByteStream) -> Result<u64> {
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify("create multipart upload", e))?;
+        let upload_id = created
+            .upload_id()
+            .ok_or_else(|| Error::internal("multipart upload without an id"))?
+            .to_string();
+        let result = self.upload_parts(key, &upload_id, first, body).await;
+        if result.is_err() {
+            if let Err(e) = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .send()
+                .await
+            {
+                tracing::warn!(%key, error = %e, "could not abort a failed multipart upload");
+            }
+        }
+        result
+    }
+
+    async fn upload_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        first: Bytes,
+        body: &mut ByteStream,
+    ) -> Result<u64> {
+        let mut parts = Vec::new();
+        let mut total = 0u64;
+        let mut buf = BytesMut::from(first.as_ref());
+        let mut done = false;
+        while !done {
+            while buf.len() < self.part_size {
+                match body.next().await {
+                    Some(chunk) => buf.extend_from_slice(&chunk?),
+                    None => {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+            if buf.is_empty() {
+                break;
+            }
+            let take = buf.len().min(self.part_size);
+            let part = buf.split_to(take).freeze();
+            let number = i32::try_from(parts.len() + 1).map_err(Error::internal)?;
+            total += part.len() as u64;
+            let out = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(S3Body::from(part))
+                .send()
+                .await
+                .map_err(|e| classify("upload part", e))?;
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(out.e_tag().map(str::to_string))
+                    .build(),
+            );
+            if !buf.is_empty() {
+                done = false;
+            }
+        }
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify("complete multipart upload", e))?;
+        Ok(total)
+    }
+}
+
+fn to_chrono(t: Option<&aws_sdk_s3::primitives::DateTime>) -> chrono::DateTime<chrono::Utc> {
+    t.and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+        .unwrap_or_else(chrono::Utc::now)
+}
+
+#[async_trait]
+impl ObjectStore for S3ObjectStore {
+    async fn put(&self, key: &str, mut body: ByteStream) -> Result<u64> {
+        let mut buf = BytesMut::new();
+        while buf.len() < self.part_size {
+            match body.next().await {
+                Some(chunk) => buf.extend_from_slice(&chunk?),
+                None => {
+                    let len = buf.len() as u64;
+                    self.client
+                        .put_object()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .body(S3Body::from(buf.freeze()))
+                        .send()
+                        .await
+                        .map_err(|e| classify("put", e))?;
+                    return Ok(len);
+                }
+            }
+        }
+        self.put_multipart(key, buf.freeze(), &mut body).await
+    }
+
+    async fn get(&self, key: &str, range: Option<ByteRange>) -> Result<ObjectBody> {
+        let size = self.head(key).await?.size;
+        let (start, end) = ByteRange::resolve(range, size)?;
+        let mut req = self.client.get_object().bucket(&self.bucket).key(key);
+        if size > 0 && range.is_some() {
+            req = req.range(format!("bytes={start}-{end}"));
+        }
+        let out = req.send().await.map_err(|e| match classify("get", e) {
+            Error::RangeNotSatisfiable { .. } => Error::RangeNotSatisfiable { size },
+            Error::NotFound(_) => Error::NotFound(format!("object '{key}'")),
+            other => other,
+        })?;
+        let stream = futures::stream::unfold(out.body, |mut b| async move {
+            b.next()
+                .await
+                .map(|r| (r.map_err(|e| std::io::Error::other(e.to_string())), b))
+        });
+        Ok(ObjectBody {
+            size,
+            start,
+            end,
+            stream: Box::pin(stream),
+        })
+    }
+
+    async fn head(&self, key: &str) -> Result<ObjectMeta> {
+        let out = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| match classify("head", e) {
+                Error::NotFound(_) => Error::NotFound(format!("object '{key}'")),
+                other => other,
+            })?;
+        Ok(ObjectMeta {
+            key: key.to_string(),
+            size: u64::try_from(out.content_length().unwrap_or(0)).unwrap_or(0),
+            modified: to_chrono(out.last_modified()),
+        })
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool> {
+        // S3 deletes answer the same whether or not the key existed.
+        let existed = match self.head(key).await {
+            Ok(_) => true,
+            Err(Error::NotFound(_)) => false,
+            Err(e) => return Err(e),
+        };
+        if existed {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| classify("delete", e))?;
+        }
+        Ok(existed)
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ObjectMeta>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        while out.len() < limit {
+            let mut req = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .max_keys(i32::try_from((limit - out.len()).min(1000)).unwrap_or(1000));
+            if let Some(t) = &token {
+                req = req.continuation_token(t);
+            } else if let Some(a) = after {
+                req = req.start_after(a);
+            }
+            let page = req.send().await.map_err(|e| classify("list", e))?;
+            for o in page.contents() {
+                out.push(ObjectMeta {
+                    key: o.key().unwrap_or_default().to_string(),
+                    size: u64::try_from(o.size().unwrap_or(0)).unwrap_or(0),
+                    modified: to_chrono(o.last_modified()),
+                });
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| match classify("ping", e) {
+                Error::NotFound(m) => Error::unavailable(format!("bucket missing: {m}")),
+                other => other,
+            })
+    }
+}

@@ -1,0 +1,95 @@
+//! Real backing servers for tests: MinIO (S3) and Neo4j, installed and
+//! started by the scripts under tests/minio and tests/neo4j, each in its own
+//! temp folder on 127.0.0.1, stopped when dropped.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Folder of the test scripts (this crate's folder).
+pub fn scripts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct ExternalServer {
+    kind: &'static str,
+    dir: tempfile::TempDir,
+    pub env: HashMap<String, String>,
+}
+
+fn run(script: &Path, arg: Option<&Path>) -> Result<()> {
+    let mut cmd = Command::new(script);
+    if let Some(a) = arg {
+        cmd.arg(a);
+    }
+    let out = cmd
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} failed: {}{}",
+            script.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn read_env(path: &Path) -> Result<HashMap<String, String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("export ").or(Some(l.trim())))
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            (
+                k.trim().to_string(),
+                v.trim().trim_matches(|c| c == '"' || c == '\'').to_string(),
+            )
+        })
+        .collect())
+}
+
+impl ExternalServer {
+    /// Installs (cached after the first time) and starts `minio` or `neo4j`.
+    pub fn start(kind: &'static str) -> Result<Self> {
+        let base = scripts_dir().join(kind);
+        run(&base.join("install.sh"), None)?;
+        let dir = tempfile::tempdir()?;
+        run(&base.join("start.sh"), Some(dir.path()))?;
+        let env = read_env(&dir.path().join("env"))?;
+        Ok(ExternalServer { kind, dir, env })
+    }
+
+    pub fn get(&self, key: &str) -> &str {
+        self.env.get(key).map(String::as_str).unwrap_or("")
+    }
+
+    /// Stops the server (an outage); `resume` brings it back with its data.
+    pub fn stop(&self) -> Result<()> {
+        run(
+            &scripts_dir().join(self.kind).join("stop.sh"),
+            Some(self.dir.path()),
+        )
+    }
+
+    pub fn resume(&mut self) -> Result<()> {
+        run(
+            &scripts_dir().join(self.kind).join("start.sh"),
+            Some(self.dir.path()),
+        )?;
+        self.env = read_env(&self.dir.path().join("env"))?;
+        Ok(())
+    }
+}
+
+impl Drop for ExternalServer {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
