@@ -5,10 +5,11 @@ CACHE_DIR ?= $(HOME)/.cache/graphfs
 export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
 CARGO ?= cargo
 
-.PHONY: dev build test unit lint fmt bench crds envtest clean-data help
+.PHONY: dev dev-real build test unit lint fmt bench crds envtest clean-data help
 
 help:
 	@echo "make dev    - build and run GraphFS locally on http://127.0.0.1:8080 (embedded storage, offline tagger)"
+	@echo "make dev-real - the same on a real MinIO and Neo4j, started locally"
 	@echo "make test   - format check, clippy, and the whole test suite"
 	@echo "make bench  - throughput and latency figures against a running server"
 	@echo "make fmt    - format the code"
@@ -22,12 +23,25 @@ dev:
 build:
 	$(CARGO) build --workspace --bins
 
+## Run GraphFS on a real MinIO and Neo4j (installed and started under ./data/servers).
+dev-real:
+	$(CARGO) build --release -p graphfs-api --bin graphfs
+	tests/minio/install.sh && tests/neo4j/install.sh
+	tests/minio/start.sh ./data/servers/minio >/dev/null
+	tests/neo4j/start.sh ./data/servers/neo4j >/dev/null
+	set -a; . ./data/servers/minio/env; . ./data/servers/neo4j/env; set +a; \
+	  GRAPHFS_STORAGE=s3 GRAPHFS_GRAPH=neo4j $(CARGO_TARGET_DIR)/release/graphfs serve --dev; \
+	  tests/minio/stop.sh ./data/servers/minio; tests/neo4j/stop.sh ./data/servers/neo4j
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit: build envtest
 	$(CARGO) test --workspace
+	# The HTTP suite once more, on a real MinIO and Neo4j (one test at a time:
+	# they share the two servers).
+	GRAPHFS_E2E_BACKENDS=real $(CARGO) test -p graphfs-e2e --test api -- --test-threads=1
 
 test: lint unit
 

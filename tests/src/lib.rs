@@ -28,6 +28,76 @@ pub fn graphfs_bin() -> PathBuf {
 
 pub const TOKEN: &str = "gfs_test_token_0123456789abcdef";
 
+/// With `GRAPHFS_E2E_BACKENDS=real` the servers under test keep their files
+/// in a real MinIO and their graph in a real Neo4j (shared by the tests of
+/// this process, which then must run one at a time: each server wipes the
+/// graph when it starts and gets a bucket of its own).
+pub struct RealBackends {
+    pub minio: servers::ExternalServer,
+    pub neo4j: servers::ExternalServer,
+}
+
+pub fn real_backends() -> Option<&'static RealBackends> {
+    static REAL: std::sync::OnceLock<Option<RealBackends>> = std::sync::OnceLock::new();
+    REAL.get_or_init(|| {
+        if std::env::var("GRAPHFS_E2E_BACKENDS").as_deref() != Ok("real") {
+            return None;
+        }
+        Some(RealBackends {
+            minio: servers::ExternalServer::start_for_process("minio").expect("start MinIO"),
+            neo4j: servers::ExternalServer::start_for_process("neo4j").expect("start Neo4j"),
+        })
+    })
+    .as_ref()
+}
+
+/// Flags and environment that point `graphfs` at the real backends.
+fn backend_config(real: &RealBackends, bucket: &str) -> (Vec<String>, Vec<(String, String)>) {
+    let args = vec![
+        "--storage".into(),
+        "s3".into(),
+        "--s3-bucket".into(),
+        bucket.into(),
+        "--s3-part-size-mb".into(),
+        "5".into(),
+        "--graph".into(),
+        "neo4j".into(),
+    ];
+    let envs = [
+        ("GRAPHFS_S3_ENDPOINT", real.minio.get("GRAPHFS_S3_ENDPOINT")),
+        (
+            "GRAPHFS_S3_ACCESS_KEY_ID",
+            real.minio.get("GRAPHFS_S3_ACCESS_KEY_ID"),
+        ),
+        (
+            "GRAPHFS_S3_SECRET_ACCESS_KEY",
+            real.minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY"),
+        ),
+        ("GRAPHFS_NEO4J_URI", real.neo4j.get("GRAPHFS_NEO4J_URI")),
+        ("GRAPHFS_NEO4J_USER", real.neo4j.get("GRAPHFS_NEO4J_USER")),
+        (
+            "GRAPHFS_NEO4J_PASSWORD",
+            real.neo4j.get("GRAPHFS_NEO4J_PASSWORD"),
+        ),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    (args, envs)
+}
+
+async fn wipe_graph(real: &RealBackends) -> Result<()> {
+    let graph = neo4rs::Graph::new(
+        real.neo4j.get("GRAPHFS_NEO4J_URI"),
+        real.neo4j.get("GRAPHFS_NEO4J_USER"),
+        real.neo4j.get("GRAPHFS_NEO4J_PASSWORD"),
+    )?;
+    graph
+        .run(neo4rs::query("MATCH (n) DETACH DELETE n"))
+        .await?;
+    Ok(())
+}
+
 pub struct Server {
     pub child: Child,
     pub base: String,
@@ -36,6 +106,8 @@ pub struct Server {
     pub token: String,
     args: Vec<String>,
     envs: Vec<(String, String)>,
+    /// The bucket of this server when it runs on the real backends.
+    bucket: Option<String>,
 }
 
 impl Server {
@@ -49,11 +121,23 @@ impl Server {
         args: &[&str],
         envs: &[(&str, &str)],
     ) -> Result<Server> {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let envs: Vec<(String, String)> = envs
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let mut envs: Vec<(String, String)> = envs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        let mut bucket = None;
+        if let Some(real) = real_backends() {
+            wipe_graph(real).await?;
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_nanos();
+            let name = format!("e2e-{nanos:x}");
+            let (a, e) = backend_config(real, &name);
+            args.extend(a);
+            envs.extend(e);
+            bucket = Some(name);
+        }
         let (child, base) = spawn(data_dir, &args, &envs).await?;
         Ok(Server {
             child,
@@ -65,6 +149,7 @@ impl Server {
             token: TOKEN.to_string(),
             args,
             envs,
+            bucket,
         })
     }
 
@@ -138,9 +223,14 @@ impl Server {
 
     /// Creates a token for another user with `graphfs token`.
     pub async fn token_for(&self, user: &str) -> Result<String> {
+        // The same storage flags as the server, so the token lands where it looks.
+        let storage_args: Vec<&String> =
+            self.args.iter().skip_while(|a| *a != "--storage").collect();
         let out = Command::new(graphfs_bin())
             .args(["token", "--user", user, "--data-dir"])
             .arg(&self.data_dir)
+            .args(storage_args)
+            .envs(self.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .output()
             .await?;
         if !out.status.success() {
@@ -175,8 +265,58 @@ impl Server {
         Ok(())
     }
 
-    /// Keys of the objects in the embedded store.
-    pub fn object_files(&self) -> Vec<String> {
+    /// Ids of the objects in `bucket` of a MinIO started by the test itself.
+    pub async fn object_files_in(
+        &self,
+        bucket: &str,
+        minio: &servers::ExternalServer,
+    ) -> Vec<String> {
+        use graphfs_domain::ObjectStore;
+        let store = graphfs_s3::S3ObjectStore::connect(graphfs_s3::S3Config {
+            endpoint: minio.get("GRAPHFS_S3_ENDPOINT").into(),
+            region: "us-east-1".into(),
+            bucket: bucket.into(),
+            access_key_id: minio.get("GRAPHFS_S3_ACCESS_KEY_ID").into(),
+            secret_access_key: minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
+            part_size: 5 << 20,
+            timeout: Duration::from_secs(10),
+        })
+        .await
+        .expect("connect to the bucket");
+        let mut keys: Vec<String> = store
+            .list("files/", None, 100_000)
+            .await
+            .expect("list the bucket")
+            .into_iter()
+            .map(|m| m.key.trim_start_matches("files/").to_string())
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Ids of the objects in the store (embedded folder or real bucket).
+    pub async fn object_files(&self) -> Vec<String> {
+        if let (Some(real), Some(bucket)) = (real_backends(), &self.bucket) {
+            use graphfs_domain::ObjectStore;
+            let store = graphfs_s3::S3ObjectStore::connect(graphfs_s3::S3Config {
+                endpoint: real.minio.get("GRAPHFS_S3_ENDPOINT").into(),
+                region: "us-east-1".into(),
+                bucket: bucket.clone(),
+                access_key_id: real.minio.get("GRAPHFS_S3_ACCESS_KEY_ID").into(),
+                secret_access_key: real.minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
+                part_size: 5 << 20,
+                timeout: Duration::from_secs(10),
+            })
+            .await
+            .expect("connect to the test bucket");
+            return store
+                .list("files/", None, 100_000)
+                .await
+                .expect("list the test bucket")
+                .into_iter()
+                .map(|m| m.key.trim_start_matches("files/").to_string())
+                .collect();
+        }
         let dir = self.data_dir.join("objects/files");
         std::fs::read_dir(dir)
             .map(|rd| {

@@ -66,6 +66,28 @@ impl ExternalServer {
         Ok(ExternalServer { kind, dir, env })
     }
 
+    /// Starts a server that lives as long as this test process: a watchdog
+    /// stops it and removes its folder once the process is gone.
+    pub fn start_for_process(kind: &'static str) -> Result<Self> {
+        let server = Self::start(kind)?;
+        let script = format!(
+            "while kill -0 {} 2>/dev/null; do sleep 1; done; {}/{kind}/stop.sh {} >/dev/null 2>&1; rm -rf {}",
+            std::process::id(),
+            scripts_dir().display(),
+            server.dir.path().display(),
+            server.dir.path().display()
+        );
+        // Outlives this process on purpose: it is what stops the server.
+        #[allow(clippy::zombie_processes)]
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        Ok(server)
+    }
+
     pub fn get(&self, key: &str) -> &str {
         self.env.get(key).map(String::as_str).unwrap_or("")
     }

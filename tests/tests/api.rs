@@ -259,10 +259,10 @@ async fn bad_names_and_oversized_bodies_are_refused_and_leave_nothing() {
     let list = s.json("/api/v1/files").await.unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     assert_eq!(
-        s.object_files().len(),
+        s.object_files().await.len(),
         1,
         "refused uploads left objects: {:?}",
-        s.object_files()
+        s.object_files().await
     );
 }
 
@@ -697,7 +697,7 @@ async fn user_tags_survive_retagging_and_removals_are_remembered() {
 async fn delete_removes_object_node_and_edges_and_is_idempotent() {
     let (_d, s) = server(&[]).await;
     let ids = upload_docs(&s).await;
-    let objects_before = s.object_files().len();
+    let objects_before = s.object_files().await.len();
     assert_eq!(objects_before, ids.len());
     let id = &ids[0];
     let resp = s
@@ -719,8 +719,8 @@ async fn delete_removes_object_node_and_edges_and_is_idempotent() {
         .await
         .unwrap();
     assert_eq!(problem(resp).await.0, 404);
-    assert_eq!(s.object_files().len(), objects_before - 1);
-    assert!(!s.object_files().contains(id));
+    assert_eq!(s.object_files().await.len(), objects_before - 1);
+    assert!(!s.object_files().await.contains(id));
     // Its edges are gone: the shared tag now counts one file, search skips it.
     let tags = s.json("/api/v1/tags").await.unwrap();
     let photo = tags["items"]

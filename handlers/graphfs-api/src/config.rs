@@ -140,6 +140,17 @@ pub struct ServeArgs {
     /// Requests a user may make at once above the sustained rate.
     #[arg(long, env = "GRAPHFS_RATE_LIMIT_BURST", default_value_t = 400.0)]
     pub rate_limit_burst: f64,
+    /// Seconds between sweeps for objects whose graph node is missing.
+    #[arg(
+        long,
+        env = "GRAPHFS_RECONCILE_INTERVAL_SECONDS",
+        default_value_t = 600
+    )]
+    pub reconcile_interval_seconds: u64,
+    /// Age below which an object without a node is left alone (it may be an
+    /// upload in progress on another replica).
+    #[arg(long, env = "GRAPHFS_ORPHAN_GRACE_SECONDS", default_value_t = 600)]
+    pub orphan_grace_seconds: u64,
     /// Seconds to let in-flight requests finish after SIGTERM.
     #[arg(long, env = "GRAPHFS_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,

@@ -272,7 +272,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     reconcile::spawn_periodic(
         backends.index.clone(),
         backends.store.clone(),
-        Duration::from_secs(600),
+        Duration::from_secs(args.reconcile_interval_seconds.max(1)),
+        Duration::from_secs(args.orphan_grace_seconds),
     );
     tracing::info!(%addr, data_dir = %args.storage.data_dir.display(), "GraphFS listening");
     if let Some(token) = &dev_token {

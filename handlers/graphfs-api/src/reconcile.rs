@@ -8,10 +8,6 @@ use std::time::Duration;
 use chrono::Utc;
 use graphfs_domain::{FileId, GraphIndex, ObjectStore, Result};
 
-/// Objects younger than this may belong to an upload still in progress on
-/// some replica, so they are left alone.
-pub const ORPHAN_GRACE: Duration = Duration::from_secs(600);
-
 /// Removes orphaned objects; returns how many.
 pub async fn sweep_orphans(
     index: &dyn GraphIndex,
@@ -51,10 +47,15 @@ pub async fn sweep_orphans(
     Ok(removed)
 }
 
-pub fn spawn_periodic(index: Arc<dyn GraphIndex>, store: Arc<dyn ObjectStore>, every: Duration) {
+pub fn spawn_periodic(
+    index: Arc<dyn GraphIndex>,
+    store: Arc<dyn ObjectStore>,
+    every: Duration,
+    grace: Duration,
+) {
     tokio::spawn(async move {
         loop {
-            match sweep_orphans(index.as_ref(), store.as_ref(), ORPHAN_GRACE).await {
+            match sweep_orphans(index.as_ref(), store.as_ref(), grace).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "reconciliation removed orphaned objects"),
                 Err(e) => tracing::warn!(error = %e, "reconciliation failed; will try again"),

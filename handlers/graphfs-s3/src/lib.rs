@@ -148,8 +148,8 @@ impl S3ObjectStore {
             .ok_or_else(|| Error::internal("multipart upload without an id"))?
             .to_string();
         let result = self.upload_parts(key, &upload_id, first, body).await;
-        if result.is_err() {
-            if let Err(e) = self
+        if result.is_err()
+            && let Err(e) = self
                 .client
                 .abort_multipart_upload()
                 .bucket(&self.bucket)
@@ -157,9 +157,8 @@ impl S3ObjectStore {
                 .upload_id(&upload_id)
                 .send()
                 .await
-            {
-                tracing::warn!(%key, error = %e, "could not abort a failed multipart upload");
-            }
+        {
+            tracing::warn!(%key, error = %e, "could not abort a failed multipart upload");
         }
         result
     }

@@ -1,0 +1,193 @@
+//! Consistency between object store and graph when either goes away: real
+//! MinIO and Neo4j processes are stopped in the middle of use and started
+//! again. Meanwhile the API answers 503 with a problem document; afterwards
+//! nothing is lost and nothing is left behind.
+
+use std::time::Duration;
+
+use graphfs_e2e::Server;
+use graphfs_e2e::servers::ExternalServer;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+async fn expect_unavailable(resp: reqwest::Response) {
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(ctype.as_deref(), Some("application/problem+json"));
+    assert!(
+        body["type"].as_str().unwrap().ends_with("/unavailable"),
+        "{body}"
+    );
+}
+
+async fn wait_ready(s: &Server) {
+    for _ in 0..150 {
+        if let Ok(r) = s.client.get(s.url("/readyz")).send().await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("server never became ready again");
+}
+
+fn names(list: &Value) -> Vec<String> {
+    let mut n: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    n.sort();
+    n
+}
+
+#[tokio::test]
+async fn outages_of_either_backend_lose_nothing_and_leave_nothing() {
+    let mut minio = ExternalServer::start("minio").unwrap();
+    let mut neo4j = ExternalServer::start("neo4j").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let envs = [
+        (
+            "GRAPHFS_S3_ENDPOINT",
+            minio.get("GRAPHFS_S3_ENDPOINT").to_string(),
+        ),
+        (
+            "GRAPHFS_S3_ACCESS_KEY_ID",
+            minio.get("GRAPHFS_S3_ACCESS_KEY_ID").to_string(),
+        ),
+        (
+            "GRAPHFS_S3_SECRET_ACCESS_KEY",
+            minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").to_string(),
+        ),
+        (
+            "GRAPHFS_NEO4J_URI",
+            neo4j.get("GRAPHFS_NEO4J_URI").to_string(),
+        ),
+        (
+            "GRAPHFS_NEO4J_PASSWORD",
+            neo4j.get("GRAPHFS_NEO4J_PASSWORD").to_string(),
+        ),
+    ];
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let s = Server::start_with_env(
+        dir.path(),
+        &[
+            "--storage",
+            "s3",
+            "--graph",
+            "neo4j",
+            "--s3-bucket",
+            "outage",
+            "--reconcile-interval-seconds",
+            "1",
+            "--orphan-grace-seconds",
+            "0",
+        ],
+        &envs,
+    )
+    .await
+    .unwrap();
+    let (status, a) = s.upload("a.txt", "alpha survives outages").await.unwrap();
+    assert_eq!(status, 201);
+    let a_id = a["id"].as_str().unwrap().to_string();
+
+    // The graph goes away: uploads and reads answer 503, and the object of
+    // the refused upload is removed again.
+    neo4j.stop().unwrap();
+    let resp = s
+        .request(Method::POST, "/api/v1/files?name=b.txt")
+        .body("beta is refused")
+        .send()
+        .await
+        .unwrap();
+    expect_unavailable(resp).await;
+    expect_unavailable(s.get("/api/v1/files").send().await.unwrap()).await;
+    expect_unavailable(
+        s.get(&format!("/api/v1/files/{a_id}/content"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    expect_unavailable(s.client.get(s.url("/readyz")).send().await.unwrap()).await;
+    neo4j.resume().unwrap();
+    wait_ready(&s).await;
+    assert_eq!(
+        names(&s.json("/api/v1/files").await.unwrap()),
+        vec!["a.txt"]
+    );
+    assert_eq!(
+        s.object_files_in("outage", &minio).await,
+        vec![a_id.clone()]
+    );
+
+    // The object store goes away: uploads and downloads answer 503 and no
+    // node is created for bytes that were never stored.
+    let (status, c) = s.upload("c.txt", "gamma").await.unwrap();
+    assert_eq!(status, 201);
+    let c_id = c["id"].as_str().unwrap().to_string();
+    minio.stop().unwrap();
+    let resp = s
+        .request(Method::POST, "/api/v1/files?name=d.txt")
+        .body("delta is refused")
+        .send()
+        .await
+        .unwrap();
+    expect_unavailable(resp).await;
+    expect_unavailable(
+        s.get(&format!("/api/v1/files/{a_id}/content"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    // A delete half-way: the node goes, the object stays behind for now.
+    let resp = s
+        .request(Method::DELETE, &format!("/api/v1/files/{c_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(
+        names(&s.json("/api/v1/files").await.unwrap()),
+        vec!["a.txt"]
+    );
+    minio.resume().unwrap();
+    wait_ready(&s).await;
+
+    // Reconciliation finishes the delete; what was stored is intact.
+    let mut left = Vec::new();
+    for _ in 0..100 {
+        left = s.object_files_in("outage", &minio).await;
+        if left == vec![a_id.clone()] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(left, vec![a_id.clone()], "orphaned object not reconciled");
+    let body = s
+        .get(&format!("/api/v1/files/{a_id}/content"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "alpha survives outages");
+    let list = s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["status"] == "done"),
+        "{list}"
+    );
+}
