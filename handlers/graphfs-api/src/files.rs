@@ -227,6 +227,7 @@ pub async fn upload(
         .index
         .create_file(NewFile {
             id,
+            object_key: key.clone(),
             owner: user,
             name,
             size,
@@ -438,7 +439,7 @@ pub async fn delete(
     // failure deleting the object leaves an orphan for reconciliation, never
     // a node without bytes.
     let file = state.index.delete_file(&user, id).await?;
-    if let Err(e) = state.store.delete(&file.id.object_key()).await {
+    if let Err(e) = state.store.delete(&file.object_key).await {
         tracing::warn!(file = %id, error = %e, "object not removed; reconciliation will remove it");
     }
     tracing::info!(file = %id, "deleted");
@@ -560,7 +561,7 @@ pub async fn download(
         Some(Err(())) => return Err(Error::RangeNotSatisfiable { size: file.size }.into()),
         None => None,
     };
-    let body = state.store.get(&file.id.object_key(), range).await?;
+    let body = state.store.get(&file.object_key, range).await?;
     state.metrics.downloads.fetch_add(1, Ordering::Relaxed);
     let len = if body.size == 0 {
         0

@@ -161,13 +161,17 @@ pub async fn object_store(store: Arc<dyn ObjectStore>) {
 
 async fn new_file(index: &dyn GraphIndex, owner: &str, name: &str, media: &str) -> FileRecord {
     index
-        .create_file(NewFile {
-            id: FileId::new(),
-            owner: owner.to_string(),
-            name: name.to_string(),
-            size: 10,
-            sha256: hex::encode(Sha256::digest(name.as_bytes())),
-            media_type: media.to_string(),
+        .create_file({
+            let id = FileId::new();
+            NewFile {
+                id,
+                object_key: id.object_key(),
+                owner: owner.to_string(),
+                name: name.to_string(),
+                size: 10,
+                sha256: hex::encode(Sha256::digest(name.as_bytes())),
+                media_type: media.to_string(),
+            }
         })
         .await
         .unwrap()
@@ -237,6 +241,37 @@ async fn files_and_visibility(index: &dyn GraphIndex) {
     let f = new_file(index, &alice, "notes.txt", "text/plain").await;
     assert_eq!(f.status, TaggingStatus::Pending);
     assert_eq!(f.owner, alice);
+    assert_eq!(f.object_key, f.id.object_key());
+    assert_eq!(
+        index.file_by_object_key(&f.object_key).await.unwrap(),
+        Some(f.id)
+    );
+    assert_eq!(index.file_by_object_key("inbox/none").await.unwrap(), None);
+
+    // A file registered from an object written straight into the bucket
+    // keeps that key; registering the same key twice is a conflict.
+    let key = format!("inbox/{}/report.pdf", unique("k"));
+    let direct = NewFile {
+        id: FileId::new(),
+        object_key: key.clone(),
+        owner: alice.clone(),
+        name: "report.pdf".into(),
+        size: 3,
+        sha256: String::new(),
+        media_type: "application/pdf".into(),
+    };
+    let d = index.create_file(direct.clone()).await.unwrap();
+    assert_eq!(d.object_key, key);
+    assert_eq!(index.file_by_object_key(&key).await.unwrap(), Some(d.id));
+    let again = index
+        .create_file(NewFile {
+            id: FileId::new(),
+            ..direct
+        })
+        .await;
+    assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+    index.delete_file(&alice, d.id).await.unwrap();
+    assert_eq!(index.file_by_object_key(&key).await.unwrap(), None);
     assert_eq!(
         index.get_file(&alice, f.id).await.unwrap().name,
         "notes.txt"

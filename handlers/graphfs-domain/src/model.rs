@@ -156,12 +156,17 @@ pub struct FileRecord {
     pub metadata: serde_json::Value,
     /// Users other than the owner who may see the file.
     pub shared_with: Vec<UserId>,
+    /// Where the bytes are in the object store: `files/<id>` for uploads
+    /// through the API, the client's own key for files written straight into
+    /// the bucket.
+    pub object_key: String,
 }
 
 /// What the API needs to create a file node after its bytes are stored.
 #[derive(Debug, Clone)]
 pub struct NewFile {
     pub id: FileId,
+    pub object_key: String,
     pub owner: UserId,
     pub name: String,
     pub size: u64,

@@ -128,7 +128,8 @@ pub trait GraphIndex: Send + Sync + 'static {
 
     // ---- files ----
 
-    /// Creates the file node and queues its tagging job, atomically.
+    /// Creates the file node and queues its tagging job, atomically. A second
+    /// node for the same object key is a `Conflict`.
     async fn create_file(&self, file: NewFile) -> Result<FileRecord>;
     async fn get_file(&self, viewer: &str, id: FileId) -> Result<FileRecord>;
     async fn list_files(&self, viewer: &str, query: &FileQuery) -> Result<Page<FileRecord>>;
@@ -150,6 +151,8 @@ pub trait GraphIndex: Send + Sync + 'static {
     async fn all_file_ids(&self, after: Option<FileId>, limit: usize) -> Result<Vec<FileId>>;
     /// A file for internal use (handlers), regardless of viewer.
     async fn get_file_internal(&self, id: FileId) -> Result<FileRecord>;
+    /// The file whose bytes are at `key`, if any.
+    async fn file_by_object_key(&self, key: &str) -> Result<Option<FileId>>;
 
     // ---- tags ----
 

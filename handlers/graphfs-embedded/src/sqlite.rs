@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS files (
     status TEXT NOT NULL,
     status_reason TEXT,
     metadata TEXT NOT NULL DEFAULT '{}',
-    text TEXT NOT NULL DEFAULT ''
+    text TEXT NOT NULL DEFAULT '',
+    object_key TEXT NOT NULL UNIQUE
 );
 CREATE INDEX IF NOT EXISTS files_owner_created ON files(owner, created_at, id);
 CREATE INDEX IF NOT EXISTS files_owner_name ON files(owner, name, id);
@@ -271,7 +272,7 @@ fn fts_query(q: &str, prefix_last: bool) -> Vec<String> {
 
 const VISIBLE: &str = "(f.owner = :viewer OR EXISTS (SELECT 1 FROM shares s WHERE s.file_rowid = f.rowid AND s.user_id = :viewer))";
 
-const FILE_COLUMNS: &str = "f.rowid, f.id, f.owner, f.name, f.size, f.sha256, f.media_type, f.created_at, f.updated_at, f.status, f.status_reason, f.metadata";
+const FILE_COLUMNS: &str = "f.rowid, f.id, f.owner, f.name, f.size, f.sha256, f.media_type, f.created_at, f.updated_at, f.status, f.status_reason, f.metadata, f.object_key";
 
 struct FileRow {
     rowid: i64,
@@ -300,6 +301,7 @@ fn file_from_row(row: &Row<'_>) -> rusqlite::Result<FileRow> {
             metadata: serde_json::from_str(&metadata)
                 .unwrap_or_else(|_| serde_json::Value::Object(Default::default())),
             shared_with: Vec::new(),
+            object_key: row.get(12)?,
         },
     })
 }
@@ -692,7 +694,7 @@ fn search_blocking(
         let rows: Vec<(FileRow, f64, Option<String>)> = stmt
             .query_map(
                 rusqlite::named_params! {":expr": expr, ":viewer": viewer, ":limit": limit as i64},
-                |r| Ok((file_from_row(r)?, r.get(12)?, r.get(13)?)),
+                |r| Ok((file_from_row(r)?, r.get(13)?, r.get(14)?)),
             )
             .map_err(db_err)?
             .collect::<rusqlite::Result<_>>()
@@ -917,7 +919,7 @@ fn neighbourhood_blocking(
             let files: Vec<(FileRow, f64)> = stmt
                 .query_map(
                     rusqlite::named_params! {":tid": tid, ":viewer": viewer},
-                    |r| Ok((file_from_row(r)?, r.get(12)?)),
+                    |r| Ok((file_from_row(r)?, r.get(13)?)),
                 )
                 .map_err(db_err)?
                 .collect::<rusqlite::Result<_>>()
@@ -1025,8 +1027,8 @@ impl GraphIndex for SqliteGraphIndex {
             )
             .map_err(db_err)?;
             c.execute(
-                "INSERT INTO files(id, owner, name, size, sha256, media_type, created_at, updated_at, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 'pending')",
+                "INSERT INTO files(id, owner, name, size, sha256, media_type, created_at, updated_at, status, object_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 'pending', ?8)",
                 params![
                     file.id.to_string(),
                     file.owner,
@@ -1034,7 +1036,8 @@ impl GraphIndex for SqliteGraphIndex {
                     file.size as i64,
                     file.sha256,
                     file.media_type,
-                    ts(now)
+                    ts(now),
+                    file.object_key
                 ],
             )
             .map_err(db_err)?;
@@ -1159,6 +1162,18 @@ impl GraphIndex for SqliteGraphIndex {
         self.read(move |c| {
             let f = find_any(c, id)?;
             complete(c, f).map_err(db_err)
+        })
+        .await
+    }
+
+    async fn file_by_object_key(&self, key: &str) -> Result<Option<FileId>> {
+        let key = key.to_string();
+        self.read(move |c| {
+            let id: Option<String> = c
+                .prepare_cached("SELECT id FROM files WHERE object_key = ?1")
+                .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+                .map_err(db_err)?;
+            id.map(|s| s.parse().map_err(Error::internal)).transpose()
         })
         .await
     }

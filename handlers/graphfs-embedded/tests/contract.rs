@@ -34,6 +34,7 @@ async fn sqlite_graph_index_survives_reopening() {
         index
             .create_file(NewFile {
                 id,
+                object_key: id.object_key(),
                 owner: "alice".into(),
                 name: "kept.txt".into(),
                 size: 1,

@@ -34,6 +34,7 @@ const SCHEMA: &[&str] = &[
     "CREATE CONSTRAINT graphfs_token_hash IF NOT EXISTS FOR (k:Token) REQUIRE k.hash IS UNIQUE",
     "CREATE CONSTRAINT graphfs_job_file IF NOT EXISTS FOR (j:Job) REQUIRE j.file_id IS UNIQUE",
     "CREATE CONSTRAINT graphfs_term_name IF NOT EXISTS FOR (t:Term) REQUIRE t.name IS UNIQUE",
+    "CREATE CONSTRAINT graphfs_file_object_key IF NOT EXISTS FOR (f:File) REQUIRE f.object_key IS UNIQUE",
     "CREATE INDEX graphfs_file_owner_created IF NOT EXISTS FOR (f:File) ON (f.owner, f.created_at)",
     "CREATE INDEX graphfs_file_status IF NOT EXISTS FOR (f:File) ON (f.status)",
     "CREATE INDEX graphfs_job_due IF NOT EXISTS FOR (j:Job) ON (j.due_at)",
@@ -44,7 +45,7 @@ const SCHEMA: &[&str] = &[
 const VISIBLE: &str = "(f.owner = $viewer OR $viewer IN f.shared_with)";
 
 /// The projection every file-returning query ends with.
-const FILE_PROJECTION: &str = "f {.id, .owner, .name, .size, .sha256, .media_type, .created_at, .updated_at, .status, .status_reason, .metadata, .shared_with} AS f, \
+const FILE_PROJECTION: &str = "f {.id, .owner, .name, .size, .sha256, .media_type, .created_at, .updated_at, .status, .status_reason, .metadata, .shared_with, .object_key} AS f, \
      [(f)-[r:TAGGED]->(t:Tag) | {name: t.name, score: r.score, source: r.source}] AS tags";
 
 #[derive(Debug, Clone)]
@@ -140,6 +141,7 @@ struct FileProps {
     status_reason: String,
     metadata: String,
     shared_with: Vec<String>,
+    object_key: String,
 }
 
 #[derive(Deserialize)]
@@ -182,6 +184,7 @@ fn file_from(row: &Row) -> Result<FileRecord> {
         tags,
         metadata: serde_json::from_str(&f.metadata).unwrap_or_else(|_| serde_json::json!({})),
         shared_with,
+        object_key: f.object_key,
     })
 }
 
@@ -511,7 +514,7 @@ impl GraphIndex for Neo4jGraphIndex {
                  CREATE (u)-[:OWNS]->(f:File {id: $id, owner: $owner, name: $name, name_tokens: $tokens,
                      size: $size, sha256: $sha, media_type: $media, created_at: $now, updated_at: $now,
                      status: 'pending', status_reason: '', metadata: '{}', text: '', tags_text: '',
-                     shared_with: [], terms: []})
+                     shared_with: [], terms: [], object_key: $key})
                  CREATE (:Job {file_id: $id, seq: $seq, attempts: 0, due_at: $now_ms, worker: '',
                      lease_until: 0, last_error: ''})-[:FOR]->(f)",
             )
@@ -524,7 +527,8 @@ impl GraphIndex for Neo4jGraphIndex {
             .param("media", file.media_type.clone())
             .param("now", ts(now))
             .param("now_ms", now.timestamp_millis())
-            .param("seq", new_seq()),
+            .param("seq", new_seq())
+            .param("key", file.object_key.clone()),
         )
         .await
         .map_err(db_err)?;
@@ -742,6 +746,19 @@ impl GraphIndex for Neo4jGraphIndex {
 
     async fn get_file_internal(&self, id: FileId) -> Result<FileRecord> {
         self.get_owned(id).await
+    }
+
+    async fn file_by_object_key(&self, key: &str) -> Result<Option<FileId>> {
+        let rows = self
+            .rows(query("MATCH (f:File {object_key: $key}) RETURN f.id AS id").param("key", key))
+            .await?;
+        rows.first()
+            .map(|r| {
+                r.get::<String>("id")
+                    .map_err(de_err)
+                    .and_then(|s| s.parse().map_err(de_err))
+            })
+            .transpose()
     }
 
     async fn add_user_tag(&self, viewer: &str, id: FileId, tag: &str) -> Result<FileRecord> {

@@ -330,7 +330,7 @@ impl Worker {
     /// formats that need more are refused by the extractor anyway, and text
     /// formats are tagged from their head.
     async fn fetch(&self, file: &FileRecord, path: &std::path::Path) -> Result<(), JobError> {
-        let key = file.id.object_key();
+        let key = file.object_key.clone();
         let body = self.store.get(&key, None).await.map_err(|e| match e {
             Error::NotFound(_) => {
                 JobError::Permanent(format!("the file's content is missing ({key})"))

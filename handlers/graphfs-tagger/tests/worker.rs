@@ -48,6 +48,7 @@ async fn add_file(env: &Env, name: &str, text: &str) -> FileId {
     env.index
         .create_file(NewFile {
             id,
+            object_key: id.object_key(),
             owner: "u".into(),
             name: name.into(),
             size: text.len() as u64,
