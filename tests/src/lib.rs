@@ -280,6 +280,7 @@ impl Server {
             secret_access_key: minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
             part_size: 5 << 20,
             timeout: Duration::from_secs(10),
+            notify_arn: None,
         })
         .await
         .expect("connect to the bucket");
@@ -306,6 +307,7 @@ impl Server {
                 secret_access_key: real.minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
                 part_size: 5 << 20,
                 timeout: Duration::from_secs(10),
+                notify_arn: None,
             })
             .await
             .expect("connect to the test bucket");
@@ -335,10 +337,11 @@ async fn spawn(
 ) -> Result<(Child, String)> {
     let bin = graphfs_bin();
     let mut cmd = Command::new(&bin);
-    cmd.arg("serve")
-        .arg("--addr")
-        .arg("127.0.0.1:0")
-        .arg("--data-dir")
+    cmd.arg("serve");
+    if !args.iter().any(|a| a == "--addr") {
+        cmd.arg("--addr").arg("127.0.0.1:0");
+    }
+    cmd.arg("--data-dir")
         .arg(data_dir)
         .args(args)
         .env("GRAPHFS_DEV_TOKEN", TOKEN)

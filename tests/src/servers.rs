@@ -17,10 +17,17 @@ pub struct ExternalServer {
     kind: &'static str,
     dir: tempfile::TempDir,
     pub env: HashMap<String, String>,
+    /// Environment the start script gets (also on resume).
+    start_env: Vec<(String, String)>,
 }
 
 fn run(script: &Path, arg: Option<&Path>) -> Result<()> {
+    run_with_env(script, arg, &[])
+}
+
+fn run_with_env(script: &Path, arg: Option<&Path>, envs: &[(String, String)]) -> Result<()> {
     let mut cmd = Command::new(script);
+    cmd.envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     if let Some(a) = arg {
         cmd.arg(a);
     }
@@ -58,12 +65,27 @@ fn read_env(path: &Path) -> Result<HashMap<String, String>> {
 impl ExternalServer {
     /// Installs (cached after the first time) and starts `minio` or `neo4j`.
     pub fn start(kind: &'static str) -> Result<Self> {
+        Self::start_with_env(kind, &[])
+    }
+
+    /// As `start`, with extra environment for the start script (for MinIO:
+    /// GRAPHFS_MINIO_WEBHOOK_URL and GRAPHFS_MINIO_WEBHOOK_TOKEN).
+    pub fn start_with_env(kind: &'static str, envs: &[(&str, &str)]) -> Result<Self> {
+        let start_env: Vec<(String, String)> = envs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let base = scripts_dir().join(kind);
         run(&base.join("install.sh"), None)?;
         let dir = tempfile::tempdir()?;
-        run(&base.join("start.sh"), Some(dir.path()))?;
+        run_with_env(&base.join("start.sh"), Some(dir.path()), &start_env)?;
         let env = read_env(&dir.path().join("env"))?;
-        Ok(ExternalServer { kind, dir, env })
+        Ok(ExternalServer {
+            kind,
+            dir,
+            env,
+            start_env,
+        })
     }
 
     /// Starts a server that lives as long as this test process: a watchdog
@@ -101,9 +123,12 @@ impl ExternalServer {
     }
 
     pub fn resume(&mut self) -> Result<()> {
-        run(
+        // The same environment as the first start: MinIO forgets a webhook
+        // target it is restarted without.
+        run_with_env(
             &scripts_dir().join(self.kind).join("start.sh"),
             Some(self.dir.path()),
+            &self.start_env,
         )?;
         self.env = read_env(&self.dir.path().join("env"))?;
         Ok(())

@@ -952,6 +952,7 @@ async fn probes_metrics_openapi_and_unknown_routes() {
         ("get", "/api/v1/queue"),
         ("get", "/api/v1/me"),
         ("get", "/api/v1/openapi.json"),
+        ("post", "/api/v1/events/s3"),
         ("get", "/healthz"),
         ("get", "/readyz"),
         ("get", "/metrics"),

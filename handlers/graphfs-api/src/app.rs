@@ -24,6 +24,10 @@ pub struct AppState {
     pub metrics: Metrics,
     pub limiter: RateLimiter,
     pub max_upload_bytes: u64,
+    /// Shared secret of bucket notifications; none disables the endpoint.
+    pub webhook_token: Option<String>,
+    /// Owner of files written straight into the bucket.
+    pub ingest_owner: String,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -61,7 +65,9 @@ pub fn router(state: SharedState) -> Router {
         .route("/queue", get(browse::queue))
         .route("/me", get(browse::me))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .route("/openapi.json", get(ops::openapi));
+        .route("/openapi.json", get(ops::openapi))
+        // Authenticated by its own shared secret, not a user token.
+        .route("/events/s3", post(crate::ingest::s3_event));
 
     Router::new()
         .nest("/api/v1", api)

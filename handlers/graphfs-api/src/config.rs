@@ -79,6 +79,10 @@ pub struct StorageArgs {
         hide_env_values = true
     )]
     pub s3_secret_access_key: String,
+    /// Bucket notification target (e.g. arn:minio:sqs::graphfs:webhook) to
+    /// subscribe the bucket to, for object created and removed events.
+    #[arg(long, env = "GRAPHFS_S3_NOTIFY_ARN")]
+    pub s3_notify_arn: Option<String>,
     /// Multipart upload part size in MiB (at least 5); smaller files go up in one PUT.
     #[arg(long, env = "GRAPHFS_S3_PART_SIZE_MB", default_value_t = 16)]
     pub s3_part_size_mb: usize,
@@ -140,6 +144,13 @@ pub struct ServeArgs {
     /// Requests a user may make at once above the sustained rate.
     #[arg(long, env = "GRAPHFS_RATE_LIMIT_BURST", default_value_t = 400.0)]
     pub rate_limit_burst: f64,
+    /// Shared secret MinIO sends with bucket notifications (as a bearer
+    /// token) to POST /api/v1/events/s3; the endpoint is off without it.
+    #[arg(long, env = "GRAPHFS_S3_WEBHOOK_TOKEN", hide_env_values = true)]
+    pub s3_webhook_token: Option<String>,
+    /// User who owns files written straight into the bucket.
+    #[arg(long, env = "GRAPHFS_INGEST_OWNER", default_value = "admin")]
+    pub ingest_owner: String,
     /// Seconds between sweeps for objects whose graph node is missing.
     #[arg(
         long,

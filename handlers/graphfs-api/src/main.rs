@@ -100,6 +100,7 @@ async fn open_backends(storage: &StorageArgs) -> Result<Backends> {
                     secret_access_key: storage.s3_secret_access_key.clone(),
                     part_size: storage.s3_part_size_mb << 20,
                     timeout: Duration::from_secs(60),
+                    notify_arn: storage.s3_notify_arn.clone(),
                 })
                 .await
                 .with_context(|| format!("connecting to the object store at {endpoint}"))?,
@@ -262,6 +263,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         metrics: Metrics::default(),
         limiter: RateLimiter::new(args.rate_limit_rps, args.rate_limit_burst),
         max_upload_bytes: args.max_upload_bytes,
+        webhook_token: args.s3_webhook_token.clone().filter(|t| !t.is_empty()),
+        ingest_owner: args.ingest_owner.clone(),
     });
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -274,6 +277,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         backends.store.clone(),
         Duration::from_secs(args.reconcile_interval_seconds.max(1)),
         Duration::from_secs(args.orphan_grace_seconds),
+        args.ingest_owner.clone(),
     );
     tracing::info!(%addr, data_dir = %args.storage.data_dir.display(), "GraphFS listening");
     if let Some(token) = &dev_token {

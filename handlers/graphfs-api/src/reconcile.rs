@@ -52,9 +52,22 @@ pub fn spawn_periodic(
     store: Arc<dyn ObjectStore>,
     every: Duration,
     grace: Duration,
+    ingest_owner: String,
 ) {
     tokio::spawn(async move {
         loop {
+            match crate::ingest::adopt_unregistered(index.as_ref(), store.as_ref(), &ingest_owner)
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    adopted = n,
+                    "reconciliation registered objects written straight into the bucket"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "adopting bucket objects failed; will try again")
+                }
+            }
             match sweep_orphans(index.as_ref(), store.as_ref(), grace).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "reconciliation removed orphaned objects"),

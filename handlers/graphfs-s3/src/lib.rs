@@ -32,6 +32,9 @@ pub struct S3Config {
     pub part_size: usize,
     /// Per-request timeout; a server that stopped answering is `Unavailable`.
     pub timeout: Duration,
+    /// Notification target to subscribe the bucket to (created and removed
+    /// objects), so files written straight into it are registered.
+    pub notify_arn: Option<String>,
 }
 
 pub struct S3ObjectStore {
@@ -105,6 +108,9 @@ impl S3ObjectStore {
             part_size: cfg.part_size.max(MIN_PART_SIZE),
         };
         store.ensure_bucket().await?;
+        if let Some(arn) = &cfg.notify_arn {
+            store.subscribe(arn).await?;
+        }
         Ok(store)
     }
 
@@ -132,6 +138,30 @@ impl S3ObjectStore {
                 other => Err(other),
             },
         }
+    }
+
+    async fn subscribe(&self, arn: &str) -> Result<()> {
+        use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+        let queue = QueueConfiguration::builder()
+            .id("graphfs")
+            .queue_arn(arn)
+            .events(Event::from("s3:ObjectCreated:*"))
+            .events(Event::from("s3:ObjectRemoved:*"))
+            .build()
+            .map_err(Error::internal)?;
+        self.client
+            .put_bucket_notification_configuration()
+            .bucket(&self.bucket)
+            .notification_configuration(
+                NotificationConfiguration::builder()
+                    .queue_configurations(queue)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify("bucket notifications", e))?;
+        tracing::info!(bucket = %self.bucket, %arn, "bucket notifications subscribed");
+        Ok(())
     }
 
     async fn put_multipart(&self, key: &str, first: Bytes, body: &mut ByteStream) -> Result<u64> {

@@ -18,6 +18,7 @@ fn config(minio: &ExternalServer, bucket: &str) -> S3Config {
         secret_access_key: minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").to_string(),
         part_size: 5 << 20,
         timeout: Duration::from_secs(10),
+        notify_arn: None,
     }
 }
 

@@ -1,0 +1,230 @@
+//! Files written straight into the bucket by any S3 client (aws CLI, mc,
+//! rclone). MinIO posts bucket notifications to `/api/v1/events/s3`, which
+//! registers new objects (and forgets removed ones); the periodic
+//! reconciliation adopts whatever a lost notification missed.
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use futures::StreamExt;
+use graphfs_domain::{
+    Error, FileId, FileRecord, GraphIndex, NewFile, ObjectStore, Result, normalize_file_name,
+};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::app::SharedState;
+use crate::problem::{ApiResult, Problem};
+
+/// Keys GraphFS writes itself; everything else in the bucket is a client's.
+pub const OWN_PREFIX: &str = "files/";
+
+/// A usable file name from the last part of an object key.
+fn name_of(key: &str) -> String {
+    let last = key.rsplit('/').find(|p| !p.is_empty()).unwrap_or("object");
+    normalize_file_name(last).unwrap_or_else(|_| {
+        let cleaned: String = last
+            .chars()
+            .map(|c| if c.is_control() || c == '\\' { '_' } else { c })
+            .take(200)
+            .collect();
+        normalize_file_name(&cleaned).unwrap_or_else(|_| "object".to_string())
+    })
+}
+
+/// Registers the object at `key` as a file of `owner`, unless it is ours or
+/// already known. Returns the new record.
+pub async fn register(
+    index: &dyn GraphIndex,
+    store: &dyn ObjectStore,
+    key: &str,
+    owner: &str,
+) -> Result<Option<FileRecord>> {
+    if key.starts_with(OWN_PREFIX) || key.ends_with('/') || key.is_empty() {
+        return Ok(None);
+    }
+    if index.file_by_object_key(key).await?.is_some() {
+        return Ok(None);
+    }
+    // Hash the bytes once, streaming; keep the head for the media type.
+    let body = store.get(key, None).await?;
+    let mut stream = body.stream;
+    let mut hasher = Sha256::new();
+    let mut head = Vec::new();
+    let mut size = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        size += chunk.len() as u64;
+        hasher.update(&chunk);
+        if head.len() < 8192 {
+            head.extend_from_slice(&chunk[..chunk.len().min(8192 - head.len())]);
+        }
+    }
+    let name = name_of(key);
+    let media_type = graphfs_extract::sniff_media_type(&name, &head);
+    let created = index
+        .create_file(NewFile {
+            id: FileId::new(),
+            object_key: key.to_string(),
+            owner: owner.to_string(),
+            name,
+            size,
+            sha256: hex::encode(hasher.finalize()),
+            media_type,
+        })
+        .await;
+    match created {
+        Ok(f) => {
+            tracing::info!(%key, file = %f.id, "registered an object written straight into the bucket");
+            Ok(Some(f))
+        }
+        // Another replica or an earlier event got there first.
+        Err(Error::Conflict(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Forgets the file of an object removed from the bucket directly.
+pub async fn forget(index: &dyn GraphIndex, key: &str) -> Result<bool> {
+    let Some(id) = index.file_by_object_key(key).await? else {
+        return Ok(false);
+    };
+    let file = index.get_file_internal(id).await?;
+    index.delete_file(&file.owner, id).await?;
+    tracing::info!(%key, file = %id, "object removed from the bucket; file forgotten");
+    Ok(true)
+}
+
+#[derive(Deserialize)]
+struct Notification {
+    #[serde(rename = "Records", default)]
+    records: Vec<Record>,
+}
+
+#[derive(Deserialize)]
+struct Record {
+    #[serde(rename = "eventName", default)]
+    event_name: String,
+    s3: S3Entity,
+}
+
+#[derive(Deserialize)]
+struct S3Entity {
+    object: S3Object,
+}
+
+#[derive(Deserialize)]
+struct S3Object {
+    key: String,
+}
+
+/// S3 notifications carry keys form-encoded (`+` for space, `%2F` for `/`).
+fn decode_key(raw: &str) -> String {
+    form_urlencoded::parse(format!("k={raw}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| raw.to_string())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `POST /api/v1/events/s3`: a bucket notification from the object store.
+pub async fn s3_event(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let Some(expected) = state.webhook_token.as_deref() else {
+        return Err(Problem::not_found(
+            "bucket notifications are not enabled on this server",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim())
+        .unwrap_or("");
+    if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        return Err(Problem::unauthorized("the notification token is not valid"));
+    }
+    let note: Notification = serde_json::from_slice(&body)
+        .map_err(|e| Problem::bad_request(format!("not an S3 event notification: {e}")))?;
+    let (mut registered, mut forgotten) = (0, 0);
+    for r in note.records {
+        let key = decode_key(&r.s3.object.key);
+        if r.event_name.contains("ObjectCreated") {
+            if register(
+                state.index.as_ref(),
+                state.store.as_ref(),
+                &key,
+                &state.ingest_owner,
+            )
+            .await?
+            .is_some()
+            {
+                registered += 1;
+                state.metrics.uploads.fetch_add(1, Ordering::Relaxed);
+            }
+        } else if r.event_name.contains("ObjectRemoved")
+            && !key.starts_with(OWN_PREFIX)
+            && forget(state.index.as_ref(), &key).await?
+        {
+            forgotten += 1;
+        }
+    }
+    Ok((
+        StatusCode::OK,
+        Json(json!({ "registered": registered, "forgotten": forgotten })),
+    ))
+}
+
+/// Adopts objects outside `files/` that have no file yet (missed events).
+pub async fn adopt_unregistered(
+    index: &dyn GraphIndex,
+    store: &dyn ObjectStore,
+    owner: &str,
+) -> Result<usize> {
+    let mut adopted = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let batch = store.list("", after.as_deref(), 500).await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.key.clone());
+        for obj in &batch {
+            if obj.key.starts_with(OWN_PREFIX) {
+                continue;
+            }
+            if register(index, store, &obj.key, owner).await?.is_some() {
+                adopted += 1;
+            }
+        }
+    }
+    Ok(adopted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_from_notifications_are_decoded() {
+        assert_eq!(
+            decode_key("dir+one%2Fhello+w%C3%B6rld%2Bx.txt"),
+            "dir one/hello wörld+x.txt"
+        );
+        assert_eq!(decode_key("plain.txt"), "plain.txt");
+    }
+
+    #[test]
+    fn names_come_from_the_last_key_part() {
+        assert_eq!(name_of("inbox/2024/report.pdf"), "report.pdf");
+        assert_eq!(name_of("inbox/folder/"), "folder");
+        assert_eq!(name_of("weird\u{1}name.txt"), "weird_name.txt");
+    }
+}

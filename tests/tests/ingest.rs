@@ -1,0 +1,199 @@
+//! Files written straight into the bucket by an S3 client are registered:
+//! from MinIO's bucket notification (webhook), or by the reconciliation when
+//! the notification was lost.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use graphfs_domain::ObjectStore;
+use graphfs_e2e::Server;
+use graphfs_e2e::servers::ExternalServer;
+use reqwest::Method;
+use serde_json::Value;
+
+const WEBHOOK_TOKEN: &str = "whk_test_0123456789abcdef";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_for_file(s: &Server, name: &str) -> Value {
+    for _ in 0..150 {
+        let list = s.json("/api/v1/files?limit=200").await.unwrap();
+        if let Some(f) = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+        {
+            return f.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{name} never showed up");
+}
+
+#[tokio::test]
+async fn objects_written_straight_into_the_bucket_become_files() {
+    let port = free_port();
+    let hook = format!("http://127.0.0.1:{port}/api/v1/events/s3");
+    let minio = ExternalServer::start_with_env(
+        "minio",
+        &[
+            ("GRAPHFS_MINIO_WEBHOOK_URL", hook.as_str()),
+            ("GRAPHFS_MINIO_WEBHOOK_TOKEN", WEBHOOK_TOKEN),
+        ],
+    )
+    .unwrap();
+    let neo4j = ExternalServer::start("neo4j").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    let envs = [
+        (
+            "GRAPHFS_S3_ENDPOINT",
+            minio.get("GRAPHFS_S3_ENDPOINT").to_string(),
+        ),
+        (
+            "GRAPHFS_S3_ACCESS_KEY_ID",
+            minio.get("GRAPHFS_S3_ACCESS_KEY_ID").to_string(),
+        ),
+        (
+            "GRAPHFS_S3_SECRET_ACCESS_KEY",
+            minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").to_string(),
+        ),
+        (
+            "GRAPHFS_NEO4J_URI",
+            neo4j.get("GRAPHFS_NEO4J_URI").to_string(),
+        ),
+        (
+            "GRAPHFS_NEO4J_PASSWORD",
+            neo4j.get("GRAPHFS_NEO4J_PASSWORD").to_string(),
+        ),
+        ("GRAPHFS_S3_WEBHOOK_TOKEN", WEBHOOK_TOKEN.to_string()),
+    ];
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut s = Server::start_with_env(
+        dir.path(),
+        &[
+            "--addr",
+            &addr,
+            "--storage",
+            "s3",
+            "--graph",
+            "neo4j",
+            "--s3-bucket",
+            "inbox",
+            "--s3-notify-arn",
+            "arn:minio:sqs::graphfs:webhook",
+            "--ingest-owner",
+            "dev",
+            "--reconcile-interval-seconds",
+            "1",
+        ],
+        &envs,
+    )
+    .await
+    .unwrap();
+
+    // Any S3 client: here the SDK writes a key of its own choosing.
+    let client = graphfs_s3::S3ObjectStore::connect(graphfs_s3::S3Config {
+        endpoint: minio.get("GRAPHFS_S3_ENDPOINT").into(),
+        region: "us-east-1".into(),
+        bucket: "inbox".into(),
+        access_key_id: minio.get("GRAPHFS_S3_ACCESS_KEY_ID").into(),
+        secret_access_key: minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
+        part_size: 5 << 20,
+        timeout: Duration::from_secs(10),
+        notify_arn: None,
+    })
+    .await
+    .unwrap();
+    let text = "Glaciers carve valleys; glaciers and moraines shape mountains.";
+    let put = |key: &'static str, body: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .put(
+                    key,
+                    Box::pin(futures::stream::iter(vec![Ok(Bytes::from_static(
+                        body.as_bytes(),
+                    ))])),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    put("scans/field notes+ice.txt", text).await;
+    let f = wait_for_file(&s, "field notes+ice.txt").await;
+    assert_eq!(f["object_key"], "scans/field notes+ice.txt");
+    assert_eq!(f["owner"], "dev");
+    assert_eq!(f["size"], text.len());
+    let id = f["id"].as_str().unwrap().to_string();
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    let body = s
+        .get(&format!("/api/v1/files/{id}/content"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, text);
+    let hits = s.json("/api/v1/search?q=moraines").await.unwrap();
+    assert_eq!(hits["items"][0]["file"]["id"], id.as_str());
+
+    // Removed from the bucket directly: the file goes too.
+    put("scans/temp.txt", "short-lived").await;
+    let t = wait_for_file(&s, "temp.txt").await;
+    client.delete("scans/temp.txt").await.unwrap();
+    let mut gone = false;
+    for _ in 0..100 {
+        let r = s
+            .get(&format!("/api/v1/files/{}", t["id"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 404 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(gone, "file of a removed object stayed");
+
+    // Deleting through the API removes the client's object.
+    let resp = s
+        .request(Method::DELETE, &format!("/api/v1/files/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert!(
+        client
+            .head("scans/field notes+ice.txt")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+
+    // A notification lost while GraphFS was down: reconciliation adopts it.
+    s.kill().await.unwrap();
+    put("late/arrival.txt", "written while nobody listened").await;
+    s.restart().await.unwrap();
+    wait_for_file(&s, "arrival.txt").await;
+
+    // Forged notifications are refused.
+    let resp = s
+        .client
+        .post(s.url("/api/v1/events/s3"))
+        .bearer_auth("not-the-token")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
