@@ -11,6 +11,13 @@ pub mod scaling;
 
 use kube::CustomResourceExt;
 
+/// Chooses ring as the process's TLS crypto provider. Both ring (kube) and
+/// aws-lc (the S3 SDK, elsewhere in the workspace) can be linked in, and
+/// rustls refuses to pick one itself. Safe to call more than once.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Both CRDs as the YAML kept in `crds/`.
 pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
     let mut out =

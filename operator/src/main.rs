@@ -75,6 +75,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    graphfs_operator::install_crypto_provider();
     let filter = tracing_subscriber::EnvFilter::try_from_env("GRAPHFS_OPERATOR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn"));
     let fmt = tracing_subscriber::fmt()

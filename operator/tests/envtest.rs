@@ -63,6 +63,7 @@ fn cluster() -> &'static Cluster {
 }
 
 async fn client() -> Client {
+    graphfs_operator::install_crypto_provider();
     let c = cluster();
     let kc = Kubeconfig::read_from(&c.kubeconfig).unwrap();
     let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())

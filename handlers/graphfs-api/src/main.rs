@@ -33,6 +33,9 @@ fn main() -> ExitCode {
         return ExitCode::from(graphfs_extract::child_main().clamp(0, 255) as u8);
     }
     init_tracing(&cli.log);
+    // ring and aws-lc are both linked (Neo4j driver, S3 SDK); rustls will not
+    // choose between them for clients that take the process default.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
