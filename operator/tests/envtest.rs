@@ -751,3 +751,66 @@ async fn a_second_operator_stands_by_until_the_leader_lease_lapses() {
     .await;
     b.kill().await;
 }
+
+#[tokio::test]
+async fn a_spec_naming_a_missing_secret_says_so_and_waits_for_a_change() {
+    let client = client().await;
+    let ns = namespace(&client, "invalidref").await;
+    let mut op = Operator::start(&ns, "op", "op-ref", &[]).await;
+    let gapi: Api<GraphFS> = Api::namespaced(client.clone(), &ns);
+    let spec = json!({"storage": {"external": {"endpoint": "https://s3.example.com", "credentialsSecret": "s3-creds"}}});
+    gapi.create(&PostParams::default(), &gfs("files", spec))
+        .await
+        .unwrap();
+    let reason = |gapi: Api<GraphFS>| async move {
+        let g = gapi.get("files").await.ok()?;
+        g.status?
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "Ready")
+            .map(|c| (c.reason, c.message))
+    };
+    let (r, msg) = wait_for(Duration::from_secs(30), "InvalidSpec", || async {
+        reason(gapi.clone())
+            .await
+            .filter(|(r, _)| r == "InvalidSpec")
+    })
+    .await;
+    assert_eq!(r, "InvalidSpec");
+    assert!(msg.contains("s3-creds"), "{msg}");
+    // Nothing was built from the invalid spec.
+    assert!(
+        Api::<Deployment>::namespaced(client.clone(), &ns)
+            .get_opt("files-api")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The Secret appears and the spec is touched: the operator goes on.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    secrets
+        .create(&PostParams::default(), &serde_json::from_value(json!({
+            "metadata": {"name": "s3-creds"}, "stringData": {"accessKeyId": "a", "secretAccessKey": "b"}
+        })).unwrap())
+        .await
+        .unwrap();
+    gapi.patch(
+        "files",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"api": {"replicas": 1}}})),
+    )
+    .await
+    .unwrap();
+    wait_for(Duration::from_secs(30), "API built", || async {
+        Api::<Deployment>::namespaced(client.clone(), &ns)
+            .get_opt("files-api")
+            .await
+            .ok()?
+            .map(|_| ())
+    })
+    .await;
+    let (r, _) = reason(gapi.clone()).await.unwrap();
+    assert_ne!(r, "InvalidSpec");
+    op.kill().await;
+}

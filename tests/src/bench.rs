@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use futures::StreamExt;
 use graphfs_e2e::Server;
+use graphfs_e2e::servers::ExternalServer;
 
 const WORDS: &[&str] = &[
     "river",
@@ -238,11 +239,234 @@ async fn search_latency(files: usize, queries: usize) -> Result<()> {
     Ok(())
 }
 
+/// Server flags and environment for the real backends.
+fn real_env(minio: &ExternalServer, neo4j: &ExternalServer) -> Vec<(String, String)> {
+    [
+        ("GRAPHFS_S3_ENDPOINT", minio.get("GRAPHFS_S3_ENDPOINT")),
+        (
+            "GRAPHFS_S3_ACCESS_KEY_ID",
+            minio.get("GRAPHFS_S3_ACCESS_KEY_ID"),
+        ),
+        (
+            "GRAPHFS_S3_SECRET_ACCESS_KEY",
+            minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY"),
+        ),
+        ("GRAPHFS_NEO4J_URI", neo4j.get("GRAPHFS_NEO4J_URI")),
+        (
+            "GRAPHFS_NEO4J_PASSWORD",
+            neo4j.get("GRAPHFS_NEO4J_PASSWORD"),
+        ),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Upload MiB/s through the API into MinIO against a direct SDK PUT of the
+/// same bytes to the same server, in the same run.
+async fn s3_upload_ratio(minio: &ExternalServer, neo4j: &ExternalServer, mib: usize) -> Result<()> {
+    use graphfs_domain::ObjectStore;
+    let dir = tempfile::tempdir()?;
+    let envs = real_env(minio, neo4j);
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let s = Server::start_with_env(
+        dir.path(),
+        &[
+            "--storage",
+            "s3",
+            "--graph",
+            "neo4j",
+            "--s3-bucket",
+            "bench-api",
+            "--tagger-concurrency",
+            "0",
+            "--rate-limit-rps",
+            "0",
+        ],
+        &envs,
+    )
+    .await?;
+    let chunk = bytes::Bytes::from(vec![7u8; 1 << 20]);
+    let body = |chunk: bytes::Bytes| {
+        futures::stream::iter((0..mib).map(move |_| Ok::<_, std::io::Error>(chunk.clone())))
+    };
+    let start = Instant::now();
+    let (status, file) = s
+        .upload("big.bin", reqwest::Body::wrap_stream(body(chunk.clone())))
+        .await?;
+    let via_api = start.elapsed();
+    anyhow::ensure!(status == 201, "upload failed: {status} {file}");
+    let direct = graphfs_s3::S3ObjectStore::connect(graphfs_s3::S3Config {
+        endpoint: minio.get("GRAPHFS_S3_ENDPOINT").into(),
+        region: "us-east-1".into(),
+        bucket: "bench-direct".into(),
+        access_key_id: minio.get("GRAPHFS_S3_ACCESS_KEY_ID").into(),
+        secret_access_key: minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
+        part_size: 16 << 20,
+        timeout: Duration::from_secs(120),
+        notify_arn: None,
+    })
+    .await?;
+    let start = Instant::now();
+    direct.put("big.bin", Box::pin(body(chunk))).await?;
+    let sdk = start.elapsed();
+    let (a, d) = (
+        mib as f64 / via_api.as_secs_f64(),
+        mib as f64 / sdk.as_secs_f64(),
+    );
+    println!(
+        "{mib} MiB into MinIO: through the API {a:.0} MiB/s, direct aws-sdk-s3 multipart PUT {d:.0} MiB/s (ratio {:.2})",
+        a / d
+    );
+    Ok(())
+}
+
+/// Search latency on Neo4j. The corpus is written straight into the graph
+/// (the same node shape the API creates), since what is measured is search
+/// over N files, not ingestion.
+async fn neo4j_search(
+    minio: &ExternalServer,
+    neo4j: &ExternalServer,
+    files: usize,
+    queries: usize,
+) -> Result<()> {
+    let graph = neo4rs::Graph::new(
+        neo4j.get("GRAPHFS_NEO4J_URI"),
+        neo4j.get("GRAPHFS_NEO4J_USER"),
+        neo4j.get("GRAPHFS_NEO4J_PASSWORD"),
+    )?;
+    let dir = tempfile::tempdir()?;
+    let envs = real_env(minio, neo4j);
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // Starting the server creates the schema and indexes.
+    let s = Server::start_with_env(
+        dir.path(),
+        &[
+            "--storage",
+            "s3",
+            "--graph",
+            "neo4j",
+            "--s3-bucket",
+            "bench-search",
+            "--tagger-concurrency",
+            "0",
+            "--rate-limit-rps",
+            "0",
+        ],
+        &envs,
+    )
+    .await?;
+    let existing: i64 = {
+        let mut r = graph
+            .execute(neo4rs::query("MATCH (f:File) RETURN count(f) AS n"))
+            .await?;
+        r.next()
+            .await?
+            .map(|row| row.get::<i64>("n"))
+            .transpose()?
+            .unwrap_or(0)
+    };
+    let start = Instant::now();
+    let mut i = usize::try_from(existing).unwrap_or(0);
+    while i < files {
+        let batch = (files - i).min(5000);
+        let ids: Vec<String> = (0..batch).map(|_| uuid_simple()).collect();
+        let names: Vec<String> = (i..i + batch)
+            .map(|n| {
+                format!(
+                    "{}-{}-{n}.txt",
+                    WORDS[n % WORDS.len()],
+                    WORDS[(n / 3) % WORDS.len()]
+                )
+            })
+            .collect();
+        let texts: Vec<String> = (i..i + batch)
+            .map(|n| {
+                (0..60)
+                    .map(|k| WORDS[(n * 7 + k * 13 + k * k) % WORDS.len()])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        graph
+            .run(
+                neo4rs::query(
+                    "UNWIND range(0, size($ids) - 1) AS i
+                     CREATE (f:File {id: $ids[i], owner: 'dev', name: $names[i], name_tokens: $names[i],
+                       size: 400, sha256: '', media_type: 'text/plain', created_at: '2026-01-01T00:00:00.000000Z',
+                       updated_at: '2026-01-01T00:00:00.000000Z', status: 'done', status_reason: '',
+                       metadata: '{}', text: $texts[i], tags_text: '', shared_with: [], terms: [],
+                       object_key: 'files/' + $ids[i]})",
+                )
+                .param("ids", ids)
+                .param("names", names)
+                .param("texts", texts),
+            )
+            .await?;
+        i += batch;
+    }
+    graph
+        .run(neo4rs::query("CALL db.awaitIndexes(600)"))
+        .await?;
+    println!(
+        "neo4j corpus: {files} files ({} written now in {:.1} s)",
+        files as i64 - existing,
+        start.elapsed().as_secs_f64()
+    );
+    let mut lat = Vec::with_capacity(queries);
+    for q in 0..queries {
+        let text = match q % 3 {
+            0 => WORDS[q % WORDS.len()].to_string(),
+            1 => format!(
+                "{} {}",
+                WORDS[q % WORDS.len()],
+                WORDS[(q * 5) % WORDS.len()]
+            ),
+            _ => WORDS[q % WORDS.len()][..3].to_string(),
+        };
+        let t = Instant::now();
+        let resp = s
+            .get("/api/v1/search")
+            .query(&[("q", text.as_str()), ("limit", "20")])
+            .send()
+            .await?;
+        anyhow::ensure!(resp.status() == 200, "search failed: {}", resp.status());
+        resp.bytes().await?;
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    println!(
+        "search over {files} files on Neo4j: p50 {:.2} ms, p99 {:.2} ms ({queries} queries, one client)",
+        percentile(&lat, 0.5).as_secs_f64() * 1000.0,
+        percentile(&lat, 0.99).as_secs_f64() * 1000.0
+    );
+    Ok(())
+}
+
+fn uuid_simple() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64;
+    format!("{t:016x}{:016x}", N.fetch_add(1, Ordering::Relaxed))
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
-    println!("GraphFS benchmarks (embedded backends, release build, loopback)");
-    small_uploads(4000, 16).await?;
-    large_upload(256).await?;
-    search_latency(10_000, 600).await?;
+    let only_real = std::env::args().any(|a| a == "--real-only");
+    if !only_real {
+        println!("GraphFS benchmarks (embedded backends, release build, loopback)");
+        small_uploads(4000, 16).await?;
+        large_upload(256).await?;
+        search_latency(10_000, 600).await?;
+    }
+    println!("GraphFS benchmarks (MinIO and Neo4j on loopback)");
+    let minio = ExternalServer::start("minio")?;
+    let neo4j = ExternalServer::start("neo4j")?;
+    s3_upload_ratio(&minio, &neo4j, 256).await?;
+    neo4j_search(&minio, &neo4j, 10_000, 300).await?;
+    neo4j_search(&minio, &neo4j, 100_000, 300).await?;
     Ok(())
 }
