@@ -814,3 +814,28 @@ async fn a_spec_naming_a_missing_secret_says_so_and_waits_for_a_change() {
     assert_ne!(r, "InvalidSpec");
     op.kill().await;
 }
+
+#[tokio::test]
+async fn the_examples_apply_cleanly() {
+    let client = client().await;
+    let ns = namespace(&client, "examples").await;
+    let dir = std::path::Path::new(ROOT).join("examples");
+    let mut applied = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let obj: DynamicObject = serde_yaml::from_str(&text).unwrap();
+        let kind = obj.types.as_ref().unwrap().kind.clone();
+        let ar = match kind.as_str() {
+            "GraphFS" => ApiResource::erase::<GraphFS>(&()),
+            "TaggerPool" => ApiResource::erase::<TaggerPool>(&()),
+            other => panic!("unexpected kind {other} in {}", path.display()),
+        };
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
+        api.create(&PostParams::default(), &obj)
+            .await
+            .unwrap_or_else(|e| panic!("{} was rejected: {e}", path.display()));
+        applied += 1;
+    }
+    assert_eq!(applied, 3);
+}
