@@ -396,7 +396,7 @@ async fn neo4j_search(
                        size: 400, sha256: '', media_type: 'text/plain', created_at: '2026-01-01T00:00:00.000000Z',
                        updated_at: '2026-01-01T00:00:00.000000Z', status: 'done', status_reason: '',
                        metadata: '{}', text: $texts[i], tags_text: '', shared_with: [], terms: [],
-                       object_key: 'files/' + $ids[i]})",
+                       object_key: 'files/' + $ids[i], viewers: 'dev'})",
                 )
                 .param("ids", ids)
                 .param("names", names)

@@ -613,6 +613,14 @@ async fn search_and_graph(index: &dyn GraphIndex) {
     // Chinese text is searchable by a word inside a sentence.
     let zh = index.search(&u, "机器学习", 10).await.unwrap();
     assert_eq!(zh.iter().map(|h| h.file.id).collect::<Vec<_>>(), vec![c.id]);
+    // A word no file has finds nothing (not everything).
+    assert!(
+        index
+            .search(&u, "qqzxnomatchxzqq", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Query syntax is never interpreted.
     for q in [
         "\"",

@@ -38,7 +38,9 @@ const SCHEMA: &[&str] = &[
     "CREATE INDEX graphfs_file_owner_created IF NOT EXISTS FOR (f:File) ON (f.owner, f.created_at)",
     "CREATE INDEX graphfs_file_status IF NOT EXISTS FOR (f:File) ON (f.status)",
     "CREATE INDEX graphfs_job_due IF NOT EXISTS FOR (j:Job) ON (j.due_at)",
-    "CREATE FULLTEXT INDEX graphfs_file_search IF NOT EXISTS FOR (f:File) ON EACH [f.name_tokens, f.text, f.tags_text]",
+    // `viewers` (owner and users shared with) lets Lucene keep to the
+    // viewer's files before ranking, instead of ranking everyone's.
+    "CREATE FULLTEXT INDEX graphfs_file_search IF NOT EXISTS FOR (f:File) ON EACH [f.name_tokens, f.text, f.tags_text, f.viewers]",
     "CREATE VECTOR INDEX graphfs_file_embedding IF NOT EXISTS FOR (f:File) ON (f.embedding) OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine'}}",
 ];
 
@@ -232,19 +234,27 @@ fn query_terms(q: &str) -> Vec<(String, bool)> {
 /// last word is also matched as a prefix (search as one types).
 fn lucene_query(terms: &[(String, bool)], all: bool) -> String {
     let last = terms.len().saturating_sub(1);
-    terms
+    let groups: Vec<String> = terms
         .iter()
         .enumerate()
         .map(|(i, (t, cjk))| {
-            let group = if i == last && !cjk {
-                format!("name_tokens:{t}*^10 text:{t}* tags_text:{t}*^5 name_tokens:\"{t}\"^10 text:\"{t}\" tags_text:\"{t}\"^5")
+            if i == last && !cjk {
+                format!("(name_tokens:{t}*^10 text:{t}* tags_text:{t}*^5 name_tokens:\"{t}\"^10 text:\"{t}\" tags_text:\"{t}\"^5)")
             } else {
-                format!("name_tokens:\"{t}\"^10 text:\"{t}\" tags_text:\"{t}\"^5")
-            };
-            format!("{}({group})", if all { "+" } else { "" })
+                format!("(name_tokens:\"{t}\"^10 text:\"{t}\" tags_text:\"{t}\"^5)")
+            }
         })
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect();
+    if all {
+        groups
+            .iter()
+            .map(|g| format!("+{g}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        // At least one term must match (the viewer clause is required too).
+        format!("+({})", groups.join(" "))
+    }
 }
 
 /// A fragment of `text` around the first match, matches in brackets.
@@ -514,7 +524,7 @@ impl GraphIndex for Neo4jGraphIndex {
                  CREATE (u)-[:OWNS]->(f:File {id: $id, owner: $owner, name: $name, name_tokens: $tokens,
                      size: $size, sha256: $sha, media_type: $media, created_at: $now, updated_at: $now,
                      status: 'pending', status_reason: '', metadata: '{}', text: '', tags_text: '',
-                     shared_with: [], terms: [], object_key: $key})
+                     shared_with: [], terms: [], object_key: $key, viewers: $owner})
                  CREATE (:Job {file_id: $id, seq: $seq, attempts: 0, due_at: $now_ms, worker: '',
                      lease_until: 0, last_error: ''})-[:FOR]->(f)",
             )
@@ -714,7 +724,8 @@ impl GraphIndex for Neo4jGraphIndex {
             .run(
                 query(
                     "MATCH (f:File {id: $id})
-                     SET f.shared_with = [x IN f.shared_with WHERE x <> $user] + CASE WHEN $shared THEN [$user] ELSE [] END",
+                     SET f.shared_with = [x IN f.shared_with WHERE x <> $user] + CASE WHEN $shared THEN [$user] ELSE [] END
+                     SET f.viewers = reduce(v = f.owner, u IN f.shared_with | v + ' ' + u)",
                 )
                 .param("id", id.to_string())
                 .param("user", user)
@@ -912,18 +923,27 @@ impl GraphIndex for Neo4jGraphIndex {
             return Ok(vec![]);
         }
         let words: Vec<String> = terms.iter().map(|(t, _)| t.clone()).collect();
+        let viewer_clause = format!(
+            "+viewers:\"{}\"",
+            viewer.replace('\\', "\\\\").replace('"', "\\\"")
+        );
         for all in [true, false] {
-            let lucene = lucene_query(&terms, all);
+            let lucene = format!("{viewer_clause} {}", lucene_query(&terms, all));
             let rows = self
                 .rows(
                     query(&format!(
-                        "CALL db.index.fulltext.queryNodes('graphfs_file_search', $q) YIELD node AS f, score
+                        "CALL db.index.fulltext.queryNodes('graphfs_file_search', $q, {{limit: $candidates}})
+                         YIELD node AS f, score
                          WHERE {VISIBLE}
-                         RETURN {FILE_PROJECTION}, score, f.text AS text ORDER BY score DESC, f.id LIMIT $limit"
+                         WITH f, score ORDER BY score DESC, f.id LIMIT $limit
+                         RETURN {FILE_PROJECTION}, score, f.text AS text"
                     ))
                     .param("q", lucene)
                     .param("viewer", viewer)
-                    .param("limit", i64::try_from(limit.clamp(1, 200)).unwrap_or(20)),
+                    .param("limit", i64::try_from(limit.clamp(1, 200)).unwrap_or(20))
+                    // The index already keeps to the viewer's files; the
+                    // margin covers tokenizer collisions of user names.
+                    .param("candidates", i64::try_from(limit.clamp(1, 200) * 5).unwrap_or(100)),
                 )
                 .await?;
             if rows.is_empty() {
@@ -1477,6 +1497,8 @@ mod tests {
             q,
             "+(name_tokens:\"tax\"^10 text:\"tax\" tags_text:\"tax\"^5) +(name_tokens:report*^10 text:report* tags_text:report*^5 name_tokens:\"report\"^10 text:\"report\" tags_text:\"report\"^5)"
         );
+        // Any-term fallback still needs one term to match.
+        assert!(lucene_query(&t[..2], false).starts_with("+((name_tokens:\"tax\""));
         assert!(query_terms(" ;; *** ").is_empty());
     }
 
