@@ -5,11 +5,12 @@ CACHE_DIR ?= $(HOME)/.cache/graphfs
 export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
 CARGO ?= cargo
 
-.PHONY: dev dev-real build test unit lint fmt bench crds envtest clean-data help
+.PHONY: dev dev-real local-cluster tools build test unit lint fmt bench crds envtest clean-data help
 
 help:
 	@echo "make dev    - build and run GraphFS locally on http://127.0.0.1:8080 (embedded storage, offline tagger)"
 	@echo "make dev-real - the same on a real MinIO and Neo4j, started locally"
+	@echo "make local-cluster - 3 API replicas and 2 taggers behind nginx, on MinIO and Neo4j"
 	@echo "make test   - format check, clippy, and the whole test suite"
 	@echo "make bench  - throughput and latency figures against a running server"
 	@echo "make fmt    - format the code"
@@ -36,12 +37,17 @@ dev-real:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	tests/docker/lint.sh
 
-unit: build envtest
+unit: build envtest tools
 	$(CARGO) test --workspace
 	# The HTTP suite once more, on a real MinIO and Neo4j (one test at a time:
 	# they share the two servers).
 	GRAPHFS_E2E_BACKENDS=real $(CARGO) test -p graphfs-e2e --test api -- --test-threads=1
+	# The Helm chart: lint, render, bad values refused, installed into the
+	# real API server with the operator's permissions checked.
+	tests/helm/install.sh
+	GRAPHFS_HELM_APISERVER=1 tests/helm/check.sh
 
 test: lint unit
 
@@ -56,6 +62,17 @@ bench:
 ## Regenerate crds/ from the operator's Rust types.
 crds:
 	$(CARGO) run -q -p graphfs-operator --bin crdgen > crds/graphfs.yaml
+
+## The cluster topology as local processes: MinIO, Neo4j, 3 API replicas,
+## 2 taggers, nginx in front on 127.0.0.1:8080.
+local-cluster: tools
+	$(CARGO) build --release -p graphfs-api --bin graphfs
+	tests/local-cluster/run.sh
+
+## Debian tools the failover test drives (nginx as the ingress, wrk as the load).
+tools:
+	@command -v nginx >/dev/null && command -v wrk >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk >/dev/null; }
 
 ## A real kube-apiserver and etcd for the operator tests (built once, cached).
 envtest:

@@ -99,7 +99,7 @@ async fn main() -> Result<()> {
     let metrics = Arc::new(Metrics::default());
     serve_metrics(args.metrics_addr, metrics.clone()).await?;
 
-    wait_for_crds(&client).await;
+    wait_for_crds(&client, &args.watch_namespace).await;
     let elector = LeaderElector {
         api: Api::<Lease>::namespaced(client.clone(), &args.namespace),
         name: args.lease_name.clone(),
@@ -197,15 +197,21 @@ async fn main() -> Result<()> {
     }
 }
 
-async fn wait_for_crds(client: &Client) {
+/// Waits until both CRDs are served, asking only in the watched namespace
+/// (when one is set) so that a namespaced Role is enough.
+async fn wait_for_crds(client: &Client, ns: &str) {
     let mut announced = false;
+    let (gapi, tapi): (Api<GraphFS>, Api<TaggerPool>) = if ns.is_empty() {
+        (Api::all(client.clone()), Api::all(client.clone()))
+    } else {
+        (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+        )
+    };
     loop {
-        let g = Api::<GraphFS>::all(client.clone())
-            .list(&ListParams::default().limit(1))
-            .await;
-        let t = Api::<TaggerPool>::all(client.clone())
-            .list(&ListParams::default().limit(1))
-            .await;
+        let g = gapi.list(&ListParams::default().limit(1)).await;
+        let t = tapi.list(&ListParams::default().limit(1)).await;
         match (g, t) {
             (Ok(_), Ok(_)) => return,
             (Err(e), _) | (_, Err(e)) => {

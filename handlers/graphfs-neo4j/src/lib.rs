@@ -336,7 +336,13 @@ impl Neo4jGraphIndex {
         let graph = Graph::connect(config).map_err(db_err)?;
         let index = Neo4jGraphIndex { graph };
         for stmt in SCHEMA {
-            index.graph.run(query(stmt)).await.map_err(db_err)?;
+            match index.graph.run(query(stmt)).await {
+                Ok(_) => {}
+                // Replicas starting together race to create the same schema;
+                // `IF NOT EXISTS` does not cover the race, this does.
+                Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => {}
+                Err(e) => return Err(db_err(e)),
+            }
         }
         index
             .graph

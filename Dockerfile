@@ -1,0 +1,94 @@
+# syntax=docker/dockerfile:1
+#
+# GraphFS container images, both built from this one file:
+#
+#   docker build --target graphfs  -t ghcr.io/graphfs/graphfs:0.1.0  --build-arg VERSION=0.1.0 .
+#   docker build --target operator -t ghcr.io/graphfs/graphfs-operator:0.1.0 --build-arg VERSION=0.1.0 .
+#
+# With no --target the last stage (graphfs) is built.
+#
+# Runtime base: distroless "cc". The binaries are linked dynamically against
+# glibc only (libc, libm, libgcc_s, ld-linux): SQLite is compiled in
+# (rusqlite "bundled"), TLS is rustls (ring, plus aws-lc compiled in by the S3
+# SDK), so no OpenSSL or other shared library is needed; distroless/cc is
+# glibc + libgcc and nothing else (no shell, no package manager). The builder
+# is Debian bookworm, the runtime Debian 12 (bookworm): the same glibc.
+#
+# No HEALTHCHECK: the images run on Kubernetes, whose readiness and liveness
+# probes (GET /readyz and /healthz, set by the operator) do that job, and
+# distroless has no shell or curl to run one with.
+
+ARG VERSION=0.1.0
+
+# ---------------------------------------------------------------------------
+# Builder: the workspace needs Rust >= 1.89 (edition 2024).
+FROM rust:1.95-bookworm AS builder
+
+WORKDIR /src
+COPY . .
+
+# The registry and target folders are cache mounts: a rebuild after a source
+# change recompiles only the workspace crates. Because target/ is a cache
+# mount (not part of the image layer), the binaries are copied out to /out in
+# the same RUN. Two cargo invocations, exactly as `make dev` builds graphfs, so
+# each binary gets the same feature set it gets outside Docker.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/usr/local/cargo/git \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked -p graphfs-api --bin graphfs \
+ && cargo build --release --locked -p graphfs-operator --bin graphfs-operator \
+ && install -D -m 0755 target/release/graphfs /out/graphfs \
+ && install -D -m 0755 target/release/graphfs-operator /out/graphfs-operator \
+ && install -d /out/var-lib-graphfs
+
+# ---------------------------------------------------------------------------
+# The Kubernetes operator: `docker build --target operator`.
+FROM gcr.io/distroless/cc-debian12:nonroot AS operator
+
+ARG VERSION
+LABEL org.opencontainers.image.title="graphfs-operator" \
+      org.opencontainers.image.description="GraphFS Kubernetes operator: GraphFS and TaggerPool custom resources" \
+      org.opencontainers.image.source="https://github.com/graphfs/graphfs" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}"
+
+COPY --from=builder /out/graphfs-operator /usr/local/bin/graphfs-operator
+
+# /metrics and /healthz: the binary's default is 127.0.0.1:9090, which the
+# kubelet's probes and Prometheus cannot reach from outside the pod.
+ENV GRAPHFS_OPERATOR_METRICS_ADDR=0.0.0.0:9090
+EXPOSE 9090
+
+# 65532 is distroless's "nonroot" user (numeric, so runAsNonRoot can verify it).
+USER 65532:65532
+HEALTHCHECK NONE
+ENTRYPOINT ["/usr/local/bin/graphfs-operator"]
+
+# ---------------------------------------------------------------------------
+# The `graphfs` command: `serve` (HTTP API), `tagger`, `token`; the default
+# target. The binary stays at a fixed path: it re-executes itself as
+# `graphfs extract-worker` for isolated content extraction.
+FROM gcr.io/distroless/cc-debian12:nonroot AS graphfs
+
+ARG VERSION
+LABEL org.opencontainers.image.title="graphfs" \
+      org.opencontainers.image.description="GraphFS: a semantic file system (HTTP API, web page and tagging handler)" \
+      org.opencontainers.image.source="https://github.com/graphfs/graphfs" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}"
+
+COPY --from=builder /out/graphfs /usr/local/bin/graphfs
+# The embedded backends' data folder (objects + SQLite graph index), owned by
+# the runtime user; created in the builder because the runtime has no shell.
+COPY --from=builder --chown=65532:65532 /out/var-lib-graphfs /var/lib/graphfs
+
+ENV GRAPHFS_ADDR=0.0.0.0:8080 \
+    GRAPHFS_DATA_DIR=/var/lib/graphfs
+EXPOSE 8080
+# Declared after the folder is created and chowned, so the volume inherits both.
+VOLUME ["/var/lib/graphfs"]
+
+USER 65532:65532
+HEALTHCHECK NONE
+ENTRYPOINT ["/usr/local/bin/graphfs"]
+CMD ["serve"]
