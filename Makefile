@@ -5,7 +5,7 @@ CACHE_DIR ?= $(HOME)/.cache/graphfs
 export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
 CARGO ?= cargo
 
-.PHONY: dev dev-real local-cluster tools build test unit lint fmt bench crds envtest clean-data help
+.PHONY: dev dev-real local-cluster tools build release test unit lint fmt bench crds envtest clean-data help
 
 help:
 	@echo "make dev    - build and run GraphFS locally on http://127.0.0.1:8080 (embedded storage, offline tagger)"
@@ -49,7 +49,12 @@ unit: build envtest tools
 	tests/helm/install.sh
 	GRAPHFS_HELM_APISERVER=1 tests/helm/check.sh
 
-test: lint unit
+## The release binaries exactly as the Dockerfile builds them.
+release:
+	$(CARGO) build --release --locked -p graphfs-api --bin graphfs
+	$(CARGO) build --release --locked -p graphfs-operator --bin graphfs-operator
+
+test: lint release unit
 
 fmt:
 	$(CARGO) fmt --all
