@@ -7,6 +7,7 @@
 //! the operator can all depend on it cheaply.
 
 mod error;
+mod graph;
 mod model;
 mod names;
 mod store;
@@ -15,6 +16,7 @@ mod store;
 pub mod contract;
 
 pub use error::{Error, Result, TooLargeMarker};
+pub use graph::GraphBuilder;
 pub use model::*;
 pub use names::{NameError, normalize_file_name, normalize_tag};
 pub use store::*;

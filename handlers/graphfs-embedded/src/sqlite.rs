@@ -11,7 +11,7 @@
 //! writer connection behind a mutex (SQLite has one writer anyway) and a few
 //! reader connections.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,10 +21,10 @@ use async_trait::async_trait;
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use graphfs_domain::{
-    CorpusStats, EdgeKind, Error, FileId, FileQuery, FileRecord, FileTag, GraphEdge, GraphIndex,
-    GraphNode, GraphStart, GraphView, Job, JobFailure, MatchField, NewFile, NodeKind, Page,
-    QueueDepth, RelatedTag, Result, SearchHit, SimilarFile, SortKey, SortOrder, TagInfo, TagMatch,
-    TagSource, TaggingOutcome, TaggingStatus, UserId, normalize_tag,
+    CorpusStats, EdgeKind, Error, FileId, FileQuery, FileRecord, FileTag, GraphBuilder, GraphIndex,
+    GraphStart, GraphView, Job, JobFailure, MatchField, NewFile, NodeKind, Page, QueueDepth,
+    RelatedTag, Result, SearchHit, SimilarFile, SortKey, SortOrder, TagInfo, TagMatch, TagSource,
+    TaggingOutcome, TaggingStatus, UserId, normalize_tag,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
@@ -733,73 +733,6 @@ fn search_blocking(
     Ok(vec![])
 }
 
-struct GraphBuilder {
-    nodes: Vec<GraphNode>,
-    index: HashMap<String, usize>,
-    edges: Vec<GraphEdge>,
-    edge_ids: HashSet<String>,
-    max_nodes: usize,
-    truncated: bool,
-}
-
-impl GraphBuilder {
-    /// Adds a node; false when the node limit is reached.
-    fn node(&mut self, id: String, kind: NodeKind, label: String, media: Option<String>) -> bool {
-        if self.index.contains_key(&id) {
-            return true;
-        }
-        if self.nodes.len() >= self.max_nodes {
-            self.truncated = true;
-            return false;
-        }
-        self.index.insert(id.clone(), self.nodes.len());
-        self.nodes.push(GraphNode {
-            id,
-            kind,
-            label,
-            media_type: media,
-            degree: 0,
-        });
-        true
-    }
-
-    fn edge(&mut self, kind: EdgeKind, source: &str, target: &str, weight: f32) {
-        let (a, b) = if kind == EdgeKind::Tagged || source < target {
-            (source, target)
-        } else {
-            (target, source)
-        };
-        let id = format!("{kind:?}:{a}:{b}");
-        if self.index.contains_key(a)
-            && self.index.contains_key(b)
-            && self.edge_ids.insert(id.clone())
-        {
-            self.edges.push(GraphEdge {
-                id,
-                source: a.to_string(),
-                target: b.to_string(),
-                kind,
-                weight,
-            });
-        }
-    }
-
-    fn finish(mut self) -> GraphView {
-        for e in &self.edges {
-            for end in [&e.source, &e.target] {
-                if let Some(&i) = self.index.get(end) {
-                    self.nodes[i].degree += 1;
-                }
-            }
-        }
-        GraphView {
-            nodes: self.nodes,
-            edges: self.edges,
-            truncated: self.truncated,
-        }
-    }
-}
-
 fn neighbourhood_blocking(
     conn: &Connection,
     viewer: &str,
@@ -807,14 +740,7 @@ fn neighbourhood_blocking(
     depth: u32,
     max_nodes: usize,
 ) -> Result<GraphView> {
-    let mut g = GraphBuilder {
-        nodes: vec![],
-        index: HashMap::new(),
-        edges: vec![],
-        edge_ids: HashSet::new(),
-        max_nodes: max_nodes.max(1),
-        truncated: false,
-    };
+    let mut g = GraphBuilder::new(max_nodes);
     let mut queue: VecDeque<(String, u32)> = VecDeque::new();
     match start {
         GraphStart::File(id) => {

@@ -8,17 +8,17 @@
 //! string built from user text is a Lucene query, and every term in it is
 //! escaped.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use graphfs_domain::{
-    CorpusStats, EdgeKind, Error, FileId, FileQuery, FileRecord, FileTag, GraphEdge, GraphIndex,
-    GraphNode, GraphStart, GraphView, Job, JobFailure, MatchField, NewFile, NodeKind, Page,
-    QueueDepth, RelatedTag, Result, SearchHit, SimilarFile, SortKey, SortOrder, TagInfo, TagMatch,
-    TagSource, TaggingOutcome, TaggingStatus, UserId, normalize_tag,
+    CorpusStats, EdgeKind, Error, FileId, FileQuery, FileRecord, FileTag, GraphBuilder, GraphIndex,
+    GraphStart, GraphView, Job, JobFailure, MatchField, NewFile, NodeKind, Page, QueueDepth,
+    RelatedTag, Result, SearchHit, SimilarFile, SortKey, SortOrder, TagInfo, TagMatch, TagSource,
+    TaggingOutcome, TaggingStatus, UserId, normalize_tag,
 };
 use neo4rs::{ConfigBuilder, Graph, Query, Row, Txn, query};
 use serde::{Deserialize, Serialize};
@@ -995,10 +995,7 @@ impl GraphIndex for Neo4jGraphIndex {
         depth: u32,
         max_nodes: usize,
     ) -> Result<GraphView> {
-        let mut g = Builder {
-            max: max_nodes.max(1),
-            ..Builder::default()
-        };
+        let mut g = GraphBuilder::new(max_nodes);
         let mut queue = VecDeque::new();
         match start {
             GraphStart::File(id) => {
@@ -1416,73 +1413,6 @@ impl Neo4jGraphIndex {
                 })
             })
             .collect()
-    }
-}
-
-#[derive(Default)]
-struct Builder {
-    nodes: Vec<GraphNode>,
-    index: HashMap<String, usize>,
-    edges: Vec<GraphEdge>,
-    edge_ids: HashSet<String>,
-    max: usize,
-    truncated: bool,
-}
-
-impl Builder {
-    fn node(&mut self, id: String, kind: NodeKind, label: String, media: Option<String>) -> bool {
-        if self.index.contains_key(&id) {
-            return true;
-        }
-        if self.nodes.len() >= self.max {
-            self.truncated = true;
-            return false;
-        }
-        self.index.insert(id.clone(), self.nodes.len());
-        self.nodes.push(GraphNode {
-            id,
-            kind,
-            label,
-            media_type: media,
-            degree: 0,
-        });
-        true
-    }
-
-    fn edge(&mut self, kind: EdgeKind, source: &str, target: &str, weight: f32) {
-        let (a, b) = if kind == EdgeKind::Tagged || source < target {
-            (source, target)
-        } else {
-            (target, source)
-        };
-        let id = format!("{kind:?}:{a}:{b}");
-        if self.index.contains_key(a)
-            && self.index.contains_key(b)
-            && self.edge_ids.insert(id.clone())
-        {
-            self.edges.push(GraphEdge {
-                id,
-                source: a.into(),
-                target: b.into(),
-                kind,
-                weight,
-            });
-        }
-    }
-
-    fn finish(mut self) -> GraphView {
-        for e in &self.edges {
-            for end in [&e.source, &e.target] {
-                if let Some(&i) = self.index.get(end) {
-                    self.nodes[i].degree += 1;
-                }
-            }
-        }
-        GraphView {
-            nodes: self.nodes,
-            edges: self.edges,
-            truncated: self.truncated,
-        }
     }
 }
 

@@ -1,0 +1,116 @@
+//! Building a bounded graph view, the same way for every backend: nodes up
+//! to a limit, edges only between nodes in the view, degrees counted within it.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::{EdgeKind, GraphEdge, GraphNode, GraphView, NodeKind};
+
+pub struct GraphBuilder {
+    nodes: Vec<GraphNode>,
+    index: HashMap<String, usize>,
+    edges: Vec<GraphEdge>,
+    edge_ids: HashSet<String>,
+    max_nodes: usize,
+    truncated: bool,
+}
+
+impl GraphBuilder {
+    pub fn new(max_nodes: usize) -> Self {
+        GraphBuilder {
+            nodes: Vec::new(),
+            index: HashMap::new(),
+            edges: Vec::new(),
+            edge_ids: HashSet::new(),
+            max_nodes: max_nodes.max(1),
+            truncated: false,
+        }
+    }
+
+    /// Adds a node (once); false when the node limit is reached.
+    pub fn node(
+        &mut self,
+        id: String,
+        kind: NodeKind,
+        label: String,
+        media_type: Option<String>,
+    ) -> bool {
+        if self.index.contains_key(&id) {
+            return true;
+        }
+        if self.nodes.len() >= self.max_nodes {
+            self.truncated = true;
+            return false;
+        }
+        self.index.insert(id.clone(), self.nodes.len());
+        self.nodes.push(GraphNode {
+            id,
+            kind,
+            label,
+            media_type,
+            degree: 0,
+        });
+        true
+    }
+
+    /// Adds an edge between two nodes of the view (once; undirected kinds
+    /// are stored in a canonical direction).
+    pub fn edge(&mut self, kind: EdgeKind, source: &str, target: &str, weight: f32) {
+        let (a, b) = if kind == EdgeKind::Tagged || source < target {
+            (source, target)
+        } else {
+            (target, source)
+        };
+        let id = format!("{kind:?}:{a}:{b}");
+        if self.index.contains_key(a)
+            && self.index.contains_key(b)
+            && self.edge_ids.insert(id.clone())
+        {
+            self.edges.push(GraphEdge {
+                id,
+                source: a.to_string(),
+                target: b.to_string(),
+                kind,
+                weight,
+            });
+        }
+    }
+
+    pub fn finish(mut self) -> GraphView {
+        for e in &self.edges {
+            for end in [&e.source, &e.target] {
+                if let Some(&i) = self.index.get(end) {
+                    self.nodes[i].degree += 1;
+                }
+            }
+        }
+        GraphView {
+            nodes: self.nodes,
+            edges: self.edges,
+            truncated: self.truncated,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_views_count_degrees_within_the_view() {
+        let mut g = GraphBuilder::new(2);
+        assert!(g.node("file:a".into(), NodeKind::File, "a".into(), None));
+        assert!(g.node("tag:x".into(), NodeKind::Tag, "x".into(), None));
+        assert!(!g.node("tag:y".into(), NodeKind::Tag, "y".into(), None));
+        g.edge(EdgeKind::Tagged, "file:a", "tag:x", 0.5);
+        g.edge(EdgeKind::Tagged, "file:a", "tag:x", 0.5);
+        g.edge(EdgeKind::Tagged, "file:a", "tag:y", 0.5);
+        let v = g.finish();
+        assert!(v.truncated);
+        assert_eq!(
+            v.edges.len(),
+            1,
+            "duplicates and edges to absent nodes are dropped"
+        );
+        assert!(v.nodes.iter().all(|n| n.degree == 1));
+    }
+}
