@@ -268,6 +268,9 @@ pub struct GraphFSChildren {
     pub services: Vec<Service>,
     pub deployments: Vec<Deployment>,
     pub ingress: Option<Ingress>,
+    /// A Gateway API HTTPRoute (untyped: the Gateway API is not part of
+    /// Kubernetes' own types).
+    pub http_route: Option<Value>,
     pub pdb: Option<PodDisruptionBudget>,
     pub network_policies: Vec<NetworkPolicy>,
 }
@@ -450,7 +453,10 @@ pub fn graphfs_children(gfs: &GraphFS) -> Result<GraphFSChildren, BuildError> {
         }),
     )?);
     if spec.ingress.enabled {
-        out.ingress = Some(ingress(gfs, &owner, &ns, &l)?);
+        match &spec.ingress.gateway {
+            Some(gw) => out.http_route = Some(http_route(gfs, gw, &owner, &ns, &l)),
+            None => out.ingress = Some(ingress(gfs, &owner, &ns, &l)?),
+        }
     }
     Ok(out)
 }
@@ -502,6 +508,39 @@ fn ingress(
         "Ingress",
         json!({ "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": m, "spec": spec }),
     )
+}
+
+fn http_route(
+    gfs: &GraphFS,
+    gw: &crate::crd::GatewayRef,
+    owner: &OwnerReference,
+    ns: &str,
+    l: &BTreeMap<String, String>,
+) -> Value {
+    let n = Names::new(&gfs.name_any());
+    let mut parent = json!({ "name": gw.name });
+    if let Some(p) = &gw.namespace {
+        parent["namespace"] = json!(p);
+    }
+    if let Some(s) = &gw.section_name {
+        parent["sectionName"] = json!(s);
+    }
+    let mut spec = json!({
+        "parentRefs": [parent],
+        "rules": [{
+            "matches": [{ "path": { "type": "PathPrefix", "value": "/" } }],
+            "backendRefs": [{ "name": n.api(), "port": 80 }],
+        }],
+    });
+    if let Some(h) = &gfs.spec.ingress.host {
+        spec["hostnames"] = json!([h]);
+    }
+    json!({
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": meta(&n.api(), ns, l, owner),
+        "spec": spec,
+    })
 }
 
 /// The tagger Deployment of a pool, at `replicas`.
@@ -793,6 +832,28 @@ mod tests {
             s.rules.unwrap()[0].host.as_deref(),
             Some("files.example.com")
         );
+    }
+
+    #[test]
+    fn a_gateway_gets_an_httproute_instead_of_an_ingress() {
+        let mut spec = default_spec();
+        spec.ingress.host = Some("files.example.com".into());
+        spec.ingress.gateway = Some(crate::crd::GatewayRef {
+            name: "public".into(),
+            namespace: Some("gateways".into()),
+            section_name: Some("https".into()),
+        });
+        let c = graphfs_children(&gfs(spec)).unwrap();
+        assert!(c.ingress.is_none());
+        let r = c.http_route.unwrap();
+        assert_eq!(r["kind"], "HTTPRoute");
+        assert_eq!(
+            r["spec"]["parentRefs"][0],
+            json!({"name": "public", "namespace": "gateways", "sectionName": "https"})
+        );
+        assert_eq!(r["spec"]["hostnames"][0], "files.example.com");
+        assert_eq!(r["spec"]["rules"][0]["backendRefs"][0]["name"], "files-api");
+        assert_eq!(r["metadata"]["ownerReferences"][0]["uid"], "uid-1");
     }
 
     #[test]

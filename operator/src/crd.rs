@@ -141,6 +141,23 @@ pub struct IngressSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub rate_limit_rps: Option<i32>,
+    /// Route through a Gateway API Gateway instead: an HTTPRoute attached to
+    /// this parent is made, and no Ingress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayRef>,
+}
+
+/// The parent Gateway of the HTTPRoute.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayRef {
+    pub name: String,
+    /// Namespace of the Gateway (the GraphFS's own when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// A listener of the Gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section_name: Option<String>,
 }
 
 fn yes() -> bool {
@@ -166,6 +183,7 @@ impl Default for IngressSpec {
             body_size_limit: default_body_size(),
             timeout_seconds: default_timeout(),
             rate_limit_rps: None,
+            gateway: None,
         }
     }
 }

@@ -10,7 +10,9 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
+};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
@@ -78,6 +80,17 @@ pub fn merge_conditions(old: &[Condition], new: Vec<Condition>) -> Vec<Condition
             c
         })
         .collect()
+}
+
+/// Gateway API HTTPRoute, addressed untyped.
+pub fn http_route_resource() -> ApiResource {
+    ApiResource {
+        group: "gateway.networking.k8s.io".into(),
+        version: "v1".into(),
+        api_version: "gateway.networking.k8s.io/v1".into(),
+        kind: "HTTPRoute".into(),
+        plural: "httproutes".into(),
+    }
 }
 
 async fn apply<K>(api: &Api<K>, obj: &K) -> Result<K, kube::Error>
@@ -261,6 +274,30 @@ async fn apply_graphfs(gfs: &GraphFS, ctx: &Context) -> Result<Action, Error> {
         None => {
             if ing_api.get_opt(&n.api()).await?.is_some() {
                 ing_api.delete(&n.api(), &DeleteParams::default()).await?;
+            }
+        }
+    }
+
+    let route_api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), &ns, &http_route_resource());
+    match &children.http_route {
+        Some(route) => {
+            let obj: DynamicObject = serde_json::from_value(route.clone())
+                .map_err(|e| Error::Invalid(format!("HTTPRoute: {e}")))?;
+            match apply(&route_api, &obj).await {
+                Ok(_) => {}
+                // No Gateway API in this cluster: say so and wait for a change.
+                Err(kube::Error::Api(ae)) if ae.code == 404 => {
+                    return Err(Error::Invalid(
+                        "spec.ingress.gateway is set but this cluster has no Gateway API (HTTPRoute)".into(),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        None => {
+            if let Ok(Some(_)) = route_api.get_opt(&n.api()).await {
+                route_api.delete(&n.api(), &DeleteParams::default()).await?;
             }
         }
     }

@@ -839,3 +839,98 @@ async fn the_examples_apply_cleanly() {
     }
     assert_eq!(applied, 3);
 }
+
+/// The HTTPRoute CRD from the Gateway API's Go module (the standard channel).
+async fn install_gateway_api(client: &Client) {
+    let cache = std::env::var("HOME").unwrap_or_default() + "/.cache/graphfs/go-mod";
+    let out = std::process::Command::new("go")
+        .args(["mod", "download", "-json", "sigs.k8s.io/gateway-api@v1.2.1"])
+        .env("GOMODCACHE", &cache)
+        .env("GOFLAGS", "-mod=mod")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("go is needed to fetch the Gateway API CRDs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let path = PathBuf::from(info["Dir"].as_str().unwrap())
+        .join("config/crd/standard/gateway.networking.k8s.io_httproutes.yaml");
+    let crd: CustomResourceDefinition =
+        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    api.patch(
+        &crd.name_any(),
+        &PatchParams::apply("graphfs-tests").force(),
+        &Patch::Apply(&crd),
+    )
+    .await
+    .unwrap();
+    wait_for(
+        Duration::from_secs(30),
+        "HTTPRoute CRD established",
+        || async {
+            let c = api.get(&crd.name_any()).await.ok()?;
+            c.status?
+                .conditions?
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_gateway_parent_gets_an_httproute_instead_of_an_ingress() {
+    let client = client().await;
+    install_gateway_api(&client).await;
+    let ns = namespace(&client, "gateway").await;
+    let mut op = Operator::start(&ns, "op", "op-gw", &[]).await;
+    let gapi: Api<GraphFS> = Api::namespaced(client.clone(), &ns);
+    gapi.create(
+        &PostParams::default(),
+        &gfs("files", json!({"ingress": {"host": "files.example.com", "gateway": {"name": "public", "sectionName": "https"}}})),
+    )
+    .await
+    .unwrap();
+    let routes: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &ns,
+        &graphfs_operator::reconcile::http_route_resource(),
+    );
+    let route = wait_for(Duration::from_secs(30), "HTTPRoute", || async {
+        routes.get_opt("files-api").await.ok()?
+    })
+    .await;
+    assert_eq!(route.data["spec"]["parentRefs"][0]["name"], "public");
+    assert_eq!(route.data["spec"]["hostnames"][0], "files.example.com");
+    assert_eq!(
+        route.data["spec"]["rules"][0]["backendRefs"][0]["name"],
+        "files-api"
+    );
+    let ingresses = Api::<Ingress>::namespaced(client.clone(), &ns);
+    assert!(ingresses.get_opt("files-api").await.unwrap().is_none());
+
+    // Switching back to an Ingress removes the route.
+    gapi.patch(
+        "files",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"ingress": {"gateway": null}}})),
+    )
+    .await
+    .unwrap();
+    wait_for(
+        Duration::from_secs(30),
+        "Ingress instead of HTTPRoute",
+        || async {
+            let ing = ingresses.get_opt("files-api").await.ok()?;
+            let route = routes.get_opt("files-api").await.ok()?;
+            (ing.is_some() && route.is_none()).then_some(())
+        },
+    )
+    .await;
+    op.kill().await;
+}

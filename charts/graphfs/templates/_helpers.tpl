@@ -135,6 +135,11 @@ operator/src/{main,reconcile,queue,leader}.rs.
 - apiGroups: ["networking.k8s.io"]
   resources: ["ingresses"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
+# A Gateway API HTTPRoute instead of the Ingress when spec.ingress.gateway
+# is set; deleted when it is unset again.
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["httproutes"]
+  verbs: ["get", "create", "patch", "delete"]
 # Generated credentials (created once, never updated), referenced Secrets
 # checked for existence, the API token read to poll the queue depth, deleted
 # on retention: Delete. No list or watch: Secrets are read by name only.
