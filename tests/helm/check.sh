@@ -477,6 +477,48 @@ if [ $run_apiserver = 1 ]; then
     }
     check "as the operator: server-side apply, finalizer and status patch, event, Secret" operator_requests
 
+    # The operator binary itself, with nothing but the chart's ServiceAccount
+    # token, reconciles the example GraphFS into its children.
+    operator_with_chart_rbac() {
+      local bin="${GRAPHFS_OPERATOR_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/graphfs/target}/debug/graphfs-operator}"
+      [ -x "$bin" ] || { echo "no operator binary at $bin (make build)"; return 1; }
+      local token kc="$WORK/operator-kubeconfig" pid ok=1
+      token="$("$K" -n graphfs-system create token graphfs-operator --duration 1h)" || return 1
+      # shellcheck disable=SC1091
+      (. "$ENVTEST_DIR/env" && cat > "$kc" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: envtest, cluster: {server: "$ENVTEST_APISERVER_URL", certificate-authority: "$ENVTEST_CA"}}]
+users: [{name: operator, user: {token: "$token"}}]
+contexts: [{name: operator, context: {cluster: envtest, user: operator}}]
+current-context: operator
+KC
+      )
+      "$K" create namespace files-live >/dev/null &&
+      "$K" -n files-live apply -f "$REPO/examples/graphfs.yaml" >/dev/null || return 1
+      KUBECONFIG="$kc" GRAPHFS_OPERATOR_NAMESPACE=graphfs-system GRAPHFS_OPERATOR_LEASE_NAME=graphfs-operator \
+        GRAPHFS_OPERATOR_IDENTITY=chart-check GRAPHFS_OPERATOR_METRICS_ADDR=127.0.0.1:0 \
+        "$bin" >"$WORK/operator.log" 2>&1 &
+      pid=$!
+      for _ in $(seq 1 60); do
+        if "$K" -n files-live get deployment/files-api statefulset/files-minio statefulset/files-neo4j \
+             service/files-api ingress/files-api secret/files-api-tokens >/dev/null 2>&1; then
+          ok=0
+          break
+        fi
+        sleep 1
+      done
+      kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+      if [ "$ok" != 0 ]; then
+        echo "the operator did not reconcile the example; its log:"; tail -20 "$WORK/operator.log"
+      fi
+      ! grep -qi "forbidden" "$WORK/operator.log" || { echo "the operator was refused something:"; grep -i forbidden "$WORK/operator.log" | head -5; ok=1; }
+      "$K" -n files-live patch graphfs files --type json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null 2>&1
+      "$K" -n files-live delete graphfs files --wait=false >/dev/null 2>&1
+      return $ok
+    }
+    check "the operator with only the chart's RBAC reconciles the example GraphFS" operator_with_chart_rbac
+
     check "helm upgrade (examples.enabled: GraphFS and TaggerPool accepted by the API server)" bash -c '
       "$1" upgrade graphfs "$2" -n graphfs-system --reuse-values --set examples.enabled=true >/dev/null &&
       "$3" -n graphfs-system get graphfs/files taggerpool/main' _ "$HELM" "$CHART" "$K"
