@@ -184,11 +184,8 @@ if mode == "namespaced":
     rb = find("RoleBinding", "graphfs-operator", "files")
     need(len(rb) == 1 and rb[0]["subjects"][0]["namespace"] == "graphfs-system", "RoleBinding in files wrong or missing")
     need(not find("ClusterRole", "graphfs-operator"), "operator ClusterRole rendered with watchNamespace set")
-    probe = find("ClusterRole", "graphfs-operator-crd-probe")
-    need(len(probe) == 1 and norm(probe[0]["rules"]) == {
-        ("graphfs.io", "graphfses", "list", ()), ("graphfs.io", "taggerpools", "list", ())},
-        "crd-probe ClusterRole must allow only list on graphfses and taggerpools")
-    need(len(find("ClusterRoleBinding", "graphfs-operator-crd-probe")) == 1, "crd-probe ClusterRoleBinding missing")
+    need(not [d for d in docs if d["kind"] in ("ClusterRole", "ClusterRoleBinding")],
+         "watchNamespace set, yet something cluster-wide is granted")
     g = find("GraphFS", "files", "graphfs-system")
     t = find("TaggerPool", "main", "graphfs-system")
     need(len(g) == 1 and len(t) == 1, "examples.enabled: GraphFS files and TaggerPool main expected")
@@ -273,7 +270,7 @@ check "helm template (default values)" render "$WORK/default.yaml"
 check "rendered defaults: ClusterRole rules, env, probes, security" assert_render "$WORK/default.yaml" default
 check "helm template (examples.enabled, watchNamespace=files)" \
   render "$WORK/namespaced.yaml" --set examples.enabled=true --set watchNamespace=files
-check "rendered watchNamespace: Role in files, crd-probe, examples" assert_render "$WORK/namespaced.yaml" namespaced
+check "rendered watchNamespace: Role in files, nothing cluster-wide, examples" assert_render "$WORK/namespaced.yaml" namespaced
 check "helm template (replicaCount=1: no PodDisruptionBudget)" render "$WORK/single.yaml" --set replicaCount=1
 check "rendered replicaCount=1" assert_render "$WORK/single.yaml" single
 check "helm template (rbac.create=false, serviceAccount.create=false: none rendered)" bash -c '
@@ -533,8 +530,8 @@ KC
     check "helm upgrade (watchNamespace=files: Role there, no ClusterRole)" bash -c '
       "$1" upgrade graphfs "$2" -n graphfs-system --reuse-values --set watchNamespace=files >/dev/null &&
       "$3" -n files get role/graphfs-operator rolebinding/graphfs-operator &&
-      "$3" get clusterrole/graphfs-operator-crd-probe clusterrolebinding/graphfs-operator-crd-probe &&
-      ! "$3" get clusterrole/graphfs-operator 2>/dev/null' _ "$HELM" "$CHART" "$K"
+      ! "$3" get clusterrole/graphfs-operator 2>/dev/null &&
+      ! "$3" get clusterrolebinding/graphfs-operator 2>/dev/null' _ "$HELM" "$CHART" "$K"
     rbac_one_namespace() {
       local ok=0
       "$K" create namespace other >/dev/null 2>&1 || true
@@ -542,8 +539,9 @@ KC
       can create deployments.apps -n files || ok=1
       can get secrets -n files || ok=1
       can create events.events.k8s.io -n files || ok=1
-      can list graphfses.graphfs.io -A || ok=1        # the start-up CRD probe
-      can list taggerpools.graphfs.io -A || ok=1
+      # The operator waits for its CRDs in the watched namespace only.
+      cannot list graphfses.graphfs.io -A || ok=1
+      cannot list taggerpools.graphfs.io -A || ok=1
       cannot watch graphfses.graphfs.io -A || ok=1
       cannot get graphfses.graphfs.io -n other || ok=1
       cannot create deployments.apps -n other || ok=1
@@ -552,14 +550,13 @@ KC
       can update leases.coordination.k8s.io/graphfs-operator -n graphfs-system || ok=1
       return $ok
     }
-    check "RBAC (watchNamespace=files): only files, plus the cluster-wide list" rbac_one_namespace
+    check "RBAC (watchNamespace=files): only files" rbac_one_namespace
     check "CRD upgrade step: kubectl apply --server-side --force-conflicts -f charts/graphfs/crds/" \
       "$K" apply --server-side --force-conflicts -f "$CHART/crds/"
     check "helm uninstall keeps the CRDs" bash -c '
       "$1" uninstall graphfs -n graphfs-system >/dev/null &&
       "$2" get crd/graphfses.graphfs.io crd/taggerpools.graphfs.io &&
-      ! "$2" -n graphfs-system get deployment/graphfs-operator 2>/dev/null &&
-      ! "$2" get clusterrole/graphfs-operator-crd-probe 2>/dev/null' _ "$HELM" "$K"
+      ! "$2" -n graphfs-system get deployment/graphfs-operator 2>/dev/null' _ "$HELM" "$K"
   fi
 fi
 
