@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use futures::StreamExt;
 use graphfs_e2e::Server;
-use graphfs_e2e::servers::ExternalServer;
+use graphfs_e2e::servers::{ExternalServer, backend_env};
 
 const WORDS: &[&str] = &[
     "river",
@@ -239,35 +239,12 @@ async fn search_latency(files: usize, queries: usize) -> Result<()> {
     Ok(())
 }
 
-/// Server flags and environment for the real backends.
-fn real_env(minio: &ExternalServer, neo4j: &ExternalServer) -> Vec<(String, String)> {
-    [
-        ("GRAPHFS_S3_ENDPOINT", minio.get("GRAPHFS_S3_ENDPOINT")),
-        (
-            "GRAPHFS_S3_ACCESS_KEY_ID",
-            minio.get("GRAPHFS_S3_ACCESS_KEY_ID"),
-        ),
-        (
-            "GRAPHFS_S3_SECRET_ACCESS_KEY",
-            minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY"),
-        ),
-        ("GRAPHFS_NEO4J_URI", neo4j.get("GRAPHFS_NEO4J_URI")),
-        (
-            "GRAPHFS_NEO4J_PASSWORD",
-            neo4j.get("GRAPHFS_NEO4J_PASSWORD"),
-        ),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
-
 /// Upload MiB/s through the API into MinIO against a direct SDK PUT of the
 /// same bytes to the same server, in the same run.
 async fn s3_upload_ratio(minio: &ExternalServer, neo4j: &ExternalServer, mib: usize) -> Result<()> {
     use graphfs_domain::ObjectStore;
     let dir = tempfile::tempdir()?;
-    let envs = real_env(minio, neo4j);
+    let envs = backend_env(minio, neo4j);
     let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let s = Server::start_with_env(
         dir.path(),
@@ -336,7 +313,7 @@ async fn neo4j_search(
         neo4j.get("GRAPHFS_NEO4J_PASSWORD"),
     )?;
     let dir = tempfile::tempdir()?;
-    let envs = real_env(minio, neo4j);
+    let envs = backend_env(minio, neo4j);
     let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     // Starting the server creates the schema and indexes.
     let s = Server::start_with_env(

@@ -63,26 +63,7 @@ fn backend_config(real: &RealBackends, bucket: &str) -> (Vec<String>, Vec<(Strin
         "--graph".into(),
         "neo4j".into(),
     ];
-    let envs = [
-        ("GRAPHFS_S3_ENDPOINT", real.minio.get("GRAPHFS_S3_ENDPOINT")),
-        (
-            "GRAPHFS_S3_ACCESS_KEY_ID",
-            real.minio.get("GRAPHFS_S3_ACCESS_KEY_ID"),
-        ),
-        (
-            "GRAPHFS_S3_SECRET_ACCESS_KEY",
-            real.minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY"),
-        ),
-        ("GRAPHFS_NEO4J_URI", real.neo4j.get("GRAPHFS_NEO4J_URI")),
-        ("GRAPHFS_NEO4J_USER", real.neo4j.get("GRAPHFS_NEO4J_USER")),
-        (
-            "GRAPHFS_NEO4J_PASSWORD",
-            real.neo4j.get("GRAPHFS_NEO4J_PASSWORD"),
-        ),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let envs = servers::backend_env(&real.minio, &real.neo4j);
     (args, envs)
 }
 

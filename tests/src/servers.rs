@@ -135,6 +135,30 @@ impl ExternalServer {
     }
 }
 
+/// The environment that connects a `graphfs` process to these servers.
+pub fn backend_env(minio: &ExternalServer, neo4j: &ExternalServer) -> Vec<(String, String)> {
+    [
+        ("GRAPHFS_S3_ENDPOINT", minio.get("GRAPHFS_S3_ENDPOINT")),
+        (
+            "GRAPHFS_S3_ACCESS_KEY_ID",
+            minio.get("GRAPHFS_S3_ACCESS_KEY_ID"),
+        ),
+        (
+            "GRAPHFS_S3_SECRET_ACCESS_KEY",
+            minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY"),
+        ),
+        ("GRAPHFS_NEO4J_URI", neo4j.get("GRAPHFS_NEO4J_URI")),
+        ("GRAPHFS_NEO4J_USER", neo4j.get("GRAPHFS_NEO4J_USER")),
+        (
+            "GRAPHFS_NEO4J_PASSWORD",
+            neo4j.get("GRAPHFS_NEO4J_PASSWORD"),
+        ),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
 impl Drop for ExternalServer {
     fn drop(&mut self) {
         let _ = self.stop();

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use graphfs_e2e::servers::{ExternalServer, scripts_dir};
+use graphfs_e2e::servers::{ExternalServer, backend_env, scripts_dir};
 use graphfs_e2e::{Server, TOKEN, graphfs_bin};
 use tokio::process::{Child, Command};
 
@@ -30,28 +30,15 @@ struct Backends {
 
 impl Backends {
     fn env(&self) -> Vec<(String, String)> {
-        [
+        let mut env = backend_env(&self.minio, &self.neo4j);
+        for (k, v) in [
             ("GRAPHFS_STORAGE", "s3"),
-            ("GRAPHFS_S3_ENDPOINT", self.minio.get("GRAPHFS_S3_ENDPOINT")),
-            (
-                "GRAPHFS_S3_ACCESS_KEY_ID",
-                self.minio.get("GRAPHFS_S3_ACCESS_KEY_ID"),
-            ),
-            (
-                "GRAPHFS_S3_SECRET_ACCESS_KEY",
-                self.minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY"),
-            ),
             ("GRAPHFS_S3_BUCKET", "failover"),
             ("GRAPHFS_GRAPH", "neo4j"),
-            ("GRAPHFS_NEO4J_URI", self.neo4j.get("GRAPHFS_NEO4J_URI")),
-            (
-                "GRAPHFS_NEO4J_PASSWORD",
-                self.neo4j.get("GRAPHFS_NEO4J_PASSWORD"),
-            ),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+        ] {
+            env.push((k.to_string(), v.to_string()));
+        }
+        env
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use graphfs_domain::ObjectStore;
 use graphfs_e2e::Server;
-use graphfs_e2e::servers::ExternalServer;
+use graphfs_e2e::servers::{ExternalServer, backend_env};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -52,30 +52,9 @@ async fn objects_written_straight_into_the_bucket_become_files() {
     let neo4j = ExternalServer::start("neo4j").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let addr = format!("127.0.0.1:{port}");
-    let envs = [
-        (
-            "GRAPHFS_S3_ENDPOINT",
-            minio.get("GRAPHFS_S3_ENDPOINT").to_string(),
-        ),
-        (
-            "GRAPHFS_S3_ACCESS_KEY_ID",
-            minio.get("GRAPHFS_S3_ACCESS_KEY_ID").to_string(),
-        ),
-        (
-            "GRAPHFS_S3_SECRET_ACCESS_KEY",
-            minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").to_string(),
-        ),
-        (
-            "GRAPHFS_NEO4J_URI",
-            neo4j.get("GRAPHFS_NEO4J_URI").to_string(),
-        ),
-        (
-            "GRAPHFS_NEO4J_PASSWORD",
-            neo4j.get("GRAPHFS_NEO4J_PASSWORD").to_string(),
-        ),
-        ("GRAPHFS_S3_WEBHOOK_TOKEN", WEBHOOK_TOKEN.to_string()),
-    ];
-    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut envs = backend_env(&minio, &neo4j);
+    envs.push(("GRAPHFS_S3_WEBHOOK_TOKEN".into(), WEBHOOK_TOKEN.into()));
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut s = Server::start_with_env(
         dir.path(),
         &[

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use graphfs_e2e::Server;
-use graphfs_e2e::servers::ExternalServer;
+use graphfs_e2e::servers::{ExternalServer, backend_env};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -53,29 +53,8 @@ async fn outages_of_either_backend_lose_nothing_and_leave_nothing() {
     let mut minio = ExternalServer::start("minio").unwrap();
     let mut neo4j = ExternalServer::start("neo4j").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let envs = [
-        (
-            "GRAPHFS_S3_ENDPOINT",
-            minio.get("GRAPHFS_S3_ENDPOINT").to_string(),
-        ),
-        (
-            "GRAPHFS_S3_ACCESS_KEY_ID",
-            minio.get("GRAPHFS_S3_ACCESS_KEY_ID").to_string(),
-        ),
-        (
-            "GRAPHFS_S3_SECRET_ACCESS_KEY",
-            minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").to_string(),
-        ),
-        (
-            "GRAPHFS_NEO4J_URI",
-            neo4j.get("GRAPHFS_NEO4J_URI").to_string(),
-        ),
-        (
-            "GRAPHFS_NEO4J_PASSWORD",
-            neo4j.get("GRAPHFS_NEO4J_PASSWORD").to_string(),
-        ),
-    ];
-    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let envs = backend_env(&minio, &neo4j);
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let s = Server::start_with_env(
         dir.path(),
         &[
