@@ -266,6 +266,34 @@ pub struct SearchHit {
     pub snippet: Option<String>,
 }
 
+impl SearchHit {
+    /// A hit with the fields it matched: the name or a tag containing one of
+    /// the lower-cased query `words`, and the text when there is a snippet.
+    pub fn new(file: FileRecord, score: f64, words: &[String], snippet: Option<String>) -> Self {
+        let mut matched = Vec::new();
+        let name = file.name.to_lowercase();
+        if words.iter().any(|w| name.contains(w.as_str())) {
+            matched.push(MatchField::Name);
+        }
+        if file
+            .tags
+            .iter()
+            .any(|t| words.iter().any(|w| t.name.contains(w.as_str())))
+        {
+            matched.push(MatchField::Tag);
+        }
+        if snippet.is_some() {
+            matched.push(MatchField::Text);
+        }
+        SearchHit {
+            file,
+            score,
+            matched,
+            snippet,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeKind {

@@ -22,8 +22,8 @@ use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use graphfs_domain::{
     CorpusStats, EdgeKind, Error, FileId, FileQuery, FileRecord, FileTag, GraphBuilder, GraphIndex,
-    GraphStart, GraphView, Job, JobFailure, MatchField, NewFile, NodeKind, Page, QueueDepth,
-    RelatedTag, Result, SearchHit, SimilarFile, SortKey, SortOrder, TagInfo, TagMatch, TagSource,
+    GraphStart, GraphView, Job, JobFailure, NewFile, NodeKind, Page, QueueDepth, RelatedTag,
+    Result, SearchHit, SimilarFile, SortKey, SortOrder, TagInfo, TagMatch, TagSource,
     TaggingOutcome, TaggingStatus, UserId, normalize_tag,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
@@ -705,28 +705,8 @@ fn search_blocking(
         let mut hits = Vec::with_capacity(rows.len());
         for (row, rank, snippet) in rows {
             let file = complete(conn, row).map_err(db_err)?;
-            let mut matched = Vec::new();
-            let name = file.name.to_lowercase();
-            if lowered.iter().any(|w| name.contains(w.as_str())) {
-                matched.push(MatchField::Name);
-            }
-            if file
-                .tags
-                .iter()
-                .any(|t| lowered.iter().any(|w| t.name.contains(w.as_str())))
-            {
-                matched.push(MatchField::Tag);
-            }
             let snippet = snippet.filter(|s| s.contains('[')).map(|s| unspace_cjk(&s));
-            if snippet.is_some() {
-                matched.push(MatchField::Text);
-            }
-            hits.push(SearchHit {
-                file,
-                score: -rank,
-                matched,
-                snippet,
-            });
+            hits.push(SearchHit::new(file, -rank, &lowered, snippet));
         }
         return Ok(hits);
     }

@@ -16,8 +16,8 @@ use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use graphfs_domain::{
     CorpusStats, EdgeKind, Error, FileId, FileQuery, FileRecord, FileTag, GraphBuilder, GraphIndex,
-    GraphStart, GraphView, Job, JobFailure, MatchField, NewFile, NodeKind, Page, QueueDepth,
-    RelatedTag, Result, SearchHit, SimilarFile, SortKey, SortOrder, TagInfo, TagMatch, TagSource,
+    GraphStart, GraphView, Job, JobFailure, NewFile, NodeKind, Page, QueueDepth, RelatedTag,
+    Result, SearchHit, SimilarFile, SortKey, SortOrder, TagInfo, TagMatch, TagSource,
     TaggingOutcome, TaggingStatus, UserId, normalize_tag,
 };
 use neo4rs::{ConfigBuilder, Graph, Query, Row, Txn, query};
@@ -960,28 +960,8 @@ impl GraphIndex for Neo4jGraphIndex {
                 let file = file_from(r)?;
                 let text: String = r.get("text").map_err(de_err)?;
                 let score: f64 = r.get("score").map_err(de_err)?;
-                let mut matched = Vec::new();
-                let lname = file.name.to_lowercase();
-                if words.iter().any(|w| lname.contains(w.as_str())) {
-                    matched.push(MatchField::Name);
-                }
-                if file
-                    .tags
-                    .iter()
-                    .any(|t| words.iter().any(|w| t.name.contains(w.as_str())))
-                {
-                    matched.push(MatchField::Tag);
-                }
                 let snip = snippet(&text, &words);
-                if snip.is_some() {
-                    matched.push(MatchField::Text);
-                }
-                hits.push(SearchHit {
-                    file,
-                    score,
-                    matched,
-                    snippet: snip,
-                });
+                hits.push(SearchHit::new(file, score, &words, snip));
             }
             return Ok(hits);
         }
