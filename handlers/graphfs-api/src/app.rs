@@ -28,6 +28,8 @@ pub struct AppState {
     pub webhook_token: Option<String>,
     /// Owner of files written straight into the bucket.
     pub ingest_owner: String,
+    /// Query embeddings for semantic search, when a model is configured.
+    pub embedder: Option<Arc<dyn graphfs_embed::Embedder>>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -57,7 +59,10 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/files/{id}/content", get(files::download))
         .route("/files/{id}/retag", post(files::retag))
+        .route("/files/{id}/similar", get(browse::similar))
         .route("/tags", get(browse::tags))
+        .route("/tags/{name}", axum::routing::patch(browse::rename))
+        .route("/tags/{name}/merge", post(browse::merge))
         .route("/tags/{name}/files", get(browse::tag_files))
         .route("/tags/{name}/related", get(browse::related))
         .route("/search", get(browse::search))

@@ -1,9 +1,12 @@
 //! Read-mostly routes: tags, search, graph, queue, the caller.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use graphfs_domain::{GraphStart, normalize_tag};
+use graphfs_domain::{GraphStart, fuse_hits, normalize_tag};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::{Caller, SharedState};
@@ -71,7 +74,119 @@ pub async fn search(
         ));
     }
     let limit = params.int_in("limit", 1, 200, 20)? as usize;
-    let items = state.index.search(&user, q, limit).await?;
+    let text = state.index.search(&user, q, limit).await?;
+    let items = match &state.embedder {
+        Some(embedder) => {
+            // Meaning is a bonus: when the model fails, text search still answers.
+            let near = match embedder.embed(&[q.to_string()]).await {
+                Ok(mut v) => match v.pop() {
+                    Some(e) => state.index.nearest_files(Some(&user), &e, limit).await?,
+                    None => Vec::new(),
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "query embedding failed; text search only");
+                    Vec::new()
+                }
+            };
+            let mut semantic = Vec::with_capacity(near.len());
+            for (id, score) in near {
+                if let Ok(f) = state.index.get_file(&user, id).await {
+                    semantic.push((f, score));
+                }
+            }
+            fuse_hits(text, semantic, SEMANTIC_MIN_SIMILARITY, limit)
+        }
+        None => text,
+    };
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+/// Below this cosine similarity a file is not "about" the query (MiniLM puts
+/// unrelated English sentences around 0 to 0.2).
+const SEMANTIC_MIN_SIMILARITY: f32 = 0.3;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeBody {
+    into: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RenameBody {
+    name: String,
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !is_json {
+        return Err(Problem::unsupported_media_type("send application/json"));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| Problem::bad_request(format!("invalid JSON body: {e}")))
+}
+
+/// Merges `from` into `into` and answers with the resulting tag as the
+/// caller sees it.
+async fn merge_into(
+    state: &SharedState,
+    user: &str,
+    from: &str,
+    into: &str,
+) -> ApiResult<Response> {
+    let from = tag_param(from)?;
+    let into = tag_param(into)?;
+    state.index.merge_tag(&from, &into).await?;
+    let found = state.index.list_tags(user, Some(&into), 50).await?;
+    let info = found
+        .into_iter()
+        .find(|t| t.name == into)
+        .unwrap_or(graphfs_domain::TagInfo {
+            name: into,
+            count: 0,
+            aliases: vec![from],
+        });
+    Ok(Json(info).into_response())
+}
+
+/// `POST /tags/{name}/merge {"into": "other"}`: every file tagged `name` is
+/// tagged `other` instead, and `name` becomes an alias of `other`.
+pub async fn merge(
+    State(state): State<SharedState>,
+    Extension(Caller(user)): Extension<Caller>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let b: MergeBody = json_body(&headers, &body)?;
+    merge_into(&state, &user, &name, &b.into).await
+}
+
+/// `PATCH /tags/{name} {"name": "new"}`: a rename (a merge when `new` exists).
+pub async fn rename(
+    State(state): State<SharedState>,
+    Extension(Caller(user)): Extension<Caller>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let b: RenameBody = json_body(&headers, &body)?;
+    merge_into(&state, &user, &name, &b.name).await
+}
+
+/// `GET /files/{id}/similar`: files like this one (SIMILAR edges), best first.
+pub async fn similar(
+    State(state): State<SharedState>,
+    Extension(Caller(user)): Extension<Caller>,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let limit = params.int_in("limit", 1, 100, 10)? as usize;
+    let items = state.index.similar_files(&user, id, limit).await?;
     Ok(Json(json!({ "items": items })).into_response())
 }
 

@@ -28,6 +28,11 @@ pub enum Command {
     Tagger(TaggerArgs),
     /// Create a bearer token for a user and print it (once).
     Token(TokenArgs),
+    /// Rebuild the tag vocabulary (count candidates, drop rare ones, merge
+    /// synonyms into one tag with aliases) and re-tag every file.
+    Vocab(VocabArgs),
+    /// Queue every file for tagging again (after a model or setting change).
+    Retag(RetagArgs),
     /// Internal: extract one file's content in an isolated child process.
     #[command(hide = true)]
     ExtractWorker,
@@ -217,6 +222,130 @@ pub struct TaggingArgs {
     /// Most keyword tags given to one file.
     #[arg(long, env = "GRAPHFS_TAGGER_MAX_TAGS", default_value_t = 8)]
     pub tagger_max_tags: usize,
+    /// How files are tagged: offline (keywords and metadata, nothing leaves
+    /// the process), generative (the LLM proposes tags, matched to the
+    /// vocabulary) or selective (the LLM picks from vocabulary tags).
+    /// Without --llm-base-url, tagging is offline whatever this says.
+    #[arg(long, env = "GRAPHFS_TAGGING_MODE", value_enum, default_value_t = TaggingModeArg::Generative)]
+    pub tagging_mode: TaggingModeArg,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+    #[command(flatten)]
+    pub embedding: EmbeddingArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaggingModeArg {
+    Offline,
+    Generative,
+    Selective,
+}
+
+/// The LLM endpoint: any OpenAI-compatible server.
+#[derive(Debug, Clone, Args)]
+pub struct LlmArgs {
+    /// Base URL of an OpenAI-compatible API (OpenAI, vLLM, Ollama,
+    /// llama.cpp, LM Studio), e.g. http://127.0.0.1:8000/v1. When set, file
+    /// names, extracted text (bounded by --llm-prompt-chars), metadata and,
+    /// with the models below, images and audio are sent there.
+    #[arg(long, env = "GRAPHFS_LLM_BASE_URL")]
+    pub llm_base_url: Option<String>,
+    /// Model that tags (a chat model, or a base model with --llm-api completions).
+    #[arg(long, env = "GRAPHFS_LLM_CHAT_MODEL", default_value = "")]
+    pub llm_chat_model: String,
+    /// chat: /chat/completions; completions: few-shot /completions (base models).
+    #[arg(long, env = "GRAPHFS_LLM_API", value_enum, default_value_t = LlmApiArg::Chat)]
+    pub llm_api: LlmApiArg,
+    /// A vision-capable chat model images are sent to (as image parts).
+    #[arg(long, env = "GRAPHFS_LLM_VISION_MODEL")]
+    pub llm_vision_model: Option<String>,
+    /// A speech-to-text model audio and video are transcribed with.
+    #[arg(long, env = "GRAPHFS_LLM_TRANSCRIPTION_MODEL")]
+    pub llm_transcription_model: Option<String>,
+    /// API key (prefer --llm-api-key-file).
+    #[arg(long, env = "GRAPHFS_LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+    /// File holding the API key (a mounted Secret).
+    #[arg(long, env = "GRAPHFS_LLM_API_KEY_FILE")]
+    pub llm_api_key_file: Option<PathBuf>,
+    /// Seconds one model request may take; slow CPU models need more.
+    #[arg(long, env = "GRAPHFS_LLM_TIMEOUT_SECONDS", default_value_t = 120)]
+    pub llm_timeout_seconds: u64,
+    /// Most tokens in one answer.
+    #[arg(long, env = "GRAPHFS_LLM_MAX_TOKENS", default_value_t = 96)]
+    pub llm_max_tokens: u32,
+    /// Characters of extracted content in one prompt.
+    #[arg(long, env = "GRAPHFS_LLM_PROMPT_CHARS", default_value_t = 1500)]
+    pub llm_prompt_chars: usize,
+    /// Language of the tags: auto (the content's), en, zh, or a language name.
+    #[arg(long, env = "GRAPHFS_TAG_LANGUAGE", default_value = "auto")]
+    pub tag_language: String,
+    /// A proposed tag at least this similar (cosine) to a vocabulary tag becomes it.
+    #[arg(long, env = "GRAPHFS_TAG_MATCH_THRESHOLD", default_value_t = 0.8)]
+    pub tag_match_threshold: f32,
+    /// Files that must propose a new tag before it joins the vocabulary.
+    #[arg(long, env = "GRAPHFS_TAG_MIN_FREQUENCY", default_value_t = 2)]
+    pub tag_min_frequency: u64,
+    /// Vocabulary tags offered to the model in selective mode.
+    #[arg(long, env = "GRAPHFS_SELECTIVE_TOP_K", default_value_t = 20)]
+    pub selective_top_k: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LlmApiArg {
+    Chat,
+    Completions,
+}
+
+/// Sentence embeddings: semantic search, SIMILAR edges, vocabulary matching.
+#[derive(Debug, Clone, Args)]
+pub struct EmbeddingArgs {
+    /// Folder with all-MiniLM-L6-v2 (model.safetensors, config.json,
+    /// tokenizer.json), run in-process; nothing leaves the process.
+    #[arg(long, env = "GRAPHFS_EMBEDDING_MODEL_DIR")]
+    pub embedding_model_dir: Option<PathBuf>,
+    /// Or an OpenAI-compatible /embeddings endpoint (its base URL).
+    #[arg(long, env = "GRAPHFS_EMBEDDING_BASE_URL")]
+    pub embedding_base_url: Option<String>,
+    /// Model name at --embedding-base-url.
+    #[arg(
+        long,
+        env = "GRAPHFS_EMBEDDING_MODEL",
+        default_value = "all-MiniLM-L6-v2"
+    )]
+    pub embedding_model: String,
+    /// SIMILAR edges going out of a file.
+    #[arg(long, env = "GRAPHFS_SIMILAR_NEIGHBOURS", default_value_t = 5)]
+    pub similar_neighbours: usize,
+    /// Least cosine similarity for a SIMILAR edge.
+    #[arg(long, env = "GRAPHFS_SIMILAR_THRESHOLD", default_value_t = 0.5)]
+    pub similar_threshold: f32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VocabArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub embedding: EmbeddingArgs,
+    /// Files behind a tag (with its synonyms) for it to stay in the vocabulary.
+    #[arg(long, env = "GRAPHFS_VOCAB_MIN_COUNT", default_value_t = 2)]
+    pub min_count: u64,
+    /// Cosine similarity at which two tags are merged as synonyms.
+    #[arg(long, env = "GRAPHFS_VOCAB_MERGE_THRESHOLD", default_value_t = 0.85)]
+    pub merge_threshold: f32,
+    /// Re-tag every file afterwards (false: only merge).
+    #[arg(long, env = "GRAPHFS_VOCAB_RETAG", default_value_t = true, action = clap::ArgAction::Set)]
+    pub retag: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RetagArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Wait until the queue is empty, showing progress.
+    #[arg(long, env = "GRAPHFS_RETAG_WAIT")]
+    pub wait: bool,
 }
 
 #[derive(Debug, Clone, Args)]

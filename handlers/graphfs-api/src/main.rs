@@ -10,19 +10,27 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use graphfs_api::app::{AppState, token_hash};
 use graphfs_api::config::{
-    Cli, Command, GraphKind, LogArgs, LogFormat, ServeArgs, StorageArgs, StorageKind, TaggingArgs,
-    TokenArgs,
+    Cli, Command, EmbeddingArgs, GraphKind, LlmApiArg, LogArgs, LogFormat, RetagArgs, ServeArgs,
+    StorageArgs, StorageKind, TaggingArgs, TaggingModeArg, TokenArgs, VocabArgs,
 };
 use graphfs_api::metrics::Metrics;
 use graphfs_api::ratelimit::RateLimiter;
 use graphfs_api::{app, reconcile};
 use graphfs_domain::{GraphIndex, ObjectStore};
+use graphfs_embed::{Embedder, MiniLm, OpenAiEmbedder};
 use graphfs_embedded::{LocalObjectStore, SqliteGraphIndex};
 use graphfs_extract::{Isolation, Limits};
 use graphfs_neo4j::{Neo4jConfig, Neo4jGraphIndex};
 use graphfs_s3::{S3Config, S3ObjectStore};
 use graphfs_tagger::keywords::KeywordConfig;
-use graphfs_tagger::{ExtractMode, OfflineTagger, Worker, WorkerConfig};
+use graphfs_tagger::llm::{LlmApi, LlmClient, LlmConfig};
+use graphfs_tagger::parse::TagRules;
+use graphfs_tagger::prompt::TagLanguage;
+use graphfs_tagger::rebuild::{self, RebuildConfig};
+use graphfs_tagger::{
+    ExtractMode, OfflineTagger, SimilarityConfig, TagGptConfig, TagGptTagger, Tagger, TaggingMode,
+    Worker, WorkerConfig,
+};
 use rand::RngCore;
 use tokio::sync::watch;
 
@@ -51,6 +59,8 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Tagger(args) => tagger(args.storage, args.tagging).await,
             Command::Token(args) => token(args).await,
+            Command::Vocab(args) => vocab(args).await,
+            Command::Retag(args) => retag(args).await,
             Command::ExtractWorker => Ok(()),
         }
     });
@@ -200,26 +210,135 @@ fn worker_config(storage: &StorageArgs, t: &TaggingArgs) -> Result<WorkerConfig>
     Ok(cfg)
 }
 
-fn start_worker(
+/// The sentence embedder the flags name, if any.
+fn embedder(args: &EmbeddingArgs, api_key: Option<&str>) -> Result<Option<Arc<dyn Embedder>>> {
+    if let Some(url) = &args.embedding_base_url {
+        tracing::info!(%url, model = %args.embedding_model, "embeddings from an OpenAI-compatible endpoint");
+        return Ok(Some(Arc::new(OpenAiEmbedder::new(
+            url,
+            api_key,
+            &args.embedding_model,
+            Duration::from_secs(60),
+        ))));
+    }
+    match &args.embedding_model_dir {
+        Some(dir) => {
+            let m = MiniLm::load(dir)
+                .with_context(|| format!("loading the embedding model from {}", dir.display()))?;
+            tracing::info!(dir = %dir.display(), "embeddings in-process (all-MiniLM-L6-v2)");
+            Ok(Some(Arc::new(m)))
+        }
+        None => {
+            tracing::info!("no embedding model configured: no semantic search or similar files");
+            Ok(None)
+        }
+    }
+}
+
+fn llm_api_key(t: &TaggingArgs) -> Result<Option<String>> {
+    if let Some(path) = &t.llm.llm_api_key_file {
+        let key = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the API key from {}", path.display()))?;
+        return Ok(Some(key.trim().to_string()).filter(|k| !k.is_empty()));
+    }
+    Ok(t.llm.llm_api_key.clone().filter(|k| !k.is_empty()))
+}
+
+/// The tagger the flags ask for: the LLM tagger when an endpoint is set and
+/// the mode is not offline, the offline tagger otherwise.
+fn make_tagger(
     backends: &Backends,
-    storage: &StorageArgs,
     tagging: &TaggingArgs,
-    shutdown: watch::Receiver<bool>,
-) -> Result<tokio::task::JoinHandle<()>> {
-    let config = worker_config(storage, tagging)?;
-    let tagger = OfflineTagger::new(
+    embedder: Option<&Arc<dyn Embedder>>,
+) -> Result<Arc<dyn Tagger>> {
+    let offline = OfflineTagger::new(
         backends.index.clone(),
         KeywordConfig {
             max_tags: tagging.tagger_max_tags,
             ..KeywordConfig::default()
         },
     );
-    let worker = Worker::new(
+    let llm = &tagging.llm;
+    let base_url = llm.llm_base_url.as_deref().filter(|u| !u.is_empty());
+    let mode = match tagging.tagging_mode {
+        TaggingModeArg::Offline => None,
+        TaggingModeArg::Generative => Some(TaggingMode::Generative),
+        TaggingModeArg::Selective => Some(TaggingMode::Selective),
+    };
+    let (Some(mode), Some(base_url)) = (mode, base_url) else {
+        tracing::info!("offline tagging: keywords and metadata; nothing leaves this process");
+        return Ok(Arc::new(offline));
+    };
+    anyhow::ensure!(
+        !llm.llm_chat_model.is_empty(),
+        "--llm-base-url is set: name the model with --llm-chat-model (GRAPHFS_LLM_CHAT_MODEL)"
+    );
+    let embedder = embedder.cloned().context(
+        "the LLM tagger matches tags to the vocabulary by meaning: set --embedding-model-dir \
+         or --embedding-base-url",
+    )?;
+    let client = LlmClient::new(LlmConfig {
+        base_url: base_url.to_string(),
+        api_key: llm_api_key(tagging)?,
+        model: llm.llm_chat_model.clone(),
+        api: match llm.llm_api {
+            LlmApiArg::Chat => LlmApi::Chat,
+            LlmApiArg::Completions => LlmApi::Completions,
+        },
+        vision_model: llm.llm_vision_model.clone().filter(|m| !m.is_empty()),
+        transcription_model: llm
+            .llm_transcription_model
+            .clone()
+            .filter(|m| !m.is_empty()),
+        timeout: Duration::from_secs(llm.llm_timeout_seconds.max(1)),
+        max_tokens: llm.llm_max_tokens.max(8),
+    });
+    tracing::info!(url = %base_url, model = %llm.llm_chat_model, ?mode, "LLM tagging");
+    Ok(Arc::new(TagGptTagger::new(
+        client,
+        embedder,
+        backends.index.clone(),
+        offline,
+        TagGptConfig {
+            mode,
+            rules: TagRules {
+                max_tags: tagging.tagger_max_tags.clamp(1, 32),
+                ..TagRules::default()
+            },
+            match_threshold: llm.tag_match_threshold.clamp(0.0, 1.0),
+            min_frequency: llm.tag_min_frequency.max(1),
+            top_k: llm.selective_top_k.clamp(1, 200),
+            language: TagLanguage::parse(&llm.tag_language),
+            max_prompt_chars: llm.llm_prompt_chars.clamp(200, 100_000),
+            ..TagGptConfig::default()
+        },
+    )))
+}
+
+fn start_worker(
+    backends: &Backends,
+    storage: &StorageArgs,
+    tagging: &TaggingArgs,
+    embedder: Option<&Arc<dyn Embedder>>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let config = worker_config(storage, tagging)?;
+    let tagger = make_tagger(backends, tagging, embedder)?;
+    let mut worker = Worker::new(
         backends.index.clone(),
         backends.store.clone(),
-        Arc::new(tagger),
+        tagger,
         config,
     );
+    if let Some(e) = embedder {
+        worker = worker.with_embeddings(
+            e.clone(),
+            SimilarityConfig {
+                neighbours: tagging.embedding.similar_neighbours,
+                threshold: tagging.embedding.similar_threshold,
+            },
+        );
+    }
     Ok(tokio::spawn(worker.run(shutdown)))
 }
 
@@ -260,7 +379,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
     } else {
         None
     };
+    let embedder = embedder(
+        &args.tagging.embedding,
+        llm_api_key(&args.tagging)?.as_deref(),
+    )?;
     let state = Arc::new(AppState {
+        embedder: embedder.clone(),
         index: backends.index.clone(),
         store: backends.store.clone(),
         metrics: Metrics::default(),
@@ -274,7 +398,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .with_context(|| format!("binding {}", args.addr))?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = start_worker(&backends, &args.storage, &args.tagging, stop_rx)?;
+    let worker = start_worker(
+        &backends,
+        &args.storage,
+        &args.tagging,
+        embedder.as_ref(),
+        stop_rx,
+    )?;
     reconcile::spawn_periodic(
         backends.index.clone(),
         backends.store.clone(),
@@ -310,11 +440,83 @@ async fn serve(args: ServeArgs) -> Result<()> {
 
 async fn tagger(storage: StorageArgs, tagging: TaggingArgs) -> Result<()> {
     let backends = open_backends(&storage).await?;
+    let embedder = embedder(&tagging.embedding, llm_api_key(&tagging)?.as_deref())?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = start_worker(&backends, &storage, &tagging, stop_rx)?;
+    let worker = start_worker(&backends, &storage, &tagging, embedder.as_ref(), stop_rx)?;
     shutdown_signal().await;
     let _ = stop_tx.send(true);
     worker.await.context("tagging worker")?;
+    Ok(())
+}
+
+/// A one-line progress bar on stderr: `[#####.....] 50/100`.
+fn progress(label: &str, done: usize, total: usize) {
+    use std::io::Write;
+    let width = 30;
+    let filled = (done * width).checked_div(total).unwrap_or(width);
+    let mut err = std::io::stderr();
+    let _ = write!(
+        err,
+        "\r{label} [{}{}] {done}/{total}",
+        "#".repeat(filled),
+        ".".repeat(width - filled)
+    );
+    if done >= total {
+        let _ = writeln!(err);
+    }
+    let _ = err.flush();
+}
+
+/// Waits until no job is pending or running, with a progress bar.
+async fn wait_for_queue(index: &Arc<dyn GraphIndex>, total: usize) -> Result<()> {
+    loop {
+        let depth = index.queue_depth().await?;
+        let left = (depth.pending + depth.in_flight) as usize;
+        progress("tagging", total.saturating_sub(left), total);
+        if left == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn vocab(args: VocabArgs) -> Result<()> {
+    let backends = open_backends(&args.storage).await?;
+    let embedder = embedder(&args.embedding, None)?
+        .context("rebuilding the vocabulary needs embeddings: set --embedding-model-dir or --embedding-base-url")?;
+    let report = rebuild::rebuild(
+        &backends.index,
+        &embedder,
+        &RebuildConfig {
+            min_count: args.min_count.max(1),
+            merge_threshold: args.merge_threshold.clamp(0.0, 1.0),
+        },
+        &[],
+    )
+    .await?;
+    println!(
+        "vocabulary: {} tags and candidates considered, {} kept, {} merged",
+        report.considered,
+        report.clusters.len(),
+        report.merged.len()
+    );
+    for (from, into) in &report.merged {
+        println!("  merged '{from}' into '{into}'");
+    }
+    if args.retag {
+        let n = rebuild::requeue_all(&backends.index, |d, t| progress("queueing", d, t)).await?;
+        println!("queued {n} files for re-tagging; running taggers pick them up");
+    }
+    Ok(())
+}
+
+async fn retag(args: RetagArgs) -> Result<()> {
+    let backends = open_backends(&args.storage).await?;
+    let n = rebuild::requeue_all(&backends.index, |d, t| progress("queueing", d, t)).await?;
+    println!("queued {n} files for re-tagging");
+    if args.wait {
+        wait_for_queue(&backends.index, n).await?;
+    }
     Ok(())
 }
 

@@ -294,6 +294,46 @@ impl SearchHit {
     }
 }
 
+/// Merges ranked text hits and nearest-by-meaning files into one ranking by
+/// reciprocal rank fusion (k = 60): no score scales to reconcile, and a file
+/// found both ways rises. Semantic matches below `min_similarity` are noise.
+pub fn fuse_hits(
+    text: Vec<SearchHit>,
+    semantic: Vec<(FileRecord, f32)>,
+    min_similarity: f32,
+    limit: usize,
+) -> Vec<SearchHit> {
+    const K: f64 = 60.0;
+    let mut out: Vec<SearchHit> = Vec::with_capacity(text.len() + semantic.len());
+    for (rank, mut hit) in text.into_iter().enumerate() {
+        hit.score = 1.0 / (K + rank as f64 + 1.0);
+        out.push(hit);
+    }
+    let semantic = semantic.into_iter().filter(|(_, s)| *s >= min_similarity);
+    for (rank, (file, _)) in semantic.enumerate() {
+        let add = 1.0 / (K + rank as f64 + 1.0);
+        match out.iter_mut().find(|h| h.file.id == file.id) {
+            Some(hit) => {
+                hit.score += add;
+                hit.matched.push(MatchField::Semantic);
+            }
+            None => out.push(SearchHit {
+                file,
+                score: add,
+                matched: vec![MatchField::Semantic],
+                snippet: None,
+            }),
+        }
+    }
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.file.id.cmp(&b.file.id))
+    });
+    out.truncate(limit);
+    out
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeKind {
@@ -377,9 +417,18 @@ pub struct TaggingOutcome {
     /// Replaces the file's machine tags; user tags and tags a user removed
     /// are left alone.
     pub tags: Vec<ProposedTag>,
-    /// Distinct terms of the document, for corpus statistics (IDF).
+    /// Distinct terms of the document, for corpus statistics (IDF). Tags a
+    /// model proposed that are not (yet) in the vocabulary are counted here
+    /// too, under [`CANDIDATE_TERM_PREFIX`].
     pub terms: Vec<String>,
+    /// The file's content embedding (semantic search, SIMILAR edges).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<Vec<f32>>,
 }
+
+/// Terms under this prefix are candidate tags, counted over the corpus so
+/// that a new tag joins the vocabulary only once enough files propose it.
+pub const CANDIDATE_TERM_PREFIX: &str = "candidate:";
 
 /// Corpus statistics the keyword tagger ranks terms against.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -179,6 +179,30 @@ pub trait GraphIndex: Send + Sync + 'static {
     ) -> Result<Vec<SimilarFile>>;
     /// Replaces the SIMILAR edges going out of a file.
     async fn set_similar(&self, id: FileId, similar: &[(FileId, f32)]) -> Result<()>;
+    /// Files whose content embedding is closest to `embedding` (cosine,
+    /// best first), among those `viewer` may see, or all files for `None`.
+    async fn nearest_files(
+        &self,
+        viewer: Option<&str>,
+        embedding: &[f32],
+        limit: usize,
+    ) -> Result<Vec<(FileId, f32)>>;
+    /// The whole vocabulary with counts over all files, most used first
+    /// (for the taggers, not for users: it ignores visibility).
+    async fn vocabulary(&self, limit: usize) -> Result<Vec<TagInfo>>;
+    /// Merges tag `from` into `into`, creating `into` when missing (a
+    /// rename): every file's edge moves over (a user tag stays a user tag,
+    /// a removal stays a removal), and `from` with its aliases become
+    /// aliases of `into`, so later taggings of `from` land on `into`.
+    async fn merge_tag(&self, from: &str, into: &str) -> Result<()>;
+    /// Terms starting with `prefix` carried by at least `min_count` tagged
+    /// files, most frequent first.
+    async fn frequent_terms(
+        &self,
+        prefix: &str,
+        min_count: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>>;
 
     // ---- search and graph ----
 
@@ -205,6 +229,10 @@ pub trait GraphIndex: Send + Sync + 'static {
     /// when the lease was lost (another handler owns the job now) or the
     /// file was deleted meanwhile; nothing is written then.
     async fn complete_job(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool>;
+    /// Writes an outcome's text, metadata, tags and embedding while the job
+    /// stays held (a degraded result while a model is unavailable, so the
+    /// file is searchable meanwhile). `false` when the lease was lost.
+    async fn store_partial(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool>;
     /// Records a failed attempt.
     async fn fail_job(&self, job: &Job, reason: &str, failure: JobFailure) -> Result<()>;
     /// Gives a claimed job back untouched (graceful shutdown).

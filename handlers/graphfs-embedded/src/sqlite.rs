@@ -109,6 +109,10 @@ CREATE TABLE IF NOT EXISTS doc_terms (
     PRIMARY KEY (file_rowid, term)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS doc_terms_term ON doc_terms(term);
+CREATE TABLE IF NOT EXISTS file_embeddings (
+    file_rowid INTEGER PRIMARY KEY REFERENCES files(rowid) ON DELETE CASCADE,
+    vector BLOB NOT NULL
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5(
     name, text, tags, tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -883,6 +887,105 @@ fn related_blocking(
     .map_err(db_err)
 }
 
+/// Writes a tagging outcome onto a file: text, metadata, machine tags (user
+/// tags stay, removed tags stay removed), terms and embedding.
+fn write_outcome(c: &Connection, rowid: i64, outcome: &TaggingOutcome) -> Result<()> {
+    let text = truncate_chars(&outcome.text, MAX_INDEXED_TEXT);
+    c.execute(
+        "UPDATE files SET text = ?2, metadata = ?3, media_type = COALESCE(?4, media_type),
+                    updated_at = ?5 WHERE rowid = ?1",
+        params![
+            rowid,
+            text,
+            if outcome.metadata.is_object() {
+                outcome.metadata.to_string()
+            } else {
+                "{}".to_string()
+            },
+            outcome.media_type,
+            ts(now())
+        ],
+    )
+    .map_err(db_err)?;
+    // Machine tags are replaced; user tags stay and removed tags stay removed.
+    let old: Vec<i64> = c
+        .prepare_cached("SELECT tag_id FROM file_tags WHERE file_rowid = ?1 AND source <> 'user'")
+        .and_then(|mut s| s.query_map([rowid], |r| r.get(0))?.collect())
+        .map_err(db_err)?;
+    c.execute(
+        "DELETE FROM file_tags WHERE file_rowid = ?1 AND source <> 'user'",
+        [rowid],
+    )
+    .map_err(db_err)?;
+    for tag in &outcome.tags {
+        let Ok(name) = normalize_tag(&tag.name) else {
+            continue;
+        };
+        if tag.source == TagSource::User {
+            continue;
+        }
+        let tid = ensure_tag(c, &name).map_err(db_err)?;
+        c.execute(
+            "INSERT INTO file_tags(file_rowid, tag_id, score, source)
+                 SELECT ?1, ?2, ?3, ?4
+                 WHERE NOT EXISTS (SELECT 1 FROM removed_tags WHERE file_rowid = ?1 AND tag_id = ?2)
+                 ON CONFLICT(file_rowid, tag_id) DO NOTHING",
+            params![
+                rowid,
+                tid,
+                tag.score.clamp(0.0, 1.0) as f64,
+                tag.source.as_str()
+            ],
+        )
+        .map_err(db_err)?;
+    }
+    drop_orphan_tags(c, &old).map_err(db_err)?;
+    c.execute("DELETE FROM doc_terms WHERE file_rowid = ?1", [rowid])
+        .map_err(db_err)?;
+    let mut ins = c
+        .prepare_cached("INSERT OR IGNORE INTO doc_terms(file_rowid, term) VALUES (?1, ?2)")
+        .map_err(db_err)?;
+    for term in outcome.terms.iter().take(256) {
+        ins.execute(params![rowid, term]).map_err(db_err)?;
+    }
+    refresh_fts(c, rowid).map_err(db_err)?;
+    match &outcome.embedding {
+        Some(v) if !v.is_empty() => {
+            let blob: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            c.execute(
+                "INSERT OR REPLACE INTO file_embeddings(file_rowid, vector) VALUES (?1, ?2)",
+                params![rowid, blob],
+            )
+            .map_err(db_err)?;
+        }
+        _ => {
+            c.execute("DELETE FROM file_embeddings WHERE file_rowid = ?1", [rowid])
+                .map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
+fn vector_from_blob(blob: &[u8]) -> Vec<f32> {
+    blob.chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let (mut dot, mut na, mut nb) = (0f32, 0f32, 0f32);
+    for (x, y) in a.iter().zip(b) {
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    if na == 0.0 || nb == 0.0 || a.len() != b.len() {
+        0.0
+    } else {
+        dot / (na.sqrt() * nb.sqrt())
+    }
+}
+
 fn job_holder(conn: &Connection, job: &Job) -> Result<Option<i64>> {
     conn.prepare_cached("SELECT file_rowid FROM jobs WHERE id = ?1 AND worker = ?2")
         .and_then(|mut s| {
@@ -1265,6 +1368,156 @@ impl GraphIndex for SqliteGraphIndex {
         .await
     }
 
+    async fn nearest_files(
+        &self,
+        viewer: Option<&str>,
+        embedding: &[f32],
+        limit: usize,
+    ) -> Result<Vec<(FileId, f32)>> {
+        let (viewer, query) = (viewer.map(str::to_string), embedding.to_vec());
+        self.read(move |c| {
+            // A linear scan: exact, and fast enough for the embedded default
+            // (10k files x 384 floats is 15 MB read from the page cache).
+            let sql = match viewer {
+                Some(_) => format!(
+                    "SELECT f.id, e.vector FROM file_embeddings e JOIN files f ON f.rowid = e.file_rowid WHERE {VISIBLE}"
+                ),
+                None => "SELECT f.id, e.vector FROM file_embeddings e JOIN files f ON f.rowid = e.file_rowid WHERE :viewer IS NULL".to_string(),
+            };
+            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+            let mut scored: Vec<(FileId, f32)> = stmt
+                .query_map(rusqlite::named_params! {":viewer": viewer}, |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })
+                .map_err(db_err)?
+                .filter_map(|row| {
+                    let (id, blob) = row.ok()?;
+                    Some((id.parse().ok()?, cosine(&query, &vector_from_blob(&blob))))
+                })
+                .collect();
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            scored.truncate(limit);
+            Ok(scored)
+        })
+        .await
+    }
+
+    async fn vocabulary(&self, limit: usize) -> Result<Vec<TagInfo>> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT t.id, t.name, COUNT(*) AS n FROM file_tags ft JOIN tags t ON t.id = ft.tag_id
+                     GROUP BY t.id ORDER BY n DESC, t.name LIMIT ?1",
+                )
+                .map_err(db_err)?;
+            let rows: Vec<(i64, String, i64)> = stmt
+                .query_map([limit.clamp(1, 100_000) as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(db_err)?;
+            let mut aliases = c
+                .prepare_cached("SELECT alias FROM tag_aliases WHERE tag_id = ?1 ORDER BY alias")
+                .map_err(db_err)?;
+            rows.into_iter()
+                .map(|(id, name, count)| {
+                    Ok(TagInfo {
+                        name,
+                        count: count as u64,
+                        aliases: aliases
+                            .query_map([id], |r| r.get(0))
+                            .and_then(|r| r.collect())
+                            .map_err(db_err)?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn merge_tag(&self, from: &str, into: &str) -> Result<()> {
+        let (from, into) = (from.to_string(), into.to_string());
+        self.write(move |c| {
+            let Some(from_id) = tag_id(c, &from).map_err(db_err)? else {
+                return Err(Error::NotFound(format!("tag '{from}'")));
+            };
+            let into_id = ensure_tag(c, &into).map_err(db_err)?;
+            if into_id == from_id {
+                return Ok(());
+            }
+            let from_name: String = c
+                .query_row("SELECT name FROM tags WHERE id = ?1", [from_id], |r| r.get(0))
+                .map_err(db_err)?;
+            let files: Vec<i64> = c
+                .prepare_cached("SELECT file_rowid FROM file_tags WHERE tag_id = ?1")
+                .and_then(|mut s| s.query_map([from_id], |r| r.get(0))?.collect())
+                .map_err(db_err)?;
+            c.execute(
+                "INSERT INTO file_tags(file_rowid, tag_id, score, source)
+                 SELECT file_rowid, ?2, score, source FROM file_tags WHERE tag_id = ?1
+                 ON CONFLICT(file_rowid, tag_id) DO UPDATE SET
+                    score = max(file_tags.score, excluded.score),
+                    source = CASE WHEN excluded.source = 'user' THEN 'user' ELSE file_tags.source END",
+                params![from_id, into_id],
+            )
+            .map_err(db_err)?;
+            c.execute(
+                "INSERT OR IGNORE INTO removed_tags(file_rowid, tag_id)
+                 SELECT file_rowid, ?2 FROM removed_tags WHERE tag_id = ?1",
+                params![from_id, into_id],
+            )
+            .map_err(db_err)?;
+            c.execute(
+                "UPDATE tag_aliases SET tag_id = ?2 WHERE tag_id = ?1",
+                params![from_id, into_id],
+            )
+            .map_err(db_err)?;
+            // Deleting the tag cascades to its edges and removals.
+            c.execute("DELETE FROM tags WHERE id = ?1", [from_id])
+                .map_err(db_err)?;
+            c.execute(
+                "INSERT OR REPLACE INTO tag_aliases(alias, tag_id) VALUES (?1, ?2)",
+                params![from_name, into_id],
+            )
+            .map_err(db_err)?;
+            for rowid in files {
+                refresh_fts(c, rowid).map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn frequent_terms(
+        &self,
+        prefix: &str,
+        min_count: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>> {
+        let prefix = prefix.to_string();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT term, COUNT(*) AS n FROM doc_terms
+                     WHERE substr(term, 1, length(?1)) = ?1
+                     GROUP BY term HAVING n >= ?2 ORDER BY n DESC, term LIMIT ?3",
+                )
+                .map_err(db_err)?;
+            stmt.query_map(
+                params![
+                    prefix,
+                    min_count.max(1) as i64,
+                    limit.clamp(1, 100_000) as i64
+                ],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)),
+            )
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)
+        })
+        .await
+    }
+
     async fn search(&self, viewer: &str, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
         let (viewer, query) = (viewer.to_string(), query.to_string());
         self.read(move |c| search_blocking(c, &viewer, &query, limit))
@@ -1353,62 +1606,26 @@ impl GraphIndex for SqliteGraphIndex {
             let Some(rowid) = job_holder(c, &job)? else {
                 return Ok(false);
             };
-            let text = truncate_chars(&outcome.text, MAX_INDEXED_TEXT);
+            write_outcome(c, rowid, &outcome)?;
             c.execute(
-                "UPDATE files SET text = ?2, metadata = ?3, media_type = COALESCE(?4, media_type),
-                        status = 'done', status_reason = NULL, updated_at = ?5 WHERE rowid = ?1",
-                params![
-                    rowid,
-                    text,
-                    if outcome.metadata.is_object() {
-                        outcome.metadata.to_string()
-                    } else {
-                        "{}".to_string()
-                    },
-                    outcome.media_type,
-                    ts(now())
-                ],
-            )
-            .map_err(db_err)?;
-            // Machine tags are replaced; user tags stay and removed tags stay removed.
-            let old: Vec<i64> = c
-                .prepare_cached("SELECT tag_id FROM file_tags WHERE file_rowid = ?1 AND source <> 'user'")
-                .and_then(|mut s| s.query_map([rowid], |r| r.get(0))?.collect())
-                .map_err(db_err)?;
-            c.execute(
-                "DELETE FROM file_tags WHERE file_rowid = ?1 AND source <> 'user'",
+                "UPDATE files SET status = 'done', status_reason = NULL WHERE rowid = ?1",
                 [rowid],
             )
             .map_err(db_err)?;
-            for tag in &outcome.tags {
-                let Ok(name) = normalize_tag(&tag.name) else {
-                    continue;
-                };
-                if tag.source == TagSource::User {
-                    continue;
-                }
-                let tid = ensure_tag(c, &name).map_err(db_err)?;
-                c.execute(
-                    "INSERT INTO file_tags(file_rowid, tag_id, score, source)
-                     SELECT ?1, ?2, ?3, ?4
-                     WHERE NOT EXISTS (SELECT 1 FROM removed_tags WHERE file_rowid = ?1 AND tag_id = ?2)
-                     ON CONFLICT(file_rowid, tag_id) DO NOTHING",
-                    params![rowid, tid, tag.score.clamp(0.0, 1.0) as f64, tag.source.as_str()],
-                )
-                .map_err(db_err)?;
-            }
-            drop_orphan_tags(c, &old).map_err(db_err)?;
-            c.execute("DELETE FROM doc_terms WHERE file_rowid = ?1", [rowid])
-                .map_err(db_err)?;
-            let mut ins = c
-                .prepare_cached("INSERT OR IGNORE INTO doc_terms(file_rowid, term) VALUES (?1, ?2)")
-                .map_err(db_err)?;
-            for term in outcome.terms.iter().take(256) {
-                ins.execute(params![rowid, term]).map_err(db_err)?;
-            }
-            refresh_fts(c, rowid).map_err(db_err)?;
             c.execute("DELETE FROM jobs WHERE id = ?1", [job.id])
                 .map_err(db_err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn store_partial(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool> {
+        let (job, outcome) = (job.clone(), outcome.clone());
+        self.write(move |c| {
+            let Some(rowid) = job_holder(c, &job)? else {
+                return Ok(false);
+            };
+            write_outcome(c, rowid, &outcome)?;
             Ok(true)
         })
         .await

@@ -23,6 +23,8 @@ use graphfs_domain::{
 use neo4rs::{ConfigBuilder, Graph, Query, Row, Txn, query};
 use serde::{Deserialize, Serialize};
 
+/// Length of file embeddings the vector index takes (all-MiniLM-L6-v2).
+const EMBEDDING_DIMENSIONS: usize = 384;
 const MAX_INDEXED_TEXT: usize = 1 << 20;
 const TAG_FANOUT: i64 = 50;
 const COOCCUR_FANOUT: i64 = 10;
@@ -352,6 +354,103 @@ impl Neo4jGraphIndex {
         Ok(index)
     }
 
+    /// Writes a tagging outcome under the job's lease: text, metadata,
+    /// machine tags (user tags stay, removed tags stay removed; aliases land
+    /// on their tag), terms and embedding; with `done`, also the status, and
+    /// the job is removed.
+    async fn write_outcome(&self, job: &Job, outcome: &TaggingOutcome, done: bool) -> Result<bool> {
+        let fid = job.file_id.to_string();
+        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
+        let held = txn_rows(
+            &mut txn,
+            query("MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker SET j._lock = true RETURN count(j) AS n")
+                .param("fid", fid.clone())
+                .param("seq", job.id)
+                .param("worker", job.worker.clone()),
+        )
+        .await?;
+        if held
+            .first()
+            .map(|r| r.get::<i64>("n").unwrap_or(0))
+            .unwrap_or(0)
+            == 0
+        {
+            txn.rollback().await.map_err(db_err)?;
+            return Ok(false);
+        }
+        let old_tags = file_tags(&mut txn, &fid).await?;
+        let mut names = Vec::new();
+        let mut scores = Vec::new();
+        let mut sources = Vec::new();
+        for t in &outcome.tags {
+            if t.source == TagSource::User {
+                continue;
+            }
+            if let Ok(n) = normalize_tag(&t.name) {
+                names.push(n);
+                scores.push(f64::from(t.score.clamp(0.0, 1.0)));
+                sources.push(t.source.as_str().to_string());
+            }
+        }
+        let names = resolve_aliases(&mut txn, names).await?;
+        let metadata = if outcome.metadata.is_object() {
+            outcome.metadata.to_string()
+        } else {
+            "{}".into()
+        };
+        let mut terms: Vec<String> = outcome.terms.iter().take(256).cloned().collect();
+        terms.sort();
+        terms.dedup();
+        let embedding: Option<Vec<f64>> = outcome
+            .embedding
+            .as_ref()
+            .filter(|v| v.len() == EMBEDDING_DIMENSIONS)
+            .map(|v| v.iter().map(|x| f64::from(*x)).collect());
+        txn.run(
+            query(
+                "MATCH (f:File {id: $fid})
+                 FOREACH (t IN f.terms | MERGE (x:Term {name: t}) SET x.df = CASE WHEN x.df > 0 THEN x.df - 1 ELSE 0 END)
+                 FOREACH (t IN $terms | MERGE (x:Term {name: t}) SET x.df = coalesce(x.df, 0) + 1)
+                 SET f.text = $text, f.metadata = $metadata, f.media_type = CASE WHEN $media = '' THEN f.media_type ELSE $media END,
+                     f.status = CASE WHEN $done THEN 'done' ELSE f.status END,
+                     f.status_reason = CASE WHEN $done THEN '' ELSE f.status_reason END,
+                     f.updated_at = $now, f.terms = $terms, f.embedding = $embedding
+                 WITH f OPTIONAL MATCH (f)-[r:TAGGED]->() WHERE r.source <> 'user' DELETE r
+                 WITH DISTINCT f
+                 UNWIND (CASE WHEN size($names) = 0 THEN [null] ELSE range(0, size($names) - 1) END) AS i
+                 WITH f, i WHERE i IS NOT NULL
+                 MERGE (t:Tag {name: $names[i]})
+                 WITH f, t, i WHERE NOT (f)-[:REMOVED]->(t) AND NOT (f)-[:TAGGED]->(t)
+                 CREATE (f)-[:TAGGED {score: $scores[i], source: $sources[i]}]->(t)",
+            )
+            .param("fid", fid.clone())
+            .param("text", truncate(&outcome.text, MAX_INDEXED_TEXT).to_string())
+            .param("metadata", metadata)
+            .param("media", outcome.media_type.clone().unwrap_or_default())
+            .param("now", ts(Utc::now()))
+            .param("done", done)
+            .param("terms", terms)
+            .param("embedding", embedding)
+            .param("names", names)
+            .param("scores", scores)
+            .param("sources", sources),
+        )
+        .await
+        .map_err(db_err)?;
+        let new_tags = file_tags(&mut txn, &fid).await?;
+        let mut touched: Vec<String> = old_tags.iter().chain(new_tags.iter()).cloned().collect();
+        touched.sort();
+        touched.dedup();
+        after_tag_change(&mut txn, &fid, &touched, &old_tags).await?;
+        if done {
+            txn.run(query("MATCH (j:Job {file_id: $fid}) DETACH DELETE j").param("fid", fid))
+                .await
+                .map_err(db_err)?;
+        }
+        txn.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
     async fn rows(&self, q: Query) -> Result<Vec<Row>> {
         let mut stream = self.graph.execute(q).await.map_err(db_err)?;
         let mut out = Vec::new();
@@ -468,6 +567,7 @@ async fn drop_orphans(txn: &mut Txn, tags: &[String]) -> Result<()> {
         query(
             "UNWIND $tags AS name MATCH (t:Tag {name: name})
              WHERE NOT (t)<-[:TAGGED]-() AND NOT (t)<-[:REMOVED]-()
+               AND size(coalesce(t.aliases, [])) = 0
              DETACH DELETE t",
         )
         .param("tags", tags.to_vec()),
@@ -475,6 +575,33 @@ async fn drop_orphans(txn: &mut Txn, tags: &[String]) -> Result<()> {
     .await
     .map_err(db_err)?;
     Ok(())
+}
+
+/// Maps tag names that are aliases to the tag they were merged into.
+async fn resolve_aliases(txn: &mut Txn, names: Vec<String>) -> Result<Vec<String>> {
+    if names.is_empty() {
+        return Ok(names);
+    }
+    let rows = txn_rows(
+        txn,
+        query(
+            "UNWIND range(0, size($names) - 1) AS i
+             OPTIONAL MATCH (t:Tag) WHERE $names[i] IN t.aliases
+             RETURN i, t.name AS canonical",
+        )
+        .param("names", names.clone()),
+    )
+    .await?;
+    let mut out = names;
+    for r in rows {
+        if let (Ok(i), Ok(c)) = (r.get::<i64>("i"), r.get::<String>("canonical"))
+            && let Some(slot) = usize::try_from(i).ok().and_then(|i| out.get_mut(i))
+        {
+            *slot = c;
+        }
+    }
+    let mut seen = HashSet::new();
+    Ok(out.into_iter().filter(|n| seen.insert(n.clone())).collect())
 }
 
 async fn file_tags(txn: &mut Txn, id: &str) -> Result<Vec<String>> {
@@ -923,6 +1050,170 @@ impl GraphIndex for Neo4jGraphIndex {
         Ok(())
     }
 
+    async fn nearest_files(
+        &self,
+        viewer: Option<&str>,
+        embedding: &[f32],
+        limit: usize,
+    ) -> Result<Vec<(FileId, f32)>> {
+        if embedding.len() != EMBEDDING_DIMENSIONS {
+            return Ok(Vec::new());
+        }
+        let vector: Vec<f64> = embedding.iter().map(|x| f64::from(*x)).collect();
+        // The index answers the nearest files of everyone; ask for more than
+        // needed so that enough visible ones remain after the filter.
+        let k = i64::try_from(limit.clamp(1, 1000) * if viewer.is_some() { 4 } else { 1 })
+            .unwrap_or(40);
+        let rows = self
+            .rows(
+                query(&format!(
+                    "CALL db.index.vector.queryNodes('graphfs_file_embedding', $k, $vector)
+                     YIELD node AS f, score
+                     WITH f, score WHERE $all OR {VISIBLE}
+                     RETURN f.id AS id, score ORDER BY score DESC, id LIMIT $limit"
+                ))
+                .param("k", k)
+                .param("vector", vector)
+                .param("all", viewer.is_none())
+                .param("viewer", viewer.unwrap_or(""))
+                .param("limit", i64::try_from(limit.clamp(1, 1000)).unwrap_or(10)),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let id: FileId = r
+                    .get::<String>("id")
+                    .map_err(de_err)?
+                    .parse()
+                    .map_err(de_err)?;
+                // Neo4j reports cosine as (1 + cos) / 2.
+                let score = r.get::<f64>("score").map_err(de_err)?;
+                Ok((id, (2.0 * score - 1.0) as f32))
+            })
+            .collect()
+    }
+
+    async fn vocabulary(&self, limit: usize) -> Result<Vec<TagInfo>> {
+        let rows = self
+            .rows(
+                query(
+                    "MATCH (f:File)-[:TAGGED]->(t:Tag)
+                     RETURN t.name AS name, count(f) AS c, coalesce(t.aliases, []) AS aliases
+                     ORDER BY c DESC, name LIMIT $limit",
+                )
+                .param(
+                    "limit",
+                    i64::try_from(limit.clamp(1, 100_000)).unwrap_or(1000),
+                ),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TagInfo {
+                    name: r.get("name").map_err(de_err)?,
+                    count: u64::try_from(r.get::<i64>("c").map_err(de_err)?).unwrap_or(0),
+                    aliases: r.get("aliases").map_err(de_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn merge_tag(&self, from: &str, into: &str) -> Result<()> {
+        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
+        let found = txn_rows(
+            &mut txn,
+            query(
+                "OPTIONAL MATCH (a:Tag {name: $from})
+                 OPTIONAL MATCH (b:Tag) WHERE $from IN b.aliases
+                 RETURN coalesce(a.name, b.name) AS name",
+            )
+            .param("from", from),
+        )
+        .await?;
+        let Some(from) = found.first().and_then(|r| r.get::<String>("name").ok()) else {
+            txn.rollback().await.map_err(db_err)?;
+            return Err(Error::NotFound(format!("tag '{from}'")));
+        };
+        let into = resolve_aliases(&mut txn, vec![into.to_string()])
+            .await?
+            .pop()
+            .unwrap_or_else(|| into.to_string());
+        if from == into {
+            txn.rollback().await.map_err(db_err)?;
+            return Ok(());
+        }
+        let files: Vec<String> = txn_rows(
+            &mut txn,
+            query(
+                "MATCH (f:File)-[:TAGGED|REMOVED]->(:Tag {name: $from}) RETURN DISTINCT f.id AS id",
+            )
+            .param("from", from.clone()),
+        )
+        .await?
+        .iter()
+        .filter_map(|r| r.get::<String>("id").ok())
+        .collect();
+        txn.run(
+            query(
+                "MATCH (a:Tag {name: $from}) MERGE (b:Tag {name: $into})
+                 WITH a, b
+                 OPTIONAL MATCH (f:File)-[r:TAGGED]->(a)
+                 FOREACH (_ IN CASE WHEN r IS NULL THEN [] ELSE [1] END |
+                   MERGE (f)-[r2:TAGGED]->(b)
+                   ON CREATE SET r2.score = r.score, r2.source = r.source
+                   ON MATCH SET r2.score = CASE WHEN r.score > r2.score THEN r.score ELSE r2.score END,
+                                r2.source = CASE WHEN r.source = 'user' THEN 'user' ELSE r2.source END)
+                 WITH DISTINCT a, b
+                 OPTIONAL MATCH (g:File)-[:REMOVED]->(a)
+                 FOREACH (_ IN CASE WHEN g IS NULL THEN [] ELSE [1] END | MERGE (g)-[:REMOVED]->(b))
+                 WITH DISTINCT a, b
+                 SET b.aliases = reduce(acc = [], x IN coalesce(b.aliases, []) + coalesce(a.aliases, []) + [a.name] |
+                                        CASE WHEN x IN acc OR x = b.name THEN acc ELSE acc + x END)
+                 DETACH DELETE a",
+            )
+            .param("from", from.clone())
+            .param("into", into.clone()),
+        )
+        .await
+        .map_err(db_err)?;
+        for f in &files {
+            let tags = file_tags(&mut txn, f).await?;
+            after_tag_change(&mut txn, f, &tags, &[]).await?;
+        }
+        txn.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn frequent_terms(
+        &self,
+        prefix: &str,
+        min_count: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>> {
+        let rows = self
+            .rows(
+                query(
+                    "MATCH (x:Term) WHERE x.name STARTS WITH $prefix AND x.df >= $min
+                     RETURN x.name AS name, x.df AS n ORDER BY n DESC, name LIMIT $limit",
+                )
+                .param("prefix", prefix)
+                .param("min", i64::try_from(min_count.max(1)).unwrap_or(1))
+                .param(
+                    "limit",
+                    i64::try_from(limit.clamp(1, 100_000)).unwrap_or(1000),
+                ),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.get::<String>("name").map_err(de_err)?,
+                    u64::try_from(r.get::<i64>("n").map_err(de_err)?).unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+
     async fn search(&self, viewer: &str, q: &str, limit: usize) -> Result<Vec<SearchHit>> {
         let terms = query_terms(q);
         if terms.is_empty() {
@@ -1160,84 +1451,11 @@ impl GraphIndex for Neo4jGraphIndex {
     }
 
     async fn complete_job(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool> {
-        let fid = job.file_id.to_string();
-        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
-        let held = txn_rows(
-            &mut txn,
-            query("MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker SET j._lock = true RETURN count(j) AS n")
-                .param("fid", fid.clone())
-                .param("seq", job.id)
-                .param("worker", job.worker.clone()),
-        )
-        .await?;
-        if held
-            .first()
-            .map(|r| r.get::<i64>("n").unwrap_or(0))
-            .unwrap_or(0)
-            == 0
-        {
-            txn.rollback().await.map_err(db_err)?;
-            return Ok(false);
-        }
-        let old_tags = file_tags(&mut txn, &fid).await?;
-        let mut names = Vec::new();
-        let mut scores = Vec::new();
-        let mut sources = Vec::new();
-        for t in &outcome.tags {
-            if t.source == TagSource::User {
-                continue;
-            }
-            if let Ok(n) = normalize_tag(&t.name) {
-                names.push(n);
-                scores.push(f64::from(t.score.clamp(0.0, 1.0)));
-                sources.push(t.source.as_str().to_string());
-            }
-        }
-        let metadata = if outcome.metadata.is_object() {
-            outcome.metadata.to_string()
-        } else {
-            "{}".into()
-        };
-        let mut terms: Vec<String> = outcome.terms.iter().take(256).cloned().collect();
-        terms.sort();
-        terms.dedup();
-        txn.run(
-            query(
-                "MATCH (f:File {id: $fid})
-                 FOREACH (t IN f.terms | MERGE (x:Term {name: t}) SET x.df = CASE WHEN x.df > 0 THEN x.df - 1 ELSE 0 END)
-                 FOREACH (t IN $terms | MERGE (x:Term {name: t}) SET x.df = coalesce(x.df, 0) + 1)
-                 SET f.text = $text, f.metadata = $metadata, f.media_type = CASE WHEN $media = '' THEN f.media_type ELSE $media END,
-                     f.status = 'done', f.status_reason = '', f.updated_at = $now, f.terms = $terms
-                 WITH f OPTIONAL MATCH (f)-[r:TAGGED]->() WHERE r.source <> 'user' DELETE r
-                 WITH DISTINCT f
-                 UNWIND (CASE WHEN size($names) = 0 THEN [null] ELSE range(0, size($names) - 1) END) AS i
-                 WITH f, i WHERE i IS NOT NULL
-                 MERGE (t:Tag {name: $names[i]})
-                 WITH f, t, i WHERE NOT (f)-[:REMOVED]->(t) AND NOT (f)-[:TAGGED]->(t)
-                 CREATE (f)-[:TAGGED {score: $scores[i], source: $sources[i]}]->(t)",
-            )
-            .param("fid", fid.clone())
-            .param("text", truncate(&outcome.text, MAX_INDEXED_TEXT).to_string())
-            .param("metadata", metadata)
-            .param("media", outcome.media_type.clone().unwrap_or_default())
-            .param("now", ts(Utc::now()))
-            .param("terms", terms)
-            .param("names", names)
-            .param("scores", scores)
-            .param("sources", sources),
-        )
-        .await
-        .map_err(db_err)?;
-        let new_tags = file_tags(&mut txn, &fid).await?;
-        let mut touched: Vec<String> = old_tags.iter().chain(new_tags.iter()).cloned().collect();
-        touched.sort();
-        touched.dedup();
-        after_tag_change(&mut txn, &fid, &touched, &old_tags).await?;
-        txn.run(query("MATCH (j:Job {file_id: $fid}) DETACH DELETE j").param("fid", fid))
-            .await
-            .map_err(db_err)?;
-        txn.commit().await.map_err(db_err)?;
-        Ok(true)
+        self.write_outcome(job, outcome, true).await
+    }
+
+    async fn store_partial(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool> {
+        self.write_outcome(job, outcome, false).await
     }
 
     async fn fail_job(&self, job: &Job, reason: &str, failure: JobFailure) -> Result<()> {

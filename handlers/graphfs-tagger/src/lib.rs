@@ -2,20 +2,29 @@
 //!
 //! A [`Tagger`] turns a file's extracted content into tags. The offline
 //! [`OfflineTagger`] (keywords against corpus statistics, plus tags from the
-//! file's type and metadata) needs no model and sends nothing anywhere; model
-//! taggers plug in behind the same trait.
+//! file's type and metadata) needs no model and sends nothing anywhere; the
+//! [`TagGptTagger`] asks an LLM behind any OpenAI-compatible API and folds
+//! its answers into one shared vocabulary with sentence embeddings.
 
 pub mod keywords;
+pub mod llm;
+pub mod parse;
+pub mod prompt;
+pub mod rebuild;
 mod stopwords;
+pub mod taggpt;
+pub mod vocab;
 mod worker;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use graphfs_domain::{FileRecord, GraphIndex, ProposedTag};
 use graphfs_extract::Extracted;
 
-pub use worker::{ExtractMode, JobError, Worker, WorkerConfig};
+pub use taggpt::{TagGptConfig, TagGptTagger, TaggingMode};
+pub use worker::{ExtractMode, JobError, SimilarityConfig, Worker, WorkerConfig};
 
 /// What a tagger found for one file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,11 +33,20 @@ pub struct TagResult {
     pub tags: Vec<ProposedTag>,
     /// The document's distinct terms, stored for corpus statistics.
     pub terms: Vec<String>,
+    /// The content embedding, when the tagger computed one.
+    pub embedding: Option<Vec<f32>>,
 }
 
 #[async_trait]
 pub trait Tagger: Send + Sync + 'static {
-    async fn tag(&self, file: &FileRecord, content: &Extracted) -> Result<TagResult, JobError>;
+    /// Tags a file from its extracted content; `source` is a local copy of
+    /// (the head of) its bytes, for models that take images or audio.
+    async fn tag(
+        &self,
+        file: &FileRecord,
+        content: &Extracted,
+        source: Option<&Path>,
+    ) -> Result<TagResult, JobError>;
 }
 
 /// Keyword tags ranked against the corpus, plus type and metadata tags.
@@ -48,7 +66,12 @@ impl OfflineTagger {
 
 #[async_trait]
 impl Tagger for OfflineTagger {
-    async fn tag(&self, file: &FileRecord, content: &Extracted) -> Result<TagResult, JobError> {
+    async fn tag(
+        &self,
+        file: &FileRecord,
+        content: &Extracted,
+        _source: Option<&Path>,
+    ) -> Result<TagResult, JobError> {
         let doc = keywords::Document {
             name: &file.name,
             media_type: &content.media_type,
@@ -64,6 +87,10 @@ impl Tagger for OfflineTagger {
                 tags.push(t);
             }
         }
-        Ok(TagResult { tags, terms })
+        Ok(TagResult {
+            tags,
+            terms,
+            embedding: None,
+        })
     }
 }

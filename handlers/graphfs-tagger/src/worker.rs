@@ -18,7 +18,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::Tagger;
+use graphfs_embed::Embedder;
+
+use crate::{TagResult, Tagger};
 
 /// How content extraction is run.
 #[derive(Debug, Clone)]
@@ -91,6 +93,50 @@ pub enum JobError {
     Permanent(String),
     #[error("{0}")]
     Transient(String),
+    /// The model is down or slow: the fallback (offline) result is stored so
+    /// the file is searchable meanwhile, and the job is retried later.
+    #[error("{reason}")]
+    ModelUnavailable {
+        fallback: Box<TagResult>,
+        reason: String,
+    },
+}
+
+/// SIMILAR edges from file embeddings.
+#[derive(Debug, Clone, Copy)]
+pub struct SimilarityConfig {
+    /// Most SIMILAR edges going out of a file.
+    pub neighbours: usize,
+    /// Least cosine similarity for an edge.
+    pub threshold: f32,
+}
+
+impl Default for SimilarityConfig {
+    fn default() -> Self {
+        SimilarityConfig {
+            neighbours: 5,
+            threshold: 0.5,
+        }
+    }
+}
+
+/// How a job's work ended, when not with an outcome.
+enum Failure {
+    Job(JobError),
+    /// A partial outcome to store while the job waits for a retry.
+    Degraded(Box<TaggingOutcome>, String),
+}
+
+impl From<JobError> for Failure {
+    fn from(e: JobError) -> Self {
+        Failure::Job(e)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Job(e.into())
+    }
 }
 
 impl From<Error> for JobError {
@@ -121,6 +167,8 @@ pub struct Worker {
     store: Arc<dyn ObjectStore>,
     tagger: Arc<dyn Tagger>,
     config: Arc<WorkerConfig>,
+    embedder: Option<Arc<dyn Embedder>>,
+    similarity: SimilarityConfig,
 }
 
 impl Worker {
@@ -135,7 +183,21 @@ impl Worker {
             store,
             tagger,
             config: Arc::new(config),
+            embedder: None,
+            similarity: SimilarityConfig::default(),
         }
+    }
+
+    /// Embeds every file (when the tagger did not) and links it to its
+    /// nearest neighbours with SIMILAR edges.
+    pub fn with_embeddings(
+        mut self,
+        embedder: Arc<dyn Embedder>,
+        similarity: SimilarityConfig,
+    ) -> Self {
+        self.embedder = Some(embedder);
+        self.similarity = similarity;
+        self
     }
 
     /// Runs until `shutdown` turns true, then stops taking jobs, lets
@@ -243,17 +305,37 @@ impl Worker {
         let _ = beat.await;
         match result {
             Ok(outcome) => match self.index.complete_job(&job, &outcome).await {
-                Ok(true) => tracing::info!(tags = outcome.tags.len(), "tagged"),
+                Ok(true) => {
+                    tracing::info!(tags = outcome.tags.len(), "tagged");
+                    if let Some(e) = &outcome.embedding {
+                        self.link_similar(job.file_id, e).await;
+                    }
+                }
                 Ok(false) => tracing::warn!("lease lost or file deleted; outcome dropped"),
                 Err(e) => {
                     let reason = format!("could not write the tagging outcome: {e}");
                     self.retry_or_give_up(&job, &reason).await;
                 }
             },
-            Err(JobError::Permanent(reason)) => {
+            Err(Failure::Degraded(outcome, reason)) => {
+                match self.index.store_partial(&job, &outcome).await {
+                    Ok(true) => {
+                        tracing::info!("stored the offline result while the model is unavailable")
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not store the offline result"),
+                }
+                self.retry_or_give_up(&job, &reason).await
+            }
+            Err(Failure::Job(JobError::Permanent(reason))) => {
                 self.record_failure(&job, &reason, JobFailure::GiveUp).await
             }
-            Err(JobError::Transient(reason)) => self.retry_or_give_up(&job, &reason).await,
+            Err(Failure::Job(JobError::Transient(reason))) => {
+                self.retry_or_give_up(&job, &reason).await
+            }
+            Err(Failure::Job(JobError::ModelUnavailable { reason, .. })) => {
+                self.retry_or_give_up(&job, &reason).await
+            }
         }
     }
 
@@ -303,7 +385,32 @@ impl Worker {
         (tx, handle)
     }
 
-    async fn work(&self, job: &Job) -> Result<TaggingOutcome, JobError> {
+    /// Replaces the file's SIMILAR edges with its nearest neighbours. Best
+    /// effort: a failure leaves the old edges, and the next tagging retries.
+    async fn link_similar(&self, id: graphfs_domain::FileId, embedding: &[f32]) {
+        let sim = self.similarity;
+        let found = match self
+            .index
+            .nearest_files(None, embedding, sim.neighbours + 1)
+            .await
+        {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look up similar files");
+                return;
+            }
+        };
+        let edges: Vec<_> = found
+            .into_iter()
+            .filter(|(other, score)| *other != id && *score >= sim.threshold)
+            .take(sim.neighbours)
+            .collect();
+        if let Err(e) = self.index.set_similar(id, &edges).await {
+            tracing::warn!(error = %e, "cannot write SIMILAR edges");
+        }
+    }
+
+    async fn work(&self, job: &Job) -> Result<TaggingOutcome, Failure> {
         let file = self.index.get_file_internal(job.file_id).await?;
         let scratch = self
             .config
@@ -314,16 +421,48 @@ impl Worker {
             Ok(()) => self.extract(&file, &scratch).await,
             Err(e) => Err(e),
         };
+        let tagged = match extracted {
+            Ok(ref x) => self.tagger.tag(&file, x, Some(&scratch)).await,
+            Err(_) => Ok(TagResult::default()),
+        };
         let _ = tokio::fs::remove_file(&scratch).await;
         let extracted = extracted?;
-        let tagged = self.tagger.tag(&file, &extracted).await?;
-        Ok(TaggingOutcome {
+        let (tagged, degraded) = match tagged {
+            Ok(t) => (t, None),
+            Err(JobError::ModelUnavailable { fallback, reason }) => (*fallback, Some(reason)),
+            Err(e) => return Err(e.into()),
+        };
+        let embedding = match (tagged.embedding, &self.embedder) {
+            (Some(e), _) => Some(e),
+            (None, Some(embedder)) => {
+                let view = crate::prompt::FileView {
+                    name: &file.name,
+                    media_type: &extracted.media_type,
+                    text: &extracted.text,
+                    transcript: None,
+                    metadata: &extracted.metadata,
+                };
+                let text = crate::taggpt::embedding_text(&view);
+                embedder
+                    .embed(&[text])
+                    .await
+                    .map_err(|e| JobError::Transient(e.to_string()))?
+                    .pop()
+            }
+            (None, None) => None,
+        };
+        let outcome = TaggingOutcome {
             text: extracted.text,
             metadata: extracted.metadata,
             media_type: Some(extracted.media_type).filter(|m| *m != file.media_type),
             tags: tagged.tags,
             terms: tagged.terms,
-        })
+            embedding,
+        };
+        match degraded {
+            Some(reason) => Err(Failure::Degraded(Box::new(outcome), reason)),
+            None => Ok(outcome),
+        }
     }
 
     /// Copies at most `max_input_bytes` of the object to a scratch file:

@@ -132,7 +132,12 @@ struct Flaky {
 
 #[async_trait]
 impl Tagger for Flaky {
-    async fn tag(&self, _: &FileRecord, _: &Extracted) -> Result<TagResult, JobError> {
+    async fn tag(
+        &self,
+        _: &FileRecord,
+        _: &Extracted,
+        _: Option<&std::path::Path>,
+    ) -> Result<TagResult, JobError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.failures_left.load(Ordering::SeqCst) > 0 {
             self.failures_left.fetch_sub(1, Ordering::SeqCst);
@@ -186,7 +191,12 @@ struct Stuck;
 
 #[async_trait]
 impl Tagger for Stuck {
-    async fn tag(&self, _: &FileRecord, _: &Extracted) -> Result<TagResult, JobError> {
+    async fn tag(
+        &self,
+        _: &FileRecord,
+        _: &Extracted,
+        _: Option<&std::path::Path>,
+    ) -> Result<TagResult, JobError> {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         Ok(TagResult::default())
     }

@@ -1,0 +1,240 @@
+//! The one LLM client: any OpenAI-compatible server (OpenAI, vLLM, Ollama,
+//! llama.cpp, LM Studio) through async-openai. Chat models get chat
+//! completions (with image parts when a vision model is configured); base
+//! models get few-shot text completions; audio goes to a transcription
+//! endpoint when one is configured. Every call has a timeout.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::types::InputSource;
+use async_openai::types::audio::{AudioInput, CreateTranscriptionRequestArgs};
+use async_openai::types::chat::{
+    ChatCompletionRequestMessage, ChatCompletionRequestMessageContentPartImage,
+    ChatCompletionRequestMessageContentPartText, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestSystemMessageContent, ChatCompletionRequestUserMessage,
+    ChatCompletionRequestUserMessageContent, ChatCompletionRequestUserMessageContentPart,
+    CreateChatCompletionRequest, ImageUrl, Prompt, StopConfiguration,
+};
+use async_openai::types::completions::CreateCompletionRequest;
+use base64::Engine;
+
+use crate::prompt::ChatPrompt;
+
+/// Which API the model is driven through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LlmApi {
+    /// `/chat/completions`, for instruction-tuned chat models.
+    Chat,
+    /// `/completions` with few-shot prompts, for base models.
+    Completions,
+}
+
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    /// e.g. `https://api.openai.com/v1` or `http://127.0.0.1:8000/v1`.
+    pub base_url: String,
+    pub api_key: Option<String>,
+    pub model: String,
+    pub api: LlmApi,
+    /// A vision-capable chat model images are sent to; none: images are
+    /// tagged from their metadata and name.
+    pub vision_model: Option<String>,
+    /// A speech-to-text model on the same server; none: audio and video are
+    /// tagged from their metadata.
+    pub transcription_model: Option<String>,
+    /// Per request. Small CPU models are slow: this is configuration.
+    pub timeout: Duration,
+    pub max_tokens: u32,
+}
+
+/// Why a model call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    /// Not reachable, timed out, overloaded: retry later.
+    #[error("model endpoint unavailable: {0}")]
+    Unavailable(String),
+    /// The endpoint refused this request (bad request, content too long):
+    /// retrying the same request will not help.
+    #[error("model refused the request: {0}")]
+    Rejected(String),
+}
+
+fn classify(e: OpenAIError) -> LlmError {
+    match e {
+        OpenAIError::Reqwest(e) => LlmError::Unavailable(e.to_string()),
+        OpenAIError::ApiError(api) => {
+            let status = api.status_code.as_u16();
+            if status == 408 || status == 429 || status >= 500 {
+                LlmError::Unavailable(api.to_string())
+            } else {
+                LlmError::Rejected(api.to_string())
+            }
+        }
+        // An HTML error page from a proxy or a half-started server.
+        OpenAIError::JSONDeserialize(e, _) => {
+            LlmError::Unavailable(format!("unreadable answer: {e}"))
+        }
+        other => LlmError::Rejected(other.to_string()),
+    }
+}
+
+pub struct LlmClient {
+    client: Client<OpenAIConfig>,
+    config: LlmConfig,
+}
+
+impl LlmClient {
+    pub fn new(config: LlmConfig) -> Self {
+        let mut c = OpenAIConfig::new().with_api_base(config.base_url.trim_end_matches('/'));
+        if let Some(key) = &config.api_key {
+            c = c.with_api_key(key);
+        }
+        LlmClient {
+            client: Client::with_config(c),
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &LlmConfig {
+        &self.config
+    }
+
+    async fn timed<T, F>(&self, f: F) -> Result<T, LlmError>
+    where
+        F: std::future::Future<Output = Result<T, OpenAIError>>,
+    {
+        match tokio::time::timeout(self.config.timeout, f).await {
+            Ok(r) => r.map_err(classify),
+            Err(_) => Err(LlmError::Unavailable(format!(
+                "no answer within {:?}",
+                self.config.timeout
+            ))),
+        }
+    }
+
+    /// A chat completion; `image` (media type, bytes) goes to the vision
+    /// model as an image part when one is configured.
+    pub async fn chat(
+        &self,
+        prompt: &ChatPrompt,
+        image: Option<(&str, &[u8])>,
+    ) -> Result<String, LlmError> {
+        let (model, content) = match (image, &self.config.vision_model) {
+            (Some((media, bytes)), Some(vision)) => {
+                let url = format!(
+                    "data:{media};base64,{}",
+                    base64::engine::general_purpose::STANDARD.encode(bytes)
+                );
+                (
+                    vision.clone(),
+                    ChatCompletionRequestUserMessageContent::Array(vec![
+                        ChatCompletionRequestUserMessageContentPart::Text(
+                            ChatCompletionRequestMessageContentPartText::from(prompt.user.clone()),
+                        ),
+                        ChatCompletionRequestUserMessageContentPart::ImageUrl(
+                            ChatCompletionRequestMessageContentPartImage {
+                                image_url: ImageUrl { url, detail: None },
+                                ..Default::default()
+                            },
+                        ),
+                    ]),
+                )
+            }
+            _ => (
+                self.config.model.clone(),
+                ChatCompletionRequestUserMessageContent::Text(prompt.user.clone()),
+            ),
+        };
+        let request = CreateChatCompletionRequest {
+            model,
+            messages: vec![
+                ChatCompletionRequestMessage::System(ChatCompletionRequestSystemMessage {
+                    content: ChatCompletionRequestSystemMessageContent::Text(prompt.system.clone()),
+                    name: None,
+                }),
+                ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage {
+                    content,
+                    name: None,
+                }),
+            ],
+            temperature: Some(0.0),
+            max_completion_tokens: Some(self.config.max_tokens),
+            ..Default::default()
+        };
+        // Many OpenAI-compatible servers (llama.cpp, vLLM) still read the
+        // older `max_tokens` rather than `max_completion_tokens`.
+        #[allow(deprecated)]
+        let request = CreateChatCompletionRequest {
+            max_tokens: Some(self.config.max_tokens),
+            seed: Some(7),
+            ..request
+        };
+        let resp = self.timed(self.client.chat().create(request)).await?;
+        Ok(resp
+            .choices
+            .into_iter()
+            .next()
+            .and_then(|c| c.message.content)
+            .unwrap_or_default())
+    }
+
+    /// A text completion of a few-shot prompt, stopped at the end of the line.
+    pub async fn complete(&self, prompt: &str) -> Result<String, LlmError> {
+        let request = CreateCompletionRequest {
+            model: self.config.model.clone(),
+            prompt: Prompt::String(prompt.to_string()),
+            max_tokens: Some(self.config.max_tokens),
+            temperature: Some(0.0),
+            seed: Some(7),
+            stop: Some(StopConfiguration::StringArray(vec![
+                "\n".into(),
+                "File:".into(),
+            ])),
+            ..Default::default()
+        };
+        let resp = self
+            .timed(self.client.completions().create(request))
+            .await?;
+        Ok(resp
+            .choices
+            .into_iter()
+            .next()
+            .map(|c| c.text)
+            .unwrap_or_default())
+    }
+
+    /// Whether audio can be transcribed here.
+    pub fn transcribes(&self) -> bool {
+        self.config.transcription_model.is_some()
+    }
+
+    /// The transcript of an audio or video file.
+    pub async fn transcribe(&self, path: &Path, name: &str) -> Result<String, LlmError> {
+        let Some(model) = &self.config.transcription_model else {
+            return Err(LlmError::Rejected(
+                "no transcription model configured".into(),
+            ));
+        };
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|e| LlmError::Unavailable(format!("reading the audio: {e}")))?;
+        let request = CreateTranscriptionRequestArgs::default()
+            .file(AudioInput {
+                source: InputSource::VecU8 {
+                    filename: name.to_string(),
+                    vec: bytes,
+                },
+            })
+            .model(model.clone())
+            .build()
+            .map_err(|e| LlmError::Rejected(e.to_string()))?;
+        let resp = self
+            .timed(self.client.audio().transcription().create(request))
+            .await?;
+        Ok(resp.text)
+    }
+}

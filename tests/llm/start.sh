@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# start.sh DIR — start llama-cpp-python's OpenAI-compatible server on a free
+# 127.0.0.1 port with a small local model, log to DIR/llm.log, write DIR/env
+# (GRAPHFS_LLM_BASE_URL, GRAPHFS_LLM_CHAT_MODEL, ...) and print the base URL.
+#
+# Env:
+#   GRAPHFS_LLM_MODEL  chat (SmolLM2-135M-Instruct, default) | base (Gemma 3
+#                      270M base model, served for few-shot /v1/completions)
+#   GRAPHFS_CACHE      where install.sh put the venv and models
+set -euo pipefail
+[[ $# -eq 1 && -n "$1" ]] || { echo "usage: $0 DIR" >&2; exit 2; }
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CACHE="${GRAPHFS_CACHE:-$HOME/.cache/graphfs}"
+[[ -f "$CACHE/llm/env" ]] || GRAPHFS_CACHE="$CACHE" "$HERE/install.sh"
+# shellcheck disable=SC1091
+. "$CACHE/llm/env"
+mkdir -p "$1"
+DIR="$(cd "$1" && pwd)"
+LOG="$DIR/llm.log"
+
+case "${GRAPHFS_LLM_MODEL:-chat}" in
+  chat) MODEL="$GRAPHFS_LLM_CHAT_GGUF"; ALIAS=smollm2-135m-instruct; EXTRA=() ;;
+  base) MODEL="$GRAPHFS_LLM_BASE_GGUF"; ALIAS=gemma-3-270m; EXTRA=(--chat_format gemma) ;;
+  *) echo "start.sh: GRAPHFS_LLM_MODEL must be chat or base" >&2; exit 2 ;;
+esac
+
+PORT=$("$GRAPHFS_LLM_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+(
+  exec setsid "$GRAPHFS_LLM_PYTHON" -m llama_cpp.server --model "$MODEL" --model_alias "$ALIAS" \
+    --host 127.0.0.1 --port "$PORT" --n_ctx 2048 --n_threads "${GRAPHFS_LLM_THREADS:-2}" "${EXTRA[@]}"
+) </dev/null >>"$LOG" 2>&1 &
+PID=$!
+for _ in $(seq 1 300); do # 60 s
+  if ! kill -0 "$PID" 2>/dev/null; then
+    echo "start.sh: the LLM server exited; log: $LOG" >&2; tail -n 20 "$LOG" >&2; exit 1
+  fi
+  if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/v1/models"; then
+    {
+      echo "GRAPHFS_LLM_BASE_URL=http://127.0.0.1:$PORT/v1"
+      echo "GRAPHFS_LLM_CHAT_MODEL=$ALIAS"
+      echo "GRAPHFS_EMBEDDING_MODEL_DIR=$GRAPHFS_EMBEDDING_MODEL_DIR"
+      echo "LLM_PID=$PID"
+    } >"$DIR/env"
+    echo "http://127.0.0.1:$PORT/v1"
+    exit 0
+  fi
+  sleep 0.2
+done
+kill -KILL "$PID" 2>/dev/null || true
+echo "start.sh: the LLM server did not answer within 60 s; log: $LOG" >&2
+exit 1
