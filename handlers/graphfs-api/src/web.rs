@@ -1,5 +1,7 @@
-//! The built-in web page, compiled into the binary so every replica serves
-//! it and nothing is fetched from elsewhere.
+//! The web page, built from web/ by Vite and compiled into the binary (see
+//! build.rs), so every replica serves it and nothing comes from a CDN.
+//! Hashed files under /assets/ never change: browsers keep them a year.
+//! The page itself is revalidated on each load (a cheap 304).
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -8,45 +10,55 @@ use axum::routing::get;
 
 use crate::app::SharedState;
 
-struct Asset {
-    body: &'static str,
-    content_type: &'static str,
+mod assets {
+    include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 }
 
-const INDEX: Asset = Asset {
-    body: include_str!("../../../web/index.html"),
-    content_type: "text/html; charset=utf-8",
-};
-const APP_JS: Asset = Asset {
-    body: include_str!("../../../web/app.js"),
-    content_type: "text/javascript; charset=utf-8",
-};
-const APP_CSS: Asset = Asset {
-    body: include_str!("../../../web/app.css"),
-    content_type: "text/css; charset=utf-8",
-};
+/// Shown when the binary was built before the page (`make web` builds it).
+const NOT_BUILT: &str = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>GraphFS</title>\
+<p>The GraphFS web page was not built into this binary. Run <code>make web</code> (or \
+<code>npm ci &amp;&amp; npm run build</code> in <code>web/</code>) and build again. The HTTP API \
+at <code>/api/v1</code> works without it.</p></html>";
 
 pub fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/", get(|h: HeaderMap| async move { serve(&INDEX, &h) }))
-        .route(
-            "/index.html",
-            get(|h: HeaderMap| async move { serve(&INDEX, &h) }),
-        )
-        .route(
-            "/app.js",
-            get(|h: HeaderMap| async move { serve(&APP_JS, &h) }),
-        )
-        .route(
-            "/app.css",
-            get(|h: HeaderMap| async move { serve(&APP_CSS, &h) }),
-        )
+    let mut router = Router::new();
+    if !assets::BUILT {
+        return router
+            .route("/", get(|| async { not_built() }))
+            .route("/index.html", get(|| async { not_built() }));
+    }
+    for &(path, body, content_type) in assets::ASSETS {
+        let immutable = path.starts_with("/assets/");
+        let handler = move |h: HeaderMap| async move { serve(body, content_type, immutable, &h) };
+        router = router.route(path, get(handler));
+        if path == "/index.html" {
+            router = router.route("/", get(handler));
+        }
+    }
+    router
 }
 
-/// Assets are not fingerprinted, so browsers revalidate each load
-/// (`no-cache`) and get a cheap 304 while the binary is unchanged.
-fn serve(asset: &Asset, headers: &HeaderMap) -> Response {
-    let etag = format!("\"{:016x}\"", fxhash(asset.body.as_bytes()));
+/// Whether the real page is compiled in.
+pub fn page_built() -> bool {
+    assets::BUILT
+}
+
+fn not_built() -> Response {
+    let mut resp = NOT_BUILT.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp
+}
+
+fn serve(
+    body: &'static [u8],
+    content_type: &'static str,
+    immutable: bool,
+    headers: &HeaderMap,
+) -> Response {
+    let etag = format!("\"{:016x}\"", fxhash(body));
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -54,14 +66,18 @@ fn serve(asset: &Asset, headers: &HeaderMap) -> Response {
     let mut resp = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        asset.body.into_response()
+        body.into_response()
     };
     let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(asset.content_type),
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if immutable {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        }),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }

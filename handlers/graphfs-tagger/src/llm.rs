@@ -13,6 +13,7 @@ use async_openai::error::OpenAIError;
 use async_openai::types::InputSource;
 use async_openai::types::audio::{AudioInput, CreateTranscriptionRequestArgs};
 use async_openai::types::chat::{
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
     ChatCompletionRequestMessage, ChatCompletionRequestMessageContentPartImage,
     ChatCompletionRequestMessageContentPartText, ChatCompletionRequestSystemMessage,
     ChatCompletionRequestSystemMessageContent, ChatCompletionRequestUserMessage,
@@ -149,18 +150,37 @@ impl LlmClient {
                 ChatCompletionRequestUserMessageContent::Text(prompt.user.clone()),
             ),
         };
+        let mut messages = vec![ChatCompletionRequestMessage::System(
+            ChatCompletionRequestSystemMessage {
+                content: ChatCompletionRequestSystemMessageContent::Text(prompt.system.clone()),
+                name: None,
+            },
+        )];
+        for (user, assistant) in &prompt.examples {
+            messages.push(ChatCompletionRequestMessage::User(
+                ChatCompletionRequestUserMessage {
+                    content: ChatCompletionRequestUserMessageContent::Text(user.clone()),
+                    name: None,
+                },
+            ));
+            messages.push(ChatCompletionRequestMessage::Assistant(
+                ChatCompletionRequestAssistantMessage {
+                    content: Some(ChatCompletionRequestAssistantMessageContent::Text(
+                        assistant.clone(),
+                    )),
+                    ..Default::default()
+                },
+            ));
+        }
+        messages.push(ChatCompletionRequestMessage::User(
+            ChatCompletionRequestUserMessage {
+                content,
+                name: None,
+            },
+        ));
         let request = CreateChatCompletionRequest {
             model,
-            messages: vec![
-                ChatCompletionRequestMessage::System(ChatCompletionRequestSystemMessage {
-                    content: ChatCompletionRequestSystemMessageContent::Text(prompt.system.clone()),
-                    name: None,
-                }),
-                ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage {
-                    content,
-                    name: None,
-                }),
-            ],
+            messages,
             temperature: Some(0.0),
             max_completion_tokens: Some(self.config.max_tokens),
             ..Default::default()

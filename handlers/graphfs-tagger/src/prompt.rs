@@ -16,11 +16,52 @@ pub struct FileView<'a> {
     pub metadata: &'a serde_json::Value,
 }
 
-/// A chat prompt: instructions and the document.
+/// A chat prompt: instructions, worked examples (user/assistant turns:
+/// small models follow an example far better than a description), and the
+/// document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatPrompt {
     pub system: String,
+    pub examples: Vec<(String, String)>,
     pub user: String,
+}
+
+impl ChatPrompt {
+    /// Every word of the prompt that is not the document: a "tag" made only
+    /// of these is the model echoing its instructions or examples.
+    pub fn template_words(&self) -> std::collections::HashSet<String> {
+        let mut text = self.system.clone();
+        for (u, a) in &self.examples {
+            text.push(' ');
+            text.push_str(u);
+            text.push(' ');
+            text.push_str(a);
+        }
+        text.push_str(" document text file name type metadata tags json array");
+        words(&text)
+    }
+}
+
+/// Lower-case words (letters and digits) of a text.
+pub fn words(text: &str) -> std::collections::HashSet<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+fn example_turns(choices: Option<&[String]>) -> Vec<(String, String)> {
+    SHOTS
+        .iter()
+        .take(2)
+        .map(|(name, text, tags)| {
+            let mut u = format!("<document>\nFile name: {name}\nText: {text}\n</document>");
+            if choices.is_some() {
+                u.push_str(&format!("\nChoose from: {tags}, travel, music, sports"));
+            }
+            (u, (*tags).to_string())
+        })
+        .collect()
 }
 
 /// The language tags are written in.
@@ -148,14 +189,12 @@ pub fn generative(
     let lang = language.resolve(view);
     ChatPrompt {
         system: format!(
-            "You label documents with topic tags for a file search system. \
-             Answer with a JSON array of 3 to {max_tags} short tags (one to three words each, \
-             lower case, in {lang}) naming what the document is about, and nothing else. {DATA_NOTE}"
+            "You are a librarian. For each document, reply with 3 to {max_tags} topic tags \
+             in {lang}, separated by commas: short subjects (one to three words) saying what \
+             the document is about. Reply with the tags only. {DATA_NOTE}"
         ),
-        user: format!(
-            "<document>\n{}</document>\nTags (JSON array):",
-            document(view, max_chars)
-        ),
+        examples: example_turns(None),
+        user: format!("<document>\n{}</document>", document(view, max_chars)),
     }
 }
 
@@ -168,14 +207,15 @@ pub fn selective(
 ) -> ChatPrompt {
     ChatPrompt {
         system: format!(
-            "You label documents for a file search system. Choose the tags that describe the \
-             document, only from this list: {}. Answer with a JSON array of 1 to {max_tags} tags \
-             copied exactly from the list, and nothing else. {DATA_NOTE}",
-            serde_json::Value::from(choices.to_vec())
+            "You are a librarian. For each document, choose 1 to {max_tags} tags that say what \
+             it is about, only from the list given after it, and reply with the chosen tags \
+             separated by commas, copied exactly. {DATA_NOTE}"
         ),
+        examples: example_turns(Some(choices)),
         user: format!(
-            "<document>\n{}</document>\nChosen tags (JSON array):",
-            document(view, max_chars)
+            "<document>\n{}</document>\nChoose from: {}",
+            document(view, max_chars),
+            choices.join(", ")
         ),
     }
 }
@@ -238,6 +278,14 @@ mod tests {
     }
 
     #[test]
+    fn template_words_exclude_nothing_of_the_document() {
+        let m = serde_json::json!({});
+        let p = generative(&view("Soup recipes", &m), &TagLanguage::Auto, 6, 1000);
+        let t = p.template_words();
+        assert!(t.contains("librarian") && t.contains("json") && t.contains("biology"));
+    }
+
+    #[test]
     fn language_follows_the_content() {
         let m = serde_json::json!({});
         let en = generative(
@@ -278,7 +326,8 @@ mod tests {
             3,
             500,
         );
-        assert!(p.system.contains(r#"["cooking","astronomy"]"#));
+        assert!(p.user.ends_with("Choose from: cooking, astronomy"));
+        assert_eq!(p.examples.len(), 2);
         let f = few_shot(&view("x", &m), Some(&["cooking".into()]), 500);
         assert!(f.ends_with("Allowed tags: cooking\nTags:"));
     }

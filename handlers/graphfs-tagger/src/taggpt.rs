@@ -9,7 +9,7 @@
 //! gets a bounded number of tags, and when the model gives nothing usable
 //! the offline keyword tags stand in.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -149,29 +149,39 @@ impl TagGptTagger {
         Ok(vocab)
     }
 
-    /// Asks the model; the raw answer.
+    /// Asks the model: the raw answer, and the words of the prompt that are
+    /// not the document's (a tag made only of them is an echo).
     async fn ask(
         &self,
         view: &FileView<'_>,
         choices: Option<&[String]>,
         image: Option<(&str, &[u8])>,
-    ) -> Result<String, LlmError> {
+    ) -> Result<(String, HashSet<String>), LlmError> {
         let max = self.config.rules.max_tags;
         let chars = self.config.max_prompt_chars;
-        match self.llm.config().api {
+        let doc_words = prompt::words(&prompt::document(view, chars));
+        let (answer, template) = match self.llm.config().api {
             LlmApi::Completions => {
-                self.llm
-                    .complete(&prompt::few_shot(view, choices, chars))
-                    .await
+                let p = prompt::few_shot(view, choices, chars);
+                let template = prompt::words(&p);
+                (self.llm.complete(&p).await?, template)
             }
             LlmApi::Chat => {
                 let p = match choices {
                     Some(c) => prompt::selective(view, c, max, chars),
                     None => prompt::generative(view, &self.config.language, max, chars),
                 };
-                self.llm.chat(&p, image).await
+                (self.llm.chat(&p, image).await?, p.template_words())
+            }
+        };
+        let mut echo: HashSet<String> = template.difference(&doc_words).cloned().collect();
+        // The choices offered in selective mode are not echoes.
+        for c in choices.unwrap_or_default() {
+            for w in prompt::words(c) {
+                echo.remove(&w);
             }
         }
+        Ok((answer, echo))
     }
 
     /// Generative: proposed tags matched to the vocabulary; new ones are
@@ -323,7 +333,7 @@ impl Tagger for TagGptTagger {
             _ => None,
         };
         let image_part = image.as_deref().map(|b| (media, b));
-        let answer = match self.ask(&view, choices.as_deref(), image_part).await {
+        let (answer, echo) = match self.ask(&view, choices.as_deref(), image_part).await {
             Ok(a) => a,
             Err(LlmError::Unavailable(reason)) => {
                 return Err(JobError::ModelUnavailable {
@@ -342,7 +352,10 @@ impl Tagger for TagGptTagger {
                 });
             }
         };
-        let parsed = parse_tags(&answer, &self.config.rules);
+        let parsed: Vec<String> = parse_tags(&answer, &self.config.rules)
+            .into_iter()
+            .filter(|t| !prompt::words(t).iter().all(|w| echo.contains(w)))
+            .collect();
         tracing::debug!(answer = %answer, parsed = ?parsed, "model answer");
         let (model_tags, candidate_terms) = match &choices {
             Some(c) => (self.resolve_selected(parsed, c), Vec::new()),

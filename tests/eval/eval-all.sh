@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make eval`: the tagging quality report for every mode on the same corpus:
+#   offline                 keywords and metadata, no model
+#   generative, selective   SmolLM2-135M-Instruct (chat) behind llama-cpp-python
+#   generative-base         Gemma 3 270M base model, few-shot /v1/completions
+# each on a fresh, empty GraphFS with in-process MiniLM embeddings.
+# Report: ${EVAL_OUT:-test-artifacts/eval}/report.md. EVAL_LIMIT=N scores only
+# the first N documents (quicker, noisier).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+CACHE="${GRAPHFS_CACHE:-$HOME/.cache/graphfs}"
+"$root/tests/llm/install.sh"
+set -a
+# shellcheck disable=SC1091
+. "$CACHE/llm/env"
+set +a
+export EVAL_OUT=${EVAL_OUT:-$root/test-artifacts/eval}
+rm -rf "$EVAL_OUT/reports"
+limit=()
+[[ -n "${EVAL_LIMIT:-}" ]] && limit=(--limit "$EVAL_LIMIT")
+export EVAL_RUN_ARGS="${limit[*]:-}"
+
+llm_dir=$(mktemp -d "${TMPDIR:-/tmp}/graphfs-eval-llm.XXXXXX")
+trap '"$root/tests/llm/stop.sh" "$llm_dir/chat"; "$root/tests/llm/stop.sh" "$llm_dir/base"; rm -rf "$llm_dir"' EXIT
+
+EVAL_MODE=offline GRAPHFS_TAGGING_MODE=offline "$here/eval.sh"
+
+chat_url=$(GRAPHFS_LLM_MODEL=chat "$root/tests/llm/start.sh" "$llm_dir/chat")
+for mode in generative selective; do
+  EVAL_MODE=$mode GRAPHFS_TAGGING_MODE=$mode GRAPHFS_LLM_BASE_URL=$chat_url \
+    GRAPHFS_LLM_CHAT_MODEL=smollm2-135m-instruct "$here/eval.sh"
+done
+"$root/tests/llm/stop.sh" "$llm_dir/chat"
+
+base_url=$(GRAPHFS_LLM_MODEL=base "$root/tests/llm/start.sh" "$llm_dir/base")
+EVAL_MODE=generative-base GRAPHFS_TAGGING_MODE=generative GRAPHFS_LLM_BASE_URL=$base_url \
+  GRAPHFS_LLM_CHAT_MODEL=gemma-3-270m GRAPHFS_LLM_API=completions "$here/eval.sh"
+cat "$EVAL_OUT/report.md"

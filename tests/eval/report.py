@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Merges report JSONs written by run.py into one Markdown table.
+
+    python3 tests/eval/report.py reports/*.json [> table.md]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+COLUMNS = ["mode", "P", "R", "F1", "macro-F1", "tags/file", "vocab", "dup rate",
+           "one-file tag share", "junk", "failed", "files/s"]
+
+
+def markdown_row(r: dict) -> str:
+    cells = [
+        str(r["mode"]),
+        f"{r['precision']:.3f}",
+        f"{r['recall']:.3f}",
+        f"{r['f1']:.3f}",
+        f"{r['macro_f1']:.3f}",
+        f"{r['tags_per_file']:.2f}",
+        str(r["vocab"]),
+        f"{r['dup_rate']:.3f}",
+        f"{r['one_file_share']:.3f}",
+        str(r["junk"]),
+        f"{r['files_failed']}/{r['files']}",
+        f"{r['files_per_s']:.2f}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def table(reports: list[dict]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += [markdown_row(r) for r in reports]
+    corpora = sorted({(r.get("corpus") or {}).get("corpus_sha256") or "?" for r in reports})
+    if len(corpora) > 1:
+        lines.append("")
+        lines.append(f"**Warning:** the reports were made on {len(corpora)} different corpora "
+                     "(corpus_sha256 differs); their figures are not comparable.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__.strip(), file=sys.stderr)
+        return 0 if argv else 2
+    reports = [json.loads(Path(p).read_text("utf-8")) for p in argv]
+    print(table(reports))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

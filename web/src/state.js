@@ -1,0 +1,18 @@
+/* Shared state and the hub through which the feature modules call each other. */
+
+export const state = {
+  filters: { media: '', status: '', tags: [], tagMatch: 'all', sort: 'created', order: 'desc' },
+  files: [], cursor: null, listSeq: 0, reloadWhenIdle: false,
+  pollTimer: 0, pollOffset: 0,
+  selected: null, panelSeq: 0, panelUrls: [],
+  tagItems: [], tagsSeq: 0, activeTag: null,
+};
+
+/**
+ * Functions the modules provide to one another (filled in by each module's bind function):
+ * openFile(id), openGraph(params), selectTag(name, opts), showTab(name), refreshTagsSoon(), loadFiles(opts),
+ * schedulePoll(), updateFile(record), removeFileFromList(id), removeGraphNode(id), loadVocab().
+ */
+export const app = {};
+
+export const isBusy = (f) => Boolean(f) && (f.status === 'pending' || f.status === 'running');
