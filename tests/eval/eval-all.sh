@@ -15,6 +15,7 @@ set -a
 # shellcheck disable=SC1091
 . "$CACHE/llm/env"
 set +a
+export GRAPHFS_EMBEDDING_MODEL_DIR="$GRAPHFS_TEST_EMBEDDING_DIR"
 export EVAL_OUT=${EVAL_OUT:-$root/test-artifacts/eval}
 rm -rf "$EVAL_OUT/reports"
 limit=()

@@ -38,7 +38,7 @@ for _ in $(seq 1 300); do # 60 s
     {
       echo "GRAPHFS_LLM_BASE_URL=http://127.0.0.1:$PORT/v1"
       echo "GRAPHFS_LLM_CHAT_MODEL=$ALIAS"
-      echo "GRAPHFS_EMBEDDING_MODEL_DIR=$GRAPHFS_EMBEDDING_MODEL_DIR"
+      echo "GRAPHFS_EMBEDDING_MODEL_DIR=$GRAPHFS_TEST_EMBEDDING_DIR"
       echo "LLM_PID=$PID"
     } >"$DIR/env"
     echo "http://127.0.0.1:$PORT/v1"

@@ -318,7 +318,7 @@ pub struct EmbeddingArgs {
     #[arg(long, env = "GRAPHFS_SIMILAR_NEIGHBOURS", default_value_t = 5)]
     pub similar_neighbours: usize,
     /// Least cosine similarity for a SIMILAR edge.
-    #[arg(long, env = "GRAPHFS_SIMILAR_THRESHOLD", default_value_t = 0.5)]
+    #[arg(long, env = "GRAPHFS_SIMILAR_THRESHOLD", default_value_t = 0.2)]
     pub similar_threshold: f32,
 }
 

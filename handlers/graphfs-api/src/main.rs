@@ -491,7 +491,6 @@ async fn vocab(args: VocabArgs) -> Result<()> {
             min_count: args.min_count.max(1),
             merge_threshold: args.merge_threshold.clamp(0.0, 1.0),
         },
-        &[],
     )
     .await?;
     println!(

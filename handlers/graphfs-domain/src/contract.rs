@@ -330,6 +330,11 @@ async fn embeddings_and_vocabulary(index: &dyn GraphIndex) {
 
     // Merging moves every edge, keeps user tags user tags, records an alias.
     index.add_user_tag(&a, f3.id, &u).await.unwrap();
+    let user_tags = index.user_tags().await.unwrap();
+    assert!(
+        user_tags.contains(&u) && !user_tags.contains(&x),
+        "{user_tags:?}"
+    );
     index.merge_tag(&x, &y).await.unwrap();
     index.merge_tag(&u, &y).await.unwrap();
     let tags = index.list_tags(&a, Some(&y), 10).await.unwrap();

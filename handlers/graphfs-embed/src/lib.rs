@@ -269,7 +269,7 @@ mod tests {
     /// The model directory, when the test environment installed it
     /// (`tests/llm/install.sh`); these tests are skipped with a note otherwise.
     fn model_dir() -> Option<PathBuf> {
-        let dir = std::env::var_os("GRAPHFS_EMBEDDING_MODEL_DIR").map(PathBuf::from)?;
+        let dir = std::env::var_os("GRAPHFS_TEST_EMBEDDING_DIR").map(PathBuf::from)?;
         dir.join("model.safetensors").is_file().then_some(dir)
     }
 
@@ -300,7 +300,7 @@ mod tests {
     #[test]
     fn minilm_ranks_related_sentences_closer() {
         let Some(dir) = model_dir() else {
-            eprintln!("GRAPHFS_EMBEDDING_MODEL_DIR not set: MiniLM not installed, skipping");
+            eprintln!("GRAPHFS_TEST_EMBEDDING_DIR not set: MiniLM not installed, skipping");
             return;
         };
         let m = MiniLm::load(&dir).expect("load MiniLM");
@@ -317,7 +317,7 @@ mod tests {
     #[test]
     fn minilm_matches_the_reference_embedding() {
         let Some(dir) = model_dir() else {
-            eprintln!("GRAPHFS_EMBEDDING_MODEL_DIR not set: MiniLM not installed, skipping");
+            eprintln!("GRAPHFS_TEST_EMBEDDING_DIR not set: MiniLM not installed, skipping");
             return;
         };
         let m = MiniLm::load(&dir).expect("load MiniLM");

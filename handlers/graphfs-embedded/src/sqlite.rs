@@ -1489,6 +1489,18 @@ impl GraphIndex for SqliteGraphIndex {
         .await
     }
 
+    async fn user_tags(&self) -> Result<Vec<String>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT DISTINCT t.name FROM file_tags ft JOIN tags t ON t.id = ft.tag_id
+                 WHERE ft.source = 'user' ORDER BY t.name",
+            )
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(db_err)
+        })
+        .await
+    }
+
     async fn frequent_terms(
         &self,
         prefix: &str,

@@ -16,6 +16,8 @@ mod pdf;
 mod sniff;
 mod text;
 
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 #[cfg(test)]
 mod tests;
 

@@ -1184,6 +1184,17 @@ impl GraphIndex for Neo4jGraphIndex {
         Ok(())
     }
 
+    async fn user_tags(&self) -> Result<Vec<String>> {
+        let rows = self
+            .rows(query(
+                "MATCH (:File)-[:TAGGED {source: 'user'}]->(t:Tag) RETURN DISTINCT t.name AS name ORDER BY name",
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| r.get::<String>("name").map_err(de_err))
+            .collect()
+    }
+
     async fn frequent_terms(
         &self,
         prefix: &str,

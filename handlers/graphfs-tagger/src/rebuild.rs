@@ -30,14 +30,14 @@ pub struct RebuildReport {
     pub merged: Vec<(String, String)>,
 }
 
-/// Counts, clusters and merges. `protected` names (user tags) are never
-/// merged into another tag.
+/// Counts, clusters and merges. Tags users gave by hand are never merged
+/// into another tag (others may be merged into them).
 pub async fn rebuild(
     index: &Arc<dyn GraphIndex>,
     embedder: &Arc<dyn Embedder>,
     config: &RebuildConfig,
-    protected: &[String],
 ) -> Result<RebuildReport> {
+    let protected = index.user_tags().await?;
     let tags = index.vocabulary(100_000).await?;
     let candidates = index
         .frequent_terms(CANDIDATE_TERM_PREFIX, 1, 100_000)

@@ -284,10 +284,10 @@ impl Tagger for TagGptTagger {
             {
                 match self.llm.transcribe(path, &file.name).await {
                     Ok(t) => Some(t),
-                    Err(LlmError::Unavailable(reason)) => {
+                    Err(e @ LlmError::Unavailable(_)) => {
                         return Err(JobError::ModelUnavailable {
                             fallback: Box::new(offline),
-                            reason,
+                            reason: e.to_string(),
                         });
                     }
                     Err(LlmError::Rejected(reason)) => {
@@ -315,7 +315,7 @@ impl Tagger for TagGptTagger {
         };
         let embedding = self
             .embedder
-            .embed(&[embedding_text(&view)])
+            .embed(&[embedding_text(&view, &[])])
             .await
             .map_err(|e| JobError::Transient(e.to_string()))?
             .pop();
@@ -335,13 +335,13 @@ impl Tagger for TagGptTagger {
         let image_part = image.as_deref().map(|b| (media, b));
         let (answer, echo) = match self.ask(&view, choices.as_deref(), image_part).await {
             Ok(a) => a,
-            Err(LlmError::Unavailable(reason)) => {
+            Err(e @ LlmError::Unavailable(_)) => {
                 return Err(JobError::ModelUnavailable {
                     fallback: Box::new(TagResult {
                         embedding,
                         ..offline
                     }),
-                    reason,
+                    reason: e.to_string(),
                 });
             }
             Err(LlmError::Rejected(reason)) => {
@@ -394,10 +394,14 @@ impl Tagger for TagGptTagger {
     }
 }
 
-/// The text a file's embedding is computed from: what the model sees,
-/// without the labels.
-pub fn embedding_text(view: &FileView<'_>) -> String {
+/// The text a file's embedding is computed from: its name, its tags when
+/// known, then the start of its transcript and text.
+pub fn embedding_text(view: &FileView<'_>, tags: &[&str]) -> String {
     let mut s = view.name.replace(['_', '-', '.'], " ");
+    if !tags.is_empty() {
+        s.push_str(". Topics: ");
+        s.push_str(&tags.join(", "));
+    }
     if let Some(t) = view.transcript {
         s.push_str(". ");
         s.extend(t.chars().take(1000));
@@ -437,8 +441,11 @@ mod tests {
             transcript: None,
             metadata: &m,
         };
-        let t = embedding_text(&v);
-        assert!(t.starts_with("winter soups md. word"));
-        assert!(t.split_whitespace().count() < 210);
+        let t = embedding_text(&v, &["cooking", "soup"]);
+        assert!(
+            t.starts_with("winter soups md. Topics: cooking, soup. word"),
+            "{t}"
+        );
+        assert!(t.split_whitespace().count() < 130);
     }
 }

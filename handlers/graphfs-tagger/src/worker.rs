@@ -115,7 +115,7 @@ impl Default for SimilarityConfig {
     fn default() -> Self {
         SimilarityConfig {
             neighbours: 5,
-            threshold: 0.5,
+            threshold: 0.2,
         }
     }
 }
@@ -432,9 +432,11 @@ impl Worker {
             Err(JobError::ModelUnavailable { fallback, reason }) => (*fallback, Some(reason)),
             Err(e) => return Err(e.into()),
         };
-        let embedding = match (tagged.embedding, &self.embedder) {
-            (Some(e), _) => Some(e),
-            (None, Some(embedder)) => {
+        // The stored embedding is of the file's name, tags and text: the
+        // tags are its gist, and pull files about the same thing together
+        // more than their detailed wording does.
+        let embedding = match &self.embedder {
+            Some(embedder) => {
                 let view = crate::prompt::FileView {
                     name: &file.name,
                     media_type: &extracted.media_type,
@@ -442,14 +444,15 @@ impl Worker {
                     transcript: None,
                     metadata: &extracted.metadata,
                 };
-                let text = crate::taggpt::embedding_text(&view);
+                let tag_names: Vec<&str> = tagged.tags.iter().map(|t| t.name.as_str()).collect();
+                let text = crate::taggpt::embedding_text(&view, &tag_names);
                 embedder
                     .embed(&[text])
                     .await
                     .map_err(|e| JobError::Transient(e.to_string()))?
                     .pop()
             }
-            (None, None) => None,
+            None => tagged.embedding,
         };
         let outcome = TaggingOutcome {
             text: extracted.text,
