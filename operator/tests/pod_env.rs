@@ -45,6 +45,15 @@ fn tagger_pod_backend_environment_is_understood_by_graphfs_tagger() {
     let tagger = help("tagger");
     for var in [
         env::TAGGER_CONCURRENCY,
+        env::TAGGING_MODE,
+        env::LLM_BASE_URL,
+        env::LLM_CHAT_MODEL,
+        env::LLM_VISION_MODEL,
+        env::LLM_TRANSCRIPTION_MODEL,
+        env::LLM_API_KEY,
+        env::LLM_TIMEOUT_SECONDS,
+        env::EMBEDDING_BASE_URL,
+        env::EMBEDDING_MODEL,
         env::DATA_DIR,
         env::STORAGE,
         env::S3_ENDPOINT,

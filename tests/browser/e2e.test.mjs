@@ -296,17 +296,11 @@ describe('GraphFS web page', () => {
     assert.deepEqual(bytes, readFileSync(path.join(fixture.dir, 'zebra.txt')));
   });
 
-  test('similar files come from GET /files/{id}/similar (skipped on a server without it)', async (t) => {
+  test('similar files come from GET /files/{id}/similar', async () => {
     const probe = await apiCall('GET', `/files/${ids['notes.md']}/similar?limit=5`);
     await openFileByName('notes.md');
     await page.waitForFunction(() => !/Loading/.test(document.querySelector('#panel-similar').textContent));
-    if (missingRoute(probe)) {
-      // graceful: a note, the similar files of the file detail, and no crash
-      assert.equal(await page.isVisible('#similar-note'), true);
-      assert.match(await page.textContent('#similar-note'), /no similar-files endpoint/);
-      t.skip('the server has no GET /api/v1/files/{id}/similar yet (answered 404 "no such route")');
-      return;
-    }
+    assert.ok(!missingRoute(probe), 'the server serves this endpoint');
     assert.equal(probe.status, 200);
     const expected = probe.body.items.map((x) => x.id);
     const shown = await page.$$eval('#panel-similar li[data-id]', (els) => els.map((e) => e.dataset.id));
@@ -328,7 +322,7 @@ describe('GraphFS web page', () => {
     await shot('tags');
   });
 
-  test('merging two tags (skipped on a server without POST /tags/{name}/merge)', async (t) => {
+  test('merging two tags', async () => {
     await uploadRaw('merge-a.txt', 'alpha file for merging');
     const a = (await apiCall('GET', '/files?limit=200')).body.items.find((f) => f.name === 'merge-a.txt');
     await apiCall('PATCH', `/files/${a.id}`, { json: { add_tags: ['e2e-merge-from'] } });
@@ -342,11 +336,7 @@ describe('GraphFS web page', () => {
     await page.fill('#merge-into', 'e2e-merge-into');
     await page.click('#merge-tags');
     await page.waitForSelector('#message:not([hidden])');
-    if (missingRoute(probe)) {
-      assert.match(await page.textContent('#message-text'), /cannot merge tags yet/);
-      t.skip('the server has no POST /api/v1/tags/{name}/merge yet (answered 404 "no such route")');
-      return;
-    }
+    assert.ok(!missingRoute(probe), 'the server serves this endpoint');
     assert.match(await page.textContent('#message-text'), /Merged/);
     await page.locator('#tag-vocab .vocab-row[data-tag="e2e-merge-from"]').waitFor({ state: 'detached' });
     const into = (await apiCall('GET', '/tags?limit=1000')).body.items.find((x) => x.name === 'e2e-merge-into');
@@ -355,7 +345,7 @@ describe('GraphFS web page', () => {
     assert.ok((await tagsOf(a.id)).some((x) => x.name === 'e2e-merge-into'));
   });
 
-  test('renaming a tag (skipped on a server without PATCH /tags/{name})', async (t) => {
+  test('renaming a tag', async () => {
     await apiCall('PATCH', `/files/${ids['budget.csv']}`, { json: { add_tags: ['e2e-old-name'] } });
     const probe = await apiCall('PATCH', `/tags/${encodeURIComponent('e2e-no-such-tag')}`, { json: { name: 'e2e-nothing' } });
     await page.click('#tab-files');
@@ -366,11 +356,7 @@ describe('GraphFS web page', () => {
     await page.fill('#rename-tag-to', 'e2e-new-name');
     await page.click('#rename-tag');
     await page.waitForSelector('#message:not([hidden])');
-    if (missingRoute(probe)) {
-      assert.match(await page.textContent('#message-text'), /cannot rename tags yet/);
-      t.skip('the server has no PATCH /api/v1/tags/{name} yet (answered 404 "no such route")');
-      return;
-    }
+    assert.ok(!missingRoute(probe), 'the server serves this endpoint');
     assert.match(await page.textContent('#message-text'), /Renamed/);
     await page.locator('#tag-vocab .vocab-row[data-tag="e2e-new-name"]').waitFor();
     assert.equal(await page.locator('#tag-vocab .vocab-row[data-tag="e2e-old-name"]').count(), 0);

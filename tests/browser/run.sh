@@ -67,6 +67,11 @@ if [ "$mode" = perf ]; then
 else
   server_args+=(--max-upload-bytes "$max_upload")
 fi
+# In-process embeddings when the test models are installed (make models):
+# semantic search and similar files in the page.
+if [ -n "${GRAPHFS_TEST_EMBEDDING_DIR:-}" ] && [ -f "$GRAPHFS_TEST_EMBEDDING_DIR/model.safetensors" ]; then
+  export GRAPHFS_EMBEDDING_MODEL_DIR="$GRAPHFS_TEST_EMBEDDING_DIR"
+fi
 GRAPHFS_DEV_TOKEN="$token" GRAPHFS_LOG=warn "$bin" "${server_args[@]}" >"$artifacts/server.log" 2>&1 &
 pids+=($!)
 api="http://127.0.0.1:$port"

@@ -4,6 +4,9 @@
 //! - uploads/s of 4 KiB files (16 concurrent clients)
 //! - MiB/s of one 256 MiB upload and download, with the server's peak RSS
 //! - search latency p50/p99 over 10,000 tagged files
+//! - tagging throughput (files/s, and per core): offline, offline with
+//!   in-process embeddings, and with the local LLM (SmolLM2 behind
+//!   llama-cpp-python) in generative mode
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -239,6 +242,81 @@ async fn search_latency(files: usize, queries: usize) -> Result<()> {
     Ok(())
 }
 
+/// Tagging throughput: `files` short documents uploaded up front, timed from
+/// the first upload until the queue is empty.
+async fn tagging_throughput(label: &str, files: usize, envs: &[(&str, &str)]) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let s = Server::start_with_env(
+        dir.path(),
+        &[
+            "--rate-limit-rps",
+            "0",
+            "--tagger-poll-ms",
+            "20",
+            "--tagger-concurrency",
+            "2",
+        ],
+        envs,
+    )
+    .await?;
+    let start = Instant::now();
+    for i in 0..files {
+        let text: Vec<&str> = (0..80)
+            .map(|k| WORDS[(i * 7 + k * 13 + k * k) % WORDS.len()])
+            .collect();
+        let (status, body) = s
+            .upload(&format!("doc-{i}.txt"), format!("{}.", text.join(" ")))
+            .await?;
+        anyhow::ensure!(status == 201, "upload failed: {body}");
+    }
+    loop {
+        let q = s.json("/api/v1/queue").await?;
+        let left = q["pending"].as_u64().unwrap_or(0) + q["in_flight"].as_u64().unwrap_or(0);
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "tagging, {label}: {:.2} files/s ({:.2} per core; {files} files in {secs:.1} s, 2 workers, {cores} cores)",
+        files as f64 / secs,
+        files as f64 / secs / cores as f64
+    );
+    Ok(())
+}
+
+async fn tagging_benchmarks() -> Result<()> {
+    let Ok(minilm) = std::env::var("GRAPHFS_TEST_EMBEDDING_DIR") else {
+        println!("tagging: the local models are not installed (make models); skipped");
+        return Ok(());
+    };
+    tagging_throughput("offline", 400, &[("GRAPHFS_TAGGING_MODE", "offline")]).await?;
+    tagging_throughput(
+        "offline + MiniLM embeddings",
+        400,
+        &[
+            ("GRAPHFS_TAGGING_MODE", "offline"),
+            ("GRAPHFS_EMBEDDING_MODEL_DIR", &minilm),
+        ],
+    )
+    .await?;
+    let llm = ExternalServer::start("llm")?;
+    tagging_throughput(
+        "generative, SmolLM2-135M via llama-cpp-python + MiniLM",
+        40,
+        &[
+            ("GRAPHFS_TAGGING_MODE", "generative"),
+            ("GRAPHFS_LLM_BASE_URL", llm.get("GRAPHFS_LLM_BASE_URL")),
+            ("GRAPHFS_LLM_CHAT_MODEL", llm.get("GRAPHFS_LLM_CHAT_MODEL")),
+            ("GRAPHFS_EMBEDDING_MODEL_DIR", &minilm),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Upload MiB/s through the API into MinIO against a direct SDK PUT of the
 /// same bytes to the same server, in the same run.
 async fn s3_upload_ratio(minio: &ExternalServer, neo4j: &ExternalServer, mib: usize) -> Result<()> {
@@ -433,11 +511,15 @@ fn uuid_simple() -> String {
 #[tokio::main]
 async fn main() -> Result<()> {
     let only_real = std::env::args().any(|a| a == "--real-only");
+    if std::env::args().any(|a| a == "--tagging-only") {
+        return tagging_benchmarks().await;
+    }
     if !only_real {
         println!("GraphFS benchmarks (embedded backends, release build, loopback)");
         small_uploads(4000, 16).await?;
         large_upload(256).await?;
         search_latency(10_000, 600).await?;
+        tagging_benchmarks().await?;
     }
     println!("GraphFS benchmarks (MinIO and Neo4j on loopback)");
     let minio = ExternalServer::start("minio")?;

@@ -246,7 +246,7 @@ pub fn few_shot(view: &FileView<'_>, choices: Option<&[String]>, max_chars: usiz
     for (name, text, tags) in SHOTS {
         let _ = write!(out, "File: {name}\nText: {text}\n");
         if choices.is_some() {
-            let _ = write!(out, "Allowed tags: {tags}, travel, music, cooking\n");
+            let _ = writeln!(out, "Allowed tags: {tags}, travel, music, cooking");
         }
         let _ = write!(out, "Tags: {tags}\n\n");
     }
