@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use graphfs_domain::{GraphStart, fuse_hits, normalize_tag};
 use serde::Deserialize;
@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::app::{Caller, SharedState};
 use crate::files::{file_query, parse_id};
-use crate::params::Params;
+use crate::params::{Params, json_body};
 use crate::problem::{ApiResult, Problem};
 
 fn tag_param(raw: &str) -> ApiResult<String> {
@@ -115,18 +115,6 @@ struct MergeBody {
 #[serde(deny_unknown_fields)]
 struct RenameBody {
     name: String,
-}
-
-fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    if !is_json {
-        return Err(Problem::unsupported_media_type("send application/json"));
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| Problem::bad_request(format!("invalid JSON body: {e}")))
 }
 
 /// Merges `from` into `into` and answers with the resulting tag as the

@@ -382,17 +382,7 @@ pub async fn update(
     body: Bytes,
 ) -> ApiResult<Json<FileDetail>> {
     let id = parse_id(&id)?;
-    let json_body = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    if !json_body {
-        return Err(Problem::unsupported_media_type(
-            "send the changes as application/json",
-        ));
-    }
-    let patch: FilePatch = serde_json::from_slice(&body)
-        .map_err(|e| Problem::bad_request(format!("invalid JSON body: {e}")))?;
+    let patch: FilePatch = crate::params::json_body(&headers, &body)?;
     if patch.add_tags.len() + patch.remove_tags.len() > 100 {
         return Err(Problem::bad_request("at most 100 tag changes at once"));
     }

@@ -91,3 +91,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
         Ok(Params::parse(parts.uri.query().unwrap_or("")))
     }
 }
+
+/// A JSON request body: 415 unless the content type says JSON, 400 with
+/// the parser's reason when it does not parse (unknown fields included).
+pub fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> crate::problem::ApiResult<T> {
+    use crate::problem::Problem;
+    let is_json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !is_json {
+        return Err(Problem::unsupported_media_type(
+            "send the body as application/json",
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| Problem::bad_request(format!("invalid JSON body: {e}")))
+}

@@ -887,6 +887,25 @@ fn related_blocking(
     .map_err(db_err)
 }
 
+/// Tag infos from `(tag id, name, count)` rows, with each tag's aliases.
+fn with_aliases(c: &Connection, rows: Vec<(i64, String, i64)>) -> Result<Vec<TagInfo>> {
+    let mut aliases = c
+        .prepare_cached("SELECT alias FROM tag_aliases WHERE tag_id = ?1 ORDER BY alias")
+        .map_err(db_err)?;
+    rows.into_iter()
+        .map(|(id, name, count)| {
+            Ok(TagInfo {
+                name,
+                count: count as u64,
+                aliases: aliases
+                    .query_map([id], |r| r.get(0))
+                    .and_then(|r| r.collect())
+                    .map_err(db_err)?,
+            })
+        })
+        .collect()
+}
+
 /// Writes a tagging outcome onto a file: text, metadata, machine tags (user
 /// tags stay, removed tags stay removed), terms and embedding.
 fn write_outcome(c: &Connection, rowid: i64, outcome: &TaggingOutcome) -> Result<()> {
@@ -1276,21 +1295,7 @@ impl GraphIndex for SqliteGraphIndex {
                 .map_err(db_err)?
                 .collect::<rusqlite::Result<_>>()
                 .map_err(db_err)?;
-            let mut aliases = c
-                .prepare_cached("SELECT alias FROM tag_aliases WHERE tag_id = ?1 ORDER BY alias")
-                .map_err(db_err)?;
-            rows.into_iter()
-                .map(|(id, name, count)| {
-                    Ok(TagInfo {
-                        name,
-                        count: count as u64,
-                        aliases: aliases
-                            .query_map([id], |r| r.get(0))
-                            .and_then(|r| r.collect())
-                            .map_err(db_err)?,
-                    })
-                })
-                .collect()
+            with_aliases(c, rows)
         })
         .await
     }
@@ -1417,21 +1422,7 @@ impl GraphIndex for SqliteGraphIndex {
                 .map_err(db_err)?
                 .collect::<rusqlite::Result<_>>()
                 .map_err(db_err)?;
-            let mut aliases = c
-                .prepare_cached("SELECT alias FROM tag_aliases WHERE tag_id = ?1 ORDER BY alias")
-                .map_err(db_err)?;
-            rows.into_iter()
-                .map(|(id, name, count)| {
-                    Ok(TagInfo {
-                        name,
-                        count: count as u64,
-                        aliases: aliases
-                            .query_map([id], |r| r.get(0))
-                            .and_then(|r| r.collect())
-                            .map_err(db_err)?,
-                    })
-                })
-                .collect()
+            with_aliases(c, rows)
         })
         .await
     }

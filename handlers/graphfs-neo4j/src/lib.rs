@@ -577,6 +577,15 @@ async fn drop_orphans(txn: &mut Txn, tags: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// A tag row: `name`, count `c` and `aliases`.
+fn tag_info_from(r: &Row) -> Result<TagInfo> {
+    Ok(TagInfo {
+        name: r.get("name").map_err(de_err)?,
+        count: u64::try_from(r.get::<i64>("c").map_err(de_err)?).unwrap_or(0),
+        aliases: r.get("aliases").map_err(de_err)?,
+    })
+}
+
 /// Maps tag names that are aliases to the tag they were merged into.
 async fn resolve_aliases(txn: &mut Txn, names: Vec<String>) -> Result<Vec<String>> {
     if names.is_empty() {
@@ -973,15 +982,7 @@ impl GraphIndex for Neo4jGraphIndex {
                 .param("limit", i64::try_from(limit.clamp(1, 10_000)).unwrap_or(100)),
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TagInfo {
-                    name: r.get("name").map_err(de_err)?,
-                    count: u64::try_from(r.get::<i64>("c").map_err(de_err)?).unwrap_or(0),
-                    aliases: r.get("aliases").map_err(de_err)?,
-                })
-            })
-            .collect()
+        rows.iter().map(tag_info_from).collect()
     }
 
     async fn related_tags(&self, viewer: &str, tag: &str, limit: usize) -> Result<Vec<RelatedTag>> {
@@ -1107,15 +1108,7 @@ impl GraphIndex for Neo4jGraphIndex {
                 ),
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TagInfo {
-                    name: r.get("name").map_err(de_err)?,
-                    count: u64::try_from(r.get::<i64>("c").map_err(de_err)?).unwrap_or(0),
-                    aliases: r.get("aliases").map_err(de_err)?,
-                })
-            })
-            .collect()
+        rows.iter().map(tag_info_from).collect()
     }
 
     async fn merge_tag(&self, from: &str, into: &str) -> Result<()> {
