@@ -195,6 +195,8 @@ pub trait GraphIndex: Send + Sync + 'static {
     /// a removal stays a removal), and `from` with its aliases become
     /// aliases of `into`, so later taggings of `from` land on `into`.
     async fn merge_tag(&self, from: &str, into: &str) -> Result<()>;
+    /// Files whose tagging recorded `term` (at most `limit`).
+    async fn files_with_term(&self, term: &str, limit: usize) -> Result<Vec<FileId>>;
     /// Tags some user gave by hand (never merged away by a vocabulary rebuild).
     async fn user_tags(&self) -> Result<Vec<String>>;
     /// Terms starting with `prefix` carried by at least `min_count` tagged

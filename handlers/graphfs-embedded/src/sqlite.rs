@@ -1480,6 +1480,24 @@ impl GraphIndex for SqliteGraphIndex {
         .await
     }
 
+    async fn files_with_term(&self, term: &str, limit: usize) -> Result<Vec<FileId>> {
+        let term = term.to_string();
+        self.read(move |c| {
+            let ids: Vec<String> = c
+                .prepare_cached(
+                    "SELECT f.id FROM doc_terms d JOIN files f ON f.rowid = d.file_rowid
+                     WHERE d.term = ?1 ORDER BY f.id LIMIT ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![term, limit.clamp(1, 100_000) as i64], |r| r.get(0))?
+                        .collect()
+                })
+                .map_err(db_err)?;
+            Ok(ids.into_iter().filter_map(|i| i.parse().ok()).collect())
+        })
+        .await
+    }
+
     async fn user_tags(&self) -> Result<Vec<String>> {
         self.read(|c| {
             c.prepare_cached(

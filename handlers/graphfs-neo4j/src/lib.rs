@@ -1177,6 +1177,20 @@ impl GraphIndex for Neo4jGraphIndex {
         Ok(())
     }
 
+    async fn files_with_term(&self, term: &str, limit: usize) -> Result<Vec<FileId>> {
+        let rows = self
+            .rows(
+                query("MATCH (f:File) WHERE $term IN f.terms RETURN f.id AS id ORDER BY id LIMIT $limit")
+                    .param("term", term)
+                    .param("limit", i64::try_from(limit.clamp(1, 100_000)).unwrap_or(1000)),
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.get::<String>("id").ok()?.parse().ok())
+            .collect())
+    }
+
     async fn user_tags(&self) -> Result<Vec<String>> {
         let rows = self
             .rows(query(

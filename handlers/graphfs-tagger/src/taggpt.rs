@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use graphfs_domain::{
-    CANDIDATE_TERM_PREFIX, FileRecord, GraphIndex, ProposedTag, TagSource, normalize_tag,
+    CANDIDATE_TERM_PREFIX, FileId, FileRecord, GraphIndex, ProposedTag, TagSource, normalize_tag,
 };
 use graphfs_embed::Embedder;
 use graphfs_extract::Extracted;
@@ -27,6 +27,9 @@ use crate::parse::{TagRules, parse_tags};
 use crate::prompt::{self, FileView, TagLanguage};
 use crate::vocab::{Match, VocabEntry, Vocabulary};
 use crate::{JobError, OfflineTagger, TagResult, Tagger};
+
+/// Earlier proposers re-tagged when a candidate joins the vocabulary.
+const PROMOTION_RETAGS: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaggingMode {
@@ -52,6 +55,8 @@ pub struct TagGptConfig {
     pub max_prompt_chars: usize,
     /// How long the vocabulary is cached between reloads from the graph.
     pub vocabulary_ttl: Duration,
+    /// Keyword tags given when the model offers nothing usable.
+    pub fallback_tags: usize,
 }
 
 impl Default for TagGptConfig {
@@ -66,6 +71,7 @@ impl Default for TagGptConfig {
             language: TagLanguage::Auto,
             max_prompt_chars: 1500,
             vocabulary_ttl: Duration::from_secs(30),
+            fallback_tags: 3,
         }
     }
 }
@@ -213,25 +219,32 @@ impl TagGptTagger {
             .iter()
             .map(|(n, _)| format!("{CANDIDATE_TERM_PREFIX}{n}"))
             .collect();
-        if !terms.is_empty() {
-            let stats = self.index.corpus_stats(&terms).await?;
-            for ((name, score), seen) in new.into_iter().zip(stats.document_frequency) {
-                // This file counts too; a re-tag of the same file does not
-                // count twice because its old terms are replaced.
-                let earlier = seen.saturating_sub(u64::from(self.already_proposed(file)));
-                if earlier + 1 >= self.config.min_frequency {
-                    push(&mut tags, name, score);
+        for ((name, score), term) in new.into_iter().zip(&terms) {
+            // Other files that proposed it (this file's own earlier
+            // proposal does not count: a re-tag cannot promote itself).
+            let others: Vec<FileId> = self
+                .index
+                .files_with_term(term, 1000)
+                .await?
+                .into_iter()
+                .filter(|id| *id != file.id)
+                .collect();
+            if others.len() as u64 + 1 < self.config.min_frequency {
+                continue;
+            }
+            // It joins the vocabulary now: the files that proposed it
+            // before are tagged again so that they get it too.
+            for other in others.iter().take(PROMOTION_RETAGS) {
+                match self.index.get_file_internal(*other).await {
+                    Ok(f) if !f.tags.iter().any(|t| t.name == name) => {
+                        self.index.requeue(*other).await?;
+                    }
+                    _ => {}
                 }
             }
+            push(&mut tags, name, score);
         }
         Ok((tags, terms))
-    }
-
-    /// Whether the file's previous outcome may be in the candidate counts
-    /// (it was machine-tagged before): then one count is its own, so that a
-    /// re-tag cannot promote a file's own candidates.
-    fn already_proposed(&self, file: &FileRecord) -> bool {
-        file.tags.iter().any(|t| t.source != TagSource::User)
     }
 
     /// Selective: the model's picks, kept only when they are among the choices.
@@ -369,11 +382,14 @@ impl Tagger for TagGptTagger {
             .filter(|t| t.source == TagSource::Metadata)
             .cloned()
             .collect();
+        // A few keyword tags stand in: a file is never left without a
+        // topic, but one-off keywords must not swamp the shared vocabulary.
         let fill: Vec<ProposedTag> = if model_tags.is_empty() {
             offline
                 .tags
                 .iter()
                 .filter(|t| t.source != TagSource::Metadata)
+                .take(self.config.fallback_tags)
                 .cloned()
                 .collect()
         } else {
@@ -411,7 +427,7 @@ pub fn embedding_text(view: &FileView<'_>, tags: &[&str]) -> String {
         s.extend(
             view.text
                 .split_whitespace()
-                .take(200)
+                .take(120)
                 .flat_map(|w| [w, " "])
                 .flat_map(str::chars),
         );
