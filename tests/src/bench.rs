@@ -90,6 +90,45 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// Sorted latencies of `queries` searches of one, two and prefix words.
+async fn search_latencies(s: &Server, queries: usize) -> Result<Vec<Duration>> {
+    let mut lat = Vec::with_capacity(queries);
+    for i in 0..queries {
+        let q = match i % 3 {
+            0 => WORDS[i % WORDS.len()].to_string(),
+            1 => format!(
+                "{} {}",
+                WORDS[i % WORDS.len()],
+                WORDS[(i * 5) % WORDS.len()]
+            ),
+            _ => WORDS[i % WORDS.len()][..3].to_string(),
+        };
+        let t = Instant::now();
+        let resp = s
+            .get("/api/v1/search")
+            .query(&[("q", q.as_str()), ("limit", "20")])
+            .send()
+            .await?;
+        anyhow::ensure!(resp.status() == 200, "search failed: {}", resp.status());
+        resp.bytes().await?;
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    Ok(lat)
+}
+
+/// Waits until no tagging job is pending or in flight.
+async fn wait_queue_empty(s: &Server) -> Result<()> {
+    loop {
+        let q = s.json("/api/v1/queue").await?;
+        let left = q["pending"].as_u64().unwrap_or(0) + q["in_flight"].as_u64().unwrap_or(0);
+        if left == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn small_uploads(n: usize, clients: usize) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let s = Arc::new(
@@ -197,14 +236,7 @@ async fn search_latency(files: usize, queries: usize) -> Result<()> {
         .await;
     let uploaded = start.elapsed();
     let start = Instant::now();
-    loop {
-        let q = s.json("/api/v1/queue").await?;
-        let left = q["pending"].as_u64().unwrap_or(0) + q["in_flight"].as_u64().unwrap_or(0);
-        if left == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    wait_queue_empty(&s).await?;
     let tagged = start.elapsed();
     println!(
         "corpus: {files} files uploaded in {:.1} s, tagged in a further {:.1} s ({:.0} files/s offline, 2 workers)",
@@ -212,28 +244,7 @@ async fn search_latency(files: usize, queries: usize) -> Result<()> {
         tagged.as_secs_f64(),
         files as f64 / (uploaded + tagged).as_secs_f64()
     );
-    let mut lat = Vec::with_capacity(queries);
-    for i in 0..queries {
-        let q = match i % 3 {
-            0 => WORDS[i % WORDS.len()].to_string(),
-            1 => format!(
-                "{} {}",
-                WORDS[i % WORDS.len()],
-                WORDS[(i * 5) % WORDS.len()]
-            ),
-            _ => WORDS[i % WORDS.len()][..3].to_string(),
-        };
-        let t = Instant::now();
-        let resp = s
-            .get("/api/v1/search")
-            .query(&[("q", q.as_str()), ("limit", "20")])
-            .send()
-            .await?;
-        anyhow::ensure!(resp.status() == 200, "search failed: {}", resp.status());
-        resp.bytes().await?;
-        lat.push(t.elapsed());
-    }
-    lat.sort();
+    let lat = search_latencies(&s, queries).await?;
     println!(
         "search over {files} files: p50 {:.2} ms, p99 {:.2} ms ({queries} queries, one client)",
         percentile(&lat, 0.5).as_secs_f64() * 1000.0,
@@ -269,14 +280,7 @@ async fn tagging_throughput(label: &str, files: usize, envs: &[(&str, &str)]) ->
             .await?;
         anyhow::ensure!(status == 201, "upload failed: {body}");
     }
-    loop {
-        let q = s.json("/api/v1/queue").await?;
-        let left = q["pending"].as_u64().unwrap_or(0) + q["in_flight"].as_u64().unwrap_or(0);
-        if left == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_queue_empty(&s).await?;
     let secs = start.elapsed().as_secs_f64();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
@@ -468,28 +472,7 @@ async fn neo4j_search(
         files as i64 - existing,
         start.elapsed().as_secs_f64()
     );
-    let mut lat = Vec::with_capacity(queries);
-    for q in 0..queries {
-        let text = match q % 3 {
-            0 => WORDS[q % WORDS.len()].to_string(),
-            1 => format!(
-                "{} {}",
-                WORDS[q % WORDS.len()],
-                WORDS[(q * 5) % WORDS.len()]
-            ),
-            _ => WORDS[q % WORDS.len()][..3].to_string(),
-        };
-        let t = Instant::now();
-        let resp = s
-            .get("/api/v1/search")
-            .query(&[("q", text.as_str()), ("limit", "20")])
-            .send()
-            .await?;
-        anyhow::ensure!(resp.status() == 200, "search failed: {}", resp.status());
-        resp.bytes().await?;
-        lat.push(t.elapsed());
-    }
-    lat.sort();
+    let lat = search_latencies(&s, queries).await?;
     println!(
         "search over {files} files on Neo4j: p50 {:.2} ms, p99 {:.2} ms ({queries} queries, one client)",
         percentile(&lat, 0.5).as_secs_f64() * 1000.0,
