@@ -38,11 +38,6 @@ pub fn routes() -> Router<SharedState> {
     router
 }
 
-/// Whether the real page is compiled in.
-pub fn page_built() -> bool {
-    assets::BUILT
-}
-
 fn not_built() -> Response {
     let mut resp = NOT_BUILT.into_response();
     resp.headers_mut().insert(
