@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make eval`: the tagging quality report for every mode on the same corpus:
 #   offline                 keywords and metadata, no model
-#   generative, selective   SmolLM2-135M-Instruct (chat) behind llama-cpp-python
+#   generative              SmolLM2-135M-Instruct (chat) behind llama-cpp-python
+#   selective               the same model picking from the vocabulary that the
+#                           generative pass built (then `graphfs vocab`), as
+#                           TagGPT does: its corpus is uploaded again on top
 #   generative-base         Gemma 3 270M base model, few-shot /v1/completions
 # each on a fresh, empty GraphFS with in-process MiniLM embeddings.
 # Report: ${EVAL_OUT:-test-artifacts/eval}/report.md. EVAL_LIMIT=N scores only
@@ -28,10 +31,12 @@ trap '"$root/tests/llm/stop.sh" "$llm_dir/chat"; "$root/tests/llm/stop.sh" "$llm
 EVAL_MODE=offline GRAPHFS_TAGGING_MODE=offline "$here/eval.sh"
 
 chat_url=$(GRAPHFS_LLM_MODEL=chat "$root/tests/llm/start.sh" "$llm_dir/chat")
-for mode in generative selective; do
-  EVAL_MODE=$mode GRAPHFS_TAGGING_MODE=$mode GRAPHFS_LLM_BASE_URL=$chat_url \
-    GRAPHFS_LLM_CHAT_MODEL=smollm2-135m-instruct "$here/eval.sh"
-done
+shared="$llm_dir/generative-data"
+EVAL_MODE=generative EVAL_DATA_DIR=$shared GRAPHFS_TAGGING_MODE=generative \
+  GRAPHFS_LLM_BASE_URL=$chat_url GRAPHFS_LLM_CHAT_MODEL=smollm2-135m-instruct "$here/eval.sh"
+"${GRAPHFS_BIN:?}" vocab --data-dir "$shared" --retag false
+EVAL_MODE=selective EVAL_DATA_DIR=$shared GRAPHFS_TAGGING_MODE=selective \
+  GRAPHFS_LLM_BASE_URL=$chat_url GRAPHFS_LLM_CHAT_MODEL=smollm2-135m-instruct "$here/eval.sh"
 "$root/tests/llm/stop.sh" "$llm_dir/chat"
 
 base_url=$(GRAPHFS_LLM_MODEL=base "$root/tests/llm/start.sh" "$llm_dir/base")

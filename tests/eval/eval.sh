@@ -10,7 +10,8 @@
 # offline), EVAL_SERVE_ARGS (extra `graphfs serve` arguments; GRAPHFS_*
 # variables are passed through too), EVAL_OUT (default
 # test-artifacts/eval), EVAL_PORT (default 18181), EVAL_TIMEOUT (seconds,
-# default 1800), PYTHON (default python3).
+# default 1800), EVAL_DATA_DIR (keep the server's data there instead of a
+# fresh temp folder), PYTHON (default python3).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,13 +35,21 @@ fi
 mkdir -p "$OUT/reports"
 "$PY" "$here/build_corpus.py" "$OUT/corpus"
 
-data=$(mktemp -d "${TMPDIR:-/tmp}/graphfs-eval.XXXXXX")
+# EVAL_DATA_DIR keeps the server's data (and reuses it) across modes.
+if [[ -n "${EVAL_DATA_DIR:-}" ]]; then
+  data=$EVAL_DATA_DIR
+  mkdir -p "$data"
+  cleanup_data=
+else
+  data=$(mktemp -d "${TMPDIR:-/tmp}/graphfs-eval.XXXXXX")
+  cleanup_data=$data
+fi
 token="eval-$("$PY" -c 'import secrets; print(secrets.token_hex(16))')"
 # shellcheck disable=SC2086 # EVAL_SERVE_ARGS is a list of arguments
 GRAPHFS_DEV_TOKEN=$token "$BIN" serve --dev --addr "127.0.0.1:$PORT" --data-dir "$data" \
   --rate-limit-rps 0 ${EVAL_SERVE_ARGS:-} >"$OUT/server-$MODE.log" 2>&1 &
 pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; [[ -z "$cleanup_data" ]] || rm -rf "$cleanup_data"' EXIT
 
 "$PY" - "$PORT" "$pid" <<'EOF'
 import os, sys, time, urllib.request
