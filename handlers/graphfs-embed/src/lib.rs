@@ -59,6 +59,26 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     dot / (na.sqrt() * nb.sqrt())
 }
 
+/// Whether a vector carries meaning: the zero vector stands for "this model
+/// cannot embed that text" and matches nothing.
+pub fn is_usable(v: &[f32]) -> bool {
+    v.iter().any(|x| *x != 0.0)
+}
+
+/// True when CJK characters make up at least a fifth of the letters.
+pub fn is_mostly_cjk(text: &str) -> bool {
+    let (mut cjk, mut letters) = (0usize, 0usize);
+    for c in text.chars().take(2000) {
+        if c.is_alphabetic() {
+            letters += 1;
+            if matches!(c as u32, 0x3400..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F) {
+                cjk += 1;
+            }
+        }
+    }
+    letters > 0 && cjk * 5 >= letters
+}
+
 fn normalise(v: &mut [f32]) {
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if n > 0.0 {
@@ -134,6 +154,14 @@ impl MiniLm {
 }
 
 fn embed_blocking(model: &BertModel, tokenizer: &Tokenizer, text: &str) -> Result<Vec<f32>> {
+    // all-MiniLM-L6-v2 was trained on English: it puts unrelated Chinese
+    // words almost on top of each other (数据库 "database" next to 密码
+    // "password"), which would merge them as synonyms. Such text gets the
+    // zero vector, which matches nothing; a multilingual model behind
+    // --embedding-base-url embeds it properly.
+    if is_mostly_cjk(text) {
+        return Ok(vec![0.0; MINILM_DIMENSIONS]);
+    }
     let inf = |e: candle_core::Error| EmbedError::Inference(e.to_string());
     let enc = tokenizer
         .encode(text, true)
@@ -312,6 +340,24 @@ mod tests {
         assert!((n - 1.0).abs() < 1e-4, "unit length, got {n}");
         let (ab, ac) = (cosine(&a, &b), cosine(&a, &c));
         assert!(ab > ac + 0.2, "soup~soup {ab} vs soup~jupiter {ac}");
+    }
+
+    #[test]
+    fn chinese_text_gets_the_zero_vector_with_this_english_model() {
+        let Some(dir) = model_dir() else {
+            eprintln!("GRAPHFS_TEST_EMBEDDING_DIR not set: MiniLM not installed, skipping");
+            return;
+        };
+        let m = MiniLm::load(&dir).expect("load MiniLM");
+        let db = m.embed_one("数据库").unwrap();
+        let pw = m.embed_one("密码").unwrap();
+        assert!(!is_usable(&db) && !is_usable(&pw));
+        assert_eq!(
+            cosine(&db, &pw),
+            0.0,
+            "unrelated Chinese words are not synonyms"
+        );
+        assert!(is_usable(&m.embed_one("database").unwrap()));
     }
 
     #[test]

@@ -97,19 +97,7 @@ impl TagLanguage {
     }
 }
 
-/// True when CJK characters make up at least a fifth of the letters.
-pub fn is_mostly_cjk(text: &str) -> bool {
-    let (mut cjk, mut letters) = (0usize, 0usize);
-    for c in text.chars().take(2000) {
-        if c.is_alphabetic() {
-            letters += 1;
-            if matches!(c as u32, 0x3400..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F) {
-                cjk += 1;
-            }
-        }
-    }
-    letters > 0 && cjk * 5 >= letters
-}
+pub use graphfs_embed::is_mostly_cjk;
 
 /// The document as the model sees it, at most `max_chars` characters of
 /// content: the head says what a document is; a sample from the middle

@@ -331,7 +331,8 @@ impl Tagger for TagGptTagger {
             .embed(&[embedding_text(&view, &[])])
             .await
             .map_err(|e| JobError::Transient(e.to_string()))?
-            .pop();
+            .pop()
+            .filter(|e| graphfs_embed::is_usable(e));
         let vocab = self.vocabulary().await?;
         let selective =
             self.config.mode == TaggingMode::Selective && vocab.len() >= self.config.min_vocabulary;

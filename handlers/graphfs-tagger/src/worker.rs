@@ -453,7 +453,8 @@ impl Worker {
                     .pop()
             }
             None => tagged.embedding,
-        };
+        }
+        .filter(|e| graphfs_embed::is_usable(e));
         let outcome = TaggingOutcome {
             text: extracted.text,
             metadata: extracted.metadata,
