@@ -1033,7 +1033,14 @@ async fn the_web_page_is_served_with_a_strict_policy() {
         .unwrap();
     assert_eq!(resp.status(), 304);
     for asset in &assets {
-        let resp = s.client.get(s.url(asset)).send().await.unwrap();
+        let resp = s
+            .client
+            .get(s.url(asset))
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.headers()[header::CONTENT_ENCODING], "gzip", "{asset}");
         assert_eq!(resp.status(), 200, "{asset}");
         assert_eq!(
             resp.headers()[header::CACHE_CONTROL],
