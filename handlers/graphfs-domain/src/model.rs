@@ -294,6 +294,24 @@ impl SearchHit {
     }
 }
 
+/// Cosine similarity of two vectors; 0 when either is zero or their lengths
+/// differ (vectors of different models are not comparable).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return 0.0;
+    }
+    let (mut dot, mut na, mut nb) = (0f32, 0f32, 0f32);
+    for (x, y) in a.iter().zip(b) {
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    if na == 0.0 || nb == 0.0 {
+        return 0.0;
+    }
+    dot / (na.sqrt() * nb.sqrt())
+}
+
 /// Merges ranked text hits and nearest-by-meaning files into one ranking by
 /// reciprocal rank fusion (k = 60): no score scales to reconcile, and a file
 /// found both ways rises. Semantic matches below `min_similarity` are noise.

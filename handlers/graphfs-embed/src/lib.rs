@@ -45,19 +45,7 @@ pub trait Embedder: Send + Sync + 'static {
     fn model_name(&self) -> &str;
 }
 
-/// Cosine similarity of two vectors (unit vectors: the dot product).
-pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let (mut dot, mut na, mut nb) = (0f32, 0f32, 0f32);
-    for (x, y) in a.iter().zip(b) {
-        dot += x * y;
-        na += x * x;
-        nb += y * y;
-    }
-    if na == 0.0 || nb == 0.0 {
-        return 0.0;
-    }
-    dot / (na.sqrt() * nb.sqrt())
-}
+pub use graphfs_domain::cosine;
 
 /// Whether a vector carries meaning: the zero vector stands for "this model
 /// cannot embed that text" and matches nothing.

@@ -24,7 +24,7 @@ use graphfs_domain::{
     CorpusStats, EdgeKind, Error, FileId, FileQuery, FileRecord, FileTag, GraphBuilder, GraphIndex,
     GraphStart, GraphView, Job, JobFailure, NewFile, NodeKind, Page, QueueDepth, RelatedTag,
     Result, SearchHit, SimilarFile, SortKey, SortOrder, TagInfo, TagMatch, TagSource,
-    TaggingOutcome, TaggingStatus, UserId, normalize_tag,
+    TaggingOutcome, TaggingStatus, UserId, cosine, normalize_tag,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
@@ -989,20 +989,6 @@ fn vector_from_blob(blob: &[u8]) -> Vec<f32> {
     blob.chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect()
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let (mut dot, mut na, mut nb) = (0f32, 0f32, 0f32);
-    for (x, y) in a.iter().zip(b) {
-        dot += x * y;
-        na += x * x;
-        nb += y * y;
-    }
-    if na == 0.0 || nb == 0.0 || a.len() != b.len() {
-        0.0
-    } else {
-        dot / (na.sqrt() * nb.sqrt())
-    }
 }
 
 fn job_holder(conn: &Connection, job: &Job) -> Result<Option<i64>> {

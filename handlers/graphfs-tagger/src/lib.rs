@@ -33,8 +33,6 @@ pub struct TagResult {
     pub tags: Vec<ProposedTag>,
     /// The document's distinct terms, stored for corpus statistics.
     pub terms: Vec<String>,
-    /// The content embedding, when the tagger computed one.
-    pub embedding: Option<Vec<f32>>,
 }
 
 #[async_trait]
@@ -87,10 +85,6 @@ impl Tagger for OfflineTagger {
                 tags.push(t);
             }
         }
-        Ok(TagResult {
-            tags,
-            terms,
-            embedding: None,
-        })
+        Ok(TagResult { tags, terms })
     }
 }

@@ -326,44 +326,40 @@ impl Tagger for TagGptTagger {
             transcript: transcript.as_deref(),
             metadata: &content.metadata,
         };
-        let embedding = self
-            .embedder
-            .embed(&[embedding_text(&view, &[])])
-            .await
-            .map_err(|e| JobError::Transient(e.to_string()))?
-            .pop()
-            .filter(|e| graphfs_embed::is_usable(e));
         let vocab = self.vocabulary().await?;
-        let selective =
-            self.config.mode == TaggingMode::Selective && vocab.len() >= self.config.min_vocabulary;
-        let choices: Option<Vec<String>> = match (&embedding, selective) {
-            (Some(e), true) => Some(
-                vocab
-                    .nearest(e, self.config.top_k)
-                    .into_iter()
-                    .map(|(v, _)| v.name.clone())
-                    .collect(),
-            ),
-            _ => None,
+        // Selective mode retrieves the vocabulary tags nearest to the
+        // content; the file's stored embedding is the worker's business.
+        let choices: Option<Vec<String>> = if self.config.mode == TaggingMode::Selective
+            && vocab.len() >= self.config.min_vocabulary
+        {
+            self.embedder
+                .embed(&[embedding_text(&view, &[])])
+                .await
+                .map_err(|e| JobError::Transient(e.to_string()))?
+                .pop()
+                .filter(|e| graphfs_embed::is_usable(e))
+                .map(|e| {
+                    vocab
+                        .nearest(&e, self.config.top_k)
+                        .into_iter()
+                        .map(|(v, _)| v.name.clone())
+                        .collect()
+                })
+        } else {
+            None
         };
         let image_part = image.as_deref().map(|b| (media, b));
         let (answer, echo) = match self.ask(&view, choices.as_deref(), image_part).await {
             Ok(a) => a,
             Err(e @ LlmError::Unavailable(_)) => {
                 return Err(JobError::ModelUnavailable {
-                    fallback: Box::new(TagResult {
-                        embedding,
-                        ..offline
-                    }),
+                    fallback: Box::new(offline),
                     reason: e.to_string(),
                 });
             }
             Err(LlmError::Rejected(reason)) => {
                 tracing::warn!(%reason, "model refused the request; keeping the offline tags");
-                return Ok(TagResult {
-                    embedding,
-                    ..offline
-                });
+                return Ok(offline);
             }
         };
         let parsed: Vec<String> = parse_tags(&answer, &self.config.rules)
@@ -403,11 +399,7 @@ impl Tagger for TagGptTagger {
         }
         let mut terms = offline.terms;
         terms.extend(candidate_terms);
-        Ok(TagResult {
-            tags,
-            terms,
-            embedding,
-        })
+        Ok(TagResult { tags, terms })
     }
 }
 

@@ -436,6 +436,7 @@ impl Worker {
         // tags are its gist, and pull files about the same thing together
         // more than their detailed wording does.
         let embedding = match &self.embedder {
+            None => None,
             Some(embedder) => {
                 let view = crate::prompt::FileView {
                     name: &file.name,
@@ -451,10 +452,9 @@ impl Worker {
                     .await
                     .map_err(|e| JobError::Transient(e.to_string()))?
                     .pop()
+                    .filter(|e| graphfs_embed::is_usable(e))
             }
-            None => tagged.embedding,
-        }
-        .filter(|e| graphfs_embed::is_usable(e));
+        };
         let outcome = TaggingOutcome {
             text: extracted.text,
             metadata: extracted.metadata,
