@@ -914,14 +914,34 @@ async fn queue(index: &dyn GraphIndex) {
             .unwrap()
     );
 
-    // Retry with backoff: not due until the time given.
-    let later = chrono::Utc::now() + chrono::Duration::milliseconds(150);
+    // Retry with backoff. Times are far from now in either direction, so the
+    // checks hold however long the round trips in between take.
+    // A retry time that has passed is due at once.
+    let past = chrono::Utc::now() - chrono::Duration::minutes(5);
     index
-        .fail_job(&again, "llm timed out", JobFailure::RetryAt(later))
+        .fail_job(&again, "llm timed out", JobFailure::RetryAt(past))
         .await
         .unwrap();
-    let status = index.get_file(&u, f.id).await.unwrap();
-    assert_eq!(status.status, TaggingStatus::Pending);
+    assert_eq!(
+        index.get_file(&u, f.id).await.unwrap().status,
+        TaggingStatus::Pending
+    );
+    let third = index
+        .claim_job("w3", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("due");
+    assert_eq!(third.attempts, 3);
+    // A retry time in the future is not due until then.
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    index
+        .fail_job(&third, "llm timed out", JobFailure::RetryAt(later))
+        .await
+        .unwrap();
+    assert_eq!(
+        index.get_file(&u, f.id).await.unwrap().status,
+        TaggingStatus::Pending
+    );
     assert!(
         index
             .claim_job("w3", Duration::from_secs(60))
@@ -930,17 +950,18 @@ async fn queue(index: &dyn GraphIndex) {
             .is_none()
     );
     assert!(index.queue_depth().await.unwrap().pending >= 1);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let third = index
+    // Re-queueing makes a waiting job due now, with a fresh attempt count.
+    index.requeue(f.id).await.unwrap();
+    let fourth = index
         .claim_job("w3", Duration::from_secs(60))
         .await
         .unwrap()
-        .expect("due");
-    assert_eq!(third.attempts, 3);
+        .expect("requeued");
+    assert_eq!(fourth.attempts, 1);
 
     // Giving up records the reason on the file.
     index
-        .fail_job(&third, "could not parse the PDF", JobFailure::GiveUp)
+        .fail_job(&fourth, "could not parse the PDF", JobFailure::GiveUp)
         .await
         .unwrap();
     let failed = index.get_file(&u, f.id).await.unwrap();
