@@ -5,7 +5,7 @@ CACHE_DIR ?= $(HOME)/.cache/graphfs
 export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
 CARGO ?= cargo
 
-.PHONY: dev dev-real local-cluster tools web models build release test unit browser lint fmt bench eval crds envtest clean-data help
+.PHONY: dev dev-real local-cluster tools web models build release compile deps test suites browser lint fmt bench eval crds envtest clean-data help
 
 help:
 	@echo "make dev    - build and run GraphFS locally on http://127.0.0.1:8080 (embedded storage, offline tagger)"
@@ -37,7 +37,7 @@ web:
 ## The local LLM stack tests and `make eval` use (llama-cpp-python server,
 ## SmolLM2 and Gemma 3 GGUF models, MiniLM), cached under ~/.cache/graphfs/llm.
 models:
-	tests/llm/install.sh
+	tests/deps.sh llm
 
 build: web
 	$(CARGO) build --workspace --bins
@@ -54,31 +54,52 @@ dev-real:
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	tests/docker/lint.sh
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-unit: build envtest tools models
-	set -a; . $(CACHE_DIR)/llm/env; set +a; $(CARGO) test --workspace
+## Everything the suites need besides the Rust build (servers, tools, models),
+## cached under ~/.cache/graphfs.
+deps:
+	tests/deps.sh
+
+## The workspace compiled once, in the release profile: the binaries the
+## images, benchmarks and browser tests use, and every test binary.
+compile: web
+	$(CARGO) test --release --workspace --locked --no-run
+	$(CARGO) build --release --workspace --locked --bins
+
+## The whole suite. The test dependencies install in the background (log in
+## test-artifacts/deps.log) while the workspace is linted and compiled; the
+## suites start once both are done.
+test:
+	@mkdir -p test-artifacts; \
+	tests/deps.sh > test-artifacts/deps.log 2>&1 & deps=$$!; \
+	echo "make test: installing test dependencies in the background (test-artifacts/deps.log)"; \
+	$(MAKE) --no-print-directory lint compile || { kill $$deps 2>/dev/null; exit 1; }; \
+	echo "make test: waiting for the test dependencies"; \
+	if ! wait $$deps; then tail -n 40 test-artifacts/deps.log; exit 1; fi; \
+	grep -E 'ready in|FAILED' test-artifacts/deps.log; \
+	$(MAKE) --no-print-directory suites
+
+## The suites, once `make deps compile` has run.
+suites:
+	tests/docker/lint.sh
+	set -a; . $(CACHE_DIR)/llm/env; set +a; $(CARGO) test --release --workspace --locked
 	# The HTTP suite once more, on a real MinIO and Neo4j (one test at a time:
 	# they share the two servers).
-	GRAPHFS_E2E_BACKENDS=real $(CARGO) test -p graphfs-e2e --test api -- --test-threads=1
+	GRAPHFS_E2E_BACKENDS=real $(CARGO) test --release --locked -p graphfs-e2e --test api -- --test-threads=1
 	# The Helm chart: lint, render, bad values refused, installed into the
 	# real API server with the operator's permissions checked.
-	tests/helm/install.sh
 	GRAPHFS_HELM_APISERVER=1 tests/helm/check.sh
-	$(MAKE) browser
+	$(MAKE) --no-print-directory browser
 
 ## The web page in headless Chromium (playwright-core) against the release binary.
 browser:
 	set -a; . $(CACHE_DIR)/llm/env; set +a; \
 	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs GRAPHFS_BROWSER_REQUIRE_EMBEDDED=1 tests/browser/run.sh
 
-## The release binaries exactly as the Dockerfile builds them.
+## The release binaries as the Dockerfile builds them.
 release: web
-	$(CARGO) build --release --locked -p graphfs-api --bin graphfs
-	$(CARGO) build --release --locked -p graphfs-operator --bin graphfs-operator
-
-test: lint release unit
+	$(CARGO) build --release --locked -p graphfs-api -p graphfs-operator --bins
 
 fmt:
 	$(CARGO) fmt --all
@@ -108,12 +129,11 @@ local-cluster: tools
 
 ## Debian tools the failover test drives (nginx as the ingress, wrk as the load).
 tools:
-	@command -v nginx >/dev/null && command -v wrk >/dev/null && command -v chromium >/dev/null || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk chromium >/dev/null; }
+	tests/deps.sh debian
 
 ## A real kube-apiserver and etcd for the operator tests (built once, cached).
 envtest:
-	tests/envtest/install.sh
+	tests/deps.sh control-plane
 
 clean-data:
 	rm -rf ./data

@@ -842,11 +842,14 @@ async fn the_examples_apply_cleanly() {
 
 /// The HTTPRoute CRD from the Gateway API's Go module (the standard channel).
 async fn install_gateway_api(client: &Client) {
-    let cache = std::env::var("HOME").unwrap_or_default() + "/.cache/graphfs/go-mod";
+    // The module cache every Go tool of the tests shares (tests/lib/go-env.sh).
+    let cache = std::env::var("GRAPHFS_CACHE")
+        .unwrap_or_else(|_| std::env::var("HOME").unwrap_or_default() + "/.cache/graphfs")
+        + "/go/mod";
     let out = std::process::Command::new("go")
         .args(["mod", "download", "-json", "sigs.k8s.io/gateway-api@v1.2.1"])
         .env("GOMODCACHE", &cache)
-        .env("GOFLAGS", "-mod=mod")
+        .env("GOFLAGS", "-mod=mod -modcacherw")
         .current_dir(std::env::temp_dir())
         .output()
         .expect("go is needed to fetch the Gateway API CRDs");

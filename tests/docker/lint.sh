@@ -11,6 +11,7 @@
 # Idempotent: a stamp file makes the second run instant.
 #
 # Usage: tests/docker/lint.sh [DOCKERFILE...]   (default: every tracked Dockerfile)
+#        tests/docker/lint.sh --install-only   (install hadolint, lint nothing)
 # Exit status: 0 when every file is clean, 1 on any finding, 2 on setup errors.
 # Last line: `hadolint: N passed, M failed` (files).
 set -euo pipefail
@@ -44,6 +45,7 @@ install_hadolint() {
     install_hadolint || { echo "lint.sh: installing hadolint failed" >&2; exit 2; }
   fi
 ) 9>"$CACHE/install.lock" || exit 2
+[[ "${1:-}" == --install-only ]] && exit 0
 
 cd "$ROOT"
 

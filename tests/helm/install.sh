@@ -5,8 +5,8 @@
 #   kubeconform  github.com/yannh/kubeconform/cmd/kubeconform (go install)
 #
 # Both are built with `go install pkg@version` (CGO_ENABLED=0, -trimpath,
-# -ldflags -s -w, nice -n 19, go build -p 1, GOMAXPROCS=1: the machine is
-# shared). Go's module and build caches live under $GRAPHFS_CACHE/helm/go.
+# -ldflags -s -w, nice -n 19) with the Go caches every Go tool of the tests
+# shares (tests/lib/go-env.sh): client-go and friends are compiled once.
 #
 # Idempotent: a stamp file per tool records the pinned version and build
 # recipe; when the stamp matches and the binary runs, nothing is built, so a
@@ -18,15 +18,14 @@
 # and TaggerPool checked against schemas generated from crds/graphfs.yaml) and
 # relies on a real kube-apiserver's server-side dry run for the rest.
 #
-# Usage: tests/helm/install.sh [--force] [--prune]
+# Usage: tests/helm/install.sh [--force]
 #   --force   rebuild even if the stamped binaries are present
-#   --prune   afterwards delete the Go module/build caches (~1 GB)
 #
 # Environment:
 #   GRAPHFS_CACHE               cache root (default ~/.cache/graphfs)
 #   GRAPHFS_HELM_VERSION        helm.sh/helm/v3 release (default below)
 #   GRAPHFS_KUBECONFORM_VERSION github.com/yannh/kubeconform release (default below)
-#   GRAPHFS_HELM_JOBS           go build -p / GOMAXPROCS (default 1)
+#   GRAPHFS_GO_JOBS             go build -p / GOMAXPROCS (default: all cores)
 #   GRAPHFS_SKIP_KUBECONFORM=1  do not build kubeconform (check.sh then skips it)
 #   GOPROXY, GOTOOLCHAIN ...    honoured as usual by the go command.
 set -euo pipefail
@@ -40,16 +39,13 @@ RECIPE=1
 
 CACHE="${GRAPHFS_CACHE:-$HOME/.cache/graphfs}"
 BIN="$CACHE/bin"
-ROOT="$CACHE/helm"              # stamps, Go caches
-JOBS="${GRAPHFS_HELM_JOBS:-1}"
+ROOT="$CACHE/helm"              # stamps
 
 FORCE=0
-PRUNE=0
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
-    --prune) PRUNE=1 ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -79,30 +75,16 @@ need_helm=1; need_kc=1
 stamp_ok helm "$HELM_STAMP" helm && need_helm=0
 if [ "${GRAPHFS_SKIP_KUBECONFORM:-0}" = 1 ] || stamp_ok kubeconform "$KC_STAMP" kubeconform; then need_kc=0; fi
 
-if [ $need_helm = 0 ] && [ $need_kc = 0 ] && [ $PRUNE = 0 ]; then
+if [ $need_helm = 0 ] && [ $need_kc = 0 ]; then
   log "up to date: helm $HELM_VERSION, kubeconform $KUBECONFORM_VERSION in $BIN"
   exit 0
 fi
 
 # ---------------------------------------------------------------- Go setup
 command -v go >/dev/null || die "go is not installed (needed to build helm and kubeconform)"
-export GOPATH="$ROOT/go"
-export GOMODCACHE="$ROOT/go/mod"
-export GOCACHE="$ROOT/go/build-cache"
-export GOFLAGS="-buildvcs=false -modcacherw"
-export CGO_ENABLED=0
-export GOMAXPROCS="$JOBS"
-export GOWORK=off
-unset GOOS GOARCH GOBIN
-
-go_ver="$(go env GOVERSION)"; go_ver="${go_ver#go}"
-require_go() { # module-go-directive what
-  if [ "$(printf '%s\n%s\n' "$1" "$go_ver" | sort -V | head -n1)" != "$1" ]; then
-    die "$2 needs Go $1 or newer (installed: go$go_ver); set GOTOOLCHAIN=auto, upgrade Go, or pin an older release"
-  fi
-}
-
-gorun() { nice -n 19 go "$@"; }
+# shellcheck source=../lib/go-env.sh
+. "$(dirname "$0")/../lib/go-env.sh"
+JOBS="$GO_JOBS"
 
 # Downloads MODULE@VERSION (verifies it against go.sum/sumdb) and checks the
 # go directive of its go.mod; prints the module's directory.
@@ -114,7 +96,7 @@ fetch_module() { # module version what
   dir="$(printf '%s\n' "$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
   [ -f "$gomod" ] || die "no go.mod found for $1@$2"
   go_directive="$(awk '$1=="go"{print $2; exit}' "$gomod")"
-  require_go "$go_directive" "$3 $2"
+  require_go "$go_directive" "$3 $2" || exit 1
   # `go install pkg@version` refuses modules with replace directives.
   if grep -Eq '^[[:space:]]*replace[[:space:]]|=>' "$gomod"; then
     die "$1@$2 has replace directives in its go.mod; go install cannot build it"
@@ -147,7 +129,7 @@ build_helm() {
     done
   fi
   local t_dl=$((SECONDS - t0)) t1=$SECONDS
-  log "helm $HELM_VERSION: go install (go build -p $JOBS, nice 19; a few minutes on one core)"
+  log "helm $HELM_VERSION: go install (go build -p $JOBS, nice 19; a few minutes)"
   rm -rf "$tmpbin"; mkdir -p "$tmpbin"
   (cd "$ROOT" && GOBIN="$tmpbin" gorun install -p "$JOBS" -trimpath -ldflags="$ldflags" \
       "helm.sh/helm/v3/cmd/helm@$HELM_VERSION") || die "go install helm $HELM_VERSION failed"
@@ -181,14 +163,7 @@ build_kubeconform() {
 if [ $need_kc = 1 ]; then build_kubeconform; else log "kubeconform: nothing to do"; fi
 if [ $need_helm = 1 ]; then build_helm; else log "helm $HELM_VERSION already installed"; fi
 
-if [ $PRUNE = 1 ]; then
-  log "pruning Go module and build caches under $ROOT/go"
-  [ -d "$ROOT/go" ] && chmod -R u+w "$ROOT/go"
-  rm -rf "$ROOT/go"
-fi
-
 for t in "${timings[@]}"; do log "timing: $t"; done
 installed=""
 for b in helm kubeconform; do [ ! -x "$BIN/$b" ] || installed+="$b "; done
 log "done in $(fmt_secs $((SECONDS - build_total_start))): ${installed}in $BIN"
-[ ! -d "$ROOT/go" ] || log "disk: Go caches $(du -sh "$ROOT/go" | cut -f1)"

