@@ -3,6 +3,7 @@
 //!
 //! - uploads/s of 4 KiB files (16 concurrent clients)
 //! - MiB/s of one 256 MiB upload and download, with the server's peak RSS
+//! - on MinIO: the same through the API against aws-sdk-s3 directly
 //! - search latency p50/p99 over 10,000 tagged files
 //! - tagging throughput (files/s, and per core): offline, offline with
 //!   in-process embeddings, and with the local LLM (SmolLM2 behind
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use graphfs_e2e::Server;
 use graphfs_e2e::servers::{ExternalServer, backend_env};
 
@@ -71,15 +72,24 @@ const WORDS: &[&str] = &[
     "comet",
 ];
 
-fn peak_rss_kib(pid: u32) -> Option<u64> {
+/// A field of /proc/PID/status in KiB (VmRSS now, VmHWM the peak).
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
+        .find(|l| l.starts_with(field))?
         .split_whitespace()
         .nth(1)?
         .parse()
         .ok()
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -321,13 +331,21 @@ async fn tagging_benchmarks() -> Result<()> {
     Ok(())
 }
 
-/// Upload MiB/s through the API into MinIO against a direct SDK PUT of the
-/// same bytes to the same server, in the same run.
-async fn s3_upload_ratio(minio: &ExternalServer, neo4j: &ExternalServer, mib: usize) -> Result<()> {
-    use graphfs_domain::ObjectStore;
+/// A 256 MiB upload and download through the API against the same transfer
+/// straight from aws-sdk-s3 (multipart PUT with the API's part size and
+/// concurrency; one GET) to the same MinIO, in the same run.
+async fn s3_transfer_ratios(
+    minio: &ExternalServer,
+    neo4j: &ExternalServer,
+    mib: usize,
+) -> Result<()> {
+    const PART_MIB: usize = 8;
+    const CONCURRENCY: usize = 4;
     let dir = tempfile::tempdir()?;
     let envs = backend_env(minio, neo4j);
     let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let part = PART_MIB.to_string();
+    let concurrency = CONCURRENCY.to_string();
     let s = Server::start_with_env(
         dir.path(),
         &[
@@ -337,6 +355,10 @@ async fn s3_upload_ratio(minio: &ExternalServer, neo4j: &ExternalServer, mib: us
             "neo4j",
             "--s3-bucket",
             "bench-api",
+            "--s3-part-size-mb",
+            &part,
+            "--s3-upload-concurrency",
+            &concurrency,
             "--tagger-concurrency",
             "0",
             "--rate-limit-rps",
@@ -345,39 +367,128 @@ async fn s3_upload_ratio(minio: &ExternalServer, neo4j: &ExternalServer, mib: us
         &envs,
     )
     .await?;
+    let pid = s.child.id().context("server pid")?;
     let chunk = bytes::Bytes::from(vec![7u8; 1 << 20]);
     let body = |chunk: bytes::Bytes| {
         futures::stream::iter((0..mib).map(move |_| Ok::<_, std::io::Error>(chunk.clone())))
     };
+    let rss_before = rss_kib(pid).unwrap_or(0);
     let start = Instant::now();
     let (status, file) = s
         .upload("big.bin", reqwest::Body::wrap_stream(body(chunk.clone())))
         .await?;
-    let via_api = start.elapsed();
+    let up_api = start.elapsed();
     anyhow::ensure!(status == 201, "upload failed: {status} {file}");
-    let direct = graphfs_s3::S3ObjectStore::connect(graphfs_s3::S3Config {
-        endpoint: minio.get("GRAPHFS_S3_ENDPOINT").into(),
-        region: "us-east-1".into(),
-        bucket: "bench-direct".into(),
-        access_key_id: minio.get("GRAPHFS_S3_ACCESS_KEY_ID").into(),
-        secret_access_key: minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
-        part_size: 16 << 20,
-        timeout: Duration::from_secs(120),
-        notify_arn: None,
-    })
-    .await?;
+    let rss_growth = peak_rss_kib(pid).unwrap_or(0).saturating_sub(rss_before);
+    let id = file["id"].as_str().context("file id")?.to_string();
     let start = Instant::now();
-    direct.put("big.bin", Box::pin(body(chunk))).await?;
-    let sdk = start.elapsed();
-    let (a, d) = (
-        mib as f64 / via_api.as_secs_f64(),
-        mib as f64 / sdk.as_secs_f64(),
+    let got = drain(s.get(&format!("/api/v1/files/{id}/content")).send().await?).await?;
+    let down_api = start.elapsed();
+    anyhow::ensure!(got == (mib << 20) as u64, "downloaded {got} bytes");
+
+    let sdk = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::Config::builder()
+            .behavior_version_latest()
+            .endpoint_url(minio.get("GRAPHFS_S3_ENDPOINT"))
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                minio.get("GRAPHFS_S3_ACCESS_KEY_ID"),
+                minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY"),
+                None,
+                None,
+                "bench",
+            ))
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = "bench-direct";
+    if sdk.head_bucket().bucket(bucket).send().await.is_err() {
+        sdk.create_bucket().bucket(bucket).send().await?;
+    }
+    let start = Instant::now();
+    let upload = sdk
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("big.bin")
+        .send()
+        .await?;
+    let upload_id = upload.upload_id().context("upload id")?;
+    let part_bytes = bytes::Bytes::from(vec![7u8; PART_MIB << 20]);
+    let mut parts: Vec<aws_sdk_s3::types::CompletedPart> =
+        futures::stream::iter(1..=i32::try_from(mib / PART_MIB)?)
+            .map(|n| {
+                let (sdk, body) = (&sdk, part_bytes.clone());
+                async move {
+                    let out = sdk
+                        .upload_part()
+                        .bucket(bucket)
+                        .key("big.bin")
+                        .upload_id(upload_id)
+                        .part_number(n)
+                        .body(body.into())
+                        .send()
+                        .await?;
+                    Ok::<_, anyhow::Error>(
+                        aws_sdk_s3::types::CompletedPart::builder()
+                            .part_number(n)
+                            .set_e_tag(out.e_tag().map(str::to_string))
+                            .build(),
+                    )
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+    parts.sort_by_key(|p| p.part_number());
+    sdk.complete_multipart_upload()
+        .bucket(bucket)
+        .key("big.bin")
+        .upload_id(upload_id)
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await?;
+    let up_sdk = start.elapsed();
+    let start = Instant::now();
+    let mut obj = sdk
+        .get_object()
+        .bucket(bucket)
+        .key("big.bin")
+        .send()
+        .await?;
+    let mut got = 0u64;
+    while let Some(c) = obj.body.try_next().await? {
+        got += c.len() as u64;
+    }
+    let down_sdk = start.elapsed();
+    anyhow::ensure!(got == (mib << 20) as u64, "direct GET gave {got} bytes");
+
+    let rate = |d: Duration| mib as f64 / d.as_secs_f64();
+    let (ua, us, da, ds) = (rate(up_api), rate(up_sdk), rate(down_api), rate(down_sdk));
+    println!(
+        "{mib} MiB into MinIO through the API: {ua:.0} MiB/s vs direct SDK multipart PUT {us:.0} MiB/s: ratio {:.2} (target >= 0.90; anchor 0.58), API RSS growth {:.0} MiB (target <= 64)",
+        ua / us,
+        rss_growth as f64 / 1024.0
     );
     println!(
-        "{mib} MiB into MinIO: through the API {a:.0} MiB/s, direct aws-sdk-s3 multipart PUT {d:.0} MiB/s (ratio {:.2})",
-        a / d
+        "{mib} MiB from MinIO through the API: {da:.0} MiB/s vs direct SDK GET {ds:.0} MiB/s: ratio {:.2} (target >= 0.90)",
+        da / ds
     );
     Ok(())
+}
+
+/// Reads a response body to the end; the number of bytes.
+async fn drain(resp: reqwest::Response) -> Result<u64> {
+    anyhow::ensure!(resp.status().is_success(), "download: {}", resp.status());
+    let mut stream = resp.bytes_stream();
+    let mut n = 0u64;
+    while let Some(c) = stream.next().await {
+        n += c?.len() as u64;
+    }
+    Ok(n)
 }
 
 /// Search latency on Neo4j. The corpus is written straight into the graph
@@ -507,7 +618,7 @@ async fn main() -> Result<()> {
     println!("GraphFS benchmarks (MinIO and Neo4j on loopback)");
     let minio = ExternalServer::start("minio")?;
     let neo4j = ExternalServer::start("neo4j")?;
-    s3_upload_ratio(&minio, &neo4j, 256).await?;
+    s3_transfer_ratios(&minio, &neo4j, 256).await?;
     neo4j_search(&minio, &neo4j, 10_000, 300).await?;
     neo4j_search(&minio, &neo4j, 100_000, 300).await?;
     Ok(())

@@ -260,6 +260,7 @@ impl Server {
             access_key_id: minio.get("GRAPHFS_S3_ACCESS_KEY_ID").into(),
             secret_access_key: minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
             part_size: 5 << 20,
+            upload_concurrency: 4,
             timeout: Duration::from_secs(10),
             notify_arn: None,
         })
@@ -287,6 +288,7 @@ impl Server {
                 access_key_id: real.minio.get("GRAPHFS_S3_ACCESS_KEY_ID").into(),
                 secret_access_key: real.minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
                 part_size: 5 << 20,
+                upload_concurrency: 4,
                 timeout: Duration::from_secs(10),
                 notify_arn: None,
             })

@@ -86,6 +86,7 @@ async fn objects_written_straight_into_the_bucket_become_files() {
         access_key_id: minio.get("GRAPHFS_S3_ACCESS_KEY_ID").into(),
         secret_access_key: minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
         part_size: 5 << 20,
+        upload_concurrency: 4,
         timeout: Duration::from_secs(10),
         notify_arn: None,
     })

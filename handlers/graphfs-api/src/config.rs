@@ -89,8 +89,12 @@ pub struct StorageArgs {
     #[arg(long, env = "GRAPHFS_S3_NOTIFY_ARN")]
     pub s3_notify_arn: Option<String>,
     /// Multipart upload part size in MiB (at least 5); smaller files go up in one PUT.
-    #[arg(long, env = "GRAPHFS_S3_PART_SIZE_MB", default_value_t = 16)]
+    #[arg(long, env = "GRAPHFS_S3_PART_SIZE_MB", default_value_t = 8)]
     pub s3_part_size_mb: usize,
+    /// Parts of one upload sent at once; an upload holds at most this many
+    /// parts plus one in memory.
+    #[arg(long, env = "GRAPHFS_S3_UPLOAD_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub s3_upload_concurrency: u16,
     /// Where the graph, search indexes and tagging queue live.
     #[arg(long, env = "GRAPHFS_GRAPH", value_enum, default_value_t = GraphKind::Embedded)]
     pub graph: GraphKind,

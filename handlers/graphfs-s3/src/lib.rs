@@ -2,9 +2,11 @@
 //! API works). Path-style addressing, so a plain endpoint URL is enough.
 //!
 //! Uploads stream: bodies smaller than one part go up in a single PUT, larger
-//! ones as a multipart upload whose parts are sent as they fill, so memory
-//! stays at one part whatever the file size. A failed multipart upload is
-//! aborted, so no incomplete upload is left in the bucket.
+//! ones as a multipart upload whose parts are sent as they fill, a bounded
+//! number at a time, so that reading (and hashing) the next part overlaps the
+//! upload of the previous ones while memory stays at `upload_concurrency + 1`
+//! parts whatever the file size. A failed multipart upload is aborted, so no
+//! incomplete upload is left in the bucket.
 
 use std::time::Duration;
 
@@ -16,6 +18,7 @@ use aws_sdk_s3::primitives::ByteStream as S3Body;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use graphfs_domain::{ByteRange, ByteStream, Error, ObjectBody, ObjectMeta, ObjectStore, Result};
 
 /// S3's smallest part (except the last).
@@ -30,6 +33,8 @@ pub struct S3Config {
     pub secret_access_key: String,
     /// Multipart part size; bodies up to this size use a single PUT.
     pub part_size: usize,
+    /// Parts of one multipart upload in flight at once (at least 1).
+    pub upload_concurrency: usize,
     /// Per-request timeout; a server that stopped answering is `Unavailable`.
     pub timeout: Duration,
     /// Notification target to subscribe the bucket to (created and removed
@@ -41,6 +46,7 @@ pub struct S3ObjectStore {
     client: Client,
     bucket: String,
     part_size: usize,
+    upload_concurrency: usize,
 }
 
 fn classify<E, R>(what: &str, err: SdkError<E, R>) -> Error
@@ -106,6 +112,7 @@ impl S3ObjectStore {
             client: Client::from_conf(conf),
             bucket: cfg.bucket,
             part_size: cfg.part_size.max(MIN_PART_SIZE),
+            upload_concurrency: cfg.upload_concurrency.max(1),
         };
         store.ensure_bucket().await?;
         if let Some(arn) = &cfg.notify_arn {
@@ -200,48 +207,44 @@ impl S3ObjectStore {
         first: Bytes,
         body: &mut ByteStream,
     ) -> Result<u64> {
+        let mut in_flight = FuturesUnordered::new();
         let mut parts = Vec::new();
         let mut total = 0u64;
+        let mut next_number = 1i32;
         let mut buf = BytesMut::from(first.as_ref());
-        let mut done = false;
-        while !done {
-            while buf.len() < self.part_size {
-                match body.next().await {
-                    Some(chunk) => buf.extend_from_slice(&chunk?),
-                    None => {
-                        done = true;
-                        break;
-                    }
+        let mut ended = false;
+        loop {
+            // Fill the next part while earlier ones are on the wire; an
+            // upload that finishes meanwhile frees its slot.
+            while !ended && buf.len() < self.part_size {
+                tokio::select! {
+                    biased;
+                    Some(done) = in_flight.next(), if !in_flight.is_empty() => parts.push(done?),
+                    chunk = body.next() => match chunk {
+                        Some(chunk) => buf.extend_from_slice(&chunk?),
+                        None => ended = true,
+                    },
                 }
             }
             if buf.is_empty() {
                 break;
             }
-            let take = buf.len().min(self.part_size);
-            let part = buf.split_to(take).freeze();
-            let number = i32::try_from(parts.len() + 1).map_err(Error::internal)?;
-            total += part.len() as u64;
-            let out = self
-                .client
-                .upload_part()
-                .bucket(&self.bucket)
-                .key(key)
-                .upload_id(upload_id)
-                .part_number(number)
-                .body(S3Body::from(part))
-                .send()
-                .await
-                .map_err(|e| classify("upload part", e))?;
-            parts.push(
-                CompletedPart::builder()
-                    .part_number(number)
-                    .set_e_tag(out.e_tag().map(str::to_string))
-                    .build(),
-            );
-            if !buf.is_empty() {
-                done = false;
+            while in_flight.len() >= self.upload_concurrency {
+                if let Some(done) = in_flight.next().await {
+                    parts.push(done?);
+                }
             }
+            let part = buf.split_to(buf.len().min(self.part_size)).freeze();
+            total += part.len() as u64;
+            in_flight.push(self.upload_part(key, upload_id, next_number, part));
+            next_number = next_number
+                .checked_add(1)
+                .ok_or_else(|| Error::internal("too many parts"))?;
         }
+        while let Some(done) = in_flight.next().await {
+            parts.push(done?);
+        }
+        parts.sort_by_key(|p| p.part_number());
         self.client
             .complete_multipart_upload()
             .bucket(&self.bucket)
@@ -256,6 +259,30 @@ impl S3ObjectStore {
             .await
             .map_err(|e| classify("complete multipart upload", e))?;
         Ok(total)
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        part: Bytes,
+    ) -> Result<CompletedPart> {
+        let out = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .body(S3Body::from(part))
+            .send()
+            .await
+            .map_err(|e| classify("upload part", e))?;
+        Ok(CompletedPart::builder()
+            .part_number(number)
+            .set_e_tag(out.e_tag().map(str::to_string))
+            .build())
     }
 }
 
