@@ -477,8 +477,8 @@ if [ $run_apiserver = 1 ]; then
     # The operator binary itself, with nothing but the chart's ServiceAccount
     # token, reconciles the example GraphFS into its children.
     operator_with_chart_rbac() {
-      local bin="${GRAPHFS_OPERATOR_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/graphfs/target}/debug/graphfs-operator}"
-      [ -x "$bin" ] || { echo "no operator binary at $bin (make build)"; return 1; }
+      local bin="${GRAPHFS_OPERATOR_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/graphfs/target}/release/graphfs-operator}"
+      [ -x "$bin" ] || { echo "no operator binary at $bin (make release)"; return 1; }
       local token kc="$WORK/operator-kubeconfig" pid ok=1
       token="$("$K" -n graphfs-system create token graphfs-operator --duration 1h)" || return 1
       # shellcheck disable=SC1091
