@@ -110,6 +110,7 @@ bench: web models
 	set -a; . $(CACHE_DIR)/llm/env; set +a; \
 	  GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs $(CARGO_TARGET_DIR)/release/graphfs-bench
 	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/browser/run.sh perf
+	$(CARGO) bench -p graphfs-operator --bench reconcile
 
 ## Tagging quality on a labelled corpus: offline, and with the local LLM in
 ## generative and selective mode. Report: test-artifacts/eval/report.md.

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use futures::{StreamExt, TryStreamExt};
-use graphfs_e2e::Server;
 use graphfs_e2e::servers::{ExternalServer, backend_env};
+use graphfs_e2e::{Server, proc_status_kib};
 
 const WORDS: &[&str] = &[
     "river",
@@ -72,24 +72,12 @@ const WORDS: &[&str] = &[
     "comet",
 ];
 
-/// A field of /proc/PID/status in KiB (VmRSS now, VmHWM the peak).
-fn status_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 fn peak_rss_kib(pid: u32) -> Option<u64> {
-    status_kib(pid, "VmHWM:")
+    proc_status_kib(pid, "VmHWM:")
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
-    status_kib(pid, "VmRSS:")
+    proc_status_kib(pid, "VmRSS:")
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

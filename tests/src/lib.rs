@@ -12,6 +12,19 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// A memory figure of a process from /proc/PID/status, in KiB: `VmRSS:` now,
+/// `VmHWM:` its peak.
+pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 /// The `graphfs` binary: `GRAPHFS_BIN`, or the one built beside this test.
 pub fn graphfs_bin() -> PathBuf {
     if let Ok(p) = std::env::var("GRAPHFS_BIN") {
