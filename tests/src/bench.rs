@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use futures::{StreamExt, TryStreamExt};
 use graphfs_e2e::servers::{ExternalServer, backend_env};
-use graphfs_e2e::{Server, proc_status_kib};
+use graphfs_e2e::{Server, proc_status_kib, reset_peak_rss};
 
 const WORDS: &[&str] = &[
     "river",
@@ -360,6 +360,7 @@ async fn s3_transfer_ratios(
     let body = |chunk: bytes::Bytes| {
         futures::stream::iter((0..mib).map(move |_| Ok::<_, std::io::Error>(chunk.clone())))
     };
+    reset_peak_rss(pid)?;
     let rss_before = rss_kib(pid).unwrap_or(0);
     let start = Instant::now();
     let (status, file) = s

@@ -25,6 +25,12 @@ pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
+/// Resets a process's peak RSS (`VmHWM:`) to its current RSS, so that a peak
+/// read later belongs to what ran in between, not to start-up.
+pub fn reset_peak_rss(pid: u32) -> std::io::Result<()> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+}
+
 /// The `graphfs` binary: `GRAPHFS_BIN`, or the one built beside this test.
 pub fn graphfs_bin() -> PathBuf {
     if let Ok(p) = std::env::var("GRAPHFS_BIN") {

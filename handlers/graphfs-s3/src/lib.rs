@@ -211,22 +211,43 @@ impl S3ObjectStore {
         let mut parts = Vec::new();
         let mut total = 0u64;
         let mut next_number = 1i32;
-        let mut buf = BytesMut::from(first.as_ref());
+        // What the last chunk had past the end of its part.
+        let mut carry = Some(first);
         let mut ended = false;
         loop {
-            // Fill the next part while earlier ones are on the wire; an
-            // upload that finishes meanwhile frees its slot.
-            while !ended && buf.len() < self.part_size {
-                tokio::select! {
-                    biased;
-                    Some(done) = in_flight.next(), if !in_flight.is_empty() => parts.push(done?),
-                    chunk = body.next() => match chunk {
-                        Some(chunk) => buf.extend_from_slice(&chunk?),
-                        None => ended = true,
+            // Each part gets a buffer of exactly one part: growing one by
+            // doubling would hold up to twice the part size per part in flight.
+            let mut part = BytesMut::with_capacity(self.part_size);
+            while part.len() < self.part_size {
+                let chunk = match carry.take() {
+                    Some(chunk) => chunk,
+                    None if ended => break,
+                    // Fill the next part while earlier ones are on the wire;
+                    // an upload that finishes meanwhile frees its slot.
+                    None => tokio::select! {
+                        biased;
+                        Some(done) = in_flight.next(), if !in_flight.is_empty() => {
+                            parts.push(done?);
+                            continue;
+                        }
+                        chunk = body.next() => match chunk {
+                            Some(chunk) => chunk?,
+                            None => {
+                                ended = true;
+                                break;
+                            }
+                        },
                     },
+                };
+                let room = self.part_size - part.len();
+                if chunk.len() > room {
+                    part.extend_from_slice(&chunk[..room]);
+                    carry = Some(chunk.slice(room..));
+                } else {
+                    part.extend_from_slice(&chunk);
                 }
             }
-            if buf.is_empty() {
+            if part.is_empty() {
                 break;
             }
             while in_flight.len() >= self.upload_concurrency {
@@ -234,9 +255,8 @@ impl S3ObjectStore {
                     parts.push(done?);
                 }
             }
-            let part = buf.split_to(buf.len().min(self.part_size)).freeze();
             total += part.len() as u64;
-            in_flight.push(self.upload_part(key, upload_id, next_number, part));
+            in_flight.push(self.upload_part(key, upload_id, next_number, part.freeze()));
             next_number = next_number
                 .checked_add(1)
                 .ok_or_else(|| Error::internal("too many parts"))?;
