@@ -111,9 +111,15 @@ async fn main() {
         .expect("create the GraphFS resources");
     let created = start.elapsed();
 
+    // Each GraphFS has an API Deployment and MinIO and Neo4j StatefulSets.
+    let workloads = 3 * RESOURCES;
     let mut marked = BTreeSet::new();
+    let mut all_marked = None;
     let ready_at = loop {
         play_kubelet(&client, &ns, &mut marked).await;
+        if all_marked.is_none() && marked.len() >= workloads {
+            all_marked = Some(start.elapsed());
+        }
         let ready = gapi
             .list(&ListParams::default())
             .await
@@ -138,10 +144,11 @@ async fn main() {
     };
     let peak = proc_status_kib(pid, "VmHWM:").unwrap_or(0);
     println!(
-        "operator: {RESOURCES} GraphFS to Ready on a real API server in {:.1} s (target <= {} s; created in {:.1} s), operator RSS {:.0} MiB idle, peak {:.0} MiB",
+        "operator: {RESOURCES} GraphFS to Ready on a real API server in {:.1} s (target <= {} s; created in {:.1} s, all {workloads} workloads made and marked ready by {:.1} s), operator RSS {:.0} MiB idle, peak {:.0} MiB",
         ready_at.as_secs_f64(),
         TARGET.as_secs(),
         created.as_secs_f64(),
+        all_marked.unwrap_or(ready_at).as_secs_f64(),
         rss_idle as f64 / 1024.0,
         peak as f64 / 1024.0,
     );

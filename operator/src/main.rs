@@ -18,8 +18,8 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::ListParams;
-use kube::runtime::Controller;
 use kube::runtime::events::Reporter;
+use kube::runtime::{Controller, controller};
 use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
 use kube::{Api, Client};
 
@@ -70,6 +70,15 @@ struct Args {
     /// Log format: text or json.
     #[arg(long, env = "GRAPHFS_OPERATOR_LOG_FORMAT", default_value = "text")]
     log_format: String,
+    /// Changes to one resource or its children within this many milliseconds
+    /// start one reconcile, not one each: creating a GraphFS's children or
+    /// their pods becoming ready is a burst of events.
+    #[arg(
+        long,
+        env = "GRAPHFS_OPERATOR_RECONCILE_DEBOUNCE_MS",
+        default_value_t = 500
+    )]
+    reconcile_debounce_ms: u64,
 }
 
 #[tokio::main]
@@ -139,7 +148,11 @@ async fn main() -> Result<()> {
     let wc = watcher::Config::default();
     let owned =
         || watcher::Config::default().labels("app.kubernetes.io/managed-by=graphfs-operator");
+    let debounce = || {
+        controller::Config::default().debounce(Duration::from_millis(args.reconcile_debounce_ms))
+    };
     let graphfs = Controller::new(scoped::<GraphFS>(&client, &ns), wc.clone())
+        .with_config(debounce())
         .owns(scoped::<Deployment>(&client, &ns), owned())
         .owns(scoped::<StatefulSet>(&client, &ns), owned())
         .owns(scoped::<Service>(&client, &ns), owned())
@@ -174,6 +187,7 @@ async fn main() -> Result<()> {
             Default::default(),
         );
     let pools = Controller::for_stream(pool_changes, reader)
+        .with_config(debounce())
         .owns(scoped::<Deployment>(&client, &ns), owned())
         .shutdown_on_signal()
         .run(

@@ -189,7 +189,7 @@ start_apiserver() {
     --service-account-issuer "$SERVER" \
     --service-account-key-file "$PKI/sa.pub" \
     --service-account-signing-key-file "$PKI/sa.key" \
-    --service-cluster-ip-range 10.0.0.0/24 \
+    --service-cluster-ip-range 10.0.0.0/16 \
     --allow-privileged=true \
     --endpoint-reconciler-type none \
     ${GRAPHFS_ENVTEST_APISERVER_ARGS:-}
