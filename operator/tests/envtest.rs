@@ -437,8 +437,12 @@ async fn taggers_scale_with_the_queue_to_zero_and_back() {
         ids.push(f["id"].as_str().unwrap().to_string());
     }
     wait_for(Duration::from_secs(30), "4 replicas", || replicas(4)).await;
-    let p = papi.get("main").await.unwrap();
-    let st = p.status.unwrap();
+    // The status is written after the Deployment, in the same reconcile.
+    let st = wait_for(Duration::from_secs(30), "status of 4", || async {
+        let st = papi.get("main").await.ok()?.status?;
+        (st.desired_replicas == 4).then_some(st)
+    })
+    .await;
     assert_eq!(st.queue_depth, Some(7));
     assert_eq!(st.desired_replicas, 4);
     assert_eq!(condition(&st.conditions, "Active").as_deref(), Some("True"));
@@ -527,11 +531,11 @@ async fn taggers_scale_with_the_queue_to_zero_and_back() {
     )
     .await;
     wait_for(Duration::from_secs(40), "fallback replicas", || replicas(2)).await;
-    let st = papi.get("main").await.unwrap().status.unwrap();
-    assert_eq!(
-        condition(&st.conditions, "Fallback").as_deref(),
-        Some("True")
-    );
+    wait_for(Duration::from_secs(30), "Fallback condition", || async {
+        let st = papi.get("main").await.ok()?.status?;
+        (condition(&st.conditions, "Fallback").as_deref() == Some("True")).then_some(())
+    })
+    .await;
     op.kill().await;
     drop(server);
 }
