@@ -375,21 +375,7 @@ async fn s3_transfer_ratios(
     let down_api = start.elapsed();
     anyhow::ensure!(got == (mib << 20) as u64, "downloaded {got} bytes");
 
-    let sdk = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version_latest()
-            .endpoint_url(minio.get("GRAPHFS_S3_ENDPOINT"))
-            .region(aws_sdk_s3::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                minio.get("GRAPHFS_S3_ACCESS_KEY_ID"),
-                minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY"),
-                None,
-                None,
-                "bench",
-            ))
-            .force_path_style(true)
-            .build(),
-    );
+    let sdk = minio.s3_client();
     let bucket = "bench-direct";
     if sdk.head_bucket().bucket(bucket).send().await.is_err() {
         sdk.create_bucket().bucket(bucket).send().await?;

@@ -110,6 +110,25 @@ impl ExternalServer {
         Ok(server)
     }
 
+    /// An aws-sdk-s3 client straight to this MinIO (path-style addressing).
+    pub fn s3_client(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version_latest()
+                .endpoint_url(self.get("GRAPHFS_S3_ENDPOINT"))
+                .region(aws_sdk_s3::config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                    self.get("GRAPHFS_S3_ACCESS_KEY_ID"),
+                    self.get("GRAPHFS_S3_SECRET_ACCESS_KEY"),
+                    None,
+                    None,
+                    "graphfs-tests",
+                ))
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
     pub fn get(&self, key: &str) -> &str {
         self.env.get(key).map(String::as_str).unwrap_or("")
     }

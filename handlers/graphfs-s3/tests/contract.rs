@@ -69,21 +69,7 @@ async fn s3_store_meets_the_contract_and_streams_multipart() {
             .is_err()
     );
     assert!(store.head("files/broken").await.unwrap_err().is_not_found());
-    let sdk = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version_latest()
-            .endpoint_url(minio.get("GRAPHFS_S3_ENDPOINT"))
-            .region(aws_sdk_s3::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                minio.get("GRAPHFS_S3_ACCESS_KEY_ID"),
-                minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY"),
-                None,
-                None,
-                "test",
-            ))
-            .force_path_style(true)
-            .build(),
-    );
+    let sdk = minio.s3_client();
     let uploads = sdk
         .list_multipart_uploads()
         .bucket("contract")
