@@ -690,27 +690,7 @@ async fn install_gateway_api(client: &Client) {
         .join("config/crd/standard/gateway.networking.k8s.io_httproutes.yaml");
     let crd: CustomResourceDefinition =
         serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    api.patch(
-        &crd.name_any(),
-        &PatchParams::apply("graphfs-tests").force(),
-        &Patch::Apply(&crd),
-    )
-    .await
-    .unwrap();
-    wait_for(
-        Duration::from_secs(30),
-        "HTTPRoute CRD established",
-        || async {
-            let c = api.get(&crd.name_any()).await.ok()?;
-            c.status?
-                .conditions?
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True")
-                .then_some(())
-        },
-    )
-    .await;
+    apply_crd(client, &crd).await;
 }
 
 #[tokio::test]

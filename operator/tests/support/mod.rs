@@ -73,31 +73,34 @@ pub async fn client() -> Client {
 }
 
 pub async fn install_crds(client: &Client) {
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let yaml = std::fs::read_to_string(format!("{ROOT}/crds/graphfs.yaml")).unwrap();
     for doc in yaml
         .split("\n---\n")
         .filter(|d| d.contains("kind: CustomResourceDefinition"))
     {
-        let crd: CustomResourceDefinition = serde_yaml::from_str(doc).unwrap();
-        api.patch(
-            &crd.name_any(),
-            &PatchParams::apply("graphfs-tests").force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .unwrap();
-        wait_for(Duration::from_secs(30), "CRD established", || async {
-            let c = api.get(&crd.name_any()).await.ok()?;
-            let est = c
-                .status?
-                .conditions?
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True");
-            est.then_some(())
-        })
-        .await;
+        apply_crd(client, &serde_yaml::from_str(doc).unwrap()).await;
     }
+}
+
+/// Applies a CRD and waits until the API server serves it.
+pub async fn apply_crd(client: &Client, crd: &CustomResourceDefinition) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    api.patch(
+        &crd.name_any(),
+        &PatchParams::apply("graphfs-tests").force(),
+        &Patch::Apply(crd),
+    )
+    .await
+    .unwrap();
+    wait_for(Duration::from_secs(30), "CRD established", || async {
+        let c = api.get(&crd.name_any()).await.ok()?;
+        c.status?
+            .conditions?
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True")
+            .then_some(())
+    })
+    .await;
 }
 
 pub async fn namespace(client: &Client, name: &str) -> String {
