@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 
 use crate::crd::{GraphFS, Resources, Retention, TaggerPool, TaggingMode};
 
+/// The `app.kubernetes.io/managed-by` label of every child: with the owner
+/// reference, what marks an object as the operator's own.
+pub const MANAGED_BY: &str = "graphfs-operator";
 pub const DEFAULT_GRAPHFS_IMAGE: &str = "ghcr.io/graphfs/graphfs:0.1.0";
 pub const DEFAULT_MINIO_IMAGE: &str = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z";
 pub const DEFAULT_NEO4J_IMAGE: &str = "neo4j:5.26-community";
@@ -104,10 +107,7 @@ pub fn labels(instance: &str, component: &str) -> BTreeMap<String, String> {
         ("app.kubernetes.io/instance".into(), instance.into()),
         ("app.kubernetes.io/component".into(), component.into()),
         ("app.kubernetes.io/part-of".into(), "graphfs".into()),
-        (
-            "app.kubernetes.io/managed-by".into(),
-            "graphfs-operator".into(),
-        ),
+        ("app.kubernetes.io/managed-by".into(), MANAGED_BY.into()),
     ])
 }
 

@@ -1,7 +1,7 @@
 //! The two reconcilers: dereference → validate → build (pure, `build`) →
 //! apply (server-side, one field manager) → status from the children.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
 };
@@ -106,6 +107,67 @@ where
     .await
 }
 
+fn names_of<'a, K: Resource + 'a>(objs: impl Iterator<Item = &'a K>) -> BTreeSet<String> {
+    objs.filter_map(|o| o.meta().name.clone()).collect()
+}
+
+/// Whether the object carries an owner reference to the resource with `uid`.
+pub fn owned_by(meta: &ObjectMeta, uid: &str) -> bool {
+    !uid.is_empty() && meta.owner_references.iter().flatten().any(|o| o.uid == uid)
+}
+
+/// Applies `obj` unless an object of its name exists that the owner `uid` did
+/// not create: that one is left alone and named in `foreign`.
+async fn apply_owned<K>(
+    api: &Api<K>,
+    obj: &K,
+    uid: &str,
+    foreign: &mut Vec<String>,
+) -> Result<Option<K>, Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+{
+    let name = obj.meta().name.clone().unwrap_or_default();
+    if let Some(existing) = api.get_opt(&name).await?
+        && !owned_by(existing.meta(), uid)
+    {
+        tracing::warn!(kind = %K::kind(&()), %name, "an object of this name belongs to someone else; leaving it alone");
+        foreign.push(format!("{} {name}", K::kind(&())));
+        return Ok(None);
+    }
+    Ok(Some(apply(api, obj).await?))
+}
+
+/// Deletes the objects of one kind that the owner `uid` created for the
+/// instance `instance` and no longer wants; returns "Kind name" of each.
+async fn prune<K>(
+    api: &Api<K>,
+    instance: &str,
+    uid: &str,
+    keep: &BTreeSet<String>,
+) -> Result<Vec<String>, Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let lp = ListParams::default().labels(&format!(
+        "app.kubernetes.io/instance={instance},app.kubernetes.io/managed-by={}",
+        build::MANAGED_BY
+    ));
+    let mut gone = Vec::new();
+    for o in api.list(&lp).await? {
+        let name = o.name_any();
+        if owned_by(o.meta(), uid) && !keep.contains(&name) {
+            tracing::info!(kind = %K::kind(&()), %name, "pruning a child the spec no longer asks for");
+            match api.delete(&name, &DeleteParams::background()).await {
+                Ok(_) => gone.push(format!("{} {name}", K::kind(&()))),
+                Err(kube::Error::Api(ae)) if ae.code == 404 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(gone)
+}
+
 async fn publish<K: Resource<DynamicType = ()>>(
     ctx: &Context,
     obj: &K,
@@ -139,7 +201,18 @@ pub async fn reconcile_graphfs(gfs: Arc<GraphFS>, ctx: Arc<Context>) -> Result<A
         }
     })
     .await
-    .map_err(|e| Error::Finalizer(Box::new(e)))
+    .map_err(unwrap_finalizer_error)
+}
+
+/// The reconciler's own errors come back out of the finalizer helper, so that
+/// `error_policy` can tell an invalid spec (wait for a change) from a
+/// transient failure (retry).
+fn unwrap_finalizer_error(e: kube::runtime::finalizer::Error<Error>) -> Error {
+    use kube::runtime::finalizer::Error as F;
+    match e {
+        F::ApplyFailed(e) | F::CleanupFailed(e) => e,
+        other => Error::Finalizer(Box::new(other)),
+    }
 }
 
 /// Checks what CEL cannot: references to Secrets that must exist.
@@ -177,7 +250,43 @@ fn random_secret() -> String {
     hex::encode(b)
 }
 
+/// Applies the children; a spec that cannot work is reported on the status
+/// (Ready=False, InvalidSpec) and in an event, and then waits for a change.
 async fn apply_graphfs(gfs: &GraphFS, ctx: &Context) -> Result<Action, Error> {
+    match apply_graphfs_children(gfs, ctx).await {
+        Err(Error::Invalid(msg)) => {
+            report_invalid(gfs, ctx, &msg).await?;
+            Err(Error::Invalid(msg))
+        }
+        other => other,
+    }
+}
+
+async fn report_invalid(gfs: &GraphFS, ctx: &Context, msg: &str) -> Result<(), Error> {
+    let generation = gfs.metadata.generation;
+    let api_ready = gfs
+        .status
+        .as_ref()
+        .map(|s| s.api_ready_replicas)
+        .unwrap_or(0);
+    set_graphfs_status(
+        gfs,
+        ctx,
+        api_ready,
+        vec![condition(
+            "Ready",
+            false,
+            "InvalidSpec",
+            msg.to_string(),
+            generation,
+        )],
+    )
+    .await?;
+    publish(ctx, gfs, EventType::Warning, "InvalidSpec", msg.to_string()).await;
+    Ok(())
+}
+
+async fn apply_graphfs_children(gfs: &GraphFS, ctx: &Context) -> Result<Action, Error> {
     let ns = gfs.namespace().unwrap_or_default();
     let client = ctx.client.clone();
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
@@ -185,21 +294,9 @@ async fn apply_graphfs(gfs: &GraphFS, ctx: &Context) -> Result<Action, Error> {
 
     if let Err(e) = validate_graphfs(gfs, &secrets).await {
         if let Error::Invalid(msg) = &e {
-            set_graphfs_status(
-                gfs,
-                ctx,
-                0,
-                vec![condition(
-                    "Ready",
-                    false,
-                    "InvalidSpec",
-                    msg.clone(),
-                    generation,
-                )],
-            )
-            .await?;
-            publish(ctx, gfs, EventType::Warning, "InvalidSpec", msg.clone()).await;
-            // Waits for a change of the spec (or of the Secret, on the periodic resync).
+            report_invalid(gfs, ctx, msg).await?;
+            // A Secret created later is no change of the GraphFS (nor of its
+            // children): look again after a while.
             return Ok(Action::requeue(Duration::from_secs(300)));
         }
         return Err(e);
@@ -227,55 +324,79 @@ async fn apply_graphfs(gfs: &GraphFS, ctx: &Context) -> Result<Action, Error> {
     }
 
     let children = build::graphfs_children(gfs)?;
+    let uid = gfs.uid().unwrap_or_default();
+    let name = gfs.name_any();
+    let n = Names::new(&name);
+    // Objects of a child's name that this GraphFS did not create: left alone.
+    let mut foreign: Vec<String> = Vec::new();
+
     let sts_api: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
     let mut sts_status = BTreeMap::new();
     for s in &children.statefulsets {
-        let applied = apply(&sts_api, s).await?;
-        let ready = applied
-            .status
-            .as_ref()
-            .and_then(|st| st.ready_replicas)
-            .unwrap_or(0);
-        sts_status.insert(applied.name_any(), ready);
+        if let Some(applied) = apply_owned(&sts_api, s, &uid, &mut foreign).await? {
+            let ready = applied
+                .status
+                .as_ref()
+                .and_then(|st| st.ready_replicas)
+                .unwrap_or(0);
+            sts_status.insert(applied.name_any(), ready);
+        }
     }
     let svc_api: Api<Service> = Api::namespaced(client.clone(), &ns);
     for s in &children.services {
-        apply(&svc_api, s).await?;
+        apply_owned(&svc_api, s, &uid, &mut foreign).await?;
     }
     let np_api: Api<NetworkPolicy> = Api::namespaced(client.clone(), &ns);
     for p in &children.network_policies {
-        apply(&np_api, p).await?;
+        apply_owned(&np_api, p, &uid, &mut foreign).await?;
     }
     let dep_api: Api<Deployment> = Api::namespaced(client.clone(), &ns);
     let mut api_available = 0;
     let mut api_wanted = 0;
     for d in &children.deployments {
-        let applied = apply(&dep_api, d).await?;
         api_wanted = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
-        api_available = applied
-            .status
-            .as_ref()
-            .and_then(|s| s.available_replicas)
-            .unwrap_or(0);
+        if let Some(applied) = apply_owned(&dep_api, d, &uid, &mut foreign).await? {
+            api_available = applied
+                .status
+                .as_ref()
+                .and_then(|s| s.available_replicas)
+                .unwrap_or(0);
+        }
     }
+    let pdb_api = Api::<PodDisruptionBudget>::namespaced(client.clone(), &ns);
     if let Some(pdb) = &children.pdb {
-        apply(
-            &Api::<PodDisruptionBudget>::namespaced(client.clone(), &ns),
-            pdb,
-        )
-        .await?;
+        apply_owned(&pdb_api, pdb, &uid, &mut foreign).await?;
     }
     let ing_api: Api<Ingress> = Api::namespaced(client.clone(), &ns);
-    let n = Names::new(&gfs.name_any());
-    match &children.ingress {
-        Some(i) => {
-            apply(&ing_api, i).await?;
-        }
-        None => {
-            if ing_api.get_opt(&n.api()).await?.is_some() {
-                ing_api.delete(&n.api(), &DeleteParams::default()).await?;
-            }
-        }
+    if let Some(i) = &children.ingress {
+        apply_owned(&ing_api, i, &uid, &mut foreign).await?;
+    }
+
+    // What the spec no longer asks for (managed storage switched to an
+    // external one, the Ingress or PDB turned off) goes; only objects this
+    // GraphFS owns are candidates.
+    let keep_sts = names_of(children.statefulsets.iter());
+    let keep_svc = names_of(children.services.iter());
+    let keep_np = names_of(children.network_policies.iter());
+    let keep_dep = names_of(children.deployments.iter());
+    let keep_pdb = names_of(children.pdb.iter());
+    let keep_ing = names_of(children.ingress.iter());
+    let mut pruned = Vec::new();
+    pruned.extend(prune(&sts_api, &name, &uid, &keep_sts).await?);
+    pruned.extend(prune(&svc_api, &name, &uid, &keep_svc).await?);
+    pruned.extend(prune(&np_api, &name, &uid, &keep_np).await?);
+    pruned.extend(prune(&dep_api, &name, &uid, &keep_dep).await?);
+    pruned.extend(prune(&pdb_api, &name, &uid, &keep_pdb).await?);
+    pruned.extend(prune(&ing_api, &name, &uid, &keep_ing).await?);
+    for p in &pruned {
+        publish(
+            ctx,
+            gfs,
+            EventType::Normal,
+            "Pruned",
+            format!("deleted {p}: the spec no longer asks for it"),
+        )
+        .await;
     }
 
     let route_api: Api<DynamicObject> =
@@ -284,8 +405,8 @@ async fn apply_graphfs(gfs: &GraphFS, ctx: &Context) -> Result<Action, Error> {
         Some(route) => {
             let obj: DynamicObject = serde_json::from_value(route.clone())
                 .map_err(|e| Error::Invalid(format!("HTTPRoute: {e}")))?;
-            match apply(&route_api, &obj).await {
-                Ok(_) => {}
+            let existing = match route_api.get_opt(&n.api()).await {
+                Ok(o) => o,
                 // No Gateway API in this cluster: say so and wait for a change.
                 Err(kube::Error::Api(ae)) if ae.code == 404 => {
                     return Err(Error::Invalid(
@@ -293,10 +414,20 @@ async fn apply_graphfs(gfs: &GraphFS, ctx: &Context) -> Result<Action, Error> {
                     ));
                 }
                 Err(e) => return Err(e.into()),
+            };
+            match existing {
+                Some(o) if !owned_by(&o.metadata, &uid) => {
+                    foreign.push(format!("HTTPRoute {}", n.api()));
+                }
+                _ => {
+                    apply(&route_api, &obj).await?;
+                }
             }
         }
         None => {
-            if let Ok(Some(_)) = route_api.get_opt(&n.api()).await {
+            if let Ok(Some(o)) = route_api.get_opt(&n.api()).await
+                && owned_by(&o.metadata, &uid)
+            {
                 route_api.delete(&n.api(), &DeleteParams::default()).await?;
             }
         }
@@ -351,8 +482,36 @@ async fn apply_graphfs(gfs: &GraphFS, ctx: &Context) -> Result<Action, Error> {
             generation,
         )
     };
+    let ownership = if foreign.is_empty() {
+        condition(
+            "OwnershipConflict",
+            false,
+            "None",
+            "every child object is this GraphFS's own",
+            generation,
+        )
+    } else {
+        condition(
+            "OwnershipConflict",
+            true,
+            "ForeignObject",
+            format!(
+                "{} already exist(s) and belong(s) to someone else; left alone (rename or delete it, or change this GraphFS)",
+                foreign.join(", ")
+            ),
+            generation,
+        )
+    };
     let all = [&storage, &graph, &api_cond];
-    let ready = if let Some(bad) = all.iter().find(|c| c.status != "True") {
+    let ready = if !foreign.is_empty() {
+        condition(
+            "Ready",
+            false,
+            "OwnershipConflict",
+            ownership.message.clone(),
+            generation,
+        )
+    } else if let Some(bad) = all.iter().find(|c| c.status != "True") {
         condition(
             "Ready",
             false,
@@ -386,7 +545,7 @@ async fn apply_graphfs(gfs: &GraphFS, ctx: &Context) -> Result<Action, Error> {
         gfs,
         ctx,
         api_available,
-        vec![ready, storage, graph, api_cond],
+        vec![ready, storage, graph, api_cond, ownership],
     )
     .await?;
     Ok(Action::requeue(Duration::from_secs(300)))
@@ -438,7 +597,8 @@ async fn cleanup_graphfs(gfs: &GraphFS, ctx: &Context) -> Result<Action, Error> 
         Retention::Delete => {
             let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &ns);
             let lp = ListParams::default().labels(&format!(
-                "app.kubernetes.io/instance={name},app.kubernetes.io/component in (minio,neo4j)"
+                "app.kubernetes.io/instance={name},app.kubernetes.io/component in (minio,neo4j),app.kubernetes.io/managed-by={}",
+                build::MANAGED_BY
             ));
             for pvc in pvcs.list(&lp).await? {
                 tracing::info!(pvc = %pvc.name_any(), "deleting volume (retention: Delete)");
@@ -664,6 +824,12 @@ async fn patch_pool_status(
 /// Invalid specs wait for a change; anything else backs off and retries.
 pub fn error_policy<K>(_obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action {
     ctx.metrics.failed();
+    retry_action(err)
+}
+
+/// What follows a failed reconcile: an invalid spec waits for a change,
+/// anything else is retried.
+pub fn retry_action(err: &Error) -> Action {
     match err {
         Error::Invalid(_) => Action::await_change(),
         _ => {
@@ -676,6 +842,36 @@ pub fn error_policy<K>(_obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invalid_spec_out_of_the_finalizer_waits_for_a_change() {
+        use kube::runtime::finalizer::Error as F;
+        let invalid =
+            unwrap_finalizer_error(F::ApplyFailed(Error::Invalid("no Gateway API".into())));
+        assert!(matches!(invalid, Error::Invalid(_)), "{invalid:?}");
+        assert_eq!(retry_action(&invalid), Action::await_change());
+        let cleanup = unwrap_finalizer_error(F::CleanupFailed(Error::Invalid("x".into())));
+        assert_eq!(retry_action(&cleanup), Action::await_change());
+        // The helper's own failures (e.g. adding the finalizer) are retried.
+        let own = Error::Finalizer(Box::new(F::UnnamedObject));
+        assert_eq!(retry_action(&own), Action::requeue(Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn only_an_owner_reference_with_the_uid_makes_an_object_ours() {
+        let mut meta = ObjectMeta::default();
+        assert!(!owned_by(&meta, "u1"));
+        meta.owner_references = Some(vec![
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                uid: "u2".into(),
+                ..Default::default()
+            },
+        ]);
+        assert!(!owned_by(&meta, "u1"));
+        assert!(owned_by(&meta, "u2"));
+        // An object without a uid (not yet created) owns nothing.
+        assert!(!owned_by(&meta, ""));
+    }
 
     #[test]
     fn unchanged_conditions_keep_their_transition_time() {

@@ -343,13 +343,22 @@ async fn a_graphfs_becomes_its_children_with_status_drift_repair_and_retention()
             .map(|_| ())
     })
     .await;
-    // The volume a StatefulSet controller would have made.
-    pvcs.create(&PostParams::default(), &serde_json::from_value(json!({
-        "metadata": {"name": "data-temp-neo4j-0", "labels": {"app.kubernetes.io/instance": "temp", "app.kubernetes.io/component": "neo4j"}},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
-    })).unwrap())
-    .await
-    .unwrap();
+    // The volume a StatefulSet controller would have made (labels from the
+    // claim template), and one of someone else's with the same instance and
+    // component labels but not managed by the operator: it must stay.
+    for (name, managed) in [("data-temp-neo4j-0", true), ("their-temp-neo4j", false)] {
+        let mut labels =
+            json!({"app.kubernetes.io/instance": "temp", "app.kubernetes.io/component": "neo4j"});
+        if managed {
+            labels["app.kubernetes.io/managed-by"] = json!("graphfs-operator");
+        }
+        pvcs.create(&PostParams::default(), &serde_json::from_value(json!({
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+        })).unwrap())
+        .await
+        .unwrap();
+    }
     gapi.delete("temp", &DeleteParams::default()).await.unwrap();
     wait_for(Duration::from_secs(30), "temp gone", || async {
         gapi.get_opt("temp").await.ok()?.is_none().then_some(())
@@ -365,6 +374,8 @@ async fn a_graphfs_becomes_its_children_with_status_drift_repair_and_retention()
     // The PVC is deleted (it may wait on its protection finalizer, which no controller removes here).
     let pvc = pvcs.get_opt("data-temp-neo4j-0").await.unwrap();
     assert!(pvc.is_none_or(|p| p.metadata.deletion_timestamp.is_some()));
+    let theirs = pvcs.get("their-temp-neo4j").await.unwrap();
+    assert!(theirs.metadata.deletion_timestamp.is_none());
     op.kill().await;
 }
 
@@ -742,5 +753,168 @@ async fn a_gateway_parent_gets_an_httproute_instead_of_an_ingress() {
         },
     )
     .await;
+    op.kill().await;
+}
+
+/// The Ready condition's (reason, message) of the GraphFS `name`.
+async fn ready_reason(gapi: &Api<GraphFS>, name: &str) -> Option<(String, String)> {
+    let g = gapi.get(name).await.ok()?;
+    g.status?
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| (c.reason, c.message))
+}
+
+#[tokio::test]
+async fn switching_to_external_storage_and_graph_removes_the_managed_children() {
+    let client = client().await;
+    let ns = namespace(&client, "switch").await;
+    let mut op = Operator::start(&ns, "op", "op-switch", &[]).await;
+    let gapi: Api<GraphFS> = Api::namespaced(client.clone(), &ns);
+    gapi.create(
+        &PostParams::default(),
+        &gfs(
+            "files",
+            json!({"storage": {"managed": {"size": "1Gi"}}, "graph": {"managed": {"size": "1Gi"}}}),
+        ),
+    )
+    .await
+    .unwrap();
+    let sts: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
+    let svc: Api<Service> = Api::namespaced(client.clone(), &ns);
+    wait_for(
+        Duration::from_secs(30),
+        "managed MinIO and Neo4j",
+        || async {
+            (sts.get_opt("files-minio").await.ok()?.is_some()
+                && sts.get_opt("files-neo4j").await.ok()?.is_some())
+            .then_some(())
+        },
+    )
+    .await;
+
+    // Someone else's StatefulSet with the same labels must survive the prune.
+    let mut foreign: StatefulSet = serde_json::from_value(json!({
+        "metadata": {"name": "files-cache", "labels": {
+            "app.kubernetes.io/instance": "files", "app.kubernetes.io/managed-by": "graphfs-operator"}},
+        "spec": {"selector": {"matchLabels": {"x": "y"}}, "serviceName": "files-cache",
+                 "template": {"metadata": {"labels": {"x": "y"}}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}
+    }))
+    .unwrap();
+    foreign = sts.create(&PostParams::default(), &foreign).await.unwrap();
+
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    for name in ["s3-creds", "neo4j-creds"] {
+        secrets
+            .create(&PostParams::default(), &serde_json::from_value(json!({
+                "metadata": {"name": name},
+                "stringData": {"accessKeyId": "a", "secretAccessKey": "b", "username": "neo4j", "password": "p"}
+            })).unwrap())
+            .await
+            .unwrap();
+    }
+    gapi.patch(
+        "files",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {
+            "storage": {"managed": null, "external": {"endpoint": "https://s3.example.com", "credentialsSecret": "s3-creds"}},
+            "graph": {"managed": null, "external": {"uri": "bolt://neo4j.example.com:7687", "credentialsSecret": "neo4j-creds"}}
+        }})),
+    )
+    .await
+    .unwrap();
+    wait_for(
+        Duration::from_secs(30),
+        "managed children pruned",
+        || async {
+            let gone = sts.get_opt("files-minio").await.ok()?.is_none()
+                && sts.get_opt("files-neo4j").await.ok()?.is_none()
+                && svc.get_opt("files-minio").await.ok()?.is_none()
+                && svc.get_opt("files-neo4j").await.ok()?.is_none();
+            gone.then_some(())
+        },
+    )
+    .await;
+    // The API stays, pointed at the external endpoints; the foreign object stays.
+    let api = Api::<Deployment>::namespaced(client.clone(), &ns)
+        .get("files-api")
+        .await
+        .unwrap();
+    let env =
+        serde_json::to_string(&api.spec.unwrap().template.spec.unwrap().containers[0].env).unwrap();
+    assert!(
+        env.contains("s3.example.com") && env.contains("neo4j.example.com"),
+        "{env}"
+    );
+    let still = sts.get("files-cache").await.unwrap();
+    assert_eq!(still.uid(), foreign.uid());
+    op.kill().await;
+}
+
+#[tokio::test]
+async fn an_ingress_someone_else_made_is_left_alone_with_a_condition() {
+    let client = client().await;
+    let ns = namespace(&client, "foreign").await;
+    let ingresses: Api<Ingress> = Api::namespaced(client.clone(), &ns);
+    let theirs: Ingress = serde_json::from_value(json!({
+        "metadata": {"name": "files-api", "labels": {"team": "web"}},
+        "spec": {"rules": [{"host": "www.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix",
+                  "backend": {"service": {"name": "website", "port": {"number": 80}}}}]}}]}
+    }))
+    .unwrap();
+    let theirs = ingresses
+        .create(&PostParams::default(), &theirs)
+        .await
+        .unwrap();
+    let mut op = Operator::start(&ns, "op", "op-foreign", &[]).await;
+    let gapi: Api<GraphFS> = Api::namespaced(client.clone(), &ns);
+    gapi.create(
+        &PostParams::default(),
+        &gfs("files", json!({"ingress": {"host": "files.example.com"}})),
+    )
+    .await
+    .unwrap();
+    let (reason, msg) = wait_for(Duration::from_secs(30), "OwnershipConflict", || async {
+        ready_reason(&gapi, "files")
+            .await
+            .filter(|(r, _)| r == "OwnershipConflict")
+    })
+    .await;
+    assert_eq!(reason, "OwnershipConflict");
+    assert!(msg.contains("Ingress files-api"), "{msg}");
+    // The rest was built; their Ingress is untouched.
+    wait_for(Duration::from_secs(30), "API Deployment", || async {
+        Api::<Deployment>::namespaced(client.clone(), &ns)
+            .get_opt("files-api")
+            .await
+            .ok()?
+    })
+    .await;
+    let now = ingresses.get("files-api").await.unwrap();
+    assert_eq!(now.uid(), theirs.uid());
+    assert_eq!(
+        now.metadata.resource_version,
+        theirs.metadata.resource_version
+    );
+    assert!(now.metadata.owner_references.is_none());
+    // Turning the GraphFS's Ingress off does not delete theirs either.
+    gapi.patch(
+        "files",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"ingress": {"enabled": false}}})),
+    )
+    .await
+    .unwrap();
+    wait_for(Duration::from_secs(30), "conflict resolved", || async {
+        ready_reason(&gapi, "files")
+            .await
+            .filter(|(r, _)| r != "OwnershipConflict")
+    })
+    .await;
+    assert_eq!(
+        ingresses.get("files-api").await.unwrap().uid(),
+        theirs.uid()
+    );
     op.kill().await;
 }
