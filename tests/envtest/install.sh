@@ -8,7 +8,13 @@
 # build recipe; when the stamp matches and the binary is present, nothing is
 # built. A second run takes well under a second.
 #
-# Usage: tests/envtest/install.sh [--force] [--prune]
+# With --node it also builds the node and controller binaries the test
+# cluster (tests/cluster) runs: kubelet, kube-proxy, kube-scheduler and
+# kube-controller-manager, from the same module (so they share its compiled
+# packages).
+#
+# Usage: tests/envtest/install.sh [--node] [--force] [--prune]
+#   --node    also build kubelet, kube-proxy, kube-scheduler, kube-controller-manager
 #   --force   rebuild even if the stamped binaries are present
 #   --prune   afterwards delete the build workspace (the shared Go caches under
 #             $GRAPHFS_CACHE/go stay: other tools' builds reuse them)
@@ -34,11 +40,14 @@ ROOT="$CACHE/envtest"           # build workspace, stamps
 
 FORCE=0
 PRUNE=0
+NODE=0
+NODE_BINS=(kubelet kube-proxy kube-scheduler kube-controller-manager)
 for arg in "$@"; do
   case "$arg" in
+    --node) NODE=1 ;;
     --force) FORCE=1 ;;
     --prune) PRUNE=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -66,8 +75,9 @@ stamp_ok() { # name expected binaries...
   for b in "$@"; do [ -x "$BIN/$b" ] || return 1; done
 }
 
-if stamp_ok control-plane "$STAMP" kube-apiserver kubectl etcd && [ $PRUNE = 0 ]; then
-  log "up to date: kube-apiserver/kubectl $K8S_VERSION, etcd $ETCD_VERSION in $BIN"
+node_ok() { [ $NODE = 0 ] || stamp_ok node "$STAMP" "${NODE_BINS[@]}"; }
+if stamp_ok control-plane "$STAMP" kube-apiserver kubectl etcd && node_ok && [ $PRUNE = 0 ]; then
+  log "up to date: kube-apiserver/kubectl $K8S_VERSION, etcd $ETCD_VERSION$([ $NODE = 0 ] || echo ", ${NODE_BINS[*]}") in $BIN"
   exit 0
 fi
 
@@ -80,7 +90,8 @@ build_total_start=$SECONDS
 
 # One throwaway module requires both k8s.io/kubernetes and the etcd server, so
 # the module graph (and with it every shared package) is resolved once.
-build_control_plane() {
+# build NAME...: builds the named binaries (and the module workspace first).
+build() {
   local t0=$SECONDS
   local minor="${K8S_VERSION#v1.}"           # 34.4
   local staging_version="v0.$minor"          # v0.34.4
@@ -144,7 +155,11 @@ package tools
 import (
 	_ "go.etcd.io/etcd/server/v3"
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 EOF
   log "go mod tidy (downloads dependencies)"
@@ -170,7 +185,7 @@ EOF
 
   local out="$ws/out" t name
   mkdir -p "$out"
-  for name in etcd kube-apiserver kubectl; do
+  for name in "$@"; do
     t=$SECONDS
     case "$name" in
       etcd) pkg=go.etcd.io/etcd/server/v3 ;;
@@ -181,20 +196,28 @@ EOF
       || die "building $name failed"
     log "$name built in $(fmt_secs $((SECONDS - t)))"
   done
-  "$out/etcd" --version >&2 || die "the built etcd does not run"
-  "$out/kube-apiserver" --version >&2 || die "the built kube-apiserver does not run"
-  for name in etcd kube-apiserver kubectl; do
+  for name in "$@"; do
+    if [ "$name" = kubectl ]; then "$out/$name" version --client >&2; else "$out/$name" --version >&2; fi \
+      || die "the built $name does not run"
     install -m 0755 "$out/$name" "$BIN/$name.new" && mv -f "$BIN/$name.new" "$BIN/$name"
   done
   rm -rf "$out"
-  echo "$STAMP" > "$ROOT/stamps/control-plane"
   log "timing: modules $(fmt_secs $t_dl), total $(fmt_secs $((SECONDS - t0)))"
 }
 
 if stamp_ok control-plane "$STAMP" kube-apiserver kubectl etcd; then
   log "etcd $ETCD_VERSION, kube-apiserver/kubectl $K8S_VERSION already installed"
 else
-  build_control_plane
+  build etcd kube-apiserver kubectl
+  echo "$STAMP" > "$ROOT/stamps/control-plane"
+fi
+if [ $NODE = 1 ]; then
+  if stamp_ok node "$STAMP" "${NODE_BINS[@]}"; then
+    log "${NODE_BINS[*]} $K8S_VERSION already installed"
+  else
+    build "${NODE_BINS[@]}"
+    echo "$STAMP" > "$ROOT/stamps/node"
+  fi
 fi
 
 if [ $PRUNE = 1 ]; then
@@ -202,4 +225,4 @@ if [ $PRUNE = 1 ]; then
   rm -rf "$ROOT/build"
 fi
 
-log "done in $(fmt_secs $((SECONDS - build_total_start))): $(ls "$BIN" | grep -E '^(etcd|kube-apiserver|kubectl)$' | tr '\n' ' ')in $BIN"
+log "done in $(fmt_secs $((SECONDS - build_total_start))): $(ls "$BIN" | grep -E '^(etcd|kube-|kubectl|kubelet)' | tr '\n' ' ')in $BIN"

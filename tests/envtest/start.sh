@@ -17,6 +17,13 @@
 #   GRAPHFS_ENVTEST_APISERVER_ARGS  extra kube-apiserver flags (word-split)
 #   GRAPHFS_ENVTEST_ETCD_ARGS       extra etcd flags (word-split)
 #   GRAPHFS_ENVTEST_INSECURE=1      kubeconfig with insecure-skip-tls-verify instead of the generated CA
+#   GRAPHFS_ENVTEST_ADDRESS         address kube-apiserver binds and advertises (default 127.0.0.1);
+#                                   another one (tests/cluster: the pod bridge's) also gets the
+#                                   "kubernetes" Service's Endpoints, so pods reach the API
+#   GRAPHFS_ENVTEST_PORT            kube-apiserver port (default: a free one)
+#   GRAPHFS_ENVTEST_SERVICE_CIDR    Service IP range (default 10.0.0.0/16)
+#   GRAPHFS_ENVTEST_AUTHORIZATION_MODE  kube-apiserver --authorization-mode (default RBAC)
+#   GRAPHFS_ENVTEST_EXTRA_TOKENS    file of more token-auth-file lines (token,user,uid,"groups")
 set -euo pipefail
 
 log() { printf '[envtest-start %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -123,6 +130,7 @@ fi
 TOKEN="$(cat "$PKI/token")"
 # token,user,uid,"groups"
 printf '%s,envtest-admin,envtest-admin,"system:masters"\n' "$TOKEN" > "$PKI/tokens.csv"
+[ -z "${GRAPHFS_ENVTEST_EXTRA_TOKENS:-}" ] || cat "$GRAPHFS_ENVTEST_EXTRA_TOKENS" >> "$PKI/tokens.csv"
 chmod 600 "$PKI/sa.key" "$PKI/token" "$PKI/tokens.csv"
 
 # ---------------------------------------------------------------- etcd
@@ -170,28 +178,31 @@ done
 log "etcd: healthy (pid $ETCD_PID)"
 
 # ---------------------------------------------------------------- kube-apiserver
+ADDRESS="${GRAPHFS_ENVTEST_ADDRESS:-127.0.0.1}"
+# On loopback the "kubernetes" Service gets no Endpoints (127.0.0.1 is not a
+# valid endpoint address, and the default reconciler would log a validation
+# error every 10 s); on any other address the default lease reconciler runs.
+RECONCILER=(--endpoint-reconciler-type none)
+[ "$ADDRESS" = 127.0.0.1 ] || RECONCILER=()
 start_apiserver() {
-  free_port; API_PORT="$FREE_PORT"
-  SERVER="https://127.0.0.1:$API_PORT"
+  if [ -n "${GRAPHFS_ENVTEST_PORT:-}" ]; then API_PORT="$GRAPHFS_ENVTEST_PORT"; else free_port; API_PORT="$FREE_PORT"; fi
+  SERVER="https://$ADDRESS:$API_PORT"
   log "kube-apiserver: $SERVER"
-  # --endpoint-reconciler-type none: the "kubernetes" Service gets no
-  # Endpoints, because 127.0.0.1 is not a valid endpoint address (the default
-  # reconciler would log a validation error every 10 s).
   # shellcheck disable=SC2086
   spawn kube-apiserver "$APISERVER" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --bind-address 127.0.0.1 \
-    --advertise-address 127.0.0.1 \
+    --bind-address "$ADDRESS" \
+    --advertise-address "$ADDRESS" \
     --secure-port "$API_PORT" \
     --cert-dir "$PKI/serving" \
     --token-auth-file "$PKI/tokens.csv" \
-    --authorization-mode RBAC \
+    --authorization-mode "${GRAPHFS_ENVTEST_AUTHORIZATION_MODE:-RBAC}" \
     --service-account-issuer "$SERVER" \
     --service-account-key-file "$PKI/sa.pub" \
     --service-account-signing-key-file "$PKI/sa.key" \
-    --service-cluster-ip-range 10.0.0.0/16 \
+    --service-cluster-ip-range "${GRAPHFS_ENVTEST_SERVICE_CIDR:-10.0.0.0/16}" \
     --allow-privileged=true \
-    --endpoint-reconciler-type none \
+    "${RECONCILER[@]}" \
     ${GRAPHFS_ENVTEST_APISERVER_ARGS:-}
   API_PID="$SPAWNED_PID"
   local deadline=$((SECONDS + READY_TIMEOUT)) body=""

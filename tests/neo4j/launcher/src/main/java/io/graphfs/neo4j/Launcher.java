@@ -57,11 +57,21 @@ public final class Launcher {
 
     private Launcher() {}
 
+    /** Address Bolt (and every other connector) binds. */
+    private static String listen = "127.0.0.1";
+
     public static void main(String[] args) throws Exception {
         Path home = Path.of(env("GRAPHFS_NEO4J_HOME", "neo4j-home"));
         int port = Integer.parseInt(env("GRAPHFS_NEO4J_BOLT_PORT", "7687"));
         String password = env("GRAPHFS_NEO4J_PASSWORD", DEFAULT_PASSWORD);
         String conf = env("GRAPHFS_NEO4J_CONF", "");
+        // The official image's NEO4J_AUTH ("neo4j/PASSWORD"), which the operator
+        // sets on its managed Neo4j, so this launcher's image can stand in for it.
+        String auth = env("NEO4J_AUTH", "");
+        if (auth.startsWith("neo4j/") && System.getenv("GRAPHFS_NEO4J_PASSWORD") == null) {
+            password = auth.substring("neo4j/".length());
+        }
+        listen = env("GRAPHFS_NEO4J_LISTEN_ADDRESS", "127.0.0.1");
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -72,7 +82,8 @@ public final class Launcher {
                 case "-h", "--help" -> {
                     System.out.println("usage: java -cp 'lib/*' io.graphfs.neo4j.Launcher "
                             + "[--home DIR] [--bolt-port PORT] [--password PW] [--conf FILE]\n"
-                            + "env: GRAPHFS_NEO4J_HOME GRAPHFS_NEO4J_BOLT_PORT GRAPHFS_NEO4J_PASSWORD GRAPHFS_NEO4J_CONF");
+                            + "env: GRAPHFS_NEO4J_HOME GRAPHFS_NEO4J_BOLT_PORT GRAPHFS_NEO4J_PASSWORD GRAPHFS_NEO4J_CONF\n"
+                            + "     GRAPHFS_NEO4J_LISTEN_ADDRESS (default 127.0.0.1; 0.0.0.0 in a container) NEO4J_AUTH (neo4j/PASSWORD)");
                     return;
                 }
                 default -> fail("unknown argument: " + a);
@@ -107,9 +118,9 @@ public final class Launcher {
                 // debug.log is written to HOME/logs as usual.
                 .setUserLogProvider(new Log4jLogProvider(System.out, Level.INFO))
                 .setConfig(GraphDatabaseSettings.auth_enabled, true)
-                .setConfig(GraphDatabaseSettings.default_listen_address, new SocketAddress("127.0.0.1"))
+                .setConfig(GraphDatabaseSettings.default_listen_address, new SocketAddress(listen))
                 .setConfig(BoltConnector.enabled, true)
-                .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
+                .setConfig(BoltConnector.listen_address, new SocketAddress(listen, port))
                 .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.DISABLED)
                 .setConfig(BoltConnector.server_bolt_telemetry_enabled, false)
