@@ -110,6 +110,11 @@ pub struct StorageArgs {
         hide_env_values = true
     )]
     pub neo4j_password: String,
+    /// Seconds to wait for a connection to Neo4j or any answer from it before
+    /// a request fails with 503 (a restarting Neo4j pod otherwise holds
+    /// requests on its dead connections).
+    #[arg(long, env = "GRAPHFS_NEO4J_TIMEOUT_SECONDS", default_value_t = 15)]
+    pub neo4j_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

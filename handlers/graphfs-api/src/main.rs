@@ -138,6 +138,7 @@ async fn open_backends(storage: &StorageArgs) -> Result<Backends> {
                     user: storage.neo4j_user.clone(),
                     password: storage.neo4j_password.clone(),
                     max_connections: 16,
+                    timeout: std::time::Duration::from_secs(storage.neo4j_timeout_seconds.max(1)),
                 })
                 .await
                 .with_context(|| format!("connecting to the graph database at {uri}"))?,

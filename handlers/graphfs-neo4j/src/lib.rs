@@ -58,6 +58,11 @@ pub struct Neo4jConfig {
     pub user: String,
     pub password: String,
     pub max_connections: usize,
+    /// Longest wait for a connection or for any answer of the server. A
+    /// connection whose server went away (a pod deleted, a network cut) can
+    /// otherwise hold a request until TCP gives up; past this the request
+    /// fails as Unavailable (503).
+    pub timeout: std::time::Duration,
 }
 
 pub struct Neo4jGraphIndex {
@@ -69,6 +74,8 @@ fn db_err(e: neo4rs::Error) -> Error {
     match &e {
         E::IOError { .. }
         | E::ConnectionError
+        | E::ConnectionTimedOut
+        | E::IncompleteBoltExchange
         | E::ServerUnavailableError(_)
         | E::RequestIgnoredError => Error::unavailable(format!("graph database unreachable: {e}")),
         E::Neo4j(n) if n.code().contains("ConstraintValidationFailed") => {
@@ -332,6 +339,7 @@ impl Neo4jGraphIndex {
             .user(cfg.user)
             .password(cfg.password)
             .max_connections(cfg.max_connections.max(2))
+            .connection_timeout(cfg.timeout)
             .fetch_size(500)
             .build()
             .map_err(db_err)?;
@@ -346,11 +354,16 @@ impl Neo4jGraphIndex {
                 Err(e) => return Err(db_err(e)),
             }
         }
-        index
+        // Indexes still populating (a large store after a restart) only slow
+        // queries down; wait a while for them, within the answer timeout.
+        let wait = cfg.timeout.as_secs().saturating_sub(1).max(1);
+        if let Err(e) = index
             .graph
-            .run(query("CALL db.awaitIndexes(120)"))
+            .run(query("CALL db.awaitIndexes($secs)").param("secs", wait as i64))
             .await
-            .map_err(db_err)?;
+        {
+            tracing::warn!(error = %e, "graph indexes are still being populated; going on");
+        }
         Ok(index)
     }
 

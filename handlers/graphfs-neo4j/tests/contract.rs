@@ -12,6 +12,7 @@ fn config(neo4j: &ExternalServer) -> Neo4jConfig {
         user: neo4j.get("GRAPHFS_NEO4J_USER").to_string(),
         password: neo4j.get("GRAPHFS_NEO4J_PASSWORD").to_string(),
         max_connections: 8,
+        timeout: std::time::Duration::from_secs(30),
     }
 }
 

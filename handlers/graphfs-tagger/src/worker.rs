@@ -291,6 +291,9 @@ impl Worker {
         let span =
             tracing::info_span!("job", id = job.id, file = %job.file_id, attempt = job.attempts);
         let _enter = span.enter();
+        // The file and attempt are on the events too (not only the span), so
+        // that the logs of a pod alone tell which jobs it held and finished.
+        tracing::info!(file = %job.file_id, attempt = job.attempts, "claimed");
         if job.attempts > cfg.max_attempts {
             let reason = format!(
                 "gave up after {} attempts (the handler stopped while working on it)",
@@ -306,12 +309,14 @@ impl Worker {
         match result {
             Ok(outcome) => match self.index.complete_job(&job, &outcome).await {
                 Ok(true) => {
-                    tracing::info!(tags = outcome.tags.len(), "tagged");
+                    tracing::info!(file = %job.file_id, attempt = job.attempts, tags = outcome.tags.len(), "tagged");
                     if let Some(e) = &outcome.embedding {
                         self.link_similar(job.file_id, e).await;
                     }
                 }
-                Ok(false) => tracing::warn!("lease lost or file deleted; outcome dropped"),
+                Ok(false) => {
+                    tracing::warn!(file = %job.file_id, attempt = job.attempts, "lease lost or file deleted; outcome dropped")
+                }
                 Err(e) => {
                     let reason = format!("could not write the tagging outcome: {e}");
                     self.retry_or_give_up(&job, &reason).await;
@@ -346,7 +351,7 @@ impl Worker {
         } else {
             let wait = self.config.backoff(job.attempts);
             let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-            tracing::info!(retry_in = ?wait, %reason, "will retry");
+            tracing::info!(file = %job.file_id, attempt = job.attempts, retry_in = ?wait, %reason, "will retry");
             self.record_failure(job, reason, JobFailure::RetryAt(at))
                 .await;
         }
@@ -354,7 +359,7 @@ impl Worker {
 
     async fn record_failure(&self, job: &Job, reason: &str, failure: JobFailure) {
         if failure == JobFailure::GiveUp {
-            tracing::warn!(%reason, "tagging failed");
+            tracing::warn!(file = %job.file_id, attempt = job.attempts, %reason, "tagging failed");
         }
         if let Err(e) = self.index.fail_job(job, reason, failure).await {
             tracing::warn!(error = %e, "could not record the failure; the lease will lapse and the job comes back");
