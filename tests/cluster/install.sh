@@ -31,6 +31,7 @@ if [ "${1:-}" != --skip-apt ]; then
   for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
     log "apt-get install ${missing[*]}"
+    apt-get update -qq || die "apt-get update failed"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
       || die "apt-get install ${missing[*]} failed"
   fi

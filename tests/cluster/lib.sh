@@ -120,8 +120,8 @@ api() { # method path [curl args...]: prints the body, fails on a non-2xx status
   curl -sS --fail-with-body --max-time 600 --resolve "$HOST:${INGRESS_URL##*:}:127.0.0.1" \
     -X "$m" -H "Authorization: Bearer $TOKEN" "$@" "http://$HOST:${INGRESS_URL##*:}$p"
 }
-status_of() { # path -> HTTP status through the Ingress
-  curl -s -o /dev/null -w '%{http_code}' --max-time 10 --resolve "$HOST:${INGRESS_URL##*:}:127.0.0.1" \
+status_of() { # path -> HTTP status through the Ingress (000: no answer in 30 s)
+  curl -s -o /dev/null -w '%{http_code}' --max-time 30 --resolve "$HOST:${INGRESS_URL##*:}:127.0.0.1" \
     -H "Authorization: Bearer $TOKEN" "http://$HOST:${INGRESS_URL##*:}$1"
 }
 wait_http() { # seconds path status
@@ -183,4 +183,154 @@ page_screenshot() { # png
   [ -s "$out" ] && printf '%s' "$html" | grep -qi 'graphfs'
 }
 
-fault_checks() { :; }
+# ---------------------------------------------------------------- faults
+api_pod_deleted_under_load() {
+  local port="${INGRESS_URL##*:}" victim out
+  victim="$(kubectl -n default get pods -l app.kubernetes.io/instance="$APP",app.kubernetes.io/component=api -o jsonpath='{.items[0].metadata.name}')"
+  [ -n "$victim" ] || { echo "no API pod"; return 1; }
+  wrk -t2 -c8 -d25s -s "$HERE/reads.lua" "http://127.0.0.1:$port/" -- "$HOST" "$TOKEN" \
+    /api/v1/files /api/v1/tags "/api/v1/files/$SMALL_ID" "/api/v1/search?q=titan" > "$ART/wrk-api-pod.txt" 2>&1 &
+  local wrk_pid=$!
+  sleep 5
+  kubectl -n default delete pod "$victim" --wait=false
+  wait $wrk_pid
+  cat "$ART/wrk-api-pod.txt"
+  out="$(grep '^READS' "$ART/wrk-api-pod.txt")"
+  # Every request answered 200: no socket errors, no other status.
+  [[ "$out" =~ requests=([0-9]+)\ non2xx=0\ connect=0\ read=0\ write=0\ timeout=0 ]] && [ "${BASH_REMATCH[1]}" -gt 100 ] || return 1
+  # And the Deployment replaced the pod.
+  deployment_ready default "$APP-api" 2
+}
+
+queue_field() { api GET /api/v1/queue | jq -r ".$1"; }
+export -f queue_field
+
+# File ids a tagger pod's log shows claimed but not finished (JSON logs;
+# "claimed" starts a job, any later event naming the file ends it: "tagged",
+# "will retry", a failure).
+held_by() { # pod
+  kubectl -n default logs "$1" 2>/dev/null | jq -r 'select(.fields.file != null) | [.fields.file, .fields.message] | @tsv' 2>/dev/null \
+    | awk -F'\t' '$2 == "claimed" {held[$1] = 1} $2 != "claimed" {delete held[$1]} END {for (f in held) print f}'
+}
+# "file<TAB>attempt" of each job a pod's log shows tagged.
+tagged_by() { # pod
+  kubectl -n default logs "$1" 2>/dev/null | jq -r 'select(.fields.message == "tagged") | [.fields.file, .fields.attempt] | @tsv' 2>/dev/null
+}
+
+crash_pod() { # pod: SIGKILL its container's process on the node, then delete it
+  local cid pid
+  cid="$(kubectl -n default get pod "$1" -o jsonpath='{.status.containerStatuses[0].containerID}')"
+  cid="${cid#containerd://}"
+  pid="$(ctr --address "$CONTAINERD_SOCKET" --namespace k8s.io tasks ls | awk -v c="$cid" '$1 == c {print $2}')"
+  [ -n "$pid" ] && kill -KILL "$pid"
+  kubectl -n default delete pod "$1" --grace-period=0 --force >/dev/null 2>&1
+}
+
+tagger_killed_holding_jobs() {
+  local i n=24 victim="" held="" ids=() pods p
+  for i in $(seq 1 $n); do
+    # Enough text that tagging a file takes a moment, different per file.
+    python3 -c 'import random,sys; w=["orbital","survey","moon","rocket","stage","engine","telemetry","launch","payload","thermal"]; r=random.Random(int(sys.argv[1])); print(" ".join(r.choice(w)+str(r.randrange(5000)) for _ in range(40000)))' "$i" > "$ART/load-$i.txt"
+    ids+=("$(upload "load-$i.txt" "$ART/load-$i.txt" | jq -r .id)")
+  done
+  printf '%s\n' "${ids[@]}" > "$ART/load-ids.txt"
+  # The first tagger pod seen holding a job crashes: its process gets SIGKILL
+  # (a graceful stop would finish or release its jobs), then the pod is
+  # deleted, so its jobs are only freed when their lease lapses and another
+  # pod takes them.
+  local deadline=$((SECONDS + 120))
+  while [ -z "$victim" ] && [ $SECONDS -lt $deadline ]; do
+    pods="$(kubectl -n default get pods -l app.kubernetes.io/instance="$APP",app.kubernetes.io/component=tagger \
+      --field-selector=status.phase=Running -o jsonpath='{.items[*].metadata.name}')"
+    for p in $pods; do
+      held="$(held_by "$p")"
+      if [ -n "$held" ]; then
+        victim="$p"
+        crash_pod "$victim"
+        break
+      fi
+    done
+    [ -n "$victim" ] || sleep 0.3
+  done
+  [ -n "$victim" ] || { echo "no tagger pod was ever seen holding a job"; return 1; }
+  echo "crashed $victim while it held: $(echo $held)"
+  # Keep every tagger pod's log as it grows: pods scaled down meanwhile take theirs with them.
+  mkdir -p "$ART/tagger-logs"
+  ( while :; do
+      for p in $(kubectl -n default get pods -l app.kubernetes.io/instance="$APP",app.kubernetes.io/component=tagger -o jsonpath='{.items[*].metadata.name}'); do
+        [ "$p" = "$victim" ] || tagged_by "$p" > "$ART/tagger-logs/$p.tagged" 2>/dev/null
+      done
+      sleep 2
+    done ) &
+  local collector=$!
+  local id
+  for id in "${ids[@]}"; do
+    until_ok 240 bash -c '[ "$(file_status "$0")" = done ]' "$id" || { kill $collector; echo "file $id never finished: $(api GET "/api/v1/files/$id")"; return 1; }
+  done
+  sleep 3; kill $collector; wait $collector 2>/dev/null
+  [ "$(queue_field failed)" = 0 ] || { echo "failed jobs: $(queue_field failed)"; return 1; }
+  # Each job the victim held was finished by another pod, on a later attempt.
+  local others
+  others="$(cat "$ART"/tagger-logs/*.tagged 2>/dev/null)"
+  for id in $held; do
+    printf '%s' "$others" | awk -F'\t' -v f="$id" '$1 == f && $2 >= 2 {ok = 1} END {exit !ok}' \
+      || { echo "job of $id: no other pod tagged it on a later attempt"; return 1; }
+    echo "file $id: finished by another pod on a later attempt"
+  done
+}
+export -f held_by tagged_by
+
+neo4j_pod_deleted() {
+  local before codes
+  before="$(api GET '/api/v1/files?limit=200' | jq '.items | length')"
+  kubectl -n default delete pod "$APP-neo4j-0" --wait=false
+  # While the graph is gone: 503 (Service Unavailable), never another 5xx.
+  codes=""
+  local deadline=$((SECONDS + 120)) c saw503=0 back=0
+  while [ $SECONDS -lt $deadline ]; do
+    c="$(status_of '/api/v1/files?limit=1')"
+    codes+="$c "
+    case "$c" in
+      503) saw503=1 ;;
+      200) [ $saw503 = 1 ] && { back=1; break; } ;;
+      000|5*) echo "got $c while Neo4j was away: $codes"; return 1 ;;
+    esac
+    sleep 0.5
+  done
+  echo "statuses while Neo4j restarted: $codes"
+  [ $saw503 = 1 ] && [ $back = 1 ] || return 1
+  statefulset_ready default "$APP-neo4j"
+  # Nothing lost: every file is still there.
+  [ "$(api GET '/api/v1/files?limit=200' | jq '.items | length')" = "$before" ]
+}
+
+taggers_scale_with_the_queue() {
+  local i max=0 r
+  # Idle first: no tagger pods.
+  until_ok 180 bash -c '[ "$(kubectl -n default get deployment "$0" -o jsonpath="{.spec.replicas}")" = 0 ]' "$APP-tagger-main" \
+    || { echo "taggers did not scale to zero when idle"; return 1; }
+  for i in $(seq 1 30); do
+    printf 'Scaling burst file %s about %s.\n' "$i" "$RANDOM" > "$ART/burst.txt"
+    upload "burst-$i.txt" "$ART/burst.txt" >/dev/null || return 1
+  done
+  # Up: more than one pod, started for real.
+  local deadline=$((SECONDS + 120))
+  while [ $SECONDS -lt $deadline ]; do
+    r="$(kubectl -n default get deployment "$APP-tagger-main" -o jsonpath='{.status.readyReplicas}')"
+    [ "${r:-0}" -gt "$max" ] && max="${r:-0}"
+    [ "$max" -ge 2 ] && break
+    sleep 1
+  done
+  echo "most tagger pods ready at once: $max"
+  [ "$max" -ge 2 ] || return 1
+  # Down again once the queue is empty and the cooldown has passed.
+  until_ok 180 bash -c '[ "$(kubectl -n default get pods -l app.kubernetes.io/instance="$0",app.kubernetes.io/component=tagger -o name | wc -l)" = 0 ]' "$APP" \
+    || { echo "tagger pods still running"; return 1; }
+}
+
+fault_checks() {
+  check "an API pod deleted under read load: every request through the Ingress answered 200" api_pod_deleted_under_load
+  check "a tagger pod crashed while holding jobs: another pod finishes them" tagger_killed_holding_jobs
+  check "the Neo4j pod deleted: 503 meanwhile, every file there afterwards" neo4j_pod_deleted
+  check "TaggerPool scales tagger pods 0 -> N -> 0 from the queue" taggers_scale_with_the_queue
+}
