@@ -2,14 +2,14 @@
 # Start a one-node Kubernetes cluster of real parts as plain processes, the way
 # kubeadm or k3s lay one out, with everything under DIR:
 #
-#   gfs0 bridge 10.88.0.1/16    the pod network (CNI bridge + host-local + portmap);
+#   gfs0 bridge 10.247.0.1/16    the pod network (CNI bridge + host-local + portmap);
 #                               the control plane listens on the bridge address,
 #                               so pods reach it and nothing outside the machine can
 #   containerd + runc           CRI runtime; its image store is cached under
 #                               $CACHE/cluster/containerd, so images survive restarts
-#   etcd, kube-apiserver        tests/envtest/start.sh, on 10.88.0.1:6443
+#   etcd, kube-apiserver        tests/envtest/start.sh, on 10.247.0.1:6443
 #   kube-controller-manager, kube-scheduler, kubelet, kube-proxy (iptables)
-#   CoreDNS                     cluster DNS on 10.88.0.1:53 (kubernetes plugin)
+#   CoreDNS                     cluster DNS on 10.247.0.1:53 (kubernetes plugin)
 #   Traefik                     the ingress controller: reads Ingress objects,
 #                               serves on 127.0.0.1:$GRAPHFS_CLUSTER_HTTP_PORT
 #   hostPath PersistentVolumes  under DIR/volumes, for StatefulSets' claims
@@ -78,7 +78,7 @@ cat > "$DIR/cni/net.d/10-graphfs.conflist" <<EOF
   "plugins": [
     { "type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
       "ipam": { "type": "host-local", "dataDir": "$DIR/cni/ipam",
-                "ranges": [[{ "subnet": "$POD_CIDR", "rangeStart": "10.88.1.0", "gateway": "$GATEWAY" }]],
+                "ranges": [[{ "subnet": "$POD_CIDR", "rangeStart": "10.247.1.0", "gateway": "$GATEWAY" }]],
                 "routes": [{ "dst": "0.0.0.0/0" }] } },
     { "type": "portmap", "capabilities": { "portMappings": true } }
   ]

@@ -81,9 +81,13 @@ fn db_err(e: neo4rs::Error) -> Error {
         E::Neo4j(n) if n.code().contains("ConstraintValidationFailed") => {
             Error::Conflict(e.to_string())
         }
-        E::Neo4j(n)
-            if n.code().contains("TransientError") || n.code().contains("DatabaseUnavailable") =>
-        {
+        // Neo4j asks clients to run a transaction that failed this way again
+        // (a deadlock with a concurrent writer, a leader switch): say when.
+        E::Neo4j(n) if n.code().contains("TransientError") => Error::Unavailable {
+            message: e.to_string(),
+            retry_after: Some(TRANSIENT_RETRY_AFTER),
+        },
+        E::Neo4j(n) if n.code().contains("DatabaseUnavailable") => {
             Error::unavailable(e.to_string())
         }
         E::AuthenticationError(_) => {
@@ -91,6 +95,33 @@ fn db_err(e: neo4rs::Error) -> Error {
         }
         _ => Error::internal(e),
     }
+}
+
+const TRANSIENT_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Runs a write transaction again, a few times with growing pauses, when
+/// Neo4j reported a transient failure (see `db_err`); anything else, or the
+/// last failure, is returned as it is.
+async fn retry_transient<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut pause = TRANSIENT_RETRY_AFTER;
+    for _ in 0..5 {
+        match attempt().await {
+            Err(Error::Unavailable {
+                retry_after: Some(_),
+                message,
+            }) => {
+                tracing::debug!(%message, ?pause, "transient graph failure; running the transaction again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            other => return other,
+        }
+    }
+    attempt().await
 }
 
 fn de_err(e: impl std::fmt::Display) -> Error {
@@ -365,6 +396,40 @@ impl Neo4jGraphIndex {
             tracing::warn!(error = %e, "graph indexes are still being populated; going on");
         }
         Ok(index)
+    }
+
+    /// One attempt at `delete_file` (see there).
+    async fn delete_file_once(&self, viewer: &str, id: FileId) -> Result<FileRecord> {
+        self.check_owned(viewer, id).await?;
+        let record = self.get_owned(id).await?;
+        let sid = id.to_string();
+        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
+        let tags = file_tags(&mut txn, &sid).await?;
+        let removed = txn_rows(
+            &mut txn,
+            query("MATCH (:File {id: $id})-[:REMOVED]->(t:Tag) RETURN t.name AS n")
+                .param("id", sid.clone()),
+        )
+        .await?;
+        let mut orphans = tags.clone();
+        for r in removed {
+            orphans.push(r.get("n").map_err(de_err)?);
+        }
+        txn.run(
+            query(
+                "MATCH (f:File {id: $id})
+                 FOREACH (t IN f.terms | MERGE (x:Term {name: t}) SET x.df = CASE WHEN x.df > 0 THEN x.df - 1 ELSE 0 END)
+                 WITH f OPTIONAL MATCH (j:Job {file_id: $id})
+                 DETACH DELETE j, f",
+            )
+            .param("id", sid),
+        )
+        .await
+        .map_err(db_err)?;
+        recount_cooccurrence(&mut txn, &tags).await?;
+        drop_orphans(&mut txn, &orphans).await?;
+        txn.commit().await.map_err(db_err)?;
+        Ok(record)
     }
 
     /// Writes a tagging outcome under the job's lease: text, metadata,
@@ -830,36 +895,9 @@ impl GraphIndex for Neo4jGraphIndex {
     }
 
     async fn delete_file(&self, viewer: &str, id: FileId) -> Result<FileRecord> {
-        self.check_owned(viewer, id).await?;
-        let record = self.get_owned(id).await?;
-        let sid = id.to_string();
-        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
-        let tags = file_tags(&mut txn, &sid).await?;
-        let removed = txn_rows(
-            &mut txn,
-            query("MATCH (:File {id: $id})-[:REMOVED]->(t:Tag) RETURN t.name AS n")
-                .param("id", sid.clone()),
-        )
-        .await?;
-        let mut orphans = tags.clone();
-        for r in removed {
-            orphans.push(r.get("n").map_err(de_err)?);
-        }
-        txn.run(
-            query(
-                "MATCH (f:File {id: $id})
-                 FOREACH (t IN f.terms | MERGE (x:Term {name: t}) SET x.df = CASE WHEN x.df > 0 THEN x.df - 1 ELSE 0 END)
-                 WITH f OPTIONAL MATCH (j:Job {file_id: $id})
-                 DETACH DELETE j, f",
-            )
-            .param("id", sid),
-        )
-        .await
-        .map_err(db_err)?;
-        recount_cooccurrence(&mut txn, &tags).await?;
-        drop_orphans(&mut txn, &orphans).await?;
-        txn.commit().await.map_err(db_err)?;
-        Ok(record)
+        // Deleting races with tagging the same file (both lock its node and
+        // its tags): a deadlock is retried, not reported.
+        retry_transient(|| self.delete_file_once(viewer, id)).await
     }
 
     async fn set_shared(
@@ -1648,6 +1686,50 @@ impl Neo4jGraphIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn transient_failures_run_the_transaction_again_and_others_do_not() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let transient = || Error::Unavailable {
+            message: "Neo.TransientError.Transaction.DeadlockDetected".into(),
+            retry_after: Some(TRANSIENT_RETRY_AFTER),
+        };
+        // Two deadlocks, then success: the caller sees the success.
+        let calls = AtomicU32::new(0);
+        let out = retry_transient(|| async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 | 1 => Err(transient()),
+                _ => Ok(7),
+            }
+        })
+        .await;
+        assert_eq!(out.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // An outage (no retry_after) is returned at once.
+        let calls = AtomicU32::new(0);
+        let out: Result<()> = retry_transient(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(Error::unavailable("graph database unreachable"))
+        })
+        .await;
+        assert!(matches!(
+            out,
+            Err(Error::Unavailable {
+                retry_after: None,
+                ..
+            })
+        ));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Transient forever: a bounded number of attempts, then the failure.
+        let calls = AtomicU32::new(0);
+        let out: Result<()> = retry_transient(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(transient())
+        })
+        .await;
+        assert!(out.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 6);
+    }
 
     #[test]
     fn user_text_becomes_quoted_terms_only() {
