@@ -208,21 +208,27 @@ export -f queue_field
 # File ids a tagger pod's log shows claimed but not finished (JSON logs;
 # "claimed" starts a job, any later event naming the file ends it: "tagged",
 # "will retry", a failure).
-held_by() { # pod
-  kubectl -n default logs "$1" 2>/dev/null | jq -r 'select(.fields.file != null) | [.fields.file, .fields.message] | @tsv' 2>/dev/null \
+held_in_log() { # JSON log lines on stdin
+  jq -rR 'fromjson? | select(.fields.file != null) | [.fields.file, .fields.message] | @tsv' 2>/dev/null \
     | awk -F'\t' '$2 == "claimed" {held[$1] = 1} $2 != "claimed" {delete held[$1]} END {for (f in held) print f}'
 }
+held_by() { kubectl -n default logs "$1" 2>/dev/null | held_in_log; }
 # "file<TAB>attempt" of each job a pod's log shows tagged.
 tagged_by() { # pod
   kubectl -n default logs "$1" 2>/dev/null | jq -r 'select(.fields.message == "tagged") | [.fields.file, .fields.attempt] | @tsv' 2>/dev/null
 }
 
-crash_pod() { # pod: SIGKILL its container's process on the node, then delete it
-  local cid pid
+# crash_pod POD: SIGKILL its container's process on the node, print the file
+# ids its (now final) log shows claimed and not finished, then delete the pod.
+crash_pod() {
+  local cid pid uid
   cid="$(kubectl -n default get pod "$1" -o jsonpath='{.status.containerStatuses[0].containerID}')"
+  uid="$(kubectl -n default get pod "$1" -o jsonpath='{.metadata.uid}')"
   cid="${cid#containerd://}"
   pid="$(ctr --address "$CONTAINERD_SOCKET" --namespace k8s.io tasks ls | awk -v c="$cid" '$1 == c {print $2}')"
   [ -n "$pid" ] && kill -KILL "$pid"
+  # The kubelet's log file of that container: "<time> <stream> <tag> <line>".
+  cat "$CLUSTER_DIR/pod-logs/default_$1_$uid"/tagger/*.log 2>/dev/null | cut -d' ' -f4- | held_in_log
   kubectl -n default delete pod "$1" --grace-period=0 --force >/dev/null 2>&1
 }
 
@@ -243,12 +249,11 @@ tagger_killed_holding_jobs() {
     pods="$(kubectl -n default get pods -l app.kubernetes.io/instance="$APP",app.kubernetes.io/component=tagger \
       --field-selector=status.phase=Running -o jsonpath='{.items[*].metadata.name}')"
     for p in $pods; do
-      held="$(held_by "$p")"
-      if [ -n "$held" ]; then
-        victim="$p"
-        crash_pod "$victim"
-        break
-      fi
+      [ -n "$(held_by "$p")" ] || continue
+      # What it still held when it died (a job may end between the two reads).
+      held="$(crash_pod "$p")"
+      if [ -n "$held" ]; then victim="$p"; break; fi
+      echo "$p finished its jobs before the kill; trying another pod"
     done
     [ -n "$victim" ] || sleep 0.3
   done
@@ -278,7 +283,7 @@ tagger_killed_holding_jobs() {
     echo "file $id: finished by another pod on a later attempt"
   done
 }
-export -f held_by tagged_by
+export -f held_in_log held_by tagged_by
 
 neo4j_pod_deleted() {
   local before codes

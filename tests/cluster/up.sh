@@ -14,7 +14,8 @@
 #                               serves on 127.0.0.1:$GRAPHFS_CLUSTER_HTTP_PORT
 #   hostPath PersistentVolumes  under DIR/volumes, for StatefulSets' claims
 #
-# Prints KUBECONFIG=..., INGRESS_URL=... on stdout when the node is Ready.
+# Prints CLUSTER_DIR=..., KUBECONFIG=..., INGRESS_URL=..., CONTAINERD_SOCKET=...
+# on stdout when the node is Ready.
 # Stop with tests/cluster/down.sh DIR (also cleans up after a failed start).
 #
 # Usage: tests/cluster/up.sh DIR
@@ -175,7 +176,7 @@ spawn kube-scheduler "$BIN/kube-scheduler" \
   --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false --v 1
 
 # ---------------------------------------------------------------- kubelet
-mkdir -p "$DIR/kubelet" "$DIR/kubelet-pki"
+mkdir -p "$DIR/kubelet" "$DIR/kubelet-pki" "$DIR/pod-logs"
 printf 'nameserver %s\nsearch cluster.local\n' "$GATEWAY" > "$DIR/resolv.conf"
 cat > "$DIR/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -197,6 +198,7 @@ containerRuntimeEndpoint: unix://$SOCK
 clusterDNS: [$GATEWAY]
 clusterDomain: cluster.local
 resolvConf: $DIR/resolv.conf
+podLogsDir: $DIR/pod-logs
 failSwapOn: false
 # The machine's disk is shared with everything else: evict only when it is
 # really full, and never collect the preloaded images (nothing can re-pull them).
@@ -330,6 +332,7 @@ wait_for "Traefik" 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$HTTP_PORT"
 trap - EXIT
 log "cluster up in $((SECONDS - t0)) s (node $NODE Ready); stop with tests/cluster/down.sh $DIR"
 cat > "$DIR/env" <<EOF
+CLUSTER_DIR=$DIR
 KUBECONFIG=$KUBECONFIG
 INGRESS_URL=http://127.0.0.1:$HTTP_PORT
 CONTAINERD_SOCKET=$SOCK
