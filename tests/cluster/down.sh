@@ -54,6 +54,23 @@ done
 # Network: kube-proxy's chains, the CNI's veths (they go with the pods' netns)
 # and the bridge.
 [ -x "$CACHE/bin/kube-proxy" ] && "$CACHE/bin/kube-proxy" --cleanup >/dev/null 2>&1
+# What remains of the kubelet's (KUBE-KUBELET-CANARY, KUBE-FIREWALL) and the
+# CNI plugins' (CNI-*) chains: the jumps to them first, then the chains.
+for ipt in iptables ip6tables; do
+  command -v "$ipt" >/dev/null || continue
+  for table in filter nat mangle; do
+    "$ipt" -t "$table" -S 2>/dev/null | grep -E '^-A [A-Z]+ .*-j (KUBE-|CNI-)' | while read -r _ chain rule; do
+      # shellcheck disable=SC2086
+      "$ipt" -t "$table" -D "$chain" $rule 2>/dev/null
+    done
+    for chain in $("$ipt" -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ {print $2}'); do
+      "$ipt" -t "$table" -F "$chain" 2>/dev/null
+    done
+    for chain in $("$ipt" -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ {print $2}'); do
+      "$ipt" -t "$table" -X "$chain" 2>/dev/null
+    done
+  done
+done
 for v in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
   ip link delete "$v" 2>/dev/null || true
 done
