@@ -34,8 +34,8 @@ die() { log "ERROR: $*"; exit 1; }
 ctr_() { ctr --address "$SOCK" --namespace k8s.io "$@"; }
 for c in buildah ctr dpkg-deb apt-get gcc; do command -v "$c" >/dev/null || die "$c is needed (tests/deps.sh cluster)"; done
 
-hash_of() { # paths... -> one hash of every file's content and path
-  find "$@" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
+hash_of() { # paths... -> one hash of every file's content (not of where the checkout is)
+  find "$@" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | cut -d' ' -f1 | sha256sum | cut -c1-16
 }
 loaded() { ctr_ images ls -q | grep -qxF "$1"; }
 # up_to_date NAME IMAGE HASH: the image is in containerd and was built from HASH.
@@ -59,9 +59,20 @@ debs() { # dir packages...
   mkdir -p "$dir"
   (cd "$dir" && apt-get download -q -o APT::Sandbox::User=root "$@" >/dev/null) || die "apt-get download $* failed"
 }
-unpack() { # rootfs debs...
-  local root="$1" deb; shift
-  for deb in "$@"; do dpkg-deb -x "$deb" "$root"; done
+# packages_hash SEED PACKAGE...: changes when a package's candidate version does.
+packages_hash() {
+  local seed="$1"; shift
+  printf '%s\n' "$seed" "$@" "$(apt-cache policy "$@" | grep Candidate)" | sha256sum | cut -c1-16
+}
+# debian_root NAME PACKAGE...: the packages unpacked into $WORK/NAME/root
+# (printed), without their documentation.
+debian_root() {
+  local name="$1" deb; shift
+  rm -rf "${WORK:?}/$name" && mkdir -p "$WORK/$name/debs" "$WORK/$name/root"
+  debs "$WORK/$name/debs" "$@"
+  for deb in "$WORK/$name"/debs/*.deb; do dpkg-deb -x "$deb" "$WORK/$name/root"; done
+  rm -rf "$WORK/$name/root/usr/share/"{doc,man,lintian,locale}
+  echo "$WORK/$name/root"
 }
 
 t0=$SECONDS
@@ -78,19 +89,15 @@ fi
 
 BASE=localhost/graphfs/base:bookworm
 BASE_PKGS=(libc6 libgcc-s1 gcc-12-base ca-certificates)
-h="$(printf '%s\n' "${BASE_PKGS[@]}" "$(apt-cache policy "${BASE_PKGS[@]}" | grep Candidate)" | sha256sum | cut -c1-16)"
+h="$(packages_hash "" "${BASE_PKGS[@]}")"
 if ! up_to_date base "$BASE" "$h"; then
-  rm -rf "$WORK/base" && mkdir -p "$WORK/base/debs" "$WORK/base/root"
-  debs "$WORK/base/debs" "${BASE_PKGS[@]}"
-  r="$WORK/base/root"
-  unpack "$r" "$WORK"/base/debs/*.deb
+  r="$(debian_root base "${BASE_PKGS[@]}")"
   # ca-certificates' postinst would build the bundle; do it here.
   mkdir -p "$r/etc/ssl/certs" "$r/tmp" "$r/home/nonroot"
   cat "$r"/usr/share/ca-certificates/mozilla/*.crt > "$r/etc/ssl/certs/ca-certificates.crt"
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$r/etc/passwd"
   printf 'root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n' > "$r/etc/group"
   chmod 1777 "$r/tmp"; chown 65532:65532 "$r/home/nonroot"
-  rm -rf "$r/usr/share/doc" "$r/usr/share/man" "$r/usr/share/lintian" "$r/usr/share/locale"
   c="$(buildah from scratch)"
   buildah copy -q "$c" "$r" / >/dev/null
   buildah config --env PATH=/usr/local/bin:/usr/bin:/bin --env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
@@ -102,13 +109,9 @@ base_h="$h"
 
 JRE=localhost/graphfs/jre:17
 JRE_PKGS=(openjdk-17-jre-headless libstdc++6 zlib1g)
-h="$(printf '%s\n' "$base_h" "${JRE_PKGS[@]}" "$(apt-cache policy "${JRE_PKGS[@]}" | grep Candidate)" | sha256sum | cut -c1-16)"
+h="$(packages_hash "$base_h" "${JRE_PKGS[@]}")"
 if ! up_to_date jre "$JRE" "$h"; then
-  rm -rf "$WORK/jre" && mkdir -p "$WORK/jre/debs" "$WORK/jre/root"
-  debs "$WORK/jre/debs" "${JRE_PKGS[@]}"
-  r="$WORK/jre/root"
-  unpack "$r" "$WORK"/jre/debs/*.deb
-  rm -rf "$r/usr/share/doc" "$r/usr/share/man" "$r/usr/share/lintian"
+  r="$(debian_root jre "${JRE_PKGS[@]}")"
   c="$(buildah from "$BASE")"
   buildah copy -q "$c" "$r" / >/dev/null
   buildah config --env JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64 \
