@@ -600,16 +600,8 @@ async fn a_spec_naming_a_missing_secret_says_so_and_waits_for_a_change() {
     gapi.create(&PostParams::default(), &gfs("files", spec))
         .await
         .unwrap();
-    let reason = |gapi: Api<GraphFS>| async move {
-        let g = gapi.get("files").await.ok()?;
-        g.status?
-            .conditions
-            .into_iter()
-            .find(|c| c.type_ == "Ready")
-            .map(|c| (c.reason, c.message))
-    };
     let (r, msg) = wait_for(Duration::from_secs(30), "InvalidSpec", || async {
-        reason(gapi.clone())
+        ready_reason(&gapi, "files")
             .await
             .filter(|(r, _)| r == "InvalidSpec")
     })
@@ -648,7 +640,7 @@ async fn a_spec_naming_a_missing_secret_says_so_and_waits_for_a_change() {
             .map(|_| ())
     })
     .await;
-    let (r, _) = reason(gapi.clone()).await.unwrap();
+    let (r, _) = ready_reason(&gapi, "files").await.unwrap();
     assert_ne!(r, "InvalidSpec");
     op.kill().await;
 }
