@@ -272,7 +272,7 @@ impl Server {
         minio: &servers::ExternalServer,
     ) -> Vec<String> {
         use graphfs_domain::ObjectStore;
-        let store = graphfs_s3::S3ObjectStore::connect(graphfs_s3::S3Config {
+        let store = graphfs_store_s3::S3ObjectStore::connect(graphfs_store_s3::S3Config {
             endpoint: minio.get("GRAPHFS_S3_ENDPOINT").into(),
             region: "us-east-1".into(),
             bucket: bucket.into(),
@@ -300,7 +300,7 @@ impl Server {
     pub async fn object_files(&self) -> Vec<String> {
         if let (Some(real), Some(bucket)) = (real_backends(), &self.bucket) {
             use graphfs_domain::ObjectStore;
-            let store = graphfs_s3::S3ObjectStore::connect(graphfs_s3::S3Config {
+            let store = graphfs_store_s3::S3ObjectStore::connect(graphfs_store_s3::S3Config {
                 endpoint: real.minio.get("GRAPHFS_S3_ENDPOINT").into(),
                 region: "us-east-1".into(),
                 bucket: bucket.clone(),

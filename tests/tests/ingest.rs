@@ -79,7 +79,7 @@ async fn objects_written_straight_into_the_bucket_become_files() {
     .unwrap();
 
     // Any S3 client: here the SDK writes a key of its own choosing.
-    let client = graphfs_s3::S3ObjectStore::connect(graphfs_s3::S3Config {
+    let client = graphfs_store_s3::S3ObjectStore::connect(graphfs_store_s3::S3Config {
         endpoint: minio.get("GRAPHFS_S3_ENDPOINT").into(),
         region: "us-east-1".into(),
         bucket: "inbox".into(),

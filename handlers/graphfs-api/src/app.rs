@@ -29,7 +29,7 @@ pub struct AppState {
     /// Owner of files written straight into the bucket.
     pub ingest_owner: String,
     /// Query embeddings for semantic search, when a model is configured.
-    pub embedder: Option<Arc<dyn graphfs_embed::Embedder>>,
+    pub embedder: Option<Arc<dyn graphfs_embeddings::Embedder>>,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -79,7 +79,7 @@ pub async fn search(
         Some(embedder) => {
             // Meaning is a bonus: when the model fails, text search still answers.
             let near = match embedder.embed(&[q.to_string()]).await {
-                Ok(mut v) => match v.pop().filter(|e| graphfs_embed::is_usable(e)) {
+                Ok(mut v) => match v.pop().filter(|e| graphfs_embeddings::is_usable(e)) {
                     Some(e) => state.index.nearest_files(Some(&user), &e, limit).await?,
                     None => Vec::new(),
                 },

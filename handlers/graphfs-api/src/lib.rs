@@ -11,5 +11,5 @@ pub mod ops;
 pub mod params;
 pub mod problem;
 pub mod ratelimit;
-pub mod reconcile;
+pub mod orphans;
 pub mod web;

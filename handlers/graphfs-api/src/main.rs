@@ -15,13 +15,13 @@ use graphfs_api::config::{
 };
 use graphfs_api::metrics::Metrics;
 use graphfs_api::ratelimit::RateLimiter;
-use graphfs_api::{app, reconcile};
+use graphfs_api::{app, orphans};
 use graphfs_domain::{GraphIndex, ObjectStore};
-use graphfs_embed::{Embedder, MiniLm, OpenAiEmbedder};
-use graphfs_embedded::{LocalObjectStore, SqliteGraphIndex};
+use graphfs_embeddings::{Embedder, MiniLm, OpenAiEmbedder};
 use graphfs_extract::{Isolation, Limits};
-use graphfs_neo4j::{Neo4jConfig, Neo4jGraphIndex};
-use graphfs_s3::{S3Config, S3ObjectStore};
+use graphfs_store_local::{LocalObjectStore, SqliteGraphIndex};
+use graphfs_store_neo4j::{Neo4jConfig, Neo4jGraphIndex};
+use graphfs_store_s3::{S3Config, S3ObjectStore};
 use graphfs_tagger::keywords::KeywordConfig;
 use graphfs_tagger::llm::{LlmApi, LlmClient, LlmConfig};
 use graphfs_tagger::parse::TagRules;
@@ -407,7 +407,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         embedder.as_ref(),
         stop_rx,
     )?;
-    reconcile::spawn_periodic(
+    orphans::spawn_periodic(
         backends.index.clone(),
         backends.store.clone(),
         Duration::from_secs(args.reconcile_interval_seconds.max(1)),

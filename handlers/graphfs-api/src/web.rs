@@ -60,7 +60,7 @@ fn serve(
     immutable: bool,
     headers: &HeaderMap,
 ) -> Response {
-    let etag = format!("\"{:016x}\"", fxhash(body));
+    let etag = format!("\"{:016x}\"", fnv1a(body));
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -87,7 +87,7 @@ fn serve(
 }
 
 /// FNV-1a: a stable content hash for ETags (not for security).
-fn fxhash(bytes: &[u8]) -> u64 {
+fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
     })

@@ -1,0 +1,131 @@
+//! The contract every backend passes. Each backend's tests call
+//! [`object_store`] and [`graph_index`] with a fresh instance; the checks use
+//! unique keys and user names so they can share one server.
+//!
+//! Panics (assertion failures) are the point here: this is test code.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{StreamExt, stream};
+use sha2::{Digest, Sha256};
+
+use crate::*;
+
+mod files;
+mod objects;
+mod principals;
+mod queue;
+mod search;
+mod tags;
+mod vocabulary;
+
+use files::{files_and_visibility, listing};
+pub use objects::object_store;
+use principals::users_and_tokens;
+use queue::queue;
+use search::{long_text_is_cut_at_the_same_byte, search_and_graph};
+use tags::tags_and_removal;
+use vocabulary::embeddings_and_vocabulary;
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+fn body(chunks: Vec<&'static [u8]>) -> ByteStream {
+    Box::pin(stream::iter(
+        chunks.into_iter().map(|c| Ok(Bytes::from_static(c))),
+    ))
+}
+
+async fn read_all(mut s: ByteStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(c) = s.next().await {
+        out.extend_from_slice(&c.unwrap());
+    }
+    out
+}
+
+async fn new_file(index: &dyn GraphIndex, owner: &str, name: &str, media: &str) -> FileRecord {
+    index
+        .create_file({
+            let id = FileId::new();
+            NewFile {
+                id,
+                object_key: id.object_key(),
+                owner: owner.to_string(),
+                name: name.to_string(),
+                size: 10,
+                sha256: hex::encode(Sha256::digest(name.as_bytes())),
+                media_type: media.to_string(),
+            }
+        })
+        .await
+        .unwrap()
+}
+
+fn outcome(text: &str, tags: &[(&str, f32)]) -> TaggingOutcome {
+    TaggingOutcome {
+        text: text.to_string(),
+        metadata: serde_json::json!({"words": text.split_whitespace().count()}),
+        media_type: None,
+        tags: tags
+            .iter()
+            .map(|(n, s)| ProposedTag {
+                name: n.to_string(),
+                score: *s,
+                source: TagSource::Keyword,
+            })
+            .collect(),
+        terms: text.split_whitespace().map(str::to_lowercase).collect(),
+        embedding: None,
+    }
+}
+
+/// A 384-dimension unit vector (the graph's vector index takes 384) along
+/// axis `a`, tilted towards axis `b` by `t`.
+fn unit(a: usize, b: usize, t: f32) -> Vec<f32> {
+    let mut v = vec![0f32; 384];
+    v[a] = 1.0;
+    v[b] += t;
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter().map(|x| x / n).collect()
+}
+
+/// Claims jobs until the one for `file` comes up, completing others on the way.
+async fn tag_file(index: &dyn GraphIndex, file: FileId, out: &TaggingOutcome) {
+    for _ in 0..10_000 {
+        let job = index
+            .claim_job("contract-worker", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("the file's job is queued");
+        if job.file_id == file {
+            assert!(index.complete_job(&job, out).await.unwrap());
+            return;
+        }
+        // Another check's leftover job: finish it to move past it.
+        index
+            .complete_job(&job, &TaggingOutcome::default())
+            .await
+            .unwrap();
+    }
+    panic!("job for {file} never came up");
+}
+
+/// The graph index contract.
+pub async fn graph_index(index: Arc<dyn GraphIndex>) {
+    let index = index.as_ref();
+    index.ping().await.unwrap();
+    users_and_tokens(index).await;
+    files_and_visibility(index).await;
+    listing(index).await;
+    tags_and_removal(index).await;
+    search_and_graph(index).await;
+    long_text_is_cut_at_the_same_byte(index).await;
+    queue(index).await;
+    embeddings_and_vocabulary(index).await;
+}

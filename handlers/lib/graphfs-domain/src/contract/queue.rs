@@ -1,0 +1,157 @@
+//! The tagging queue: claims, leases, retries, completion.
+
+use super::*;
+
+pub(super) async fn queue(index: &dyn GraphIndex) {
+    let u = unique("queuer");
+    let f = new_file(index, &u, "q.txt", "text/plain").await;
+    // Drain older jobs of other checks so the queue holds only ours.
+    let mut job = None;
+    for _ in 0..10_000 {
+        let j = index
+            .claim_job("w1", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("queued");
+        if j.file_id == f.id {
+            job = Some(j);
+            break;
+        }
+        index
+            .complete_job(&j, &TaggingOutcome::default())
+            .await
+            .unwrap();
+    }
+    let job = job.unwrap();
+    assert_eq!(job.attempts, 1);
+    assert_eq!(
+        index.get_file(&u, f.id).await.unwrap().status,
+        TaggingStatus::Running
+    );
+    let depth = index.queue_depth().await.unwrap();
+    assert!(depth.in_flight >= 1);
+    // Held under lease: nobody else gets it.
+    assert!(
+        index
+            .claim_job("w2", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        index
+            .heartbeat(&job, Duration::from_millis(50))
+            .await
+            .unwrap()
+    );
+
+    // A lapsed lease (the handler died) makes the job claimable again.
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let again = index
+        .claim_job("w2", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("lease lapsed");
+    assert_eq!(again.file_id, f.id);
+    assert_eq!(again.attempts, 2);
+    // The old holder lost it: its heartbeat and completion are refused.
+    assert!(
+        !index
+            .heartbeat(&job, Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !index
+            .complete_job(&job, &outcome("stale", &[]))
+            .await
+            .unwrap()
+    );
+
+    // Retry with backoff. Times are far from now in either direction, so the
+    // checks hold however long the round trips in between take.
+    // A retry time that has passed is due at once.
+    let past = chrono::Utc::now() - chrono::Duration::minutes(5);
+    index
+        .fail_job(&again, "llm timed out", JobFailure::RetryAt(past))
+        .await
+        .unwrap();
+    assert_eq!(
+        index.get_file(&u, f.id).await.unwrap().status,
+        TaggingStatus::Pending
+    );
+    let third = index
+        .claim_job("w3", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("due");
+    assert_eq!(third.attempts, 3);
+    // A retry time in the future is not due until then.
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    index
+        .fail_job(&third, "llm timed out", JobFailure::RetryAt(later))
+        .await
+        .unwrap();
+    assert_eq!(
+        index.get_file(&u, f.id).await.unwrap().status,
+        TaggingStatus::Pending
+    );
+    assert!(
+        index
+            .claim_job("w3", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(index.queue_depth().await.unwrap().pending >= 1);
+    // Re-queueing makes a waiting job due now, with a fresh attempt count.
+    index.requeue(f.id).await.unwrap();
+    let fourth = index
+        .claim_job("w3", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("requeued");
+    assert_eq!(fourth.attempts, 1);
+
+    // Giving up records the reason on the file.
+    index
+        .fail_job(&fourth, "could not parse the PDF", JobFailure::GiveUp)
+        .await
+        .unwrap();
+    let failed = index.get_file(&u, f.id).await.unwrap();
+    assert_eq!(failed.status, TaggingStatus::Failed);
+    assert_eq!(
+        failed.status_reason.as_deref(),
+        Some("could not parse the PDF")
+    );
+    assert!(index.queue_depth().await.unwrap().failed >= 1);
+
+    // Re-queue and release (graceful shutdown) keep the job for later.
+    index.requeue(f.id).await.unwrap();
+    let j = index
+        .claim_job("w4", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("requeued");
+    assert_eq!(j.attempts, 1);
+    index.release_job(&j).await.unwrap();
+    let j = index
+        .claim_job("w5", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("released");
+    assert_eq!(j.attempts, 1, "a released attempt does not count");
+
+    // Completing twice is harmless; deleting the file removes its job.
+    assert!(index.complete_job(&j, &outcome("done", &[])).await.unwrap());
+    assert!(!index.complete_job(&j, &outcome("done", &[])).await.unwrap());
+    index.requeue(f.id).await.unwrap();
+    index.delete_file(&u, f.id).await.unwrap();
+    assert!(
+        index
+            .claim_job("w6", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -1,0 +1,156 @@
+//! Tags: user tags, removals, merges, related tags.
+
+use super::*;
+
+pub(super) async fn tags_and_removal(index: &dyn GraphIndex) {
+    let u = unique("tagger");
+    let a = new_file(index, &u, "a.txt", "text/plain").await;
+    let b = new_file(index, &u, "b.txt", "text/plain").await;
+    let tag_x = unique("x");
+    let tag_y = unique("y");
+    let tag_z = unique("z");
+    tag_file(
+        index,
+        a.id,
+        &outcome("alpha text", &[(&tag_x, 0.9), (&tag_y, 0.5)]),
+    )
+    .await;
+    tag_file(index, b.id, &outcome("beta text", &[(&tag_x, 0.8)])).await;
+    let a1 = index.get_file(&u, a.id).await.unwrap();
+    assert_eq!(a1.status, TaggingStatus::Done);
+    assert_eq!(a1.tags.len(), 2);
+    assert_eq!(a1.metadata["words"], 2);
+
+    // Filters: ALL and ANY.
+    let all = index
+        .list_files(
+            &u,
+            &FileQuery {
+                limit: 10,
+                tags: vec![tag_x.clone(), tag_y.clone()],
+                tag_match: TagMatch::All,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        all.items.iter().map(|f| f.id).collect::<Vec<_>>(),
+        vec![a.id]
+    );
+    let any = index
+        .list_files(
+            &u,
+            &FileQuery {
+                limit: 10,
+                tags: vec![tag_x.clone(), tag_y.clone()],
+                tag_match: TagMatch::Any,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(any.items.len(), 2);
+
+    // Vocabulary counts and co-occurrence.
+    let vocab = index.list_tags(&u, None, 100).await.unwrap();
+    let count = |t: &str| vocab.iter().find(|i| i.name == t).map(|i| i.count);
+    assert_eq!(count(&tag_x), Some(2));
+    assert_eq!(count(&tag_y), Some(1));
+    let related = index.related_tags(&u, &tag_x, 10).await.unwrap();
+    assert_eq!(
+        related,
+        vec![RelatedTag {
+            name: tag_y.clone(),
+            count: 1
+        }]
+    );
+    // Others see none of it.
+    let other = unique("other");
+    assert!(
+        index
+            .list_tags(&other, None, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|t| t.name != tag_x)
+    );
+
+    // A user's tag survives re-tagging; a removed machine tag stays removed.
+    index.add_user_tag(&u, a.id, &tag_z).await.unwrap();
+    index.remove_tag(&u, a.id, &tag_y).await.unwrap();
+    assert!(
+        index
+            .remove_tag(&u, a.id, &tag_y)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    index.requeue(a.id).await.unwrap();
+    tag_file(
+        index,
+        a.id,
+        &outcome("alpha text", &[(&tag_x, 0.9), (&tag_y, 0.5)]),
+    )
+    .await;
+    let a2 = index.get_file(&u, a.id).await.unwrap();
+    let names: Vec<_> = a2
+        .tags
+        .iter()
+        .map(|t| (t.name.as_str(), t.source))
+        .collect();
+    assert!(
+        names.contains(&(tag_z.as_str(), TagSource::User)),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&(tag_x.as_str(), TagSource::Keyword)),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|(n, _)| *n == tag_y),
+        "removed tag came back: {names:?}"
+    );
+    // Adding it by hand again is the user's choice.
+    index.add_user_tag(&u, a.id, &tag_y).await.unwrap();
+    let a3 = index.get_file(&u, a.id).await.unwrap();
+    assert!(
+        a3.tags
+            .iter()
+            .any(|t| t.name == tag_y && t.source == TagSource::User)
+    );
+
+    // Similar edges, both directions, and deleted ends vanish.
+    index.set_similar(a.id, &[(b.id, 0.75)]).await.unwrap();
+    let sim = index.similar_files(&u, b.id, 10).await.unwrap();
+    assert_eq!(sim.len(), 1);
+    assert_eq!(sim[0].id, a.id);
+
+    // Corpus statistics count tagged documents.
+    let stats = index
+        .corpus_stats(&["alpha".into(), "text".into(), unique("none")])
+        .await
+        .unwrap();
+    assert!(stats.documents >= 2);
+    assert!(stats.document_frequency[0] >= 1);
+    assert!(stats.document_frequency[1] >= 2);
+    assert_eq!(stats.document_frequency[2], 0);
+
+    // Deleting a file removes its edges: b's tag count drops, a has no similar.
+    index.delete_file(&u, b.id).await.unwrap();
+    assert!(index.similar_files(&u, a.id, 10).await.unwrap().is_empty());
+    let vocab = index.list_tags(&u, None, 100).await.unwrap();
+    assert_eq!(
+        vocab.iter().find(|i| i.name == tag_x).map(|i| i.count),
+        Some(1)
+    );
+    index.delete_file(&u, a.id).await.unwrap();
+    assert!(index.list_tags(&u, None, 100).await.unwrap().is_empty());
+    assert!(
+        index
+            .related_tags(&u, &tag_x, 10)
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+}

@@ -1,0 +1,165 @@
+//! Embeddings, similar files and the taggers' vocabulary.
+
+use super::*;
+
+pub(super) async fn embeddings_and_vocabulary(index: &dyn GraphIndex) {
+    let (a, b) = (unique("vec-a"), unique("vec-b"));
+    let tag = |p: &str| format!("{p}{}", &unique("t")[2..14]);
+    let (x, y, u, cand) = (tag("x"), tag("y"), tag("u"), tag("zz"));
+    let f1 = new_file(index, &a, "one.txt", "text/plain").await;
+    let f2 = new_file(index, &a, "two.txt", "text/plain").await;
+    let f3 = new_file(index, &a, "three.txt", "text/plain").await;
+    let f4 = new_file(index, &b, "other.txt", "text/plain").await;
+    let candidate = format!("{CANDIDATE_TERM_PREFIX}{cand}");
+    let with = |text: &str, tags: &[(&str, f32)], v: Vec<f32>, extra: &[&str]| {
+        let mut o = outcome(text, tags);
+        o.embedding = Some(v);
+        o.terms.extend(extra.iter().map(|t| t.to_string()));
+        o
+    };
+    tag_file(
+        index,
+        f1.id,
+        &with("alpha", &[(&x, 0.9)], unit(0, 1, 0.0), &[&candidate]),
+    )
+    .await;
+    tag_file(
+        index,
+        f2.id,
+        &with("beta", &[(&y, 0.8)], unit(0, 1, 0.1), &[&candidate]),
+    )
+    .await;
+    tag_file(index, f3.id, &with("gamma", &[], unit(1, 0, 0.0), &[])).await;
+    tag_file(
+        index,
+        f4.id,
+        &with("delta", &[(&x, 0.5)], unit(0, 1, 0.0), &[]),
+    )
+    .await;
+
+    // Nearest by meaning, only among visible files (vector indexes may be
+    // eventually consistent: wait a little for the writes to show).
+    let mut near = Vec::new();
+    for _ in 0..50 {
+        near = index
+            .nearest_files(Some(&a), &unit(0, 1, 0.0), 2)
+            .await
+            .unwrap();
+        if near.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let ids: Vec<FileId> = near.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, vec![f1.id, f2.id], "{near:?}");
+    assert!(
+        (near[0].1 - 1.0).abs() < 1e-3 && near[1].1 < near[0].1,
+        "{near:?}"
+    );
+    let all = index
+        .nearest_files(None, &unit(0, 1, 0.0), 50)
+        .await
+        .unwrap();
+    assert!(
+        all.iter().any(|(id, _)| *id == f4.id),
+        "all files without a viewer"
+    );
+    assert!(
+        !index
+            .nearest_files(Some(&a), &unit(0, 1, 0.0), 50)
+            .await
+            .unwrap()
+            .iter()
+            .any(|(id, _)| *id == f4.id),
+        "another user's file is not visible"
+    );
+
+    // Candidate terms are counted over files.
+    let freq = index.frequent_terms(&candidate, 2, 10).await.unwrap();
+    assert_eq!(freq, vec![(candidate.clone(), 2)]);
+    assert!(
+        index
+            .frequent_terms(&candidate, 3, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The global vocabulary counts every user's files.
+    let vocab = index.vocabulary(100_000).await.unwrap();
+    let count = |n: &str| vocab.iter().find(|t| t.name == n).map(|t| t.count);
+    assert_eq!(count(&x), Some(2));
+    assert_eq!(count(&y), Some(1));
+
+    // Merging moves every edge, keeps user tags user tags, records an alias.
+    index.add_user_tag(&a, f3.id, &u).await.unwrap();
+    let user_tags = index.user_tags().await.unwrap();
+    assert!(
+        user_tags.contains(&u) && !user_tags.contains(&x),
+        "{user_tags:?}"
+    );
+    index.merge_tag(&x, &y).await.unwrap();
+    index.merge_tag(&u, &y).await.unwrap();
+    let tags = index.list_tags(&a, Some(&y), 10).await.unwrap();
+    assert_eq!(tags.len(), 1, "{tags:?}");
+    assert_eq!(tags[0].count, 3);
+    assert!(
+        tags[0].aliases.contains(&x) && tags[0].aliases.contains(&u),
+        "{tags:?}"
+    );
+    assert!(index.list_tags(&a, Some(&x), 10).await.unwrap().is_empty());
+    let t3 = index.get_file(&a, f3.id).await.unwrap();
+    assert_eq!(
+        t3.tags.iter().find(|t| t.name == y).map(|t| t.source),
+        Some(TagSource::User)
+    );
+    assert_eq!(index.get_file(&b, f4.id).await.unwrap().tags[0].name, y);
+    assert!(matches!(
+        index.merge_tag(&tag("missing"), &y).await,
+        Err(Error::NotFound(_))
+    ));
+    // A later tagging with the old name lands on the merged tag.
+    index.requeue(f1.id).await.unwrap();
+    tag_file(
+        index,
+        f1.id,
+        &with("alpha", &[(&x, 0.9)], unit(0, 1, 0.0), &[]),
+    )
+    .await;
+    let t1 = index.get_file(&a, f1.id).await.unwrap();
+    assert_eq!(
+        t1.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        vec![y.as_str()]
+    );
+
+    // A partial outcome is searchable while the job stays queued.
+    let f5 = new_file(index, &a, "partial.txt", "text/plain").await;
+    let word = format!("w{}", &unique("p")[2..12]);
+    for _ in 0..10_000 {
+        let job = index
+            .claim_job("contract-worker", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("queued");
+        if job.file_id != f5.id {
+            index
+                .complete_job(&job, &TaggingOutcome::default())
+                .await
+                .unwrap();
+            continue;
+        }
+        assert!(
+            index
+                .store_partial(&job, &outcome(&word, &[("offline", 0.5)]))
+                .await
+                .unwrap()
+        );
+        let f = index.get_file(&a, f5.id).await.unwrap();
+        assert_ne!(f.status, TaggingStatus::Done);
+        assert_eq!(f.tags[0].name, "offline");
+        let hits = index.search(&a, &word, 5).await.unwrap();
+        assert_eq!(hits.len(), 1, "partial text is searchable");
+        index.release_job(&job).await.unwrap();
+        break;
+    }
+}

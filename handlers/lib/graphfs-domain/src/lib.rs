@@ -1,0 +1,33 @@
+//! GraphFS domain: the types every component agrees on (files, tags, edges,
+//! jobs, users, errors) and the two seams where storage plugs in:
+//! [`ObjectStore`] for file bytes and [`GraphIndex`] (a few focused traits)
+//! for the file/tag graph, search and the tagging queue; and the pure rules
+//! both backends share: [`access`] (who may see a file), query terms,
+//! cursors, text truncation and snippets.
+//!
+//! This crate has no I/O of its own so that the API handler, the tagger and
+//! the operator can all depend on it cheaply.
+
+pub mod access;
+mod cursor;
+mod error;
+mod graph;
+mod model;
+mod names;
+mod query;
+mod store;
+mod text;
+
+#[cfg(feature = "contract-tests")]
+pub mod contract;
+
+pub use cursor::Cursor;
+pub use error::{Error, Result, TooLargeMarker};
+pub use graph::GraphBuilder;
+pub use model::*;
+pub use names::{NameError, normalize_file_name, normalize_tag};
+pub use query::{MAX_QUERY_TERMS, QueryTerm, is_cjk, name_tokens, query_terms};
+pub use store::*;
+pub use text::{
+    MAX_INDEXED_TEXT, MAX_TERM_BYTES, MAX_TERMS_PER_FILE, index_terms, snippet, truncate_utf8,
+};

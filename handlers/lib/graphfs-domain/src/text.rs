@@ -1,0 +1,137 @@
+//! Text as the indexes keep and show it: one truncation rule and one
+//! snippet rule for every backend.
+
+/// Extracted text kept for search, per file, in bytes.
+pub const MAX_INDEXED_TEXT: usize = 1 << 20;
+
+/// Terms kept per file for corpus statistics.
+pub const MAX_TERMS_PER_FILE: usize = 256;
+/// Longer "terms" (a run of base64, a URL) are no vocabulary, and a graph
+/// index refuses to index values past a size.
+pub const MAX_TERM_BYTES: usize = 64;
+
+/// The terms of a tagging outcome as every backend stores them: the first
+/// [`MAX_TERMS_PER_FILE`] that are non-empty and at most [`MAX_TERM_BYTES`],
+/// without repeats, sorted.
+pub fn index_terms(terms: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = terms
+        .iter()
+        .filter(|t| !t.is_empty() && t.len() <= MAX_TERM_BYTES)
+        .take(MAX_TERMS_PER_FILE)
+        .cloned()
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The longest prefix of `s` of at most `max_bytes` bytes that ends on a
+/// character boundary. Every limit on stored text is in bytes, so a limit
+/// means the same storage in every script.
+pub fn truncate_utf8(s: &str, max_bytes: usize) -> &str {
+    if s.len() <= max_bytes {
+        return s;
+    }
+    let mut end = max_bytes;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A fragment of `text` around the first match of any of `words`
+/// (lower-case), with matches in brackets and `…` where text was cut.
+pub fn snippet(text: &str, words: &[String]) -> Option<String> {
+    let lower = text.to_lowercase();
+    if lower.len() != text.len() {
+        // Lower-casing changed byte offsets; search the original instead.
+        return snippet_exact(text, words);
+    }
+    let (pos, _) = words
+        .iter()
+        .filter(|w| !w.is_empty())
+        .filter_map(|w| lower.find(w.as_str()).map(|p| (p, w)))
+        .min_by_key(|(p, _)| *p)?;
+    let mut start = pos.saturating_sub(60);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (pos + 120).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    let window = &text[start..end];
+    let wl = &lower[start..end];
+    let mut out = String::new();
+    let mut i = 0;
+    while i < window.len() {
+        if let Some(w) = words
+            .iter()
+            .filter(|w| !w.is_empty())
+            .find(|w| wl[i..].starts_with(w.as_str()))
+        {
+            out.push('[');
+            out.push_str(&window[i..i + w.len()]);
+            out.push(']');
+            i += w.len();
+        } else {
+            let ch = window[i..].chars().next().unwrap_or(' ');
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    Some(format!(
+        "{}{}{}",
+        if start > 0 { "…" } else { "" },
+        out.trim(),
+        if end < text.len() { "…" } else { "" }
+    ))
+}
+
+fn snippet_exact(text: &str, words: &[String]) -> Option<String> {
+    let w = words
+        .iter()
+        .find(|w| !w.is_empty() && text.contains(w.as_str()))?;
+    let pos = text.find(w.as_str())?;
+    let before: String = text[..pos]
+        .chars()
+        .rev()
+        .take(60)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let after: String = text[pos + w.len()..].chars().take(100).collect();
+    Some(format!("{before}[{w}]{after}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_is_in_bytes_and_never_splits_a_character() {
+        assert_eq!(truncate_utf8("héllo", 2), "h");
+        assert_eq!(truncate_utf8("héllo", 3), "hé");
+        assert_eq!(truncate_utf8("季度", 4), "季");
+        assert_eq!(truncate_utf8("abc", 10), "abc");
+    }
+
+    #[test]
+    fn terms_are_bounded_in_length_and_count() {
+        let long = "x".repeat(MAX_TERM_BYTES + 1);
+        let terms: Vec<String> = vec!["b".into(), long, "a".into(), "b".into(), String::new()];
+        assert_eq!(index_terms(&terms), vec!["a", "b"]);
+        let many: Vec<String> = (0..1000).map(|i| format!("t{i}")).collect();
+        assert_eq!(index_terms(&many).len(), MAX_TERMS_PER_FILE);
+    }
+
+    #[test]
+    fn snippets_bracket_the_match() {
+        let s = snippet("The Calvin cycle fixes carbon.", &["calvin".into()]).unwrap();
+        assert_eq!(s, "The [Calvin] cycle fixes carbon.");
+        let s = snippet("我们正在研究机器学习和图数据库", &["机器学习".into()]).unwrap();
+        assert!(s.contains("[机器学习]"), "{s}");
+        assert!(snippet("nothing here", &["absent".into()]).is_none());
+    }
+}

@@ -1,0 +1,291 @@
+//! File rows ([`FileCatalog`]): create, list with cursors, rename, share, delete.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) fn list_files_blocking(
+    conn: &Connection,
+    viewer: &str,
+    q: &FileQuery,
+) -> Result<Page<FileRecord>> {
+    let mut sql = format!("SELECT {FILE_COLUMNS} FROM files f WHERE {VISIBLE}");
+    let mut args: Vec<(String, rusqlite::types::Value)> =
+        vec![(":viewer".into(), viewer.to_string().into())];
+    if !q.tags.is_empty() {
+        let mut ids = Vec::new();
+        for t in &q.tags {
+            match tag_id(conn, t).map_err(db_err)? {
+                Some(id) => ids.push(id),
+                // An unknown tag matches nothing under ALL, and adds nothing under ANY.
+                None if q.tag_match == TagMatch::All => {
+                    return Ok(Page {
+                        items: vec![],
+                        next_cursor: None,
+                    });
+                }
+                None => {}
+            }
+        }
+        if ids.is_empty() {
+            return Ok(Page {
+                items: vec![],
+                next_cursor: None,
+            });
+        }
+        let list = ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        // The ids are integers from our own table, not user text.
+        sql.push_str(&format!(
+            " AND f.rowid IN (SELECT file_rowid FROM file_tags WHERE tag_id IN ({list})
+              GROUP BY file_rowid HAVING COUNT(*) >= {})",
+            if q.tag_match == TagMatch::All {
+                ids.len()
+            } else {
+                1
+            }
+        ));
+    }
+    if let Some(mt) = &q.media_type {
+        if mt.ends_with('/') {
+            sql.push_str(" AND substr(f.media_type, 1, length(:mt)) = :mt");
+        } else {
+            sql.push_str(" AND f.media_type = :mt");
+        }
+        args.push((":mt".into(), mt.clone().into()));
+    }
+    if let Some(p) = &q.name_prefix {
+        sql.push_str(" AND substr(f.name, 1, length(:np)) = :np");
+        args.push((":np".into(), p.clone().into()));
+    }
+    if let Some(s) = q.status {
+        sql.push_str(" AND f.status = :status");
+        args.push((":status".into(), s.as_str().to_string().into()));
+    }
+    let key_col = match q.sort {
+        SortKey::Created => "f.created_at",
+        SortKey::Name => "f.name",
+        SortKey::Size => "f.size",
+    };
+    let (cmp, dir) = match q.order {
+        SortOrder::Asc => (">", "ASC"),
+        SortOrder::Desc => ("<", "DESC"),
+    };
+    if let Some(c) = &q.cursor {
+        let c = Cursor::decode(c)?;
+        let key: rusqlite::types::Value = match (q.sort, &c.k) {
+            (SortKey::Size, serde_json::Value::Number(n)) => n.as_i64().unwrap_or(0).into(),
+            (SortKey::Created | SortKey::Name, serde_json::Value::String(s)) => s.clone().into(),
+            _ => {
+                return Err(Error::InvalidInput(
+                    "the cursor belongs to a listing with another sort".into(),
+                ));
+            }
+        };
+        sql.push_str(&format!(
+            " AND ({key_col} {cmp} :ck OR ({key_col} = :ck AND f.id {cmp} :cid))"
+        ));
+        args.push((":ck".into(), key));
+        args.push((":cid".into(), c.id.into()));
+    }
+    let limit = q.limit.clamp(1, 1000);
+    sql.push_str(&format!(
+        " ORDER BY {key_col} {dir}, f.id {dir} LIMIT {}",
+        limit + 1
+    ));
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let named: Vec<(&str, &dyn rusqlite::ToSql)> = args
+        .iter()
+        .map(|(k, v)| (k.as_str(), v as &dyn rusqlite::ToSql))
+        .collect();
+    let rows: Vec<FileRow> = stmt
+        .query_map(named.as_slice(), file_from_row)
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(db_err)?;
+    let has_more = rows.len() > limit;
+    let mut items = Vec::with_capacity(limit);
+    for r in rows.into_iter().take(limit) {
+        items.push(complete(conn, r).map_err(db_err)?);
+    }
+    let next_cursor = match (has_more, items.last()) {
+        (true, Some(last)) => Some(
+            Cursor {
+                k: match q.sort {
+                    SortKey::Created => ts(last.created_at).into(),
+                    SortKey::Name => last.name.clone().into(),
+                    SortKey::Size => last.size.into(),
+                },
+                id: last.id.to_string(),
+            }
+            .encode(),
+        ),
+        _ => None,
+    };
+    Ok(Page { items, next_cursor })
+}
+
+#[async_trait]
+impl FileCatalog for SqliteGraphIndex {
+    async fn create_file(&self, file: NewFile) -> Result<FileRecord> {
+        self.write(move |c| {
+            let now = now();
+            c.execute(
+                "INSERT OR IGNORE INTO users(id, created_at) VALUES (?1, ?2)",
+                params![file.owner, ts(now)],
+            )
+            .map_err(db_err)?;
+            c.execute(
+                "INSERT INTO files(id, owner, name, size, sha256, media_type, created_at, updated_at, status, object_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 'pending', ?8)",
+                params![
+                    file.id.to_string(),
+                    file.owner,
+                    file.name,
+                    file.size as i64,
+                    file.sha256,
+                    file.media_type,
+                    ts(now),
+                    file.object_key
+                ],
+            )
+            .map_err(db_err)?;
+            let rowid = c.last_insert_rowid();
+            c.execute(
+                "INSERT INTO jobs(file_rowid, due_at) VALUES (?1, ?2)",
+                params![rowid, millis(now)],
+            )
+            .map_err(db_err)?;
+            refresh_fts(c, rowid).map_err(db_err)?;
+            let row = find_any(c, file.id)?;
+            complete(c, row).map_err(db_err)
+        })
+        .await
+    }
+
+    async fn get_file(&self, viewer: &str, id: FileId) -> Result<FileRecord> {
+        let viewer = viewer.to_string();
+        self.read(move |c| {
+            let f = find_visible(c, &viewer, id)?;
+            complete(c, f).map_err(db_err)
+        })
+        .await
+    }
+
+    async fn list_files(&self, viewer: &str, query: &FileQuery) -> Result<Page<FileRecord>> {
+        let (viewer, query) = (viewer.to_string(), query.clone());
+        self.read(move |c| list_files_blocking(c, &viewer, &query))
+            .await
+    }
+
+    async fn rename_file(&self, viewer: &str, id: FileId, name: &str) -> Result<FileRecord> {
+        let (viewer, name) = (viewer.to_string(), name.to_string());
+        self.write(move |c| {
+            let f = find_owned(c, &viewer, id)?;
+            c.execute(
+                "UPDATE files SET name = ?2, updated_at = ?3 WHERE rowid = ?1",
+                params![f.rowid, name, ts(now())],
+            )
+            .map_err(db_err)?;
+            refresh_fts(c, f.rowid).map_err(db_err)?;
+            let f = find_any(c, id)?;
+            complete(c, f).map_err(db_err)
+        })
+        .await
+    }
+
+    async fn delete_file(&self, viewer: &str, id: FileId) -> Result<FileRecord> {
+        let viewer = viewer.to_string();
+        self.write(move |c| {
+            let f = find_owned(c, &viewer, id)?;
+            let rowid = f.rowid;
+            let record = complete(c, f).map_err(db_err)?;
+            let tag_ids: Vec<i64> = c
+                .prepare(
+                    "SELECT tag_id FROM file_tags WHERE file_rowid = ?1
+                          UNION SELECT tag_id FROM removed_tags WHERE file_rowid = ?1",
+                )
+                .and_then(|mut s| s.query_map([rowid], |r| r.get(0))?.collect())
+                .map_err(db_err)?;
+            c.execute("DELETE FROM files_fts WHERE rowid = ?1", [rowid])
+                .map_err(db_err)?;
+            // Edges, shares, jobs and terms go with the node (ON DELETE CASCADE).
+            c.execute("DELETE FROM files WHERE rowid = ?1", [rowid])
+                .map_err(db_err)?;
+            drop_orphan_tags(c, &tag_ids).map_err(db_err)?;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn set_shared(
+        &self,
+        viewer: &str,
+        id: FileId,
+        user: &str,
+        shared: bool,
+    ) -> Result<FileRecord> {
+        let (viewer, user) = (viewer.to_string(), user.to_string());
+        self.write(move |c| {
+            let f = find_owned(c, &viewer, id)?;
+            if user == viewer {
+                return Err(Error::InvalidInput(
+                    "a file is always visible to its owner".into(),
+                ));
+            }
+            if shared {
+                c.execute(
+                    "INSERT OR IGNORE INTO shares(file_rowid, user_id) VALUES (?1, ?2)",
+                    params![f.rowid, user],
+                )
+            } else {
+                c.execute(
+                    "DELETE FROM shares WHERE file_rowid = ?1 AND user_id = ?2",
+                    params![f.rowid, user],
+                )
+            }
+            .map_err(db_err)?;
+            let f = find_any(c, id)?;
+            complete(c, f).map_err(db_err)
+        })
+        .await
+    }
+
+    async fn all_file_ids(&self, after: Option<FileId>, limit: usize) -> Result<Vec<FileId>> {
+        self.read(move |c| {
+            let after = after.map(|a| a.to_string()).unwrap_or_default();
+            let mut stmt = c
+                .prepare_cached("SELECT id FROM files WHERE id > ?1 ORDER BY id LIMIT ?2")
+                .map_err(db_err)?;
+            let ids: Vec<String> = stmt
+                .query_map(params![after, limit as i64], |r| r.get(0))
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(db_err)?;
+            Ok(ids.iter().filter_map(|s| s.parse().ok()).collect())
+        })
+        .await
+    }
+
+    async fn get_file_internal(&self, id: FileId) -> Result<FileRecord> {
+        self.read(move |c| {
+            let f = find_any(c, id)?;
+            complete(c, f).map_err(db_err)
+        })
+        .await
+    }
+
+    async fn file_by_object_key(&self, key: &str) -> Result<Option<FileId>> {
+        let key = key.to_string();
+        self.read(move |c| {
+            let id: Option<String> = c
+                .prepare_cached("SELECT id FROM files WHERE object_key = ?1")
+                .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+                .map_err(db_err)?;
+            id.map(|s| s.parse().map_err(Error::internal)).transpose()
+        })
+        .await
+    }
+}

@@ -1,0 +1,194 @@
+//! The graph index in SQLite.
+//!
+//! SQLite (bundled, with FTS5) rather than redb: the index is relational at
+//! heart (files, tags and the edges between them, filtered and sorted many
+//! ways), it needs ranked full-text search with snippets, which FTS5 gives and
+//! redb would need a search engine beside it for, and WAL mode gives crash-safe
+//! transactions with concurrent readers. The graph is stored as edge tables;
+//! walks are a few indexed lookups per hop.
+//!
+//! Connections are blocking, so every call runs on tokio's blocking pool: one
+//! writer connection behind a mutex (SQLite has one writer anyway) and a few
+//! reader connections.
+
+use std::collections::{HashSet, VecDeque};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use graphfs_domain::{
+    CorpusStats, Cursor, EdgeKind, Error, FileCatalog, FileId, FileQuery, FileRecord, FileTag,
+    GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
+    MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals, QueueDepth, RelatedTag, Result,
+    SearchHit, SimilarFile, Similarity, SortKey, SortOrder, TagInfo, TagMatch, TagSource, TagStore,
+    TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access, cosine, index_terms,
+    is_cjk, name_tokens, normalize_tag, query_terms, truncate_utf8,
+};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+
+mod files;
+mod fts;
+mod principals;
+mod queue;
+mod rows;
+mod schema;
+mod search;
+mod similarity;
+mod tags;
+mod vocabulary;
+mod walk;
+
+// The helpers the trait modules share; each reaches them through `super::*`.
+#[allow(unused_imports)]
+use self::{fts::*, queue::*, rows::*, schema::*, search::*, similarity::*, tags::*};
+
+/// Files a tag node expands to in one graph hop.
+const TAG_FANOUT: usize = 50;
+
+/// Co-occurring tags a tag node expands to in one graph hop.
+const COOCCUR_FANOUT: usize = 10;
+
+struct Inner {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+#[derive(Clone)]
+pub struct SqliteGraphIndex {
+    inner: Arc<Inner>,
+}
+
+fn db_err(e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode::*;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            DatabaseBusy | DatabaseLocked => Error::unavailable(format!("graph index busy: {e}")),
+            ConstraintViolation => Error::Conflict(e.to_string()),
+            DiskFull | CannotOpen | SystemIoFailure => {
+                Error::unavailable(format!("graph index storage: {e}"))
+            }
+            _ => Error::internal(e),
+        },
+        _ => Error::internal(e),
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// Timestamps are stored as fixed-width RFC 3339 so text order is time order.
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn lease_ms(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+impl SqliteGraphIndex {
+    /// Opens (creating if needed) the index in `path`, a database file.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&path))
+            .await
+            .map_err(Error::internal)?
+    }
+
+    fn open_blocking(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let writer = Connection::open(path).map_err(db_err)?;
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(db_err)?;
+        writer.execute_batch(SCHEMA).map_err(db_err)?;
+        let readers = (0..4)
+            .map(|_| {
+                let c = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.execute_batch("PRAGMA busy_timeout = 5000;")?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db_err)?;
+        Ok(SqliteGraphIndex {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            let conn = inner.readers[i]
+                .lock()
+                .map_err(|_| Error::internal("reader connection poisoned"))?;
+            f(&conn)
+        })
+        .await
+        .map_err(Error::internal)?
+    }
+
+    /// Runs `f` in one write transaction: all of it lands or none of it.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner
+                .writer
+                .lock()
+                .map_err(|_| Error::internal("writer connection poisoned"))?;
+            let tx = conn.transaction().map_err(db_err)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(db_err)?;
+            Ok(out)
+        })
+        .await
+        .map_err(Error::internal)?
+    }
+}
+
+#[async_trait]
+impl GraphIndex for SqliteGraphIndex {
+    async fn ping(&self) -> Result<()> {
+        self.read(|c| {
+            c.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(|e| Error::unavailable(format!("graph index: {e}")))
+        })
+        .await
+    }
+}

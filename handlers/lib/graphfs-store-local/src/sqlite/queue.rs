@@ -1,0 +1,291 @@
+//! The tagging queue ([`JobQueue`]) and writing a tagging outcome.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Writes a tagging outcome onto a file: text, metadata, machine tags (user
+/// tags stay, removed tags stay removed), terms and embedding.
+pub(super) fn write_outcome(c: &Connection, rowid: i64, outcome: &TaggingOutcome) -> Result<()> {
+    let text = truncate_utf8(&outcome.text, MAX_INDEXED_TEXT);
+    c.execute(
+        "UPDATE files SET text = ?2, metadata = ?3, media_type = COALESCE(?4, media_type),
+                    updated_at = ?5 WHERE rowid = ?1",
+        params![
+            rowid,
+            text,
+            if outcome.metadata.is_object() {
+                outcome.metadata.to_string()
+            } else {
+                "{}".to_string()
+            },
+            outcome.media_type,
+            ts(now())
+        ],
+    )
+    .map_err(db_err)?;
+    // Machine tags are replaced; user tags stay and removed tags stay removed.
+    let old: Vec<i64> = c
+        .prepare_cached("SELECT tag_id FROM file_tags WHERE file_rowid = ?1 AND source <> 'user'")
+        .and_then(|mut s| s.query_map([rowid], |r| r.get(0))?.collect())
+        .map_err(db_err)?;
+    c.execute(
+        "DELETE FROM file_tags WHERE file_rowid = ?1 AND source <> 'user'",
+        [rowid],
+    )
+    .map_err(db_err)?;
+    for tag in &outcome.tags {
+        let Ok(name) = normalize_tag(&tag.name) else {
+            continue;
+        };
+        if tag.source == TagSource::User {
+            continue;
+        }
+        let tid = ensure_tag(c, &name).map_err(db_err)?;
+        c.execute(
+            "INSERT INTO file_tags(file_rowid, tag_id, score, source)
+                 SELECT ?1, ?2, ?3, ?4
+                 WHERE NOT EXISTS (SELECT 1 FROM removed_tags WHERE file_rowid = ?1 AND tag_id = ?2)
+                 ON CONFLICT(file_rowid, tag_id) DO NOTHING",
+            params![
+                rowid,
+                tid,
+                tag.score.clamp(0.0, 1.0) as f64,
+                tag.source.as_str()
+            ],
+        )
+        .map_err(db_err)?;
+    }
+    drop_orphan_tags(c, &old).map_err(db_err)?;
+    c.execute("DELETE FROM doc_terms WHERE file_rowid = ?1", [rowid])
+        .map_err(db_err)?;
+    let mut ins = c
+        .prepare_cached("INSERT OR IGNORE INTO doc_terms(file_rowid, term) VALUES (?1, ?2)")
+        .map_err(db_err)?;
+    for term in &index_terms(&outcome.terms) {
+        ins.execute(params![rowid, term]).map_err(db_err)?;
+    }
+    refresh_fts(c, rowid).map_err(db_err)?;
+    match &outcome.embedding {
+        Some(v) if !v.is_empty() => {
+            let blob: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            c.execute(
+                "INSERT OR REPLACE INTO file_embeddings(file_rowid, vector) VALUES (?1, ?2)",
+                params![rowid, blob],
+            )
+            .map_err(db_err)?;
+        }
+        _ => {
+            c.execute("DELETE FROM file_embeddings WHERE file_rowid = ?1", [rowid])
+                .map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn job_holder(conn: &Connection, job: &Job) -> Result<Option<i64>> {
+    conn.prepare_cached("SELECT file_rowid FROM jobs WHERE id = ?1 AND worker = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![job.id, job.worker], |r| r.get(0))
+                .optional()
+        })
+        .map_err(db_err)
+}
+
+#[async_trait]
+impl JobQueue for SqliteGraphIndex {
+    async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>> {
+        let worker = worker.to_string();
+        self.write(move |c| {
+            let now = now();
+            let until = millis(now) + lease_ms(lease);
+            let claimed: Option<(i64, i64, i64)> = c
+                .prepare_cached(
+                    "UPDATE jobs SET worker = ?1, lease_until = ?2, attempts = attempts + 1
+                     WHERE id = (SELECT id FROM jobs
+                                 WHERE due_at <= ?3 AND (lease_until IS NULL OR lease_until < ?3)
+                                 ORDER BY due_at, id LIMIT 1)
+                     RETURNING id, file_rowid, attempts",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![worker, until, millis(now)], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .optional()
+                })
+                .map_err(db_err)?;
+            let Some((id, rowid, attempts)) = claimed else {
+                return Ok(None);
+            };
+            c.execute(
+                "UPDATE files SET status = 'running' WHERE rowid = ?1",
+                [rowid],
+            )
+            .map_err(db_err)?;
+            let file_id: String = c
+                .query_row("SELECT id FROM files WHERE rowid = ?1", [rowid], |r| {
+                    r.get(0)
+                })
+                .map_err(db_err)?;
+            Ok(Some(Job {
+                id,
+                file_id: file_id.parse().map_err(Error::internal)?,
+                attempts: attempts as u32,
+                worker,
+                lease_until: DateTime::from_timestamp_millis(until).unwrap_or(now),
+            }))
+        })
+        .await
+    }
+
+    async fn heartbeat(&self, job: &Job, lease: Duration) -> Result<bool> {
+        let job = job.clone();
+        self.write(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE jobs SET lease_until = ?3 WHERE id = ?1 AND worker = ?2",
+                    params![job.id, job.worker, millis(now()) + lease_ms(lease)],
+                )
+                .map_err(db_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn complete_job(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool> {
+        let (job, outcome) = (job.clone(), outcome.clone());
+        self.write(move |c| {
+            let Some(rowid) = job_holder(c, &job)? else {
+                return Ok(false);
+            };
+            write_outcome(c, rowid, &outcome)?;
+            c.execute(
+                "UPDATE files SET status = 'done', status_reason = NULL WHERE rowid = ?1",
+                [rowid],
+            )
+            .map_err(db_err)?;
+            c.execute("DELETE FROM jobs WHERE id = ?1", [job.id])
+                .map_err(db_err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn store_partial(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool> {
+        let (job, outcome) = (job.clone(), outcome.clone());
+        self.write(move |c| {
+            let Some(rowid) = job_holder(c, &job)? else {
+                return Ok(false);
+            };
+            write_outcome(c, rowid, &outcome)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn fail_job(&self, job: &Job, reason: &str, failure: JobFailure) -> Result<()> {
+        let (job, reason) = (job.clone(), reason.to_string());
+        self.write(move |c| {
+            let Some(rowid) = job_holder(c, &job)? else {
+                return Ok(());
+            };
+            match failure {
+                JobFailure::RetryAt(at) => {
+                    c.execute(
+                        "UPDATE jobs SET worker = NULL, lease_until = NULL, due_at = ?2, last_error = ?3
+                         WHERE id = ?1",
+                        params![job.id, millis(at), reason],
+                    )
+                    .map_err(db_err)?;
+                    c.execute(
+                        "UPDATE files SET status = 'pending', status_reason = ?2 WHERE rowid = ?1",
+                        params![rowid, format!("retrying: {reason}")],
+                    )
+                    .map_err(db_err)?;
+                }
+                JobFailure::GiveUp => {
+                    c.execute("DELETE FROM jobs WHERE id = ?1", [job.id])
+                        .map_err(db_err)?;
+                    c.execute(
+                        "UPDATE files SET status = 'failed', status_reason = ?2, updated_at = ?3
+                         WHERE rowid = ?1",
+                        params![rowid, reason, ts(now())],
+                    )
+                    .map_err(db_err)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn release_job(&self, job: &Job) -> Result<()> {
+        let job = job.clone();
+        self.write(move |c| {
+            let Some(rowid) = job_holder(c, &job)? else {
+                return Ok(());
+            };
+            // The attempt did not happen, so it does not count.
+            c.execute(
+                "UPDATE jobs SET worker = NULL, lease_until = NULL, attempts = MAX(attempts - 1, 0)
+                 WHERE id = ?1",
+                [job.id],
+            )
+            .map_err(db_err)?;
+            c.execute(
+                "UPDATE files SET status = 'pending' WHERE rowid = ?1",
+                [rowid],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn requeue(&self, id: FileId) -> Result<()> {
+        self.write(move |c| {
+            let f = find_any(c, id)?;
+            c.execute(
+                "INSERT INTO jobs(file_rowid, due_at) VALUES (?1, ?2)
+                 ON CONFLICT(file_rowid) DO UPDATE SET due_at = excluded.due_at, attempts = 0,
+                     last_error = NULL",
+                params![f.rowid, millis(now())],
+            )
+            .map_err(db_err)?;
+            c.execute(
+                "UPDATE files SET status = CASE WHEN status = 'running' THEN status ELSE 'pending' END,
+                        status_reason = NULL WHERE rowid = ?1",
+                [f.rowid],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn queue_depth(&self) -> Result<QueueDepth> {
+        self.read(|c| {
+            let now = millis(now());
+            let (pending, in_flight): (i64, i64) = c
+                .query_row(
+                    "SELECT COALESCE(SUM(lease_until IS NULL OR lease_until < ?1), 0),
+                            COALESCE(SUM(lease_until >= ?1), 0) FROM jobs",
+                    [now],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(db_err)?;
+            let failed: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM files WHERE status = 'failed'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            Ok(QueueDepth {
+                pending: pending as u64,
+                in_flight: in_flight as u64,
+                failed: failed as u64,
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,93 @@
+//! The tables, indexes and full-text table, created on open.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS files (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    owner TEXT NOT NULL REFERENCES users(id),
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_reason TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    text TEXT NOT NULL DEFAULT '',
+    object_key TEXT NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS files_owner_created ON files(owner, created_at, id);
+CREATE INDEX IF NOT EXISTS files_owner_name ON files(owner, name, id);
+CREATE INDEX IF NOT EXISTS files_owner_size ON files(owner, size, id);
+CREATE INDEX IF NOT EXISTS files_status ON files(status);
+CREATE TABLE IF NOT EXISTS shares (
+    file_rowid INTEGER NOT NULL REFERENCES files(rowid) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (file_rowid, user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS shares_user ON shares(user_id);
+CREATE TABLE IF NOT EXISTS tags (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS tag_aliases (
+    alias TEXT PRIMARY KEY,
+    tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS file_tags (
+    file_rowid INTEGER NOT NULL REFERENCES files(rowid) ON DELETE CASCADE,
+    tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+    score REAL NOT NULL,
+    source TEXT NOT NULL,
+    PRIMARY KEY (file_rowid, tag_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS file_tags_tag ON file_tags(tag_id, file_rowid);
+CREATE TABLE IF NOT EXISTS removed_tags (
+    file_rowid INTEGER NOT NULL REFERENCES files(rowid) ON DELETE CASCADE,
+    tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+    PRIMARY KEY (file_rowid, tag_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS similar (
+    file_rowid INTEGER NOT NULL REFERENCES files(rowid) ON DELETE CASCADE,
+    other_rowid INTEGER NOT NULL REFERENCES files(rowid) ON DELETE CASCADE,
+    score REAL NOT NULL,
+    PRIMARY KEY (file_rowid, other_rowid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS similar_other ON similar(other_rowid);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    file_rowid INTEGER NOT NULL UNIQUE REFERENCES files(rowid) ON DELETE CASCADE,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due_at INTEGER NOT NULL,
+    worker TEXT,
+    lease_until INTEGER,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs(due_at, id);
+CREATE TABLE IF NOT EXISTS doc_terms (
+    file_rowid INTEGER NOT NULL REFERENCES files(rowid) ON DELETE CASCADE,
+    term TEXT NOT NULL,
+    PRIMARY KEY (file_rowid, term)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_terms_term ON doc_terms(term);
+CREATE TABLE IF NOT EXISTS file_embeddings (
+    file_rowid INTEGER PRIMARY KEY REFERENCES files(rowid) ON DELETE CASCADE,
+    vector BLOB NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5(
+    name, text, tags, tokenize = 'unicode61 remove_diacritics 2'
+);
+"#;

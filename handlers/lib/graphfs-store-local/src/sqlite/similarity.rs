@@ -1,0 +1,109 @@
+//! Embeddings and SIMILAR edges ([`Similarity`]), cosine in process.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) fn vector_from_blob(blob: &[u8]) -> Vec<f32> {
+    blob.chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+#[async_trait]
+impl Similarity for SqliteGraphIndex {
+    async fn similar_files(
+        &self,
+        viewer: &str,
+        id: FileId,
+        limit: usize,
+    ) -> Result<Vec<SimilarFile>> {
+        let viewer = viewer.to_string();
+        self.read(move |c| {
+            let f = find_visible(c, &viewer, id)?;
+            let sql = format!(
+                "SELECT f.id, f.name, x.score FROM (
+                     SELECT other_rowid AS r, score FROM similar WHERE file_rowid = :rowid
+                     UNION SELECT file_rowid AS r, score FROM similar WHERE other_rowid = :rowid
+                 ) x JOIN files f ON f.rowid = x.r WHERE {VISIBLE}
+                 GROUP BY f.rowid ORDER BY MAX(x.score) DESC, f.id LIMIT :limit"
+            );
+            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+            let rows: Vec<(String, String, f64)> = stmt
+                .query_map(
+                    rusqlite::named_params! {":rowid": f.rowid, ":viewer": viewer, ":limit": limit.clamp(1, 1000) as i64},
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(db_err)?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|(id, name, score)| {
+                    Some(SimilarFile {
+                        id: id.parse().ok()?,
+                        name,
+                        score: score as f32,
+                    })
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn set_similar(&self, id: FileId, similar: &[(FileId, f32)]) -> Result<()> {
+        let similar = similar.to_vec();
+        self.write(move |c| {
+            let f = find_any(c, id)?;
+            c.execute("DELETE FROM similar WHERE file_rowid = ?1", [f.rowid])
+                .map_err(db_err)?;
+            for (other, score) in similar {
+                if other == id {
+                    continue;
+                }
+                // A neighbour deleted meanwhile is simply skipped.
+                c.execute(
+                    "INSERT OR REPLACE INTO similar(file_rowid, other_rowid, score)
+                     SELECT ?1, rowid, ?3 FROM files WHERE id = ?2",
+                    params![f.rowid, other.to_string(), score as f64],
+                )
+                .map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn nearest_files(
+        &self,
+        viewer: Option<&str>,
+        embedding: &[f32],
+        limit: usize,
+    ) -> Result<Vec<(FileId, f32)>> {
+        let (viewer, query) = (viewer.map(str::to_string), embedding.to_vec());
+        self.read(move |c| {
+            // A linear scan: exact, and fast enough for the embedded default
+            // (10k files x 384 floats is 15 MB read from the page cache).
+            let sql = match viewer {
+                Some(_) => format!(
+                    "SELECT f.id, e.vector FROM file_embeddings e JOIN files f ON f.rowid = e.file_rowid WHERE {VISIBLE}"
+                ),
+                None => "SELECT f.id, e.vector FROM file_embeddings e JOIN files f ON f.rowid = e.file_rowid WHERE :viewer IS NULL".to_string(),
+            };
+            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+            let mut scored: Vec<(FileId, f32)> = stmt
+                .query_map(rusqlite::named_params! {":viewer": viewer}, |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })
+                .map_err(db_err)?
+                .filter_map(|row| {
+                    let (id, blob) = row.ok()?;
+                    Some((id.parse().ok()?, cosine(&query, &vector_from_blob(&blob))))
+                })
+                .collect();
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            scored.truncate(limit);
+            Ok(scored)
+        })
+        .await
+    }
+}

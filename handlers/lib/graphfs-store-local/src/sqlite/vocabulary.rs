@@ -1,0 +1,115 @@
+//! Vocabulary, terms and corpus statistics for the taggers ([`Vocabulary`]).
+
+#[allow(unused_imports)]
+use super::*;
+
+#[async_trait]
+impl Vocabulary for SqliteGraphIndex {
+    async fn vocabulary(&self, limit: usize) -> Result<Vec<TagInfo>> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT t.id, t.name, COUNT(*) AS n FROM file_tags ft JOIN tags t ON t.id = ft.tag_id
+                     GROUP BY t.id ORDER BY n DESC, t.name LIMIT ?1",
+                )
+                .map_err(db_err)?;
+            let rows: Vec<(i64, String, i64)> = stmt
+                .query_map([limit.clamp(1, 100_000) as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(db_err)?;
+            with_aliases(c, rows)
+        })
+        .await
+    }
+
+    async fn files_with_term(&self, term: &str, limit: usize) -> Result<Vec<FileId>> {
+        let term = term.to_string();
+        self.read(move |c| {
+            let ids: Vec<String> = c
+                .prepare_cached(
+                    "SELECT f.id FROM doc_terms d JOIN files f ON f.rowid = d.file_rowid
+                     WHERE d.term = ?1 ORDER BY f.id LIMIT ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![term, limit.clamp(1, 100_000) as i64], |r| r.get(0))?
+                        .collect()
+                })
+                .map_err(db_err)?;
+            Ok(ids.into_iter().filter_map(|i| i.parse().ok()).collect())
+        })
+        .await
+    }
+
+    async fn user_tags(&self) -> Result<Vec<String>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT DISTINCT t.name FROM file_tags ft JOIN tags t ON t.id = ft.tag_id
+                 WHERE ft.source = 'user' ORDER BY t.name",
+            )
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn frequent_terms(
+        &self,
+        prefix: &str,
+        min_count: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>> {
+        let prefix = prefix.to_string();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT term, COUNT(*) AS n FROM doc_terms
+                     WHERE substr(term, 1, length(?1)) = ?1
+                     GROUP BY term HAVING n >= ?2 ORDER BY n DESC, term LIMIT ?3",
+                )
+                .map_err(db_err)?;
+            stmt.query_map(
+                params![
+                    prefix,
+                    min_count.max(1) as i64,
+                    limit.clamp(1, 100_000) as i64
+                ],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)),
+            )
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn corpus_stats(&self, terms: &[String]) -> Result<CorpusStats> {
+        let terms = terms.to_vec();
+        self.read(move |c| {
+            let documents: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM files WHERE status = 'done'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            let mut stmt = c
+                .prepare_cached("SELECT COUNT(*) FROM doc_terms WHERE term = ?1")
+                .map_err(db_err)?;
+            let document_frequency = terms
+                .iter()
+                .map(|t| {
+                    stmt.query_row([t], |r| r.get::<_, i64>(0))
+                        .map(|n| n as u64)
+                })
+                .collect::<rusqlite::Result<_>>()
+                .map_err(db_err)?;
+            Ok(CorpusStats {
+                documents: documents as u64,
+                document_frequency,
+            })
+        })
+        .await
+    }
+}

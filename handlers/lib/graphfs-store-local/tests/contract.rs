@@ -1,0 +1,62 @@
+//! The embedded backends pass the shared backend contract.
+
+use std::sync::Arc;
+
+use graphfs_domain::contract;
+use graphfs_store_local::{LocalObjectStore, SqliteGraphIndex};
+
+#[tokio::test]
+async fn local_object_store_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalObjectStore::open(dir.path().join("objects"))
+        .await
+        .unwrap();
+    contract::object_store(Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn sqlite_graph_index_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SqliteGraphIndex::open(dir.path().join("graph.db"))
+        .await
+        .unwrap();
+    contract::graph_index(Arc::new(index)).await;
+}
+
+#[tokio::test]
+async fn sqlite_graph_index_survives_reopening() {
+    use graphfs_domain::{FileCatalog, FileId, JobQueue, NewFile};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("graph.db");
+    let id = FileId::new();
+    {
+        let index = SqliteGraphIndex::open(&path).await.unwrap();
+        index
+            .create_file(NewFile {
+                id,
+                object_key: id.object_key(),
+                owner: "alice".into(),
+                name: "kept.txt".into(),
+                size: 1,
+                sha256: "00".repeat(32),
+                media_type: "text/plain".into(),
+            })
+            .await
+            .unwrap();
+    }
+    let index = SqliteGraphIndex::open(&path).await.unwrap();
+    assert_eq!(index.get_file("alice", id).await.unwrap().name, "kept.txt");
+    assert_eq!(index.queue_depth().await.unwrap().pending, 1);
+}
+
+#[tokio::test]
+async fn leftover_temp_files_are_swept_at_start() {
+    use graphfs_domain::ObjectStore;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("objects");
+    std::fs::create_dir_all(root.join("files")).unwrap();
+    std::fs::write(root.join("files/.tmp-crashed"), b"half").unwrap();
+    let store = LocalObjectStore::open(&root).await.unwrap();
+    assert!(!root.join("files/.tmp-crashed").exists());
+    assert!(store.list("", None, 10).await.unwrap().is_empty());
+}

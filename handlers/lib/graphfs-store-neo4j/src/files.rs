@@ -1,0 +1,270 @@
+//! File nodes ([`FileCatalog`]): create, list with cursors, rename, share, delete.
+
+#[allow(unused_imports)]
+use super::*;
+
+impl Neo4jGraphIndex {
+    /// One attempt at `delete_file` (see there).
+    async fn delete_file_once(&self, viewer: &str, id: FileId) -> Result<FileRecord> {
+        let (mut txn, record) = self.owned_txn(viewer, id).await?;
+        let sid = id.to_string();
+        let tags = file_tags(&mut txn, &sid).await?;
+        let removed = txn_rows(
+            &mut txn,
+            query("MATCH (:File {id: $id})-[:REMOVED]->(t:Tag) RETURN t.name AS n")
+                .param("id", sid.clone()),
+        )
+        .await?;
+        let mut orphans = tags.clone();
+        for r in removed {
+            orphans.push(r.get("n").map_err(de_err)?);
+        }
+        txn.run(
+            query(
+                "MATCH (f:File {id: $id})
+                 FOREACH (t IN f.terms | MERGE (x:Term {name: t}) SET x.df = CASE WHEN x.df > 0 THEN x.df - 1 ELSE 0 END)
+                 WITH f OPTIONAL MATCH (j:Job {file_id: $id})
+                 DETACH DELETE j, f",
+            )
+            .param("id", sid),
+        )
+        .await
+        .map_err(db_err)?;
+        recount_cooccurrence(&mut txn, &tags).await?;
+        drop_orphans(&mut txn, &orphans).await?;
+        txn.commit().await.map_err(db_err)?;
+        Ok(record)
+    }
+}
+
+#[async_trait]
+impl FileCatalog for Neo4jGraphIndex {
+    async fn create_file(&self, file: NewFile) -> Result<FileRecord> {
+        let now = Utc::now();
+        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
+        txn.run(
+            query(
+                "MERGE (u:User {id: $owner}) ON CREATE SET u.created_at = $now
+                 CREATE (u)-[:OWNS]->(f:File {id: $id, owner: $owner, name: $name, name_tokens: $tokens,
+                     size: $size, sha256: $sha, media_type: $media, created_at: $now, updated_at: $now,
+                     status: 'pending', status_reason: '', metadata: '{}', text: '', tags_text: '',
+                     shared_with: [], terms: [], object_key: $key, viewers: $owner})
+                 CREATE (:Job {file_id: $id, seq: $seq, attempts: 0, due_at: $now_ms, worker: '',
+                     lease_until: 0, last_error: ''})-[:FOR]->(f)",
+            )
+            .param("owner", file.owner.clone())
+            .param("id", file.id.to_string())
+            .param("name", file.name.clone())
+            .param("tokens", name_tokens(&file.name))
+            .param("size", i64::try_from(file.size).unwrap_or(i64::MAX))
+            .param("sha", file.sha256.clone())
+            .param("media", file.media_type.clone())
+            .param("now", ts(now))
+            .param("now_ms", now.timestamp_millis())
+            .param("seq", new_seq())
+            .param("key", file.object_key.clone()),
+        )
+        .await
+        .map_err(db_err)?;
+        txn.commit().await.map_err(db_err)?;
+        self.get_file_internal(file.id).await
+    }
+
+    async fn get_file(&self, viewer: &str, id: FileId) -> Result<FileRecord> {
+        self.one_file(
+            query(&format!(
+                "MATCH (f:File {{id: $id}}) WHERE {VISIBLE} RETURN {FILE_PROJECTION}"
+            ))
+            .param("id", id.to_string())
+            .param("viewer", viewer),
+            id,
+        )
+        .await
+    }
+
+    async fn list_files(&self, viewer: &str, q: &FileQuery) -> Result<Page<FileRecord>> {
+        let mut conds = vec![VISIBLE.to_string()];
+        let mut cypher_params: Vec<(&str, neo4rs::BoltType)> = vec![("viewer", viewer.into())];
+        if !q.tags.is_empty() {
+            let quant = if q.tag_match == TagMatch::All {
+                "ALL"
+            } else {
+                "ANY"
+            };
+            conds.push(format!(
+                "{quant}(tn IN $tags WHERE EXISTS {{ (f)-[:TAGGED]->(:Tag {{name: tn}}) }})"
+            ));
+            cypher_params.push(("tags", q.tags.clone().into()));
+        }
+        if let Some(mt) = &q.media_type {
+            conds.push(if mt.ends_with('/') {
+                "f.media_type STARTS WITH $mt".into()
+            } else {
+                "f.media_type = $mt".into()
+            });
+            cypher_params.push(("mt", mt.clone().into()));
+        }
+        if let Some(p) = &q.name_prefix {
+            conds.push("f.name STARTS WITH $np".into());
+            cypher_params.push(("np", p.clone().into()));
+        }
+        if let Some(s) = q.status {
+            conds.push("f.status = $status".into());
+            cypher_params.push(("status", s.as_str().into()));
+        }
+        let key = match q.sort {
+            SortKey::Created => "f.created_at",
+            SortKey::Name => "f.name",
+            SortKey::Size => "f.size",
+        };
+        let (cmp, dir) = match q.order {
+            SortOrder::Asc => (">", "ASC"),
+            SortOrder::Desc => ("<", "DESC"),
+        };
+        if let Some(c) = &q.cursor {
+            let c = Cursor::decode(c)?;
+            let k: neo4rs::BoltType = match (q.sort, &c.k) {
+                (SortKey::Size, serde_json::Value::Number(n)) => n.as_i64().unwrap_or(0).into(),
+                (SortKey::Created | SortKey::Name, serde_json::Value::String(s)) => {
+                    s.clone().into()
+                }
+                _ => {
+                    return Err(Error::InvalidInput(
+                        "the cursor belongs to a listing with another sort".into(),
+                    ));
+                }
+            };
+            conds.push(format!(
+                "({key} {cmp} $ck OR ({key} = $ck AND f.id {cmp} $cid))"
+            ));
+            cypher_params.push(("ck", k));
+            cypher_params.push(("cid", c.id.into()));
+        }
+        let limit = q.limit.clamp(1, 1000);
+        let text = format!(
+            "MATCH (f:File) WHERE {} WITH f ORDER BY {key} {dir}, f.id {dir} LIMIT {} RETURN {FILE_PROJECTION}",
+            conds.join(" AND "),
+            limit + 1
+        );
+        let mut cq = query(&text);
+        for (k, v) in cypher_params {
+            cq = cq.param(k, v);
+        }
+        let rows = self.rows(cq).await?;
+        let has_more = rows.len() > limit;
+        let items = rows
+            .iter()
+            .take(limit)
+            .map(file_from)
+            .collect::<Result<Vec<_>>>()?;
+        let next_cursor = match (has_more, items.last()) {
+            (true, Some(last)) => {
+                let c = Cursor {
+                    k: match q.sort {
+                        SortKey::Created => ts(last.created_at).into(),
+                        SortKey::Name => last.name.clone().into(),
+                        SortKey::Size => last.size.into(),
+                    },
+                    id: last.id.to_string(),
+                };
+                Some(c.encode())
+            }
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn rename_file(&self, viewer: &str, id: FileId, name: &str) -> Result<FileRecord> {
+        let (mut txn, _) = self.owned_txn(viewer, id).await?;
+        txn.run(
+            query("MATCH (f:File {id: $id}) SET f.name = $name, f.name_tokens = $tokens, f.updated_at = $now")
+                .param("id", id.to_string())
+                .param("name", name)
+                .param("tokens", name_tokens(name))
+                .param("now", ts(Utc::now())),
+        )
+        .await
+        .map_err(db_err)?;
+        txn.commit().await.map_err(db_err)?;
+        self.get_file_internal(id).await
+    }
+
+    async fn delete_file(&self, viewer: &str, id: FileId) -> Result<FileRecord> {
+        // Deleting races with tagging the same file (both lock its node and
+        // its tags): a deadlock is retried, not reported.
+        retry_transient(|| self.delete_file_once(viewer, id)).await
+    }
+
+    async fn set_shared(
+        &self,
+        viewer: &str,
+        id: FileId,
+        user: &str,
+        shared: bool,
+    ) -> Result<FileRecord> {
+        let (mut txn, _) = self.owned_txn(viewer, id).await?;
+        if user == viewer {
+            let _ = txn.rollback().await;
+            return Err(Error::InvalidInput(
+                "a file is always visible to its owner".into(),
+            ));
+        }
+        txn.run(
+            query(
+                "MATCH (f:File {id: $id})
+                 SET f.shared_with = [x IN f.shared_with WHERE x <> $user] + CASE WHEN $shared THEN [$user] ELSE [] END
+                 SET f.viewers = reduce(v = f.owner, u IN f.shared_with | v + ' ' + u)",
+            )
+            .param("id", id.to_string())
+            .param("user", user)
+            .param("shared", shared),
+        )
+        .await
+        .map_err(db_err)?;
+        txn.commit().await.map_err(db_err)?;
+        self.get_file_internal(id).await
+    }
+
+    async fn all_file_ids(&self, after: Option<FileId>, limit: usize) -> Result<Vec<FileId>> {
+        let rows = self
+            .rows(
+                query(
+                    "MATCH (f:File) WHERE f.id > $after RETURN f.id AS id ORDER BY id LIMIT $limit",
+                )
+                .param("after", after.map(|a| a.to_string()).unwrap_or_default())
+                .param("limit", i64::try_from(limit).unwrap_or(1000)),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                r.get::<String>("id")
+                    .map_err(de_err)
+                    .and_then(|s| s.parse().map_err(de_err))
+            })
+            .collect()
+    }
+
+    async fn get_file_internal(&self, id: FileId) -> Result<FileRecord> {
+        self.one_file(
+            query(&format!(
+                "MATCH (f:File {{id: $id}}) RETURN {FILE_PROJECTION}"
+            ))
+            .param("id", id.to_string()),
+            id,
+        )
+        .await
+    }
+
+    async fn file_by_object_key(&self, key: &str) -> Result<Option<FileId>> {
+        let rows = self
+            .rows(query("MATCH (f:File {object_key: $key}) RETURN f.id AS id").param("key", key))
+            .await?;
+        rows.first()
+            .map(|r| {
+                r.get::<String>("id")
+                    .map_err(de_err)
+                    .and_then(|s| s.parse().map_err(de_err))
+            })
+            .transpose()
+    }
+}

@@ -1,0 +1,261 @@
+//! The graph index in Neo4j 5.
+//!
+//! Model: `(:User)-[:OWNS]->(:File)-[:TAGGED {score, source}]->(:Tag)`,
+//! `(:File)-[:SIMILAR {score}]->(:File)`, `(:Tag)-[:CO_OCCURS {count}]->(:Tag)`,
+//! `(:File)-[:REMOVED]->(:Tag)` (a user's removal, remembered), the tagging
+//! queue as `(:Job)-[:FOR]->(:File)`, and `(:Term {df})` for corpus
+//! statistics. Every query takes user input as parameters only; the one
+//! string built from user text is a Lucene query, and every term in it is
+//! escaped.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use graphfs_domain::{
+    CorpusStats, Cursor, EdgeKind, Error, FileCatalog, FileId, FileQuery, FileRecord, FileTag,
+    GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
+    MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals, QueryTerm, QueueDepth, RelatedTag,
+    Result, SearchHit, SimilarFile, Similarity, SortKey, SortOrder, TagInfo, TagMatch, TagSource,
+    TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access, index_terms,
+    name_tokens, normalize_tag, query_terms, snippet, truncate_utf8,
+};
+use neo4rs::{ConfigBuilder, Graph, Query, Row, Txn, query};
+use serde::Deserialize;
+
+mod files;
+mod principals;
+mod queue;
+mod rows;
+mod schema;
+mod search;
+mod similarity;
+mod tags;
+mod vocabulary;
+mod walk;
+
+// The helpers the trait modules share; each reaches them through `super::*`.
+#[allow(unused_imports)]
+use self::{queue::*, rows::*, schema::*, search::*, similarity::*, tags::*};
+
+const TAG_FANOUT: i64 = 50;
+
+const COOCCUR_FANOUT: i64 = 10;
+
+#[derive(Debug, Clone)]
+pub struct Neo4jConfig {
+    pub uri: String,
+    pub user: String,
+    pub password: String,
+    pub max_connections: usize,
+    /// Longest wait for a connection or for any answer of the server. A
+    /// connection whose server went away (a pod deleted, a network cut) can
+    /// otherwise hold a request until TCP gives up; past this the request
+    /// fails as Unavailable (503).
+    pub timeout: std::time::Duration,
+}
+
+pub struct Neo4jGraphIndex {
+    graph: Graph,
+}
+
+fn db_err(e: neo4rs::Error) -> Error {
+    use neo4rs::Error as E;
+    match &e {
+        E::IOError { .. }
+        | E::ConnectionError
+        | E::ConnectionTimedOut
+        | E::IncompleteBoltExchange
+        | E::ServerUnavailableError(_)
+        | E::RequestIgnoredError => Error::unavailable(format!("graph database unreachable: {e}")),
+        E::Neo4j(n) if n.code().contains("ConstraintValidationFailed") => {
+            Error::Conflict(e.to_string())
+        }
+        // Neo4j asks clients to run a transaction that failed this way again
+        // (a deadlock with a concurrent writer, a leader switch): say when.
+        E::Neo4j(n) if n.code().contains("TransientError") => Error::Unavailable {
+            message: e.to_string(),
+            retry_after: Some(TRANSIENT_RETRY_AFTER),
+        },
+        E::Neo4j(n) if n.code().contains("DatabaseUnavailable") => {
+            Error::unavailable(e.to_string())
+        }
+        E::AuthenticationError(_) => {
+            Error::unavailable(format!("graph database refused our credentials: {e}"))
+        }
+        _ => Error::internal(e),
+    }
+}
+
+const TRANSIENT_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Runs a write transaction again, a few times with growing pauses, when
+/// Neo4j reported a transient failure (see `db_err`); anything else, or the
+/// last failure, is returned as it is.
+async fn retry_transient<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut pause = TRANSIENT_RETRY_AFTER;
+    for _ in 0..5 {
+        match attempt().await {
+            Err(Error::Unavailable {
+                retry_after: Some(_),
+                message,
+            }) => {
+                tracing::debug!(%message, ?pause, "transient graph failure; running the transaction again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            other => return other,
+        }
+    }
+    attempt().await
+}
+
+fn de_err(e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("graph database returned an unexpected shape: {e}"))
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+fn lease_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+fn new_seq() -> i64 {
+    (uuid::Uuid::new_v4().as_u128() as i64).abs()
+}
+
+async fn txn_rows(txn: &mut Txn, q: Query) -> Result<Vec<Row>> {
+    let mut stream = txn.execute(q).await.map_err(db_err)?;
+    let mut out = Vec::new();
+    while let Some(row) = stream.next(&mut *txn).await.map_err(db_err)? {
+        out.push(row);
+    }
+    Ok(out)
+}
+
+impl Neo4jGraphIndex {
+    /// Connects and creates the schema (constraints, indexes) if missing.
+    pub async fn connect(cfg: Neo4jConfig) -> Result<Self> {
+        let config = ConfigBuilder::default()
+            .uri(cfg.uri)
+            .user(cfg.user)
+            .password(cfg.password)
+            .max_connections(cfg.max_connections.max(2))
+            .connection_timeout(cfg.timeout)
+            .fetch_size(500)
+            .build()
+            .map_err(db_err)?;
+        let graph = Graph::connect(config).map_err(db_err)?;
+        let index = Neo4jGraphIndex { graph };
+        for stmt in SCHEMA {
+            match index.graph.run(query(stmt)).await {
+                Ok(_) => {}
+                // Replicas starting together race to create the same schema;
+                // `IF NOT EXISTS` does not cover the race, this does.
+                Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => {}
+                Err(e) => return Err(db_err(e)),
+            }
+        }
+        // Indexes still populating (a large store after a restart) only slow
+        // queries down; wait a while for them, within the answer timeout.
+        let wait = cfg.timeout.as_secs().saturating_sub(1).max(1);
+        if let Err(e) = index
+            .graph
+            .run(query("CALL db.awaitIndexes($secs)").param("secs", wait as i64))
+            .await
+        {
+            tracing::warn!(error = %e, "graph indexes are still being populated; going on");
+        }
+        Ok(index)
+    }
+
+    async fn rows(&self, q: Query) -> Result<Vec<Row>> {
+        let mut stream = self.graph.execute(q).await.map_err(db_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = stream.next().await.map_err(db_err)? {
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    async fn one_file(&self, q: Query, what: FileId) -> Result<FileRecord> {
+        let rows = self.rows(q).await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| Error::NotFound(format!("file {what}")))?;
+        file_from(row)
+    }
+}
+
+#[async_trait]
+impl GraphIndex for Neo4jGraphIndex {
+    async fn ping(&self) -> Result<()> {
+        self.rows(query("RETURN 1 AS ok")).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn transient_failures_run_the_transaction_again_and_others_do_not() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let transient = || Error::Unavailable {
+            message: "Neo.TransientError.Transaction.DeadlockDetected".into(),
+            retry_after: Some(TRANSIENT_RETRY_AFTER),
+        };
+        // Two deadlocks, then success: the caller sees the success.
+        let calls = AtomicU32::new(0);
+        let out = retry_transient(|| async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 | 1 => Err(transient()),
+                _ => Ok(7),
+            }
+        })
+        .await;
+        assert_eq!(out.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // An outage (no retry_after) is returned at once.
+        let calls = AtomicU32::new(0);
+        let out: Result<()> = retry_transient(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(Error::unavailable("graph database unreachable"))
+        })
+        .await;
+        assert!(matches!(
+            out,
+            Err(Error::Unavailable {
+                retry_after: None,
+                ..
+            })
+        ));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Transient forever: a bounded number of attempts, then the failure.
+        let calls = AtomicU32::new(0);
+        let out: Result<()> = retry_transient(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(transient())
+        })
+        .await;
+        assert!(out.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 6);
+    }
+}

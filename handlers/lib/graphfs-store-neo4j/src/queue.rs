@@ -1,0 +1,279 @@
+//! The tagging queue ([`JobQueue`]) as `(:Job)` nodes, and writing a tagging outcome.
+
+#[allow(unused_imports)]
+use super::*;
+
+impl Neo4jGraphIndex {
+    /// Writes a tagging outcome under the job's lease: text, metadata,
+    /// machine tags (user tags stay, removed tags stay removed; aliases land
+    /// on their tag), terms and embedding; with `done`, also the status, and
+    /// the job is removed.
+    async fn write_outcome(&self, job: &Job, outcome: &TaggingOutcome, done: bool) -> Result<bool> {
+        let fid = job.file_id.to_string();
+        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
+        let held = txn_rows(
+            &mut txn,
+            query("MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker SET j._lock = true RETURN count(j) AS n")
+                .param("fid", fid.clone())
+                .param("seq", job.id)
+                .param("worker", job.worker.clone()),
+        )
+        .await?;
+        if held
+            .first()
+            .map(|r| r.get::<i64>("n").unwrap_or(0))
+            .unwrap_or(0)
+            == 0
+        {
+            txn.rollback().await.map_err(db_err)?;
+            return Ok(false);
+        }
+        let old_tags = file_tags(&mut txn, &fid).await?;
+        let mut names = Vec::new();
+        let mut scores = Vec::new();
+        let mut sources = Vec::new();
+        for t in &outcome.tags {
+            if t.source == TagSource::User {
+                continue;
+            }
+            if let Ok(n) = normalize_tag(&t.name) {
+                names.push(n);
+                scores.push(f64::from(t.score.clamp(0.0, 1.0)));
+                sources.push(t.source.as_str().to_string());
+            }
+        }
+        let names = resolve_aliases(&mut txn, names).await?;
+        let metadata = if outcome.metadata.is_object() {
+            outcome.metadata.to_string()
+        } else {
+            "{}".into()
+        };
+        let terms = index_terms(&outcome.terms);
+        let embedding: Option<Vec<f64>> = outcome
+            .embedding
+            .as_ref()
+            .filter(|v| v.len() == EMBEDDING_DIMENSIONS)
+            .map(|v| v.iter().map(|x| f64::from(*x)).collect());
+        txn.run(
+            query(
+                "MATCH (f:File {id: $fid})
+                 FOREACH (t IN f.terms | MERGE (x:Term {name: t}) SET x.df = CASE WHEN x.df > 0 THEN x.df - 1 ELSE 0 END)
+                 FOREACH (t IN $terms | MERGE (x:Term {name: t}) SET x.df = coalesce(x.df, 0) + 1)
+                 SET f.text = $text, f.metadata = $metadata, f.media_type = CASE WHEN $media = '' THEN f.media_type ELSE $media END,
+                     f.status = CASE WHEN $done THEN 'done' ELSE f.status END,
+                     f.status_reason = CASE WHEN $done THEN '' ELSE f.status_reason END,
+                     f.updated_at = $now, f.terms = $terms, f.embedding = $embedding
+                 WITH f OPTIONAL MATCH (f)-[r:TAGGED]->() WHERE r.source <> 'user' DELETE r
+                 WITH DISTINCT f
+                 UNWIND (CASE WHEN size($names) = 0 THEN [null] ELSE range(0, size($names) - 1) END) AS i
+                 WITH f, i WHERE i IS NOT NULL
+                 MERGE (t:Tag {name: $names[i]})
+                 WITH f, t, i WHERE NOT (f)-[:REMOVED]->(t) AND NOT (f)-[:TAGGED]->(t)
+                 CREATE (f)-[:TAGGED {score: $scores[i], source: $sources[i]}]->(t)",
+            )
+            .param("fid", fid.clone())
+            .param("text", truncate_utf8(&outcome.text, MAX_INDEXED_TEXT).to_string())
+            .param("metadata", metadata)
+            .param("media", outcome.media_type.clone().unwrap_or_default())
+            .param("now", ts(Utc::now()))
+            .param("done", done)
+            .param("terms", terms)
+            .param("embedding", embedding)
+            .param("names", names)
+            .param("scores", scores)
+            .param("sources", sources),
+        )
+        .await
+        .map_err(db_err)?;
+        let new_tags = file_tags(&mut txn, &fid).await?;
+        let mut touched: Vec<String> = old_tags.iter().chain(new_tags.iter()).cloned().collect();
+        touched.sort();
+        touched.dedup();
+        after_tag_change(&mut txn, &fid, &touched, &old_tags).await?;
+        if done {
+            txn.run(query("MATCH (j:Job {file_id: $fid}) DETACH DELETE j").param("fid", fid))
+                .await
+                .map_err(db_err)?;
+        }
+        txn.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl JobQueue for Neo4jGraphIndex {
+    async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>> {
+        // The first SET takes the node's write lock; the re-check after it
+        // sees any claim committed meanwhile, so two claims never win.
+        for _ in 0..5 {
+            let now = now_ms();
+            let until = now + lease_ms(lease);
+            let seq = new_seq();
+            let candidates = self
+                .rows(
+                    query(
+                        "MATCH (j:Job) WHERE j.due_at <= $now AND j.lease_until < $now
+                         RETURN j.file_id AS id ORDER BY j.due_at, j.file_id LIMIT 1",
+                    )
+                    .param("now", now),
+                )
+                .await?;
+            let Some(row) = candidates.first() else {
+                return Ok(None);
+            };
+            let fid: String = row.get("id").map_err(de_err)?;
+            let mut txn = self.graph.start_txn().await.map_err(db_err)?;
+            let rows = txn_rows(
+                &mut txn,
+                query(
+                    "MATCH (j:Job {file_id: $fid}) SET j._lock = true
+                     WITH j WHERE j.due_at <= $now AND j.lease_until < $now
+                     SET j.worker = $worker, j.lease_until = $until, j.attempts = j.attempts + 1, j.seq = $seq
+                     REMOVE j._lock
+                     WITH j MATCH (f:File {id: j.file_id}) SET f.status = 'running'
+                     RETURN j.attempts AS attempts",
+                )
+                .param("fid", fid.clone())
+                .param("now", now)
+                .param("until", until)
+                .param("worker", worker)
+                .param("seq", seq),
+            )
+            .await?;
+            txn.commit().await.map_err(db_err)?;
+            if let Some(r) = rows.first() {
+                let attempts: i64 = r.get("attempts").map_err(de_err)?;
+                return Ok(Some(Job {
+                    id: seq,
+                    file_id: fid.parse().map_err(de_err)?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    worker: worker.to_string(),
+                    lease_until: DateTime::from_timestamp_millis(until).unwrap_or_default(),
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn heartbeat(&self, job: &Job, lease: Duration) -> Result<bool> {
+        let rows = self
+            .rows(
+                query(
+                    "MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker
+                     SET j.lease_until = $until RETURN count(j) AS n",
+                )
+                .param("fid", job.file_id.to_string())
+                .param("seq", job.id)
+                .param("worker", job.worker.clone())
+                .param("until", now_ms() + lease_ms(lease)),
+            )
+            .await?;
+        Ok(rows
+            .first()
+            .map(|r| r.get::<i64>("n").unwrap_or(0))
+            .unwrap_or(0)
+            == 1)
+    }
+
+    async fn complete_job(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool> {
+        self.write_outcome(job, outcome, true).await
+    }
+
+    async fn store_partial(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool> {
+        self.write_outcome(job, outcome, false).await
+    }
+
+    async fn fail_job(&self, job: &Job, reason: &str, failure: JobFailure) -> Result<()> {
+        let q = match failure {
+            JobFailure::RetryAt(at) => query(
+                "MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker
+                 SET j.worker = '', j.lease_until = 0, j.due_at = $at, j.last_error = $reason
+                 WITH j MATCH (f:File {id: j.file_id}) SET f.status = 'pending', f.status_reason = 'retrying: ' + $reason",
+            )
+            .param("at", at.timestamp_millis()),
+            JobFailure::GiveUp => query(
+                "MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker
+                 MATCH (f:File {id: j.file_id})
+                 DETACH DELETE j
+                 SET f.status = 'failed', f.status_reason = $reason, f.updated_at = $now",
+            )
+            .param("now", ts(Utc::now())),
+        };
+        self.graph
+            .run(
+                q.param("fid", job.file_id.to_string())
+                    .param("seq", job.id)
+                    .param("worker", job.worker.clone())
+                    .param("reason", reason),
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn release_job(&self, job: &Job) -> Result<()> {
+        self.graph
+            .run(
+                query(
+                    "MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker
+                     SET j.worker = '', j.lease_until = 0, j.attempts = CASE WHEN j.attempts > 0 THEN j.attempts - 1 ELSE 0 END
+                     WITH j MATCH (f:File {id: j.file_id}) SET f.status = 'pending'",
+                )
+                .param("fid", job.file_id.to_string())
+                .param("seq", job.id)
+                .param("worker", job.worker.clone()),
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn requeue(&self, id: FileId) -> Result<()> {
+        self.get_file_internal(id).await?;
+        self.graph
+            .run(
+                query(
+                    "MATCH (f:File {id: $fid})
+                     MERGE (j:Job {file_id: $fid})
+                     ON CREATE SET j.seq = $seq, j.attempts = 0, j.due_at = $now, j.worker = '', j.lease_until = 0, j.last_error = ''
+                     ON MATCH SET j.due_at = $now, j.attempts = 0, j.last_error = ''
+                     MERGE (j)-[:FOR]->(f)
+                     SET f.status = CASE WHEN f.status = 'running' THEN f.status ELSE 'pending' END, f.status_reason = ''",
+                )
+                .param("fid", id.to_string())
+                .param("seq", new_seq())
+                .param("now", now_ms()),
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn queue_depth(&self) -> Result<QueueDepth> {
+        let rows = self
+            .rows(
+                query(
+                    "OPTIONAL MATCH (j:Job)
+                     WITH sum(CASE WHEN j IS NOT NULL AND j.lease_until < $now THEN 1 ELSE 0 END) AS pending,
+                          sum(CASE WHEN j IS NOT NULL AND j.lease_until >= $now THEN 1 ELSE 0 END) AS in_flight
+                     OPTIONAL MATCH (f:File {status: 'failed'})
+                     RETURN pending, in_flight, count(f) AS failed",
+                )
+                .param("now", now_ms()),
+            )
+            .await?;
+        let r = rows
+            .first()
+            .ok_or_else(|| Error::internal("queue depth query returned nothing"))?;
+        let get = |k: &str| {
+            r.get::<i64>(k)
+                .map(|v| u64::try_from(v).unwrap_or(0))
+                .map_err(de_err)
+        };
+        Ok(QueueDepth {
+            pending: get("pending")?,
+            in_flight: get("in_flight")?,
+            failed: get("failed")?,
+        })
+    }
+}

@@ -1,0 +1,24 @@
+//! Constraints and indexes, created on connect.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Length of file embeddings the vector index takes (all-MiniLM-L6-v2).
+pub(super) const EMBEDDING_DIMENSIONS: usize = 384;
+
+pub(super) const SCHEMA: &[&str] = &[
+    "CREATE CONSTRAINT graphfs_file_id IF NOT EXISTS FOR (f:File) REQUIRE f.id IS UNIQUE",
+    "CREATE CONSTRAINT graphfs_tag_name IF NOT EXISTS FOR (t:Tag) REQUIRE t.name IS UNIQUE",
+    "CREATE CONSTRAINT graphfs_user_id IF NOT EXISTS FOR (u:User) REQUIRE u.id IS UNIQUE",
+    "CREATE CONSTRAINT graphfs_token_hash IF NOT EXISTS FOR (k:Token) REQUIRE k.hash IS UNIQUE",
+    "CREATE CONSTRAINT graphfs_job_file IF NOT EXISTS FOR (j:Job) REQUIRE j.file_id IS UNIQUE",
+    "CREATE CONSTRAINT graphfs_term_name IF NOT EXISTS FOR (t:Term) REQUIRE t.name IS UNIQUE",
+    "CREATE CONSTRAINT graphfs_file_object_key IF NOT EXISTS FOR (f:File) REQUIRE f.object_key IS UNIQUE",
+    "CREATE INDEX graphfs_file_owner_created IF NOT EXISTS FOR (f:File) ON (f.owner, f.created_at)",
+    "CREATE INDEX graphfs_file_status IF NOT EXISTS FOR (f:File) ON (f.status)",
+    "CREATE INDEX graphfs_job_due IF NOT EXISTS FOR (j:Job) ON (j.due_at)",
+    // `viewers` (owner and users shared with) lets Lucene keep to the
+    // viewer's files before ranking, instead of ranking everyone's.
+    "CREATE FULLTEXT INDEX graphfs_file_search IF NOT EXISTS FOR (f:File) ON EACH [f.name_tokens, f.text, f.tags_text, f.viewers]",
+    "CREATE VECTOR INDEX graphfs_file_embedding IF NOT EXISTS FOR (f:File) ON (f.embedding) OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine'}}",
+];

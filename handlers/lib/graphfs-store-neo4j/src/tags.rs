@@ -1,0 +1,292 @@
+//! Tags as users see and change them ([`TagStore`]), and the tag helpers writes share.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Refreshes a file's tag text (for search) and the CO_OCCURS counts among
+/// `tags`, and drops tags in `maybe_orphans` that nothing refers to any more.
+pub(super) async fn after_tag_change(
+    txn: &mut Txn,
+    file: &str,
+    tags: &[String],
+    maybe_orphans: &[String],
+) -> Result<()> {
+    txn.run(
+        query(
+            "MATCH (f:File {id: $id})
+             SET f.tags_text = reduce(s = '', n IN [(f)-[:TAGGED]->(t:Tag) | t.name] | s + ' , ' + n)",
+        )
+        .param("id", file),
+    )
+    .await
+    .map_err(db_err)?;
+    recount_cooccurrence(txn, tags).await?;
+    drop_orphans(txn, maybe_orphans).await
+}
+
+pub(super) async fn recount_cooccurrence(txn: &mut Txn, tags: &[String]) -> Result<()> {
+    if tags.len() < 2 {
+        return Ok(());
+    }
+    txn.run(
+        query(
+            "UNWIND $tags AS a UNWIND $tags AS b
+             WITH a, b WHERE a < b
+             MATCH (ta:Tag {name: a}), (tb:Tag {name: b})
+             CALL (ta, tb) {
+               OPTIONAL MATCH (ta)<-[:TAGGED]-(f:File)-[:TAGGED]->(tb)
+               WITH ta, tb, count(f) AS n
+               OPTIONAL MATCH (ta)-[old:CO_OCCURS]-(tb)
+               DELETE old
+               WITH ta, tb, n WHERE n > 0
+               CREATE (ta)-[:CO_OCCURS {count: n}]->(tb)
+             }",
+        )
+        .param("tags", tags.to_vec()),
+    )
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) async fn drop_orphans(txn: &mut Txn, tags: &[String]) -> Result<()> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    txn.run(
+        query(
+            "UNWIND $tags AS name MATCH (t:Tag {name: name})
+             WHERE NOT (t)<-[:TAGGED]-() AND NOT (t)<-[:REMOVED]-()
+               AND size(coalesce(t.aliases, [])) = 0
+             DETACH DELETE t",
+        )
+        .param("tags", tags.to_vec()),
+    )
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// A tag row: `name`, count `c` and `aliases`.
+pub(super) fn tag_info_from(r: &Row) -> Result<TagInfo> {
+    Ok(TagInfo {
+        name: r.get("name").map_err(de_err)?,
+        count: u64::try_from(r.get::<i64>("c").map_err(de_err)?).unwrap_or(0),
+        aliases: r.get("aliases").map_err(de_err)?,
+    })
+}
+
+/// Maps tag names that are aliases to the tag they were merged into.
+pub(super) async fn resolve_aliases(txn: &mut Txn, names: Vec<String>) -> Result<Vec<String>> {
+    if names.is_empty() {
+        return Ok(names);
+    }
+    let rows = txn_rows(
+        txn,
+        query(
+            "UNWIND range(0, size($names) - 1) AS i
+             OPTIONAL MATCH (t:Tag) WHERE $names[i] IN t.aliases
+             RETURN i, t.name AS canonical",
+        )
+        .param("names", names.clone()),
+    )
+    .await?;
+    let mut out = names;
+    for r in rows {
+        if let (Ok(i), Ok(c)) = (r.get::<i64>("i"), r.get::<String>("canonical"))
+            && let Some(slot) = usize::try_from(i).ok().and_then(|i| out.get_mut(i))
+        {
+            *slot = c;
+        }
+    }
+    let mut seen = HashSet::new();
+    Ok(out.into_iter().filter(|n| seen.insert(n.clone())).collect())
+}
+
+pub(super) async fn file_tags(txn: &mut Txn, id: &str) -> Result<Vec<String>> {
+    let rows = txn_rows(
+        txn,
+        query("MATCH (:File {id: $id})-[:TAGGED]->(t:Tag) RETURN t.name AS n").param("id", id),
+    )
+    .await?;
+    rows.iter()
+        .map(|r| r.get::<String>("n").map_err(de_err))
+        .collect()
+}
+
+#[async_trait]
+impl TagStore for Neo4jGraphIndex {
+    async fn add_user_tag(&self, viewer: &str, id: FileId, tag: &str) -> Result<FileRecord> {
+        let (mut txn, _) = self.owned_txn(viewer, id).await?;
+        let sid = id.to_string();
+        txn.run(
+            query(
+                "MATCH (f:File {id: $id}) MERGE (t:Tag {name: $tag})
+                 MERGE (f)-[r:TAGGED]->(t) SET r.score = 1.0, r.source = 'user'
+                 WITH f, t OPTIONAL MATCH (f)-[x:REMOVED]->(t) DELETE x
+                 WITH f SET f.updated_at = $now",
+            )
+            .param("id", sid.clone())
+            .param("tag", tag)
+            .param("now", ts(Utc::now())),
+        )
+        .await
+        .map_err(db_err)?;
+        let tags = file_tags(&mut txn, &sid).await?;
+        after_tag_change(&mut txn, &sid, &tags, &[]).await?;
+        txn.commit().await.map_err(db_err)?;
+        self.get_file_internal(id).await
+    }
+
+    async fn remove_tag(&self, viewer: &str, id: FileId, tag: &str) -> Result<FileRecord> {
+        let (mut txn, _) = self.owned_txn(viewer, id).await?;
+        let sid = id.to_string();
+        let mut before = file_tags(&mut txn, &sid).await?;
+        let rows = txn_rows(
+            &mut txn,
+            query(
+                "MATCH (f:File {id: $id})-[r:TAGGED]->(t:Tag {name: $tag})
+                 DELETE r MERGE (f)-[:REMOVED]->(t) SET f.updated_at = $now RETURN count(*) AS n",
+            )
+            .param("id", sid.clone())
+            .param("tag", tag)
+            .param("now", ts(Utc::now())),
+        )
+        .await?;
+        let n: i64 = rows.first().map(|r| r.get("n").unwrap_or(0)).unwrap_or(0);
+        if n == 0 {
+            txn.rollback().await.map_err(db_err)?;
+            return Err(Error::NotFound(format!("tag '{tag}' on file {id}")));
+        }
+        after_tag_change(&mut txn, &sid, &before, &[]).await?;
+        before.retain(|t| t != tag);
+        txn.commit().await.map_err(db_err)?;
+        self.get_file_internal(id).await
+    }
+
+    async fn list_tags(
+        &self,
+        viewer: &str,
+        prefix: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TagInfo>> {
+        let rows = self
+            .rows(
+                query(&format!(
+                    "MATCH (f:File)-[:TAGGED]->(t:Tag) WHERE {VISIBLE} AND t.name STARTS WITH $prefix
+                     RETURN t.name AS name, count(f) AS c, coalesce(t.aliases, []) AS aliases
+                     ORDER BY c DESC, name LIMIT $limit"
+                ))
+                .param("viewer", viewer)
+                .param("prefix", prefix.unwrap_or(""))
+                .param("limit", i64::try_from(limit.clamp(1, 10_000)).unwrap_or(100)),
+            )
+            .await?;
+        rows.iter().map(tag_info_from).collect()
+    }
+
+    async fn related_tags(&self, viewer: &str, tag: &str, limit: usize) -> Result<Vec<RelatedTag>> {
+        let exists = self
+            .rows(query("MATCH (t:Tag {name: $tag}) RETURN t.name AS n").param("tag", tag))
+            .await?;
+        if exists.is_empty() {
+            return Err(Error::NotFound(format!("tag '{tag}'")));
+        }
+        self.related(viewer, tag, limit).await
+    }
+
+    async fn merge_tag(&self, from: &str, into: &str) -> Result<()> {
+        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
+        let found = txn_rows(
+            &mut txn,
+            query(
+                "OPTIONAL MATCH (a:Tag {name: $from})
+                 OPTIONAL MATCH (b:Tag) WHERE $from IN b.aliases
+                 RETURN coalesce(a.name, b.name) AS name",
+            )
+            .param("from", from),
+        )
+        .await?;
+        let Some(from) = found.first().and_then(|r| r.get::<String>("name").ok()) else {
+            txn.rollback().await.map_err(db_err)?;
+            return Err(Error::NotFound(format!("tag '{from}'")));
+        };
+        let into = resolve_aliases(&mut txn, vec![into.to_string()])
+            .await?
+            .pop()
+            .unwrap_or_else(|| into.to_string());
+        if from == into {
+            txn.rollback().await.map_err(db_err)?;
+            return Ok(());
+        }
+        let files: Vec<String> = txn_rows(
+            &mut txn,
+            query(
+                "MATCH (f:File)-[:TAGGED|REMOVED]->(:Tag {name: $from}) RETURN DISTINCT f.id AS id",
+            )
+            .param("from", from.clone()),
+        )
+        .await?
+        .iter()
+        .filter_map(|r| r.get::<String>("id").ok())
+        .collect();
+        txn.run(
+            query(
+                "MATCH (a:Tag {name: $from}) MERGE (b:Tag {name: $into})
+                 WITH a, b
+                 OPTIONAL MATCH (f:File)-[r:TAGGED]->(a)
+                 FOREACH (_ IN CASE WHEN r IS NULL THEN [] ELSE [1] END |
+                   MERGE (f)-[r2:TAGGED]->(b)
+                   ON CREATE SET r2.score = r.score, r2.source = r.source
+                   ON MATCH SET r2.score = CASE WHEN r.score > r2.score THEN r.score ELSE r2.score END,
+                                r2.source = CASE WHEN r.source = 'user' THEN 'user' ELSE r2.source END)
+                 WITH DISTINCT a, b
+                 OPTIONAL MATCH (g:File)-[:REMOVED]->(a)
+                 FOREACH (_ IN CASE WHEN g IS NULL THEN [] ELSE [1] END | MERGE (g)-[:REMOVED]->(b))
+                 WITH DISTINCT a, b
+                 SET b.aliases = reduce(acc = [], x IN coalesce(b.aliases, []) + coalesce(a.aliases, []) + [a.name] |
+                                        CASE WHEN x IN acc OR x = b.name THEN acc ELSE acc + x END)
+                 DETACH DELETE a",
+            )
+            .param("from", from.clone())
+            .param("into", into.clone()),
+        )
+        .await
+        .map_err(db_err)?;
+        for f in &files {
+            let tags = file_tags(&mut txn, f).await?;
+            after_tag_change(&mut txn, f, &tags, &[]).await?;
+        }
+        txn.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+}
+
+impl Neo4jGraphIndex {
+    pub(super) async fn related(
+        &self,
+        viewer: &str,
+        tag: &str,
+        limit: usize,
+    ) -> Result<Vec<RelatedTag>> {
+        let rows = self
+            .rows(
+                query(&format!(
+                    "MATCH (:Tag {{name: $tag}})<-[:TAGGED]-(f:File)-[:TAGGED]->(b:Tag) WHERE {VISIBLE}
+                     RETURN b.name AS name, count(f) AS c ORDER BY c DESC, name LIMIT $limit"
+                ))
+                .param("tag", tag)
+                .param("viewer", viewer)
+                .param("limit", i64::try_from(limit.clamp(1, 1000)).unwrap_or(20)),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RelatedTag {
+                    name: r.get("name").map_err(de_err)?,
+                    count: u64::try_from(r.get::<i64>("c").map_err(de_err)?).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,247 @@
+//! The job lifecycle against the real embedded index and object store.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use graphfs_domain::{
+    FileCatalog, FileId, FileRecord, JobQueue, NewFile, ObjectStore, TaggingStatus,
+};
+use graphfs_extract::Extracted;
+use graphfs_store_local::{LocalObjectStore, SqliteGraphIndex};
+use graphfs_tagger::keywords::KeywordConfig;
+use graphfs_tagger::{JobError, OfflineTagger, TagResult, Tagger, Worker, WorkerConfig};
+use tokio::sync::watch;
+
+struct Env {
+    _dir: tempfile::TempDir,
+    index: Arc<SqliteGraphIndex>,
+    store: Arc<LocalObjectStore>,
+    scratch: std::path::PathBuf,
+}
+
+async fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    Env {
+        index: Arc::new(
+            SqliteGraphIndex::open(dir.path().join("g.db"))
+                .await
+                .unwrap(),
+        ),
+        store: Arc::new(
+            LocalObjectStore::open(dir.path().join("objects"))
+                .await
+                .unwrap(),
+        ),
+        scratch: dir.path().join("scratch"),
+        _dir: dir,
+    }
+}
+
+async fn add_file(env: &Env, name: &str, text: &str) -> FileId {
+    let id = FileId::new();
+    let body = futures::stream::iter(vec![Ok(Bytes::from(text.to_string()))]);
+    env.store
+        .put(&id.object_key(), Box::pin(body))
+        .await
+        .unwrap();
+    env.index
+        .create_file(NewFile {
+            id,
+            object_key: id.object_key(),
+            owner: "u".into(),
+            name: name.into(),
+            size: text.len() as u64,
+            sha256: "0".repeat(64),
+            media_type: "text/plain".into(),
+        })
+        .await
+        .unwrap();
+    id
+}
+
+fn config(env: &Env) -> WorkerConfig {
+    let mut c = WorkerConfig::new("test-worker", env.scratch.clone());
+    c.poll_interval = Duration::from_millis(20);
+    c.backoff_base = Duration::from_millis(30);
+    c.backoff_max = Duration::from_millis(100);
+    c.shutdown_grace = Duration::from_millis(200);
+    c
+}
+
+fn worker(env: &Env, tagger: Arc<dyn Tagger>, cfg: WorkerConfig) -> Worker {
+    Worker::new(env.index.clone(), env.store.clone(), tagger, cfg)
+}
+
+fn offline(env: &Env) -> Arc<dyn Tagger> {
+    Arc::new(OfflineTagger::new(
+        env.index.clone(),
+        KeywordConfig::default(),
+    ))
+}
+
+async fn wait_status(env: &Env, id: FileId, want: TaggingStatus) -> FileRecord {
+    for _ in 0..500 {
+        let f = env.index.get_file_internal(id).await.unwrap();
+        if f.status == want {
+            return f;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("file never reached {want:?}");
+}
+
+const TEXT: &str = "Glaciers carve valleys. A glacier moves slowly, and glaciers shape mountains.";
+
+#[tokio::test]
+async fn a_job_whose_handler_died_is_taken_over_after_the_lease() {
+    let env = env().await;
+    let id = add_file(&env, "ice.txt", TEXT).await;
+    // A handler claims the job and dies without a word.
+    let dead = env
+        .index
+        .claim_job("dead-handler", Duration::from_millis(300))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dead.file_id, id);
+
+    let (stop, rx) = watch::channel(false);
+    let run = tokio::spawn(worker(&env, offline(&env), config(&env)).run(rx));
+    let f = wait_status(&env, id, TaggingStatus::Done).await;
+    assert!(
+        f.tags.iter().any(|t| t.name.contains("glacier")),
+        "{:?}",
+        f.tags
+    );
+    // The dead handler's late answer is refused.
+    assert!(
+        !env.index
+            .complete_job(&dead, &Default::default())
+            .await
+            .unwrap()
+    );
+    stop.send(true).unwrap();
+    run.await.unwrap();
+}
+
+struct Flaky {
+    failures_left: AtomicU32,
+    calls: AtomicU32,
+}
+
+#[async_trait]
+impl Tagger for Flaky {
+    async fn tag(
+        &self,
+        _: &FileRecord,
+        _: &Extracted,
+        _: Option<&std::path::Path>,
+    ) -> Result<TagResult, JobError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.failures_left.load(Ordering::SeqCst) > 0 {
+            self.failures_left.fetch_sub(1, Ordering::SeqCst);
+            return Err(JobError::Transient("model endpoint timed out".into()));
+        }
+        Ok(TagResult::default())
+    }
+}
+
+#[tokio::test]
+async fn transient_failures_retry_with_backoff_then_succeed() {
+    let env = env().await;
+    let id = add_file(&env, "a.txt", TEXT).await;
+    let tagger = Arc::new(Flaky {
+        failures_left: AtomicU32::new(2),
+        calls: AtomicU32::new(0),
+    });
+    let (stop, rx) = watch::channel(false);
+    let run = tokio::spawn(worker(&env, tagger.clone(), config(&env)).run(rx));
+    let f = wait_status(&env, id, TaggingStatus::Done).await;
+    assert_eq!(tagger.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(f.status_reason, None);
+    stop.send(true).unwrap();
+    run.await.unwrap();
+}
+
+#[tokio::test]
+async fn the_last_failure_gives_up_with_the_reason_on_the_file() {
+    let env = env().await;
+    let id = add_file(&env, "a.txt", TEXT).await;
+    let tagger = Arc::new(Flaky {
+        failures_left: AtomicU32::new(100),
+        calls: AtomicU32::new(0),
+    });
+    let mut cfg = config(&env);
+    cfg.max_attempts = 3;
+    let (stop, rx) = watch::channel(false);
+    let run = tokio::spawn(worker(&env, tagger.clone(), cfg).run(rx));
+    let f = wait_status(&env, id, TaggingStatus::Failed).await;
+    assert_eq!(tagger.calls.load(Ordering::SeqCst), 3);
+    let reason = f.status_reason.unwrap();
+    assert!(
+        reason.contains("model endpoint timed out") && reason.contains("3 attempts"),
+        "{reason}"
+    );
+    stop.send(true).unwrap();
+    run.await.unwrap();
+}
+
+struct Stuck;
+
+#[async_trait]
+impl Tagger for Stuck {
+    async fn tag(
+        &self,
+        _: &FileRecord,
+        _: &Extracted,
+        _: Option<&std::path::Path>,
+    ) -> Result<TagResult, JobError> {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Ok(TagResult::default())
+    }
+}
+
+#[tokio::test]
+async fn shutdown_releases_unfinished_jobs_for_another_handler() {
+    let env = env().await;
+    let id = add_file(&env, "a.txt", TEXT).await;
+    let (stop, rx) = watch::channel(false);
+    let run = tokio::spawn(worker(&env, Arc::new(Stuck), config(&env)).run(rx));
+    wait_status(&env, id, TaggingStatus::Running).await;
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), run)
+        .await
+        .unwrap()
+        .unwrap();
+    let f = env.index.get_file_internal(id).await.unwrap();
+    assert_eq!(f.status, TaggingStatus::Pending);
+    // Released, not lapsed: another handler gets it at once, first attempt.
+    let job = env
+        .index
+        .claim_job("next", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((job.file_id, job.attempts), (id, 1));
+}
+
+#[tokio::test]
+async fn running_a_job_twice_gives_the_same_graph() {
+    let env = env().await;
+    let id = add_file(&env, "ice.txt", TEXT).await;
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let (stop, rx) = watch::channel(false);
+        let run = tokio::spawn(worker(&env, offline(&env), config(&env)).run(rx));
+        runs.push(wait_status(&env, id, TaggingStatus::Done).await);
+        stop.send(true).unwrap();
+        run.await.unwrap();
+        env.index.requeue(id).await.unwrap();
+    }
+    let names = |f: &FileRecord| f.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+    assert!(!runs[0].tags.is_empty());
+    assert_eq!(names(&runs[0]), names(&runs[1]));
+}
