@@ -23,6 +23,8 @@ pub struct AppState {
     pub store: Arc<dyn ObjectStore>,
     pub metrics: Metrics,
     pub limiter: RateLimiter,
+    /// Who a bearer token names, cached for a few seconds.
+    pub tokens: crate::tokens::TokenCache,
     pub max_upload_bytes: u64,
     /// Shared secret of bucket notifications; none disables the endpoint.
     pub webhook_token: Option<String>,
@@ -107,7 +109,11 @@ async fn authenticate(State(state): State<SharedState>, mut req: Request, next: 
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Problem::unauthorized("send 'Authorization: Bearer <token>'").into_response();
     };
-    let user = match state.index.user_for_token(&token_hash(token)).await {
+    let user = match state
+        .tokens
+        .user_for(state.index.as_ref(), &token_hash(token))
+        .await
+    {
         Ok(Some(user)) => user,
         Ok(None) => return Problem::unauthorized("the token is not valid").into_response(),
         Err(e) => return Problem::from(e).into_response(),

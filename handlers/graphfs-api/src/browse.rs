@@ -88,12 +88,22 @@ pub async fn search(
                     Vec::new()
                 }
             };
-            let mut semantic = Vec::with_capacity(near.len());
-            for (id, score) in near {
-                if let Ok(f) = state.index.get_file(&user, id).await {
-                    semantic.push((f, score));
-                }
-            }
+            // Only hits that can make the cut are read, all in one query.
+            let near: Vec<_> = near
+                .into_iter()
+                .filter(|(_, score)| *score >= SEMANTIC_MIN_SIMILARITY)
+                .collect();
+            let ids: Vec<_> = near.iter().map(|(id, _)| *id).collect();
+            let semantic: Vec<_> = state
+                .index
+                .get_files(&user, &ids)
+                .await?
+                .into_iter()
+                .filter_map(|f| {
+                    let score = near.iter().find(|(id, _)| *id == f.id)?.1;
+                    Some((f, score))
+                })
+                .collect();
             fuse_hits(text, semantic, SEMANTIC_MIN_SIMILARITY, limit)
         }
         None => text,

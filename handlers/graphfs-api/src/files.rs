@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use graphfs_domain::{
-    ByteRange, ByteStream, Error, FileId, FileQuery, FileRecord, NewFile, SimilarFile, SortKey,
-    SortOrder, TagMatch, TaggingStatus, TooLargeMarker, normalize_file_name, normalize_tag,
+    ByteRange, ByteStream, ClientBodyError, Error, FileId, FileQuery, FileRecord, NewFile,
+    SimilarFile, SortKey, SortOrder, TagMatch, TaggingStatus, TooLargeMarker, normalize_file_name,
+    normalize_tag,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -170,14 +171,14 @@ pub async fn upload(
                         }
                         Ok(None) => break,
                         Err(e) => {
-                            let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                            let _ = tx.send(Err(ClientBodyError::io(e))).await;
                             break;
                         }
                     }
                 }
             };
             let (put, ()) = tokio::join!(state.store.put(&key, body), pump);
-            put.map_err(upload_error)?;
+            put.map_err(Problem::from)?;
             stored = Some((name, ctype));
             break;
         }
@@ -205,12 +206,12 @@ pub async fn upload(
         let body = req
             .into_body()
             .into_data_stream()
-            .map_err(|e| std::io::Error::other(e.to_string()));
+            .map_err(ClientBodyError::io);
         state
             .store
             .put(&key, tapped(body, limit, tap.clone()))
             .await
-            .map_err(upload_error)?;
+            .map_err(Problem::from)?;
         (name, ctype)
     };
 
@@ -262,15 +263,6 @@ fn tokio_stream_from(
     mut rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
 ) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
-
-fn upload_error(e: Error) -> Problem {
-    match e {
-        Error::Internal(m) if m.contains("body") || m.contains("connection") => {
-            Problem::bad_request(format!("the upload was interrupted: {m}"))
-        }
-        other => other.into(),
-    }
 }
 
 /// The sniffed type (magic bytes, then extension) unless it says nothing

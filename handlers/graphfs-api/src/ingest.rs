@@ -184,30 +184,6 @@ pub async fn s3_event(
     ))
 }
 
-/// Adopts objects outside `files/` that have no file yet (missed events).
-pub async fn adopt_unregistered(
-    index: &dyn GraphIndex,
-    store: &dyn ObjectStore,
-    owner: &str,
-) -> Result<usize> {
-    let mut adopted = 0;
-    let mut after: Option<String> = None;
-    loop {
-        let batch = store.list("", after.as_deref(), 500).await?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.key.clone());
-        for obj in &batch {
-            if obj.key.starts_with(OWN_PREFIX) {
-                continue;
-            }
-            if register(index, store, &obj.key, owner).await?.is_some() {
-                adopted += 1;
-            }
-        }
-    }
-    Ok(adopted)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

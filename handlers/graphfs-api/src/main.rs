@@ -391,6 +391,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         store: backends.store.clone(),
         metrics: Metrics::default(),
         limiter: RateLimiter::new(args.rate_limit_rps, args.rate_limit_burst),
+        tokens: Default::default(),
         max_upload_bytes: args.max_upload_bytes,
         webhook_token: args.s3_webhook_token.clone().filter(|t| !t.is_empty()),
         ingest_owner: args.ingest_owner.clone(),

@@ -8,28 +8,44 @@ use std::time::Duration;
 use chrono::Utc;
 use graphfs_domain::{FileId, GraphIndex, ObjectStore, Result};
 
-/// Removes orphaned objects; returns how many.
-pub async fn sweep_orphans(
+use crate::ingest::{OWN_PREFIX, register};
+
+/// What one pass over the bucket did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    /// Objects outside `files/` registered as files (missed notifications).
+    pub adopted: usize,
+    /// Objects under `files/` without a file, removed.
+    pub removed: usize,
+}
+
+/// One listing of the bucket serves both repairs: objects under `files/`
+/// older than `grace` whose file is gone are removed, and objects elsewhere
+/// that no file points at are adopted for `owner`.
+pub async fn reconcile_bucket(
     index: &dyn GraphIndex,
     store: &dyn ObjectStore,
     grace: Duration,
-) -> Result<usize> {
+    owner: &str,
+) -> Result<Pass> {
     let cutoff = Utc::now() - chrono::Duration::from_std(grace).unwrap_or_default();
-    let mut removed = 0;
+    let mut pass = Pass::default();
     let mut after: Option<String> = None;
     loop {
-        let batch = store.list("files/", after.as_deref(), 500).await?;
+        let batch = store.list("", after.as_deref(), 500).await?;
         let Some(last) = batch.last() else { break };
         after = Some(last.key.clone());
         for obj in &batch {
+            let Some(rest) = obj.key.strip_prefix(OWN_PREFIX) else {
+                if register(index, store, &obj.key, owner).await?.is_some() {
+                    pass.adopted += 1;
+                }
+                continue;
+            };
             if obj.modified > cutoff {
                 continue;
             }
-            let Some(id) = obj
-                .key
-                .strip_prefix("files/")
-                .and_then(|s| s.parse::<FileId>().ok())
-            else {
+            let Ok(id) = rest.parse::<FileId>() else {
                 continue;
             };
             match index.get_file_internal(id).await {
@@ -37,14 +53,17 @@ pub async fn sweep_orphans(
                 Err(e) if e.is_not_found() => {
                     if store.delete(&obj.key).await? {
                         tracing::info!(key = %obj.key, "removed orphaned object");
-                        removed += 1;
+                        pass.removed += 1;
                     }
                 }
                 Err(e) => return Err(e),
             }
         }
+        if batch.len() < 500 {
+            break;
+        }
     }
-    Ok(removed)
+    Ok(pass)
 }
 
 pub fn spawn_periodic(
@@ -56,24 +75,129 @@ pub fn spawn_periodic(
 ) {
     tokio::spawn(async move {
         loop {
-            match crate::ingest::adopt_unregistered(index.as_ref(), store.as_ref(), &ingest_owner)
-                .await
-            {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(
-                    adopted = n,
-                    "reconciliation registered objects written straight into the bucket"
+            match reconcile_bucket(index.as_ref(), store.as_ref(), grace, &ingest_owner).await {
+                Ok(Pass { adopted, removed }) if adopted + removed > 0 => tracing::info!(
+                    adopted,
+                    removed,
+                    "reconciliation registered objects written straight into the bucket and removed orphaned ones"
                 ),
-                Err(e) => {
-                    tracing::warn!(error = %e, "adopting bucket objects failed; will try again")
-                }
-            }
-            match sweep_orphans(index.as_ref(), store.as_ref(), grace).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(removed = n, "reconciliation removed orphaned objects"),
+                Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "reconciliation failed; will try again"),
             }
             tokio::time::sleep(every).await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use bytes::Bytes;
+    use graphfs_domain::{ByteRange, ByteStream, FileCatalog, NewFile, ObjectBody, ObjectMeta};
+    use graphfs_store_local::{LocalObjectStore, SqliteGraphIndex};
+
+    use super::*;
+
+    /// The real local store, counting listings.
+    struct Counted {
+        store: LocalObjectStore,
+        lists: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ObjectStore for Counted {
+        async fn put(&self, key: &str, body: ByteStream) -> Result<u64> {
+            self.store.put(key, body).await
+        }
+        async fn get(&self, key: &str, range: Option<ByteRange>) -> Result<ObjectBody> {
+            self.store.get(key, range).await
+        }
+        async fn head(&self, key: &str) -> Result<ObjectMeta> {
+            self.store.head(key).await
+        }
+        async fn delete(&self, key: &str) -> Result<bool> {
+            self.store.delete(key).await
+        }
+        async fn list(
+            &self,
+            prefix: &str,
+            after: Option<&str>,
+            limit: usize,
+        ) -> Result<Vec<ObjectMeta>> {
+            self.lists.fetch_add(1, Ordering::SeqCst);
+            self.store.list(prefix, after, limit).await
+        }
+        async fn ping(&self) -> Result<()> {
+            self.store.ping().await
+        }
+    }
+
+    fn body(text: &'static str) -> ByteStream {
+        Box::pin(futures::stream::iter(vec![Ok(Bytes::from_static(
+            text.as_bytes(),
+        ))]))
+    }
+
+    #[tokio::test]
+    async fn one_listing_adopts_strays_and_removes_orphans() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SqliteGraphIndex::open(dir.path().join("g.db"))
+            .await
+            .unwrap();
+        let store = Counted {
+            store: LocalObjectStore::open(dir.path().join("objects"))
+                .await
+                .unwrap(),
+            lists: AtomicUsize::new(0),
+        };
+        let kept = FileId::new();
+        index
+            .create_file(NewFile {
+                id: kept,
+                object_key: kept.object_key(),
+                owner: "alice".into(),
+                name: "kept.txt".into(),
+                size: 4,
+                sha256: String::new(),
+                media_type: "text/plain".into(),
+            })
+            .await
+            .unwrap();
+        store.put(&kept.object_key(), body("kept")).await.unwrap();
+        let orphan = FileId::new().object_key();
+        store.put(&orphan, body("lost")).await.unwrap();
+        store.put("inbox/stray.txt", body("stray")).await.unwrap();
+
+        let pass = reconcile_bucket(&index, &store, Duration::ZERO, "ingest")
+            .await
+            .unwrap();
+        assert_eq!(
+            pass,
+            Pass {
+                adopted: 1,
+                removed: 1
+            }
+        );
+        assert_eq!(
+            store.lists.load(Ordering::SeqCst),
+            1,
+            "one listing per pass"
+        );
+        assert!(store.head(&orphan).await.unwrap_err().is_not_found());
+        assert!(store.head(&kept.object_key()).await.is_ok());
+        assert!(
+            index
+                .file_by_object_key("inbox/stray.txt")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // A second pass has nothing left to do.
+        let again = reconcile_bucket(&index, &store, Duration::ZERO, "ingest")
+            .await
+            .unwrap();
+        assert_eq!(again, Pass::default());
+    }
 }

@@ -129,6 +129,9 @@ impl From<Error> for Problem {
         match e {
             Error::NotFound(what) => Problem::not_found(format!("{what} not found")),
             Error::InvalidInput(m) => Problem::bad_request(m),
+            Error::Interrupted(m) => {
+                Problem::bad_request(format!("the upload was interrupted: {m}"))
+            }
             Error::Conflict(m) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", m),
             Error::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", m),
             Error::TooLarge { limit } => Problem::too_large(limit),

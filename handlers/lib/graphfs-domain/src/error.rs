@@ -16,6 +16,10 @@ pub enum Error {
     Forbidden(String),
     #[error("content larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
+    /// The client's body stream broke off (a disconnect, a malformed chunk):
+    /// the client's failure, not the server's.
+    #[error("the upload was interrupted: {0}")]
+    Interrupted(String),
     #[error("requested range not satisfiable (object size {size})")]
     RangeNotSatisfiable { size: u64 },
     #[error("backend unavailable: {message}")]
@@ -63,6 +67,13 @@ impl From<std::io::Error> for Error {
                     .unwrap_or_default();
                 Error::TooLarge { limit }
             }
+            _ if e
+                .get_ref()
+                .and_then(|r| r.downcast_ref::<ClientBodyError>())
+                .is_some() =>
+            {
+                Error::Interrupted(e.to_string())
+            }
             StorageFull | QuotaExceeded | ConnectionRefused | ConnectionReset | TimedOut => {
                 Error::unavailable(e.to_string())
             }
@@ -83,4 +94,44 @@ impl std::fmt::Display for TooLargeMarker {
 
 impl std::error::Error for TooLargeMarker {}
 
+/// Carried inside an `io::Error` by body streams whose client side failed,
+/// so that the store's error says whose failure it was.
+#[derive(Debug, Clone)]
+pub struct ClientBodyError(pub String);
+
+impl std::fmt::Display for ClientBodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ClientBodyError {}
+
+impl ClientBodyError {
+    /// The `io::Error` a body stream yields for a client-side failure.
+    pub fn io(message: impl std::fmt::Display) -> std::io::Error {
+        std::io::Error::other(ClientBodyError(message.to_string()))
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_client_body_is_told_apart_from_server_failures_by_type_not_text() {
+        let client = Error::from(ClientBodyError::io("error reading a body from connection"));
+        assert!(matches!(client, Error::Interrupted(_)), "{client:?}");
+        // A server-side failure that mentions a body or a connection stays one.
+        let server = Error::from(std::io::Error::other(
+            "response body from connection 3 was malformed",
+        ));
+        assert!(matches!(server, Error::Internal(_)), "{server:?}");
+        assert!(matches!(
+            Error::from(std::io::Error::other(TooLargeMarker(5))),
+            Error::TooLarge { limit: 5 }
+        ));
+    }
+}

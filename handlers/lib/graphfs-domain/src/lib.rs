@@ -22,7 +22,7 @@ mod text;
 pub mod contract;
 
 pub use cursor::Cursor;
-pub use error::{Error, Result, TooLargeMarker};
+pub use error::{ClientBodyError, Error, Result, TooLargeMarker};
 pub use graph::GraphBuilder;
 pub use model::*;
 pub use names::{NameError, normalize_file_name, normalize_tag};

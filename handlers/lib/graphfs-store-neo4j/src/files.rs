@@ -82,6 +82,26 @@ impl FileCatalog for Neo4jGraphIndex {
         .await
     }
 
+    async fn get_files(&self, viewer: &str, ids: &[FileId]) -> Result<Vec<FileRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let rows = self
+            .rows(
+                query(&format!(
+                    "UNWIND range(0, size($ids) - 1) AS i
+                     MATCH (f:File {{id: $ids[i]}}) WHERE {VISIBLE}
+                     WITH f, i ORDER BY i
+                     RETURN {FILE_PROJECTION}"
+                ))
+                .param("ids", ids)
+                .param("viewer", viewer),
+            )
+            .await?;
+        rows.iter().map(file_from).collect()
+    }
+
     async fn list_files(&self, viewer: &str, q: &FileQuery) -> Result<Page<FileRecord>> {
         let mut conds = vec![VISIBLE.to_string()];
         let mut cypher_params: Vec<(&str, neo4rs::BoltType)> = vec![("viewer", viewer.into())];

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream as S3Body;
@@ -49,10 +50,11 @@ pub struct S3ObjectStore {
     upload_concurrency: usize,
 }
 
-fn classify<E, R>(what: &str, err: SdkError<E, R>) -> Error
+/// Maps an SDK error to the domain's by the S3 error code and the HTTP
+/// status of the response. (A HEAD has no body, so its 404 has no code.)
+fn classify<E>(what: &str, err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
     match &err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
@@ -60,21 +62,20 @@ where
         }
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or("");
-            let status = format!("{:?}", se.raw());
-            if matches!(code, "NoSuchKey" | "NotFound" | "NoSuchBucket") || status.contains("404") {
+            let status = se.raw().status().as_u16();
+            if matches!(code, "NoSuchKey" | "NotFound" | "NoSuchBucket") || status == 404 {
                 Error::NotFound(what.to_string())
-            } else if code == "InvalidRange" {
+            } else if code == "InvalidRange" || status == 416 {
                 Error::RangeNotSatisfiable { size: 0 }
             } else if matches!(
                 code,
                 "SlowDown" | "ServiceUnavailable" | "InternalError" | "XMinioServerNotInitialized"
-            ) || status.contains("503")
-                || status.contains("500")
+            ) || status >= 500
             {
-                Error::unavailable(format!("object store {what}: {code}"))
+                Error::unavailable(format!("object store {what}: {status} {code}"))
             } else {
                 Error::Internal(format!(
-                    "object store {what}: {code} {}",
+                    "object store {what}: {status} {code} {}",
                     se.err().message().unwrap_or("")
                 ))
             }
@@ -446,5 +447,45 @@ impl ObjectStore for S3ObjectStore {
                 Error::NotFound(m) => Error::unavailable(format!("bucket missing: {m}")),
                 other => other,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::operation::head_object::HeadObjectError;
+    use aws_sdk_s3::primitives::SdkBody;
+
+    fn service_error(
+        status: u16,
+        code: Option<&str>,
+        header: &str,
+    ) -> SdkError<HeadObjectError, HttpResponse> {
+        let mut meta = ErrorMetadata::builder();
+        if let Some(c) = code {
+            meta = meta.code(c);
+        }
+        let mut raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+        raw.headers_mut()
+            .insert("x-amz-request-id", header.to_string());
+        SdkError::service_error(HeadObjectError::generic(meta.build()), raw)
+    }
+
+    #[test]
+    fn errors_are_classified_by_status_and_code_not_by_their_text() {
+        // A refusal whose request id happens to hold "404" or "500" is neither.
+        let e = classify("head", service_error(403, Some("AccessDenied"), "4045001"));
+        assert!(matches!(e, Error::Internal(_)), "{e:?}");
+        // A HEAD's 404 has no body and so no code.
+        assert!(classify("head", service_error(404, None, "x")).is_not_found());
+        assert!(matches!(
+            classify("get", service_error(416, None, "x")),
+            Error::RangeNotSatisfiable { .. }
+        ));
+        for status in [500, 503] {
+            let e = classify("put", service_error(status, None, "x"));
+            assert!(matches!(e, Error::Unavailable { .. }), "{status}: {e:?}");
+        }
     }
 }

@@ -49,14 +49,14 @@ pub trait Tagger: Send + Sync + 'static {
 
 /// Keyword tags ranked against the corpus, plus type and metadata tags.
 pub struct OfflineTagger {
-    keywords: keywords::KeywordTagger,
+    keywords: Arc<keywords::KeywordTagger>,
     index: Arc<dyn GraphIndex>,
 }
 
 impl OfflineTagger {
     pub fn new(index: Arc<dyn GraphIndex>, config: keywords::KeywordConfig) -> Self {
         OfflineTagger {
-            keywords: keywords::KeywordTagger::new(config),
+            keywords: Arc::new(keywords::KeywordTagger::new(config)),
             index,
         }
     }
@@ -70,13 +70,32 @@ impl Tagger for OfflineTagger {
         content: &Extracted,
         _source: Option<&Path>,
     ) -> Result<TagResult, JobError> {
+        // Segmenting (jieba) and scoring a long text is CPU work: it runs on
+        // the blocking pool, so it never stalls the runtime's other tasks
+        // (heartbeats, HTTP requests).
+        let (keywords, name, media_type, text, metadata) = (
+            self.keywords.clone(),
+            file.name.clone(),
+            content.media_type.clone(),
+            content.text.clone(),
+            content.metadata.clone(),
+        );
+        let candidates = tokio::task::spawn_blocking(move || {
+            keywords.candidates(&keywords::Document {
+                name: &name,
+                media_type: &media_type,
+                text: &text,
+                metadata: &metadata,
+            })
+        })
+        .await
+        .map_err(|e| JobError::Transient(format!("keyword extraction stopped: {e}")))?;
         let doc = keywords::Document {
             name: &file.name,
             media_type: &content.media_type,
             text: &content.text,
             metadata: &content.metadata,
         };
-        let candidates = self.keywords.candidates(&doc);
         let terms = self.keywords.terms_for_stats(&candidates);
         let stats = self.index.corpus_stats(&terms).await?;
         let mut tags = self.keywords.metadata_tags(&doc);

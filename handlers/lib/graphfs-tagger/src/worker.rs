@@ -17,6 +17,7 @@ use graphfs_extract::{ExtractError, ExtractRequest, Extracted, Isolation, Limits
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use graphfs_embeddings::Embedder;
 
@@ -287,10 +288,15 @@ impl Worker {
 
     /// Works on one claimed job to its end: completed, retried or given up.
     pub async fn process(&self, job: Job) {
-        let cfg = &self.config;
+        // The span goes with the future (`instrument`), not with the thread:
+        // a guard held across awaits would tag other jobs' events with it.
         let span =
             tracing::info_span!("job", id = job.id, file = %job.file_id, attempt = job.attempts);
-        let _enter = span.enter();
+        self.process_in_span(job).instrument(span).await
+    }
+
+    async fn process_in_span(&self, job: Job) {
+        let cfg = &self.config;
         // The file and attempt are on the events too (not only the span), so
         // that the logs of a pod alone tell which jobs it held and finished.
         tracing::info!(file = %job.file_id, attempt = job.attempts, "claimed");

@@ -245,3 +245,99 @@ async fn running_a_job_twice_gives_the_same_graph() {
     assert!(!runs[0].tags.is_empty());
     assert_eq!(names(&runs[0]), names(&runs[1]));
 }
+
+/// A tagger that yields in the middle, so concurrent jobs interleave.
+struct Yielding;
+
+#[async_trait]
+impl Tagger for Yielding {
+    async fn tag(
+        &self,
+        _: &FileRecord,
+        _: &Extracted,
+        _: Option<&std::path::Path>,
+    ) -> Result<TagResult, JobError> {
+        for _ in 0..5 {
+            tokio::task::yield_now().await;
+        }
+        Ok(TagResult::default())
+    }
+}
+
+/// Records, for every event that names a file, the file of the span it was
+/// logged under.
+#[derive(Clone, Default)]
+struct SpanFiles(Arc<std::sync::Mutex<Vec<Logged>>>);
+
+/// The file of the span an event was logged under, and the event's own.
+type Logged = (Option<String>, String);
+
+#[derive(Default)]
+struct FileField(Option<String>);
+
+impl tracing::field::Visit for FileField {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "file" {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for SpanFiles
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let mut f = FileField::default();
+        attrs.record(&mut f);
+        if let (Some(span), Some(file)) = (ctx.span(id), f.0) {
+            span.extensions_mut().insert(file);
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let mut f = FileField::default();
+        event.record(&mut f);
+        if let Some(file) = f.0 {
+            let span_file = ctx
+                .event_span(event)
+                .and_then(|s| s.extensions().get::<String>().cloned());
+            self.0.lock().unwrap().push((span_file, file));
+        }
+    }
+}
+
+#[tokio::test]
+async fn concurrent_jobs_log_under_their_own_span() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let seen = SpanFiles::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(seen.clone()));
+    let env = env().await;
+    add_file(&env, "a.txt", TEXT).await;
+    add_file(&env, "b.txt", TEXT).await;
+    let w = worker(&env, Arc::new(Yielding), config(&env));
+    let a = env
+        .index
+        .claim_job("test-worker", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    let b = env
+        .index
+        .claim_job("test-worker", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::join!(w.process(a), w.process(b));
+    let seen = seen.0.lock().unwrap().clone();
+    assert!(seen.len() >= 4, "claimed and tagged for both: {seen:?}");
+    for (span_file, event_file) in &seen {
+        assert_eq!(span_file.as_deref(), Some(event_file.as_str()), "{seen:?}");
+    }
+}

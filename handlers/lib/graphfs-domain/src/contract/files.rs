@@ -48,6 +48,21 @@ pub(super) async fn files_and_visibility(index: &dyn GraphIndex) {
     assert!(index.get_file(&bob, f.id).await.unwrap_err().is_not_found());
     refused_writes(index, &bob, f.id, |e| e.is_not_found()).await;
 
+    // A batch read keeps the order asked for and leaves out what the viewer
+    // may not see or what does not exist.
+    let other = new_file(index, &bob, "bobs.txt", "text/plain").await;
+    let batch = index
+        .get_files(&alice, &[other.id, f.id, FileId::new(), f.id])
+        .await
+        .unwrap();
+    assert_eq!(
+        batch.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![f.id, f.id]
+    );
+    assert_eq!(batch[0].name, "notes.txt");
+    assert!(index.get_files(&alice, &[]).await.unwrap().is_empty());
+    index.delete_file(&bob, other.id).await.unwrap();
+
     // Sharing makes it visible, not writable: a 403 that says why.
     let shared = index.set_shared(&alice, f.id, &bob, true).await.unwrap();
     assert_eq!(shared.shared_with, vec![bob.clone()]);

@@ -10,6 +10,9 @@ pub trait FileCatalog: Send + Sync + 'static {
     /// node for the same object key is a `Conflict`.
     async fn create_file(&self, file: NewFile) -> Result<FileRecord>;
     async fn get_file(&self, viewer: &str, id: FileId) -> Result<FileRecord>;
+    /// The files among `ids` the viewer may see, in the order of `ids`; the
+    /// others are left out. One round trip however many ids.
+    async fn get_files(&self, viewer: &str, ids: &[FileId]) -> Result<Vec<FileRecord>>;
     async fn list_files(&self, viewer: &str, query: &FileQuery) -> Result<Page<FileRecord>>;
     /// Renames a file (owner only).
     async fn rename_file(&self, viewer: &str, id: FileId, name: &str) -> Result<FileRecord>;

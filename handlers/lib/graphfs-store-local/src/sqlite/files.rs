@@ -174,6 +174,22 @@ impl FileCatalog for SqliteGraphIndex {
         .await
     }
 
+    async fn get_files(&self, viewer: &str, ids: &[FileId]) -> Result<Vec<FileRecord>> {
+        let (viewer, ids) = (viewer.to_string(), ids.to_vec());
+        self.read(move |c| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                match find_visible(c, &viewer, id) {
+                    Ok(f) => out.push(complete(c, f).map_err(db_err)?),
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn list_files(&self, viewer: &str, query: &FileQuery) -> Result<Page<FileRecord>> {
         let (viewer, query) = (viewer.to_string(), query.clone());
         self.read(move |c| list_files_blocking(c, &viewer, &query))

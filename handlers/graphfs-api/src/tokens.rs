@@ -1,0 +1,145 @@
+//! A short-lived cache of token → user lookups, so that a request does not
+//! cost a database round trip just to say who sent it.
+//!
+//! Only known tokens are cached, each for at most the TTL: a token removed
+//! from the index stops working within the TTL, and a token added is usable
+//! at once. The cache is bounded; when full, expired entries go first and
+//! then everything (it refills from the index).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use graphfs_domain::{Principals, Result, UserId};
+
+/// How long a looked-up token is trusted without asking the index again.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(5);
+const MAX_CACHED: usize = 10_000;
+
+pub struct TokenCache {
+    ttl: Duration,
+    max: usize,
+    entries: Mutex<HashMap<String, (UserId, Instant)>>,
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        TokenCache::new(TOKEN_CACHE_TTL)
+    }
+}
+
+impl TokenCache {
+    pub fn new(ttl: Duration) -> Self {
+        TokenCache {
+            ttl,
+            max: MAX_CACHED,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The user a token hash belongs to, from the cache or the index.
+    pub async fn user_for(
+        &self,
+        principals: &dyn Principals,
+        token_sha256: &str,
+    ) -> Result<Option<UserId>> {
+        self.user_for_at(principals, token_sha256, Instant::now())
+            .await
+    }
+
+    /// [`Self::user_for`] at a given instant (the clock is the caller's).
+    async fn user_for_at(
+        &self,
+        principals: &dyn Principals,
+        token_sha256: &str,
+        now: Instant,
+    ) -> Result<Option<UserId>> {
+        if let Ok(entries) = self.entries.lock()
+            && let Some((user, at)) = entries.get(token_sha256)
+            && now.saturating_duration_since(*at) < self.ttl
+        {
+            return Ok(Some(user.clone()));
+        }
+        let found = principals.user_for_token(token_sha256).await?;
+        if let Ok(mut entries) = self.entries.lock() {
+            match &found {
+                Some(user) => {
+                    if entries.len() >= self.max {
+                        let ttl = self.ttl;
+                        entries.retain(|_, (_, at)| now.saturating_duration_since(*at) < ttl);
+                        if entries.len() >= self.max {
+                            entries.clear();
+                        }
+                    }
+                    entries.insert(token_sha256.to_string(), (user.clone(), now));
+                }
+                None => {
+                    entries.remove(token_sha256);
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use graphfs_store_local::SqliteGraphIndex;
+
+    use super::*;
+
+    /// The real index, counting the lookups that reach it.
+    struct Counted {
+        index: SqliteGraphIndex,
+        lookups: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Principals for Counted {
+        async fn add_token(&self, user: &str, token_sha256: &str) -> Result<()> {
+            self.index.add_token(user, token_sha256).await
+        }
+        async fn user_for_token(&self, token_sha256: &str) -> Result<Option<UserId>> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            self.index.user_for_token(token_sha256).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_known_token_is_looked_up_once_per_ttl() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Counted {
+            index: SqliteGraphIndex::open(dir.path().join("g.db"))
+                .await
+                .unwrap(),
+            lookups: AtomicUsize::new(0),
+        };
+        p.add_token("alice", "h1").await.unwrap();
+        let cache = TokenCache::new(Duration::from_secs(5));
+        let t0 = Instant::now();
+        for i in 0..10 {
+            let at = t0 + Duration::from_millis(400 * i);
+            assert_eq!(
+                cache.user_for_at(&p, "h1", at).await.unwrap().as_deref(),
+                Some("alice")
+            );
+        }
+        assert_eq!(p.lookups.load(Ordering::SeqCst), 1);
+        // Past the TTL the index is asked again.
+        cache
+            .user_for_at(&p, "h1", t0 + Duration::from_secs(6))
+            .await
+            .unwrap();
+        assert_eq!(p.lookups.load(Ordering::SeqCst), 2);
+        // Unknown tokens are not cached: one added later works at once.
+        assert_eq!(cache.user_for_at(&p, "h2", t0).await.unwrap(), None);
+        p.add_token("bob", "h2").await.unwrap();
+        assert_eq!(
+            cache.user_for_at(&p, "h2", t0).await.unwrap().as_deref(),
+            Some("bob")
+        );
+    }
+}
