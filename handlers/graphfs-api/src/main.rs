@@ -317,6 +317,47 @@ fn make_tagger(
     )))
 }
 
+/// Records the embedding model in the index (a changed model queues every
+/// file to be embedded again). An endpoint model's length is learnt by
+/// embedding one text; while the endpoint is down this is retried in the
+/// background, and embeddings are refused until it succeeds.
+async fn record_embedding_model(index: Arc<dyn GraphIndex>, embedder: Option<&Arc<dyn Embedder>>) {
+    let Some(embedder) = embedder.cloned() else {
+        return;
+    };
+    let attempt = move || {
+        let (index, embedder) = (index.clone(), embedder.clone());
+        async move {
+            if embedder.dimensions() == 0 {
+                embedder
+                    .embed(&["dimension probe".to_string()])
+                    .await
+                    .map_err(|e| anyhow::anyhow!("embedding one text to learn the length: {e}"))?;
+            }
+            let (model, dims) = (embedder.model_name().to_string(), embedder.dimensions());
+            let queued = index.use_embedding_model(&model, dims).await?;
+            if queued > 0 {
+                tracing::warn!(%model, dims, queued, "the embedding model changed: every file is queued to be embedded again");
+            } else {
+                tracing::info!(%model, dims, "embedding model recorded");
+            }
+            anyhow::Ok(())
+        }
+    };
+    if let Err(e) = attempt().await {
+        tracing::warn!(error = %e, "cannot record the embedding model yet; retrying in the background");
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                match attempt().await {
+                    Ok(()) => return,
+                    Err(e) => tracing::warn!(error = %e, "cannot record the embedding model yet"),
+                }
+            }
+        });
+    }
+}
+
 fn start_worker(
     backends: &Backends,
     storage: &StorageArgs,
@@ -385,6 +426,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         &args.tagging.embedding,
         llm_api_key(&args.tagging)?.as_deref(),
     )?;
+    record_embedding_model(backends.index.clone(), embedder.as_ref()).await;
     let state = Arc::new(AppState {
         embedder: embedder.clone(),
         index: backends.index.clone(),
@@ -444,6 +486,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
 async fn tagger(storage: StorageArgs, tagging: TaggingArgs) -> Result<()> {
     let backends = open_backends(&storage).await?;
     let embedder = embedder(&tagging.embedding, llm_api_key(&tagging)?.as_deref())?;
+    record_embedding_model(backends.index.clone(), embedder.as_ref()).await;
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker = start_worker(&backends, &storage, &tagging, embedder.as_ref(), stop_rx)?;
     shutdown_signal().await;

@@ -29,5 +29,6 @@ pub use names::{NameError, normalize_file_name, normalize_tag};
 pub use query::{MAX_QUERY_TERMS, QueryTerm, is_cjk, name_tokens, query_terms};
 pub use store::*;
 pub use text::{
-    MAX_INDEXED_TEXT, MAX_TERM_BYTES, MAX_TERMS_PER_FILE, index_terms, snippet, truncate_utf8,
+    MAX_INDEXED_TEXT, MAX_TERM_BYTES, MAX_TERMS_PER_FILE, check_embedding, index_terms, snippet,
+    truncate_utf8,
 };

@@ -25,6 +25,21 @@ pub fn index_terms(terms: &[String]) -> Vec<String> {
     out
 }
 
+/// `Ok` when an embedding of `len` values fits the model the index holds
+/// vectors of (`recorded`: its name and length), [`crate::Error::InvalidInput`]
+/// saying why otherwise.
+pub fn check_embedding(len: usize, recorded: Option<(&str, usize)>) -> crate::Result<()> {
+    match recorded {
+        Some((_, d)) if d == len => Ok(()),
+        Some((model, d)) => Err(crate::Error::InvalidInput(format!(
+            "an embedding of {len} values, but the index holds vectors of {d} from model '{model}' (was the model changed without restarting every handler?)"
+        ))),
+        None => Err(crate::Error::InvalidInput(
+            "an embedding arrived but no embedding model is recorded for this index".into(),
+        )),
+    }
+}
+
 /// The longest prefix of `s` of at most `max_bytes` bytes that ends on a
 /// character boundary. Every limit on stored text is in bytes, so a limit
 /// means the same storage in every script.

@@ -9,6 +9,7 @@
 //! escaped.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -18,8 +19,8 @@ use graphfs_domain::{
     GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
     MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals, QueryTerm, QueueDepth, RelatedTag,
     Result, SearchHit, SimilarFile, Similarity, SortKey, SortOrder, TagInfo, TagMatch, TagSource,
-    TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access, index_terms,
-    name_tokens, normalize_tag, query_terms, snippet, truncate_utf8,
+    TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access,
+    check_embedding, index_terms, name_tokens, normalize_tag, query_terms, snippet, truncate_utf8,
 };
 use neo4rs::{ConfigBuilder, Graph, Query, Row, Txn, query};
 use serde::Deserialize;
@@ -58,6 +59,8 @@ pub struct Neo4jConfig {
 
 pub struct Neo4jGraphIndex {
     graph: Graph,
+    /// Length of the recorded embedding model's vectors; 0 while none is.
+    dimensions: std::sync::atomic::AtomicUsize,
 }
 
 fn db_err(e: neo4rs::Error) -> Error {
@@ -163,7 +166,10 @@ impl Neo4jGraphIndex {
             .build()
             .map_err(db_err)?;
         let graph = Graph::connect(config).map_err(db_err)?;
-        let index = Neo4jGraphIndex { graph };
+        let index = Neo4jGraphIndex {
+            graph,
+            dimensions: Default::default(),
+        };
         for stmt in SCHEMA {
             match index.graph.run(query(stmt)).await {
                 Ok(_) => {}
@@ -172,6 +178,9 @@ impl Neo4jGraphIndex {
                 Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => {}
                 Err(e) => return Err(db_err(e)),
             }
+        }
+        if let Some((_, dimensions)) = index.embedding_model().await? {
+            index.ensure_vector_index(dimensions).await?;
         }
         // Indexes still populating (a large store after a restart) only slow
         // queries down; wait a while for them, within the answer timeout.

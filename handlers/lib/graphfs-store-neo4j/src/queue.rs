@@ -52,8 +52,16 @@ impl Neo4jGraphIndex {
         let embedding: Option<Vec<f64>> = outcome
             .embedding
             .as_ref()
-            .filter(|v| v.len() == EMBEDDING_DIMENSIONS)
+            .filter(|v| !v.is_empty())
             .map(|v| v.iter().map(|x| f64::from(*x)).collect());
+        if let Some(v) = &embedding {
+            let model = txn_embedding_model(&mut txn).await?;
+            if let Err(e) = check_embedding(v.len(), model.as_ref().map(|(m, d)| (m.as_str(), *d)))
+            {
+                txn.rollback().await.map_err(db_err)?;
+                return Err(e);
+            }
+        }
         txn.run(
             query(
                 "MATCH (f:File {id: $fid})

@@ -3,9 +3,6 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// Length of file embeddings the vector index takes (all-MiniLM-L6-v2).
-pub(super) const EMBEDDING_DIMENSIONS: usize = 384;
-
 pub(super) const SCHEMA: &[&str] = &[
     "CREATE CONSTRAINT graphfs_file_id IF NOT EXISTS FOR (f:File) REQUIRE f.id IS UNIQUE",
     "CREATE CONSTRAINT graphfs_tag_name IF NOT EXISTS FOR (t:Tag) REQUIRE t.name IS UNIQUE",
@@ -20,5 +17,14 @@ pub(super) const SCHEMA: &[&str] = &[
     // `viewers` (owner and users shared with) lets Lucene keep to the
     // viewer's files before ranking, instead of ranking everyone's.
     "CREATE FULLTEXT INDEX graphfs_file_search IF NOT EXISTS FOR (f:File) ON EACH [f.name_tokens, f.text, f.tags_text, f.viewers]",
-    "CREATE VECTOR INDEX graphfs_file_embedding IF NOT EXISTS FOR (f:File) ON (f.embedding) OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine'}}",
 ];
+
+/// The vector index over file embeddings, for vectors of `dimensions`
+/// values: created when an embedding model is recorded, rebuilt when it
+/// changes ([`Similarity::use_embedding_model`]).
+pub(super) fn vector_index(dimensions: usize) -> String {
+    format!(
+        "CREATE VECTOR INDEX graphfs_file_embedding IF NOT EXISTS FOR (f:File) ON (f.embedding) \
+         OPTIONS {{indexConfig: {{`vector.dimensions`: {dimensions}, `vector.similarity_function`: 'cosine'}}}}"
+    )
+}

@@ -3,8 +3,92 @@
 #[allow(unused_imports)]
 use super::*;
 
+const EMBEDDING_SETTING: &str =
+    "MATCH (s:GraphfsSetting {key: 'embedding'}) RETURN s.model AS model, s.dimensions AS dims";
+
+fn model_from(rows: &[Row]) -> Result<Option<(String, usize)>> {
+    let Some(r) = rows.first() else {
+        return Ok(None);
+    };
+    let model: String = r.get("model").map_err(de_err)?;
+    let dims: i64 = r.get("dims").map_err(de_err)?;
+    Ok(usize::try_from(dims).ok().map(|d| (model, d)))
+}
+
+/// The recorded embedding model, read inside a write transaction.
+pub(super) async fn txn_embedding_model(txn: &mut Txn) -> Result<Option<(String, usize)>> {
+    model_from(&txn_rows(txn, query(EMBEDDING_SETTING)).await?)
+}
+
+impl Neo4jGraphIndex {
+    /// The recorded embedding model and its vector length, if any; also
+    /// remembered for queries.
+    pub(super) async fn embedding_model(&self) -> Result<Option<(String, usize)>> {
+        let model = model_from(&self.rows(query(EMBEDDING_SETTING)).await?)?;
+        self.dimensions
+            .store(model.as_ref().map_or(0, |(_, d)| *d), Ordering::Relaxed);
+        Ok(model)
+    }
+
+    pub(super) async fn ensure_vector_index(&self, dimensions: usize) -> Result<()> {
+        match self.graph.run(query(&vector_index(dimensions))).await {
+            Ok(()) => Ok(()),
+            Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => Ok(()),
+            Err(e) => Err(db_err(e)),
+        }
+    }
+}
+
 #[async_trait]
 impl Similarity for Neo4jGraphIndex {
+    async fn use_embedding_model(&self, model: &str, dimensions: usize) -> Result<u64> {
+        if self.embedding_model().await? == Some((model.to_string(), dimensions)) {
+            self.ensure_vector_index(dimensions).await?;
+            return Ok(0);
+        }
+        // Recorded first: from now on vectors of the old length are refused.
+        self.graph
+            .run(
+                query("MERGE (s:GraphfsSetting {key: 'embedding'}) SET s.model = $model, s.dimensions = $dims")
+                    .param("model", model)
+                    .param("dims", i64::try_from(dimensions).unwrap_or(0)),
+            )
+            .await
+            .map_err(db_err)?;
+        self.dimensions.store(dimensions, Ordering::Relaxed);
+        // Vectors of another model are not comparable with the new ones:
+        // drop them and their edges, rebuild the index for the new length,
+        // and embed every file again. In batches: a store may be large.
+        for stmt in [
+            "MATCH (f:File) WHERE f.embedding IS NOT NULL
+             CALL { WITH f REMOVE f.embedding } IN TRANSACTIONS OF 1000 ROWS",
+            "MATCH ()-[s:SIMILAR]->() CALL { WITH s DELETE s } IN TRANSACTIONS OF 1000 ROWS",
+            "DROP INDEX graphfs_file_embedding IF EXISTS",
+        ] {
+            self.graph.run(query(stmt)).await.map_err(db_err)?;
+        }
+        self.ensure_vector_index(dimensions).await?;
+        let rows = self
+            .rows(
+                query(
+                    "MATCH (f:File)
+                     CALL { WITH f
+                         MERGE (j:Job {file_id: f.id})
+                         ON CREATE SET j.seq = toInteger(rand() * 4503599627370496), j.attempts = 0,
+                             j.due_at = $now, j.worker = '', j.lease_until = 0, j.last_error = ''
+                         MERGE (j)-[:FOR]->(f)
+                         SET f.status = CASE WHEN f.status = 'running' THEN f.status ELSE 'pending' END,
+                             f.status_reason = ''
+                     } IN TRANSACTIONS OF 500 ROWS
+                     RETURN count(f) AS n",
+                )
+                .param("now", now_ms()),
+            )
+            .await?;
+        let n: i64 = rows.first().map(|r| r.get("n").unwrap_or(0)).unwrap_or(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn similar_files(
         &self,
         viewer: &str,
@@ -67,7 +151,9 @@ impl Similarity for Neo4jGraphIndex {
         embedding: &[f32],
         limit: usize,
     ) -> Result<Vec<(FileId, f32)>> {
-        if embedding.len() != EMBEDDING_DIMENSIONS {
+        // No model recorded (no vector index yet), or a query from another
+        // model: nothing is comparable.
+        if embedding.len() != self.dimensions.load(Ordering::Relaxed) {
             return Ok(Vec::new());
         }
         let vector: Vec<f64> = embedding.iter().map(|x| f64::from(*x)).collect();

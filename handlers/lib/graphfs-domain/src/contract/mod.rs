@@ -29,7 +29,7 @@ use principals::users_and_tokens;
 use queue::queue;
 use search::{long_text_is_cut_at_the_same_byte, search_and_graph};
 use tags::tags_and_removal;
-use vocabulary::embeddings_and_vocabulary;
+use vocabulary::{embedding_model_changes, embeddings_and_vocabulary};
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
@@ -95,6 +95,40 @@ fn unit(a: usize, b: usize, t: f32) -> Vec<f32> {
     v.iter().map(|x| x / n).collect()
 }
 
+/// Claims jobs until the one for `file` comes up, completing others on the
+/// way, and returns it still held.
+async fn claim_for(index: &dyn GraphIndex, file: FileId) -> Job {
+    for _ in 0..10_000 {
+        let job = index
+            .claim_job("contract-worker", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("the file's job is queued");
+        if job.file_id == file {
+            return job;
+        }
+        index
+            .complete_job(&job, &TaggingOutcome::default())
+            .await
+            .unwrap();
+    }
+    panic!("job for {file} never came up");
+}
+
+/// Completes every queued job, so the queue is empty for the next check.
+async fn drain(index: &dyn GraphIndex) {
+    while let Some(job) = index
+        .claim_job("contract-worker", Duration::from_secs(60))
+        .await
+        .unwrap()
+    {
+        index
+            .complete_job(&job, &TaggingOutcome::default())
+            .await
+            .unwrap();
+    }
+}
+
 /// Claims jobs until the one for `file` comes up, completing others on the way.
 async fn tag_file(index: &dyn GraphIndex, file: FileId, out: &TaggingOutcome) {
     for _ in 0..10_000 {
@@ -128,4 +162,5 @@ pub async fn graph_index(index: Arc<dyn GraphIndex>) {
     long_text_is_cut_at_the_same_byte(index).await;
     queue(index).await;
     embeddings_and_vocabulary(index).await;
+    embedding_model_changes(index).await;
 }

@@ -3,6 +3,19 @@
 use super::*;
 
 pub(super) async fn embeddings_and_vocabulary(index: &dyn GraphIndex) {
+    // The vectors below come from a (pretend) 384-value model.
+    index
+        .use_embedding_model("contract-384", 384)
+        .await
+        .unwrap();
+    assert_eq!(
+        index
+            .use_embedding_model("contract-384", 384)
+            .await
+            .unwrap(),
+        0,
+        "the same model again changes nothing"
+    );
     let (a, b) = (unique("vec-a"), unique("vec-b"));
     let tag = |p: &str| format!("{p}{}", &unique("t")[2..14]);
     let (x, y, u, cand) = (tag("x"), tag("y"), tag("u"), tag("zz"));
@@ -162,4 +175,76 @@ pub(super) async fn embeddings_and_vocabulary(index: &dyn GraphIndex) {
         index.release_job(&job).await.unwrap();
         break;
     }
+}
+
+/// A changed embedding model is detected and handled, never ignored:
+/// vectors of another length are refused (not dropped silently), and
+/// switching models drops the old vectors, rebuilds the vector index for the
+/// new length and queues every file to be embedded again.
+pub(super) async fn embedding_model_changes(index: &dyn GraphIndex) {
+    index
+        .use_embedding_model("contract-384", 384)
+        .await
+        .unwrap();
+    let u = unique("model");
+    let old = new_file(index, &u, "old.txt", "text/plain").await;
+    let mut o = outcome("old vectors", &[]);
+    o.embedding = Some(unit(0, 1, 0.0));
+    tag_file(index, old.id, &o).await;
+    assert_eq!(
+        index
+            .nearest_files(Some(&u), &unit(0, 1, 0.0), 5)
+            .await
+            .unwrap()[0]
+            .0,
+        old.id
+    );
+
+    // A vector of another length is an error, and the file keeps its state.
+    let wrong = new_file(index, &u, "wrong.txt", "text/plain").await;
+    let mut bad = outcome("eight values", &[]);
+    bad.embedding = Some(vec![0.5; 8]);
+    let job = claim_for(index, wrong.id).await;
+    let err = index.complete_job(&job, &bad).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert_ne!(
+        index.get_file(&u, wrong.id).await.unwrap().status,
+        TaggingStatus::Done
+    );
+    index.release_job(&job).await.unwrap();
+
+    // Another model: old vectors go, every file is queued again.
+    let queued = index.use_embedding_model("contract-8", 8).await.unwrap();
+    assert!(queued >= 2, "{queued}");
+    assert_eq!(
+        index.get_file(&u, old.id).await.unwrap().status,
+        TaggingStatus::Pending,
+        "queued to be embedded by the new model"
+    );
+    assert!(
+        index
+            .nearest_files(Some(&u), &unit(0, 1, 0.0), 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut eight = vec![0f32; 8];
+    eight[3] = 1.0;
+    let mut good = outcome("eight values", &[]);
+    good.embedding = Some(eight.clone());
+    tag_file(index, wrong.id, &good).await;
+    tag_file(index, old.id, &outcome("no vector yet", &[])).await;
+    let near = index.nearest_files(Some(&u), &eight, 5).await.unwrap();
+    assert_eq!(
+        near.iter().map(|(f, _)| *f).collect::<Vec<_>>(),
+        vec![wrong.id]
+    );
+    assert!((near[0].1 - 1.0).abs() < 1e-3, "{near:?}");
+
+    // Back to the first model for whoever shares this index next.
+    index
+        .use_embedding_model("contract-384", 384)
+        .await
+        .unwrap();
+    drain(index).await;
 }

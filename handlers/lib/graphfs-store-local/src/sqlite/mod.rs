@@ -24,8 +24,8 @@ use graphfs_domain::{
     GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
     MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals, QueueDepth, RelatedTag, Result,
     SearchHit, SimilarFile, Similarity, SortKey, SortOrder, TagInfo, TagMatch, TagSource, TagStore,
-    TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access, cosine, index_terms,
-    is_cjk, name_tokens, normalize_tag, query_terms, truncate_utf8,
+    TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access, check_embedding, cosine,
+    index_terms, is_cjk, name_tokens, normalize_tag, query_terms, truncate_utf8,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 

@@ -67,6 +67,8 @@ pub(super) fn write_outcome(c: &Connection, rowid: i64, outcome: &TaggingOutcome
     refresh_fts(c, rowid).map_err(db_err)?;
     match &outcome.embedding {
         Some(v) if !v.is_empty() => {
+            let model = embedding_model(c)?;
+            check_embedding(v.len(), model.as_ref().map(|(m, d)| (m.as_str(), *d)))?;
             let blob: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
             c.execute(
                 "INSERT OR REPLACE INTO file_embeddings(file_rowid, vector) VALUES (?1, ?2)",

@@ -87,6 +87,12 @@ CREATE TABLE IF NOT EXISTS file_embeddings (
     file_rowid INTEGER PRIMARY KEY REFERENCES files(rowid) ON DELETE CASCADE,
     vector BLOB NOT NULL
 );
+-- The embedding model whose vectors file_embeddings holds ('embedding_model',
+-- 'embedding_dimensions').
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5(
     name, text, tags, tokenize = 'unicode61 remove_diacritics 2'
 );

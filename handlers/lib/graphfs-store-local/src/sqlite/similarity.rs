@@ -9,8 +9,62 @@ pub(super) fn vector_from_blob(blob: &[u8]) -> Vec<f32> {
         .collect()
 }
 
+/// The recorded embedding model and its vector length, if any.
+pub(super) fn embedding_model(c: &Connection) -> Result<Option<(String, usize)>> {
+    let get = |key: &str| -> Result<Option<String>> {
+        c.prepare_cached("SELECT value FROM settings WHERE key = ?1")
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+            .map_err(db_err)
+    };
+    Ok(
+        match (get("embedding_model")?, get("embedding_dimensions")?) {
+            (Some(m), Some(d)) => d.parse().ok().map(|d| (m, d)),
+            _ => None,
+        },
+    )
+}
+
 #[async_trait]
 impl Similarity for SqliteGraphIndex {
+    async fn use_embedding_model(&self, model: &str, dimensions: usize) -> Result<u64> {
+        let model = model.to_string();
+        self.write(move |c| {
+            if embedding_model(c)? == Some((model.clone(), dimensions)) {
+                return Ok(0);
+            }
+            for (key, value) in [
+                ("embedding_model", model.clone()),
+                ("embedding_dimensions", dimensions.to_string()),
+            ] {
+                c.execute(
+                    "INSERT INTO settings(key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    params![key, value],
+                )
+                .map_err(db_err)?;
+            }
+            // Vectors of another model are not comparable with the new
+            // ones: drop them, and embed every file again.
+            c.execute_batch("DELETE FROM file_embeddings; DELETE FROM similar;")
+                .map_err(db_err)?;
+            let queued = c
+                .execute(
+                    "INSERT INTO jobs(file_rowid, due_at) SELECT rowid, ?1 FROM files WHERE true
+                     ON CONFLICT(file_rowid) DO NOTHING",
+                    [millis(now())],
+                )
+                .map_err(db_err)?;
+            c.execute(
+                "UPDATE files SET status = 'pending', status_reason = NULL
+                 WHERE status <> 'running' AND rowid IN (SELECT file_rowid FROM jobs)",
+                [],
+            )
+            .map_err(db_err)?;
+            Ok(queued as u64)
+        })
+        .await
+    }
+
     async fn similar_files(
         &self,
         viewer: &str,
