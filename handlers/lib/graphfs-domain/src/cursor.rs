@@ -3,7 +3,53 @@
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::{Error, FileRecord, Result, SortKey, SortOrder};
+
+/// A time as every backend stores it: RFC 3339 in UTC with microseconds, so
+/// that stored times sort as text.
+pub fn stored_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// A stored time read back; the epoch for a value that is not one.
+pub fn parse_stored_time(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+/// The sort key a page continues after, typed for a query parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CursorKey {
+    Text(String),
+    Number(i64),
+}
+
+/// How a listing pages by keyset: the stored field it sorts by, the
+/// comparison that continues after a cursor, and the direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keyset {
+    pub field: &'static str,
+    pub cmp: &'static str,
+    pub dir: &'static str,
+}
+
+impl Keyset {
+    pub fn of(sort: SortKey, order: SortOrder) -> Keyset {
+        let field = match sort {
+            SortKey::Created => "created_at",
+            SortKey::Name => "name",
+            SortKey::Size => "size",
+        };
+        let (cmp, dir) = match order {
+            SortOrder::Asc => (">", "ASC"),
+            SortOrder::Desc => ("<", "DESC"),
+        };
+        Keyset { field, cmp, dir }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
@@ -13,6 +59,34 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// The cursor of a page that ends with `last`, listed by `sort`.
+    pub fn after(last: &FileRecord, sort: SortKey) -> Cursor {
+        Cursor {
+            k: match sort {
+                SortKey::Created => stored_time(last.created_at).into(),
+                SortKey::Name => last.name.clone().into(),
+                SortKey::Size => last.size.into(),
+            },
+            id: last.id.to_string(),
+        }
+    }
+
+    /// The sort key to continue after, if the cursor came from a listing
+    /// with the same sort.
+    pub fn key(&self, sort: SortKey) -> Result<CursorKey> {
+        match (sort, &self.k) {
+            (SortKey::Size, serde_json::Value::Number(n)) => {
+                Ok(CursorKey::Number(n.as_i64().unwrap_or(0)))
+            }
+            (SortKey::Created | SortKey::Name, serde_json::Value::String(s)) => {
+                Ok(CursorKey::Text(s.clone()))
+            }
+            _ => Err(Error::InvalidInput(
+                "the cursor belongs to a listing with another sort".into(),
+            )),
+        }
+    }
+
     pub fn encode(&self) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(serde_json::to_vec(self).unwrap_or_default())
@@ -43,5 +117,15 @@ mod tests {
             Cursor::decode("not a cursor!"),
             Err(Error::InvalidInput(_))
         ));
+        assert_eq!(c.key(SortKey::Size).unwrap(), CursorKey::Number(42));
+        assert!(matches!(c.key(SortKey::Name), Err(Error::InvalidInput(_))));
+    }
+
+    #[test]
+    fn stored_times_sort_as_text_and_read_back() {
+        let a = parse_stored_time("2026-01-02T03:04:05.000006Z");
+        assert_eq!(stored_time(a), "2026-01-02T03:04:05.000006Z");
+        assert!(stored_time(a) < stored_time(a + chrono::Duration::microseconds(1)));
+        assert_eq!(parse_stored_time("junk"), DateTime::<Utc>::default());
     }
 }

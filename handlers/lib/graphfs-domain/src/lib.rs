@@ -21,7 +21,7 @@ mod text;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 
-pub use cursor::Cursor;
+pub use cursor::{Cursor, CursorKey, Keyset, parse_stored_time, stored_time};
 pub use error::{ClientBodyError, Error, Result, TooLargeMarker};
 pub use graph::GraphBuilder;
 pub use model::*;

@@ -59,7 +59,7 @@ impl FileCatalog for Neo4jGraphIndex {
             .param("size", i64::try_from(file.size).unwrap_or(i64::MAX))
             .param("sha", file.sha256.clone())
             .param("media", file.media_type.clone())
-            .param("now", ts(now))
+            .param("now", stored_time(now))
             .param("now_ms", now.timestamp_millis())
             .param("seq", new_seq())
             .param("key", file.object_key.clone()),
@@ -132,27 +132,13 @@ impl FileCatalog for Neo4jGraphIndex {
             conds.push("f.status = $status".into());
             cypher_params.push(("status", s.as_str().into()));
         }
-        let key = match q.sort {
-            SortKey::Created => "f.created_at",
-            SortKey::Name => "f.name",
-            SortKey::Size => "f.size",
-        };
-        let (cmp, dir) = match q.order {
-            SortOrder::Asc => (">", "ASC"),
-            SortOrder::Desc => ("<", "DESC"),
-        };
+        let Keyset { field, cmp, dir } = Keyset::of(q.sort, q.order);
+        let key = format!("f.{field}");
         if let Some(c) = &q.cursor {
             let c = Cursor::decode(c)?;
-            let k: neo4rs::BoltType = match (q.sort, &c.k) {
-                (SortKey::Size, serde_json::Value::Number(n)) => n.as_i64().unwrap_or(0).into(),
-                (SortKey::Created | SortKey::Name, serde_json::Value::String(s)) => {
-                    s.clone().into()
-                }
-                _ => {
-                    return Err(Error::InvalidInput(
-                        "the cursor belongs to a listing with another sort".into(),
-                    ));
-                }
+            let k: neo4rs::BoltType = match c.key(q.sort)? {
+                CursorKey::Text(s) => s.into(),
+                CursorKey::Number(n) => n.into(),
             };
             conds.push(format!(
                 "({key} {cmp} $ck OR ({key} = $ck AND f.id {cmp} $cid))"
@@ -178,17 +164,7 @@ impl FileCatalog for Neo4jGraphIndex {
             .map(file_from)
             .collect::<Result<Vec<_>>>()?;
         let next_cursor = match (has_more, items.last()) {
-            (true, Some(last)) => {
-                let c = Cursor {
-                    k: match q.sort {
-                        SortKey::Created => ts(last.created_at).into(),
-                        SortKey::Name => last.name.clone().into(),
-                        SortKey::Size => last.size.into(),
-                    },
-                    id: last.id.to_string(),
-                };
-                Some(c.encode())
-            }
+            (true, Some(last)) => Some(Cursor::after(last, q.sort).encode()),
             _ => None,
         };
         Ok(Page { items, next_cursor })
@@ -201,7 +177,7 @@ impl FileCatalog for Neo4jGraphIndex {
                 .param("id", id.to_string())
                 .param("name", name)
                 .param("tokens", name_tokens(name))
-                .param("now", ts(Utc::now())),
+                .param("now", stored_time(Utc::now())),
         )
         .await
         .map_err(db_err)?;

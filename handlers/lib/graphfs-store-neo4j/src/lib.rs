@@ -13,14 +13,15 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use graphfs_domain::{
-    CorpusStats, Cursor, EdgeKind, Error, FileCatalog, FileId, FileQuery, FileRecord, FileTag,
-    GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
-    MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals, QueryTerm, QueueDepth, RelatedTag,
-    Result, SearchHit, SimilarFile, Similarity, SortKey, SortOrder, TagInfo, TagMatch, TagSource,
-    TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access,
-    check_embedding, index_terms, name_tokens, normalize_tag, query_terms, snippet, truncate_utf8,
+    CorpusStats, Cursor, CursorKey, EdgeKind, Error, FileCatalog, FileId, FileQuery, FileRecord,
+    FileTag, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
+    Keyset, MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals, QueryTerm, QueueDepth,
+    RelatedTag, Result, SearchHit, SimilarFile, Similarity, TagInfo, TagMatch, TagSource, TagStore,
+    TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access, check_embedding,
+    index_terms, name_tokens, normalize_tag, parse_stored_time, query_terms, snippet, stored_time,
+    truncate_utf8,
 };
 use neo4rs::{ConfigBuilder, Graph, Query, Row, Txn, query};
 use serde::Deserialize;
@@ -120,16 +121,6 @@ where
 
 fn de_err(e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("graph database returned an unexpected shape: {e}"))
-}
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
 }
 
 fn now_ms() -> i64 {

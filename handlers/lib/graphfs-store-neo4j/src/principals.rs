@@ -17,7 +17,7 @@ impl Principals for Neo4jGraphIndex {
                 )
                 .param("user", user)
                 .param("hash", token_sha256)
-                .param("now", ts(Utc::now())),
+                .param("now", stored_time(Utc::now())),
             )
             .await
             .map_err(db_err)?;

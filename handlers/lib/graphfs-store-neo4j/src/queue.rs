@@ -83,7 +83,7 @@ impl Neo4jGraphIndex {
             .param("text", truncate_utf8(&outcome.text, MAX_INDEXED_TEXT).to_string())
             .param("metadata", metadata)
             .param("media", outcome.media_type.clone().unwrap_or_default())
-            .param("now", ts(Utc::now()))
+            .param("now", stored_time(Utc::now()))
             .param("done", done)
             .param("terms", terms)
             .param("embedding", embedding)
@@ -205,7 +205,7 @@ impl JobQueue for Neo4jGraphIndex {
                  DETACH DELETE j
                  SET f.status = 'failed', f.status_reason = $reason, f.updated_at = $now",
             )
-            .param("now", ts(Utc::now())),
+            .param("now", stored_time(Utc::now())),
         };
         self.graph
             .run(

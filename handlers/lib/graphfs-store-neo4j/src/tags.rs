@@ -128,7 +128,7 @@ impl TagStore for Neo4jGraphIndex {
             )
             .param("id", sid.clone())
             .param("tag", tag)
-            .param("now", ts(Utc::now())),
+            .param("now", stored_time(Utc::now())),
         )
         .await
         .map_err(db_err)?;
@@ -150,7 +150,7 @@ impl TagStore for Neo4jGraphIndex {
             )
             .param("id", sid.clone())
             .param("tag", tag)
-            .param("now", ts(Utc::now())),
+            .param("now", stored_time(Utc::now())),
         )
         .await?;
         let n: i64 = rows.first().map(|r| r.get("n").unwrap_or(0)).unwrap_or(0);

@@ -64,25 +64,13 @@ pub(super) fn list_files_blocking(
         sql.push_str(" AND f.status = :status");
         args.push((":status".into(), s.as_str().to_string().into()));
     }
-    let key_col = match q.sort {
-        SortKey::Created => "f.created_at",
-        SortKey::Name => "f.name",
-        SortKey::Size => "f.size",
-    };
-    let (cmp, dir) = match q.order {
-        SortOrder::Asc => (">", "ASC"),
-        SortOrder::Desc => ("<", "DESC"),
-    };
+    let Keyset { field, cmp, dir } = Keyset::of(q.sort, q.order);
+    let key_col = format!("f.{field}");
     if let Some(c) = &q.cursor {
         let c = Cursor::decode(c)?;
-        let key: rusqlite::types::Value = match (q.sort, &c.k) {
-            (SortKey::Size, serde_json::Value::Number(n)) => n.as_i64().unwrap_or(0).into(),
-            (SortKey::Created | SortKey::Name, serde_json::Value::String(s)) => s.clone().into(),
-            _ => {
-                return Err(Error::InvalidInput(
-                    "the cursor belongs to a listing with another sort".into(),
-                ));
-            }
+        let key: rusqlite::types::Value = match c.key(q.sort)? {
+            CursorKey::Text(s) => s.into(),
+            CursorKey::Number(n) => n.into(),
         };
         sql.push_str(&format!(
             " AND ({key_col} {cmp} :ck OR ({key_col} = :ck AND f.id {cmp} :cid))"
@@ -111,17 +99,7 @@ pub(super) fn list_files_blocking(
         items.push(complete(conn, r).map_err(db_err)?);
     }
     let next_cursor = match (has_more, items.last()) {
-        (true, Some(last)) => Some(
-            Cursor {
-                k: match q.sort {
-                    SortKey::Created => ts(last.created_at).into(),
-                    SortKey::Name => last.name.clone().into(),
-                    SortKey::Size => last.size.into(),
-                },
-                id: last.id.to_string(),
-            }
-            .encode(),
-        ),
+        (true, Some(last)) => Some(Cursor::after(last, q.sort).encode()),
         _ => None,
     };
     Ok(Page { items, next_cursor })
@@ -134,7 +112,7 @@ impl FileCatalog for SqliteGraphIndex {
             let now = now();
             c.execute(
                 "INSERT OR IGNORE INTO users(id, created_at) VALUES (?1, ?2)",
-                params![file.owner, ts(now)],
+                params![file.owner, stored_time(now)],
             )
             .map_err(db_err)?;
             c.execute(
@@ -147,7 +125,7 @@ impl FileCatalog for SqliteGraphIndex {
                     file.size as i64,
                     file.sha256,
                     file.media_type,
-                    ts(now),
+                    stored_time(now),
                     file.object_key
                 ],
             )
@@ -202,7 +180,7 @@ impl FileCatalog for SqliteGraphIndex {
             let f = find_owned(c, &viewer, id)?;
             c.execute(
                 "UPDATE files SET name = ?2, updated_at = ?3 WHERE rowid = ?1",
-                params![f.rowid, name, ts(now())],
+                params![f.rowid, name, stored_time(now())],
             )
             .map_err(db_err)?;
             refresh_fts(c, f.rowid).map_err(db_err)?;

@@ -18,14 +18,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use graphfs_domain::{
-    CorpusStats, Cursor, EdgeKind, Error, FileCatalog, FileId, FileQuery, FileRecord, FileTag,
-    GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
-    MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals, QueueDepth, RelatedTag, Result,
-    SearchHit, SimilarFile, Similarity, SortKey, SortOrder, TagInfo, TagMatch, TagSource, TagStore,
-    TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access, check_embedding, cosine,
-    index_terms, is_cjk, name_tokens, normalize_tag, query_terms, truncate_utf8,
+    CorpusStats, Cursor, CursorKey, EdgeKind, Error, FileCatalog, FileId, FileQuery, FileRecord,
+    FileTag, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
+    Keyset, MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals, QueueDepth, RelatedTag, Result,
+    SearchHit, SimilarFile, Similarity, TagInfo, TagMatch, TagSource, TagStore, TaggingOutcome,
+    TaggingStatus, TextSearch, UserId, Vocabulary, access, check_embedding, cosine, index_terms,
+    is_cjk, name_tokens, normalize_tag, parse_stored_time, query_terms, stored_time, truncate_utf8,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
@@ -82,16 +82,6 @@ fn now() -> DateTime<Utc> {
 }
 
 /// Timestamps are stored as fixed-width RFC 3339 so text order is time order.
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
-}
-
 fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }

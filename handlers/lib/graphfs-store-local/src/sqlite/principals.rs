@@ -8,7 +8,7 @@ impl Principals for SqliteGraphIndex {
     async fn add_token(&self, user: &str, token_sha256: &str) -> Result<()> {
         let (user, hash) = (user.to_string(), token_sha256.to_string());
         self.write(move |c| {
-            let now = ts(now());
+            let now = stored_time(now());
             c.execute(
                 "INSERT OR IGNORE INTO users(id, created_at) VALUES (?1, ?2)",
                 params![user, now],

@@ -19,7 +19,7 @@ pub(super) fn write_outcome(c: &Connection, rowid: i64, outcome: &TaggingOutcome
                 "{}".to_string()
             },
             outcome.media_type,
-            ts(now())
+            stored_time(now())
         ],
     )
     .map_err(db_err)?;
@@ -210,7 +210,7 @@ impl JobQueue for SqliteGraphIndex {
                     c.execute(
                         "UPDATE files SET status = 'failed', status_reason = ?2, updated_at = ?3
                          WHERE rowid = ?1",
-                        params![rowid, reason, ts(now())],
+                        params![rowid, reason, stored_time(now())],
                     )
                     .map_err(db_err)?;
                 }

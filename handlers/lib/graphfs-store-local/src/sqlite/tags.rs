@@ -103,7 +103,7 @@ impl TagStore for SqliteGraphIndex {
             .map_err(db_err)?;
             c.execute(
                 "UPDATE files SET updated_at = ?2 WHERE rowid = ?1",
-                params![f.rowid, ts(now())],
+                params![f.rowid, stored_time(now())],
             )
             .map_err(db_err)?;
             refresh_fts(c, f.rowid).map_err(db_err)?;
@@ -137,7 +137,7 @@ impl TagStore for SqliteGraphIndex {
             .map_err(db_err)?;
             c.execute(
                 "UPDATE files SET updated_at = ?2 WHERE rowid = ?1",
-                params![f.rowid, ts(now())],
+                params![f.rowid, stored_time(now())],
             )
             .map_err(db_err)?;
             refresh_fts(c, f.rowid).map_err(db_err)?;
