@@ -10,5 +10,5 @@ SERVICE_CIDR=10.96.0.0/16
 CNI_BIN=/usr/lib/cni
 CONTAINERD_ROOT="$CACHE/cluster/containerd"
 
-log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+LOG_TAG="${LOG_TAG:-cluster}"
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/common.sh"

@@ -29,8 +29,8 @@ VERSION="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$ROOT/chart
 NEO4J_VERSION="${GRAPHFS_NEO4J_VERSION:-5.26.30}"
 mkdir -p "$WORK"
 
-log() { printf '[cluster-images %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+LOG_TAG=cluster-images
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/common.sh"
 ctr_() { ctr --address "$SOCK" --namespace k8s.io "$@"; }
 for c in buildah ctr dpkg-deb apt-get gcc; do command -v "$c" >/dev/null || die "$c is needed (tests/deps.sh cluster)"; done
 

@@ -26,13 +26,8 @@
 #   GRAPHFS_ENVTEST_EXTRA_TOKENS    file of more token-auth-file lines (token,user,uid,"groups")
 set -euo pipefail
 
-log() { printf '[envtest-start %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-# Alive and not a zombie.
-alive() { # pid
-  kill -0 "$1" 2>/dev/null || return 1
-  [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]
-}
+LOG_TAG=envtest-start
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/common.sh"
 
 
 [ $# -eq 1 ] || { echo "usage: $0 DIR" >&2; exit 2; }

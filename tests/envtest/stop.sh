@@ -7,7 +7,8 @@
 # Environment: GRAPHFS_ENVTEST_STOP_TIMEOUT  seconds to wait after SIGTERM (default 15)
 set -uo pipefail
 
-log() { printf '[envtest-stop %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+LOG_TAG=envtest-stop
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/common.sh"
 
 [ $# -eq 1 ] || { echo "usage: $0 DIR" >&2; exit 2; }
 DIR="$1"
@@ -22,33 +23,19 @@ fi
 # True when PID is alive and still runs the binary NAME (guards against a
 # recycled pid).
 is_ours() { # name pid
-  local exe state
-  kill -0 "$2" 2>/dev/null || return 1
-  # A zombie (exited, not yet reaped by its parent) counts as stopped.
-  state="$(sed 's/.*) //' "/proc/$2/stat" 2>/dev/null | cut -d' ' -f1)"
-  [ "$state" != Z ] || return 1
+  local exe
+  alive "$2" || return 1
   exe="$(readlink "/proc/$2/exe" 2>/dev/null || true)"
   [ -z "$exe" ] || [ "$(basename "${exe% (deleted)}")" = "$1" ]
 }
 
 stop_one() { # name pid
-  local name="$1" pid="$2" waited=0
+  local name="$1" pid="$2"
   if ! is_ours "$name" "$pid"; then
     log "$name (pid $pid) is not running"
     return 0
   fi
-  kill -TERM "$pid" 2>/dev/null || true
-  while is_ours "$name" "$pid" && [ "$waited" -lt $((TIMEOUT * 10)) ]; do
-    sleep 0.1; waited=$((waited + 1))
-  done
-  if is_ours "$name" "$pid"; then
-    log "$name (pid $pid) still running after ${TIMEOUT}s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    waited=0
-    while is_ours "$name" "$pid" && [ "$waited" -lt 50 ]; do sleep 0.1; waited=$((waited + 1)); done
-  else
-    log "$name (pid $pid) stopped"
-  fi
+  terminate "$pid" "$TIMEOUT" is_ours "$name" && log "$name (pid $pid) stopped"
 }
 
 # Reverse start order: kube-apiserver before etcd.

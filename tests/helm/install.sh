@@ -50,18 +50,12 @@ for arg in "$@"; do
   esac
 done
 
-log() { printf '[helm-install %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-fmt_secs() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+LOG_TAG=helm-install
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/common.sh"
 
 mkdir -p "$BIN" "$ROOT/stamps"
 
-# One install at a time per cache (parallel test runs may all call this).
-exec 9>"$ROOT/.lock"
-if ! flock -n 9; then
-  log "another install.sh holds $ROOT/.lock; waiting for it"
-  flock 9
-fi
+install_lock "$ROOT/.lock"
 
 HELM_STAMP="helm=$HELM_VERSION recipe=$RECIPE"
 KC_STAMP="kubeconform=$KUBECONFORM_VERSION recipe=$RECIPE"

@@ -26,13 +26,8 @@
 #   GRAPHFS_NEO4J_PORT            use this Bolt port instead of picking one
 set -euo pipefail
 
-log() { printf '[neo4j-start %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-# Alive and not a zombie.
-alive() { # pid
-  kill -0 "$1" 2>/dev/null || return 1
-  [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]
-}
+LOG_TAG=neo4j-start
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/common.sh"
 
 [ $# -eq 1 ] || { echo "usage: $0 DIR" >&2; exit 2; }
 mkdir -p "$1"

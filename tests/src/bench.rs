@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use futures::{StreamExt, TryStreamExt};
-use graphfs_e2e::servers::{ExternalServer, backend_env};
+use graphfs_e2e::servers::ExternalServer;
 use graphfs_e2e::{Server, proc_status_kib, reset_peak_rss};
 
 const WORDS: &[&str] = &[
@@ -330,19 +330,14 @@ async fn s3_transfer_ratios(
     const PART_MIB: usize = 8;
     const CONCURRENCY: usize = 4;
     let dir = tempfile::tempdir()?;
-    let envs = backend_env(minio, neo4j);
-    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let part = PART_MIB.to_string();
     let concurrency = CONCURRENCY.to_string();
-    let s = Server::start_with_env(
+    let s = Server::start_on(
         dir.path(),
+        minio,
+        neo4j,
+        "bench-api",
         &[
-            "--storage",
-            "s3",
-            "--graph",
-            "neo4j",
-            "--s3-bucket",
-            "bench-api",
             "--s3-part-size-mb",
             &part,
             "--s3-upload-concurrency",
@@ -352,7 +347,7 @@ async fn s3_transfer_ratios(
             "--rate-limit-rps",
             "0",
         ],
-        &envs,
+        &[],
     )
     .await?;
     let pid = s.child.id().context("server pid")?;
@@ -481,24 +476,14 @@ async fn neo4j_search(
         neo4j.get("GRAPHFS_NEO4J_PASSWORD"),
     )?;
     let dir = tempfile::tempdir()?;
-    let envs = backend_env(minio, neo4j);
-    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     // Starting the server creates the schema and indexes.
-    let s = Server::start_with_env(
+    let s = Server::start_on(
         dir.path(),
-        &[
-            "--storage",
-            "s3",
-            "--graph",
-            "neo4j",
-            "--s3-bucket",
-            "bench-search",
-            "--tagger-concurrency",
-            "0",
-            "--rate-limit-rps",
-            "0",
-        ],
-        &envs,
+        minio,
+        neo4j,
+        "bench-search",
+        &["--tagger-concurrency", "0", "--rate-limit-rps", "0"],
+        &[],
     )
     .await?;
     let existing: i64 = {

@@ -116,6 +116,27 @@ impl Server {
         Self::start_with_env(data_dir, args, &[]).await
     }
 
+    /// Starts `graphfs serve` on a MinIO and Neo4j the test started itself,
+    /// with its files in `bucket`; `args` and `envs` come on top.
+    pub async fn start_on(
+        data_dir: &Path,
+        minio: &servers::ExternalServer,
+        neo4j: &servers::ExternalServer,
+        bucket: &str,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Result<Server> {
+        let mut all = vec!["--storage", "s3", "--graph", "neo4j", "--s3-bucket", bucket];
+        all.extend_from_slice(args);
+        let backend = servers::backend_env(minio, neo4j);
+        let mut env: Vec<(&str, &str)> = backend
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        env.extend_from_slice(envs);
+        Self::start_with_env(data_dir, &all, &env).await
+    }
+
     pub async fn start_with_env(
         data_dir: &Path,
         args: &[&str],
@@ -272,19 +293,7 @@ impl Server {
         minio: &servers::ExternalServer,
     ) -> Vec<String> {
         use graphfs_domain::ObjectStore;
-        let store = graphfs_store_s3::S3ObjectStore::connect(graphfs_store_s3::S3Config {
-            endpoint: minio.get("GRAPHFS_S3_ENDPOINT").into(),
-            region: "us-east-1".into(),
-            bucket: bucket.into(),
-            access_key_id: minio.get("GRAPHFS_S3_ACCESS_KEY_ID").into(),
-            secret_access_key: minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
-            part_size: 5 << 20,
-            upload_concurrency: 4,
-            timeout: Duration::from_secs(10),
-            notify_arn: None,
-        })
-        .await
-        .expect("connect to the bucket");
+        let store = minio.s3_store(bucket).await;
         let mut keys: Vec<String> = store
             .list("files/", None, 100_000)
             .await
@@ -300,19 +309,7 @@ impl Server {
     pub async fn object_files(&self) -> Vec<String> {
         if let (Some(real), Some(bucket)) = (real_backends(), &self.bucket) {
             use graphfs_domain::ObjectStore;
-            let store = graphfs_store_s3::S3ObjectStore::connect(graphfs_store_s3::S3Config {
-                endpoint: real.minio.get("GRAPHFS_S3_ENDPOINT").into(),
-                region: "us-east-1".into(),
-                bucket: bucket.clone(),
-                access_key_id: real.minio.get("GRAPHFS_S3_ACCESS_KEY_ID").into(),
-                secret_access_key: real.minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
-                part_size: 5 << 20,
-                upload_concurrency: 4,
-                timeout: Duration::from_secs(10),
-                notify_arn: None,
-            })
-            .await
-            .expect("connect to the test bucket");
+            let store = real.minio.s3_store(bucket).await;
             return store
                 .list("files/", None, 100_000)
                 .await

@@ -129,6 +129,23 @@ impl ExternalServer {
         )
     }
 
+    /// GraphFS's own S3 object store on `bucket` of this MinIO.
+    pub async fn s3_store(&self, bucket: &str) -> graphfs_store_s3::S3ObjectStore {
+        graphfs_store_s3::S3ObjectStore::connect(graphfs_store_s3::S3Config {
+            endpoint: self.get("GRAPHFS_S3_ENDPOINT").into(),
+            region: "us-east-1".into(),
+            bucket: bucket.into(),
+            access_key_id: self.get("GRAPHFS_S3_ACCESS_KEY_ID").into(),
+            secret_access_key: self.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
+            part_size: 5 << 20,
+            upload_concurrency: 4,
+            timeout: std::time::Duration::from_secs(10),
+            notify_arn: None,
+        })
+        .await
+        .expect("connect to the bucket")
+    }
+
     pub fn get(&self, key: &str) -> &str {
         self.env.get(key).map(String::as_str).unwrap_or("")
     }

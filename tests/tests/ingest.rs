@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use graphfs_domain::ObjectStore;
 use graphfs_e2e::Server;
-use graphfs_e2e::servers::{ExternalServer, backend_env};
+use graphfs_e2e::servers::ExternalServer;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -52,20 +52,14 @@ async fn objects_written_straight_into_the_bucket_become_files() {
     let neo4j = ExternalServer::start("neo4j").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let addr = format!("127.0.0.1:{port}");
-    let mut envs = backend_env(&minio, &neo4j);
-    envs.push(("GRAPHFS_S3_WEBHOOK_TOKEN".into(), WEBHOOK_TOKEN.into()));
-    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut s = Server::start_with_env(
+    let mut s = Server::start_on(
         dir.path(),
+        &minio,
+        &neo4j,
+        "inbox",
         &[
             "--addr",
             &addr,
-            "--storage",
-            "s3",
-            "--graph",
-            "neo4j",
-            "--s3-bucket",
-            "inbox",
             "--s3-notify-arn",
             "arn:minio:sqs::graphfs:webhook",
             "--ingest-owner",
@@ -73,25 +67,13 @@ async fn objects_written_straight_into_the_bucket_become_files() {
             "--reconcile-interval-seconds",
             "1",
         ],
-        &envs,
+        &[("GRAPHFS_S3_WEBHOOK_TOKEN", WEBHOOK_TOKEN)],
     )
     .await
     .unwrap();
 
     // Any S3 client: here the SDK writes a key of its own choosing.
-    let client = graphfs_store_s3::S3ObjectStore::connect(graphfs_store_s3::S3Config {
-        endpoint: minio.get("GRAPHFS_S3_ENDPOINT").into(),
-        region: "us-east-1".into(),
-        bucket: "inbox".into(),
-        access_key_id: minio.get("GRAPHFS_S3_ACCESS_KEY_ID").into(),
-        secret_access_key: minio.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
-        part_size: 5 << 20,
-        upload_concurrency: 4,
-        timeout: Duration::from_secs(10),
-        notify_arn: None,
-    })
-    .await
-    .unwrap();
+    let client = minio.s3_store("inbox").await;
     let text = "Glaciers carve valleys; glaciers and moraines shape mountains.";
     let put = |key: &'static str, body: &'static str| {
         let client = &client;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use graphfs_e2e::Server;
-use graphfs_e2e::servers::{ExternalServer, backend_env};
+use graphfs_e2e::servers::ExternalServer;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -53,23 +53,18 @@ async fn outages_of_either_backend_lose_nothing_and_leave_nothing() {
     let mut minio = ExternalServer::start("minio").unwrap();
     let mut neo4j = ExternalServer::start("neo4j").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let envs = backend_env(&minio, &neo4j);
-    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let s = Server::start_with_env(
+    let s = Server::start_on(
         dir.path(),
+        &minio,
+        &neo4j,
+        "outage",
         &[
-            "--storage",
-            "s3",
-            "--graph",
-            "neo4j",
-            "--s3-bucket",
-            "outage",
             "--reconcile-interval-seconds",
             "1",
             "--orphan-grace-seconds",
             "0",
         ],
-        &envs,
+        &[],
     )
     .await
     .unwrap();
