@@ -5,7 +5,7 @@ CACHE_DIR ?= $(HOME)/.cache/graphfs
 export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
 CARGO ?= cargo
 
-.PHONY: dev dev-real local-cluster cluster cluster-down tools web models build release compile deps test suites browser lint fmt bench eval crds envtest clean-data help
+.PHONY: dev dev-real local-cluster cluster cluster-down tools web models build release compile deps test suites browser lint fmt bench eval crds openapi envtest clean-data help
 
 help:
 	@echo "make dev    - build and run GraphFS locally on http://127.0.0.1:8080 (embedded storage, offline tagger)"
@@ -22,6 +22,7 @@ help:
 	@echo "make web    - build the web page (web/dist, embedded into the binary)"
 	@echo "make fmt    - format the code"
 	@echo "make crds   - regenerate crds/ from the operator's types"
+	@echo "make openapi - regenerate the API's openapi.json from the handlers"
 
 EMBEDDING_DIR = $(CACHE_DIR)/llm/minilm
 
@@ -140,6 +141,10 @@ eval: web models
 ## Regenerate crds/ from the operator's Rust types.
 crds:
 	$(CARGO) run -q -p graphfs-operator --bin crdgen > crds/graphfs.yaml
+
+## Regenerate handlers/graphfs-api/openapi.json from the handlers and types.
+openapi:
+	$(CARGO) run -q -p graphfs-api --bin graphfs -- openapi > handlers/graphfs-api/openapi.json
 
 ## The cluster topology as local processes: MinIO, Neo4j, 3 API replicas,
 ## 2 taggers, nginx in front on 127.0.0.1:8080.

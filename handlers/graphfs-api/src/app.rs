@@ -5,18 +5,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use graphfs_domain::{GraphIndex, ObjectStore, UserId};
 use sha2::{Digest, Sha256};
 
 use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::ratelimit::RateLimiter;
-use crate::{browse, files, ops, web};
+use crate::web;
 
 pub struct AppState {
     pub index: Arc<dyn GraphIndex>,
@@ -45,42 +44,12 @@ pub fn token_hash(token: &str) -> String {
 }
 
 pub fn router(state: SharedState) -> Router {
-    let api = Router::new()
-        .route(
-            "/files",
-            post(files::upload)
-                .get(files::list)
-                // Uploads are streamed and limited by the handler itself.
-                .layer(DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/files/{id}",
-            get(files::get_one)
-                .patch(files::update)
-                .delete(files::delete),
-        )
-        .route("/files/{id}/content", get(files::download))
-        .route("/files/{id}/retag", post(files::retag))
-        .route("/files/{id}/similar", get(browse::similar))
-        .route("/tags", get(browse::tags))
-        .route("/tags/{name}", axum::routing::patch(browse::rename))
-        .route("/tags/{name}/merge", post(browse::merge))
-        .route("/tags/{name}/files", get(browse::tag_files))
-        .route("/tags/{name}/related", get(browse::related))
-        .route("/search", get(browse::search))
-        .route("/graph", get(browse::graph))
-        .route("/queue", get(browse::queue))
-        .route("/me", get(browse::me))
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .route("/openapi.json", get(ops::openapi))
-        // Authenticated by its own shared secret, not a user token.
-        .route("/events/s3", post(crate::ingest::s3_event));
-
-    Router::new()
-        .nest("/api/v1", api)
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+    // The routes and the served document come from the same list
+    // (`openapi`); here they only get their layers.
+    let user = crate::openapi::user_routes()
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    let (described, _) = crate::openapi::described(user).split_for_parts();
+    described
         .merge(web::routes())
         .fallback(|| async { Problem::not_found("no such route") })
         .method_not_allowed_fallback(|| async {

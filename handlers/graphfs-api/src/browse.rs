@@ -5,19 +5,32 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use graphfs_domain::{GraphStart, fuse_hits, normalize_tag};
+use graphfs_domain::{
+    FileId, FileRecord, GraphStart, GraphView, Page, QueueDepth, RelatedTag, SearchHit,
+    SimilarFile, TagInfo, TaggingStatus, fuse_hits, normalize_tag,
+};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::app::{Caller, SharedState};
 use crate::files::{file_query, parse_id};
+use crate::openapi::{Items, Limits, Me};
 use crate::params::{Params, json_body};
-use crate::problem::{ApiResult, Problem};
+use crate::problem::{ApiResult, Problem, ProblemDoc};
 
 fn tag_param(raw: &str) -> ApiResult<String> {
     normalize_tag(raw).map_err(|e| Problem::bad_request(format!("tag '{raw}': {e}")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tags",
+    tag = "tags",
+    params(
+        ("prefix" = Option<String>, Query, description = "Only tags starting so"),
+        ("limit" = Option<u32>, Query, description = "At most this many (default 100)", minimum = 1, maximum = 10000),
+    ),
+    responses((status = 200, description = "The caller's tags, most used first", body = Items<TagInfo>), (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc))
+)]
 pub async fn tags(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
@@ -33,9 +46,24 @@ pub async fn tags(
         .index
         .list_tags(&user, prefix.as_deref(), limit)
         .await?;
-    Ok(Json(json!({ "items": items })).into_response())
+    Ok(Json(Items { items }).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/tags/{name}/files",
+    tag = "tags",
+    params(("name" = String, Path, description = "A tag name (compared case-insensitively)"), 
+        ("tag_match" = Option<String>, Query, description = "Whether a file needs all the tags or any of them", pattern = "^(all|any)$"),
+        ("media_type" = Option<String>, Query, description = "Only files of this media type"),
+        ("name_prefix" = Option<String>, Query, description = "Only files whose name starts so"),
+        ("status" = Option<TaggingStatus>, Query, description = "Only files in this tagging state"),
+        ("sort" = Option<String>, Query, description = "Sort key (default `created`)", pattern = "^(created|name|size)$"),
+        ("order" = Option<String>, Query, description = "Sort order (default `desc`)", pattern = "^(asc|desc)$"),
+        ("limit" = Option<u32>, Query, description = "Page size (default 50)", minimum = 1, maximum = 200),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    responses((status = 200, description = "A page of the files with the tag", body = Page<FileRecord>), (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc))
+)]
 pub async fn tag_files(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
@@ -47,6 +75,13 @@ pub async fn tag_files(
     Ok(Json(page).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/tags/{name}/related",
+    tag = "tags",
+    params(("name" = String, Path, description = "A tag name (compared case-insensitively)"), ("limit" = Option<u32>, Query, description = "At most this many (default 20)", minimum = 1, maximum = 1000)),
+    responses((status = 200, description = "Tags on the same files, most shared first", body = Items<RelatedTag>), (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc))
+)]
 pub async fn related(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
@@ -56,9 +91,19 @@ pub async fn related(
     let tag = tag_param(&name)?;
     let limit = params.int_in("limit", 1, 1000, 20)? as usize;
     let items = state.index.related_tags(&user, &tag, limit).await?;
-    Ok(Json(json!({ "items": items })).into_response())
+    Ok(Json(Items { items }).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/search",
+    tag = "search",
+    params(
+        ("q" = String, Query, description = "Words to find in names, text and tags", min_length = 1, max_length = 500),
+        ("limit" = Option<u32>, Query, description = "At most this many (default 20)", minimum = 1, maximum = 200),
+    ),
+    responses((status = 200, description = "Hits, best first", body = Items<SearchHit>), (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc))
+)]
 pub async fn search(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
@@ -108,22 +153,26 @@ pub async fn search(
         }
         None => text,
     };
-    Ok(Json(json!({ "items": items })).into_response())
+    Ok(Json(Items { items }).into_response())
 }
 
 /// Below this cosine similarity a file is not "about" the query (MiniLM puts
 /// unrelated English sentences around 0 to 0.2).
 const SEMANTIC_MIN_SIMILARITY: f32 = 0.3;
 
-#[derive(Debug, Deserialize)]
+/// The tag to merge into (created when missing: a rename).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MergeBody {
+pub struct MergeBody {
+    #[schema(min_length = 1, max_length = 48)]
     into: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// The tag's new name (a merge when a tag of that name exists).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RenameBody {
+pub struct RenameBody {
+    #[schema(min_length = 1, max_length = 48)]
     name: String,
 }
 
@@ -152,6 +201,19 @@ async fn merge_into(
 
 /// `POST /tags/{name}/merge {"into": "other"}`: every file tagged `name` is
 /// tagged `other` instead, and `name` becomes an alias of `other`.
+#[utoipa::path(
+    post,
+    path = "/tags/{name}/merge",
+    tag = "tags",
+    params(("name" = String, Path, description = "A tag name (compared case-insensitively)")),
+    request_body(content = MergeBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The tag merged into", body = TagInfo),
+        (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc),
+        (status = 404, description = "No such tag (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
+        (status = 415, description = "The body is not JSON (`unsupported-media-type`)", content_type = "application/problem+json", body = ProblemDoc),
+    )
+)]
 pub async fn merge(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
@@ -164,6 +226,19 @@ pub async fn merge(
 }
 
 /// `PATCH /tags/{name} {"name": "new"}`: a rename (a merge when `new` exists).
+#[utoipa::path(
+    patch,
+    path = "/tags/{name}",
+    tag = "tags",
+    params(("name" = String, Path, description = "A tag name (compared case-insensitively)")),
+    request_body(content = RenameBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The tag under its new name", body = TagInfo),
+        (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc),
+        (status = 404, description = "No such tag (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
+        (status = 415, description = "The body is not JSON (`unsupported-media-type`)", content_type = "application/problem+json", body = ProblemDoc),
+    )
+)]
 pub async fn rename(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
@@ -176,6 +251,13 @@ pub async fn rename(
 }
 
 /// `GET /files/{id}/similar`: files like this one (SIMILAR edges), best first.
+#[utoipa::path(
+    get,
+    path = "/files/{id}/similar",
+    tag = "files",
+    params(("id" = FileId, Path, description = "The file's id"), ("limit" = Option<u32>, Query, description = "At most this many (default 10)", minimum = 1, maximum = 100)),
+    responses((status = 200, description = "Similar files, best first", body = Items<SimilarFile>), (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc), (status = 404, description = "No such file, or not one the caller may see (`not-found`)", content_type = "application/problem+json", body = ProblemDoc))
+)]
 pub async fn similar(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
@@ -185,9 +267,21 @@ pub async fn similar(
     let id = parse_id(&id)?;
     let limit = params.int_in("limit", 1, 100, 10)? as usize;
     let items = state.index.similar_files(&user, id, limit).await?;
-    Ok(Json(json!({ "items": items })).into_response())
+    Ok(Json(Items { items }).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/graph",
+    tag = "search",
+    params(
+        ("file" = Option<FileId>, Query, description = "Start at this file (give `file` or `tag`)"),
+        ("tag" = Option<String>, Query, description = "Start at this tag"),
+        ("depth" = Option<u32>, Query, description = "Hops (default 1)", minimum = 1, maximum = 3),
+        ("max_nodes" = Option<u32>, Query, description = "At most this many nodes (default 200)", minimum = 1, maximum = 1000),
+    ),
+    responses((status = 200, description = "Nodes and edges around the start", body = GraphView), (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc), (status = 404, description = "No such file or tag (`not-found`)", content_type = "application/problem+json", body = ProblemDoc))
+)]
 pub async fn graph(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
@@ -211,15 +305,32 @@ pub async fn graph(
     Ok(Json(view).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/queue",
+    tag = "tagging",
+    responses((status = 200, description = "Files waiting for, in and failed tagging", body = QueueDepth))
+)]
 pub async fn queue(State(state): State<SharedState>) -> ApiResult<Response> {
     let depth = state.index.queue_depth().await?;
     Ok(Json(depth).into_response())
 }
 
 /// The caller, and the limits a client can check before sending anything.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "users",
+    responses((status = 200, description = "The caller and the server's limits", body = Me))
+)]
 pub async fn me(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
-) -> Json<serde_json::Value> {
-    Json(json!({ "user": user, "limits": { "max_upload_bytes": state.max_upload_bytes } }))
+) -> Json<Me> {
+    Json(Me {
+        user,
+        limits: Limits {
+            max_upload_bytes: state.max_upload_bytes,
+        },
+    })
 }

@@ -33,6 +33,8 @@ pub enum Command {
     Vocab(VocabArgs),
     /// Queue every file for tagging again (after a model or setting change).
     Retag(RetagArgs),
+    /// Print the OpenAPI document of this server's HTTP API.
+    Openapi,
     /// Internal: extract one file's content in an isolated child process.
     #[command(hide = true)]
     ExtractWorker,

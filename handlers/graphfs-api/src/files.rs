@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
+use crate::problem::ProblemDoc;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Extension, FromRequest, Multipart, Path, Request, State};
@@ -11,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use graphfs_domain::{
-    ByteRange, ByteStream, ClientBodyError, Error, FileId, FileQuery, FileRecord, NewFile,
+    ByteRange, ByteStream, ClientBodyError, Error, FileId, FileQuery, FileRecord, NewFile, Page,
     SimilarFile, SortKey, SortOrder, TagMatch, TaggingStatus, TooLargeMarker, normalize_file_name,
     normalize_tag,
 };
@@ -27,7 +28,8 @@ const SNIFF_BYTES: usize = 8192;
 /// Similar files shown with a file.
 const SIMILAR_SHOWN: usize = 10;
 
-#[derive(Serialize)]
+/// A file with the files most similar to it.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct FileDetail {
     #[serde(flatten)]
     pub file: FileRecord,
@@ -117,6 +119,18 @@ fn is_multipart(headers: &HeaderMap) -> bool {
 }
 
 /// `POST /api/v1/files?name=NAME`: raw body, or multipart/form-data with one file field.
+#[utoipa::path(
+    post,
+    path = "/files",
+    tag = "files",
+    params(("name" = Option<String>, Query, description = "File name (a raw body needs one; a multipart part's file name is used otherwise)", max_length = 255)),
+    request_body(content(("application/octet-stream"), ("multipart/form-data")), description = "The file's bytes, raw or as one multipart file field"),
+    responses(
+        (status = 201, description = "Stored, and queued for tagging", body = FileRecord, headers(("Location" = String, description = "The new file's URL"))),
+        (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc),
+        (status = 413, description = "Larger than the server's upload limit (`too-large`)", content_type = "application/problem+json", body = ProblemDoc),
+    )
+)]
 pub async fn upload(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
@@ -331,6 +345,21 @@ pub(crate) fn file_query(params: &Params, tags: Vec<String>) -> ApiResult<FileQu
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/files",
+    tag = "files",
+    params(("tag" = Option<Vec<String>>, Query, description = "Only files with these tags (repeat the parameter)", explode),
+        ("tag_match" = Option<String>, Query, description = "Whether a file needs all the tags or any of them", pattern = "^(all|any)$"),
+        ("media_type" = Option<String>, Query, description = "Only files of this media type"),
+        ("name_prefix" = Option<String>, Query, description = "Only files whose name starts so"),
+        ("status" = Option<TaggingStatus>, Query, description = "Only files in this tagging state"),
+        ("sort" = Option<String>, Query, description = "Sort key (default `created`)", pattern = "^(created|name|size)$"),
+        ("order" = Option<String>, Query, description = "Sort order (default `desc`)", pattern = "^(asc|desc)$"),
+        ("limit" = Option<u32>, Query, description = "Page size (default 50)", minimum = 1, maximum = 200),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    responses((status = 200, description = "A page of the caller's and shared files", body = Page<FileRecord>), (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc))
+)]
 pub async fn list(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
@@ -341,6 +370,13 @@ pub async fn list(
     Ok(Json(page).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/files/{id}",
+    tag = "files",
+    params(("id" = FileId, Path, description = "The file's id")),
+    responses((status = 200, description = "The file with similar files", body = FileDetail), (status = 404, description = "No such file, or not one the caller may see (`not-found`)", content_type = "application/problem+json", body = ProblemDoc))
+)]
 pub async fn get_one(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
@@ -352,20 +388,51 @@ pub async fn get_one(
     Ok(Json(FileDetail { file, similar }))
 }
 
-#[derive(Debug, Deserialize)]
+/// Changes to a file; every member is optional. At most 100 tag changes
+/// at once.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilePatch {
+    /// New file name: no `/`, `\\`, control characters, `.` or `..`.
+    #[schema(min_length = 1, max_length = 255)]
     name: Option<String>,
+    /// User tags to add.
     #[serde(default)]
+    #[schema(max_items = 100, value_type = Vec<TagName>)]
     add_tags: Vec<String>,
+    /// Tags to remove (whatever their source; a removed machine tag does not come back).
     #[serde(default)]
+    #[schema(max_items = 100, value_type = Vec<TagName>)]
     remove_tags: Vec<String>,
+    /// Users to share the file with (they may see it, not change it).
     #[serde(default)]
     share_with: Vec<String>,
+    /// Users to stop sharing it with.
     #[serde(default)]
     unshare: Vec<String>,
 }
 
+/// A tag name: letters, digits, spaces and `-_.+#&/'` only, at most 48
+/// characters; compared case-insensitively.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, min_length = 1, max_length = 48, example = "invoice")]
+#[allow(dead_code)] // A schema only.
+pub struct TagName(String);
+
+#[utoipa::path(
+    patch,
+    path = "/files/{id}",
+    tag = "files",
+    params(("id" = FileId, Path, description = "The file's id")),
+    request_body(content = FilePatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The changed file", body = FileDetail),
+        (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc),
+        (status = 403, description = "Shared with the caller, who may not change it (`forbidden`)", content_type = "application/problem+json", body = ProblemDoc),
+        (status = 404, description = "No such file, or not one the caller may see (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
+        (status = 415, description = "The body is not JSON (`unsupported-media-type`)", content_type = "application/problem+json", body = ProblemDoc),
+    )
+)]
 pub async fn update(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
@@ -411,6 +478,17 @@ pub async fn update(
     Ok(Json(FileDetail { file, similar }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/files/{id}",
+    tag = "files",
+    params(("id" = FileId, Path, description = "The file's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Shared with the caller, who may not delete it (`forbidden`)", content_type = "application/problem+json", body = ProblemDoc),
+        (status = 404, description = "No such file, or not one the caller may see (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
+    )
+)]
 pub async fn delete(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
@@ -428,6 +506,17 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/files/{id}/retag",
+    tag = "files",
+    params(("id" = FileId, Path, description = "The file's id")),
+    responses(
+        (status = 202, description = "Queued for tagging again"),
+        (status = 403, description = "Only the owner may re-tag (`forbidden`)", content_type = "application/problem+json", body = ProblemDoc),
+        (status = 404, description = "No such file, or not one the caller may see (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
+    )
+)]
 pub async fn retag(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,
@@ -498,6 +587,25 @@ fn content_disposition(kind: &str, name: &str) -> String {
     format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
+#[utoipa::path(
+    get,
+    path = "/files/{id}/content",
+    tag = "files",
+    params(
+        ("id" = FileId, Path, description = "The file's id"),
+        ("disposition" = Option<String>, Query, description = "`attachment` (default) or `inline`", pattern = "^(attachment|inline)$"),
+        ("Range" = Option<String>, Header, description = "One byte range, `bytes=START-END`"),
+        ("If-None-Match" = Option<String>, Header, description = "The ETag of a copy the client has"),
+    ),
+    responses(
+        (status = 200, description = "The file's bytes", content_type = "application/octet-stream"),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream"),
+        (status = 304, description = "The client's copy is current"),
+        (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc),
+        (status = 404, description = "No such file, or not one the caller may see (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
+        (status = 416, description = "The range starts past the end (`range-not-satisfiable`)", content_type = "application/problem+json", body = ProblemDoc),
+    )
+)]
 pub async fn download(
     State(state): State<SharedState>,
     Extension(Caller(user)): Extension<Caller>,

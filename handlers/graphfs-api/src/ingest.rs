@@ -13,12 +13,11 @@ use futures::StreamExt;
 use graphfs_domain::{
     Error, FileId, FileRecord, GraphIndex, NewFile, ObjectStore, Result, normalize_file_name,
 };
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::app::SharedState;
-use crate::problem::{ApiResult, Problem};
+use crate::problem::{ApiResult, Problem, ProblemDoc};
 
 /// Keys GraphFS writes itself; everything else in the bucket is a client's.
 pub const OWN_PREFIX: &str = "files/";
@@ -134,12 +133,34 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// What one bucket notification changed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct S3EventResult {
+    /// Objects registered as files.
+    pub registered: u64,
+    /// Files forgotten because their object was removed.
+    pub forgotten: u64,
+}
+
 /// `POST /api/v1/events/s3`: a bucket notification from the object store.
+#[utoipa::path(
+    post,
+    path = "/events/s3",
+    tag = "ingest",
+    request_body(content = Object, content_type = "application/json", description = "An S3 event notification (MinIO's webhook target)"),
+    params(("Authorization" = String, Header, description = "`Bearer` and the server's webhook token")),
+    responses(
+        (status = 200, description = "Objects registered and forgotten", body = S3EventResult),
+        (status = 400, description = "Not an S3 event notification (`invalid-request`)", content_type = "application/problem+json", body = ProblemDoc),
+        (status = 401, description = "The notification token is not valid (`unauthorized`)", content_type = "application/problem+json", body = ProblemDoc),
+        (status = 404, description = "Bucket notifications are not enabled (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
+    )
+)]
 pub async fn s3_event(
     State(state): State<SharedState>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<S3EventResult>)> {
     let Some(expected) = state.webhook_token.as_deref() else {
         return Err(Problem::not_found(
             "bucket notifications are not enabled on this server",
@@ -180,7 +201,10 @@ pub async fn s3_event(
     }
     Ok((
         StatusCode::OK,
-        Json(json!({ "registered": registered, "forgotten": forgotten })),
+        Json(S3EventResult {
+            registered,
+            forgotten,
+        }),
     ))
 }
 

@@ -7,6 +7,7 @@ pub mod config;
 pub mod files;
 pub mod ingest;
 pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod orphans;
 pub mod params;

@@ -36,6 +36,10 @@ use tokio::sync::watch;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        print!("{}", graphfs_api::openapi::document_json());
+        return ExitCode::SUCCESS;
+    }
     if let Command::ExtractWorker = cli.command {
         // Speaks JSON on stdout to its parent: no logging set up here.
         return ExitCode::from(graphfs_extract::child_main().clamp(0, 255) as u8);
@@ -61,7 +65,7 @@ fn main() -> ExitCode {
             Command::Token(args) => token(args).await,
             Command::Vocab(args) => vocab(args).await,
             Command::Retag(args) => retag(args).await,
-            Command::ExtractWorker => Ok(()),
+            Command::ExtractWorker | Command::Openapi => Ok(()),
         }
     });
     match result {

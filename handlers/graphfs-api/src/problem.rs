@@ -18,6 +18,24 @@ pub struct Problem {
     pub extra_headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
+/// RFC 9457 problem details, as every error is sent
+/// (`application/problem+json`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)] // Describes `Body` below, which borrows.
+pub struct ProblemDoc {
+    /// `https://graphfs.io/problems/<slug>`.
+    #[serde(rename = "type")]
+    #[schema(example = "https://graphfs.io/problems/not-found")]
+    kind: String,
+    /// Short summary of the problem type.
+    title: String,
+    /// The HTTP status code.
+    #[schema(minimum = 100, maximum = 599)]
+    status: u16,
+    /// What went wrong with this request.
+    detail: String,
+}
+
 #[derive(Serialize)]
 struct Body<'a> {
     #[serde(rename = "type")]

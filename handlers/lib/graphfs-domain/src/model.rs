@@ -23,6 +23,21 @@ impl<'de> Deserialize<'de> for FileId {
     }
 }
 
+/// In the API: a string of 32 lower-case hex digits.
+impl utoipa::PartialSchema for FileId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[0-9a-f]{32}$"))
+            .description(Some(
+                "A file id: a UUIDv7 in simple form, 32 lower-case hex characters",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FileId {}
+
 impl FileId {
     pub fn new() -> Self {
         FileId(uuid::Uuid::now_v7())
@@ -56,7 +71,7 @@ impl FromStr for FileId {
 /// A user is named by a short stable handle (the subject of their tokens).
 pub type UserId = String;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaggingStatus {
     /// Queued, waiting for a handler.
@@ -96,7 +111,7 @@ impl FromStr for TaggingStatus {
 }
 
 /// Where a tag on a file came from. User tags are never removed by tagging.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TagSource {
     User,
@@ -130,7 +145,7 @@ impl FromStr for TagSource {
 }
 
 /// A TAGGED edge as seen from the file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FileTag {
     pub name: String,
     pub score: f32,
@@ -138,9 +153,10 @@ pub struct FileTag {
 }
 
 /// The graph node of a file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FileRecord {
     pub id: FileId,
+    #[schema(value_type = String)]
     pub owner: UserId,
     pub name: String,
     pub size: u64,
@@ -153,8 +169,10 @@ pub struct FileRecord {
     pub status_reason: Option<String>,
     pub tags: Vec<FileTag>,
     /// Extracted metadata (page count, image size, EXIF, duration, ...).
+    #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
     /// Users other than the owner who may see the file.
+    #[schema(value_type = Vec<String>)]
     pub shared_with: Vec<UserId>,
     /// Where the bytes are in the object store: `files/<id>` for uploads
     /// through the API, the client's own key for files written straight into
@@ -217,7 +235,7 @@ pub struct FileQuery {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass back as `cursor` for the next page; absent on the last page.
@@ -225,7 +243,7 @@ pub struct Page<T> {
 }
 
 /// A tag in the vocabulary, with how many visible files carry it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TagInfo {
     pub name: String,
     pub count: u64,
@@ -233,21 +251,21 @@ pub struct TagInfo {
 }
 
 /// A tag that co-occurs with another on the same files.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RelatedTag {
     pub name: String,
     /// Number of visible files carrying both tags.
     pub count: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SimilarFile {
     pub id: FileId,
     pub name: String,
     pub score: f32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchField {
     Name,
@@ -256,7 +274,7 @@ pub enum MatchField {
     Semantic,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SearchHit {
     pub file: FileRecord,
     pub score: f64,
@@ -352,14 +370,14 @@ pub fn fuse_hits(
     out
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeKind {
     File,
     Tag,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EdgeKind {
     Tagged,
@@ -376,7 +394,7 @@ pub enum GraphStart {
 
 /// A node as graph-drawing libraries take it (d3-force, vis-network,
 /// graphology, Cytoscape after wrapping in `data`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GraphNode {
     /// `file:<id>` or `tag:<name>`.
     pub id: String,
@@ -388,7 +406,7 @@ pub struct GraphNode {
     pub degree: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GraphEdge {
     pub id: String,
     pub source: String,
@@ -397,7 +415,7 @@ pub struct GraphEdge {
     pub weight: f32,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GraphView {
     pub nodes: Vec<GraphNode>,
     pub edges: Vec<GraphEdge>,
@@ -458,7 +476,7 @@ pub struct CorpusStats {
 }
 
 /// Queue depth as the autoscaler sees it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueDepth {
     /// Jobs waiting (including those waiting out a retry backoff).
     pub pending: u64,

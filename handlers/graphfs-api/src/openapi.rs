@@ -1,0 +1,235 @@
+//! The API description, generated from the handlers and types: the router
+//! (`app::router`) and the served document are built from the same route
+//! list, so they cannot disagree. `graphfs openapi` prints it, `make
+//! openapi` writes it to `handlers/graphfs-api/openapi.json`, and a test
+//! fails when that file drifts from the code.
+
+use std::sync::OnceLock;
+
+use axum::extract::DefaultBodyLimit;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::SharedState;
+use crate::{browse, files, ingest, ops};
+
+pub use crate::problem::ProblemDoc;
+
+/// `{"items": [...]}`: a list that is not paged.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// The caller, and the limits a client can check before sending anything.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub user: String,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Limits {
+    /// Largest accepted upload in bytes; larger uploads are answered 413.
+    pub max_upload_bytes: u64,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "GraphFS API",
+        description = include_str!("openapi-intro.md"),
+    ),
+)]
+struct ApiDoc;
+
+/// The routes a signed-in user calls (`/api/v1`, behind the token check).
+pub(crate) fn user_routes() -> OpenApiRouter<SharedState> {
+    // Uploads are streamed and limited by the handler itself.
+    let (schemas, paths, upload) = routes!(files::upload, files::list);
+    OpenApiRouter::new()
+        .routes((schemas, paths, upload.layer(DefaultBodyLimit::disable())))
+        .routes(routes!(files::get_one, files::update, files::delete))
+        .routes(routes!(files::download))
+        .routes(routes!(files::retag))
+        .routes(routes!(browse::similar))
+        .routes(routes!(browse::tags))
+        .routes(routes!(browse::rename))
+        .routes(routes!(browse::merge))
+        .routes(routes!(browse::tag_files))
+        .routes(routes!(browse::related))
+        .routes(routes!(browse::search))
+        .routes(routes!(browse::graph))
+        .routes(routes!(browse::queue))
+        .routes(routes!(browse::me))
+}
+
+/// `/api/v1` routes without a user token: this document, and bucket
+/// notifications (their own shared secret).
+pub(crate) fn open_api_routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(ops::openapi))
+        .routes(routes!(ingest::s3_event))
+}
+
+/// Probes and metrics, at the root.
+pub(crate) fn root_routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+}
+
+/// The routes with their description; `app::router` adds the layers.
+pub(crate) fn described(user: OpenApiRouter<SharedState>) -> OpenApiRouter<SharedState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", user.merge(open_api_routes()))
+        .merge(root_routes())
+}
+
+/// The OpenAPI document of this server.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = described(user_routes()).into_openapi();
+    BearerAndProblems.modify(&mut doc);
+    doc
+}
+
+/// The document as served and as kept in `openapi.json`.
+pub fn document_json() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut s = document()
+            .to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        s.push('\n');
+        s
+    })
+}
+
+/// What every operation shares, added once the routes are in: the bearer
+/// token on `/api/v1` (but this document and bucket notifications), and
+/// problem details for the errors any request may meet.
+struct BearerAndProblems;
+
+const PROBLEM_JSON: &str = "application/problem+json";
+
+fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                "ProblemDoc",
+            )))),
+        )
+        .into()
+}
+
+impl Modify for BearerAndProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A GraphFS API token"))
+                    .build(),
+            ),
+        );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let signed_in = path.starts_with("/api/v1/")
+                && path != "/api/v1/openapi.json"
+                && path != "/api/v1/events/s3";
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+                &mut item.put,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let r = &mut op.responses.responses;
+                if signed_in {
+                    op.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+                        "bearer",
+                        Vec::<String>::new(),
+                    )]);
+                    r.entry("401".into()).or_insert_with(|| {
+                        problem_response("No token, or one that is not valid (`unauthorized`)")
+                    });
+                    r.entry("429".into()).or_insert_with(|| {
+                        problem_response(
+                            "Over the caller's request rate (`rate-limited`); Retry-After says when to come back",
+                        )
+                    });
+                    r.entry("503".into()).or_insert_with(|| {
+                        problem_response(
+                            "A backend is unreachable (`unavailable`); Retry-After says when to try again",
+                        )
+                    });
+                }
+                if path.starts_with("/api/v1/") {
+                    r.entry("500".into())
+                        .or_insert_with(|| problem_response("A server fault (`internal`)"));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `openapi.json` is the generated document; `make openapi` rewrites it.
+    #[test]
+    fn openapi_json_matches_the_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+        let kept = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            kept == document_json(),
+            "{path} differs from the document the code generates: run `make openapi`"
+        );
+    }
+
+    #[test]
+    fn every_route_is_described_with_its_constraints() {
+        let doc: serde_json::Value = serde_json::from_str(document_json()).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+        assert_eq!(
+            (paths.len(), operations),
+            (19, 22),
+            "{:?}",
+            paths.keys().collect::<Vec<_>>()
+        );
+        // Name rules and limits the server enforces are in the schema.
+        let patch = &doc["components"]["schemas"]["FilePatch"]["properties"];
+        assert_eq!(patch["name"]["maxLength"], 255);
+        assert_eq!(patch["add_tags"]["maxItems"], 100);
+        let search = &paths["/api/v1/search"]["get"]["parameters"];
+        let limit = search
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "limit")
+            .unwrap();
+        assert_eq!(limit["schema"]["maximum"], 200);
+        assert_eq!(
+            paths["/api/v1/files"]["get"]["security"][0]["bearer"],
+            serde_json::json!([])
+        );
+        assert!(
+            paths["/api/v1/openapi.json"]["get"]
+                .get("security")
+                .is_none()
+        );
+    }
+}
