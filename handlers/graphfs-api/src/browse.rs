@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::app::{Caller, SharedState};
 use crate::files::{file_query, parse_id};
-use crate::openapi::{Items, Limits, Me};
+use crate::openapi::{InvalidRequest, Items, Limits, Me, NoSuchFile, NoSuchTag, NotJson};
 use crate::params::{Params, json_body};
 use crate::problem::{ApiResult, Problem, ProblemDoc};
 
@@ -29,7 +29,7 @@ fn tag_param(raw: &str) -> ApiResult<String> {
         ("prefix" = Option<String>, Query, description = "Only tags starting so"),
         ("limit" = Option<u32>, Query, description = "At most this many (default 100)", minimum = 1, maximum = 10000),
     ),
-    responses((status = 200, description = "The caller's tags, most used first", body = Items<TagInfo>), (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc))
+    responses((status = 200, description = "The caller's tags, most used first", body = Items<TagInfo>), InvalidRequest)
 )]
 pub async fn tags(
     State(state): State<SharedState>,
@@ -62,7 +62,7 @@ pub async fn tags(
         ("order" = Option<String>, Query, description = "Sort order (default `desc`)", pattern = "^(asc|desc)$"),
         ("limit" = Option<u32>, Query, description = "Page size (default 50)", minimum = 1, maximum = 200),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
-    responses((status = 200, description = "A page of the files with the tag", body = Page<FileRecord>), (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc))
+    responses((status = 200, description = "A page of the files with the tag", body = Page<FileRecord>), InvalidRequest)
 )]
 pub async fn tag_files(
     State(state): State<SharedState>,
@@ -80,7 +80,7 @@ pub async fn tag_files(
     path = "/tags/{name}/related",
     tag = "tags",
     params(("name" = String, Path, description = "A tag name (compared case-insensitively)"), ("limit" = Option<u32>, Query, description = "At most this many (default 20)", minimum = 1, maximum = 1000)),
-    responses((status = 200, description = "Tags on the same files, most shared first", body = Items<RelatedTag>), (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc))
+    responses((status = 200, description = "Tags on the same files, most shared first", body = Items<RelatedTag>), InvalidRequest)
 )]
 pub async fn related(
     State(state): State<SharedState>,
@@ -102,7 +102,7 @@ pub async fn related(
         ("q" = String, Query, description = "Words to find in names, text and tags", min_length = 1, max_length = 500),
         ("limit" = Option<u32>, Query, description = "At most this many (default 20)", minimum = 1, maximum = 200),
     ),
-    responses((status = 200, description = "Hits, best first", body = Items<SearchHit>), (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc))
+    responses((status = 200, description = "Hits, best first", body = Items<SearchHit>), InvalidRequest)
 )]
 pub async fn search(
     State(state): State<SharedState>,
@@ -209,9 +209,9 @@ async fn merge_into(
     request_body(content = MergeBody, content_type = "application/json"),
     responses(
         (status = 200, description = "The tag merged into", body = TagInfo),
-        (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc),
-        (status = 404, description = "No such tag (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
-        (status = 415, description = "The body is not JSON (`unsupported-media-type`)", content_type = "application/problem+json", body = ProblemDoc),
+        InvalidRequest,
+        NoSuchTag,
+        NotJson,
     )
 )]
 pub async fn merge(
@@ -234,9 +234,9 @@ pub async fn merge(
     request_body(content = RenameBody, content_type = "application/json"),
     responses(
         (status = 200, description = "The tag under its new name", body = TagInfo),
-        (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc),
-        (status = 404, description = "No such tag (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
-        (status = 415, description = "The body is not JSON (`unsupported-media-type`)", content_type = "application/problem+json", body = ProblemDoc),
+        InvalidRequest,
+        NoSuchTag,
+        NotJson,
     )
 )]
 pub async fn rename(
@@ -256,7 +256,7 @@ pub async fn rename(
     path = "/files/{id}/similar",
     tag = "files",
     params(("id" = FileId, Path, description = "The file's id"), ("limit" = Option<u32>, Query, description = "At most this many (default 10)", minimum = 1, maximum = 100)),
-    responses((status = 200, description = "Similar files, best first", body = Items<SimilarFile>), (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc), (status = 404, description = "No such file, or not one the caller may see (`not-found`)", content_type = "application/problem+json", body = ProblemDoc))
+    responses((status = 200, description = "Similar files, best first", body = Items<SimilarFile>), InvalidRequest, NoSuchFile)
 )]
 pub async fn similar(
     State(state): State<SharedState>,
@@ -280,7 +280,7 @@ pub async fn similar(
         ("depth" = Option<u32>, Query, description = "Hops (default 1)", minimum = 1, maximum = 3),
         ("max_nodes" = Option<u32>, Query, description = "At most this many nodes (default 200)", minimum = 1, maximum = 1000),
     ),
-    responses((status = 200, description = "Nodes and edges around the start", body = GraphView), (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc), (status = 404, description = "No such file or tag (`not-found`)", content_type = "application/problem+json", body = ProblemDoc))
+    responses((status = 200, description = "Nodes and edges around the start", body = GraphView), InvalidRequest, (status = 404, description = "No such file or tag (`not-found`)", content_type = "application/problem+json", body = ProblemDoc))
 )]
 pub async fn graph(
     State(state): State<SharedState>,

@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
+use crate::openapi::{InvalidRequest, NoSuchFile, NotJson, NotOwner};
 use crate::problem::ProblemDoc;
 use axum::Json;
 use axum::body::Body;
@@ -127,7 +128,7 @@ fn is_multipart(headers: &HeaderMap) -> bool {
     request_body(content(("application/octet-stream"), ("multipart/form-data")), description = "The file's bytes, raw or as one multipart file field"),
     responses(
         (status = 201, description = "Stored, and queued for tagging", body = FileRecord, headers(("Location" = String, description = "The new file's URL"))),
-        (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc),
+        InvalidRequest,
         (status = 413, description = "Larger than the server's upload limit (`too-large`)", content_type = "application/problem+json", body = ProblemDoc),
     )
 )]
@@ -358,7 +359,7 @@ pub(crate) fn file_query(params: &Params, tags: Vec<String>) -> ApiResult<FileQu
         ("order" = Option<String>, Query, description = "Sort order (default `desc`)", pattern = "^(asc|desc)$"),
         ("limit" = Option<u32>, Query, description = "Page size (default 50)", minimum = 1, maximum = 200),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
-    responses((status = 200, description = "A page of the caller's and shared files", body = Page<FileRecord>), (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc))
+    responses((status = 200, description = "A page of the caller's and shared files", body = Page<FileRecord>), InvalidRequest)
 )]
 pub async fn list(
     State(state): State<SharedState>,
@@ -375,7 +376,7 @@ pub async fn list(
     path = "/files/{id}",
     tag = "files",
     params(("id" = FileId, Path, description = "The file's id")),
-    responses((status = 200, description = "The file with similar files", body = FileDetail), (status = 404, description = "No such file, or not one the caller may see (`not-found`)", content_type = "application/problem+json", body = ProblemDoc))
+    responses((status = 200, description = "The file with similar files", body = FileDetail), NoSuchFile)
 )]
 pub async fn get_one(
     State(state): State<SharedState>,
@@ -427,10 +428,10 @@ pub struct TagName(String);
     request_body(content = FilePatch, content_type = "application/json"),
     responses(
         (status = 200, description = "The changed file", body = FileDetail),
-        (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc),
-        (status = 403, description = "Shared with the caller, who may not change it (`forbidden`)", content_type = "application/problem+json", body = ProblemDoc),
-        (status = 404, description = "No such file, or not one the caller may see (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
-        (status = 415, description = "The body is not JSON (`unsupported-media-type`)", content_type = "application/problem+json", body = ProblemDoc),
+        InvalidRequest,
+        NotOwner,
+        NoSuchFile,
+        NotJson,
     )
 )]
 pub async fn update(
@@ -485,8 +486,8 @@ pub async fn update(
     params(("id" = FileId, Path, description = "The file's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Shared with the caller, who may not delete it (`forbidden`)", content_type = "application/problem+json", body = ProblemDoc),
-        (status = 404, description = "No such file, or not one the caller may see (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
+        NotOwner,
+        NoSuchFile,
     )
 )]
 pub async fn delete(
@@ -513,8 +514,8 @@ pub async fn delete(
     params(("id" = FileId, Path, description = "The file's id")),
     responses(
         (status = 202, description = "Queued for tagging again"),
-        (status = 403, description = "Only the owner may re-tag (`forbidden`)", content_type = "application/problem+json", body = ProblemDoc),
-        (status = 404, description = "No such file, or not one the caller may see (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
+        NotOwner,
+        NoSuchFile,
     )
 )]
 pub async fn retag(
@@ -601,8 +602,8 @@ fn content_disposition(kind: &str, name: &str) -> String {
         (status = 200, description = "The file's bytes", content_type = "application/octet-stream"),
         (status = 206, description = "The requested range", content_type = "application/octet-stream"),
         (status = 304, description = "The client's copy is current"),
-        (status = 400, description = "The request is not valid (`invalid-request`, `invalid-name`)", content_type = "application/problem+json", body = ProblemDoc),
-        (status = 404, description = "No such file, or not one the caller may see (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
+        InvalidRequest,
+        NoSuchFile,
         (status = 416, description = "The range starts past the end (`range-not-satisfiable`)", content_type = "application/problem+json", body = ProblemDoc),
     )
 )]

@@ -10,7 +10,7 @@ use axum::extract::DefaultBodyLimit;
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, RefOr, ResponseBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -37,6 +37,31 @@ pub struct Limits {
     /// Largest accepted upload in bytes; larger uploads are answered 413.
     pub max_upload_bytes: u64,
 }
+
+/// The request is not valid (`invalid-request`, `invalid-name`)
+#[derive(IntoResponses)]
+#[response(status = 400, content_type = "application/problem+json")]
+pub struct InvalidRequest(pub ProblemDoc);
+
+/// The body is not JSON (`unsupported-media-type`)
+#[derive(IntoResponses)]
+#[response(status = 415, content_type = "application/problem+json")]
+pub struct NotJson(pub ProblemDoc);
+
+/// No such file, or not one the caller may see (`not-found`)
+#[derive(IntoResponses)]
+#[response(status = 404, content_type = "application/problem+json")]
+pub struct NoSuchFile(pub ProblemDoc);
+
+/// No such tag (`not-found`)
+#[derive(IntoResponses)]
+#[response(status = 404, content_type = "application/problem+json")]
+pub struct NoSuchTag(pub ProblemDoc);
+
+/// The file is shared with the caller, who may see it but not change it (`forbidden`)
+#[derive(IntoResponses)]
+#[response(status = 403, content_type = "application/problem+json")]
+pub struct NotOwner(pub ProblemDoc);
 
 #[derive(OpenApi)]
 #[openapi(
