@@ -83,6 +83,19 @@ pub(super) fn with_aliases(c: &Connection, rows: Vec<(i64, String, i64)>) -> Res
         .collect()
 }
 
+/// After a file's tags changed: its update time and full-text row follow,
+/// and the file is read back as it now is.
+fn tags_changed(c: &Connection, rowid: i64, id: FileId) -> Result<FileRecord> {
+    c.execute(
+        "UPDATE files SET updated_at = ?2 WHERE rowid = ?1",
+        params![rowid, stored_time(now())],
+    )
+    .map_err(db_err)?;
+    refresh_fts(c, rowid).map_err(db_err)?;
+    let f = find_any(c, id)?;
+    complete(c, f).map_err(db_err)
+}
+
 #[async_trait]
 impl TagStore for SqliteGraphIndex {
     async fn add_user_tag(&self, viewer: &str, id: FileId, tag: &str) -> Result<FileRecord> {
@@ -101,14 +114,7 @@ impl TagStore for SqliteGraphIndex {
                 params![f.rowid, tid],
             )
             .map_err(db_err)?;
-            c.execute(
-                "UPDATE files SET updated_at = ?2 WHERE rowid = ?1",
-                params![f.rowid, stored_time(now())],
-            )
-            .map_err(db_err)?;
-            refresh_fts(c, f.rowid).map_err(db_err)?;
-            let f = find_any(c, id)?;
-            complete(c, f).map_err(db_err)
+            tags_changed(c, f.rowid, id)
         })
         .await
     }
@@ -135,14 +141,7 @@ impl TagStore for SqliteGraphIndex {
                 params![f.rowid, tid],
             )
             .map_err(db_err)?;
-            c.execute(
-                "UPDATE files SET updated_at = ?2 WHERE rowid = ?1",
-                params![f.rowid, stored_time(now())],
-            )
-            .map_err(db_err)?;
-            refresh_fts(c, f.rowid).map_err(db_err)?;
-            let f = find_any(c, id)?;
-            complete(c, f).map_err(db_err)
+            tags_changed(c, f.rowid, id)
         })
         .await
     }
