@@ -93,6 +93,8 @@ suites:
 	# The HTTP suite once more, on a real MinIO and Neo4j (one test at a time:
 	# they share the two servers).
 	GRAPHFS_E2E_BACKENDS=real $(CARGO) test --release --locked -p graphfs-e2e --test api -- --test-threads=1
+	# The served OpenAPI document against the server (schemathesis).
+	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/openapi/run.sh
 	# The Helm chart: lint, render, bad values refused, installed into the
 	# real API server with the operator's permissions checked.
 	GRAPHFS_HELM_APISERVER=1 tests/helm/check.sh

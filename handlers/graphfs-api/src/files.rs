@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use crate::openapi::{InvalidRequest, NoSuchFile, NotJson, NotOwner};
+use crate::openapi::{FileName, InvalidRequest, NoSuchFile, NotJson, NotOwner, TagName};
 use crate::problem::ProblemDoc;
 use axum::Json;
 use axum::body::Body;
@@ -119,13 +119,33 @@ fn is_multipart(headers: &HeaderMap) -> bool {
         })
 }
 
+fn unexpected_field(name: Option<&str>) -> Problem {
+    Problem::bad_request(format!(
+        "unexpected multipart field '{}': send one field, named 'file'",
+        name.unwrap_or_default()
+    ))
+}
+
+/// The name of a file uploaded without one (it can be renamed).
+const UNNAMED: &str = "untitled";
+
+/// A multipart upload: one field, `file`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // A schema only: the handler streams the parts.
+pub struct UploadForm {
+    /// The file's bytes; its part's file name names the file unless `?name=` does.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
 /// `POST /api/v1/files?name=NAME`: raw body, or multipart/form-data with one file field.
 #[utoipa::path(
     post,
     path = "/files",
     tag = "files",
-    params(("name" = Option<String>, Query, description = "File name (a raw body needs one; a multipart part's file name is used otherwise)", max_length = 255)),
-    request_body(content(("application/octet-stream"), ("multipart/form-data")), description = "The file's bytes, raw or as one multipart file field"),
+    params(("name" = Option<FileName>, Query, description = "File name; without it, a multipart part's file name, else `untitled`")),
+    request_body(content(("application/octet-stream"), (UploadForm = "multipart/form-data")), description = "The file's bytes, raw or as one multipart file field"),
     responses(
         (status = 201, description = "Stored, and queued for tagging", body = FileRecord, headers(("Location" = String, description = "The new file's URL"))),
         InvalidRequest,
@@ -153,57 +173,66 @@ pub async fn upload(
         let mut multipart = Multipart::from_request(req, &state)
             .await
             .map_err(|e| Problem::bad_request(format!("malformed multipart body: {e}")))?;
-        let mut stored = None;
-        while let Some(field) = multipart
+        let field = multipart
             .next_field()
             .await
             .map_err(|e| Problem::bad_request(format!("malformed multipart body: {e}")))?
-        {
-            if field.file_name().is_none() && field.name() != Some("file") {
-                continue; // a plain form field
-            }
-            let raw_name = query_name
-                .clone()
-                .or_else(|| field.file_name().map(str::to_string))
-                .ok_or_else(|| {
-                    Problem::invalid_name("the file part has no file name; pass ?name=")
-                })?;
-            let name =
-                normalize_file_name(&raw_name).map_err(|e| Problem::invalid_name(e.to_string()))?;
-            let ctype = field.content_type().map(str::to_string);
-            // The field borrows the multipart reader, so it is pumped into a
-            // channel the store reads from, both in this task.
-            let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
-            let body = tapped(tokio_stream_from(rx), limit, tap.clone());
-            let pump = async move {
-                let mut field = field;
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(c)) => {
-                            if tx.send(Ok(c)).await.is_err() {
-                                break;
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            let _ = tx.send(Err(ClientBodyError::io(e))).await;
+            .ok_or_else(|| {
+                Problem::bad_request(
+                    "the multipart body has no file part (use a field named 'file')",
+                )
+            })?;
+        if field.name() != Some("file") {
+            return Err(unexpected_field(field.name()));
+        }
+        let raw_name = query_name
+            .clone()
+            .or_else(|| field.file_name().map(str::to_string))
+            .unwrap_or_else(|| UNNAMED.to_string());
+        let name =
+            normalize_file_name(&raw_name).map_err(|e| Problem::invalid_name(e.to_string()))?;
+        let ctype = field.content_type().map(str::to_string);
+        // The field borrows the multipart reader, so it is pumped into a
+        // channel the store reads from, both in this task.
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+        let body = tapped(tokio_stream_from(rx), limit, tap.clone());
+        let pump = async move {
+            let mut field = field;
+            loop {
+                match field.chunk().await {
+                    Ok(Some(c)) => {
+                        if tx.send(Ok(c)).await.is_err() {
                             break;
                         }
                     }
+                    Ok(None) => break,
+                    Err(e) => {
+                        let _ = tx.send(Err(ClientBodyError::io(e))).await;
+                        break;
+                    }
                 }
-            };
-            let (put, ()) = tokio::join!(state.store.put(&key, body), pump);
-            put.map_err(Problem::from)?;
-            stored = Some((name, ctype));
-            break;
+            }
+        };
+        let (put, ()) = tokio::join!(state.store.put(&key, body), pump);
+        put.map_err(Problem::from)?;
+        let stored = (name, ctype);
+        // Nothing may follow the file: what a client sent would be ignored.
+        let after = match multipart.next_field().await {
+            Ok(None) => None,
+            Ok(Some(field)) => Some(unexpected_field(field.name())),
+            Err(e) => Some(Problem::bad_request(format!(
+                "malformed multipart body: {e}"
+            ))),
+        };
+        if let Some(problem) = after {
+            if let Err(e) = state.store.delete(&key).await {
+                tracing::warn!(%key, error = %e, "refused upload not removed; reconciliation will");
+            }
+            return Err(problem);
         }
-        stored.ok_or_else(|| {
-            Problem::bad_request("the multipart body has no file part (use a field named 'file')")
-        })?
+        stored
     } else {
-        let raw_name = query_name.ok_or_else(|| {
-            Problem::invalid_name("pass the file's name as ?name= (or upload multipart/form-data)")
-        })?;
+        let raw_name = query_name.unwrap_or_else(|| UNNAMED.to_string());
         let name =
             normalize_file_name(&raw_name).map_err(|e| Problem::invalid_name(e.to_string()))?;
         if let Some(n) = declared_len.filter(|n| *n > limit) {
@@ -308,7 +337,7 @@ pub(crate) fn file_query(params: &Params, tags: Vec<String>) -> ApiResult<FileQu
         .map(|t| normalize_tag(t).map_err(|e| Problem::bad_request(format!("tag '{t}': {e}"))))
         .collect::<ApiResult<Vec<_>>>()?;
     let status = params.parsed::<TaggingStatus>("status")?;
-    Ok(FileQuery {
+    Ok((FileQuery {
         tags,
         tag_match: params.choice(
             "tag_match",
@@ -339,18 +368,16 @@ pub(crate) fn file_query(params: &Params, tags: Vec<String>) -> ApiResult<FileQu
             SortOrder::Desc,
         )?,
         limit: params.int_in("limit", 1, 200, 50)? as usize,
-        cursor: params
-            .get("cursor")
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
+        cursor: params.get("cursor").map(str::to_string),
     })
+    .continuing()?)
 }
 
 #[utoipa::path(
     get,
     path = "/files",
     tag = "files",
-    params(("tag" = Option<Vec<String>>, Query, description = "Only files with these tags (repeat the parameter)", explode),
+    params(("tag" = Option<Vec<TagName>>, Query, description = "Only files with these tags (repeat the parameter)", explode),
         ("tag_match" = Option<String>, Query, description = "Whether a file needs all the tags or any of them", pattern = "^(all|any)$"),
         ("media_type" = Option<String>, Query, description = "Only files of this media type"),
         ("name_prefix" = Option<String>, Query, description = "Only files whose name starts so"),
@@ -394,16 +421,16 @@ pub async fn get_one(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilePatch {
-    /// New file name: no `/`, `\\`, control characters, `.` or `..`.
-    #[schema(min_length = 1, max_length = 255)]
+    /// New file name.
+    #[schema(value_type = Option<FileName>)]
     name: Option<String>,
     /// User tags to add.
     #[serde(default)]
-    #[schema(max_items = 100, value_type = Vec<TagName>)]
+    #[schema(max_items = 100, value_type = Vec<crate::openapi::TagName>)]
     add_tags: Vec<String>,
     /// Tags to remove (whatever their source; a removed machine tag does not come back).
     #[serde(default)]
-    #[schema(max_items = 100, value_type = Vec<TagName>)]
+    #[schema(max_items = 100, value_type = Vec<crate::openapi::TagName>)]
     remove_tags: Vec<String>,
     /// Users to share the file with (they may see it, not change it).
     #[serde(default)]
@@ -412,13 +439,6 @@ pub struct FilePatch {
     #[serde(default)]
     unshare: Vec<String>,
 }
-
-/// A tag name: letters, digits, spaces and `-_.+#&/'` only, at most 48
-/// characters; compared case-insensitively.
-#[derive(utoipa::ToSchema)]
-#[schema(value_type = String, min_length = 1, max_length = 48, example = "invoice")]
-#[allow(dead_code)] // A schema only.
-pub struct TagName(String);
 
 #[utoipa::path(
     patch,
@@ -463,7 +483,10 @@ pub async fn update(
     if let Some(name) = name {
         file = state.index.rename_file(&user, id, &name).await?;
     }
-    for t in &remove {
+    // A patch states what should be true: a tag to remove that the file
+    // does not carry is already gone.
+    let carried: Vec<String> = file.tags.iter().map(|t| t.name.clone()).collect();
+    for t in remove.iter().filter(|t| carried.contains(t)) {
         file = state.index.remove_tag(&user, id, t).await?;
     }
     for t in &add {
@@ -599,8 +622,8 @@ fn content_disposition(kind: &str, name: &str) -> String {
         ("If-None-Match" = Option<String>, Header, description = "The ETag of a copy the client has"),
     ),
     responses(
-        (status = 200, description = "The file's bytes", content_type = "application/octet-stream"),
-        (status = 206, description = "The requested range", content_type = "application/octet-stream"),
+        (status = 200, description = "The file's bytes, typed as the file's media type", content_type = "*/*"),
+        (status = 206, description = "The requested range, typed as the file's media type", content_type = "*/*"),
         (status = 304, description = "The client's copy is current"),
         InvalidRequest,
         NoSuchFile,

@@ -161,20 +161,25 @@ pub async fn s3_event(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<S3EventResult>)> {
-    let Some(expected) = state.webhook_token.as_deref() else {
-        return Err(Problem::not_found(
-            "bucket notifications are not enabled on this server",
-        ));
-    };
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim())
         .unwrap_or("");
+    // Unsigned requests are refused the same way whether or not the
+    // endpoint is on, so an anonymous caller learns nothing from it.
+    if given.is_empty() {
+        return Err(Problem::unauthorized("the notification token is missing"));
+    }
+    let Some(expected) = state.webhook_token.as_deref() else {
+        return Err(Problem::not_found(
+            "bucket notifications are not enabled on this server",
+        ));
+    };
     if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
         return Err(Problem::unauthorized("the notification token is not valid"));
     }
-    let note: Notification = serde_json::from_slice(&body)
+    let note: Notification = crate::params::json_object(&body)
         .map_err(|e| Problem::bad_request(format!("not an S3 event notification: {e}")))?;
     let (mut registered, mut forgotten) = (0, 0);
     for r in note.records {

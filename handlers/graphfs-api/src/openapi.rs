@@ -32,6 +32,77 @@ pub struct Me {
     pub limits: Limits,
 }
 
+/// A tag name as a client sends it, in the query, the path or a body. The
+/// schema is built from the rule itself (`graphfs_domain::tag_pattern`),
+/// which no literal `pattern` attribute could keep in step with.
+pub struct TagName;
+
+impl utoipa::PartialSchema for TagName {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A tag name, compared after NFKC and lower-casing: letters of any script, \
+                 digits, symbols, spaces and `# + - . _`; no control or invisible format \
+                 characters and no other ASCII punctuation; at least one character that is \
+                 not a space or `_ - .`.",
+            ))
+            .min_length(Some(1))
+            .max_length(Some(graphfs_domain::MAX_TAG_CHARS))
+            .pattern(Some(graphfs_domain::tag_pattern()))
+            .examples(["invoice"])
+            .into()
+    }
+}
+
+impl ToSchema for TagName {}
+
+/// A file name as a client sends it; the schema is built from the rule
+/// (`graphfs_domain::file_name_pattern`).
+pub struct FileName;
+
+impl utoipa::PartialSchema for FileName {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A file name, stored in Unicode NFC with surrounding spaces trimmed: one \
+                 path component (no `/` or `\\`), no control characters, not `.` or `..`.",
+            ))
+            .min_length(Some(1))
+            .max_length(Some(graphfs_domain::MAX_FILE_NAME_CHARS))
+            .pattern(Some(graphfs_domain::file_name_pattern()))
+            .examples(["invoice.pdf"])
+            .into()
+    }
+}
+
+impl ToSchema for FileName {}
+
+/// What to search for: up to 500 characters, not only white space.
+pub struct SearchText;
+
+/// Longest search text, in characters as sent.
+pub const MAX_SEARCH_CHARS: usize = 500;
+
+impl utoipa::PartialSchema for SearchText {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("Words to find in names, text and tags"))
+            .min_length(Some(1))
+            .max_length(Some(MAX_SEARCH_CHARS))
+            .pattern(Some(graphfs_domain::not_blank_pattern()))
+            .examples(["quarterly invoice"])
+            .into()
+    }
+}
+
+impl ToSchema for SearchText {}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Limits {
     /// Largest accepted upload in bytes; larger uploads are answered 413.
@@ -69,6 +140,8 @@ pub struct NotOwner(pub ProblemDoc);
         title = "GraphFS API",
         description = include_str!("openapi-intro.md"),
     ),
+    // Types only parameters use: utoipa collects those of bodies alone.
+    components(schemas(TagName, FileName, SearchText)),
 )]
 struct ApiDoc;
 
@@ -206,6 +279,18 @@ impl Modify for BearerAndProblems {
                 }
             }
         }
+        // An upload's raw body may be empty (an empty file); utoipa marks a
+        // body required whenever one of its contents has a schema.
+        if let Some(body) = openapi
+            .paths
+            .paths
+            .get_mut("/api/v1/files")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.request_body.as_mut())
+            && let RefOr::T(body) = body
+        {
+            body.required = Some(utoipa::openapi::Required::False);
+        }
     }
 }
 
@@ -225,6 +310,33 @@ mod tests {
     }
 
     #[test]
+    fn every_reference_resolves() {
+        fn refs<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                        out.push(r);
+                    }
+                    m.values().for_each(|v| refs(v, out));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let doc: serde_json::Value = serde_json::from_str(document_json()).unwrap();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(found.len() > 20);
+        for r in found {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or(r);
+            assert!(
+                doc["components"]["schemas"].get(name).is_some(),
+                "{r} does not resolve"
+            );
+        }
+    }
+
+    #[test]
     fn every_route_is_described_with_its_constraints() {
         let doc: serde_json::Value = serde_json::from_str(document_json()).unwrap();
         let paths = doc["paths"].as_object().unwrap();
@@ -237,7 +349,17 @@ mod tests {
         );
         // Name rules and limits the server enforces are in the schema.
         let patch = &doc["components"]["schemas"]["FilePatch"]["properties"];
-        assert_eq!(patch["name"]["maxLength"], 255);
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            patch["name"]["oneOf"][0]["$ref"],
+            "#/components/schemas/FileName"
+        );
+        assert_eq!(schemas["FileName"]["maxLength"], 255);
+        assert_eq!(
+            schemas["FileName"]["pattern"],
+            graphfs_domain::file_name_pattern()
+        );
+        assert_eq!(schemas["TagName"]["pattern"], graphfs_domain::tag_pattern());
         assert_eq!(patch["add_tags"]["maxItems"], 100);
         let search = &paths["/api/v1/search"]["get"]["parameters"];
         let limit = search

@@ -40,8 +40,10 @@ impl Params {
     where
         T::Err: std::fmt::Display,
     {
+        // An empty value is a mistake, not an absent parameter: the page
+        // leaves out what it does not set, and the schema says so.
         match self.get(key) {
-            None | Some("") => Ok(None),
+            None => Ok(None),
             Some(v) => v
                 .parse()
                 .map(Some)
@@ -68,7 +70,7 @@ impl Params {
         default: T,
     ) -> Result<T, Problem> {
         match self.get(key) {
-            None | Some("") => Ok(default),
+            None => Ok(default),
             Some(v) => options
                 .iter()
                 .find(|(name, _)| *name == v)
@@ -108,6 +110,46 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
             "send the body as application/json",
         ));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| Problem::bad_request(format!("invalid JSON body: {e}")))
+    json_object(body).map_err(|e| Problem::bad_request(format!("invalid JSON body: {e}")))
+}
+
+/// A JSON object read as `T`. Derived deserialisers also take an array of
+/// the members' values in order (`[]` for a struct whose members all
+/// default), which no client means; this refuses anything but an object.
+pub fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    use serde::de::Error as _;
+    let value: serde_json::Value = serde_json::from_slice(body)?;
+    if !value.is_object() {
+        return Err(serde_json::Error::custom("expected a JSON object"));
+    }
+    serde_json::from_value(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct AllDefault {
+        #[serde(default)]
+        #[allow(dead_code)]
+        items: Vec<u32>,
+    }
+
+    #[test]
+    fn only_objects_are_json_bodies() {
+        assert!(json_object::<AllDefault>(b"{}").is_ok());
+        // serde alone would read `[]` as the struct with every member defaulted.
+        assert!(serde_json::from_slice::<AllDefault>(b"[]").is_ok());
+        assert!(json_object::<AllDefault>(b"[]").is_err());
+        assert!(json_object::<AllDefault>(b"null").is_err());
+    }
+
+    #[test]
+    fn empty_values_are_mistakes_not_absences() {
+        let p = Params::parse("limit=&sort=");
+        assert!(p.int_in("limit", 1, 10, 5).is_err());
+        assert!(p.choice("sort", &[("name", 1)], 0).is_err());
+        assert_eq!(Params::parse("").int_in("limit", 1, 10, 5).unwrap(), 5);
+    }
 }

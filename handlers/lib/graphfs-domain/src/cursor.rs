@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::{Error, FileRecord, Result, SortKey, SortOrder};
+use crate::{Error, FileQuery, FileRecord, Result, SortKey, SortOrder};
 
 /// A time as every backend stores it: RFC 3339 in UTC with microseconds, so
 /// that stored times sort as text.
@@ -51,17 +51,28 @@ impl Keyset {
     }
 }
 
+/// Where a listing continues: a cursor carries its listing's sort and
+/// order, so that a next page is the next page of that listing whatever
+/// sort the request asks for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
     /// The sort key of the last item: text for created/name, number for size.
     pub k: serde_json::Value,
     pub id: String,
+    /// The listing's sort and order (absent in cursors from before they
+    /// were recorded: the request's then apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s: Option<SortKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub o: Option<SortOrder>,
 }
 
 impl Cursor {
-    /// The cursor of a page that ends with `last`, listed by `sort`.
-    pub fn after(last: &FileRecord, sort: SortKey) -> Cursor {
+    /// The cursor of a page that ends with `last`, listed by `sort` in `order`.
+    pub fn after(last: &FileRecord, sort: SortKey, order: SortOrder) -> Cursor {
         Cursor {
+            s: Some(sort),
+            o: Some(order),
             k: match sort {
                 SortKey::Created => stored_time(last.created_at).into(),
                 SortKey::Name => last.name.clone().into(),
@@ -102,6 +113,20 @@ impl Cursor {
     }
 }
 
+impl FileQuery {
+    /// The query a cursor continues: the cursor's sort and order replace
+    /// the request's. A cursor this server did not give out is `InvalidInput`.
+    pub fn continuing(mut self) -> Result<FileQuery> {
+        if let Some(c) = &self.cursor {
+            let c = Cursor::decode(c)?;
+            self.sort = c.s.unwrap_or(self.sort);
+            self.order = c.o.unwrap_or(self.order);
+            c.key(self.sort)?;
+        }
+        Ok(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +136,8 @@ mod tests {
         let c = Cursor {
             k: serde_json::json!(42),
             id: "x".into(),
+            s: Some(SortKey::Size),
+            o: Some(SortOrder::Asc),
         };
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         assert!(matches!(
@@ -119,6 +146,30 @@ mod tests {
         ));
         assert_eq!(c.key(SortKey::Size).unwrap(), CursorKey::Number(42));
         assert!(matches!(c.key(SortKey::Name), Err(Error::InvalidInput(_))));
+    }
+
+    #[test]
+    fn a_cursor_continues_its_own_listing() {
+        let c = Cursor {
+            k: serde_json::json!(42),
+            id: "x".into(),
+            s: Some(SortKey::Size),
+            o: Some(SortOrder::Asc),
+        };
+        let q = FileQuery {
+            sort: SortKey::Name,
+            order: SortOrder::Desc,
+            cursor: Some(c.encode()),
+            ..FileQuery::default()
+        }
+        .continuing()
+        .unwrap();
+        assert_eq!((q.sort, q.order), (SortKey::Size, SortOrder::Asc));
+        let junk = FileQuery {
+            cursor: Some("".into()),
+            ..FileQuery::default()
+        };
+        assert!(matches!(junk.continuing(), Err(Error::InvalidInput(_))));
     }
 
     #[test]

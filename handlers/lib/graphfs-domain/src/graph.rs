@@ -91,9 +91,57 @@ impl GraphBuilder {
     }
 }
 
+/// One view of several walks: nodes in the order the views give them, up
+/// to `max_nodes`, and the edges between the nodes kept.
+pub fn merge_views(views: impl IntoIterator<Item = GraphView>, max_nodes: usize) -> GraphView {
+    let mut g = GraphBuilder::new(max_nodes);
+    let mut edges = Vec::new();
+    for view in views {
+        g.truncated |= view.truncated;
+        for n in view.nodes {
+            g.node(n.id, n.kind, n.label, n.media_type);
+        }
+        edges.extend(view.edges);
+    }
+    for e in edges {
+        g.edge(e.kind, &e.source, &e.target, e.weight);
+    }
+    g.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn view(nodes: &[&str], edges: &[(&str, &str)]) -> GraphView {
+        let mut g = GraphBuilder::new(100);
+        for n in nodes {
+            g.node(n.to_string(), NodeKind::Tag, n.to_string(), None);
+        }
+        for (a, b) in edges {
+            g.edge(EdgeKind::CoOccurs, a, b, 1.0);
+        }
+        g.finish()
+    }
+
+    #[test]
+    fn merged_views_share_nodes_and_recount_degrees() {
+        let a = view(&["tag:a", "tag:b"], &[("tag:a", "tag:b")]);
+        let b = view(&["tag:b", "tag:c"], &[("tag:b", "tag:c")]);
+        let v = merge_views([a, b], 10);
+        let ids: Vec<_> = v.nodes.iter().map(|n| n.id.as_str()).collect();
+        assert_eq!(ids, ["tag:a", "tag:b", "tag:c"]);
+        assert_eq!(v.edges.len(), 2);
+        let degree = |id: &str| v.nodes.iter().find(|n| n.id == id).map(|n| n.degree);
+        assert_eq!(degree("tag:b"), Some(2));
+        assert!(!v.truncated);
+
+        let c = view(&["tag:x", "tag:y"], &[("tag:x", "tag:y")]);
+        let d = view(&["tag:z"], &[]);
+        let v = merge_views([c, d], 2);
+        assert!(v.truncated, "the second view did not fit");
+        assert_eq!(v.nodes.len(), 2);
+    }
 
     #[test]
     fn bounded_views_count_degrees_within_the_view() {

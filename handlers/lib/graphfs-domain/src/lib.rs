@@ -23,9 +23,12 @@ pub mod contract;
 
 pub use cursor::{Cursor, CursorKey, Keyset, parse_stored_time, stored_time};
 pub use error::{ClientBodyError, Error, Result, TooLargeMarker};
-pub use graph::GraphBuilder;
+pub use graph::{GraphBuilder, merge_views};
 pub use model::*;
-pub use names::{NameError, normalize_file_name, normalize_tag};
+pub use names::{
+    MAX_FILE_NAME_CHARS, MAX_TAG_CHARS, NameError, file_name_pattern, normalize_file_name,
+    normalize_tag, not_blank_pattern, tag_pattern,
+};
 pub use query::{MAX_QUERY_TERMS, QueryTerm, is_cjk, name_tokens, query_terms};
 pub use store::*;
 pub use text::{

@@ -164,7 +164,7 @@ impl FileCatalog for Neo4jGraphIndex {
             .map(file_from)
             .collect::<Result<Vec<_>>>()?;
         let next_cursor = match (has_more, items.last()) {
-            (true, Some(last)) => Some(Cursor::after(last, q.sort).encode()),
+            (true, Some(last)) => Some(Cursor::after(last, q.sort, q.order).encode()),
             _ => None,
         };
         Ok(Page { items, next_cursor })

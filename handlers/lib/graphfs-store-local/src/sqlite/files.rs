@@ -99,7 +99,7 @@ pub(super) fn list_files_blocking(
         items.push(complete(conn, r).map_err(db_err)?);
     }
     let next_cursor = match (has_more, items.last()) {
-        (true, Some(last)) => Some(Cursor::after(last, q.sort).encode()),
+        (true, Some(last)) => Some(Cursor::after(last, q.sort, q.order).encode()),
         _ => None,
     };
     Ok(Page { items, next_cursor })
