@@ -39,6 +39,13 @@ pub type SharedState = Arc<AppState>;
 #[derive(Debug, Clone)]
 pub struct Caller(pub UserId);
 
+/// This process among its replicas, in job and sweep leases: the host name
+/// (the pod's name in a cluster) and the process id.
+pub fn instance_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+    format!("{host}-{}", std::process::id())
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

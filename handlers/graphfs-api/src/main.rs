@@ -185,11 +185,7 @@ async fn load_tokens_file(index: &dyn GraphIndex, path: &Path) -> Result<usize> 
 }
 
 fn worker_config(storage: &StorageArgs, t: &TaggingArgs) -> Result<WorkerConfig> {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
-    let mut cfg = WorkerConfig::new(
-        format!("{host}-{}", std::process::id()),
-        storage.data_dir.join("scratch"),
-    );
+    let mut cfg = WorkerConfig::new(app::instance_name(), storage.data_dir.join("scratch"));
     cfg.concurrency = t.tagger_concurrency;
     cfg.lease = Duration::from_secs(t.tagger_lease_seconds.max(1));
     cfg.max_attempts = t.tagger_max_attempts.max(1);

@@ -66,6 +66,26 @@ pub async fn reconcile_bucket(
     Ok(pass)
 }
 
+/// The lease that elects the one replica that sweeps the bucket.
+pub const SWEEP_LEASE: &str = "orphan-sweep";
+
+/// One pass when `holder` holds the sweep lease or can take it; `None` when
+/// another replica holds it. The lease runs three periods, so a holder that
+/// dies is replaced within that time, and a live one renews it every pass.
+pub async fn sweep_if_elected(
+    index: &dyn GraphIndex,
+    store: &dyn ObjectStore,
+    holder: &str,
+    every: Duration,
+    grace: Duration,
+    owner: &str,
+) -> Result<Option<Pass>> {
+    if !index.acquire_lease(SWEEP_LEASE, holder, every * 3).await? {
+        return Ok(None);
+    }
+    reconcile_bucket(index, store, grace, owner).await.map(Some)
+}
+
 pub fn spawn_periodic(
     index: Arc<dyn GraphIndex>,
     store: Arc<dyn ObjectStore>,
@@ -73,15 +93,26 @@ pub fn spawn_periodic(
     grace: Duration,
     ingest_owner: String,
 ) {
+    let holder = crate::app::instance_name();
     tokio::spawn(async move {
         loop {
-            match reconcile_bucket(index.as_ref(), store.as_ref(), grace, &ingest_owner).await {
-                Ok(Pass { adopted, removed }) if adopted + removed > 0 => tracing::info!(
+            match sweep_if_elected(
+                index.as_ref(),
+                store.as_ref(),
+                &holder,
+                every,
+                grace,
+                &ingest_owner,
+            )
+            .await
+            {
+                Ok(Some(Pass { adopted, removed })) if adopted + removed > 0 => tracing::info!(
                     adopted,
                     removed,
                     "reconciliation registered objects written straight into the bucket and removed orphaned ones"
                 ),
-                Ok(_) => {}
+                Ok(Some(_)) => {}
+                Ok(None) => tracing::debug!("another replica sweeps the bucket"),
                 Err(e) => tracing::warn!(error = %e, "reconciliation failed; will try again"),
             }
             tokio::time::sleep(every).await;
@@ -95,7 +126,9 @@ mod tests {
 
     use async_trait::async_trait;
     use bytes::Bytes;
-    use graphfs_domain::{ByteRange, ByteStream, FileCatalog, NewFile, ObjectBody, ObjectMeta};
+    use graphfs_domain::{
+        ByteRange, ByteStream, FileCatalog, Leases, NewFile, ObjectBody, ObjectMeta,
+    };
     use graphfs_store_local::{LocalObjectStore, SqliteGraphIndex};
 
     use super::*;
@@ -199,5 +232,31 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(again, Pass::default());
+    }
+
+    #[tokio::test]
+    async fn one_replica_sweeps_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SqliteGraphIndex::open(dir.path().join("g.db"))
+            .await
+            .unwrap();
+        let store = Counted {
+            store: LocalObjectStore::open(dir.path().join("objects"))
+                .await
+                .unwrap(),
+            lists: AtomicUsize::new(0),
+        };
+        let every = Duration::from_secs(60);
+        let sweep = |holder: &'static str| {
+            sweep_if_elected(&index, &store, holder, every, Duration::ZERO, "ingest")
+        };
+        assert_eq!(sweep("a").await.unwrap(), Some(Pass::default()));
+        assert_eq!(sweep("b").await.unwrap(), None, "a holds the lease");
+        assert_eq!(sweep("a").await.unwrap(), Some(Pass::default()));
+        assert_eq!(store.lists.load(Ordering::SeqCst), 2, "only a listed");
+        // When a stops (its lease given up or run out), b takes over.
+        index.release_lease(SWEEP_LEASE, "a").await.unwrap();
+        assert_eq!(sweep("b").await.unwrap(), Some(Pass::default()));
+        assert_eq!(sweep("a").await.unwrap(), None);
     }
 }

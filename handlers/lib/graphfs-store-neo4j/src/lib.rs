@@ -27,6 +27,7 @@ use neo4rs::{ConfigBuilder, Graph, Query, Row, Txn, query};
 use serde::Deserialize;
 
 mod files;
+mod leases;
 mod principals;
 mod queue;
 mod rows;

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::*;
 
 mod files;
+mod leases;
 mod objects;
 mod principals;
 mod queue;
@@ -24,6 +25,7 @@ mod tags;
 mod vocabulary;
 
 use files::{files_and_visibility, listing};
+use leases::leases;
 pub use objects::object_store;
 use principals::users_and_tokens;
 use queue::queue;
@@ -148,4 +150,5 @@ pub async fn graph_index(index: Arc<dyn GraphIndex>) {
     queue(index).await;
     embeddings_and_vocabulary(index).await;
     embedding_model_changes(index).await;
+    leases(index).await;
 }

@@ -12,6 +12,7 @@
 //! probed.
 
 mod files;
+mod leases;
 mod objects;
 mod principals;
 mod queue;
@@ -24,6 +25,7 @@ mod walk;
 use async_trait::async_trait;
 
 pub use files::FileCatalog;
+pub use leases::{Leases, MAX_LEASE};
 pub use objects::{ByteRange, ByteStream, ObjectBody, ObjectMeta, ObjectStore};
 pub use principals::Principals;
 pub use queue::{JobFailure, JobQueue};
@@ -36,11 +38,19 @@ pub use walk::GraphWalk;
 use crate::Result;
 
 /// The whole graph index: files, tags, search, the graph view, the tagging
-/// queue and the users. Callers that need one concern take that trait
+/// queue, the users and the leases. Callers that need one concern take that trait
 /// (`&dyn JobQueue`); a `&dyn GraphIndex` coerces to any of them.
 #[async_trait]
 pub trait GraphIndex:
-    Principals + FileCatalog + TagStore + Vocabulary + Similarity + TextSearch + GraphWalk + JobQueue
+    Principals
+    + FileCatalog
+    + TagStore
+    + Vocabulary
+    + Similarity
+    + TextSearch
+    + GraphWalk
+    + JobQueue
+    + Leases
 {
     /// Cheap reachability check for readiness probes.
     async fn ping(&self) -> Result<()>;

@@ -22,15 +22,17 @@ use chrono::{DateTime, Utc};
 use graphfs_domain::{
     CorpusStats, Cursor, CursorKey, EdgeKind, Error, FileCatalog, FileId, FileQuery, FileRecord,
     FileTag, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
-    Keyset, MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals, QueueDepth, RelatedTag, Result,
-    SearchHit, SimilarFile, Similarity, TagInfo, TagMatch, TagSource, TagStore, TaggingOutcome,
-    TaggingStatus, TextSearch, UserId, Vocabulary, access, check_embedding, cosine, index_terms,
-    is_cjk, name_tokens, normalize_tag, parse_stored_time, query_terms, stored_time, truncate_utf8,
+    Keyset, Leases, MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals, QueueDepth, RelatedTag,
+    Result, SearchHit, SimilarFile, Similarity, TagInfo, TagMatch, TagSource, TagStore,
+    TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access, check_embedding, cosine,
+    index_terms, is_cjk, name_tokens, normalize_tag, parse_stored_time, query_terms, stored_time,
+    truncate_utf8,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 mod files;
 mod fts;
+mod leases;
 mod principals;
 mod queue;
 mod rows;
