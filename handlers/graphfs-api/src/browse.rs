@@ -7,13 +7,12 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use graphfs_domain::{
     FileId, FileRecord, GraphBuilder, GraphStart, GraphView, NodeKind, Page, QueueDepth,
-    RelatedTag, SearchHit, SimilarFile, TagInfo, TaggingStatus, fuse_hits, merge_views,
-    normalize_tag,
+    RelatedTag, SearchHit, SimilarFile, TagInfo, fuse_hits, merge_views, normalize_tag,
 };
 use serde::Deserialize;
 
 use crate::app::{Caller, SharedState};
-use crate::files::{file_query, parse_id};
+use crate::files::{ListingParams, file_query, parse_id};
 use crate::openapi::{
     InvalidRequest, Items, Limits, MAX_SEARCH_CHARS, Me, NoSuchFile, NoSuchTag, NotJson,
     SearchText, TagName,
@@ -54,14 +53,7 @@ pub async fn tags(
     path = "/tags/{name}/files",
     tag = "tags",
     params(("name" = TagName, Path, description = "A tag name"), 
-        ("tag_match" = Option<String>, Query, description = "Whether a file needs all the tags or any of them", pattern = "^(all|any)$"),
-        ("media_type" = Option<String>, Query, description = "Only files of this media type"),
-        ("name_prefix" = Option<String>, Query, description = "Only files whose name starts so"),
-        ("status" = Option<TaggingStatus>, Query, description = "Only files in this tagging state"),
-        ("sort" = Option<String>, Query, description = "Sort key (default `created`)", pattern = "^(created|name|size)$"),
-        ("order" = Option<String>, Query, description = "Sort order (default `desc`)", pattern = "^(asc|desc)$"),
-        ("limit" = Option<u32>, Query, description = "Page size (default 50)", minimum = 1, maximum = 200),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+        ListingParams),
     responses((status = 200, description = "A page of the files with the tag", body = Page<FileRecord>), InvalidRequest)
 )]
 pub async fn tag_files(

@@ -331,6 +331,34 @@ fn media_type_of(name: &str, head: &[u8], declared: Option<&str>) -> String {
     }
 }
 
+/// How a list of files is filtered, sorted and paged, for the OpenAPI
+/// document; [`file_query`] reads them (with precise messages for bad values).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // A description only.
+pub struct ListingParams {
+    /// Whether a file needs all the tags or any of them
+    #[param(pattern = "^(all|any)$")]
+    tag_match: Option<String>,
+    /// Only files of this media type
+    media_type: Option<String>,
+    /// Only files whose name starts so
+    name_prefix: Option<String>,
+    /// Only files in this tagging state
+    status: Option<TaggingStatus>,
+    /// Sort key (default `created`)
+    #[param(pattern = "^(created|name|size)$")]
+    sort: Option<String>,
+    /// Sort order (default `desc`)
+    #[param(pattern = "^(asc|desc)$")]
+    order: Option<String>,
+    /// Page size (default 50)
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page (it continues that listing, in its sort and order)
+    cursor: Option<String>,
+}
+
 pub(crate) fn file_query(params: &Params, tags: Vec<String>) -> ApiResult<FileQuery> {
     let tags = tags
         .iter()
@@ -378,14 +406,7 @@ pub(crate) fn file_query(params: &Params, tags: Vec<String>) -> ApiResult<FileQu
     path = "/files",
     tag = "files",
     params(("tag" = Option<Vec<TagName>>, Query, description = "Only files with these tags (repeat the parameter)", explode),
-        ("tag_match" = Option<String>, Query, description = "Whether a file needs all the tags or any of them", pattern = "^(all|any)$"),
-        ("media_type" = Option<String>, Query, description = "Only files of this media type"),
-        ("name_prefix" = Option<String>, Query, description = "Only files whose name starts so"),
-        ("status" = Option<TaggingStatus>, Query, description = "Only files in this tagging state"),
-        ("sort" = Option<String>, Query, description = "Sort key (default `created`)", pattern = "^(created|name|size)$"),
-        ("order" = Option<String>, Query, description = "Sort order (default `desc`)", pattern = "^(asc|desc)$"),
-        ("limit" = Option<u32>, Query, description = "Page size (default 50)", minimum = 1, maximum = 200),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+        ListingParams),
     responses((status = 200, description = "A page of the caller's and shared files", body = Page<FileRecord>), InvalidRequest)
 )]
 pub async fn list(
