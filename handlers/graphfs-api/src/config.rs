@@ -19,6 +19,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start-up and moved into the command: the size of the
+// largest settings struct costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the HTTP API and web page (with an in-process tagging worker
@@ -181,6 +184,21 @@ pub struct ServeArgs {
     /// Seconds to let in-flight requests finish after SIGTERM.
     #[arg(long, env = "GRAPHFS_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
+    /// Connections served at once; more wait in the listen backlog.
+    #[arg(long, env = "GRAPHFS_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers before the
+    /// connection is closed (slow or half-open clients).
+    #[arg(
+        long,
+        env = "GRAPHFS_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = 10
+    )]
+    pub header_read_timeout_seconds: u64,
+    /// Longest pause, in seconds, inside a request body; a stalled upload is
+    /// refused and stores nothing.
+    #[arg(long, env = "GRAPHFS_BODY_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub body_idle_timeout_seconds: u64,
     #[command(flatten)]
     pub tagging: TaggingArgs,
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod browse;
 pub mod config;
 pub mod files;
+pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;

@@ -13,6 +13,7 @@ use graphfs_api::config::{
     Cli, Command, EmbeddingArgs, GraphKind, LlmApiArg, LogArgs, LogFormat, RetagArgs, ServeArgs,
     StorageArgs, StorageKind, TaggingArgs, TaggingModeArg, TokenArgs, VocabArgs,
 };
+use graphfs_api::http::{self, HttpLimits};
 use graphfs_api::metrics::Metrics;
 use graphfs_api::ratelimit::RateLimiter;
 use graphfs_api::{app, orphans};
@@ -469,13 +470,18 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     }
     let grace = Duration::from_secs(args.shutdown_grace_seconds);
-    axum::serve(listener, app::router(state))
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stop_tx.send(true);
-        })
-        .await
-        .context("serving HTTP")?;
+    let limits = HttpLimits {
+        max_connections: args.max_connections,
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds.max(1)),
+        body_idle_timeout: Duration::from_secs(args.body_idle_timeout_seconds.max(1)),
+        shutdown_grace: grace,
+    };
+    http::serve(listener, app::router(state), limits, async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    })
+    .await
+    .context("serving HTTP")?;
     if tokio::time::timeout(grace, worker).await.is_err() {
         tracing::warn!("tagging worker did not stop within the grace period");
     }
