@@ -252,6 +252,11 @@ tagger_killed_holding_jobs() {
       [ -n "$(held_by "$p")" ] || continue
       # What it still held when it died (a job may end between the two reads).
       held="$(crash_pod "$p")"
+      # The log lags the database: a job the pod completed just before the
+      # kill, but had not logged yet, is done and needs no other pod. The
+      # pod is dead, and its other jobs wait out their lease, so the file
+      # status read now is final for this question.
+      held="$(for id in $held; do [ "$(file_status "$id")" = done ] || echo "$id"; done)"
       if [ -n "$held" ]; then victim="$p"; break; fi
       echo "$p finished its jobs before the kill; trying another pod"
     done
