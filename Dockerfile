@@ -4,6 +4,7 @@
 #
 #   docker build --target graphfs  -t ghcr.io/graphfs/graphfs:0.1.0  --build-arg VERSION=0.1.0 .
 #   docker build --target operator -t ghcr.io/graphfs/graphfs-operator:0.1.0 --build-arg VERSION=0.1.0 .
+#   docker build --target debuginfo -o type=local,dest=debug .   (the .debug files)
 #
 # With no --target the last stage (graphfs) is built.
 #
@@ -63,16 +64,15 @@ COPY --from=web /web/dist /src/web/dist
 
 # The registry and target folders are cache mounts: a rebuild after a source
 # change recompiles only the workspace crates. Because target/ is a cache
-# mount (not part of the image layer), the binaries are copied out to /out in
-# the same RUN. Two cargo invocations, exactly as `make dev` builds graphfs, so
-# each binary gets the same feature set it gets outside Docker.
+# mount (not part of the image layer), the binaries are written to /out in
+# the same RUN. `make dist-bin` builds them as the images ship them (two cargo
+# invocations, so each binary gets the feature set `make dev` gives it), with
+# the line tables split out into /out/debug/*.debug, which only the
+# `debuginfo` target keeps.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p graphfs-api --bin graphfs \
- && cargo build --release --locked -p graphfs-operator --bin graphfs-operator \
- && install -D -m 0755 target/release/graphfs /out/graphfs \
- && install -D -m 0755 target/release/graphfs-operator /out/graphfs-operator \
+    make dist-bin CARGO_TARGET_DIR=/src/target DIST_DIR=/out \
  && install -d /out/var-lib-graphfs
 COPY --from=models /models /out/models
 
@@ -87,6 +87,16 @@ COPY var-lib-graphfs /out/var-lib-graphfs
 
 # The stage the runtime images copy from: builder or prebuilt.
 FROM ${BINARIES} AS binaries
+
+# ---------------------------------------------------------------------------
+# The split-out debug info, for symbolising a backtrace with line numbers:
+# `docker build --target debuginfo -o type=local,dest=debug .`, then
+# `addr2line -e debug/graphfs.debug ADDRESS` (or gdb with the folder on its
+# debug-file-directory). Built from source only; not an image to run, so
+# it carries no image labels.
+# hadolint ignore=DL3049
+FROM scratch AS debuginfo
+COPY --from=builder /out/debug/ /
 
 # ---------------------------------------------------------------------------
 # The Kubernetes operator: `docker build --target operator`.

@@ -5,7 +5,7 @@ CACHE_DIR ?= $(HOME)/.cache/graphfs
 export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
 CARGO ?= cargo
 
-.PHONY: dev dev-real local-cluster cluster cluster-down tools web models build release compile deps test suites browser lint fmt bench eval crds openapi envtest clean-data help
+.PHONY: dev dev-real local-cluster cluster cluster-down tools web models build release dist dist-bin compile deps test suites browser lint fmt bench eval crds openapi envtest clean-data help
 
 help:
 	@echo "make dev    - build and run GraphFS locally on http://127.0.0.1:8080 (embedded storage, offline tagger)"
@@ -16,6 +16,7 @@ help:
 	@echo "make test   - format check, clippy, and the whole test suite"
 	@echo "make deps   - install what the suites need (servers, tools, models) into ~/.cache/graphfs"
 	@echo "make compile - the release build of every binary and test binary"
+	@echo "make dist   - the binaries as the images ship them, debug info split into .debug files"
 	@echo "make suites - the suites alone, after make deps compile"
 	@echo "make bench  - throughput and latency figures against a running server"
 	@echo "make eval   - tagging quality report (offline and with a local LLM)"
@@ -122,6 +123,22 @@ browser:
 ## The release binaries as the Dockerfile builds them.
 release: web
 	$(CARGO) build --release --locked -p graphfs-api -p graphfs-operator --bins
+
+## The binaries as the images ship them, in $(DIST_DIR): built with line tables
+## (profile dist), which are then split out into debug/NAME.debug (linked by
+## .gnu_debuglink, so gdb and addr2line find them); symbols stay in the
+## binaries, so backtraces still name functions.
+DIST_DIR ?= $(CARGO_TARGET_DIR)/dist-out
+dist: web dist-bin
+dist-bin:
+	$(CARGO) build --profile dist --locked -p graphfs-api --bin graphfs
+	$(CARGO) build --profile dist --locked -p graphfs-operator --bin graphfs-operator
+	mkdir -p $(DIST_DIR)/debug
+	for b in graphfs graphfs-operator; do \
+	  objcopy --only-keep-debug $(CARGO_TARGET_DIR)/dist/$$b $(DIST_DIR)/debug/$$b.debug && \
+	  objcopy --strip-debug --add-gnu-debuglink=$(DIST_DIR)/debug/$$b.debug \
+	    $(CARGO_TARGET_DIR)/dist/$$b $(DIST_DIR)/$$b || exit 1; \
+	done
 
 fmt:
 	$(CARGO) fmt --all
