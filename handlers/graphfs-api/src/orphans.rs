@@ -173,8 +173,8 @@ mod tests {
         ))]))
     }
 
-    #[tokio::test]
-    async fn one_listing_adopts_strays_and_removes_orphans() {
+    /// The real SQLite index and local store in a temp folder.
+    async fn local() -> (tempfile::TempDir, SqliteGraphIndex, Counted) {
         let dir = tempfile::tempdir().unwrap();
         let index = SqliteGraphIndex::open(dir.path().join("g.db"))
             .await
@@ -185,6 +185,12 @@ mod tests {
                 .unwrap(),
             lists: AtomicUsize::new(0),
         };
+        (dir, index, store)
+    }
+
+    #[tokio::test]
+    async fn one_listing_adopts_strays_and_removes_orphans() {
+        let (_dir, index, store) = local().await;
         let kept = FileId::new();
         index
             .create_file(NewFile {
@@ -236,16 +242,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_replica_sweeps_at_a_time() {
-        let dir = tempfile::tempdir().unwrap();
-        let index = SqliteGraphIndex::open(dir.path().join("g.db"))
-            .await
-            .unwrap();
-        let store = Counted {
-            store: LocalObjectStore::open(dir.path().join("objects"))
-                .await
-                .unwrap(),
-            lists: AtomicUsize::new(0),
-        };
+        let (_dir, index, store) = local().await;
         let every = Duration::from_secs(60);
         let sweep = |holder: &'static str| {
             sweep_if_elected(&index, &store, holder, every, Duration::ZERO, "ingest")
