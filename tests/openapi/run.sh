@@ -25,9 +25,13 @@ EXAMPLES="${GRAPHFS_OPENAPI_EXAMPLES:-25}"
 
 WORK="$(mktemp -d)"
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-TOKEN="openapi-$RANDOM$RANDOM"
+TOKEN="openapi-$RANDOM$RANDOM-$RANDOM$RANDOM"
 HOOK="hook-$RANDOM$RANDOM"
-"$BIN" serve --dev --dev-token "$TOKEN" --s3-webhook-token "$HOOK" --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" \
+# The run signs in with a token from the tokens file: the API cannot revoke
+# those (403), so the tester revoking the tokens it lists cannot lock
+# itself out half-way.
+printf 'tester:%s\n' "$TOKEN" > "$WORK/tokens"
+"$BIN" serve --tokens-file "$WORK/tokens" --s3-webhook-token "$HOOK" --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" \
   > "$WORK/server.log" 2>&1 &
 SERVER=$!
 cleanup() {

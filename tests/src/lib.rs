@@ -244,11 +244,18 @@ impl Server {
 
     /// Creates a token for another user with `graphfs token`.
     pub async fn token_for(&self, user: &str) -> Result<String> {
-        // The same storage flags as the server, so the token lands where it looks.
+        self.token_cli(&["--user", user]).await
+    }
+
+    /// Runs `graphfs token ARGS...` on this server's storage; its output.
+    pub async fn token_cli(&self, args: &[&str]) -> Result<String> {
+        // The same storage flags as the server, so the command works where it looks.
         let storage_args: Vec<&String> =
             self.args.iter().skip_while(|a| *a != "--storage").collect();
         let out = Command::new(graphfs_bin())
-            .args(["token", "--user", user, "--data-dir"])
+            .arg("token")
+            .args(args)
+            .arg("--data-dir")
             .arg(&self.data_dir)
             .args(storage_args)
             .envs(self.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))

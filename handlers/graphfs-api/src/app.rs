@@ -46,6 +46,15 @@ pub fn instance_name() -> String {
     format!("{host}-{}", std::process::id())
 }
 
+/// A new API token: 24 random bytes, hex, behind a prefix that says what
+/// it is (secret scanners look for such prefixes).
+pub fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("gfs_{}", hex::encode(bytes))
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -154,6 +154,10 @@ pub struct ServeArgs {
     /// File of `user:token` lines registered at start-up (a mounted Secret in a cluster).
     #[arg(long, env = "GRAPHFS_TOKENS_FILE")]
     pub tokens_file: Option<PathBuf>,
+    /// Seconds between re-reads of the tokens file: tokens added to it start
+    /// working, tokens removed from it stop.
+    #[arg(long, env = "GRAPHFS_TOKENS_FILE_SYNC_SECONDS", default_value_t = 30)]
+    pub tokens_file_sync_seconds: u64,
     /// Largest accepted upload, in bytes.
     #[arg(long, env = "GRAPHFS_MAX_UPLOAD_BYTES", default_value_t = 4 << 30)]
     pub max_upload_bytes: u64,
@@ -377,13 +381,47 @@ pub struct RetagArgs {
     pub wait: bool,
 }
 
+/// `graphfs token --user NAME` makes a token; `list` and `revoke` manage them.
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct TokenArgs {
+    #[command(subcommand)]
+    pub action: Option<TokenAction>,
     #[command(flatten)]
     pub storage: StorageArgs,
-    /// The user the token belongs to.
+    /// The user the new token belongs to.
     #[arg(long, env = "GRAPHFS_TOKEN_USER")]
-    pub user: String,
+    pub user: Option<String>,
+    /// What the token is for, shown in lists.
+    #[arg(
+        long,
+        env = "GRAPHFS_TOKEN_LABEL",
+        default_value = "made with graphfs token"
+    )]
+    pub label: String,
+    /// Days until the token stops working (default: until revoked).
+    #[arg(long, env = "GRAPHFS_TOKEN_EXPIRES_IN_DAYS")]
+    pub expires_in_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenAction {
+    /// List tokens (ids, users, labels, sources, expiry; never the secrets).
+    List {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Only this user's tokens.
+        #[arg(long, env = "GRAPHFS_TOKEN_USER")]
+        user: Option<String>,
+    },
+    /// Revoke a token by its id (from `graphfs token list`).
+    Revoke {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The token's id.
+        #[arg(long, env = "GRAPHFS_TOKEN_ID")]
+        id: String,
+    },
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod browse;
 pub mod config;
+pub mod credentials;
 pub mod files;
 pub mod http;
 pub mod ingest;

@@ -1,23 +1,23 @@
 //! `graphfs`: serve the API (with an in-process tagger), run a standalone
 //! tagger, or create tokens.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use graphfs_api::app::{AppState, token_hash};
+use graphfs_api::app::{AppState, SharedState, new_token, token_hash};
 use graphfs_api::config::{
     Cli, Command, EmbeddingArgs, GraphKind, LlmApiArg, LogArgs, LogFormat, RetagArgs, ServeArgs,
-    StorageArgs, StorageKind, TaggingArgs, TaggingModeArg, TokenArgs, VocabArgs,
+    StorageArgs, StorageKind, TaggingArgs, TaggingModeArg, TokenAction, TokenArgs, VocabArgs,
 };
 use graphfs_api::http::{self, HttpLimits};
 use graphfs_api::metrics::Metrics;
 use graphfs_api::ratelimit::RateLimiter;
 use graphfs_api::{app, orphans};
-use graphfs_domain::{GraphIndex, ObjectStore};
+use graphfs_domain::{GraphIndex, NewToken, ObjectStore, TokenSource};
 use graphfs_embeddings::{Embedder, MiniLm, OpenAiEmbedder};
 use graphfs_extract::{Isolation, Limits};
 use graphfs_store_local::{LocalObjectStore, SqliteGraphIndex};
@@ -32,7 +32,6 @@ use graphfs_tagger::{
     ExtractMode, OfflineTagger, SimilarityConfig, TagGptConfig, TagGptTagger, Tagger, TaggingMode,
     Worker, WorkerConfig,
 };
-use rand::RngCore;
 use tokio::sync::watch;
 
 fn main() -> ExitCode {
@@ -153,17 +152,14 @@ async fn open_backends(storage: &StorageArgs) -> Result<Backends> {
     Ok(Backends { index, store })
 }
 
-fn new_token() -> String {
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    format!("gfs_{}", hex::encode(bytes))
-}
-
-async fn load_tokens_file(index: &dyn GraphIndex, path: &Path) -> Result<usize> {
+/// The tokens file: `user:token` lines; blank lines and `#` comments are
+/// skipped. Any bad line fails the whole file, so that a half-written file
+/// never removes the tokens it failed to list.
+async fn read_tokens_file(path: &Path) -> Result<Vec<NewToken>> {
     let text = tokio::fs::read_to_string(path)
         .await
         .with_context(|| format!("reading tokens file {}", path.display()))?;
-    let mut n = 0;
+    let mut tokens = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -179,10 +175,43 @@ async fn load_tokens_file(index: &dyn GraphIndex, path: &Path) -> Result<usize> 
             path.display(),
             i + 1
         );
-        index.add_token(user, &token_hash(token)).await?;
-        n += 1;
+        tokens.push(NewToken {
+            user: user.to_string(),
+            sha256: token_hash(token),
+            label: "tokens file".into(),
+            source: TokenSource::File,
+            expires_at: None,
+        });
     }
-    Ok(n)
+    Ok(tokens)
+}
+
+/// Registers the tokens the file lists and removes those it no longer does.
+async fn sync_tokens_file(index: &dyn GraphIndex, path: &Path) -> Result<(usize, usize)> {
+    let tokens = read_tokens_file(path).await?;
+    Ok(index.sync_file_tokens(&tokens).await?)
+}
+
+/// Re-reads the tokens file every `every`; a file that cannot be read or
+/// parsed leaves the tokens as they are.
+fn spawn_tokens_file_sync(state: SharedState, path: PathBuf, every: Duration) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match sync_tokens_file(state.index.as_ref(), &path).await {
+                Ok((added, removed)) if added + removed > 0 => {
+                    if removed > 0 {
+                        state.tokens.clear();
+                    }
+                    tracing::info!(added, removed, "tokens file changed");
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "tokens file not synced; keeping the tokens as they are")
+                }
+            }
+        }
+    });
 }
 
 fn worker_config(storage: &StorageArgs, t: &TaggingArgs) -> Result<WorkerConfig> {
@@ -413,12 +442,21 @@ async fn shutdown_signal() {
 async fn serve(args: ServeArgs) -> Result<()> {
     let backends = open_backends(&args.storage).await?;
     if let Some(path) = &args.tokens_file {
-        let n = load_tokens_file(backends.index.as_ref(), path).await?;
-        tracing::info!(tokens = n, "registered tokens from file");
+        let (added, removed) = sync_tokens_file(backends.index.as_ref(), path).await?;
+        tracing::info!(added, removed, "tokens file synced");
     }
     let dev_token = if args.dev || args.dev_token.is_some() {
         let token = args.dev_token.clone().unwrap_or_else(new_token);
-        backends.index.add_token("dev", &token_hash(&token)).await?;
+        backends
+            .index
+            .add_token(NewToken {
+                user: "dev".into(),
+                sha256: token_hash(&token),
+                label: "development server".into(),
+                source: TokenSource::Dev,
+                expires_at: None,
+            })
+            .await?;
         Some(token)
     } else {
         None
@@ -439,6 +477,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         webhook_token: args.s3_webhook_token.clone().filter(|t| !t.is_empty()),
         ingest_owner: args.ingest_owner.clone(),
     });
+    if let Some(path) = &args.tokens_file {
+        spawn_tokens_file_sync(
+            state.clone(),
+            path.clone(),
+            Duration::from_secs(args.tokens_file_sync_seconds.max(1)),
+        );
+    }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;
@@ -572,18 +617,85 @@ async fn retag(args: RetagArgs) -> Result<()> {
 }
 
 async fn token(args: TokenArgs) -> Result<()> {
-    let user = args.user.trim();
-    anyhow::ensure!(
-        !user.is_empty()
-            && user.len() <= 64
-            && user
-                .chars()
-                .all(|c| c.is_alphanumeric() || "-_.@".contains(c)),
-        "user names are 1-64 letters, digits or - _ . @"
-    );
-    let backends = open_backends(&args.storage).await?;
-    let token = new_token();
-    backends.index.add_token(user, &token_hash(&token)).await?;
-    println!("{token}");
-    Ok(())
+    match args.action {
+        Some(TokenAction::List { storage, user }) => {
+            let backends = open_backends(&storage).await?;
+            let tokens = backends.index.list_tokens(user.as_deref()).await?;
+            println!(
+                "{:<12}  {:<20}  {:<6}  {:<20}  {:<20}  LABEL",
+                "ID", "USER", "SOURCE", "CREATED", "EXPIRES"
+            );
+            for t in tokens {
+                let expires = match t.expires_at {
+                    Some(at) if at <= chrono::Utc::now() => {
+                        format!("expired {}", at.format("%Y-%m-%d"))
+                    }
+                    Some(at) => at.format("%Y-%m-%d %H:%M").to_string(),
+                    None => "never".into(),
+                };
+                println!(
+                    "{:<12}  {:<20}  {:<6}  {:<20}  {:<20}  {}",
+                    t.id,
+                    t.user,
+                    t.source.as_str(),
+                    t.created_at.format("%Y-%m-%d %H:%M"),
+                    expires,
+                    t.label
+                );
+            }
+            Ok(())
+        }
+        Some(TokenAction::Revoke { storage, id }) => {
+            let backends = open_backends(&storage).await?;
+            let t = backends.index.revoke_token(None, id.trim()).await?;
+            if t.source == TokenSource::File {
+                eprintln!(
+                    "revoked {} of {}; it is in the tokens file, so the next sync brings it back unless it is removed there",
+                    t.id, t.user
+                );
+            } else {
+                eprintln!(
+                    "revoked {} of {} (API servers stop accepting it within seconds)",
+                    t.id, t.user
+                );
+            }
+            Ok(())
+        }
+        None => {
+            let user = args.user.as_deref().map(str::trim).context(
+                "graphfs token --user NAME makes a token; graphfs token list | revoke manage them",
+            )?;
+            anyhow::ensure!(
+                !user.is_empty()
+                    && user.len() <= 64
+                    && user
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || "-_.@".contains(c)),
+                "user names are 1-64 letters, digits or - _ . @"
+            );
+            let label = graphfs_domain::normalize_label(&args.label)
+                .map_err(|e| anyhow::anyhow!("--label: {e}"))?;
+            let expires_at = match args.expires_in_days {
+                None => None,
+                Some(days @ 1..=3650) => {
+                    Some(chrono::Utc::now() + chrono::Duration::days(days.into()))
+                }
+                Some(_) => anyhow::bail!("--expires-in-days must be between 1 and 3650"),
+            };
+            let backends = open_backends(&args.storage).await?;
+            let token = new_token();
+            backends
+                .index
+                .add_token(NewToken {
+                    user: user.to_string(),
+                    sha256: token_hash(&token),
+                    label,
+                    source: TokenSource::Cli,
+                    expires_at,
+                })
+                .await?;
+            println!("{token}");
+            Ok(())
+        }
+    }
 }

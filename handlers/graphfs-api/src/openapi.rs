@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::SharedState;
-use crate::{browse, files, ingest, ops};
+use crate::{browse, credentials, files, ingest, ops};
 
 pub use crate::problem::ProblemDoc;
 
@@ -32,54 +32,76 @@ pub struct Me {
     pub limits: Limits,
 }
 
-/// A tag name as a client sends it, in the query, the path or a body. The
-/// schema is built from the rule itself (`graphfs_domain::tag_pattern`),
-/// which no literal `pattern` attribute could keep in step with.
+/// A string whose rule is code, not a literal: a `pattern` attribute could
+/// not keep in step with it, so these schemas are built from the rule.
+fn text_schema(
+    description: &str,
+    max_chars: usize,
+    pattern: String,
+    example: &str,
+) -> RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .min_length(Some(1))
+        .max_length(Some(max_chars))
+        .pattern(Some(pattern))
+        .examples([example])
+        .into()
+}
+
+/// A tag name as a client sends it, in the query, the path or a body.
 pub struct TagName;
 
 impl utoipa::PartialSchema for TagName {
     fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some(
-                "A tag name, compared after NFKC and lower-casing: letters of any script, \
-                 digits, symbols, spaces and `# + - . _`; no control or invisible format \
-                 characters and no other ASCII punctuation; at least one character that is \
-                 not a space or `_ - .`.",
-            ))
-            .min_length(Some(1))
-            .max_length(Some(graphfs_domain::MAX_TAG_CHARS))
-            .pattern(Some(graphfs_domain::tag_pattern()))
-            .examples(["invoice"])
-            .into()
+        text_schema(
+            "A tag name, compared after NFKC and lower-casing: letters of any script, \
+             digits, symbols, spaces and `# + - . _`; no control or invisible format \
+             characters and no other ASCII punctuation; at least one character that is \
+             not a space or `_ - .`.",
+            graphfs_domain::MAX_TAG_CHARS,
+            graphfs_domain::tag_pattern(),
+            "invoice",
+        )
     }
 }
 
 impl ToSchema for TagName {}
 
-/// A file name as a client sends it; the schema is built from the rule
-/// (`graphfs_domain::file_name_pattern`).
+/// A file name as a client sends it.
 pub struct FileName;
 
 impl utoipa::PartialSchema for FileName {
     fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some(
-                "A file name, stored in Unicode NFC with surrounding spaces trimmed: one \
-                 path component (no `/` or `\\`), no control characters, not `.` or `..`.",
-            ))
-            .min_length(Some(1))
-            .max_length(Some(graphfs_domain::MAX_FILE_NAME_CHARS))
-            .pattern(Some(graphfs_domain::file_name_pattern()))
-            .examples(["invoice.pdf"])
-            .into()
+        text_schema(
+            "A file name, stored in Unicode NFC with surrounding spaces trimmed: one \
+             path component (no `/` or `\\`), no control characters, not `.` or `..`.",
+            graphfs_domain::MAX_FILE_NAME_CHARS,
+            graphfs_domain::file_name_pattern(),
+            "invoice.pdf",
+        )
     }
 }
 
 impl ToSchema for FileName {}
+
+/// A short label a user gives something (a token).
+pub struct Label;
+
+impl utoipa::PartialSchema for Label {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        text_schema(
+            "A label: no control characters, not blank; surrounding spaces are trimmed.",
+            graphfs_domain::MAX_LABEL_CHARS,
+            graphfs_domain::label_pattern(),
+            "laptop",
+        )
+    }
+}
+
+impl ToSchema for Label {}
 
 /// What to search for: up to 500 characters, not only white space.
 pub struct SearchText;
@@ -89,15 +111,12 @@ pub const MAX_SEARCH_CHARS: usize = 500;
 
 impl utoipa::PartialSchema for SearchText {
     fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some("Words to find in names, text and tags"))
-            .min_length(Some(1))
-            .max_length(Some(MAX_SEARCH_CHARS))
-            .pattern(Some(graphfs_domain::not_blank_pattern()))
-            .examples(["quarterly invoice"])
-            .into()
+        text_schema(
+            "Words to find in names, text and tags",
+            MAX_SEARCH_CHARS,
+            graphfs_domain::not_blank_pattern(),
+            "quarterly invoice",
+        )
     }
 }
 
@@ -141,7 +160,7 @@ pub struct NotOwner(pub ProblemDoc);
         description = include_str!("openapi-intro.md"),
     ),
     // Types only parameters use: utoipa collects those of bodies alone.
-    components(schemas(TagName, FileName, SearchText)),
+    components(schemas(TagName, FileName, SearchText, Label)),
 )]
 struct ApiDoc;
 
@@ -164,6 +183,8 @@ pub(crate) fn user_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(browse::graph))
         .routes(routes!(browse::queue))
         .routes(routes!(browse::me))
+        .routes(routes!(credentials::list, credentials::create))
+        .routes(routes!(credentials::revoke))
 }
 
 /// `/api/v1` routes without a user token: this document, and bucket
@@ -343,7 +364,7 @@ mod tests {
         let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(
             (paths.len(), operations),
-            (19, 22),
+            (21, 25),
             "{:?}",
             paths.keys().collect::<Vec<_>>()
         );

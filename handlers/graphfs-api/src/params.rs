@@ -125,6 +125,24 @@ pub fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ser
     serde_json::from_value(value)
 }
 
+/// An optional whole number from JSON. JSON Schema's `integer` includes
+/// `848.0`; serde's integer types refuse it.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    use serde::Deserialize as _;
+    use serde::de::Error as _;
+    Option::<f64>::deserialize(d)?
+        .map(|f| {
+            if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) {
+                Ok(f as u32)
+            } else {
+                Err(D::Error::custom(format!(
+                    "expected a whole number, got {f}"
+                )))
+            }
+        })
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +161,24 @@ mod tests {
         assert!(serde_json::from_slice::<AllDefault>(b"[]").is_ok());
         assert!(json_object::<AllDefault>(b"[]").is_err());
         assert!(json_object::<AllDefault>(b"null").is_err());
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Days {
+        #[serde(default, deserialize_with = "whole_number")]
+        days: Option<u32>,
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_point() {
+        let days = |body: &str| json_object::<Days>(body.as_bytes()).map(|d| d.days);
+        assert_eq!(days(r#"{"days": 848}"#).unwrap(), Some(848));
+        assert_eq!(days(r#"{"days": 848.0}"#).unwrap(), Some(848));
+        assert_eq!(days(r#"{}"#).unwrap(), None);
+        assert_eq!(days(r#"{"days": null}"#).unwrap(), None);
+        assert!(days(r#"{"days": 1.5}"#).is_err());
+        assert!(days(r#"{"days": -1}"#).is_err());
+        assert!(days(r#"{"days": 1e300}"#).is_err());
     }
 
     #[test]

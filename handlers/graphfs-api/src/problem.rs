@@ -98,6 +98,10 @@ impl Problem {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
     }
 
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+    }
+
     pub fn too_large(limit: u64) -> Self {
         let mut p = Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

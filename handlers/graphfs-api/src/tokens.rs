@@ -37,6 +37,14 @@ impl TokenCache {
         }
     }
 
+    /// Forgets every cached lookup: after a revocation this process stops
+    /// honouring the token at once (other replicas within the TTL).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+
     /// The user a token hash belongs to, from the cache or the index.
     pub async fn user_for(
         &self,
@@ -87,6 +95,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use async_trait::async_trait;
+    use graphfs_domain::{NewToken, TokenInfo, TokenSource};
     use graphfs_store_local::SqliteGraphIndex;
 
     use super::*;
@@ -99,12 +108,31 @@ mod tests {
 
     #[async_trait]
     impl Principals for Counted {
-        async fn add_token(&self, user: &str, token_sha256: &str) -> Result<()> {
-            self.index.add_token(user, token_sha256).await
+        async fn add_token(&self, token: NewToken) -> Result<TokenInfo> {
+            self.index.add_token(token).await
         }
         async fn user_for_token(&self, token_sha256: &str) -> Result<Option<UserId>> {
             self.lookups.fetch_add(1, Ordering::SeqCst);
             self.index.user_for_token(token_sha256).await
+        }
+        async fn list_tokens(&self, user: Option<&str>) -> Result<Vec<TokenInfo>> {
+            self.index.list_tokens(user).await
+        }
+        async fn revoke_token(&self, user: Option<&str>, id: &str) -> Result<TokenInfo> {
+            self.index.revoke_token(user, id).await
+        }
+        async fn sync_file_tokens(&self, tokens: &[NewToken]) -> Result<(usize, usize)> {
+            self.index.sync_file_tokens(tokens).await
+        }
+    }
+
+    fn token(user: &str, hash: &str) -> NewToken {
+        NewToken {
+            user: user.into(),
+            sha256: hash.into(),
+            label: String::new(),
+            source: TokenSource::Cli,
+            expires_at: None,
         }
     }
 
@@ -117,7 +145,7 @@ mod tests {
                 .unwrap(),
             lookups: AtomicUsize::new(0),
         };
-        p.add_token("alice", "h1").await.unwrap();
+        p.add_token(token("alice", "h1")).await.unwrap();
         let cache = TokenCache::new(Duration::from_secs(5));
         let t0 = Instant::now();
         for i in 0..10 {
@@ -136,7 +164,7 @@ mod tests {
         assert_eq!(p.lookups.load(Ordering::SeqCst), 2);
         // Unknown tokens are not cached: one added later works at once.
         assert_eq!(cache.user_for_at(&p, "h2", t0).await.unwrap(), None);
-        p.add_token("bob", "h2").await.unwrap();
+        p.add_token(token("bob", "h2")).await.unwrap();
         assert_eq!(
             cache.user_for_at(&p, "h2", t0).await.unwrap().as_deref(),
             Some("bob")

@@ -87,6 +87,37 @@ pub fn file_name_pattern() -> String {
     )
 }
 
+/// Longest label (of a token, say), in characters as sent.
+pub const MAX_LABEL_CHARS: usize = 64;
+
+/// Control characters, C0 and C1.
+const CONTROLS: &[(char, char)] = &[('\0', '\u{1f}'), ('\u{7f}', '\u{9f}')];
+
+/// Normalises a short label a user gives something: surrounding white
+/// space trimmed; 1 to [`MAX_LABEL_CHARS`] characters as sent, no control
+/// characters, not blank. Exactly [`label_pattern`].
+pub fn normalize_label(raw: &str) -> Result<String, NameError> {
+    if raw.chars().count() > MAX_LABEL_CHARS {
+        return Err(NameError::TooLong {
+            max: MAX_LABEL_CHARS,
+        });
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(NameError::ControlCharacter);
+    }
+    match raw.trim() {
+        "" => Err(NameError::Empty),
+        label => Ok(label.to_string()),
+    }
+}
+
+/// The label rule as an ECMA-262 / JSON Schema pattern.
+pub fn label_pattern() -> String {
+    let controls = class(&[CONTROLS]);
+    let blank = class(&[CONTROLS, SPACES]);
+    format!("^[^{controls}]*[^{blank}][^{controls}]*$")
+}
+
 /// White space that is a control character (the rest is [`SPACES`]).
 const CONTROL_SPACES: &[(char, char)] = &[('\t', '\r'), ('\u{85}', '\u{85}')];
 
@@ -353,6 +384,26 @@ mod tests {
         for c in (0..=0x10ffff).filter_map(char::from_u32) {
             let expected = c.is_whitespace() && !c.is_control();
             assert_eq!(in_ranges(SPACES, c), expected, "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn label_pattern_states_exactly_the_rule() {
+        let re = regex::Regex::new(&label_pattern()).unwrap();
+        let accepts =
+            |s: &str| re.is_match(s) && (1..=MAX_LABEL_CHARS).contains(&s.chars().count());
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let s = format!(" {c} ");
+            assert_eq!(
+                accepts(&s),
+                normalize_label(&s).is_ok(),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        let alphabet: Vec<char> = "a \u{3000}\t\u{85}é".chars().collect();
+        for s in samples(&alphabet, 5_000, 70) {
+            assert_eq!(accepts(&s), normalize_label(&s).is_ok(), "{s:?}");
         }
     }
 

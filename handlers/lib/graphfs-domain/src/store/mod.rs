@@ -27,7 +27,7 @@ use async_trait::async_trait;
 pub use files::FileCatalog;
 pub use leases::{Leases, MAX_LEASE};
 pub use objects::{ByteRange, ByteStream, ObjectBody, ObjectMeta, ObjectStore};
-pub use principals::Principals;
+pub use principals::{NewToken, Principals, TokenInfo, TokenSource, token_id};
 pub use queue::{JobFailure, JobQueue};
 pub use search::TextSearch;
 pub use similarity::Similarity;

@@ -115,6 +115,7 @@ impl SqliteGraphIndex {
             )
             .map_err(db_err)?;
         writer.execute_batch(SCHEMA).map_err(db_err)?;
+        schema::migrate(&writer)?;
         let readers = (0..4)
             .map(|_| {
                 let c = Connection::open_with_flags(

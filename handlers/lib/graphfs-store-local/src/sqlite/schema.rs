@@ -11,7 +11,10 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS tokens (
     hash TEXT PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    label TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT 'cli',
+    expires_at TEXT
 );
 CREATE TABLE IF NOT EXISTS files (
     rowid INTEGER PRIMARY KEY,
@@ -103,3 +106,71 @@ CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5(
     name, text, tags, tokenize = 'unicode61 remove_diacritics 2'
 );
 "#;
+
+/// Columns added since a table was first created: an index made by an
+/// older version gets them on open (`CREATE TABLE IF NOT EXISTS` leaves an
+/// existing table as it is).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("tokens", "label", "TEXT NOT NULL DEFAULT ''"),
+    ("tokens", "source", "TEXT NOT NULL DEFAULT 'cli'"),
+    ("tokens", "expires_at", "TEXT"),
+];
+
+pub(super) fn migrate(c: &Connection) -> Result<()> {
+    for (table, column, decl) in ADDED_COLUMNS {
+        let present: bool = c
+            .query_row(
+                "SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+                params![table, column],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        if !present {
+            c.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))
+                .map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_index_from_before_token_sources_gains_the_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.db");
+        {
+            // The tokens table as the first versions made it.
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE users (id TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+                 CREATE TABLE tokens (
+                     hash TEXT PRIMARY KEY,
+                     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                     created_at TEXT NOT NULL);
+                 INSERT INTO users VALUES ('alice', '2026-01-01T00:00:00.000000Z');
+                 INSERT INTO tokens VALUES ('abc123abc123ff', 'alice', '2026-01-01T00:00:00.000000Z');",
+            )
+            .unwrap();
+        }
+        let index = SqliteGraphIndex::open(&path).await.unwrap();
+        assert_eq!(
+            index
+                .user_for_token("abc123abc123ff")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("alice")
+        );
+        let listed = index.list_tokens(Some("alice")).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].id, "abc123abc123");
+        assert_eq!(listed[0].source, graphfs_domain::TokenSource::Cli);
+        assert_eq!(listed[0].expires_at, None);
+        // Opening again finds the columns there and changes nothing.
+        drop(index);
+        SqliteGraphIndex::open(&path).await.unwrap();
+    }
+}
