@@ -385,6 +385,41 @@ describe('GraphFS web page', () => {
     assert.equal(r.body.status, 404);
   });
 
+  test('API tokens: make one (the secret shown once, and it works), see it listed, revoke it', async () => {
+    await page.click('#tokens-open');
+    await page.waitForSelector('#tokens-dialog[open]');
+    await page.waitForSelector('#tokens-list [data-testid="token-row"]');
+    // The session's own token is listed and marked.
+    assert.match(await page.textContent('#tokens-list'), /this session/);
+    await page.fill('#token-label', 'backup script');
+    await page.selectOption('#token-expiry', '30');
+    await page.click('#token-create');
+    await page.waitForSelector('#token-made:not([hidden])');
+    const secret = await page.inputValue('#token-secret');
+    assert.match(secret, /^gfs_[0-9a-f]{48}$/);
+    const me = await fetch(`${env.api}/api/v1/me`, { headers: { Authorization: `Bearer ${secret}` } });
+    assert.equal(me.status, 200);
+    const row = page.locator('#tokens-list [data-testid="token-row"]', { hasText: 'backup script' });
+    await row.waitFor();
+    assert.match(await row.textContent(), /expires/);
+    assert.ok(!(await page.textContent('#tokens-list')).includes(secret), 'the list never shows a secret');
+    await shot('tokens');
+    await row.locator('[data-testid="token-revoke"]').click();
+    await page.waitForSelector('#confirm-dialog[open]');
+    await page.click('#confirm-ok');
+    await row.waitFor({ state: 'detached' });
+    const after = await fetch(`${env.api}/api/v1/me`, { headers: { Authorization: `Bearer ${secret}` } });
+    assert.equal(after.status, 401);
+    await page.click('#tokens-close');
+    await page.waitForFunction(() => !document.querySelector('#tokens-dialog').open);
+    // Opened again, the secret is gone for good.
+    await page.click('#tokens-open');
+    await page.waitForSelector('#tokens-dialog[open]');
+    assert.equal(await page.inputValue('#token-secret'), '');
+    assert.equal(await page.isVisible('#token-made'), false);
+    await page.click('#tokens-close');
+  });
+
   test('switching to Chinese translates the page, sets <html lang>, and is remembered', async () => {
     await page.selectOption('#lang-switch', 'zh');
     assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');

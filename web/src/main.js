@@ -10,6 +10,7 @@ import { bindPanel, clearPanel } from './panel.js';
 import { bindSearch, hideSearch } from './search.js';
 import { app, state } from './state.js';
 import { bindTags, loadTags, loadVocab } from './tags.js';
+import { bindTokens } from './tokens.js';
 import { bindUploads, resetUploads } from './uploads.js';
 
 // ------------------------------------------------------------------ authentication
@@ -40,6 +41,7 @@ function signOut() {
   state.filters.tags = [];
   resetUploads();
   stopPolling();
+  if ($('#tokens-dialog').open) $('#tokens-dialog').close();
   $('#search-input').value = '';
   hideSearch();
   clearPanel();
@@ -110,7 +112,7 @@ function bindShell() {
 
 async function init() {
   applyStatic();
-  [bindShell, bindUploads, bindFiles, bindTags, bindSearch, bindPanel, bindTabs, bindGraph].forEach((bind) => bind());
+  [bindShell, bindUploads, bindFiles, bindTags, bindSearch, bindPanel, bindTabs, bindGraph, bindTokens].forEach((bind) => bind());
   if (!session.token) {
     setHidden(false, '#signin-view');
     $('#token-input').focus();
