@@ -31,7 +31,7 @@ HOOK="hook-$RANDOM$RANDOM"
 # those (403), so the tester revoking the tokens it lists cannot lock
 # itself out half-way.
 printf 'tester:%s\n' "$TOKEN" > "$WORK/tokens"
-"$BIN" serve --tokens-file "$WORK/tokens" --s3-webhook-token "$HOOK" --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" \
+"$BIN" serve --tokens-file "$WORK/tokens" --admin-users tester --s3-webhook-token "$HOOK" --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" \
   > "$WORK/server.log" 2>&1 &
 SERVER=$!
 cleanup() {

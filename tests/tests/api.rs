@@ -1154,3 +1154,63 @@ async fn office_documents_are_extracted_and_tagged() {
     let hits = s.json("/api/v1/search?q=galaxies").await.unwrap();
     assert_eq!(hits["items"].as_array().unwrap().len(), 1);
 }
+
+/// What one user does with tags must not reach another: merging or renaming
+/// a tag (which rewrites it on everyone's files) is for admins, and a tag on
+/// someone else's files answers like one nobody has.
+#[tokio::test]
+async fn tag_merges_are_for_admins_and_tags_cannot_be_probed() {
+    let (_d, s) = server(&[]).await;
+    let ids = upload_docs(&s).await;
+    let mallory = s.token_for("mallory").await.unwrap();
+    let as_mallory = |m: Method, path: &str| s.client.request(m, s.url(path)).bearer_auth(&mallory);
+    let me: Value = as_mallory(Method::GET, "/api/v1/me")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["admin"], false);
+    assert_eq!(s.json("/api/v1/me").await.unwrap()["admin"], true);
+
+    let resp = as_mallory(Method::POST, "/api/v1/tags/photosynthesis/merge")
+        .json(&json!({"into": "pay now at evil.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 403);
+    let resp = as_mallory(Method::PATCH, "/api/v1/tags/photosynthesis")
+        .json(&json!({"name": "evil"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 403);
+    let f = s.json(&format!("/api/v1/files/{}", ids[0])).await.unwrap();
+    assert!(tag_names(&f).contains(&"photosynthesis".to_string()));
+    assert!(!tag_names(&f).iter().any(|t| t.contains("evil")));
+
+    // A tag only on the other user's files, and one nobody has: the same 404.
+    for tag in ["photosynthesis", "no-such-tag-anywhere"] {
+        for path in [
+            format!("/api/v1/graph?tag={tag}"),
+            format!("/api/v1/tags/{tag}/related"),
+        ] {
+            let resp = as_mallory(Method::GET, &path).send().await.unwrap();
+            let (status, body) = problem(resp).await;
+            assert_eq!(status, 404, "{path}");
+            assert_eq!(body["detail"], format!("tag '{tag}' not found"), "{path}");
+        }
+    }
+
+    // The admin merges.
+    let resp = s
+        .request(Method::POST, "/api/v1/tags/photosynthesis/merge")
+        .json(&json!({"into": "plant biology"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let f = s.json(&format!("/api/v1/files/{}", ids[0])).await.unwrap();
+    assert!(tag_names(&f).contains(&"plant biology".to_string()));
+}

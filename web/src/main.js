@@ -62,6 +62,8 @@ function renderUser() {
 function enterApp(me) {
   session.user = me.user;
   session.limits = me.limits || {};
+  // Merging and renaming a tag change it on every user's files: admins only.
+  $('#tags-view .tag-tools').hidden = !me.admin;
   setHidden(true, '#signin-view');
   setHidden(false, '#app-view', '#user-box', '#search-box');
   renderUser();

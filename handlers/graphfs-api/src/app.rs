@@ -31,6 +31,26 @@ pub struct AppState {
     pub ingest_owner: String,
     /// Query embeddings for semantic search, when a model is configured.
     pub embedder: Option<Arc<dyn graphfs_embeddings::Embedder>>,
+    /// Users who may do what changes every user's view (merging or
+    /// renaming a tag, which rewrites it on everyone's files).
+    pub admins: std::collections::HashSet<String>,
+}
+
+impl AppState {
+    pub fn is_admin(&self, user: &str) -> bool {
+        self.admins.contains(user)
+    }
+
+    /// A 403 unless `user` is an admin.
+    pub fn require_admin(&self, user: &str, what: &str) -> Result<(), Problem> {
+        if self.is_admin(user) {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(format!(
+                "{what} changes every user's files; only an admin may (GRAPHFS_ADMIN_USERS)"
+            )))
+        }
+    }
 }
 
 pub type SharedState = Arc<AppState>;

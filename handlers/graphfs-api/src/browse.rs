@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::app::{Caller, SharedState};
 use crate::files::{ListingParams, file_query, parse_id};
 use crate::openapi::{
-    InvalidRequest, Items, Limits, MAX_SEARCH_CHARS, Me, NoSuchFile, NoSuchTag, NotJson,
+    InvalidRequest, Items, Limits, MAX_SEARCH_CHARS, Me, NoSuchFile, NoSuchTag, NotAdmin, NotJson,
     SearchText, TagName,
 };
 use crate::params::{Params, json_body};
@@ -203,6 +203,7 @@ async fn merge_into(
     responses(
         (status = 200, description = "The tag merged into", body = TagInfo),
         InvalidRequest,
+        NotAdmin,
         NoSuchTag,
         NotJson,
     )
@@ -214,6 +215,7 @@ pub async fn merge(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    state.require_admin(&user, "merging a tag")?;
     let b: MergeBody = json_body(&headers, &body)?;
     merge_into(&state, &user, &name, &b.into).await
 }
@@ -228,6 +230,7 @@ pub async fn merge(
     responses(
         (status = 200, description = "The tag under its new name", body = TagInfo),
         InvalidRequest,
+        NotAdmin,
         NoSuchTag,
         NotJson,
     )
@@ -239,6 +242,7 @@ pub async fn rename(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    state.require_admin(&user, "renaming a tag")?;
     let b: RenameBody = json_body(&headers, &body)?;
     merge_into(&state, &user, &name, &b.name).await
 }
@@ -339,6 +343,7 @@ pub async fn me(
     Extension(Caller(user)): Extension<Caller>,
 ) -> Json<Me> {
     Json(Me {
+        admin: state.is_admin(&user),
         user,
         limits: Limits {
             max_upload_bytes: state.max_upload_bytes,

@@ -154,6 +154,10 @@ pub struct ServeArgs {
     /// File of `user:token` lines registered at start-up (a mounted Secret in a cluster).
     #[arg(long, env = "GRAPHFS_TOKENS_FILE")]
     pub tokens_file: Option<PathBuf>,
+    /// Users who may merge and rename tags for everyone (comma-separated).
+    /// The development server's own user is always one.
+    #[arg(long, env = "GRAPHFS_ADMIN_USERS", value_delimiter = ',')]
+    pub admin_users: Vec<String>,
     /// Seconds between re-reads of the tokens file: tokens added to it start
     /// working, tokens removed from it stop.
     #[arg(long, env = "GRAPHFS_TOKENS_FILE_SYNC_SECONDS", default_value_t = 30)]

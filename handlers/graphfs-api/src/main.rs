@@ -476,6 +476,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         max_upload_bytes: args.max_upload_bytes,
         webhook_token: args.s3_webhook_token.clone().filter(|t| !t.is_empty()),
         ingest_owner: args.ingest_owner.clone(),
+        admins: args
+            .admin_users
+            .iter()
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .chain(dev_token.is_some().then(|| "dev".to_string()))
+            .collect(),
     });
     if let Some(path) = &args.tokens_file {
         spawn_tokens_file_sync(

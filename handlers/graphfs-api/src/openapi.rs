@@ -29,6 +29,8 @@ pub struct Items<T> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
     pub user: String,
+    /// Whether the caller may merge and rename tags for everyone.
+    pub admin: bool,
     pub limits: Limits,
 }
 
@@ -152,6 +154,11 @@ pub struct NoSuchTag(pub ProblemDoc);
 #[derive(IntoResponses)]
 #[response(status = 403, content_type = "application/problem+json")]
 pub struct NotOwner(pub ProblemDoc);
+
+/// The caller is not an admin, and this changes every user's view (`forbidden`)
+#[derive(IntoResponses)]
+#[response(status = 403, content_type = "application/problem+json")]
+pub struct NotAdmin(pub ProblemDoc);
 
 #[derive(OpenApi)]
 #[openapi(

@@ -186,12 +186,7 @@ impl TagStore for Neo4jGraphIndex {
     }
 
     async fn related_tags(&self, viewer: &str, tag: &str, limit: usize) -> Result<Vec<RelatedTag>> {
-        let exists = self
-            .rows(query("MATCH (t:Tag {name: $tag}) RETURN t.name AS n").param("tag", tag))
-            .await?;
-        if exists.is_empty() {
-            return Err(Error::NotFound(format!("tag '{tag}'")));
-        }
+        self.require_visible_tag(viewer, tag).await?;
         self.related(viewer, tag, limit).await
     }
 
@@ -288,5 +283,26 @@ impl Neo4jGraphIndex {
                 })
             })
             .collect()
+    }
+}
+
+impl Neo4jGraphIndex {
+    /// A tag on none of `viewer`'s visible files does not exist for them,
+    /// so its name cannot be probed for.
+    pub(super) async fn require_visible_tag(&self, viewer: &str, tag: &str) -> Result<()> {
+        let seen = self
+            .rows(
+                query(&format!(
+                    "MATCH (f:File)-[:TAGGED]->(:Tag {{name: $tag}}) WHERE {VISIBLE}
+                     RETURN f.id AS id LIMIT 1"
+                ))
+                .param("tag", tag)
+                .param("viewer", viewer),
+            )
+            .await?;
+        if seen.is_empty() {
+            return Err(Error::NotFound(format!("tag '{tag}'")));
+        }
+        Ok(())
     }
 }

@@ -23,15 +23,7 @@ impl GraphWalk for Neo4jGraphIndex {
             }
             GraphStart::Tag(t) => {
                 let name = normalize_tag(t).map_err(|e| Error::InvalidInput(e.to_string()))?;
-                let exists = self
-                    .rows(
-                        query("MATCH (t:Tag {name: $tag}) RETURN t.name AS n")
-                            .param("tag", name.clone()),
-                    )
-                    .await?;
-                if exists.is_empty() {
-                    return Err(Error::NotFound(format!("tag '{name}'")));
-                }
+                self.require_visible_tag(viewer, &name).await?;
                 let nid = format!("tag:{name}");
                 g.node(nid.clone(), NodeKind::Tag, name, None);
                 queue.push_back((nid, 0));

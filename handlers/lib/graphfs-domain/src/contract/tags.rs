@@ -75,6 +75,26 @@ pub(super) async fn tags_and_removal(index: &dyn GraphIndex) {
             .iter()
             .all(|t| t.name != tag_x)
     );
+    // Nor can they tell a tag on someone else's files from one nobody has:
+    // both are not found, in the related tags and as a graph's start.
+    for name in [tag_x.clone(), unique("no-such-tag")] {
+        assert!(
+            index
+                .related_tags(&other, &name, 10)
+                .await
+                .unwrap_err()
+                .is_not_found(),
+            "{name}"
+        );
+        assert!(
+            index
+                .neighbourhood(&other, &GraphStart::Tag(name.clone()), 1, 10)
+                .await
+                .unwrap_err()
+                .is_not_found(),
+            "{name}"
+        );
+    }
 
     // A user's tag survives re-tagging; a removed machine tag stays removed.
     index.add_user_tag(&u, a.id, &tag_z).await.unwrap();

@@ -12,6 +12,25 @@ pub(super) fn tag_id(conn: &Connection, name: &str) -> rusqlite::Result<Option<i
     .optional()
 }
 
+/// The tag `name` (or the tag it is an alias of) as `viewer` sees it: a tag
+/// on none of the viewer's visible files does not exist for them, so its
+/// name cannot be probed for.
+pub(super) fn visible_tag_id(conn: &Connection, viewer: &str, name: &str) -> Result<i64> {
+    let not_found = || Error::NotFound(format!("tag '{name}'"));
+    let id = tag_id(conn, name).map_err(db_err)?.ok_or_else(not_found)?;
+    let seen: bool = conn
+        .query_row(
+            &format!(
+                "SELECT EXISTS (SELECT 1 FROM file_tags ft JOIN files f ON f.rowid = ft.file_rowid
+                 WHERE ft.tag_id = :tag AND {VISIBLE})"
+            ),
+            rusqlite::named_params! {":tag": id, ":viewer": viewer},
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    if seen { Ok(id) } else { Err(not_found()) }
+}
+
 pub(super) fn ensure_tag(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
     if let Some(id) = tag_id(conn, name)? {
         return Ok(id);
@@ -181,9 +200,7 @@ impl TagStore for SqliteGraphIndex {
     async fn related_tags(&self, viewer: &str, tag: &str, limit: usize) -> Result<Vec<RelatedTag>> {
         let (viewer, tag) = (viewer.to_string(), tag.to_string());
         self.read(move |c| {
-            let Some(tid) = tag_id(c, &tag).map_err(db_err)? else {
-                return Err(Error::NotFound(format!("tag '{tag}'")));
-            };
+            let tid = visible_tag_id(c, &viewer, &tag)?;
             related_blocking(c, &viewer, tid, limit.clamp(1, 1000))
         })
         .await

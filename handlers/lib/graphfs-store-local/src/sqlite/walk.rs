@@ -25,12 +25,10 @@ pub(super) fn neighbourhood_blocking(
             queue.push_back((nid, 0));
         }
         GraphStart::Tag(name) => {
-            let canonical: String = match tag_id(conn, name).map_err(db_err)? {
-                Some(id) => conn
-                    .query_row("SELECT name FROM tags WHERE id = ?1", [id], |r| r.get(0))
-                    .map_err(db_err)?,
-                None => return Err(Error::NotFound(format!("tag '{name}'"))),
-            };
+            let id = visible_tag_id(conn, viewer, name)?;
+            let canonical: String = conn
+                .query_row("SELECT name FROM tags WHERE id = ?1", [id], |r| r.get(0))
+                .map_err(db_err)?;
             let nid = format!("tag:{canonical}");
             g.node(nid.clone(), NodeKind::Tag, canonical, None);
             queue.push_back((nid, 0));
