@@ -139,6 +139,7 @@ impl ExternalServer {
             secret_access_key: self.get("GRAPHFS_S3_SECRET_ACCESS_KEY").into(),
             part_size: 5 << 20,
             upload_concurrency: 4,
+            upload_buffer_bytes: 256 << 20,
             timeout: std::time::Duration::from_secs(10),
             notify_arn: None,
         })

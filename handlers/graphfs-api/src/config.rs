@@ -100,6 +100,11 @@ pub struct StorageArgs {
     /// parts plus one in memory.
     #[arg(long, env = "GRAPHFS_S3_UPLOAD_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub s3_upload_concurrency: u16,
+    /// MiB of part buffers all uploads together may hold (at least one
+    /// part); uploads past it wait for room, so memory stays bounded however
+    /// many large uploads run at once.
+    #[arg(long, env = "GRAPHFS_S3_UPLOAD_BUFFER_MB", default_value_t = 256)]
+    pub s3_upload_buffer_mb: usize,
     /// Where the graph, search indexes and tagging queue live.
     #[arg(long, env = "GRAPHFS_GRAPH", value_enum, default_value_t = GraphKind::Embedded)]
     pub graph: GraphKind,

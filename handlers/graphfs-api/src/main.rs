@@ -117,6 +117,7 @@ async fn open_backends(storage: &StorageArgs) -> Result<Backends> {
                     secret_access_key: storage.s3_secret_access_key.clone(),
                     part_size: storage.s3_part_size_mb << 20,
                     upload_concurrency: storage.s3_upload_concurrency.into(),
+                    upload_buffer_bytes: storage.s3_upload_buffer_mb << 20,
                     timeout: Duration::from_secs(60),
                     notify_arn: storage.s3_notify_arn.clone(),
                 })

@@ -5,8 +5,10 @@
 //! ones as a multipart upload whose parts are sent as they fill, a bounded
 //! number at a time, so that reading (and hashing) the next part overlaps the
 //! upload of the previous ones while memory stays at `upload_concurrency + 1`
-//! parts whatever the file size. A failed multipart upload is aborted, so no
-//! incomplete upload is left in the bucket.
+//! parts whatever the file size. Across uploads, part buffers share one
+//! budget ([`budget`]): however many uploads run, their buffers stay within
+//! it. A failed multipart upload is aborted, so no incomplete upload is left
+//! in the bucket.
 
 use std::time::Duration;
 
@@ -22,8 +24,17 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use graphfs_domain::{ByteRange, ByteStream, Error, ObjectBody, ObjectMeta, ObjectStore, Result};
 
+pub mod budget;
+
+pub use budget::BufferBudget;
+use budget::Reservation;
+
 /// S3's smallest part (except the last).
 pub const MIN_PART_SIZE: usize = 5 << 20;
+
+/// A body up to this size is buffered without a reservation: the many small
+/// uploads do not queue behind the budget that large ones share.
+const SMALL_BODY: usize = 256 << 10;
 
 #[derive(Debug, Clone)]
 pub struct S3Config {
@@ -36,6 +47,9 @@ pub struct S3Config {
     pub part_size: usize,
     /// Parts of one multipart upload in flight at once (at least 1).
     pub upload_concurrency: usize,
+    /// Bytes of part buffers all uploads together may hold (at least one
+    /// part); an upload past it waits for room.
+    pub upload_buffer_bytes: usize,
     /// Per-request timeout; a server that stopped answering is `Unavailable`.
     pub timeout: Duration,
     /// Notification target to subscribe the bucket to (created and removed
@@ -48,6 +62,7 @@ pub struct S3ObjectStore {
     bucket: String,
     part_size: usize,
     upload_concurrency: usize,
+    budget: BufferBudget,
 }
 
 /// Maps an SDK error to the domain's by the S3 error code and the HTTP
@@ -109,11 +124,13 @@ impl S3ObjectStore {
                     .build(),
             )
             .build();
+        let part_size = cfg.part_size.max(MIN_PART_SIZE);
         let store = S3ObjectStore {
             client: Client::from_conf(conf),
             bucket: cfg.bucket,
-            part_size: cfg.part_size.max(MIN_PART_SIZE),
+            part_size,
             upload_concurrency: cfg.upload_concurrency.max(1),
+            budget: BufferBudget::new(cfg.upload_buffer_bytes, part_size),
         };
         store.ensure_bucket().await?;
         if let Some(arn) = &cfg.notify_arn {
@@ -172,7 +189,18 @@ impl S3ObjectStore {
         Ok(())
     }
 
-    async fn put_multipart(&self, key: &str, first: Bytes, body: &mut ByteStream) -> Result<u64> {
+    /// The budget part buffers share (for metrics and tests).
+    pub fn buffer_budget(&self) -> &BufferBudget {
+        &self.budget
+    }
+
+    async fn put_multipart(
+        &self,
+        key: &str,
+        first: (Bytes, Reservation),
+        carry: Option<Bytes>,
+        body: &mut ByteStream,
+    ) -> Result<u64> {
         let created = self
             .client
             .create_multipart_upload()
@@ -185,7 +213,7 @@ impl S3ObjectStore {
             .upload_id()
             .ok_or_else(|| Error::internal("multipart upload without an id"))?
             .to_string();
-        let result = self.upload_parts(key, &upload_id, first, body).await;
+        let result = self.upload_parts(key, &upload_id, first, carry, body).await;
         if result.is_err()
             && let Err(e) = self
                 .client
@@ -205,24 +233,37 @@ impl S3ObjectStore {
         &self,
         key: &str,
         upload_id: &str,
-        first: Bytes,
+        (first, first_room): (Bytes, Reservation),
+        mut carry: Option<Bytes>,
         body: &mut ByteStream,
     ) -> Result<u64> {
         let mut in_flight = FuturesUnordered::new();
         let mut parts = Vec::new();
-        let mut total = 0u64;
-        let mut next_number = 1i32;
-        // What the last chunk had past the end of its part.
-        let mut carry = Some(first);
+        let mut total = first.len() as u64;
+        in_flight.push(self.send_part(key, upload_id, 1, first, first_room));
+        let mut next_number = 2i32;
         let mut ended = false;
-        loop {
+        while !ended {
+            while in_flight.len() >= self.upload_concurrency {
+                if let Some(done) = in_flight.next().await {
+                    parts.push(done?);
+                }
+            }
+            // Room for the next buffer; parts on the wire meanwhile finish
+            // and give theirs back.
+            let room = loop {
+                tokio::select! {
+                    biased;
+                    Some(done) = in_flight.next(), if !in_flight.is_empty() => parts.push(done?),
+                    room = self.budget.reserve(self.part_size) => break room?,
+                }
+            };
             // Each part gets a buffer of exactly one part: growing one by
             // doubling would hold up to twice the part size per part in flight.
             let mut part = BytesMut::with_capacity(self.part_size);
             while part.len() < self.part_size {
                 let chunk = match carry.take() {
                     Some(chunk) => chunk,
-                    None if ended => break,
                     // Fill the next part while earlier ones are on the wire;
                     // an upload that finishes meanwhile frees its slot.
                     None => tokio::select! {
@@ -240,10 +281,10 @@ impl S3ObjectStore {
                         },
                     },
                 };
-                let room = self.part_size - part.len();
-                if chunk.len() > room {
-                    part.extend_from_slice(&chunk[..room]);
-                    carry = Some(chunk.slice(room..));
+                let space = self.part_size - part.len();
+                if chunk.len() > space {
+                    part.extend_from_slice(&chunk[..space]);
+                    carry = Some(chunk.slice(space..));
                 } else {
                     part.extend_from_slice(&chunk);
                 }
@@ -251,13 +292,8 @@ impl S3ObjectStore {
             if part.is_empty() {
                 break;
             }
-            while in_flight.len() >= self.upload_concurrency {
-                if let Some(done) = in_flight.next().await {
-                    parts.push(done?);
-                }
-            }
             total += part.len() as u64;
-            in_flight.push(self.upload_part(key, upload_id, next_number, part.freeze()));
+            in_flight.push(self.send_part(key, upload_id, next_number, part.freeze(), room));
             next_number = next_number
                 .checked_add(1)
                 .ok_or_else(|| Error::internal("too many parts"))?;
@@ -280,6 +316,21 @@ impl S3ObjectStore {
             .await
             .map_err(|e| classify("complete multipart upload", e))?;
         Ok(total)
+    }
+
+    /// Sends one part; its buffer's room in the budget is given back once
+    /// the part is on the server.
+    async fn send_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        part: Bytes,
+        room: Reservation,
+    ) -> Result<CompletedPart> {
+        let sent = self.upload_part(key, upload_id, number, part).await;
+        drop(room);
+        sent
     }
 
     async fn upload_part(
@@ -316,9 +367,26 @@ fn to_chrono(t: Option<&aws_sdk_s3::primitives::DateTime>) -> chrono::DateTime<c
 impl ObjectStore for S3ObjectStore {
     async fn put(&self, key: &str, mut body: ByteStream) -> Result<u64> {
         let mut buf = BytesMut::new();
+        let mut room: Option<Reservation> = None;
+        let mut carry = None;
         while buf.len() < self.part_size {
             match body.next().await {
-                Some(chunk) => buf.extend_from_slice(&chunk?),
+                Some(chunk) => {
+                    let chunk = chunk?;
+                    // Past a small body, a whole part's room is reserved
+                    // before the buffer grows, and it is sized once.
+                    if room.is_none() && buf.len() + chunk.len() > SMALL_BODY {
+                        room = Some(self.budget.reserve(self.part_size).await?);
+                        buf.reserve(self.part_size - buf.len());
+                    }
+                    let space = self.part_size - buf.len();
+                    if chunk.len() > space {
+                        buf.extend_from_slice(&chunk[..space]);
+                        carry = Some(chunk.slice(space..));
+                    } else {
+                        buf.extend_from_slice(&chunk);
+                    }
+                }
                 None => {
                     let len = buf.len() as u64;
                     self.client
@@ -329,11 +397,18 @@ impl ObjectStore for S3ObjectStore {
                         .send()
                         .await
                         .map_err(|e| classify("put", e))?;
+                    drop(room);
                     return Ok(len);
                 }
             }
         }
-        self.put_multipart(key, buf.freeze(), &mut body).await
+        // A full part is past SMALL_BODY, so its room is held.
+        let room = match room {
+            Some(room) => room,
+            None => self.budget.reserve(self.part_size).await?,
+        };
+        self.put_multipart(key, (buf.freeze(), room), carry, &mut body)
+            .await
     }
 
     async fn get(&self, key: &str, range: Option<ByteRange>) -> Result<ObjectBody> {

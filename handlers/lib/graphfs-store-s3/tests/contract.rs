@@ -20,6 +20,9 @@ fn config(minio: &ExternalServer, bucket: &str) -> S3Config {
         // Fewer slots than the big object below has parts, so an upload also
         // waits for a slot to free.
         upload_concurrency: 2,
+        // Room for three parts across all uploads: the concurrent uploads
+        // below have to wait for each other.
+        upload_buffer_bytes: 15 << 20,
         timeout: Duration::from_secs(10),
         notify_arn: None,
     }
@@ -82,6 +85,37 @@ async fn s3_store_meets_the_contract_and_streams_multipart() {
         uploads.uploads()
     );
     store.delete("files/big").await.unwrap();
+
+    // Eight 12 MiB uploads at once share room for three parts: they wait for
+    // each other instead of holding 8 x 3 parts, and every one arrives whole.
+    let uploads = (0..8).map(|i| {
+        let store = store.clone();
+        let data = data.clone();
+        async move {
+            let chunks: Vec<std::io::Result<Bytes>> = data
+                .chunks(65536)
+                .map(|c| Ok(Bytes::copy_from_slice(c)))
+                .collect();
+            let key = format!("files/many-{i}");
+            store
+                .put(&key, Box::pin(futures::stream::iter(chunks)))
+                .await
+                .unwrap();
+            key
+        }
+    });
+    let keys = futures::future::join_all(uploads).await;
+    let budget = store.buffer_budget();
+    assert_eq!(budget.bytes(), 15 << 20);
+    // The semaphore keeps reservations within the budget; that the uploads
+    // filled it shows they were held back by it (eight at once would want
+    // more than three parts).
+    assert_eq!(budget.peak(), budget.bytes());
+    assert_eq!(budget.in_use(), 0, "every buffer's room was given back");
+    for key in keys {
+        assert_eq!(store.head(&key).await.unwrap().size, 12 << 20);
+        store.delete(&key).await.unwrap();
+    }
 }
 
 #[tokio::test]
