@@ -182,6 +182,32 @@ impl Server {
         self.client.get(self.url(path)).bearer_auth(&self.token)
     }
 
+    /// A request signed with another user's token.
+    pub fn request_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    /// `GET path` as another user, answered 2xx, as JSON.
+    pub async fn json_as(&self, token: &str, path: &str) -> Result<Value> {
+        let resp = self
+            .request_as(token, reqwest::Method::GET, path)
+            .send()
+            .await?;
+        let status = resp.status();
+        let body: Value = resp.json().await?;
+        if !status.is_success() {
+            bail!("GET {path}: {status}: {body}");
+        }
+        Ok(body)
+    }
+
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
             .request(method, self.url(path))

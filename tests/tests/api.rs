@@ -1163,14 +1163,8 @@ async fn tag_merges_are_for_admins_and_tags_cannot_be_probed() {
     let (_d, s) = server(&[]).await;
     let ids = upload_docs(&s).await;
     let mallory = s.token_for("mallory").await.unwrap();
-    let as_mallory = |m: Method, path: &str| s.client.request(m, s.url(path)).bearer_auth(&mallory);
-    let me: Value = as_mallory(Method::GET, "/api/v1/me")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let as_mallory = |m: Method, path: &str| s.request_as(&mallory, m, path);
+    let me = s.json_as(&mallory, "/api/v1/me").await.unwrap();
     assert_eq!(me["admin"], false);
     assert_eq!(s.json("/api/v1/me").await.unwrap()["admin"], true);
 

@@ -17,9 +17,7 @@ async fn server(dir: &std::path::Path, args: &[&str]) -> Server {
 
 /// The status `GET /api/v1/me` answers with this token.
 async fn me_with(s: &Server, token: &str) -> StatusCode {
-    s.client
-        .get(s.url("/api/v1/me"))
-        .bearer_auth(token)
+    s.request_as(token, Method::GET, "/api/v1/me")
         .send()
         .await
         .unwrap()
@@ -75,21 +73,10 @@ async fn users_make_list_and_revoke_their_own_tokens() {
 
     // Another user can neither see nor revoke it.
     let bob = s.token_for("bob").await.unwrap();
-    let bobs: Value = s
-        .client
-        .get(s.url("/api/v1/tokens"))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bobs = s.json_as(&bob, "/api/v1/tokens").await.unwrap();
     assert!(!bobs.to_string().contains(&id), "{bobs}");
     let resp = s
-        .client
-        .delete(s.url(&format!("/api/v1/tokens/{id}")))
-        .bearer_auth(&bob)
+        .request_as(&bob, Method::DELETE, &format!("/api/v1/tokens/{id}"))
         .send()
         .await
         .unwrap();
@@ -185,22 +172,11 @@ async fn the_tokens_file_is_followed_as_it_changes() {
     assert_eq!(me_with(&s, alice).await, StatusCode::OK);
     assert_eq!(me_with(&s, bob).await, StatusCode::UNAUTHORIZED);
     // A file tokens come from cannot be revoked through the API.
-    let alices: Value = s
-        .client
-        .get(s.url("/api/v1/tokens"))
-        .bearer_auth(alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alices = s.json_as(alice, "/api/v1/tokens").await.unwrap();
     let id = alices["items"][0]["id"].as_str().unwrap();
     assert_eq!(alices["items"][0]["source"], "file");
     let resp = s
-        .client
-        .delete(s.url(&format!("/api/v1/tokens/{id}")))
-        .bearer_auth(alice)
+        .request_as(alice, Method::DELETE, &format!("/api/v1/tokens/{id}"))
         .send()
         .await
         .unwrap();
