@@ -171,17 +171,22 @@ impl FileCatalog for Neo4jGraphIndex {
     }
 
     async fn rename_file(&self, viewer: &str, id: FileId, name: &str) -> Result<FileRecord> {
-        let (mut txn, _) = self.owned_txn(viewer, id).await?;
-        txn.run(
-            query("MATCH (f:File {id: $id}) SET f.name = $name, f.name_tokens = $tokens, f.updated_at = $now")
-                .param("id", id.to_string())
-                .param("name", name)
-                .param("tokens", name_tokens(name))
-                .param("now", stored_time(Utc::now())),
-        )
-        .await
-        .map_err(db_err)?;
-        txn.commit().await.map_err(db_err)?;
+        // Every owner-only write locks the file's node, as tagging does: a
+        // deadlock between the two is retried, not reported.
+        retry_transient(|| async {
+            let (mut txn, _) = self.owned_txn(viewer, id).await?;
+            txn.run(
+                query("MATCH (f:File {id: $id}) SET f.name = $name, f.name_tokens = $tokens, f.updated_at = $now")
+                    .param("id", id.to_string())
+                    .param("name", name)
+                    .param("tokens", name_tokens(name))
+                    .param("now", stored_time(Utc::now())),
+            )
+            .await
+            .map_err(db_err)?;
+            txn.commit().await.map_err(db_err)
+        })
+        .await?;
         self.get_file_internal(id).await
     }
 
@@ -198,26 +203,29 @@ impl FileCatalog for Neo4jGraphIndex {
         user: &str,
         shared: bool,
     ) -> Result<FileRecord> {
-        let (mut txn, _) = self.owned_txn(viewer, id).await?;
-        if user == viewer {
-            let _ = txn.rollback().await;
-            return Err(Error::InvalidInput(
-                "a file is always visible to its owner".into(),
-            ));
-        }
-        txn.run(
-            query(
-                "MATCH (f:File {id: $id})
-                 SET f.shared_with = [x IN f.shared_with WHERE x <> $user] + CASE WHEN $shared THEN [$user] ELSE [] END
-                 SET f.viewers = reduce(v = f.owner, u IN f.shared_with | v + ' ' + u)",
+        retry_transient(|| async {
+            let (mut txn, _) = self.owned_txn(viewer, id).await?;
+            if user == viewer {
+                let _ = txn.rollback().await;
+                return Err(Error::InvalidInput(
+                    "a file is always visible to its owner".into(),
+                ));
+            }
+            txn.run(
+                query(
+                    "MATCH (f:File {id: $id})
+                     SET f.shared_with = [x IN f.shared_with WHERE x <> $user] + CASE WHEN $shared THEN [$user] ELSE [] END
+                     SET f.viewers = reduce(v = f.owner, u IN f.shared_with | v + ' ' + u)",
+                )
+                .param("id", id.to_string())
+                .param("user", user)
+                .param("shared", shared),
             )
-            .param("id", id.to_string())
-            .param("user", user)
-            .param("shared", shared),
-        )
-        .await
-        .map_err(db_err)?;
-        txn.commit().await.map_err(db_err)?;
+            .await
+            .map_err(db_err)?;
+            txn.commit().await.map_err(db_err)
+        })
+        .await?;
         self.get_file_internal(id).await
     }
 
