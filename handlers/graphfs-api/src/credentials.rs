@@ -8,16 +8,15 @@ use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use graphfs_domain::{NewToken, TokenInfo, TokenSource, normalize_label};
+use graphfs_domain::{
+    MAX_TOKEN_DAYS, NewToken, TokenInfo, TokenSource, normalize_label, token_expiry,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::app::{Caller, SharedState, new_token, token_hash};
 use crate::openapi::{InvalidRequest, Items, Label, NotJson};
 use crate::params::json_body;
 use crate::problem::{ApiResult, Problem, ProblemDoc};
-
-/// Longest life a token can be given, in days (ten years).
-const MAX_DAYS: u32 = 3650;
 
 /// A token to make.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -75,15 +74,11 @@ pub async fn create(
     let req: TokenRequest = json_body(&headers, &body)?;
     let label =
         normalize_label(&req.label).map_err(|e| Problem::bad_request(format!("label: {e}")))?;
-    let expires_at = match req.expires_in_days {
-        None => None,
-        Some(days @ 1..=MAX_DAYS) => Some(Utc::now() + chrono::Duration::days(days.into())),
-        Some(_) => {
-            return Err(Problem::bad_request(format!(
-                "expires_in_days must be between 1 and {MAX_DAYS}"
-            )));
-        }
-    };
+    let expires_at = token_expiry(req.expires_in_days, Utc::now()).ok_or_else(|| {
+        Problem::bad_request(format!(
+            "expires_in_days must be between 1 and {MAX_TOKEN_DAYS}"
+        ))
+    })?;
     let token = new_token();
     let info = state
         .index

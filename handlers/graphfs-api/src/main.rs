@@ -683,13 +683,13 @@ async fn token(args: TokenArgs) -> Result<()> {
             );
             let label = graphfs_domain::normalize_label(&args.label)
                 .map_err(|e| anyhow::anyhow!("--label: {e}"))?;
-            let expires_at = match args.expires_in_days {
-                None => None,
-                Some(days @ 1..=3650) => {
-                    Some(chrono::Utc::now() + chrono::Duration::days(days.into()))
-                }
-                Some(_) => anyhow::bail!("--expires-in-days must be between 1 and 3650"),
-            };
+            let expires_at = graphfs_domain::token_expiry(args.expires_in_days, chrono::Utc::now())
+                .with_context(|| {
+                    format!(
+                        "--expires-in-days must be between 1 and {}",
+                        graphfs_domain::MAX_TOKEN_DAYS
+                    )
+                })?;
             let backends = open_backends(&args.storage).await?;
             let token = new_token();
             backends

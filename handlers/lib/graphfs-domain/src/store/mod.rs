@@ -27,7 +27,9 @@ use async_trait::async_trait;
 pub use files::FileCatalog;
 pub use leases::{Leases, MAX_LEASE};
 pub use objects::{ByteRange, ByteStream, ObjectBody, ObjectMeta, ObjectStore};
-pub use principals::{NewToken, Principals, TokenInfo, TokenSource, token_id};
+pub use principals::{
+    MAX_TOKEN_DAYS, NewToken, Principals, TokenInfo, TokenSource, token_expiry, token_id,
+};
 pub use queue::{JobFailure, JobQueue};
 pub use search::TextSearch;
 pub use similarity::Similarity;

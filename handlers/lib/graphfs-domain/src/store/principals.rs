@@ -69,6 +69,19 @@ pub struct NewToken {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// The longest life a token can be given, in days (ten years).
+pub const MAX_TOKEN_DAYS: u32 = 3650;
+
+/// When a token made at `now` to last `days` expires: never without a
+/// number of days, `None` (an error) outside 1 to [`MAX_TOKEN_DAYS`].
+pub fn token_expiry(days: Option<u32>, now: DateTime<Utc>) -> Option<Option<DateTime<Utc>>> {
+    match days {
+        None => Some(None),
+        Some(d @ 1..=MAX_TOKEN_DAYS) => Some(Some(now + chrono::Duration::days(d.into()))),
+        Some(_) => None,
+    }
+}
+
 /// The id a token is listed and revoked by.
 pub fn token_id(sha256: &str) -> String {
     sha256.chars().take(12).collect()
@@ -90,4 +103,21 @@ pub trait Principals: Send + Sync + 'static {
     /// source `File`): new ones are added, ones no longer listed removed,
     /// tokens from elsewhere untouched. Returns (added, removed).
     async fn sync_file_tokens(&self, tokens: &[NewToken]) -> Result<(usize, usize)>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_lives_are_bounded() {
+        let now = Utc::now();
+        assert_eq!(token_expiry(None, now), Some(None));
+        assert_eq!(
+            token_expiry(Some(30), now),
+            Some(Some(now + chrono::Duration::days(30)))
+        );
+        assert_eq!(token_expiry(Some(0), now), None);
+        assert_eq!(token_expiry(Some(MAX_TOKEN_DAYS + 1), now), None);
+    }
 }
