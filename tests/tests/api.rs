@@ -948,6 +948,85 @@ async fn failing_extraction_is_retried_then_recorded_on_the_file() {
 }
 
 #[tokio::test]
+async fn a_patch_is_all_or_nothing_and_shares_only_with_known_users() {
+    let (_d, s) = server(&[]).await;
+    let (_, file) = s.upload("plan.txt", "the plan").await.unwrap();
+    let path = format!("/api/v1/files/{}", file["id"].as_str().unwrap());
+    let me = s.json("/api/v1/me").await.unwrap();
+    let owner = me["user"].as_str().unwrap();
+    let crowd: Vec<String> = (0..101).map(|i| format!("user{i}")).collect();
+    let carol = s.token_for("carol").await.unwrap();
+
+    // Each refused patch also renames and tags: none of that may land.
+    for (share, why) in [
+        (json!(["nobody-here"]), "unknown user"),
+        (json!([owner]), "the owner"),
+        (json!(crowd), "too many"),
+        (json!(["carol", "\u{1}x"]), "a control character"),
+    ] {
+        let resp = s
+            .request(Method::PATCH, &path)
+            .json(&json!({"name": "renamed.txt", "add_tags": ["kept"], "share_with": share}))
+            .send()
+            .await
+            .unwrap();
+        let (status, p) = problem(resp).await;
+        assert_eq!(
+            (status.as_u16(), problem_type(&p)),
+            (400, "invalid-request"),
+            "{why}: {p}"
+        );
+        let now = s.json(&path).await.unwrap();
+        assert_eq!(now["name"], "plan.txt", "{why}");
+        assert!(
+            now["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["name"] != "kept"),
+            "{why}: {now}"
+        );
+        assert_eq!(now["shared_with"], json!([]), "{why}");
+    }
+    // Nor may a contradiction.
+    let resp = s
+        .request(Method::PATCH, &path)
+        .json(&json!({"add_tags": ["kept"], "remove_tags": ["kept"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 400);
+
+    // A good patch lands whole.
+    let resp = s
+        .request(Method::PATCH, &path)
+        .json(&json!({"name": "renamed.txt", "add_tags": ["kept"], "share_with": ["carol"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let now: Value = resp.json().await.unwrap();
+    assert_eq!(now["name"], "renamed.txt");
+    assert_eq!(now["shared_with"], json!(["carol"]));
+    assert!(
+        now["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "kept" && t["source"] == "user"),
+        "{now}"
+    );
+    let seen = s
+        .client
+        .get(s.url(&path))
+        .bearer_auth(&carol)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seen.status(), 200);
+}
+
+#[tokio::test]
 async fn probes_metrics_openapi_and_unknown_routes() {
     let (_d, s) = server(&[]).await;
     s.upload("m.txt", "metrics").await.unwrap();
@@ -986,6 +1065,28 @@ async fn probes_metrics_openapi_and_unknown_routes() {
         "graphfs_http_requests_total{method=\"POST\",route=\"/api/v1/files\",status=\"201\"} 1"
     ));
     assert!(m.contains("graphfs_http_request_duration_seconds_bucket"));
+    // Invented methods share one label: a client cannot grow the series.
+    for name in ["BREW", "PROPFAKE", "X-ANY"] {
+        let method = Method::from_bytes(name.as_bytes()).unwrap();
+        let resp = s.request(method, "/api/v1/files").send().await.unwrap();
+        assert_eq!(resp.status(), 405, "{name}");
+    }
+    let m = s
+        .client
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains(
+            "graphfs_http_requests_total{method=\"OTHER\",route=\"/api/v1/files\",status=\"405\"} 3"
+        ),
+        "{m}"
+    );
+    assert!(!m.contains("BREW"));
     assert!(m.contains("graphfs_queue_depth{state=\"pending\"}"));
 
     // The OpenAPI document describes every API route the server answers.

@@ -108,6 +108,44 @@ async fn objects_written_straight_into_the_bucket_become_files() {
     let hits = s.json("/api/v1/search?q=moraines").await.unwrap();
     assert_eq!(hits["items"][0]["file"]["id"], id.as_str());
 
+    // Written again with new bytes: the same file, its new content tagged
+    // and searchable, its old words gone.
+    let reef = "Coral reefs bleach when oceans warm; reefs shelter fish.";
+    put("scans/field notes+ice.txt", reef).await;
+    let mut refreshed = Value::Null;
+    for _ in 0..150 {
+        let hits = s.json("/api/v1/search?q=reefs").await.unwrap();
+        if hits["items"][0]["file"]["id"] == id.as_str() {
+            refreshed = hits["items"][0]["file"].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(refreshed["size"], reef.len(), "{refreshed}");
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    let hits = s.json("/api/v1/search?q=moraines").await.unwrap();
+    assert_eq!(hits["items"].as_array().unwrap().len(), 0, "{hits}");
+
+    // A removal notified for an object that is still there (late, or out of
+    // order with a write) forgets nothing.
+    let stale = serde_json::json!({"Records": [{
+        "eventName": "s3:ObjectRemoved:Delete",
+        "s3": {"object": {"key": "scans/field+notes%2Bice.txt"}},
+    }]});
+    let resp = s
+        .client
+        .post(s.url("/api/v1/events/s3"))
+        .bearer_auth(WEBHOOK_TOKEN)
+        .json(&stale)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let done: Value = resp.json().await.unwrap();
+    assert_eq!(done["forgotten"], 0, "{done}");
+    let kept = s.get(&format!("/api/v1/files/{id}")).send().await.unwrap();
+    assert_eq!(kept.status(), 200);
+
     // Removed from the bucket directly: the file goes too.
     put("scans/temp.txt", "short-lived").await;
     let t = wait_for_file(&s, "temp.txt").await;

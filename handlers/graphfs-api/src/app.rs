@@ -132,7 +132,7 @@ async fn authenticate(State(state): State<SharedState>, mut req: Request, next: 
 
 async fn observe(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().to_string();
+    let method = req.method().clone();
     let route = req
         .extensions()
         .get::<MatchedPath>()

@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use graphfs_domain::{
-    ByteRange, ByteStream, ClientBodyError, Error, FileId, FileQuery, FileRecord, NewFile, Page,
-    SimilarFile, SortKey, SortOrder, TagMatch, TaggingStatus, TooLargeMarker, normalize_file_name,
-    normalize_tag,
+    ByteRange, ByteStream, ClientBodyError, Error, FileChange, FileChangeRequest, FileId,
+    FileQuery, FileRecord, NewFile, Page, SimilarFile, SortKey, SortOrder, TagMatch, TaggingStatus,
+    TooLargeMarker, normalize_file_name, normalize_tag,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -437,8 +437,8 @@ pub async fn get_one(
     Ok(Json(FileDetail { file, similar }))
 }
 
-/// Changes to a file; every member is optional. At most 100 tag changes
-/// at once.
+/// Changes to a file; every member is optional. All of them are applied or
+/// none. At most 100 tag changes and 100 share changes at once.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilePatch {
@@ -453,11 +453,14 @@ pub struct FilePatch {
     #[serde(default)]
     #[schema(max_items = 100, value_type = Vec<crate::openapi::TagName>)]
     remove_tags: Vec<String>,
-    /// Users to share the file with (they may see it, not change it).
+    /// Users to share the file with (they may see it, not change it); each
+    /// must be a user the server knows, never the owner.
     #[serde(default)]
+    #[schema(max_items = 100, value_type = Vec<crate::openapi::UserName>)]
     share_with: Vec<String>,
     /// Users to stop sharing it with.
     #[serde(default)]
+    #[schema(max_items = 100, value_type = Vec<crate::openapi::UserName>)]
     unshare: Vec<String>,
 }
 
@@ -484,41 +487,19 @@ pub async fn update(
 ) -> ApiResult<Json<FileDetail>> {
     let id = parse_id(&id)?;
     let patch: FilePatch = crate::params::json_body(&headers, &body)?;
-    if patch.add_tags.len() + patch.remove_tags.len() > 100 {
-        return Err(Problem::bad_request("at most 100 tag changes at once"));
+    // A bad name has its own problem type, as in an upload.
+    if let Some(name) = patch.name.as_deref() {
+        normalize_file_name(name).map_err(|e| Problem::invalid_name(e.to_string()))?;
     }
-    // Validate everything before changing anything.
-    let name = patch
-        .name
-        .as_deref()
-        .map(normalize_file_name)
-        .transpose()
-        .map_err(|e| Problem::invalid_name(e.to_string()))?;
-    let norm = |tags: &[String]| {
-        tags.iter()
-            .map(|t| normalize_tag(t).map_err(|e| Problem::bad_request(format!("tag '{t}': {e}"))))
-            .collect::<ApiResult<Vec<_>>>()
-    };
-    let (add, remove) = (norm(&patch.add_tags)?, norm(&patch.remove_tags)?);
-    let mut file = state.index.get_file(&user, id).await?;
-    if let Some(name) = name {
-        file = state.index.rename_file(&user, id, &name).await?;
-    }
-    // A patch states what should be true: a tag to remove that the file
-    // does not carry is already gone.
-    let carried: Vec<String> = file.tags.iter().map(|t| t.name.clone()).collect();
-    for t in remove.iter().filter(|t| carried.contains(t)) {
-        file = state.index.remove_tag(&user, id, t).await?;
-    }
-    for t in &add {
-        file = state.index.add_user_tag(&user, id, t).await?;
-    }
-    for u in &patch.share_with {
-        file = state.index.set_shared(&user, id, u.trim(), true).await?;
-    }
-    for u in &patch.unshare {
-        file = state.index.set_shared(&user, id, u.trim(), false).await?;
-    }
+    // Checked whole before anything changes, then applied in one transaction.
+    let change = FileChange::check(&FileChangeRequest {
+        name: patch.name.as_deref(),
+        add_tags: &patch.add_tags,
+        remove_tags: &patch.remove_tags,
+        share_with: &patch.share_with,
+        unshare: &patch.unshare,
+    })?;
+    let file = state.index.update_file(&user, id, &change).await?;
     let similar = state.index.similar_files(&user, id, SIMILAR_SHOWN).await?;
     Ok(Json(FileDetail { file, similar }))
 }

@@ -1,6 +1,6 @@
 //! Files written straight into the bucket by any S3 client (aws CLI, mc,
 //! rclone). MinIO posts bucket notifications to `/api/v1/events/s3`, which
-//! registers new objects (and forgets removed ones); the periodic
+//! registers new objects, re-tags overwritten ones and forgets removed ones; the periodic
 //! reconciliation adopts whatever a lost notification missed.
 
 use std::sync::atomic::Ordering;
@@ -49,22 +49,8 @@ pub async fn register(
     if index.file_by_object_key(key).await?.is_some() {
         return Ok(None);
     }
-    // Hash the bytes once, streaming; keep the head for the media type.
-    let body = store.get(key, None).await?;
-    let mut stream = body.stream;
-    let mut hasher = Sha256::new();
-    let mut head = Vec::new();
-    let mut size = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        size += chunk.len() as u64;
-        hasher.update(&chunk);
-        if head.len() < 8192 {
-            head.extend_from_slice(&chunk[..chunk.len().min(8192 - head.len())]);
-        }
-    }
+    let (size, sha256, media_type) = read_object(store, key).await?;
     let name = name_of(key);
-    let media_type = graphfs_extract::sniff_media_type(&name, &head);
     let created = index
         .create_file(NewFile {
             id: FileId::new(),
@@ -72,7 +58,7 @@ pub async fn register(
             owner: owner.to_string(),
             name,
             size,
-            sha256: hex::encode(hasher.finalize()),
+            sha256,
             media_type,
         })
         .await;
@@ -87,11 +73,63 @@ pub async fn register(
     }
 }
 
-/// Forgets the file of an object removed from the bucket directly.
-pub async fn forget(index: &dyn GraphIndex, key: &str) -> Result<bool> {
+/// The size, SHA-256 and media type of the object at `key`, reading its
+/// bytes once, streaming.
+async fn read_object(store: &dyn ObjectStore, key: &str) -> Result<(u64, String, String)> {
+    let body = store.get(key, None).await?;
+    let mut stream = body.stream;
+    let mut hasher = Sha256::new();
+    let mut head = Vec::new();
+    let mut size = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        size += chunk.len() as u64;
+        hasher.update(&chunk);
+        if head.len() < 8192 {
+            head.extend_from_slice(&chunk[..chunk.len().min(8192 - head.len())]);
+        }
+    }
+    let media_type = graphfs_extract::sniff_media_type(&name_of(key), &head);
+    Ok((size, hex::encode(hasher.finalize()), media_type))
+}
+
+/// Brings the file of a known object up to date after a client wrote the
+/// key again: new bytes are recorded and tagged again (their old text and
+/// tags would describe what is no longer there). Returns whether they
+/// changed; the same bytes written again change nothing.
+pub async fn refresh(
+    index: &dyn GraphIndex,
+    store: &dyn ObjectStore,
+    id: FileId,
+    key: &str,
+) -> Result<bool> {
+    let known = index.get_file_internal(id).await?;
+    let (size, sha256, media_type) = read_object(store, key).await?;
+    if known.sha256 == sha256 && known.size == size {
+        return Ok(false);
+    }
+    index
+        .replace_content(id, size, &sha256, &media_type)
+        .await?;
+    tracing::info!(%key, file = %id, "object written again; tagging its new content");
+    Ok(true)
+}
+
+/// Forgets the file of an object removed from the bucket directly, once the
+/// store confirms it is gone: notifications can arrive late or out of
+/// order, and a key written again since must not lose its file.
+pub async fn forget(index: &dyn GraphIndex, store: &dyn ObjectStore, key: &str) -> Result<bool> {
     let Some(id) = index.file_by_object_key(key).await? else {
         return Ok(false);
     };
+    match store.head(key).await {
+        Err(Error::NotFound(_)) => {}
+        Ok(_) => {
+            tracing::info!(%key, "removal notified but the object is there; file kept");
+            return Ok(false);
+        }
+        Err(e) => return Err(e),
+    }
     let file = index.get_file_internal(id).await?;
     index.delete_file(&file.owner, id).await?;
     tracing::info!(%key, file = %id, "object removed from the bucket; file forgotten");
@@ -134,10 +172,12 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// What one bucket notification changed.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct S3EventResult {
     /// Objects registered as files.
     pub registered: u64,
+    /// Known objects written again with new bytes, queued for tagging again.
+    pub refreshed: u64,
     /// Files forgotten because their object was removed.
     pub forgotten: u64,
 }
@@ -150,7 +190,7 @@ pub struct S3EventResult {
     request_body(content = Object, content_type = "application/json", description = "An S3 event notification (MinIO's webhook target)"),
     params(("Authorization" = String, Header, description = "`Bearer` and the server's webhook token")),
     responses(
-        (status = 200, description = "Objects registered and forgotten", body = S3EventResult),
+        (status = 200, description = "Objects registered, refreshed and forgotten", body = S3EventResult),
         (status = 400, description = "Not an S3 event notification (`invalid-request`)", content_type = "application/problem+json", body = ProblemDoc),
         (status = 401, description = "The notification token is not valid (`unauthorized`)", content_type = "application/problem+json", body = ProblemDoc),
         (status = 404, description = "Bucket notifications are not enabled (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
@@ -181,36 +221,36 @@ pub async fn s3_event(
     }
     let note: Notification = crate::params::json_object(&body)
         .map_err(|e| Problem::bad_request(format!("not an S3 event notification: {e}")))?;
-    let (mut registered, mut forgotten) = (0, 0);
+    let mut done = S3EventResult::default();
     for r in note.records {
         let key = decode_key(&r.s3.object.key);
+        let (index, store) = (state.index.as_ref(), state.store.as_ref());
         if r.event_name.contains("ObjectCreated") {
-            if register(
-                state.index.as_ref(),
-                state.store.as_ref(),
-                &key,
-                &state.ingest_owner,
-            )
-            .await?
-            .is_some()
-            {
-                registered += 1;
-                state.metrics.uploads.fetch_add(1, Ordering::Relaxed);
+            match index.file_by_object_key(&key).await? {
+                Some(id) if !key.starts_with(OWN_PREFIX) => {
+                    if refresh(index, store, id, &key).await? {
+                        done.refreshed += 1;
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    if register(index, store, &key, &state.ingest_owner)
+                        .await?
+                        .is_some()
+                    {
+                        done.registered += 1;
+                        state.metrics.uploads.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
             }
         } else if r.event_name.contains("ObjectRemoved")
             && !key.starts_with(OWN_PREFIX)
-            && forget(state.index.as_ref(), &key).await?
+            && forget(index, store, &key).await?
         {
-            forgotten += 1;
+            done.forgotten += 1;
         }
     }
-    Ok((
-        StatusCode::OK,
-        Json(S3EventResult {
-            registered,
-            forgotten,
-        }),
-    ))
+    Ok((StatusCode::OK, Json(done)))
 }
 
 #[cfg(test)]

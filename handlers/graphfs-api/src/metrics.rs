@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::http::Method;
 use graphfs_domain::QueueDepth;
 
 const BUCKETS: [f64; 12] = [
@@ -28,8 +29,24 @@ pub struct Metrics {
     pub downloads: AtomicU64,
 }
 
+/// The method as a metrics label: the methods GraphFS serves by name, any
+/// other as `OTHER`, so a client inventing methods cannot grow the series.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
 impl Metrics {
-    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    pub fn observe(&self, method: &Method, route: &str, status: u16, seconds: f64) {
+        let method = method_label(method);
         if let Ok(mut r) = self.requests.lock() {
             *r.entry((method.to_string(), route.to_string(), status))
                 .or_default() += 1;
@@ -142,8 +159,8 @@ mod tests {
     #[test]
     fn renders_counters_histograms_and_queue() {
         let m = Metrics::default();
-        m.observe("GET", "/api/v1/files", 200, 0.003);
-        m.observe("GET", "/api/v1/files", 200, 0.2);
+        m.observe(&Method::GET, "/api/v1/files", 200, 0.003);
+        m.observe(&Method::GET, "/api/v1/files", 200, 0.2);
         m.uploads.fetch_add(2, Ordering::Relaxed);
         let text = m.render(Some(QueueDepth {
             pending: 3,
@@ -159,5 +176,19 @@ mod tests {
         ));
         assert!(text.contains("graphfs_uploads_total 2"));
         assert!(text.contains("graphfs_queue_depth{state=\"pending\"} 3"));
+    }
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        let m = Metrics::default();
+        for name in ["BREW", "FOO", "X-ANYTHING"] {
+            let method = Method::from_bytes(name.as_bytes()).unwrap();
+            m.observe(&method, "unmatched", 405, 0.001);
+        }
+        let text = m.render(None);
+        assert!(text.contains(
+            "graphfs_http_requests_total{method=\"OTHER\",route=\"unmatched\",status=\"405\"} 3"
+        ));
+        assert!(!text.contains("BREW"), "{text}");
     }
 }

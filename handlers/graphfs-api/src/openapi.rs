@@ -105,6 +105,22 @@ impl utoipa::PartialSchema for Label {
 
 impl ToSchema for Label {}
 
+/// A user's name, as files are shared with it.
+pub struct UserName;
+
+impl utoipa::PartialSchema for UserName {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        text_schema(
+            "A user's name: no control characters, not blank; surrounding spaces are trimmed.",
+            graphfs_domain::MAX_USER_CHARS,
+            graphfs_domain::label_pattern(),
+            "bob",
+        )
+    }
+}
+
+impl ToSchema for UserName {}
+
 /// What to search for: up to 500 characters, not only white space.
 pub struct SearchText;
 
@@ -167,7 +183,7 @@ pub struct NotAdmin(pub ProblemDoc);
         description = include_str!("openapi-intro.md"),
     ),
     // Types only parameters use: utoipa collects those of bodies alone.
-    components(schemas(TagName, FileName, SearchText, Label)),
+    components(schemas(TagName, FileName, SearchText, Label, UserName)),
 )]
 struct ApiDoc;
 

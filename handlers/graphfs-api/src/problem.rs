@@ -173,12 +173,14 @@ impl From<Error> for Problem {
                 message,
                 retry_after,
             } => {
+                // The message names backend addresses and driver errors:
+                // for the log, not for clients.
                 tracing::warn!(%message, "backend unavailable");
                 let mut p = Problem::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "Service unavailable",
-                    format!("a storage backend is unavailable ({message}); try again shortly"),
+                    "a storage backend is unavailable; try again shortly",
                 );
                 p.retry_after = Some(retry_after.map_or(5, |d| d.as_secs().max(1)));
                 p

@@ -9,6 +9,7 @@
 //! the operator can all depend on it cheaply.
 
 pub mod access;
+mod change;
 mod cursor;
 mod error;
 mod graph;
@@ -21,6 +22,10 @@ mod text;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 
+pub use change::{
+    FileChange, FileChangeRequest, MAX_SHARE_CHANGES, MAX_TAG_CHANGES, MAX_USER_CHARS,
+    share_with_owner, unknown_user,
+};
 pub use cursor::{Cursor, CursorKey, Keyset, parse_stored_time, stored_time};
 pub use error::{ClientBodyError, Error, Result, TooLargeMarker};
 pub use graph::{GraphBuilder, merge_views};

@@ -1,9 +1,93 @@
-//! File nodes ([`FileCatalog`]): create, list with cursors, rename, share, delete.
+//! File nodes ([`FileCatalog`]): create, list with cursors, change, delete.
 
 #[allow(unused_imports)]
 use super::*;
 
 impl Neo4jGraphIndex {
+    /// The statements of `update_file`, in the caller's transaction.
+    async fn apply_change(
+        &self,
+        txn: &mut Txn,
+        file: &FileRecord,
+        change: &FileChange,
+    ) -> Result<()> {
+        let sid = file.id.to_string();
+        let users: Vec<&str> = change.users().collect();
+        if users.contains(&file.owner.as_str()) {
+            return Err(share_with_owner());
+        }
+        if !users.is_empty() {
+            let rows = txn_rows(
+                txn,
+                query("UNWIND $users AS u OPTIONAL MATCH (x:User {id: u}) WITH u, x WHERE x IS NULL RETURN u LIMIT 1")
+                    .param("users", users),
+            )
+            .await?;
+            if let Some(r) = rows.first() {
+                return Err(unknown_user(&r.get::<String>("u").map_err(de_err)?));
+            }
+        }
+        if let Some(name) = change.name() {
+            txn.run(
+                query("MATCH (f:File {id: $id}) SET f.name = $name, f.name_tokens = $tokens")
+                    .param("id", sid.clone())
+                    .param("name", name)
+                    .param("tokens", name_tokens(name)),
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        if change.touches_tags() {
+            let before = file_tags(txn, &sid).await?;
+            // A removed tag is remembered so re-tagging does not bring it
+            // back; one the file does not carry is left alone.
+            txn.run(
+                query(
+                    "MATCH (f:File {id: $id}) UNWIND $remove AS name
+                     MATCH (f)-[r:TAGGED]->(t:Tag) WHERE t.name = name OR name IN coalesce(t.aliases, [])
+                     DELETE r MERGE (f)-[:REMOVED]->(t)",
+                )
+                .param("id", sid.clone())
+                .param("remove", change.remove_tags().to_vec()),
+            )
+            .await
+            .map_err(db_err)?;
+            txn.run(
+                query(
+                    "MATCH (f:File {id: $id}) UNWIND $add AS name MERGE (t:Tag {name: name})
+                     MERGE (f)-[r:TAGGED]->(t) SET r.score = 1.0, r.source = 'user'
+                     WITH f, t OPTIONAL MATCH (f)-[x:REMOVED]->(t) DELETE x",
+                )
+                .param("id", sid.clone())
+                .param("add", change.add_tags().to_vec()),
+            )
+            .await
+            .map_err(db_err)?;
+            let mut counted = file_tags(txn, &sid).await?;
+            counted.extend(
+                before
+                    .into_iter()
+                    .filter(|t| !counted.contains(t))
+                    .collect::<Vec<_>>(),
+            );
+            after_tag_change(txn, &sid, &counted, &[]).await?;
+        }
+        txn.run(
+            query(
+                "MATCH (f:File {id: $id})
+                 SET f.shared_with = [x IN f.shared_with WHERE NOT x IN $unshare AND NOT x IN $share] + $share
+                 SET f.viewers = reduce(v = f.owner, u IN f.shared_with | v + ' ' + u), f.updated_at = $now",
+            )
+            .param("id", sid)
+            .param("share", change.share_with().to_vec())
+            .param("unshare", change.unshare().to_vec())
+            .param("now", stored_time(Utc::now())),
+        )
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
     /// One attempt at `delete_file` (see there).
     async fn delete_file_once(&self, viewer: &str, id: FileId) -> Result<FileRecord> {
         let (mut txn, record) = self.owned_txn(viewer, id).await?;
@@ -170,21 +254,24 @@ impl FileCatalog for Neo4jGraphIndex {
         Ok(Page { items, next_cursor })
     }
 
-    async fn rename_file(&self, viewer: &str, id: FileId, name: &str) -> Result<FileRecord> {
-        // Every owner-only write locks the file's node, as tagging does: a
-        // deadlock between the two is retried, not reported.
+    async fn update_file(
+        &self,
+        viewer: &str,
+        id: FileId,
+        change: &FileChange,
+    ) -> Result<FileRecord> {
+        // One transaction, locking the file's node as tagging does: all of
+        // the change or none, and a deadlock with tagging is retried.
         retry_transient(|| async {
-            let (mut txn, _) = self.owned_txn(viewer, id).await?;
-            txn.run(
-                query("MATCH (f:File {id: $id}) SET f.name = $name, f.name_tokens = $tokens, f.updated_at = $now")
-                    .param("id", id.to_string())
-                    .param("name", name)
-                    .param("tokens", name_tokens(name))
-                    .param("now", stored_time(Utc::now())),
-            )
-            .await
-            .map_err(db_err)?;
-            txn.commit().await.map_err(db_err)
+            let (mut txn, file) = self.owned_txn(viewer, id).await?;
+            let checked = self.apply_change(&mut txn, &file, change).await;
+            match checked {
+                Ok(()) => txn.commit().await.map_err(db_err),
+                Err(e) => {
+                    let _ = txn.rollback().await;
+                    Err(e)
+                }
+            }
         })
         .await?;
         self.get_file_internal(id).await
@@ -196,33 +283,34 @@ impl FileCatalog for Neo4jGraphIndex {
         retry_transient(|| self.delete_file_once(viewer, id)).await
     }
 
-    async fn set_shared(
+    async fn replace_content(
         &self,
-        viewer: &str,
         id: FileId,
-        user: &str,
-        shared: bool,
+        size: u64,
+        sha256: &str,
+        media_type: &str,
     ) -> Result<FileRecord> {
         retry_transient(|| async {
-            let (mut txn, _) = self.owned_txn(viewer, id).await?;
-            if user == viewer {
-                let _ = txn.rollback().await;
-                return Err(Error::InvalidInput(
-                    "a file is always visible to its owner".into(),
-                ));
-            }
-            txn.run(
+            let mut txn = self.graph.start_txn().await.map_err(db_err)?;
+            let rows = txn_rows(
+                &mut txn,
                 query(
                     "MATCH (f:File {id: $id})
-                     SET f.shared_with = [x IN f.shared_with WHERE x <> $user] + CASE WHEN $shared THEN [$user] ELSE [] END
-                     SET f.viewers = reduce(v = f.owner, u IN f.shared_with | v + ' ' + u)",
+                     SET f.size = $size, f.sha256 = $sha, f.media_type = $media, f.updated_at = $now
+                     RETURN f.id AS id",
                 )
                 .param("id", id.to_string())
-                .param("user", user)
-                .param("shared", shared),
+                .param("size", i64::try_from(size).unwrap_or(i64::MAX))
+                .param("sha", sha256)
+                .param("media", media_type)
+                .param("now", stored_time(Utc::now())),
             )
-            .await
-            .map_err(db_err)?;
+            .await?;
+            if rows.is_empty() {
+                let _ = txn.rollback().await;
+                return Err(access::not_found(id));
+            }
+            txn.run(queue_again(id)).await.map_err(db_err)?;
             txn.commit().await.map_err(db_err)
         })
         .await?;

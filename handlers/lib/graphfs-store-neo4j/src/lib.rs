@@ -15,13 +15,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use graphfs_domain::{
-    CorpusStats, Cursor, CursorKey, EdgeKind, Error, FileCatalog, FileId, FileQuery, FileRecord,
-    FileTag, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
-    Keyset, MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals, QueryTerm, QueueDepth,
-    RelatedTag, Result, SearchHit, SimilarFile, Similarity, TagInfo, TagMatch, TagSource, TagStore,
-    TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access, check_embedding,
-    index_terms, name_tokens, normalize_tag, parse_stored_time, query_terms, snippet, stored_time,
-    truncate_utf8,
+    CorpusStats, Cursor, CursorKey, EdgeKind, Error, FileCatalog, FileChange, FileId, FileQuery,
+    FileRecord, FileTag, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job,
+    JobFailure, JobQueue, Keyset, MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals, QueryTerm,
+    QueueDepth, RelatedTag, Result, SearchHit, SimilarFile, Similarity, TagInfo, TagMatch,
+    TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access,
+    check_embedding, index_terms, name_tokens, normalize_tag, parse_stored_time, query_terms,
+    share_with_owner, snippet, stored_time, truncate_utf8, unknown_user,
 };
 use neo4rs::{ConfigBuilder, Graph, Query, Row, Txn, query};
 use serde::Deserialize;

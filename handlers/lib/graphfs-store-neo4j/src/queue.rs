@@ -108,6 +108,21 @@ impl Neo4jGraphIndex {
     }
 }
 
+/// Queues a file for tagging now, whether or not a job is waiting.
+pub(super) fn queue_again(id: FileId) -> Query {
+    query(
+        "MATCH (f:File {id: $fid})
+         MERGE (j:Job {file_id: $fid})
+         ON CREATE SET j.seq = $seq, j.attempts = 0, j.due_at = $now, j.worker = '', j.lease_until = 0, j.last_error = ''
+         ON MATCH SET j.due_at = $now, j.attempts = 0, j.last_error = ''
+         MERGE (j)-[:FOR]->(f)
+         SET f.status = CASE WHEN f.status = 'running' THEN f.status ELSE 'pending' END, f.status_reason = ''",
+    )
+    .param("fid", id.to_string())
+    .param("seq", new_seq())
+    .param("now", now_ms())
+}
+
 #[async_trait]
 impl JobQueue for Neo4jGraphIndex {
     async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>> {
@@ -238,22 +253,7 @@ impl JobQueue for Neo4jGraphIndex {
 
     async fn requeue(&self, id: FileId) -> Result<()> {
         self.get_file_internal(id).await?;
-        self.graph
-            .run(
-                query(
-                    "MATCH (f:File {id: $fid})
-                     MERGE (j:Job {file_id: $fid})
-                     ON CREATE SET j.seq = $seq, j.attempts = 0, j.due_at = $now, j.worker = '', j.lease_until = 0, j.last_error = ''
-                     ON MATCH SET j.due_at = $now, j.attempts = 0, j.last_error = ''
-                     MERGE (j)-[:FOR]->(f)
-                     SET f.status = CASE WHEN f.status = 'running' THEN f.status ELSE 'pending' END, f.status_reason = ''",
-                )
-                .param("fid", id.to_string())
-                .param("seq", new_seq())
-                .param("now", now_ms()),
-            )
-            .await
-            .map_err(db_err)?;
+        self.graph.run(queue_again(id)).await.map_err(db_err)?;
         Ok(())
     }
 

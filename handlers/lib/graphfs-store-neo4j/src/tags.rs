@@ -116,60 +116,6 @@ pub(super) async fn file_tags(txn: &mut Txn, id: &str) -> Result<Vec<String>> {
 
 #[async_trait]
 impl TagStore for Neo4jGraphIndex {
-    async fn add_user_tag(&self, viewer: &str, id: FileId, tag: &str) -> Result<FileRecord> {
-        // Locks the file's node, as tagging does: a deadlock is retried.
-        retry_transient(|| async {
-            let (mut txn, _) = self.owned_txn(viewer, id).await?;
-            let sid = id.to_string();
-            txn.run(
-                query(
-                    "MATCH (f:File {id: $id}) MERGE (t:Tag {name: $tag})
-                     MERGE (f)-[r:TAGGED]->(t) SET r.score = 1.0, r.source = 'user'
-                     WITH f, t OPTIONAL MATCH (f)-[x:REMOVED]->(t) DELETE x
-                     WITH f SET f.updated_at = $now",
-                )
-                .param("id", sid.clone())
-                .param("tag", tag)
-                .param("now", stored_time(Utc::now())),
-            )
-            .await
-            .map_err(db_err)?;
-            let tags = file_tags(&mut txn, &sid).await?;
-            after_tag_change(&mut txn, &sid, &tags, &[]).await?;
-            txn.commit().await.map_err(db_err)
-        })
-        .await?;
-        self.get_file_internal(id).await
-    }
-
-    async fn remove_tag(&self, viewer: &str, id: FileId, tag: &str) -> Result<FileRecord> {
-        retry_transient(|| async {
-            let (mut txn, _) = self.owned_txn(viewer, id).await?;
-            let sid = id.to_string();
-            let before = file_tags(&mut txn, &sid).await?;
-            let rows = txn_rows(
-                &mut txn,
-                query(
-                    "MATCH (f:File {id: $id})-[r:TAGGED]->(t:Tag {name: $tag})
-                     DELETE r MERGE (f)-[:REMOVED]->(t) SET f.updated_at = $now RETURN count(*) AS n",
-                )
-                .param("id", sid.clone())
-                .param("tag", tag)
-                .param("now", stored_time(Utc::now())),
-            )
-            .await?;
-            let n: i64 = rows.first().map(|r| r.get("n").unwrap_or(0)).unwrap_or(0);
-            if n == 0 {
-                txn.rollback().await.map_err(db_err)?;
-                return Err(Error::NotFound(format!("tag '{tag}' on file {id}")));
-            }
-            after_tag_change(&mut txn, &sid, &before, &[]).await?;
-            txn.commit().await.map_err(db_err)
-        })
-        .await?;
-        self.get_file_internal(id).await
-    }
-
     async fn list_tags(
         &self,
         viewer: &str,

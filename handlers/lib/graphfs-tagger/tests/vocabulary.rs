@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use graphfs_domain::{
     CANDIDATE_TERM_PREFIX, FileCatalog, FileId, GraphIndex, JobQueue, NewFile, ProposedTag,
-    TagSource, TagStore, TaggingOutcome,
+    TagSource, TaggingOutcome,
 };
 use graphfs_embeddings::{Embedder, MiniLm, cosine};
 use graphfs_store_local::SqliteGraphIndex;
@@ -88,7 +88,8 @@ async fn synonyms_merge_into_the_most_used_tag_and_rare_candidates_stay_out() {
     let f3 = tagged(&sqlite, &["film", "recipe"], &["astronomy"]).await;
     let _f4 = tagged(&sqlite, &["recipes"], &["zeppelin"]).await;
     // A user's own tag is never merged away, even into a synonym.
-    sqlite.add_user_tag("u", f1, "flick").await.unwrap();
+    let flick = graphfs_domain::FileChange::add_tag("flick").unwrap();
+    sqlite.update_file("u", f1, &flick).await.unwrap();
 
     let report = rebuild::rebuild(
         &index,

@@ -64,7 +64,11 @@ pub(super) async fn files_and_visibility(index: &dyn GraphIndex) {
     index.delete_file(&bob, other.id).await.unwrap();
 
     // Sharing makes it visible, not writable: a 403 that says why.
-    let shared = index.set_shared(&alice, f.id, &bob, true).await.unwrap();
+    let share = |user: &str, on: bool| FileChange::share(user, on).unwrap();
+    let shared = index
+        .update_file(&alice, f.id, &share(&bob, true))
+        .await
+        .unwrap();
     assert_eq!(shared.shared_with, vec![bob.clone()]);
     assert_eq!(index.get_file(&bob, f.id).await.unwrap().id, f.id);
     refused_writes(index, &bob, f.id, |e| matches!(e, Error::Forbidden(_))).await;
@@ -74,15 +78,96 @@ pub(super) async fn files_and_visibility(index: &dyn GraphIndex) {
         ("notes.txt", vec![bob.clone()]),
         "a refused write leaves nothing behind"
     );
-    index.set_shared(&alice, f.id, &bob, false).await.unwrap();
-    assert!(index.get_file(&bob, f.id).await.unwrap_err().is_not_found());
-
-    let renamed = index
-        .rename_file(&alice, f.id, "journal.txt")
+    index
+        .update_file(&alice, f.id, &share(&bob, false))
         .await
         .unwrap();
-    assert_eq!(renamed.name, "journal.txt");
-    assert!(renamed.updated_at >= f.updated_at);
+    assert!(index.get_file(&bob, f.id).await.unwrap_err().is_not_found());
+
+    // Sharing with the owner or with a user nobody knows is refused, and a
+    // refused change leaves none of its parts behind.
+    for user in [alice.clone(), unique("nobody")] {
+        let (tags, shares) = ([unique("kept")], [user.clone()]);
+        let change = FileChange::check(&FileChangeRequest {
+            name: Some("lost.txt"),
+            add_tags: &tags,
+            share_with: &shares,
+            ..Default::default()
+        })
+        .unwrap();
+        let refused = index.update_file(&alice, f.id, &change).await;
+        assert!(
+            matches!(refused, Err(Error::InvalidInput(_))),
+            "{user}: {refused:?}"
+        );
+        let after = index.get_file(&alice, f.id).await.unwrap();
+        assert_eq!(after.name, "notes.txt", "{user}");
+        assert!(
+            after.tags.is_empty() && after.shared_with.is_empty(),
+            "{after:?}"
+        );
+    }
+
+    // A change applies every part together.
+    let (tags, shares) = ([unique("diary")], [bob.clone()]);
+    let changed = index
+        .update_file(
+            &alice,
+            f.id,
+            &FileChange::check(&FileChangeRequest {
+                name: Some("journal.txt"),
+                add_tags: &tags,
+                share_with: &shares,
+                ..Default::default()
+            })
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.name, "journal.txt");
+    assert_eq!(changed.shared_with, vec![bob.clone()]);
+    assert_eq!(
+        changed
+            .tags
+            .iter()
+            .map(|t| (t.name.as_str(), t.source))
+            .collect::<Vec<_>>(),
+        vec![(tags[0].as_str(), TagSource::User)]
+    );
+    assert!(changed.updated_at >= f.updated_at);
+    index
+        .update_file(&alice, f.id, &share(&bob, false))
+        .await
+        .unwrap();
+
+    // New bytes written over a file's object are recorded and tagged again.
+    tag_file(index, f.id, &outcome("old words", &[])).await;
+    assert_eq!(
+        index.get_file(&alice, f.id).await.unwrap().status,
+        TaggingStatus::Done
+    );
+    let replaced = index
+        .replace_content(f.id, 42, "ab".repeat(32).as_str(), "text/markdown")
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            replaced.size,
+            replaced.sha256.as_str(),
+            replaced.media_type.as_str()
+        ),
+        (42, "ab".repeat(32).as_str(), "text/markdown")
+    );
+    assert_eq!(replaced.status, TaggingStatus::Pending);
+    assert_eq!(replaced.name, "journal.txt", "the file stays the same file");
+    tag_file(index, f.id, &outcome("new words", &[])).await;
+    assert!(
+        index
+            .replace_content(FileId::new(), 1, "", "text/plain")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 
     // Delete removes it; a second delete is NotFound.
     let gone = index.delete_file(&alice, f.id).await.unwrap();
@@ -217,16 +302,20 @@ async fn refused_writes(
     id: FileId,
     expected: impl Fn(&Error) -> bool,
 ) {
-    let results = [
-        ("rename", index.rename_file(viewer, id, "x").await.err()),
-        (
-            "share",
-            index.set_shared(viewer, id, "carol", true).await.err(),
-        ),
-        ("tag", index.add_user_tag(viewer, id, "mine").await.err()),
-        ("untag", index.remove_tag(viewer, id, "mine").await.err()),
-        ("delete", index.delete_file(viewer, id).await.err()),
+    let changes = [
+        ("rename", FileChange::rename("x")),
+        ("share", FileChange::share("carol", true)),
+        ("tag", FileChange::add_tag("mine")),
+        ("untag", FileChange::remove_tag("mine")),
     ];
+    let mut results = Vec::new();
+    for (what, change) in changes {
+        results.push((
+            what,
+            index.update_file(viewer, id, &change.unwrap()).await.err(),
+        ));
+    }
+    results.push(("delete", index.delete_file(viewer, id).await.err()));
     for (what, err) in results {
         match err {
             Some(e) if expected(&e) => {}

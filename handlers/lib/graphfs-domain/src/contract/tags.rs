@@ -97,15 +97,16 @@ pub(super) async fn tags_and_removal(index: &dyn GraphIndex) {
     }
 
     // A user's tag survives re-tagging; a removed machine tag stays removed.
-    index.add_user_tag(&u, a.id, &tag_z).await.unwrap();
-    index.remove_tag(&u, a.id, &tag_y).await.unwrap();
-    assert!(
-        index
-            .remove_tag(&u, a.id, &tag_y)
-            .await
-            .unwrap_err()
-            .is_not_found()
-    );
+    let change = |c: Result<FileChange>| c.unwrap();
+    index
+        .update_file(&u, a.id, &change(FileChange::add_tag(&tag_z)))
+        .await
+        .unwrap();
+    let untag = change(FileChange::remove_tag(&tag_y));
+    let once = index.update_file(&u, a.id, &untag).await.unwrap();
+    // A tag already gone is gone: removing it again changes nothing.
+    let twice = index.update_file(&u, a.id, &untag).await.unwrap();
+    assert_eq!(once.tags, twice.tags);
     index.requeue(a.id).await.unwrap();
     tag_file(
         index,
@@ -132,7 +133,10 @@ pub(super) async fn tags_and_removal(index: &dyn GraphIndex) {
         "removed tag came back: {names:?}"
     );
     // Adding it by hand again is the user's choice.
-    index.add_user_tag(&u, a.id, &tag_y).await.unwrap();
+    index
+        .update_file(&u, a.id, &change(FileChange::add_tag(&tag_y)))
+        .await
+        .unwrap();
     let a3 = index.get_file(&u, a.id).await.unwrap();
     assert!(
         a3.tags

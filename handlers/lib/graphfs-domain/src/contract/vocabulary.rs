@@ -105,7 +105,10 @@ pub(super) async fn embeddings_and_vocabulary(index: &dyn GraphIndex) {
     assert_eq!(count(&y), Some(1));
 
     // Merging moves every edge, keeps user tags user tags, records an alias.
-    index.add_user_tag(&a, f3.id, &u).await.unwrap();
+    index
+        .update_file(&a, f3.id, &FileChange::add_tag(&u).unwrap())
+        .await
+        .unwrap();
     let user_tags = index.user_tags().await.unwrap();
     assert!(
         user_tags.contains(&u) && !user_tags.contains(&x),

@@ -1,8 +1,8 @@
-//! File nodes: create, read, list, rename, share, delete.
+//! File nodes: create, read, list, change, delete.
 
 use async_trait::async_trait;
 
-use crate::{FileId, FileQuery, FileRecord, NewFile, Page, Result};
+use crate::{FileChange, FileId, FileQuery, FileRecord, NewFile, Page, Result};
 
 #[async_trait]
 pub trait FileCatalog: Send + Sync + 'static {
@@ -14,18 +14,28 @@ pub trait FileCatalog: Send + Sync + 'static {
     /// others are left out. One round trip however many ids.
     async fn get_files(&self, viewer: &str, ids: &[FileId]) -> Result<Vec<FileRecord>>;
     async fn list_files(&self, viewer: &str, query: &FileQuery) -> Result<Page<FileRecord>>;
-    /// Renames a file (owner only).
-    async fn rename_file(&self, viewer: &str, id: FileId, name: &str) -> Result<FileRecord>;
-    /// Removes the node, every edge and its job (owner only). Returns the
-    /// removed record so the caller can delete the object.
-    async fn delete_file(&self, viewer: &str, id: FileId) -> Result<FileRecord>;
-    /// Shares a file with another user (owner only), or stops sharing.
-    async fn set_shared(
+    /// Applies a change to a file (owner only), all of it or nothing: a
+    /// rename, user tags added (clearing earlier removals), tags removed
+    /// whatever their source (remembered, so re-tagging does not bring a
+    /// machine tag back; one not carried is already gone), and shares with
+    /// known users (anyone else is `InvalidInput`, as is the owner).
+    async fn update_file(
         &self,
         viewer: &str,
         id: FileId,
-        user: &str,
-        shared: bool,
+        change: &FileChange,
+    ) -> Result<FileRecord>;
+    /// Removes the node, every edge and its job (owner only). Returns the
+    /// removed record so the caller can delete the object.
+    async fn delete_file(&self, viewer: &str, id: FileId) -> Result<FileRecord>;
+    /// Records that the bytes of a file changed in place (an S3 client
+    /// overwrote its object) and queues it for tagging again, atomically.
+    async fn replace_content(
+        &self,
+        id: FileId,
+        size: u64,
+        sha256: &str,
+        media_type: &str,
     ) -> Result<FileRecord>;
     /// Every file id, for reconciliation with the store, in id order after
     /// `after`.

@@ -1,16 +1,12 @@
-//! Tags as users see and change them.
+//! Tags as users see them, and the admin's merge. A file's own tags change
+//! through [`crate::FileCatalog::update_file`].
 
 use async_trait::async_trait;
 
-use crate::{FileId, FileRecord, RelatedTag, Result, TagInfo};
+use crate::{RelatedTag, Result, TagInfo};
 
 #[async_trait]
 pub trait TagStore: Send + Sync + 'static {
-    /// Adds a user tag (owner only). Clears an earlier removal of that tag.
-    async fn add_user_tag(&self, viewer: &str, id: FileId, tag: &str) -> Result<FileRecord>;
-    /// Removes a tag from a file whatever its source (owner only); a removed
-    /// machine tag is remembered so re-tagging does not bring it back.
-    async fn remove_tag(&self, viewer: &str, id: FileId, tag: &str) -> Result<FileRecord>;
     /// The vocabulary as seen by the viewer, most used first.
     async fn list_tags(
         &self,

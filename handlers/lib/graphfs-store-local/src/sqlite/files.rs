@@ -1,4 +1,4 @@
-//! File rows ([`FileCatalog`]): create, list with cursors, rename, share, delete.
+//! File rows ([`FileCatalog`]): create, list with cursors, change, delete.
 
 #[allow(unused_imports)]
 use super::*;
@@ -174,16 +174,66 @@ impl FileCatalog for SqliteGraphIndex {
             .await
     }
 
-    async fn rename_file(&self, viewer: &str, id: FileId, name: &str) -> Result<FileRecord> {
-        let (viewer, name) = (viewer.to_string(), name.to_string());
+    async fn update_file(
+        &self,
+        viewer: &str,
+        id: FileId,
+        change: &FileChange,
+    ) -> Result<FileRecord> {
+        let (viewer, change) = (viewer.to_string(), change.clone());
+        // One transaction: a failure anywhere (an unknown user) changes nothing.
         self.write(move |c| {
             let f = find_owned(c, &viewer, id)?;
+            for user in change.users() {
+                if user == f.record.owner {
+                    return Err(share_with_owner());
+                }
+                let known: bool = c
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)",
+                        [user],
+                        |r| r.get(0),
+                    )
+                    .map_err(db_err)?;
+                if !known {
+                    return Err(unknown_user(user));
+                }
+            }
+            if let Some(name) = change.name() {
+                c.execute(
+                    "UPDATE files SET name = ?2 WHERE rowid = ?1",
+                    params![f.rowid, name],
+                )
+                .map_err(db_err)?;
+            }
+            for t in change.remove_tags() {
+                remove_tag_in(c, f.rowid, t)?;
+            }
+            for t in change.add_tags() {
+                add_user_tag_in(c, f.rowid, t)?;
+            }
+            for u in change.share_with() {
+                c.execute(
+                    "INSERT OR IGNORE INTO shares(file_rowid, user_id) VALUES (?1, ?2)",
+                    params![f.rowid, u],
+                )
+                .map_err(db_err)?;
+            }
+            for u in change.unshare() {
+                c.execute(
+                    "DELETE FROM shares WHERE file_rowid = ?1 AND user_id = ?2",
+                    params![f.rowid, u],
+                )
+                .map_err(db_err)?;
+            }
             c.execute(
-                "UPDATE files SET name = ?2, updated_at = ?3 WHERE rowid = ?1",
-                params![f.rowid, name, stored_time(now())],
+                "UPDATE files SET updated_at = ?2 WHERE rowid = ?1",
+                params![f.rowid, stored_time(now())],
             )
             .map_err(db_err)?;
-            refresh_fts(c, f.rowid).map_err(db_err)?;
+            if change.name().is_some() || change.touches_tags() {
+                refresh_fts(c, f.rowid).map_err(db_err)?;
+            }
             let f = find_any(c, id)?;
             complete(c, f).map_err(db_err)
         })
@@ -214,33 +264,29 @@ impl FileCatalog for SqliteGraphIndex {
         .await
     }
 
-    async fn set_shared(
+    async fn replace_content(
         &self,
-        viewer: &str,
         id: FileId,
-        user: &str,
-        shared: bool,
+        size: u64,
+        sha256: &str,
+        media_type: &str,
     ) -> Result<FileRecord> {
-        let (viewer, user) = (viewer.to_string(), user.to_string());
+        let (sha256, media_type) = (sha256.to_string(), media_type.to_string());
         self.write(move |c| {
-            let f = find_owned(c, &viewer, id)?;
-            if user == viewer {
-                return Err(Error::InvalidInput(
-                    "a file is always visible to its owner".into(),
-                ));
-            }
-            if shared {
-                c.execute(
-                    "INSERT OR IGNORE INTO shares(file_rowid, user_id) VALUES (?1, ?2)",
-                    params![f.rowid, user],
-                )
-            } else {
-                c.execute(
-                    "DELETE FROM shares WHERE file_rowid = ?1 AND user_id = ?2",
-                    params![f.rowid, user],
-                )
-            }
+            let f = find_any(c, id)?;
+            c.execute(
+                "UPDATE files SET size = ?2, sha256 = ?3, media_type = ?4, updated_at = ?5
+                 WHERE rowid = ?1",
+                params![
+                    f.rowid,
+                    i64::try_from(size).unwrap_or(i64::MAX),
+                    sha256,
+                    media_type,
+                    stored_time(now())
+                ],
+            )
             .map_err(db_err)?;
+            queue_again(c, f.rowid)?;
             let f = find_any(c, id)?;
             complete(c, f).map_err(db_err)
         })

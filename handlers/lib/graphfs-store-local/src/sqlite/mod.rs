@@ -20,13 +20,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use graphfs_domain::{
-    CorpusStats, Cursor, CursorKey, EdgeKind, Error, FileCatalog, FileId, FileQuery, FileRecord,
-    FileTag, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
-    Keyset, Leases, MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals, QueueDepth, RelatedTag,
-    Result, SearchHit, SimilarFile, Similarity, TagInfo, TagMatch, TagSource, TagStore,
-    TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access, check_embedding, cosine,
-    index_terms, is_cjk, name_tokens, normalize_tag, parse_stored_time, query_terms, stored_time,
-    truncate_utf8,
+    CorpusStats, Cursor, CursorKey, EdgeKind, Error, FileCatalog, FileChange, FileId, FileQuery,
+    FileRecord, FileTag, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job,
+    JobFailure, JobQueue, Keyset, Leases, MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals,
+    QueueDepth, RelatedTag, Result, SearchHit, SimilarFile, Similarity, TagInfo, TagMatch,
+    TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access,
+    check_embedding, cosine, index_terms, is_cjk, name_tokens, normalize_tag, parse_stored_time,
+    query_terms, share_with_owner, stored_time, truncate_utf8, unknown_user,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 

@@ -93,6 +93,24 @@ pub(super) fn job_holder(conn: &Connection, job: &Job) -> Result<Option<i64>> {
         .map_err(db_err)
 }
 
+/// Queues a file for tagging now, whether or not a job is waiting.
+pub(super) fn queue_again(c: &Connection, rowid: i64) -> Result<()> {
+    c.execute(
+        "INSERT INTO jobs(file_rowid, due_at) VALUES (?1, ?2)
+         ON CONFLICT(file_rowid) DO UPDATE SET due_at = excluded.due_at, attempts = 0,
+             last_error = NULL",
+        params![rowid, millis(now())],
+    )
+    .map_err(db_err)?;
+    c.execute(
+        "UPDATE files SET status = CASE WHEN status = 'running' THEN status ELSE 'pending' END,
+                status_reason = NULL WHERE rowid = ?1",
+        [rowid],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl JobQueue for SqliteGraphIndex {
     async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>> {
@@ -246,20 +264,7 @@ impl JobQueue for SqliteGraphIndex {
     async fn requeue(&self, id: FileId) -> Result<()> {
         self.write(move |c| {
             let f = find_any(c, id)?;
-            c.execute(
-                "INSERT INTO jobs(file_rowid, due_at) VALUES (?1, ?2)
-                 ON CONFLICT(file_rowid) DO UPDATE SET due_at = excluded.due_at, attempts = 0,
-                     last_error = NULL",
-                params![f.rowid, millis(now())],
-            )
-            .map_err(db_err)?;
-            c.execute(
-                "UPDATE files SET status = CASE WHEN status = 'running' THEN status ELSE 'pending' END,
-                        status_reason = NULL WHERE rowid = ?1",
-                [f.rowid],
-            )
-            .map_err(db_err)?;
-            Ok(())
+            queue_again(c, f.rowid)
         })
         .await
     }

@@ -1,4 +1,4 @@
-//! Tags as users see and change them ([`TagStore`]), and the tag helpers writes share.
+//! Tags as users see them ([`TagStore`]), and the tag helpers writes share.
 
 #[allow(unused_imports)]
 use super::*;
@@ -104,67 +104,48 @@ pub(super) fn with_aliases(c: &Connection, rows: Vec<(i64, String, i64)>) -> Res
 
 /// After a file's tags changed: its update time and full-text row follow,
 /// and the file is read back as it now is.
-fn tags_changed(c: &Connection, rowid: i64, id: FileId) -> Result<FileRecord> {
+/// Adds `tag` to a file as a user tag, clearing an earlier removal.
+pub(super) fn add_user_tag_in(c: &Connection, rowid: i64, tag: &str) -> Result<()> {
+    let tid = ensure_tag(c, tag).map_err(db_err)?;
     c.execute(
-        "UPDATE files SET updated_at = ?2 WHERE rowid = ?1",
-        params![rowid, stored_time(now())],
+        "INSERT INTO file_tags(file_rowid, tag_id, score, source) VALUES (?1, ?2, 1.0, 'user')
+         ON CONFLICT(file_rowid, tag_id) DO UPDATE SET source = 'user', score = 1.0",
+        params![rowid, tid],
     )
     .map_err(db_err)?;
-    refresh_fts(c, rowid).map_err(db_err)?;
-    let f = find_any(c, id)?;
-    complete(c, f).map_err(db_err)
+    c.execute(
+        "DELETE FROM removed_tags WHERE file_rowid = ?1 AND tag_id = ?2",
+        params![rowid, tid],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Removes `tag` (or the tag it is an alias of) from a file, remembering
+/// the removal so that re-tagging never brings it back; a tag the file
+/// does not carry is left alone.
+pub(super) fn remove_tag_in(c: &Connection, rowid: i64, tag: &str) -> Result<()> {
+    let Some(tid) = tag_id(c, tag).map_err(db_err)? else {
+        return Ok(());
+    };
+    let removed = c
+        .execute(
+            "DELETE FROM file_tags WHERE file_rowid = ?1 AND tag_id = ?2",
+            params![rowid, tid],
+        )
+        .map_err(db_err)?;
+    if removed > 0 {
+        c.execute(
+            "INSERT OR IGNORE INTO removed_tags(file_rowid, tag_id) VALUES (?1, ?2)",
+            params![rowid, tid],
+        )
+        .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 #[async_trait]
 impl TagStore for SqliteGraphIndex {
-    async fn add_user_tag(&self, viewer: &str, id: FileId, tag: &str) -> Result<FileRecord> {
-        let (viewer, tag) = (viewer.to_string(), tag.to_string());
-        self.write(move |c| {
-            let f = find_owned(c, &viewer, id)?;
-            let tid = ensure_tag(c, &tag).map_err(db_err)?;
-            c.execute(
-                "INSERT INTO file_tags(file_rowid, tag_id, score, source) VALUES (?1, ?2, 1.0, 'user')
-                 ON CONFLICT(file_rowid, tag_id) DO UPDATE SET source = 'user', score = 1.0",
-                params![f.rowid, tid],
-            )
-            .map_err(db_err)?;
-            c.execute(
-                "DELETE FROM removed_tags WHERE file_rowid = ?1 AND tag_id = ?2",
-                params![f.rowid, tid],
-            )
-            .map_err(db_err)?;
-            tags_changed(c, f.rowid, id)
-        })
-        .await
-    }
-
-    async fn remove_tag(&self, viewer: &str, id: FileId, tag: &str) -> Result<FileRecord> {
-        let (viewer, tag) = (viewer.to_string(), tag.to_string());
-        self.write(move |c| {
-            let f = find_owned(c, &viewer, id)?;
-            let Some(tid) = tag_id(c, &tag).map_err(db_err)? else {
-                return Err(Error::NotFound(format!("tag '{tag}' on file {id}")));
-            };
-            let removed = c
-                .execute(
-                    "DELETE FROM file_tags WHERE file_rowid = ?1 AND tag_id = ?2",
-                    params![f.rowid, tid],
-                )
-                .map_err(db_err)?;
-            if removed == 0 {
-                return Err(Error::NotFound(format!("tag '{tag}' on file {id}")));
-            }
-            // Remembered so that re-tagging never brings it back.
-            c.execute(
-                "INSERT OR IGNORE INTO removed_tags(file_rowid, tag_id) VALUES (?1, ?2)",
-                params![f.rowid, tid],
-            )
-            .map_err(db_err)?;
-            tags_changed(c, f.rowid, id)
-        })
-        .await
-    }
-
     async fn list_tags(
         &self,
         viewer: &str,
