@@ -441,6 +441,7 @@ pub async fn get_one(
 /// none. At most 100 tag changes and 100 share changes at once.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "invoice.pdf", "add_tags": ["invoice"], "remove_tags": ["draft"], "share_with": ["bob"]}))]
 pub struct FilePatch {
     /// New file name.
     #[schema(value_type = Option<FileName>)]
