@@ -160,6 +160,7 @@ eval: web models
 ## Regenerate crds/ from the operator's Rust types.
 crds:
 	$(CARGO) run -q -p graphfs-operator --bin crdgen > crds/graphfs.yaml
+	cp crds/graphfs.yaml charts/graphfs/crds/graphfs.yaml
 
 ## Regenerate handlers/graphfs-api/openapi.json from the handlers and types.
 openapi:

@@ -296,6 +296,29 @@ pub struct AuthSpec {
     /// operator generates one with an `admin` and an `operator` token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens_secret: Option<String>,
+    /// Users with the admin role: they may merge and rename tags for every
+    /// user. Absent: `admin`, the user of the generated Secret's first
+    /// token. Empty: nobody.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // A pattern, not a CEL rule: a rule over every item of a list costs
+    // more than the API server's budget allows.
+    #[schemars(
+        length(max = 64),
+        inner(length(min = 1, max = 256), regex(pattern = r"^[^,\s]([^,]*[^,\s])?$"))
+    )]
+    pub admin_users: Option<Vec<String>>,
+}
+
+impl AuthSpec {
+    /// The user the generated tokens Secret makes an admin.
+    pub const DEFAULT_ADMIN: &'static str = "admin";
+
+    /// Who has the admin role, as the spec says or by default.
+    pub fn admins(&self) -> Vec<String> {
+        self.admin_users
+            .clone()
+            .unwrap_or_else(|| vec![Self::DEFAULT_ADMIN.to_string()])
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]

@@ -44,6 +44,14 @@ async fn the_api_server_rejects_invalid_specs() {
             "bolt://",
         ),
         (json!({"retention": "Sometimes"}), "retention"),
+        (
+            json!({"auth": {"adminUsers": ["alice,bob"]}}),
+            "adminUsers[0]",
+        ),
+        (
+            json!({"auth": {"adminUsers": ["ok", " alice"]}}),
+            "adminUsers[1]",
+        ),
     ];
     // Sent untyped: some of these cannot even be represented in the Rust types.
     let raw = |kind: &str, spec: &Value| -> DynamicObject {

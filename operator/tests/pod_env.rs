@@ -18,6 +18,7 @@ fn api_pod_environment_is_understood_by_graphfs_serve() {
     for var in [
         env::ADDR,
         env::TOKENS_FILE,
+        env::ADMIN_USERS,
         env::MAX_UPLOAD_BYTES,
         env::TAGGER_CONCURRENCY,
         env::LOG_FORMAT,

@@ -69,6 +69,7 @@ pub(super) fn api(gfs: &GraphFS, ns: &str, owner: &OwnerReference) -> Result<Api
     let mut env = vec![
         plain_env(env::ADDR, format!("0.0.0.0:{API_PORT}")),
         plain_env(env::TOKENS_FILE, "/etc/graphfs/tokens/tokens"),
+        plain_env(env::ADMIN_USERS, spec.auth.admins().join(",")),
         plain_env(env::MAX_UPLOAD_BYTES, spec.api.max_upload_bytes.to_string()),
         // Taggers run in their own pods (TaggerPool).
         plain_env(env::TAGGER_CONCURRENCY, "0"),

@@ -47,6 +47,7 @@ pub const API_PORT: i32 = 8080;
 pub mod env {
     pub const ADDR: &str = "GRAPHFS_ADDR";
     pub const TOKENS_FILE: &str = "GRAPHFS_TOKENS_FILE";
+    pub const ADMIN_USERS: &str = "GRAPHFS_ADMIN_USERS";
     pub const MAX_UPLOAD_BYTES: &str = "GRAPHFS_MAX_UPLOAD_BYTES";
     pub const TAGGER_CONCURRENCY: &str = "GRAPHFS_TAGGER_CONCURRENCY";
     pub const LOG_FORMAT: &str = "GRAPHFS_LOG_FORMAT";

@@ -3,7 +3,7 @@
 use k8s_openapi::api::core::v1::Secret;
 
 use super::*;
-use crate::crd::Retention;
+use crate::crd::{AuthSpec, Retention};
 
 /// Generated credentials the GraphFS needs, each with fresh random values.
 /// They are created only when missing and never overwritten. Under
@@ -58,7 +58,12 @@ pub fn generated_secrets(
         ));
     }
     if gfs.spec.auth.tokens_secret.is_none() {
-        let tokens = format!("admin:gfs_{}\noperator:gfs_{}\n", random(), random());
+        let tokens = format!(
+            "{}:gfs_{}\noperator:gfs_{}\n",
+            AuthSpec::DEFAULT_ADMIN,
+            random(),
+            random()
+        );
         out.push(secret(n.tokens_secret(), "api", &[("tokens", tokens)]));
     }
     Ok(out)

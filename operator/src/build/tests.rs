@@ -128,6 +128,42 @@ fn defaults_give_managed_backends_an_api_and_an_nginx_ingress() {
     );
 }
 
+fn env_value(d: &Deployment, name: &str) -> Option<String> {
+    d.spec.as_ref()?.template.spec.as_ref()?.containers[0]
+        .env
+        .as_ref()?
+        .iter()
+        .find(|e| e.name == name)
+        .and_then(|e| e.value.clone())
+}
+
+#[test]
+fn admins_are_the_generated_admin_unless_the_spec_names_them() {
+    let api_env = |spec: GraphFSSpec| {
+        let c = graphfs_children(&gfs(spec)).unwrap();
+        env_value(&c.deployments[0], env::ADMIN_USERS)
+    };
+    assert_eq!(api_env(default_spec()).as_deref(), Some("admin"));
+    let secrets = generated_secrets(&gfs(default_spec()), &mut || "x".repeat(32)).unwrap();
+    let tokens = secrets
+        .iter()
+        .find_map(|s| s.string_data.as_ref()?.get("tokens"))
+        .unwrap();
+    assert!(
+        tokens.starts_with("admin:gfs_"),
+        "the default admin has a token"
+    );
+
+    let mut spec = default_spec();
+    spec.auth.admin_users = Some(vec!["alice".into(), "ops@example.com".into()]);
+    assert_eq!(
+        api_env(spec.clone()).as_deref(),
+        Some("alice,ops@example.com")
+    );
+    spec.auth.admin_users = Some(vec![]);
+    assert_eq!(api_env(spec).as_deref(), Some(""));
+}
+
 #[test]
 fn external_backends_replace_the_managed_servers() {
     let mut spec = default_spec();
