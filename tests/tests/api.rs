@@ -1027,6 +1027,41 @@ async fn a_patch_is_all_or_nothing_and_shares_only_with_known_users() {
 }
 
 #[tokio::test]
+async fn re_tagging_is_rate_limited_per_user() {
+    let (_d, s) = server(&["--retag-per-minute", "1", "--retag-burst", "2"]).await;
+    let (_, mine) = s.upload("mine.txt", "mine").await.unwrap();
+    let path = format!("/api/v1/files/{}/retag", mine["id"].as_str().unwrap());
+    for _ in 0..2 {
+        let resp = s.request(Method::POST, &path).send().await.unwrap();
+        assert_eq!(resp.status(), 202);
+    }
+    let resp = s.request(Method::POST, &path).send().await.unwrap();
+    let wait: u64 = resp.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let (status, p) = problem(resp).await;
+    assert_eq!((status.as_u16(), problem_type(&p)), (429, "rate-limited"));
+    // Another user's budget is their own, and other requests go on.
+    let bob = s.token_for("bob").await.unwrap();
+    let (_, theirs) = s.upload_as(&bob, "theirs.txt", "theirs").await.unwrap();
+    let resp = s
+        .client
+        .post(s.url(&format!(
+            "/api/v1/files/{}/retag",
+            theirs["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    assert_eq!(s.get("/api/v1/files").send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
 async fn probes_metrics_openapi_and_unknown_routes() {
     let (_d, s) = server(&[]).await;
     s.upload("m.txt", "metrics").await.unwrap();

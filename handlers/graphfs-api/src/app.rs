@@ -22,6 +22,8 @@ pub struct AppState {
     pub store: Arc<dyn ObjectStore>,
     pub metrics: Metrics,
     pub limiter: RateLimiter,
+    /// Re-tags per user, on top of `limiter`.
+    pub retag_limiter: RateLimiter,
     /// Who a bearer token names, cached for a few seconds.
     pub tokens: crate::tokens::TokenCache,
     pub max_upload_bytes: u64,

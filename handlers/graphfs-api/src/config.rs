@@ -176,6 +176,14 @@ pub struct ServeArgs {
     /// Requests a user may make at once above the sustained rate.
     #[arg(long, env = "GRAPHFS_RATE_LIMIT_BURST", default_value_t = 400.0)]
     pub rate_limit_burst: f64,
+    /// Re-tags a user may ask for per minute, sustained, per replica: each
+    /// is a tagging job, so a re-tag loop cannot flood the queue (0 turns
+    /// the limit off).
+    #[arg(long, env = "GRAPHFS_RETAG_PER_MINUTE", default_value_t = 60.0)]
+    pub retag_per_minute: f64,
+    /// Re-tags a user may ask for at once above that rate.
+    #[arg(long, env = "GRAPHFS_RETAG_BURST", default_value_t = 30.0)]
+    pub retag_burst: f64,
     /// Shared secret MinIO sends with bucket notifications (as a bearer
     /// token) to POST /api/v1/events/s3; the endpoint is off without it.
     #[arg(long, env = "GRAPHFS_S3_WEBHOOK_TOKEN", hide_env_values = true)]

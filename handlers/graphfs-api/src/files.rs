@@ -554,6 +554,10 @@ pub async fn retag(
     if file.owner != user {
         return Err(Error::Forbidden("only the owner may re-tag a file".into()).into());
     }
+    state
+        .retag_limiter
+        .check(&user)
+        .map_err(Problem::rate_limited)?;
     state.index.requeue(id).await?;
     Ok(StatusCode::ACCEPTED)
 }

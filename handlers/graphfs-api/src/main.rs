@@ -473,6 +473,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         store: backends.store.clone(),
         metrics: Metrics::default(),
         limiter: RateLimiter::new(args.rate_limit_rps, args.rate_limit_burst),
+        retag_limiter: RateLimiter::new(args.retag_per_minute / 60.0, args.retag_burst),
         tokens: Default::default(),
         max_upload_bytes: args.max_upload_bytes,
         webhook_token: args.s3_webhook_token.clone().filter(|t| !t.is_empty()),

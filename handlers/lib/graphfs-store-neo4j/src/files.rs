@@ -127,15 +127,16 @@ impl FileCatalog for Neo4jGraphIndex {
         let now = Utc::now();
         let mut txn = self.graph.start_txn().await.map_err(db_err)?;
         txn.run(
-            query(
-                "MERGE (u:User {id: $owner}) ON CREATE SET u.created_at = $now
-                 CREATE (u)-[:OWNS]->(f:File {id: $id, owner: $owner, name: $name, name_tokens: $tokens,
+            query(&format!(
+                "{NEXT_TURN}
+                 MERGE (u:User {{id: $owner}}) ON CREATE SET u.created_at = $now
+                 CREATE (u)-[:OWNS]->(f:File {{id: $id, owner: $owner, name: $name, name_tokens: $tokens,
                      size: $size, sha256: $sha, media_type: $media, created_at: $now, updated_at: $now,
-                     status: 'pending', status_reason: '', metadata: '{}', text: '', tags_text: '',
-                     shared_with: [], terms: [], object_key: $key, viewers: $owner})
-                 CREATE (:Job {file_id: $id, seq: $seq, attempts: 0, due_at: $now_ms, worker: '',
-                     lease_until: 0, last_error: ''})-[:FOR]->(f)",
-            )
+                     status: 'pending', status_reason: '', metadata: '{{}}', text: '', tags_text: '',
+                     shared_with: [], terms: [], object_key: $key, viewers: $owner}})
+                 CREATE (:Job {{file_id: $id, seq: $seq, attempts: 0, due_at: $now_ms, worker: '',
+                     lease_until: 0, last_error: '', vtag: turn}})-[:FOR]->(f)"
+            ))
             .param("owner", file.owner.clone())
             .param("id", file.id.to_string())
             .param("name", file.name.clone())
@@ -297,7 +298,7 @@ impl FileCatalog for Neo4jGraphIndex {
                 query(
                     "MATCH (f:File {id: $id})
                      SET f.size = $size, f.sha256 = $sha, f.media_type = $media, f.updated_at = $now
-                     RETURN f.id AS id",
+                     RETURN f.owner AS owner",
                 )
                 .param("id", id.to_string())
                 .param("size", i64::try_from(size).unwrap_or(i64::MAX))
@@ -306,11 +307,12 @@ impl FileCatalog for Neo4jGraphIndex {
                 .param("now", stored_time(Utc::now())),
             )
             .await?;
-            if rows.is_empty() {
+            let Some(row) = rows.first() else {
                 let _ = txn.rollback().await;
                 return Err(access::not_found(id));
-            }
-            txn.run(queue_again(id)).await.map_err(db_err)?;
+            };
+            let owner: String = row.get("owner").map_err(de_err)?;
+            txn.run(queue_again(id, &owner)).await.map_err(db_err)?;
             txn.commit().await.map_err(db_err)
         })
         .await?;

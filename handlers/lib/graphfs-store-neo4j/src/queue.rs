@@ -108,17 +108,42 @@ impl Neo4jGraphIndex {
     }
 }
 
-/// Queues a file for tagging now, whether or not a job is waiting.
-pub(super) fn queue_again(id: FileId) -> Query {
-    query(
-        "MATCH (f:File {id: $fid})
-         MERGE (j:Job {file_id: $fid})
-         ON CREATE SET j.seq = $seq, j.attempts = 0, j.due_at = $now, j.worker = '', j.lease_until = 0, j.last_error = ''
-         ON MATCH SET j.due_at = $now, j.attempts = 0, j.last_error = ''
+/// Cypher that leaves `turn`, the next turn of `$owner` in the tagging
+/// queue, and records it: start-time fair queuing. A job's turn comes after
+/// the owner's previous job and no earlier than the work being served now
+/// (the lowest turn queued, else the latest turn given), and claims go in
+/// turn order, so owners take turns: one user's thousand files, or a re-tag
+/// loop, wait behind each other, not in front of everyone else's.
+pub(super) const NEXT_TURN: &str = "
+    CALL () {
+        OPTIONAL MATCH (q:Job) WHERE q.vtag IS NOT NULL
+        WITH q ORDER BY q.vtag LIMIT 1
+        RETURN q.vtag AS low
+    }
+    CALL () {
+        OPTIONAL MATCH (o:QueueTurn)
+        RETURN max(o.last) AS high
+    }
+    MERGE (t:QueueTurn {owner: $owner}) ON CREATE SET t.last = 0
+    WITH t, coalesce(low, high, 0) AS clock
+    SET t.last = CASE WHEN clock > t.last THEN clock ELSE t.last END + 1
+    WITH t.last AS turn";
+
+/// Queues a file of `owner` for tagging now, in the owner's next turn,
+/// whether or not a job is waiting.
+pub(super) fn queue_again(id: FileId, owner: &str) -> Query {
+    query(&format!(
+        "{NEXT_TURN}
+         MATCH (f:File {{id: $fid}})
+         MERGE (j:Job {{file_id: $fid}})
+         ON CREATE SET j.seq = $seq, j.attempts = 0, j.due_at = $now, j.worker = '', j.lease_until = 0,
+             j.last_error = '', j.vtag = turn
+         ON MATCH SET j.due_at = $now, j.attempts = 0, j.last_error = '', j.vtag = turn
          MERGE (j)-[:FOR]->(f)
-         SET f.status = CASE WHEN f.status = 'running' THEN f.status ELSE 'pending' END, f.status_reason = ''",
-    )
+         SET f.status = CASE WHEN f.status = 'running' THEN f.status ELSE 'pending' END, f.status_reason = ''"
+    ))
     .param("fid", id.to_string())
+    .param("owner", owner)
     .param("seq", new_seq())
     .param("now", now_ms())
 }
@@ -136,7 +161,7 @@ impl JobQueue for Neo4jGraphIndex {
                 .rows(
                     query(
                         "MATCH (j:Job) WHERE j.due_at <= $now AND j.lease_until < $now
-                         RETURN j.file_id AS id ORDER BY j.due_at, j.file_id LIMIT 1",
+                         RETURN j.file_id AS id ORDER BY j.vtag, j.file_id LIMIT 1",
                     )
                     .param("now", now),
                 )
@@ -252,8 +277,11 @@ impl JobQueue for Neo4jGraphIndex {
     }
 
     async fn requeue(&self, id: FileId) -> Result<()> {
-        self.get_file_internal(id).await?;
-        self.graph.run(queue_again(id)).await.map_err(db_err)?;
+        let file = self.get_file_internal(id).await?;
+        self.graph
+            .run(queue_again(id, &file.owner))
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 

@@ -15,6 +15,11 @@ pub(super) const SCHEMA: &[&str] = &[
     "CREATE INDEX graphfs_file_owner_created IF NOT EXISTS FOR (f:File) ON (f.owner, f.created_at)",
     "CREATE INDEX graphfs_file_status IF NOT EXISTS FOR (f:File) ON (f.status)",
     "CREATE INDEX graphfs_job_due IF NOT EXISTS FOR (j:Job) ON (j.due_at)",
+    // Claims go in turn order (queue::NEXT_TURN); jobs queued before turns
+    // existed take turn 0.
+    "CREATE INDEX graphfs_job_turn IF NOT EXISTS FOR (j:Job) ON (j.vtag)",
+    "CREATE CONSTRAINT graphfs_queue_turn IF NOT EXISTS FOR (t:QueueTurn) REQUIRE t.owner IS UNIQUE",
+    "MATCH (j:Job) WHERE j.vtag IS NULL SET j.vtag = 0",
     // `viewers` (owner and users shared with) lets Lucene keep to the
     // viewer's files before ranking, instead of ranking everyone's.
     "CREATE FULLTEXT INDEX graphfs_file_search IF NOT EXISTS FOR (f:File) ON EACH [f.name_tokens, f.text, f.tags_text, f.viewers]",

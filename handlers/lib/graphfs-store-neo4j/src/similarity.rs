@@ -71,11 +71,20 @@ impl Similarity for Neo4jGraphIndex {
         let rows = self
             .rows(
                 query(
-                    "MATCH (f:File)
-                     CALL { WITH f
+                    // Turns spread after what is queued: new uploads
+                    // still get turns among them.
+                    "CALL () {
+                         OPTIONAL MATCH (q:Job) WHERE q.vtag IS NOT NULL
+                         WITH q ORDER BY q.vtag LIMIT 1
+                         RETURN coalesce(q.vtag, 0) AS low
+                     }
+                     CALL () { MATCH (f:File) RETURN count(f) AS files }
+                     MATCH (f:File)
+                     CALL { WITH f, low, files
                          MERGE (j:Job {file_id: f.id})
                          ON CREATE SET j.seq = toInteger(rand() * 4503599627370496), j.attempts = 0,
-                             j.due_at = $now, j.worker = '', j.lease_until = 0, j.last_error = ''
+                             j.due_at = $now, j.worker = '', j.lease_until = 0, j.last_error = '',
+                             j.vtag = low + 1 + toInteger(rand() * files)
                          MERGE (j)-[:FOR]->(f)
                          SET f.status = CASE WHEN f.status = 'running' THEN f.status ELSE 'pending' END,
                              f.status_reason = ''

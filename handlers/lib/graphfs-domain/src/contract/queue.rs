@@ -3,26 +3,11 @@
 use super::*;
 
 pub(super) async fn queue(index: &dyn GraphIndex) {
+    // Older jobs of other checks go first, so the queue holds only ours.
+    drain(index).await;
     let u = unique("queuer");
     let f = new_file(index, &u, "q.txt", "text/plain").await;
-    // Drain older jobs of other checks so the queue holds only ours.
-    let mut job = None;
-    for _ in 0..10_000 {
-        let j = index
-            .claim_job("w1", Duration::from_secs(60))
-            .await
-            .unwrap()
-            .expect("queued");
-        if j.file_id == f.id {
-            job = Some(j);
-            break;
-        }
-        index
-            .complete_job(&j, &TaggingOutcome::default())
-            .await
-            .unwrap();
-    }
-    let job = job.unwrap();
+    let job = claim_for(index, f.id).await;
     assert_eq!(job.attempts, 1);
     assert_eq!(
         index.get_file(&u, f.id).await.unwrap().status,
@@ -154,4 +139,28 @@ pub(super) async fn queue(index: &dyn GraphIndex) {
             .unwrap()
             .is_none()
     );
+
+    // Owners take turns: one owner's backlog does not hold up another's
+    // file, and each owner's files keep their own order.
+    let (heavy, light) = (unique("heavy"), unique("light"));
+    let mut backlog = Vec::new();
+    for i in 0..5 {
+        let name = format!("backlog-{i}.txt");
+        backlog.push(new_file(index, &heavy, &name, "text/plain").await.id);
+    }
+    let one = new_file(index, &light, "one.txt", "text/plain").await.id;
+    let mut order = Vec::new();
+    while let Some(j) = index
+        .claim_job("fair", Duration::from_secs(60))
+        .await
+        .unwrap()
+    {
+        order.push(j.file_id);
+        index.complete_job(&j, &outcome("done", &[])).await.unwrap();
+    }
+    assert_eq!(order.len(), 6, "{order:?}");
+    let at = order.iter().position(|id| *id == one).unwrap();
+    assert!(at <= 2, "the light owner's file came {}th of 6", at + 1);
+    order.retain(|id| *id != one);
+    assert_eq!(order, backlog);
 }

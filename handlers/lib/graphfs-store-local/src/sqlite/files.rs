@@ -131,9 +131,10 @@ impl FileCatalog for SqliteGraphIndex {
             )
             .map_err(db_err)?;
             let rowid = c.last_insert_rowid();
+            let turn = next_turn(c, &file.owner)?;
             c.execute(
-                "INSERT INTO jobs(file_rowid, due_at) VALUES (?1, ?2)",
-                params![rowid, millis(now)],
+                "INSERT INTO jobs(file_rowid, due_at, vtag) VALUES (?1, ?2, ?3)",
+                params![rowid, millis(now), turn],
             )
             .map_err(db_err)?;
             refresh_fts(c, rowid).map_err(db_err)?;
@@ -286,7 +287,7 @@ impl FileCatalog for SqliteGraphIndex {
                 ],
             )
             .map_err(db_err)?;
-            queue_again(c, f.rowid)?;
+            queue_again(c, f.rowid, &f.record.owner)?;
             let f = find_any(c, id)?;
             complete(c, f).map_err(db_err)
         })

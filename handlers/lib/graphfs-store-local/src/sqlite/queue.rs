@@ -93,13 +93,47 @@ pub(super) fn job_holder(conn: &Connection, job: &Job) -> Result<Option<i64>> {
         .map_err(db_err)
 }
 
-/// Queues a file for tagging now, whether or not a job is waiting.
-pub(super) fn queue_again(c: &Connection, rowid: i64) -> Result<()> {
+/// The next turn of `owner` in the tagging queue: start-time fair queuing.
+/// A job's turn comes after the owner's previous job and no earlier than the
+/// work being served now (the lowest turn queued), and claims go in turn
+/// order, so owners take turns: one user's thousand files, or a re-tag
+/// loop, wait behind each other, not in front of everyone else's.
+pub(super) fn next_turn(c: &Connection, owner: &str) -> Result<i64> {
+    let clock: i64 = c
+        .query_row(
+            "SELECT COALESCE((SELECT MIN(vtag) FROM jobs), (SELECT MAX(last) FROM queue_turns), 0)",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    let last: i64 = c
+        .query_row(
+            "SELECT last FROM queue_turns WHERE owner = ?1",
+            [owner],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)?
+        .unwrap_or(0);
+    let turn = clock.max(last) + 1;
     c.execute(
-        "INSERT INTO jobs(file_rowid, due_at) VALUES (?1, ?2)
-         ON CONFLICT(file_rowid) DO UPDATE SET due_at = excluded.due_at, attempts = 0,
-             last_error = NULL",
-        params![rowid, millis(now())],
+        "INSERT INTO queue_turns(owner, last) VALUES (?1, ?2)
+         ON CONFLICT(owner) DO UPDATE SET last = excluded.last",
+        params![owner, turn],
+    )
+    .map_err(db_err)?;
+    Ok(turn)
+}
+
+/// Queues a file for tagging now, in its owner's next turn, whether or not
+/// a job is waiting.
+pub(super) fn queue_again(c: &Connection, rowid: i64, owner: &str) -> Result<()> {
+    let turn = next_turn(c, owner)?;
+    c.execute(
+        "INSERT INTO jobs(file_rowid, due_at, vtag) VALUES (?1, ?2, ?3)
+         ON CONFLICT(file_rowid) DO UPDATE SET due_at = excluded.due_at, vtag = excluded.vtag,
+             attempts = 0, last_error = NULL",
+        params![rowid, millis(now()), turn],
     )
     .map_err(db_err)?;
     c.execute(
@@ -123,7 +157,7 @@ impl JobQueue for SqliteGraphIndex {
                     "UPDATE jobs SET worker = ?1, lease_until = ?2, attempts = attempts + 1
                      WHERE id = (SELECT id FROM jobs
                                  WHERE due_at <= ?3 AND (lease_until IS NULL OR lease_until < ?3)
-                                 ORDER BY due_at, id LIMIT 1)
+                                 ORDER BY vtag, id LIMIT 1)
                      RETURNING id, file_rowid, attempts",
                 )
                 .and_then(|mut s| {
@@ -264,7 +298,7 @@ impl JobQueue for SqliteGraphIndex {
     async fn requeue(&self, id: FileId) -> Result<()> {
         self.write(move |c| {
             let f = find_any(c, id)?;
-            queue_again(c, f.rowid)
+            queue_again(c, f.rowid, &f.record.owner)
         })
         .await
     }

@@ -80,6 +80,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs(due_at, id);
+-- Each owner's last turn in the tagging queue (see queue::next_turn).
+CREATE TABLE IF NOT EXISTS queue_turns (
+    owner TEXT PRIMARY KEY,
+    last INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS doc_terms (
     file_rowid INTEGER NOT NULL REFERENCES files(rowid) ON DELETE CASCADE,
     term TEXT NOT NULL,
@@ -114,7 +119,12 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("tokens", "label", "TEXT NOT NULL DEFAULT ''"),
     ("tokens", "source", "TEXT NOT NULL DEFAULT 'cli'"),
     ("tokens", "expires_at", "TEXT"),
+    // A job's turn: claims go in turn order, so owners take turns.
+    ("jobs", "vtag", "INTEGER NOT NULL DEFAULT 0"),
 ];
+
+/// Indexes on added columns, made once the columns exist.
+const ADDED_INDEXES: &str = "CREATE INDEX IF NOT EXISTS jobs_turn ON jobs(vtag, id);";
 
 pub(super) fn migrate(c: &Connection) -> Result<()> {
     for (table, column, decl) in ADDED_COLUMNS {
@@ -130,6 +140,7 @@ pub(super) fn migrate(c: &Connection) -> Result<()> {
                 .map_err(db_err)?;
         }
     }
+    c.execute_batch(ADDED_INDEXES).map_err(db_err)?;
     Ok(())
 }
 

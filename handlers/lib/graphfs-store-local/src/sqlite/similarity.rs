@@ -49,7 +49,10 @@ impl Similarity for SqliteGraphIndex {
                 .map_err(db_err)?;
             let queued = c
                 .execute(
-                    "INSERT INTO jobs(file_rowid, due_at) SELECT rowid, ?1 FROM files WHERE true
+                    // Turns after what is queued, in file order: new
+                    // uploads still get turns among them.
+                    "INSERT INTO jobs(file_rowid, due_at, vtag)
+                     SELECT rowid, ?1, COALESCE((SELECT MIN(vtag) FROM jobs), 0) + rowid FROM files WHERE true
                      ON CONFLICT(file_rowid) DO NOTHING",
                     [millis(now())],
                 )
