@@ -389,7 +389,28 @@ async fn record_embedding_model(index: Arc<dyn GraphIndex>, embedder: Option<&Ar
     }
 }
 
-fn start_worker(
+/// Checks that an extraction worker starts and is confined, before any file
+/// is given to one: where the kernel refuses the syscall filter, tagging
+/// would otherwise fail file by file.
+async fn check_sandbox(iso: &Isolation) -> Result<()> {
+    let report = graphfs_extract::probe_isolated(iso, &graphfs_extract::SandboxProbe::default())
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "the extraction sandbox does not work here ({e}); \
+                 --extract-isolated=false extracts in-process, unconfined"
+            )
+        })?;
+    anyhow::ensure!(
+        report.environment.is_empty(),
+        "the extraction worker was given an environment: {:?}",
+        report.environment
+    );
+    tracing::info!("extraction runs confined: no environment, files, sockets or programs");
+    Ok(())
+}
+
+async fn start_worker(
     backends: &Backends,
     storage: &StorageArgs,
     tagging: &TaggingArgs,
@@ -397,6 +418,11 @@ fn start_worker(
     shutdown: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>> {
     let config = worker_config(storage, tagging)?;
+    if config.concurrency > 0
+        && let ExtractMode::Isolated(iso) = &config.extract
+    {
+        check_sandbox(iso).await?;
+    }
     let tagger = make_tagger(backends, tagging, embedder)?;
     let mut worker = Worker::new(
         backends.index.clone(),
@@ -504,7 +530,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         &args.tagging,
         embedder.as_ref(),
         stop_rx,
-    )?;
+    )
+    .await?;
     orphans::spawn_periodic(
         backends.index.clone(),
         backends.store.clone(),
@@ -548,7 +575,7 @@ async fn tagger(storage: StorageArgs, tagging: TaggingArgs) -> Result<()> {
     let embedder = embedder(&tagging.embedding, llm_api_key(&tagging)?.as_deref())?;
     record_embedding_model(backends.index.clone(), embedder.as_ref()).await;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = start_worker(&backends, &storage, &tagging, embedder.as_ref(), stop_rx)?;
+    let worker = start_worker(&backends, &storage, &tagging, embedder.as_ref(), stop_rx).await?;
     shutdown_signal().await;
     let _ = stop_tx.send(true);
     worker.await.context("tagging worker")?;

@@ -1,7 +1,9 @@
 //! Running an extraction where a misbehaving parser cannot hurt the caller: in a child
-//! process with memory and CPU limits, or at least on a blocking thread with a timeout.
+//! process with memory and CPU limits, an empty environment, the file's bytes on stdin
+//! and a syscall filter ([`crate::sandbox`]), or at least on a blocking thread with a
+//! timeout.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::os::fd::FromRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -10,12 +12,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
-use crate::{ExtractError, Extracted, Limits, extract_file, panic_message};
+use crate::sandbox::{ProbeReport, SandboxProbe, try_escape};
+use crate::{ExtractError, Extracted, Limits, extract_bytes, extract_file, panic_message};
 
-/// One extraction job, as sent to the worker process.
+/// One extraction: the file at `path`, which the parent reads and sends to the worker.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct ExtractRequest {
     pub path: PathBuf,
@@ -40,7 +43,22 @@ pub struct Isolation {
     pub cpu_seconds: u64,
 }
 
-/// The single JSON line a worker prints: `{"ok": Extracted}` or `{"err": "message"}`.
+/// The first line a worker reads on stdin (JSON); for an extraction, the file's bytes
+/// follow it (at most the input limit and one byte more; `size` says how long it is).
+#[derive(Serialize, Deserialize, Debug)]
+#[serde(rename_all = "snake_case")]
+enum WorkerJob {
+    Extract {
+        name: String,
+        declared_media_type: String,
+        size: u64,
+        limits: Limits,
+    },
+    Probe(SandboxProbe),
+}
+
+/// The single JSON line a worker prints: `{"ok": Extracted}`, `{"probe": ProbeReport}`
+/// or `{"err": "message"}`.
 /// `error` carries the structured error so the parent can rebuild the same variant.
 #[derive(Serialize, Deserialize, Debug, Default)]
 struct Reply {
@@ -50,6 +68,8 @@ struct Reply {
     err: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<WireError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    probe: Option<ProbeReport>,
 }
 
 impl Reply {
@@ -104,12 +124,14 @@ impl From<WireError> for ExtractError {
     }
 }
 
-/// Largest request accepted on stdin; a request is a path, a name and a few numbers.
+/// Longest first line accepted on stdin; a job is a name and a few numbers.
 const MAX_REQUEST_BYTES: u64 = 1024 * 1024;
 
-/// Worker entry point: reads one JSON [`ExtractRequest`] from stdin, writes one JSON line
-/// (`{"ok": ...}` or `{"err": "..."}`) to stdout and returns the process exit code (0 on
-/// success, 1 when extraction failed, 2 for a bad request or I/O failure).
+/// Worker entry point: confines the process ([`crate::sandbox::confine`]), reads one
+/// [`WorkerJob`] line from stdin (and, for an extraction, the file's bytes after it),
+/// writes one JSON line (`{"ok": ...}`, `{"probe": ...}` or `{"err": "..."}`) to stdout
+/// and returns the process exit code (0 on success, 1 when extraction failed, 2 for a
+/// bad request, an I/O failure or no confinement).
 ///
 /// Call it before starting any async runtime or logging to stdout. While it runs, file
 /// descriptor 1 points at stderr so that stray prints from parsers cannot corrupt the reply.
@@ -117,15 +139,11 @@ pub fn child_main() -> i32 {
     let Some(mut reply_out) = take_stdout() else {
         return 2;
     };
-    let mut raw = Vec::new();
-    let read = std::io::stdin()
-        .lock()
-        .take(MAX_REQUEST_BYTES)
-        .read_to_end(&mut raw);
-    let (reply, code) = match read {
-        Ok(_) => serve(&raw),
+    // Before reading a byte of the file: a worker that cannot be confined extracts nothing.
+    let (reply, code) = match crate::sandbox::confine() {
+        Ok(()) => serve(&mut std::io::stdin().lock()),
         Err(e) => (
-            Reply::failure(format!("could not read the extraction request: {e}")),
+            Reply::failure(format!("the extraction sandbox could not be set up: {e}")),
             2,
         ),
     };
@@ -139,10 +157,34 @@ pub fn child_main() -> i32 {
     }
 }
 
-/// Handles one raw request: the reply and the exit code.
-fn serve(raw: &[u8]) -> (Reply, i32) {
-    let req = match serde_json::from_slice::<ExtractRequest>(raw) {
-        Ok(req) => req,
+/// Handles one job read from `input`: the reply and the exit code.
+fn serve(input: &mut impl BufRead) -> (Reply, i32) {
+    let mut line = Vec::new();
+    if let Err(e) = input
+        .by_ref()
+        .take(MAX_REQUEST_BYTES)
+        .read_until(b'\n', &mut line)
+    {
+        return (
+            Reply::failure(format!("could not read the extraction request: {e}")),
+            2,
+        );
+    }
+    let (name, declared_media_type, size, limits) = match serde_json::from_slice::<WorkerJob>(&line)
+    {
+        Ok(WorkerJob::Extract {
+            name,
+            declared_media_type,
+            size,
+            limits,
+        }) => (name, declared_media_type, size, limits),
+        Ok(WorkerJob::Probe(probe)) => {
+            let reply = Reply {
+                probe: Some(try_escape(&probe)),
+                ..Reply::default()
+            };
+            return (reply, 0);
+        }
         Err(e) => {
             return (
                 Reply::failure(format!("invalid extraction request: {e}")),
@@ -150,8 +192,16 @@ fn serve(raw: &[u8]) -> (Reply, i32) {
             );
         }
     };
+    let wanted = size.min(limits.max_input_bytes.saturating_add(1));
+    let mut data = Vec::with_capacity(usize::try_from(wanted).unwrap_or(0));
+    if let Err(e) = input.by_ref().take(wanted).read_to_end(&mut data) {
+        return (
+            Reply::failure(format!("could not read the file to extract: {e}")),
+            2,
+        );
+    }
     let result = catch_unwind(AssertUnwindSafe(|| {
-        extract_file(&req.path, &req.name, &req.declared_media_type, &req.limits)
+        extract_bytes(&data, size, &name, &declared_media_type, &limits)
     }))
     .unwrap_or_else(|panic| {
         Err(ExtractError::Crashed(format!(
@@ -208,16 +258,70 @@ fn reply_limit(limits: &Limits) -> u64 {
 const MAX_STDERR_BYTES: u64 = 16 * 1024;
 
 /// Runs the extraction in a child process started as `iso` describes, with `RLIMIT_AS`
-/// and `RLIMIT_CPU` applied, killing it after `iso.timeout`.
+/// and `RLIMIT_CPU` applied, an empty environment and the file's bytes on stdin, killing
+/// it after `iso.timeout`.
 pub async fn extract_isolated(
     iso: &Isolation,
     req: &ExtractRequest,
 ) -> Result<Extracted, ExtractError> {
-    let request = serde_json::to_vec(req)
+    let file = tokio::fs::File::open(&req.path).await?;
+    let meta = file.metadata().await?;
+    if !meta.is_file() {
+        // Devices and FIFOs could be read forever.
+        return Err(ExtractError::Malformed("not a regular file".to_string()));
+    }
+    let job = WorkerJob::Extract {
+        name: req.name.clone(),
+        declared_media_type: req.declared_media_type.clone(),
+        size: meta.len(),
+        limits: req.limits,
+    };
+    let body = file.take(req.limits.max_input_bytes.saturating_add(1));
+    let reply = run_worker(iso, &job, Some(body), reply_limit(&req.limits)).await?;
+    match (reply.ok, reply.error, reply.err) {
+        (Some(extracted), _, _) => Ok(extracted),
+        (None, Some(error), _) => Err(error.into()),
+        (None, None, Some(message)) => Err(ExtractError::Malformed(message)),
+        (None, None, None) => Err(ExtractError::Crashed(
+            "the extraction process returned an empty reply".to_string(),
+        )),
+    }
+}
+
+/// Starts a worker as [`extract_isolated`] does and reports what it could do of what
+/// `probe` asks: a check that the confinement is in force.
+pub async fn probe_isolated(
+    iso: &Isolation,
+    probe: &SandboxProbe,
+) -> Result<ProbeReport, ExtractError> {
+    let job = WorkerJob::Probe(probe.clone());
+    let reply = run_worker(iso, &job, None::<tokio::io::Empty>, MAX_REQUEST_BYTES).await?;
+    match (reply.probe, reply.err) {
+        (Some(report), _) => Ok(report),
+        (None, Some(message)) => Err(ExtractError::Crashed(message)),
+        (None, None) => Err(ExtractError::Crashed(
+            "the extraction process returned no probe report".to_string(),
+        )),
+    }
+}
+
+/// Runs one job in a worker: the job line and `body` on its stdin, its reply read from
+/// stdout (at most `output_limit` bytes).
+async fn run_worker<B: AsyncRead + Unpin>(
+    iso: &Isolation,
+    job: &WorkerJob,
+    body: Option<B>,
+    output_limit: u64,
+) -> Result<Reply, ExtractError> {
+    let mut request = serde_json::to_vec(job)
         .map_err(|e| ExtractError::Crashed(format!("could not encode the request: {e}")))?;
+    request.push(b'\n');
     let mut command = Command::new(&iso.program);
     command
         .args(&iso.args)
+        // Nothing of the parent's environment (storage and LLM credentials) goes along.
+        .env_clear()
+        .current_dir("/")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -249,13 +353,16 @@ pub async fn extract_isolated(
     let stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-    let output_limit = reply_limit(&req.limits);
 
     let run = async {
         let feed = async {
             if let Some(mut stdin) = stdin {
                 // The child may exit without reading; a broken pipe is not our failure.
-                let _ = stdin.write_all(&request).await;
+                if stdin.write_all(&request).await.is_ok()
+                    && let Some(mut body) = body
+                {
+                    let _ = tokio::io::copy(&mut body, &mut stdin).await;
+                }
                 let _ = stdin.shutdown().await;
             }
         };
@@ -277,14 +384,7 @@ pub async fn extract_isolated(
     let status = status
         .map_err(|e| ExtractError::Crashed(format!("lost track of the extraction process: {e}")))?;
     if let Some(reply) = parse_reply(&out) {
-        return match (reply.ok, reply.error, reply.err) {
-            (Some(extracted), _, _) => Ok(extracted),
-            (None, Some(error), _) => Err(error.into()),
-            (None, None, Some(message)) => Err(ExtractError::Malformed(message)),
-            (None, None, None) => Err(ExtractError::Crashed(
-                "the extraction process returned an empty reply".to_string(),
-            )),
-        };
+        return Ok(reply);
     }
     let stderr_tail = String::from_utf8_lossy(&err);
     let stderr_tail = stderr_tail.trim();
@@ -364,32 +464,42 @@ mod tests {
         parse_reply(&line).expect("reply parses")
     }
 
+    /// The bytes a parent sends for `job` and `content`.
+    fn stdin(job: &WorkerJob, content: &[u8]) -> Vec<u8> {
+        let mut raw = serde_json::to_vec(job).expect("encode");
+        raw.push(b'\n');
+        raw.extend_from_slice(content);
+        raw
+    }
+
+    fn job(name: &str, size: u64, limits: Limits) -> WorkerJob {
+        WorkerJob::Extract {
+            name: name.into(),
+            declared_media_type: String::new(),
+            size,
+            limits,
+        }
+    }
+
     #[test]
     fn worker_serves_requests() {
-        let dir = tempfile::TempDir::new().expect("temp dir");
-        let path = dir.path().join("upload");
-        std::fs::write(&path, "# Title\nbody").expect("write");
-        let req = ExtractRequest {
-            path: path.clone(),
-            name: "notes.md".into(),
-            declared_media_type: String::new(),
-            limits: Limits::default(),
-        };
-        let (reply, code) = serve(&serde_json::to_vec(&req).expect("encode"));
+        let content = b"# Title\nbody";
+        let raw = stdin(
+            &job("notes.md", content.len() as u64, Limits::default()),
+            content,
+        );
+        let (reply, code) = serve(&mut raw.as_slice());
         assert_eq!(code, 0);
         let extracted = round_trip(&reply).ok.expect("ok reply");
         assert_eq!(extracted.text, "Title\nbody");
 
-        let zero_limit = ExtractRequest {
-            limits: Limits {
-                max_input_bytes: 1,
-                ..Limits::default()
-            },
-            name: "x.pdf".into(),
-            ..req
+        let tiny = Limits {
+            max_input_bytes: 1,
+            ..Limits::default()
         };
-        std::fs::write(&path, "%PDF-1.4 and more").expect("write");
-        let (reply, code) = serve(&serde_json::to_vec(&zero_limit).expect("encode"));
+        let pdf = b"%PDF-1.4 and more";
+        let raw = stdin(&job("x.pdf", pdf.len() as u64, tiny), pdf);
+        let (reply, code) = serve(&mut raw.as_slice());
         assert_eq!(code, 1);
         let reply = round_trip(&reply);
         assert!(reply.err.is_some_and(|m| m.contains("too large")));
@@ -399,12 +509,27 @@ mod tests {
             "{error}"
         );
 
-        let (reply, code) = serve(b"{not json");
+        let (reply, code) = serve(&mut b"{not json\n".as_slice());
         assert_eq!(code, 2);
         assert!(
             reply
                 .err
                 .is_some_and(|m| m.starts_with("invalid extraction request"))
         );
+    }
+
+    #[test]
+    fn text_longer_than_the_limit_is_cut_from_the_bytes_sent() {
+        // The parent sends the limit and one byte more; the size says the rest.
+        let limits = Limits {
+            max_input_bytes: 8,
+            ..Limits::default()
+        };
+        let raw = stdin(&job("long.txt", 1_000_000, limits), b"abcdefghi");
+        let (reply, code) = serve(&mut raw.as_slice());
+        assert_eq!(code, 0);
+        let extracted = round_trip(&reply).ok.expect("ok reply");
+        assert_eq!(extracted.text, "abcdefgh");
+        assert!(extracted.truncated);
     }
 }

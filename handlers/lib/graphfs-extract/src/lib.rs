@@ -13,6 +13,7 @@ mod isolate;
 mod media;
 mod office;
 mod pdf;
+mod sandbox;
 mod sniff;
 mod text;
 
@@ -29,7 +30,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use isolate::{ExtractRequest, Isolation, child_main, extract_in_process, extract_isolated};
+pub use isolate::{
+    ExtractRequest, Isolation, child_main, extract_in_process, extract_isolated, probe_isolated,
+};
+pub use sandbox::{ProbeReport, SandboxError, SandboxProbe, confine};
 pub use sniff::{content_kind, sniff_media_type};
 
 const MIB: u64 = 1024 * 1024;
@@ -154,11 +158,45 @@ pub fn extract_file(
         // Devices and FIFOs could be read forever.
         return Err(ExtractError::Malformed("not a regular file".to_string()));
     }
-    let size = meta.len();
-    let head = read_head(path)?;
+    extract_from(
+        &Source::Path(path),
+        meta.len(),
+        name,
+        declared_media_type,
+        limits,
+    )
+}
+
+/// [`extract_file`] for bytes already in memory: `data` is the file, or its first bytes
+/// when it is longer (`size` says how long it is). Opens nothing, which is what the
+/// confined extraction worker may do.
+pub fn extract_bytes(
+    data: &[u8],
+    size: u64,
+    name: &str,
+    declared_media_type: &str,
+    limits: &Limits,
+) -> Result<Extracted, ExtractError> {
+    extract_from(
+        &Source::Bytes(data),
+        size,
+        name,
+        declared_media_type,
+        limits,
+    )
+}
+
+fn extract_from(
+    source: &Source<'_>,
+    size: u64,
+    name: &str,
+    declared_media_type: &str,
+    limits: &Limits,
+) -> Result<Extracted, ExtractError> {
+    let head = source.head()?;
     let media_type = sniff::refine_media_type(name, &head, declared_media_type);
     let input = Input {
-        path,
+        source,
         name,
         size,
         head: &head,
@@ -217,20 +255,42 @@ fn dispatch(input: &Input<'_>, media_type: String) -> Result<Extracted, ExtractE
     Ok(content.into_extracted(media_type))
 }
 
-/// Reads the first bytes, enough for magic-number sniffing.
-fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(HEAD_BYTES);
-    File::open(path)?
-        .take(HEAD_BYTES as u64)
-        .read_to_end(&mut head)?;
-    Ok(head)
+const HEAD_BYTES: usize = 8192;
+
+/// Where a file's bytes come from.
+pub(crate) enum Source<'a> {
+    /// A file on disk, opened by each reader that needs it.
+    Path(&'a Path),
+    /// Bytes already read (at most the input limit and one more byte).
+    Bytes(&'a [u8]),
 }
 
-const HEAD_BYTES: usize = 8192;
+/// A reader the format readers can seek in.
+pub(crate) trait ReadSeek: Read + std::io::Seek {}
+impl<T: Read + std::io::Seek> ReadSeek for T {}
+
+impl Source<'_> {
+    /// A fresh reader from the start of the file.
+    pub fn open(&self) -> std::io::Result<Box<dyn ReadSeek + '_>> {
+        Ok(match self {
+            Source::Path(path) => Box::new(File::open(path)?),
+            Source::Bytes(data) => Box::new(std::io::Cursor::new(*data)),
+        })
+    }
+
+    /// The first bytes, enough for magic-number sniffing.
+    fn head(&self) -> std::io::Result<Vec<u8>> {
+        let mut head = Vec::with_capacity(HEAD_BYTES);
+        self.open()?
+            .take(HEAD_BYTES as u64)
+            .read_to_end(&mut head)?;
+        Ok(head)
+    }
+}
 
 /// The file being extracted, shared by the format readers.
 pub(crate) struct Input<'a> {
-    pub path: &'a Path,
+    pub source: &'a Source<'a>,
     pub name: &'a str,
     pub size: u64,
     pub head: &'a [u8],
@@ -238,13 +298,19 @@ pub(crate) struct Input<'a> {
 }
 
 impl Input<'_> {
+    /// A fresh buffered reader from the start of the file.
+    pub fn reader(&self) -> std::io::Result<std::io::BufReader<Box<dyn ReadSeek + '_>>> {
+        Ok(std::io::BufReader::new(self.source.open()?))
+    }
+
     /// Reads the whole file for formats parsed from memory, refusing files over
     /// `max_input_bytes`. The read is capped too, in case the file grew meanwhile.
     pub fn read_all(&self) -> Result<Vec<u8>, ExtractError> {
         let limit = self.limits.max_input_bytes;
         self.check_size()?;
-        let mut buf = Vec::with_capacity(self.size as usize);
-        File::open(self.path)?
+        let mut buf = Vec::with_capacity(self.size.min(limit) as usize);
+        self.source
+            .open()?
             .take(limit.saturating_add(1))
             .read_to_end(&mut buf)?;
         if buf.len() as u64 > limit {
@@ -272,10 +338,12 @@ impl Input<'_> {
     pub fn read_prefix(&self) -> Result<(Vec<u8>, bool), ExtractError> {
         let limit = self.limits.max_input_bytes;
         let mut buf = Vec::with_capacity(self.size.min(limit) as usize);
-        File::open(self.path)?
+        self.source
+            .open()?
             .take(limit.saturating_add(1))
             .read_to_end(&mut buf)?;
-        let cut = buf.len() as u64 > limit;
+        // Bytes handed over may stop at the limit; the size says the rest.
+        let cut = buf.len() as u64 > limit || self.size > limit;
         buf.truncate(limit as usize);
         Ok((buf, cut))
     }

@@ -1,7 +1,6 @@
 //! Images (dimensions, EXIF), audio and video (properties and tags through lofty).
 
-use std::fs::File;
-use std::io::{BufReader, ErrorKind};
+use std::io::ErrorKind;
 
 use exif::{In, Tag};
 use lofty::config::ParseOptions;
@@ -44,7 +43,11 @@ const EXIF_IMAGES: &[&str] = &[
 pub(crate) fn image(input: &Input<'_>, media_type: &str) -> Result<Content, ExtractError> {
     let media_type = sniff::essence(media_type);
     let mut metadata = Map::new();
-    match imagesize::size(input.path) {
+    match input
+        .reader()
+        .map_err(imagesize::ImageError::IoError)
+        .and_then(imagesize::reader_size)
+    {
         Ok(size) => {
             metadata.insert("width".into(), size.width.into());
             metadata.insert("height".into(), size.height.into());
@@ -89,7 +92,7 @@ pub(crate) fn image(input: &Input<'_>, media_type: &str) -> Result<Content, Extr
 /// Selected EXIF fields as strings; `None` when the image has no (readable) EXIF, which
 /// is common and not an error.
 fn exif_facts(input: &Input<'_>) -> Option<Map<String, Value>> {
-    let mut reader = BufReader::new(File::open(input.path).ok()?);
+    let mut reader = input.reader().ok()?;
     let exif = match exif::Reader::new().read_from_container(&mut reader) {
         Ok(exif) => exif,
         Err(e) => {
@@ -149,7 +152,7 @@ pub(crate) fn audio_video(input: &Input<'_>, kind: ContentKind) -> Result<Conten
     } else {
         "audio"
     };
-    let reader = BufReader::new(File::open(input.path)?);
+    let reader = input.reader()?;
     // Cover art can be megabytes and is not needed.
     let options = ParseOptions::new().read_cover_art(false);
     let mut probe = Probe::new(reader).options(options).guess_file_type()?;

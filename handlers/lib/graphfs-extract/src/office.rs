@@ -1,8 +1,7 @@
 //! Zip-based formats (DOCX, XLSX, PPTX, OpenDocument, EPUB) through a bounded zip reader.
 
 use std::borrow::Cow;
-use std::fs::File;
-use std::io::{BufReader, Read, Seek};
+use std::io::{Read, Seek};
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
@@ -76,7 +75,7 @@ pub(crate) fn extract(
     input: &Input<'_>,
     media_type: &str,
 ) -> Result<(String, Content), ExtractError> {
-    let file = BufReader::new(File::open(input.path)?);
+    let file = input.reader()?;
     let archive = ZipArchive::new(file).map_err(|e| {
         ExtractError::Malformed(format!("not a valid {} file: {e}", format_name(media_type)))
     })?;

@@ -1,7 +1,7 @@
 //! End-to-end tests on sample files built at test time.
 
 use std::io::{Cursor, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -559,13 +559,11 @@ fn sh(script: &str, timeout: Duration) -> Isolation {
     }
 }
 
-fn dummy_request() -> ExtractRequest {
-    ExtractRequest {
-        path: Path::new("/nonexistent").to_path_buf(),
-        name: "x.txt".to_string(),
-        declared_media_type: "text/plain".to_string(),
-        limits: Limits::default(),
-    }
+/// A request for a real small file; the scripted workers ignore what they read.
+fn dummy_request() -> (TempDir, ExtractRequest) {
+    let dir = TempDir::new().expect("temp dir");
+    let req = request(&dir, "x.txt", b"x");
+    (dir, req)
 }
 
 #[tokio::test]
@@ -575,7 +573,7 @@ async fn isolated_happy_path() {
         &format!("cat >/dev/null; echo '{reply}'"),
         Duration::from_secs(10),
     );
-    let e = extract_isolated(&iso, &dummy_request())
+    let e = extract_isolated(&iso, &dummy_request().1)
         .await
         .expect("reply");
     assert_eq!(e.kind, ContentKind::Text);
@@ -591,7 +589,7 @@ async fn isolated_error_reply_keeps_its_kind() {
         &format!("cat >/dev/null; echo '{reply}'; exit 1"),
         Duration::from_secs(10),
     );
-    let err = extract_isolated(&iso, &dummy_request())
+    let err = extract_isolated(&iso, &dummy_request().1)
         .await
         .expect_err("error reply");
     assert!(
@@ -603,7 +601,7 @@ async fn isolated_error_reply_keeps_its_kind() {
         "cat >/dev/null; echo '{\"err\": \"plain message\"}'",
         Duration::from_secs(10),
     );
-    let err = extract_isolated(&iso, &dummy_request())
+    let err = extract_isolated(&iso, &dummy_request().1)
         .await
         .expect_err("error reply");
     assert_eq!(err.to_string(), "plain message");
@@ -613,7 +611,7 @@ async fn isolated_error_reply_keeps_its_kind() {
 async fn isolated_timeout_kills_the_child() {
     let iso = sh("sleep 5", Duration::from_millis(200));
     let started = Instant::now();
-    let err = extract_isolated(&iso, &dummy_request())
+    let err = extract_isolated(&iso, &dummy_request().1)
         .await
         .expect_err("timeout");
     assert!(matches!(err, ExtractError::Timeout), "{err}");
@@ -623,7 +621,7 @@ async fn isolated_timeout_kills_the_child() {
 #[tokio::test]
 async fn isolated_crash_reports_the_signal() {
     let iso = sh("kill -9 $$", Duration::from_secs(10));
-    let err = extract_isolated(&iso, &dummy_request())
+    let err = extract_isolated(&iso, &dummy_request().1)
         .await
         .expect_err("crash");
     assert!(matches!(err, ExtractError::Crashed(_)), "{err}");
@@ -633,7 +631,7 @@ async fn isolated_crash_reports_the_signal() {
     );
 
     let iso = sh("cat >/dev/null; exit 3", Duration::from_secs(10));
-    let err = extract_isolated(&iso, &dummy_request())
+    let err = extract_isolated(&iso, &dummy_request().1)
         .await
         .expect_err("exit code");
     assert_eq!(err.to_string(), "extraction process exited with status 3");
@@ -642,7 +640,7 @@ async fn isolated_crash_reports_the_signal() {
         program: PathBuf::from("/nonexistent/worker"),
         ..sh("", Duration::from_secs(1))
     };
-    let err = extract_isolated(&iso, &dummy_request())
+    let err = extract_isolated(&iso, &dummy_request().1)
         .await
         .expect_err("spawn");
     assert!(matches!(err, ExtractError::Crashed(_)), "{err}");
