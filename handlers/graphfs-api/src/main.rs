@@ -393,14 +393,21 @@ async fn record_embedding_model(index: Arc<dyn GraphIndex>, embedder: Option<&Ar
 /// is given to one: where the kernel refuses the syscall filter, tagging
 /// would otherwise fail file by file.
 async fn check_sandbox(iso: &Isolation) -> Result<()> {
-    let report = graphfs_extract::probe_isolated(iso, &graphfs_extract::SandboxProbe::default())
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "the extraction sandbox does not work here ({e}); \
+    // The confinement is what is checked; memory and CPU limits are per file.
+    let unlimited = Isolation {
+        memory_limit_bytes: 0,
+        cpu_seconds: 0,
+        ..iso.clone()
+    };
+    let report =
+        graphfs_extract::probe_isolated(&unlimited, &graphfs_extract::SandboxProbe::default())
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "the extraction sandbox does not work here ({e}); \
                  --extract-isolated=false extracts in-process, unconfined"
-            )
-        })?;
+                )
+            })?;
     anyhow::ensure!(
         report.environment.is_empty(),
         "the extraction worker was given an environment: {:?}",
