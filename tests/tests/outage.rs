@@ -74,8 +74,15 @@ async fn outages_of_either_backend_lose_nothing_and_leave_nothing() {
         &[
             "--reconcile-interval-seconds",
             "1",
+            // Longer than any upload takes between writing its object and
+            // its node (a sweep inside that gap would take the object for
+            // an orphan), short enough for the half-way delete below.
             "--orphan-grace-seconds",
-            "0",
+            "5",
+            // A job held when a backend went away is taken again after its
+            // lease: short, so the check after the outages waits little.
+            "--tagger-lease-seconds",
+            "5",
         ],
         &[],
     )
@@ -151,7 +158,7 @@ async fn outages_of_either_backend_lose_nothing_and_leave_nothing() {
 
     // Reconciliation finishes the delete; what was stored is intact.
     let mut left = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..300 {
         left = s.object_files_in("outage", &minio).await;
         if left == vec![a_id.clone()] {
             break;

@@ -415,6 +415,98 @@ fn dead_endpoint() -> String {
 }
 
 #[tokio::test]
+async fn another_users_vocabulary_never_reaches_the_model_or_a_file() {
+    if !installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Bob's private vocabulary: tags he gave his invoices by hand.
+    let mut s = start(
+        dir.path(),
+        &["--tagging-mode", "offline"],
+        &llm_env("offline"),
+    )
+    .await;
+    let bob = s.token_for("bob").await.unwrap();
+    let secrets = [
+        "bluebird-ledger",
+        "falcon-payroll",
+        "heron-audit",
+        "osprey-invoice",
+        "kestrel-tax",
+        "condor-budget",
+    ];
+    for (i, tag) in secrets.iter().enumerate() {
+        let text = format!("Quarterly invoice number {i} for the project budget.");
+        let (_, f) = s
+            .upload_as(&bob, &format!("bob-{i}.txt"), text)
+            .await
+            .unwrap();
+        let resp = s
+            .client
+            .patch(s.url(&format!("/api/v1/files/{}", f["id"].as_str().unwrap())))
+            .bearer_auth(&bob)
+            .json(&json!({ "add_tags": [tag] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    s.stop().await.unwrap();
+
+    // Alice's invoices, in both LLM modes, with a model that answers with
+    // near spellings of Bob's tags: his tags may neither be offered to the
+    // model nor be what her proposals fold into (her own spellings may
+    // become her tags once two of her files propose them).
+    for (i, mode) in ["selective", "generative"].into_iter().enumerate() {
+        let (url, requests) =
+            canned_llm_recording("bluebird ledger, falcon payroll, invoice", Duration::ZERO).await;
+        let env = vec![
+            ("GRAPHFS_TAGGING_MODE".to_string(), mode.to_string()),
+            ("GRAPHFS_LLM_BASE_URL".into(), url),
+            ("GRAPHFS_LLM_CHAT_MODEL".into(), "canned".into()),
+            ("GRAPHFS_EMBEDDING_MODEL_DIR".into(), embedding_dir()),
+        ];
+        let mut s = start(dir.path(), &[], &env).await;
+        let (_, f) = s
+            .upload(
+                &format!("alice-{i}.txt"),
+                "Invoice for the quarterly budget of the project.",
+            )
+            .await
+            .unwrap();
+        let id = f["id"].as_str().unwrap();
+        s.wait_tagged(Duration::from_secs(120)).await.unwrap();
+        let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+        assert_eq!(f["status"], "done", "{f}");
+        // Bob's own files may be tagged again meanwhile, from his vocabulary.
+        let sent: Vec<String> = requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.contains(&format!("File name: alice-{i}.txt")))
+            .cloned()
+            .collect();
+        assert!(
+            !sent.is_empty(),
+            "{mode}: the model was asked about Alice's file"
+        );
+        for tag in secrets {
+            assert!(
+                tags(&f).iter().all(|(name, _)| name != tag),
+                "{mode}: Bob's '{tag}' on Alice's file: {f}"
+            );
+            assert!(
+                sent.iter().all(|r| !r.contains(tag)),
+                "{mode}: Bob's '{tag}' sent to the model: {sent:?}"
+            );
+        }
+        s.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn a_model_outage_backs_off_keeps_files_searchable_and_recovers() {
     if !installed() {
         return;
@@ -485,8 +577,18 @@ async fn a_model_outage_backs_off_keeps_files_searchable_and_recovers() {
 }
 
 /// A canned OpenAI-compatible server for the cases a real model will not
-/// produce on demand: a refusal, and an answer that never comes in time.
+/// produce on demand: a refusal, an answer that never comes in time, an
+/// answer naming exactly the tags a test needs. It keeps every request it
+/// was sent.
 async fn canned_llm(answer: &'static str, delay: Duration) -> String {
+    canned_llm_recording(answer, delay).await.0
+}
+
+type Requests = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+async fn canned_llm_recording(answer: &'static str, delay: Duration) -> (String, Requests) {
+    let requests = Requests::default();
+    let kept = requests.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -494,6 +596,7 @@ async fn canned_llm(answer: &'static str, delay: Duration) -> String {
             let Ok((mut sock, _)) = listener.accept().await else {
                 return;
             };
+            let kept = kept.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 65536];
                 let mut got = Vec::new();
@@ -521,6 +624,9 @@ async fn canned_llm(answer: &'static str, delay: Duration) -> String {
                         }
                     }
                 }
+                kept.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&got).into_owned());
                 tokio::time::sleep(delay).await;
                 let body = json!({
                     "id": "x", "object": "chat.completion", "created": 0, "model": "canned",
@@ -537,7 +643,7 @@ async fn canned_llm(answer: &'static str, delay: Duration) -> String {
             });
         }
     });
-    format!("http://127.0.0.1:{port}/v1")
+    (format!("http://127.0.0.1:{port}/v1"), requests)
 }
 
 #[tokio::test]

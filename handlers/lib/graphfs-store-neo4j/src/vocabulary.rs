@@ -5,14 +5,15 @@ use super::*;
 
 #[async_trait]
 impl Vocabulary for Neo4jGraphIndex {
-    async fn vocabulary(&self, limit: usize) -> Result<Vec<TagInfo>> {
+    async fn vocabulary(&self, owner: Option<&str>, limit: usize) -> Result<Vec<TagInfo>> {
         let rows = self
             .rows(
                 query(
-                    "MATCH (f:File)-[:TAGGED]->(t:Tag)
+                    "MATCH (f:File)-[:TAGGED]->(t:Tag) WHERE $owner IS NULL OR f.owner = $owner
                      RETURN t.name AS name, count(f) AS c, coalesce(t.aliases, []) AS aliases
                      ORDER BY c DESC, name LIMIT $limit",
                 )
+                .param("owner", owner)
                 .param(
                     "limit",
                     i64::try_from(limit.clamp(1, 100_000)).unwrap_or(1000),
@@ -22,10 +23,11 @@ impl Vocabulary for Neo4jGraphIndex {
         rows.iter().map(tag_info_from).collect()
     }
 
-    async fn files_with_term(&self, term: &str, limit: usize) -> Result<Vec<FileId>> {
+    async fn files_with_term(&self, owner: &str, term: &str, limit: usize) -> Result<Vec<FileId>> {
         let rows = self
             .rows(
-                query("MATCH (f:File) WHERE $term IN f.terms RETURN f.id AS id ORDER BY id LIMIT $limit")
+                query("MATCH (f:File {owner: $owner}) WHERE $term IN f.terms RETURN f.id AS id ORDER BY id LIMIT $limit")
+                    .param("owner", owner)
                     .param("term", term)
                     .param("limit", i64::try_from(limit.clamp(1, 100_000)).unwrap_or(1000)),
             )

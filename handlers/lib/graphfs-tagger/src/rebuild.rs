@@ -38,7 +38,7 @@ pub async fn rebuild(
     config: &RebuildConfig,
 ) -> Result<RebuildReport> {
     let protected = index.user_tags().await?;
-    let tags = index.vocabulary(100_000).await?;
+    let tags = index.vocabulary(None, 100_000).await?;
     let candidates = index
         .frequent_terms(CANDIDATE_TERM_PREFIX, 1, 100_000)
         .await?;

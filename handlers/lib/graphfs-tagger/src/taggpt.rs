@@ -30,6 +30,8 @@ use crate::{JobError, OfflineTagger, TagResult, Tagger};
 
 /// Earlier proposers re-tagged when a candidate joins the vocabulary.
 const PROMOTION_RETAGS: usize = 50;
+/// Owners whose vocabularies a tagger keeps loaded at once.
+const MAX_CACHED_VOCABULARIES: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaggingMode {
@@ -82,7 +84,8 @@ pub struct TagGptTagger {
     index: Arc<dyn GraphIndex>,
     offline: OfflineTagger,
     config: TagGptConfig,
-    vocabulary: RwLock<Option<(Instant, Arc<Vocabulary>)>>,
+    /// Each owner's vocabulary, as loaded at the instant.
+    vocabulary: RwLock<HashMap<String, (Instant, Arc<Vocabulary>)>>,
     /// Tag embeddings survive vocabulary reloads: tags rarely change.
     tag_vectors: Mutex<HashMap<String, Vec<f32>>>,
 }
@@ -101,7 +104,7 @@ impl TagGptTagger {
             index,
             offline,
             config,
-            vocabulary: RwLock::new(None),
+            vocabulary: RwLock::new(HashMap::new()),
             tag_vectors: Mutex::new(HashMap::new()),
         }
     }
@@ -130,14 +133,16 @@ impl TagGptTagger {
             .collect())
     }
 
-    /// The vocabulary, reloaded from the graph when older than its TTL.
-    pub async fn vocabulary(&self) -> Result<Arc<Vocabulary>, JobError> {
-        if let Some((at, v)) = self.vocabulary.read().await.as_ref()
+    /// `owner`'s vocabulary (the tags on their files: another user's tag
+    /// names never reach a file), reloaded from the graph when older than
+    /// its TTL.
+    pub async fn vocabulary(&self, owner: &str) -> Result<Arc<Vocabulary>, JobError> {
+        if let Some((at, v)) = self.vocabulary.read().await.get(owner)
             && at.elapsed() < self.config.vocabulary_ttl
         {
             return Ok(v.clone());
         }
-        let tags = self.index.vocabulary(5000).await?;
+        let tags = self.index.vocabulary(Some(owner), 5000).await?;
         let names: Vec<String> = tags.iter().map(|t| t.name.clone()).collect();
         let vectors = self.tag_embeddings(&names).await?;
         let vocab = Arc::new(Vocabulary::new(
@@ -151,7 +156,15 @@ impl TagGptTagger {
                 })
                 .collect(),
         ));
-        *self.vocabulary.write().await = Some((Instant::now(), vocab.clone()));
+        let mut cached = self.vocabulary.write().await;
+        // Bounded: owners past the bound are forgotten and reloaded on use.
+        if cached.len() >= MAX_CACHED_VOCABULARIES {
+            cached.retain(|_, (at, _)| at.elapsed() < self.config.vocabulary_ttl);
+            if cached.len() >= MAX_CACHED_VOCABULARIES {
+                cached.clear();
+            }
+        }
+        cached.insert(owner.to_string(), (Instant::now(), vocab.clone()));
         Ok(vocab)
     }
 
@@ -224,7 +237,7 @@ impl TagGptTagger {
             // proposal does not count: a re-tag cannot promote itself).
             let others: Vec<FileId> = self
                 .index
-                .files_with_term(term, 1000)
+                .files_with_term(&file.owner, term, 1000)
                 .await?
                 .into_iter()
                 .filter(|id| *id != file.id)
@@ -326,7 +339,7 @@ impl Tagger for TagGptTagger {
             transcript: transcript.as_deref(),
             metadata: &content.metadata,
         };
-        let vocab = self.vocabulary().await?;
+        let vocab = self.vocabulary(&file.owner).await?;
         // Selective mode retrieves the vocabulary tags nearest to the
         // content; the file's stored embedding is the worker's business.
         let choices: Option<Vec<String>> = if self.config.mode == TaggingMode::Selective

@@ -117,7 +117,7 @@ async fn synonyms_merge_into_the_most_used_tag_and_rare_candidates_stay_out() {
     assert!(!names.contains(&"zeppelin"), "{names:?}");
     assert!(!names.contains(&"film") && !names.contains(&"recipe"));
 
-    let vocab = index.vocabulary(100).await.unwrap();
+    let vocab = index.vocabulary(None, 100).await.unwrap();
     let movie = vocab.iter().find(|t| t.name == "movie").unwrap();
     assert_eq!(movie.count, 3);
     assert!(movie.aliases.contains(&"film".to_string()));

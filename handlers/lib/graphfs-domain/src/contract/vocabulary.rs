@@ -46,7 +46,7 @@ pub(super) async fn embeddings_and_vocabulary(index: &dyn GraphIndex) {
     tag_file(
         index,
         f4.id,
-        &with("delta", &[(&x, 0.5)], unit(0, 1, 0.0), &[]),
+        &with("delta", &[(&x, 0.5)], unit(0, 1, 0.0), &[&candidate]),
     )
     .await;
 
@@ -87,22 +87,43 @@ pub(super) async fn embeddings_and_vocabulary(index: &dyn GraphIndex) {
         "another user's file is not visible"
     );
 
-    // Candidate terms are counted over files.
+    // Candidate terms are counted over files (an admin's rebuild: all of them).
     let freq = index.frequent_terms(&candidate, 2, 10).await.unwrap();
-    assert_eq!(freq, vec![(candidate.clone(), 2)]);
+    assert_eq!(freq, vec![(candidate.clone(), 3)]);
     assert!(
         index
-            .frequent_terms(&candidate, 3, 10)
+            .frequent_terms(&candidate, 4, 10)
             .await
             .unwrap()
             .is_empty()
     );
 
-    // The global vocabulary counts every user's files.
-    let vocab = index.vocabulary(100_000).await.unwrap();
-    let count = |n: &str| vocab.iter().find(|t| t.name == n).map(|t| t.count);
-    assert_eq!(count(&x), Some(2));
-    assert_eq!(count(&y), Some(1));
+    // Candidate proposals are found per owner: b's files never count for a.
+    let files = |owner: &str| {
+        let (owner, candidate) = (owner.to_string(), candidate.clone());
+        async move { index.files_with_term(&owner, &candidate, 10).await.unwrap() }
+    };
+    let mut proposed = files(&a).await;
+    proposed.sort();
+    let mut expected = vec![f1.id, f2.id];
+    expected.sort();
+    assert_eq!(proposed, expected);
+    assert_eq!(files(&b).await, vec![f4.id]);
+
+    // The whole vocabulary (an admin's rebuild) counts every user's files;
+    // an owner's counts only theirs, and has none of another's tags.
+    let counts = |vocab: &[TagInfo], n: &str| vocab.iter().find(|t| t.name == n).map(|t| t.count);
+    let all = index.vocabulary(None, 100_000).await.unwrap();
+    assert_eq!((counts(&all, &x), counts(&all, &y)), (Some(2), Some(1)));
+    let of_a = index.vocabulary(Some(&a), 100_000).await.unwrap();
+    assert_eq!((counts(&of_a, &x), counts(&of_a, &y)), (Some(1), Some(1)));
+    let of_b = index.vocabulary(Some(&b), 100_000).await.unwrap();
+    assert_eq!(
+        of_b.iter()
+            .map(|t| (t.name.as_str(), t.count))
+            .collect::<Vec<_>>(),
+        vec![(x.as_str(), 1)]
+    );
 
     // Merging moves every edge, keeps user tags user tags, records an alias.
     index

@@ -1,6 +1,9 @@
-//! What the taggers read to keep one shared vocabulary: tag counts, terms
-//! and corpus statistics. These ignore visibility; they are never served to
-//! users as they are.
+//! What the taggers read to keep a vocabulary: tag counts, terms and corpus
+//! statistics. A file is tagged from its owner's vocabulary (the tags on the
+//! owner's files) and its candidate tags are counted over the owner's files,
+//! so no tag name from another user's files can reach it; only an admin's
+//! rebuild reads the whole installation's. These are never served to users
+//! as they are.
 
 use async_trait::async_trait;
 
@@ -8,10 +11,11 @@ use crate::{CorpusStats, FileId, Result, TagInfo};
 
 #[async_trait]
 pub trait Vocabulary: Send + Sync + 'static {
-    /// The whole vocabulary with counts over all files, most used first.
-    async fn vocabulary(&self, limit: usize) -> Result<Vec<TagInfo>>;
-    /// Files whose tagging recorded `term` (at most `limit`).
-    async fn files_with_term(&self, term: &str, limit: usize) -> Result<Vec<FileId>>;
+    /// The vocabulary of the files `owner` owns (of every file, without an
+    /// owner: an admin's rebuild), with counts, most used first.
+    async fn vocabulary(&self, owner: Option<&str>, limit: usize) -> Result<Vec<TagInfo>>;
+    /// Files of `owner` whose tagging recorded `term` (at most `limit`).
+    async fn files_with_term(&self, owner: &str, term: &str, limit: usize) -> Result<Vec<FileId>>;
     /// Tags some user gave by hand (never merged away by a vocabulary rebuild).
     async fn user_tags(&self) -> Result<Vec<String>>;
     /// Terms starting with `prefix` carried by at least `min_count` tagged

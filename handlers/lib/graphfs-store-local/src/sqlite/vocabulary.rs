@@ -5,16 +5,19 @@ use super::*;
 
 #[async_trait]
 impl Vocabulary for SqliteGraphIndex {
-    async fn vocabulary(&self, limit: usize) -> Result<Vec<TagInfo>> {
+    async fn vocabulary(&self, owner: Option<&str>, limit: usize) -> Result<Vec<TagInfo>> {
+        let owner = owner.map(str::to_string);
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
                     "SELECT t.id, t.name, COUNT(*) AS n FROM file_tags ft JOIN tags t ON t.id = ft.tag_id
+                     JOIN files f ON f.rowid = ft.file_rowid
+                     WHERE ?2 IS NULL OR f.owner = ?2
                      GROUP BY t.id ORDER BY n DESC, t.name LIMIT ?1",
                 )
                 .map_err(db_err)?;
             let rows: Vec<(i64, String, i64)> = stmt
-                .query_map([limit.clamp(1, 100_000) as i64], |r| {
+                .query_map(params![limit.clamp(1, 100_000) as i64, owner], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })
                 .map_err(db_err)?
@@ -25,17 +28,19 @@ impl Vocabulary for SqliteGraphIndex {
         .await
     }
 
-    async fn files_with_term(&self, term: &str, limit: usize) -> Result<Vec<FileId>> {
-        let term = term.to_string();
+    async fn files_with_term(&self, owner: &str, term: &str, limit: usize) -> Result<Vec<FileId>> {
+        let (owner, term) = (owner.to_string(), term.to_string());
         self.read(move |c| {
             let ids: Vec<String> = c
                 .prepare_cached(
                     "SELECT f.id FROM doc_terms d JOIN files f ON f.rowid = d.file_rowid
-                     WHERE d.term = ?1 ORDER BY f.id LIMIT ?2",
+                     WHERE d.term = ?1 AND f.owner = ?3 ORDER BY f.id LIMIT ?2",
                 )
                 .and_then(|mut s| {
-                    s.query_map(params![term, limit.clamp(1, 100_000) as i64], |r| r.get(0))?
-                        .collect()
+                    s.query_map(params![term, limit.clamp(1, 100_000) as i64, owner], |r| {
+                        r.get(0)
+                    })?
+                    .collect()
                 })
                 .map_err(db_err)?;
             Ok(ids.into_iter().filter_map(|i| i.parse().ok()).collect())
