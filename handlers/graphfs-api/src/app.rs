@@ -36,30 +36,31 @@ pub struct AppState {
     /// Users who may do what changes every user's view (merging or
     /// renaming a tag, which rewrites it on everyone's files).
     pub admins: std::collections::HashSet<String>,
+    /// Access tokens of an OpenID Connect provider, when one is configured.
+    pub oidc: Option<crate::oidc::OidcVerifier>,
 }
 
-impl AppState {
-    pub fn is_admin(&self, user: &str) -> bool {
-        self.admins.contains(user)
-    }
-
-    /// A 403 unless `user` is an admin.
-    pub fn require_admin(&self, user: &str, what: &str) -> Result<(), Problem> {
-        if self.is_admin(user) {
-            Ok(())
-        } else {
-            Err(Problem::forbidden(format!(
-                "{what} changes every user's files; only an admin may (GRAPHFS_ADMIN_USERS)"
-            )))
-        }
+/// A 403 unless the caller is an admin.
+pub fn require_admin(admin: bool, what: &str) -> Result<(), Problem> {
+    if admin {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(format!(
+            "{what} changes every user's files; only an admin may (GRAPHFS_ADMIN_USERS, or an admin group of the sign-in provider)"
+        )))
     }
 }
 
 pub type SharedState = Arc<AppState>;
 
-/// The authenticated caller, put in request extensions by [`authenticate`].
+/// The authenticated caller, put in request extensions by [`authenticate`]:
+/// who, and whether they have the admin role (named in `--admin-users`, or
+/// in an admin group of the sign-in provider).
 #[derive(Debug, Clone)]
-pub struct Caller(pub UserId);
+pub struct Caller {
+    pub user: UserId,
+    pub admin: bool,
+}
 
 /// This process among its replicas, in job and sweep leases: the host name
 /// (the pod's name in a cluster) and the process id.
@@ -116,20 +117,51 @@ async fn authenticate(State(state): State<SharedState>, mut req: Request, next: 
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Problem::unauthorized("send 'Authorization: Bearer <token>'").into_response();
     };
-    let user = match state
+    let caller = match caller_of(&state, token).await {
+        Ok(caller) => caller,
+        Err(problem) => return problem.into_response(),
+    };
+    if let Err(wait) = state.limiter.check(&caller.user) {
+        return Problem::rate_limited(wait).into_response();
+    }
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+/// Who a bearer token names: a provider's JWT when sign-in with OIDC is on,
+/// else one of GraphFS's own API tokens.
+async fn caller_of(state: &AppState, token: &str) -> Result<Caller, Problem> {
+    if let Some(oidc) = &state.oidc
+        && crate::oidc::OidcVerifier::looks_like_jwt(token)
+    {
+        let signed_in = oidc.verify(token).await.map_err(|e| match e {
+            crate::oidc::OidcError::Rejected(m) => Problem::unauthorized(m),
+            crate::oidc::OidcError::Provider(m) => {
+                Problem::from(graphfs_domain::Error::unavailable(m))
+            }
+        })?;
+        // Known from the first request on, so files can be shared with them.
+        state
+            .tokens
+            .remember_user(state.index.as_ref(), &signed_in.user)
+            .await?;
+        return Ok(Caller {
+            admin: signed_in.admin || state.admins.contains(&signed_in.user),
+            user: signed_in.user,
+        });
+    }
+    match state
         .tokens
         .user_for(state.index.as_ref(), &token_hash(token))
         .await
     {
-        Ok(Some(user)) => user,
-        Ok(None) => return Problem::unauthorized("the token is not valid").into_response(),
-        Err(e) => return Problem::from(e).into_response(),
-    };
-    if let Err(wait) = state.limiter.check(&user) {
-        return Problem::rate_limited(wait).into_response();
+        Ok(Some(user)) => Ok(Caller {
+            admin: state.admins.contains(&user),
+            user,
+        }),
+        Ok(None) => Err(Problem::unauthorized("the token is not valid")),
+        Err(e) => Err(Problem::from(e)),
     }
-    req.extensions_mut().insert(Caller(user));
-    next.run(req).await
 }
 
 async fn observe(State(state): State<SharedState>, req: Request, next: Next) -> Response {

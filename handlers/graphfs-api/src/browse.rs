@@ -11,7 +11,7 @@ use graphfs_domain::{
 };
 use serde::Deserialize;
 
-use crate::app::{Caller, SharedState};
+use crate::app::{Caller, SharedState, require_admin};
 use crate::files::{ListingParams, file_query, parse_id};
 use crate::openapi::{
     InvalidRequest, Items, Limits, MAX_SEARCH_CHARS, Me, NoSuchFile, NoSuchTag, NotAdmin, NotJson,
@@ -36,7 +36,7 @@ fn tag_param(raw: &str) -> ApiResult<String> {
 )]
 pub async fn tags(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     params: Params,
 ) -> ApiResult<Response> {
     let limit = params.int_in("limit", 1, 10_000, 100)? as usize;
@@ -58,7 +58,7 @@ pub async fn tags(
 )]
 pub async fn tag_files(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     Path(name): Path<String>,
     params: Params,
 ) -> ApiResult<Response> {
@@ -76,7 +76,7 @@ pub async fn tag_files(
 )]
 pub async fn related(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     Path(name): Path<String>,
     params: Params,
 ) -> ApiResult<Response> {
@@ -98,7 +98,7 @@ pub async fn related(
 )]
 pub async fn search(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     params: Params,
 ) -> ApiResult<Response> {
     let raw = params.get("q").unwrap_or("");
@@ -210,12 +210,12 @@ async fn merge_into(
 )]
 pub async fn merge(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, admin }): Extension<Caller>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    state.require_admin(&user, "merging a tag")?;
+    require_admin(admin, "merging a tag")?;
     let b: MergeBody = json_body(&headers, &body)?;
     merge_into(&state, &user, &name, &b.into).await
 }
@@ -237,12 +237,12 @@ pub async fn merge(
 )]
 pub async fn rename(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, admin }): Extension<Caller>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    state.require_admin(&user, "renaming a tag")?;
+    require_admin(admin, "renaming a tag")?;
     let b: RenameBody = json_body(&headers, &body)?;
     merge_into(&state, &user, &name, &b.name).await
 }
@@ -257,7 +257,7 @@ pub async fn rename(
 )]
 pub async fn similar(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     Path(id): Path<String>,
     params: Params,
 ) -> ApiResult<Response> {
@@ -283,7 +283,7 @@ pub async fn similar(
 )]
 pub async fn graph(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     params: Params,
 ) -> ApiResult<Response> {
     let mut starts = Vec::new();
@@ -340,10 +340,10 @@ pub async fn queue(State(state): State<SharedState>) -> ApiResult<Response> {
 )]
 pub async fn me(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, admin }): Extension<Caller>,
 ) -> Json<Me> {
     Json(Me {
-        admin: state.is_admin(&user),
+        admin,
         user,
         limits: Limits {
             max_upload_bytes: state.max_upload_bytes,

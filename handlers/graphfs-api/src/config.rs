@@ -163,6 +163,8 @@ pub struct ServeArgs {
     /// The development server's own user is always one.
     #[arg(long, env = "GRAPHFS_ADMIN_USERS", value_delimiter = ',')]
     pub admin_users: Vec<String>,
+    #[command(flatten)]
+    pub oidc: OidcArgs,
     /// Seconds between re-reads of the tokens file: tokens added to it start
     /// working, tokens removed from it stop.
     #[arg(long, env = "GRAPHFS_TOKENS_FILE_SYNC_SECONDS", default_value_t = 30)]
@@ -339,6 +341,35 @@ pub struct LlmArgs {
     /// Vocabulary tags offered to the model in selective mode.
     #[arg(long, env = "GRAPHFS_SELECTIVE_TOP_K", default_value_t = 20)]
     pub selective_top_k: usize,
+}
+
+/// Sign-in through an OpenID Connect provider: its access tokens (JWTs) are
+/// accepted besides GraphFS's own API tokens.
+#[derive(Args, Debug, Clone)]
+pub struct OidcArgs {
+    /// Issuer URL of the provider (its `iss`); sign-in with OIDC is off
+    /// without it.
+    #[arg(long, env = "GRAPHFS_OIDC_ISSUER_URL")]
+    pub oidc_issuer_url: Option<String>,
+    /// GraphFS's client id at the provider: tokens must name it in `aud`.
+    #[arg(long, env = "GRAPHFS_OIDC_CLIENT_ID", default_value = "graphfs")]
+    pub oidc_client_id: String,
+    /// The claim that names the user.
+    #[arg(
+        long,
+        env = "GRAPHFS_OIDC_USER_CLAIM",
+        default_value = "preferred_username"
+    )]
+    pub oidc_user_claim: String,
+    /// Put before provider user names, keeping them apart from token users.
+    #[arg(long, env = "GRAPHFS_OIDC_USER_PREFIX", default_value = "oidc:")]
+    pub oidc_user_prefix: String,
+    /// The claim that lists the user's groups.
+    #[arg(long, env = "GRAPHFS_OIDC_GROUPS_CLAIM", default_value = "groups")]
+    pub oidc_groups_claim: String,
+    /// Groups whose members have the admin role (comma-separated).
+    #[arg(long, env = "GRAPHFS_OIDC_ADMIN_GROUPS", value_delimiter = ',')]
+    pub oidc_admin_groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -48,7 +48,7 @@ pub struct MadeToken {
 )]
 pub async fn list(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
 ) -> ApiResult<Json<Items<TokenInfo>>> {
     let items = state.index.list_tokens(Some(&user)).await?;
     Ok(Json(Items { items }))
@@ -67,7 +67,7 @@ pub async fn list(
 )]
 pub async fn create(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -115,7 +115,7 @@ pub async fn create(
 )]
 pub async fn revoke(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let own = state.index.list_tokens(Some(&user)).await?;

@@ -154,7 +154,7 @@ pub struct UploadForm {
 )]
 pub async fn upload(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     params: Params,
     req: Request,
 ) -> ApiResult<Response> {
@@ -411,7 +411,7 @@ pub(crate) fn file_query(params: &Params, tags: Vec<String>) -> ApiResult<FileQu
 )]
 pub async fn list(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     params: Params,
 ) -> ApiResult<Response> {
     let query = file_query(&params, params.all("tag"))?;
@@ -428,7 +428,7 @@ pub async fn list(
 )]
 pub async fn get_one(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<FileDetail>> {
     let id = parse_id(&id)?;
@@ -481,7 +481,7 @@ pub struct FilePatch {
 )]
 pub async fn update(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -518,7 +518,7 @@ pub async fn update(
 )]
 pub async fn delete(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&id)?;
@@ -546,7 +546,7 @@ pub async fn delete(
 )]
 pub async fn retag(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&id)?;
@@ -639,7 +639,7 @@ fn content_disposition(kind: &str, name: &str) -> String {
 )]
 pub async fn download(
     State(state): State<SharedState>,
-    Extension(Caller(user)): Extension<Caller>,
+    Extension(Caller { user, .. }): Extension<Caller>,
     Path(id): Path<String>,
     params: Params,
     headers: HeaderMap,

@@ -9,6 +9,7 @@ pub mod files;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod oidc;
 pub mod openapi;
 pub mod ops;
 pub mod orphans;

@@ -10,8 +10,9 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use graphfs_api::app::{AppState, SharedState, new_token, token_hash};
 use graphfs_api::config::{
-    Cli, Command, EmbeddingArgs, GraphKind, LlmApiArg, LogArgs, LogFormat, RetagArgs, ServeArgs,
-    StorageArgs, StorageKind, TaggingArgs, TaggingModeArg, TokenAction, TokenArgs, VocabArgs,
+    Cli, Command, EmbeddingArgs, GraphKind, LlmApiArg, LogArgs, LogFormat, OidcArgs, RetagArgs,
+    ServeArgs, StorageArgs, StorageKind, TaggingArgs, TaggingModeArg, TokenAction, TokenArgs,
+    VocabArgs,
 };
 use graphfs_api::http::{self, HttpLimits};
 use graphfs_api::metrics::Metrics;
@@ -389,6 +390,33 @@ async fn record_embedding_model(index: Arc<dyn GraphIndex>, embedder: Option<&Ar
     }
 }
 
+/// The verifier of the OIDC provider's tokens, when one is configured: its
+/// discovery document and keys are read now, so a wrong issuer stops the
+/// server at start rather than refusing every sign-in.
+async fn oidc_verifier(args: &OidcArgs) -> Result<Option<graphfs_api::oidc::OidcVerifier>> {
+    let Some(issuer) = &args.oidc_issuer_url else {
+        return Ok(None);
+    };
+    let config = graphfs_api::oidc::OidcConfig {
+        issuer: issuer.clone(),
+        audience: args.oidc_client_id.clone(),
+        user_claim: args.oidc_user_claim.clone(),
+        user_prefix: args.oidc_user_prefix.clone(),
+        groups_claim: args.oidc_groups_claim.clone(),
+        admin_groups: args
+            .oidc_admin_groups
+            .iter()
+            .map(|g| g.trim().trim_start_matches('/').to_string())
+            .filter(|g| !g.is_empty())
+            .collect(),
+    };
+    let verifier = graphfs_api::oidc::OidcVerifier::discover(config)
+        .await
+        .with_context(|| format!("reading the OIDC provider at {issuer}"))?;
+    tracing::info!(%issuer, client = %args.oidc_client_id, "sign-in with OIDC: provider tokens are accepted");
+    Ok(Some(verifier))
+}
+
 /// Checks that an extraction worker starts and is confined, before any file
 /// is given to one: where the kernel refuses the syscall filter, tagging
 /// would otherwise fail file by file.
@@ -518,6 +546,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .filter(|u| !u.is_empty())
             .chain(dev_token.is_some().then(|| "dev".to_string()))
             .collect(),
+        oidc: oidc_verifier(&args.oidc).await?,
     });
     if let Some(path) = &args.tokens_file {
         spawn_tokens_file_sync(

@@ -20,6 +20,8 @@ pub struct TokenCache {
     ttl: Duration,
     max: usize,
     entries: Mutex<HashMap<String, (UserId, Instant)>>,
+    /// Users signed in through the OIDC provider already recorded.
+    remembered: Mutex<std::collections::HashSet<UserId>>,
 }
 
 impl Default for TokenCache {
@@ -34,6 +36,7 @@ impl TokenCache {
             ttl,
             max: MAX_CACHED,
             entries: Mutex::new(HashMap::new()),
+            remembered: Mutex::new(Default::default()),
         }
     }
 
@@ -43,6 +46,22 @@ impl TokenCache {
         if let Ok(mut entries) = self.entries.lock() {
             entries.clear();
         }
+    }
+
+    /// Records a user signed in without a token here, once per process
+    /// (bounded like the token cache).
+    pub async fn remember_user(&self, principals: &dyn Principals, user: &str) -> Result<()> {
+        if self.remembered.lock().is_ok_and(|r| r.contains(user)) {
+            return Ok(());
+        }
+        principals.ensure_user(user).await?;
+        if let Ok(mut r) = self.remembered.lock() {
+            if r.len() >= self.max {
+                r.clear();
+            }
+            r.insert(user.to_string());
+        }
+        Ok(())
     }
 
     /// The user a token hash belongs to, from the cache or the index.
@@ -111,6 +130,10 @@ mod tests {
         async fn add_token(&self, token: NewToken) -> Result<TokenInfo> {
             self.index.add_token(token).await
         }
+        async fn ensure_user(&self, user: &str) -> Result<()> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            self.index.ensure_user(user).await
+        }
         async fn user_for_token(&self, token_sha256: &str) -> Result<Option<UserId>> {
             self.lookups.fetch_add(1, Ordering::SeqCst);
             self.index.user_for_token(token_sha256).await
@@ -134,6 +157,23 @@ mod tests {
             source: TokenSource::Cli,
             expires_at: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_signed_in_user_is_recorded_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Counted {
+            index: SqliteGraphIndex::open(dir.path().join("g.db"))
+                .await
+                .unwrap(),
+            lookups: AtomicUsize::new(0),
+        };
+        let cache = TokenCache::default();
+        for _ in 0..3 {
+            cache.remember_user(&p, "oidc:carol").await.unwrap();
+        }
+        cache.remember_user(&p, "oidc:dave").await.unwrap();
+        assert_eq!(p.lookups.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

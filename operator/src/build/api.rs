@@ -76,6 +76,20 @@ pub(super) fn api(gfs: &GraphFS, ns: &str, owner: &OwnerReference) -> Result<Api
         plain_env(env::LOG_FORMAT, "json"),
         plain_env(env::DATA_DIR, "/tmp/graphfs"),
     ];
+    if let Some(oidc) = &spec.auth.oidc {
+        env.push(plain_env(env::OIDC_ISSUER_URL, oidc.issuer_url.clone()));
+        env.push(plain_env(env::OIDC_CLIENT_ID, oidc.client_id.clone()));
+        if let Some(claim) = &oidc.user_claim {
+            env.push(plain_env(env::OIDC_USER_CLAIM, claim.clone()));
+        }
+        if let Some(claim) = &oidc.groups_claim {
+            env.push(plain_env(env::OIDC_GROUPS_CLAIM, claim.clone()));
+        }
+        env.push(plain_env(
+            env::OIDC_ADMIN_GROUPS,
+            oidc.admin_groups.join(","),
+        ));
+    }
     env.extend(backend_env(gfs)?);
     let container = Container {
         name: "api".into(),

@@ -48,6 +48,11 @@ pub mod env {
     pub const ADDR: &str = "GRAPHFS_ADDR";
     pub const TOKENS_FILE: &str = "GRAPHFS_TOKENS_FILE";
     pub const ADMIN_USERS: &str = "GRAPHFS_ADMIN_USERS";
+    pub const OIDC_ISSUER_URL: &str = "GRAPHFS_OIDC_ISSUER_URL";
+    pub const OIDC_CLIENT_ID: &str = "GRAPHFS_OIDC_CLIENT_ID";
+    pub const OIDC_USER_CLAIM: &str = "GRAPHFS_OIDC_USER_CLAIM";
+    pub const OIDC_GROUPS_CLAIM: &str = "GRAPHFS_OIDC_GROUPS_CLAIM";
+    pub const OIDC_ADMIN_GROUPS: &str = "GRAPHFS_OIDC_ADMIN_GROUPS";
     pub const MAX_UPLOAD_BYTES: &str = "GRAPHFS_MAX_UPLOAD_BYTES";
     pub const TAGGER_CONCURRENCY: &str = "GRAPHFS_TAGGER_CONCURRENCY";
     pub const LOG_FORMAT: &str = "GRAPHFS_LOG_FORMAT";

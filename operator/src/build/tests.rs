@@ -165,6 +165,37 @@ fn admins_are_the_generated_admin_unless_the_spec_names_them() {
 }
 
 #[test]
+fn oidc_sign_in_reaches_the_api_pods() {
+    let mut spec = default_spec();
+    let plain = graphfs_children(&gfs(spec.clone())).unwrap();
+    assert_eq!(env_value(&plain.deployments[0], env::OIDC_ISSUER_URL), None);
+    spec.auth.oidc = serde_json::from_value(json!({
+        "issuerUrl": "https://id.example.com/realms/files",
+        "adminGroups": ["graphfs-admins", "ops"],
+    }))
+    .unwrap();
+    let c = graphfs_children(&gfs(spec)).unwrap();
+    let api = &c.deployments[0];
+    assert_eq!(
+        env_value(api, env::OIDC_ISSUER_URL).as_deref(),
+        Some("https://id.example.com/realms/files")
+    );
+    assert_eq!(
+        env_value(api, env::OIDC_CLIENT_ID).as_deref(),
+        Some("graphfs")
+    );
+    assert_eq!(
+        env_value(api, env::OIDC_ADMIN_GROUPS).as_deref(),
+        Some("graphfs-admins,ops")
+    );
+    assert_eq!(
+        env_value(api, env::OIDC_USER_CLAIM),
+        None,
+        "the binary's default"
+    );
+}
+
+#[test]
 fn external_backends_replace_the_managed_servers() {
     let mut spec = default_spec();
     spec.storage = StorageSpec {

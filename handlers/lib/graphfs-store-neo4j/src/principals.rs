@@ -63,6 +63,17 @@ impl Principals for Neo4jGraphIndex {
             .unwrap_or_else(|| Err(Error::internal("a token write returned nothing")))
     }
 
+    async fn ensure_user(&self, user: &str) -> Result<()> {
+        self.graph
+            .run(
+                query("MERGE (u:User {id: $user}) ON CREATE SET u.created_at = $now")
+                    .param("user", user)
+                    .param("now", stored_time(Utc::now())),
+            )
+            .await
+            .map_err(db_err)
+    }
+
     async fn user_for_token(&self, token_sha256: &str) -> Result<Option<UserId>> {
         let rows = self
             .rows(

@@ -84,6 +84,23 @@ pub(super) async fn files_and_visibility(index: &dyn GraphIndex) {
         .unwrap();
     assert!(index.get_file(&bob, f.id).await.unwrap_err().is_not_found());
 
+    // A user signed in elsewhere (an OIDC provider) is known once recorded.
+    let carol = unique("carol");
+    let with_carol = FileChange::share(&carol, true).unwrap();
+    let unknown = index.update_file(&alice, f.id, &with_carol).await;
+    assert!(
+        matches!(unknown, Err(Error::InvalidInput(_))),
+        "{unknown:?}"
+    );
+    index.ensure_user(&carol).await.unwrap();
+    index.ensure_user(&carol).await.unwrap();
+    let shared = index.update_file(&alice, f.id, &with_carol).await.unwrap();
+    assert_eq!(shared.shared_with, vec![carol.clone()]);
+    index
+        .update_file(&alice, f.id, &FileChange::share(&carol, false).unwrap())
+        .await
+        .unwrap();
+
     // Sharing with the owner or with a user nobody knows is refused, and a
     // refused change leaves none of its parts behind.
     for user in [alice.clone(), unique("nobody")] {

@@ -92,6 +92,9 @@ pub trait Principals: Send + Sync + 'static {
     /// Creates the user if missing and registers a token (again: the same
     /// hash is updated, not doubled).
     async fn add_token(&self, token: NewToken) -> Result<TokenInfo>;
+    /// Records that a user exists (one signed in through the OIDC
+    /// provider, who has no token here), so files can be shared with them.
+    async fn ensure_user(&self, user: &str) -> Result<()>;
     /// The user a token hash signs in: none when it is unknown or expired.
     async fn user_for_token(&self, token_sha256: &str) -> Result<Option<UserId>>;
     /// The tokens of `user`, or of everyone, newest first.

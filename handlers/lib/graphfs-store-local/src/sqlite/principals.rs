@@ -86,6 +86,19 @@ impl Principals for SqliteGraphIndex {
         .await
     }
 
+    async fn ensure_user(&self, user: &str) -> Result<()> {
+        let user = user.to_string();
+        self.write(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO users(id, created_at) VALUES (?1, ?2)",
+                params![user, stored_time(now())],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn user_for_token(&self, token_sha256: &str) -> Result<Option<UserId>> {
         let hash = token_sha256.to_string();
         self.read(move |c| {
