@@ -456,6 +456,32 @@ describe('GraphFS web page', () => {
     assert.equal(await page.evaluate(() => sessionStorage.getItem('graphfs.token')), null);
   });
 
+  test("signs in through the organisation's provider (OIDC: Keycloak's login page, authorization code with PKCE)", async () => {
+    assert.ok(env.oidcIssuer, 'run.sh starts Keycloak and gives graphfs its issuer');
+    const ctx = await browser.newContext({ locale: 'en-US' });
+    const p = await ctx.newPage();
+    p.on('pageerror', (e) => problems.push(`pageerror (provider sign-in): ${e.message}`));
+    await p.goto(env.url);
+    await p.waitForSelector('body[data-ready="signin"]');
+    await p.click('[data-testid="sign-in-provider"]');
+    // The provider's own page: its form, its password check.
+    await p.waitForURL((u) => u.toString().startsWith(env.oidcIssuer));
+    await p.fill('#username', 'alice');
+    await p.fill('#password', 'alice-password');
+    await p.click('#kc-login');
+    await p.waitForURL((u) => u.toString().startsWith(env.url));
+    await p.waitForSelector('#app-view:not([hidden])');
+    await p.screenshot({ path: path.join(env.artifacts, 'provider-signed-in.png') });
+    assert.match(await p.textContent('#current-user'), /oidc:alice/);
+    assert.ok(!p.url().includes('code='), `the code left the address bar: ${p.url()}`);
+    // The page holds the provider's access token; the API takes it, with alice's group as the admin role.
+    const token = await p.evaluate(() => sessionStorage.getItem('graphfs.token'));
+    assert.ok(token?.startsWith('ey'), 'a JWT');
+    const me = await fetch(`${env.api}/api/v1/me`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.json());
+    assert.deepEqual([me.user, me.admin], ['oidc:alice', true]);
+    await ctx.close();
+  });
+
   test('no page errors and no Content-Security-Policy violations happened', async () => {
     assert.deepEqual(problems, []);
   });

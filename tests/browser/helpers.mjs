@@ -12,6 +12,7 @@ export const env = {
   maxUpload: Number(process.env.GRAPHFS_MAX_UPLOAD_BYTES || 0),
   artifacts: process.env.GRAPHFS_ARTIFACTS_DIR || path.resolve('test-artifacts/browser'),
   chromium: process.env.GRAPHFS_CHROMIUM || '/usr/bin/chromium',
+  oidcIssuer: process.env.GRAPHFS_OIDC_ISSUER_URL,
 };
 
 if (!env.url || !env.token) {

@@ -28,8 +28,10 @@ artifacts=$(cd "$artifacts/browser" && pwd)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/graphfs-browser.XXXXXX")
 pids=()
+stop_keycloak=0
 cleanup() {
   local status=$?
+  if [ "$stop_keycloak" = 1 ]; then "$repo/tests/oidc/stop.sh" "$tmp/keycloak"; fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$tmp"
@@ -71,6 +73,13 @@ fi
 # semantic search and similar files in the page.
 if [ -n "${GRAPHFS_TEST_EMBEDDING_DIR:-}" ] && [ -f "$GRAPHFS_TEST_EMBEDDING_DIR/model.safetensors" ]; then
   export GRAPHFS_EMBEDDING_MODEL_DIR="$GRAPHFS_TEST_EMBEDDING_DIR"
+fi
+if [ "$mode" != perf ]; then
+  # A real OpenID Connect provider for the sign-in test (tests/oidc).
+  "$repo/tests/oidc/start.sh" "$tmp/keycloak" >/dev/null
+  stop_keycloak=1
+  set -a; . "$tmp/keycloak/env"; set +a
+  server_args+=(--oidc-issuer-url "$GRAPHFS_OIDC_ISSUER_URL" --oidc-admin-groups graphfs-admins)
 fi
 GRAPHFS_DEV_TOKEN="$token" GRAPHFS_LOG=warn "$bin" "${server_args[@]}" >"$artifacts/server.log" 2>&1 &
 pids+=($!)

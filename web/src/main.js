@@ -10,6 +10,7 @@ import { bindPanel, clearPanel } from './panel.js';
 import { bindSearch, hideSearch } from './search.js';
 import { app, state } from './state.js';
 import { bindTags, loadTags, loadVocab } from './tags.js';
+import { finishProviderSignIn, signInOptions, startProviderSignIn } from './oidc.js';
 import { bindTokens } from './tokens.js';
 import { bindUploads, resetUploads } from './uploads.js';
 
@@ -112,9 +113,25 @@ function bindShell() {
   onLanguageChange((lang) => { langSwitch.value = lang; renderUser(); });
 }
 
+/** Offers the provider's sign-in when the server has one, and finishes one that comes back here. */
+async function providerSignIn() {
+  const options = await signInOptions().catch(() => ({ oidc: null }));
+  if (options.oidc) {
+    setHidden(false, '#sign-in-provider');
+    on('#sign-in-provider', 'click', () => startProviderSignIn(options.oidc).catch((e) => showMessage(t('signin.providerFailed', { detail: e.message }))));
+  }
+  try {
+    const token = await finishProviderSignIn();
+    if (token) setToken(token);
+  } catch (e) {
+    showMessage(t('signin.providerFailed', { detail: e.message }));
+  }
+}
+
 async function init() {
   applyStatic();
   [bindShell, bindUploads, bindFiles, bindTags, bindSearch, bindPanel, bindTabs, bindGraph, bindTokens].forEach((bind) => bind());
+  await providerSignIn();
   if (!session.token) {
     setHidden(false, '#signin-view');
     $('#token-input').focus();

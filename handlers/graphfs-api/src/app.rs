@@ -134,12 +134,7 @@ async fn caller_of(state: &AppState, token: &str) -> Result<Caller, Problem> {
     if let Some(oidc) = &state.oidc
         && crate::oidc::OidcVerifier::looks_like_jwt(token)
     {
-        let signed_in = oidc.verify(token).await.map_err(|e| match e {
-            crate::oidc::OidcError::Rejected(m) => Problem::unauthorized(m),
-            crate::oidc::OidcError::Provider(m) => {
-                Problem::from(graphfs_domain::Error::unavailable(m))
-            }
-        })?;
+        let signed_in = oidc.verify(token).await.map_err(Problem::from)?;
         // Known from the first request on, so files can be shared with them.
         state
             .tokens

@@ -16,5 +16,6 @@ pub mod orphans;
 pub mod params;
 pub mod problem;
 pub mod ratelimit;
+pub mod signin;
 pub mod tokens;
 pub mod web;

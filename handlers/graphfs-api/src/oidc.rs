@@ -46,12 +46,51 @@ pub enum OidcError {
     /// The token is not one this server accepts: 401.
     #[error("{0}")]
     Rejected(String),
+    /// The provider refused a code exchange (an old or forged code, a
+    /// verifier that does not match): 400.
+    #[error("the sign-in provider refused: {0}")]
+    Refused(String),
+}
+
+impl From<OidcError> for crate::problem::Problem {
+    fn from(e: OidcError) -> Self {
+        match e {
+            OidcError::Rejected(m) => crate::problem::Problem::unauthorized(m),
+            OidcError::Refused(m) => crate::problem::Problem::bad_request(m),
+            // Logged with its address; the client hears only "unavailable".
+            OidcError::Provider(m) => graphfs_domain::Error::unavailable(m).into(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
 struct Discovery {
     issuer: String,
     jwks_uri: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+}
+
+/// What the page needs to send a user to the provider's sign-in page
+/// (authorization code with PKCE).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ProviderSignIn {
+    /// Where to send the browser, with the code challenge.
+    pub authorization_endpoint: String,
+    /// GraphFS's client id at the provider.
+    pub client_id: String,
+    /// The scopes to ask for.
+    pub scope: String,
+}
+
+/// The provider's answer to a code exchange: the access token to send as
+/// the bearer token.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct ProviderToken {
+    pub access_token: String,
+    /// Seconds until it expires, as the provider says.
+    #[serde(default)]
+    pub expires_in: Option<u64>,
 }
 
 /// Keys are fetched again at most this often when a token names a key id
@@ -62,6 +101,8 @@ pub struct OidcVerifier {
     config: OidcConfig,
     http: reqwest::Client,
     jwks_uri: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
     keys: RwLock<(Instant, JwkSet)>,
 }
 
@@ -88,8 +129,62 @@ impl OidcVerifier {
             config,
             http,
             jwks_uri: found.jwks_uri,
+            authorization_endpoint: found.authorization_endpoint,
+            token_endpoint: found.token_endpoint,
             keys: RwLock::new((Instant::now(), keys)),
         })
+    }
+
+    /// Where and how the page sends a user to sign in.
+    pub fn sign_in(&self) -> ProviderSignIn {
+        ProviderSignIn {
+            authorization_endpoint: self.authorization_endpoint.clone(),
+            client_id: self.config.audience.clone(),
+            scope: "openid profile".into(),
+        }
+    }
+
+    /// Exchanges an authorization code (and its PKCE verifier) for an
+    /// access token at the provider's token endpoint. Done by the server so
+    /// the page talks only to GraphFS (its content policy allows no other
+    /// origin); the provider checks the code, the verifier and the redirect.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        verifier: &str,
+        redirect_uri: &str,
+    ) -> Result<ProviderToken, OidcError> {
+        let resp = self
+            .http
+            .post(&self.token_endpoint)
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", self.config.audience.as_str()),
+                ("code", code),
+                ("code_verifier", verifier),
+                ("redirect_uri", redirect_uri),
+            ])
+            .send()
+            .await
+            .map_err(|e| OidcError::Provider(format!("{}: {e}", self.token_endpoint)))?;
+        let status = resp.status();
+        if status.is_client_error() {
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            let why = body["error_description"]
+                .as_str()
+                .or(body["error"].as_str())
+                .unwrap_or("the code was not accepted");
+            return Err(OidcError::Refused(why.to_string()));
+        }
+        if !status.is_success() {
+            return Err(OidcError::Provider(format!(
+                "{} answered {status}",
+                self.token_endpoint
+            )));
+        }
+        resp.json()
+            .await
+            .map_err(|e| OidcError::Provider(format!("{}: {e}", self.token_endpoint)))
     }
 
     /// Whether `token` is shaped like a JWT (three base64url parts); API
@@ -201,6 +296,8 @@ mod tests {
             },
             http: reqwest::Client::new(),
             jwks_uri: String::new(),
+            authorization_endpoint: String::new(),
+            token_endpoint: String::new(),
             keys: RwLock::new((Instant::now(), JwkSet { keys: vec![] })),
         }
     }

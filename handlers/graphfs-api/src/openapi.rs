@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::SharedState;
-use crate::{browse, credentials, files, ingest, ops};
+use crate::{browse, credentials, files, ingest, ops, signin};
 
 pub use crate::problem::ProblemDoc;
 
@@ -210,12 +210,14 @@ pub(crate) fn user_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(credentials::revoke))
 }
 
-/// `/api/v1` routes without a user token: this document, and bucket
-/// notifications (their own shared secret).
+/// `/api/v1` routes without a user token: this document, bucket
+/// notifications (their own shared secret), and signing in.
 pub(crate) fn open_api_routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
         .routes(routes!(ops::openapi))
         .routes(routes!(ingest::s3_event))
+        .routes(routes!(signin::options))
+        .routes(routes!(signin::exchange))
 }
 
 /// Probes and metrics, at the root.
@@ -279,14 +281,17 @@ impl Modify for BearerAndProblems {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A GraphFS API token"))
+                    .description(Some(
+                        "A GraphFS API token, or an access token of the configured OIDC provider",
+                    ))
                     .build(),
             ),
         );
         for (path, item) in openapi.paths.paths.iter_mut() {
             let signed_in = path.starts_with("/api/v1/")
                 && path != "/api/v1/openapi.json"
-                && path != "/api/v1/events/s3";
+                && path != "/api/v1/events/s3"
+                && !path.starts_with("/api/v1/sign-in");
             for op in [
                 &mut item.get,
                 &mut item.post,
@@ -387,7 +392,7 @@ mod tests {
         let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(
             (paths.len(), operations),
-            (21, 25),
+            (23, 27),
             "{:?}",
             paths.keys().collect::<Vec<_>>()
         );
