@@ -34,7 +34,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = s.client.request(method, s.url(path)).bearer_auth(token);
+    let mut req = s.request_as(token, method, path);
     if let Some(b) = body {
         req = req.json(&b);
     }

@@ -442,10 +442,9 @@ async fn another_users_vocabulary_never_reaches_the_model_or_a_file() {
             .upload_as(&bob, &format!("bob-{i}.txt"), text)
             .await
             .unwrap();
+        let path = format!("/api/v1/files/{}", f["id"].as_str().unwrap());
         let resp = s
-            .client
-            .patch(s.url(&format!("/api/v1/files/{}", f["id"].as_str().unwrap())))
-            .bearer_auth(&bob)
+            .request_as(&bob, reqwest::Method::PATCH, &path)
             .json(&json!({ "add_tags": [tag] }))
             .send()
             .await

@@ -149,6 +149,15 @@ mod tests {
         }
     }
 
+    async fn counted(dir: &tempfile::TempDir) -> Counted {
+        Counted {
+            index: SqliteGraphIndex::open(dir.path().join("g.db"))
+                .await
+                .unwrap(),
+            lookups: AtomicUsize::new(0),
+        }
+    }
+
     fn token(user: &str, hash: &str) -> NewToken {
         NewToken {
             user: user.into(),
@@ -162,12 +171,7 @@ mod tests {
     #[tokio::test]
     async fn a_signed_in_user_is_recorded_once() {
         let dir = tempfile::tempdir().unwrap();
-        let p = Counted {
-            index: SqliteGraphIndex::open(dir.path().join("g.db"))
-                .await
-                .unwrap(),
-            lookups: AtomicUsize::new(0),
-        };
+        let p = counted(&dir).await;
         let cache = TokenCache::default();
         for _ in 0..3 {
             cache.remember_user(&p, "oidc:carol").await.unwrap();
@@ -179,12 +183,7 @@ mod tests {
     #[tokio::test]
     async fn a_known_token_is_looked_up_once_per_ttl() {
         let dir = tempfile::tempdir().unwrap();
-        let p = Counted {
-            index: SqliteGraphIndex::open(dir.path().join("g.db"))
-                .await
-                .unwrap(),
-            lookups: AtomicUsize::new(0),
-        };
+        let p = counted(&dir).await;
         p.add_token(token("alice", "h1")).await.unwrap();
         let cache = TokenCache::new(Duration::from_secs(5));
         let t0 = Instant::now();
