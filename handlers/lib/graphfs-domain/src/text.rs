@@ -57,16 +57,33 @@ pub fn truncate_utf8(s: &str, max_bytes: usize) -> &str {
 /// A fragment of `text` around the first match of any of `words`
 /// (lower-case), with matches in brackets and `…` where text was cut.
 pub fn snippet(text: &str, words: &[String]) -> Option<String> {
-    let lower = text.to_lowercase();
-    if lower.len() != text.len() {
-        // Lower-casing changed byte offsets; search the original instead.
-        return snippet_exact(text, words);
+    // Lower-cased char by char, remembering where each lowered byte came
+    // from: lower-casing can change lengths (`Ⱥ` is 2 bytes, `ⱥ` 3), so
+    // offsets found in the lowered text are mapped back, never reused.
+    let mut lower = String::with_capacity(text.len());
+    let mut origin: Vec<usize> = Vec::with_capacity(text.len() + 1);
+    for (at, c) in text.char_indices() {
+        for l in c.to_lowercase() {
+            let before = lower.len();
+            lower.push(l);
+            origin.extend(std::iter::repeat_n(at, lower.len() - before));
+        }
     }
-    let (pos, _) = words
+    origin.push(text.len());
+    // Where a lowered position starts an original character.
+    let starts_char = |i: usize| i == 0 || i == lower.len() || origin[i] != origin[i - 1];
+    let words: Vec<&str> = words
         .iter()
+        .map(String::as_str)
         .filter(|w| !w.is_empty())
-        .filter_map(|w| lower.find(w.as_str()).map(|p| (p, w)))
-        .min_by_key(|(p, _)| *p)?;
+        .collect();
+    let first = words
+        .iter()
+        .flat_map(|w| lower.match_indices(w).map(|(i, _)| (i, i + w.len())))
+        .filter(|&(i, j)| starts_char(i) && starts_char(j))
+        .map(|(i, _)| i)
+        .min()?;
+    let pos = origin[first];
     let mut start = pos.saturating_sub(60);
     while !text.is_char_boundary(start) {
         start -= 1;
@@ -75,24 +92,26 @@ pub fn snippet(text: &str, words: &[String]) -> Option<String> {
     while !text.is_char_boundary(end) {
         end += 1;
     }
-    let window = &text[start..end];
-    let wl = &lower[start..end];
     let mut out = String::new();
-    let mut i = 0;
-    while i < window.len() {
-        if let Some(w) = words
-            .iter()
-            .filter(|w| !w.is_empty())
-            .find(|w| wl[i..].starts_with(w.as_str()))
-        {
+    let mut i = origin.partition_point(|&o| o < start);
+    while i < lower.len() && origin[i] < end {
+        let matched = words.iter().find_map(|w| {
+            let j = i + w.len();
+            (lower[i..].starts_with(w) && starts_char(j)).then_some(j)
+        });
+        if let Some(j) = matched {
             out.push('[');
-            out.push_str(&window[i..i + w.len()]);
+            out.push_str(&text[origin[i]..origin[j]]);
             out.push(']');
-            i += w.len();
+            i = j;
         } else {
-            let ch = window[i..].chars().next().unwrap_or(' ');
-            out.push(ch);
-            i += ch.len_utf8();
+            if let Some(c) = text[origin[i]..].chars().next() {
+                out.push(c);
+            }
+            i += 1;
+            while !starts_char(i) {
+                i += 1;
+            }
         }
     }
     Some(format!(
@@ -101,23 +120,6 @@ pub fn snippet(text: &str, words: &[String]) -> Option<String> {
         out.trim(),
         if end < text.len() { "…" } else { "" }
     ))
-}
-
-fn snippet_exact(text: &str, words: &[String]) -> Option<String> {
-    let w = words
-        .iter()
-        .find(|w| !w.is_empty() && text.contains(w.as_str()))?;
-    let pos = text.find(w.as_str())?;
-    let before: String = text[..pos]
-        .chars()
-        .rev()
-        .take(60)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    let after: String = text[pos + w.len()..].chars().take(100).collect();
-    Some(format!("{before}[{w}]{after}"))
 }
 
 #[cfg(test)]
@@ -139,6 +141,25 @@ mod tests {
         assert_eq!(index_terms(&terms), vec!["a", "b"]);
         let many: Vec<String> = (0..1000).map(|i| format!("t{i}")).collect();
         assert_eq!(index_terms(&many).len(), MAX_TERMS_PER_FILE);
+    }
+
+    #[test]
+    fn snippets_survive_letters_whose_lower_case_is_longer() {
+        let words = ["needle".to_string()];
+        assert_eq!(
+            snippet("Ⱥ needle ẞ", &words).as_deref(),
+            Some("Ⱥ [needle] ẞ")
+        );
+        assert_eq!(snippet("ȺNEEDLE ẞ", &words).as_deref(), Some("Ⱥ[NEEDLE] ẞ"));
+        let long = format!("{} NEEDLE {}", "Ⱥ".repeat(100), "ẞ".repeat(100));
+        let s = snippet(&long, &words).unwrap();
+        assert!(
+            s.contains("[NEEDLE]") && s.starts_with('…') && s.ends_with('…'),
+            "{s}"
+        );
+        // The İ of Turkish lowers to two characters; a match may not split it.
+        assert_eq!(snippet("İx", &["i".to_string()]), None);
+        assert_eq!(snippet("no match here", &words), None);
     }
 
     #[test]
