@@ -270,6 +270,19 @@ async fn generative_mode_tags_every_kind_of_file_from_one_vocabulary() {
     }
 }
 
+/// Uploads a file as the token's user and gives it a tag by hand.
+async fn upload_tagged_by_hand(s: &Server, token: &str, name: &str, text: &str, tag: &str) {
+    let (_, f) = s.upload_as(token, name, text.to_string()).await.unwrap();
+    let path = format!("/api/v1/files/{}", f["id"].as_str().unwrap());
+    let resp = s
+        .request_as(token, reqwest::Method::PATCH, &path)
+        .json(&json!({ "add_tags": [tag] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
 #[tokio::test]
 async fn selective_mode_picks_only_from_the_vocabulary() {
     if !installed() {
@@ -296,15 +309,7 @@ async fn selective_mode_picks_only_from_the_vocabulary() {
         ("seed-6.txt", "Football match report.", "sports"),
     ];
     for (name, text, tag) in seeds {
-        let (_, f) = s.upload(name, text.as_bytes().to_vec()).await.unwrap();
-        let id = f["id"].as_str().unwrap();
-        let resp = s
-            .request(reqwest::Method::PATCH, &format!("/api/v1/files/{id}"))
-            .json(&json!({ "add_tags": [tag] }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
+        upload_tagged_by_hand(&s, &s.token, name, text, tag).await;
     }
     s.wait_tagged(Duration::from_secs(60)).await.unwrap();
     let vocabulary: HashSet<String> = s.json("/api/v1/tags?limit=1000").await.unwrap()["items"]
@@ -438,18 +443,7 @@ async fn another_users_vocabulary_never_reaches_the_model_or_a_file() {
     ];
     for (i, tag) in secrets.iter().enumerate() {
         let text = format!("Quarterly invoice number {i} for the project budget.");
-        let (_, f) = s
-            .upload_as(&bob, &format!("bob-{i}.txt"), text)
-            .await
-            .unwrap();
-        let path = format!("/api/v1/files/{}", f["id"].as_str().unwrap());
-        let resp = s
-            .request_as(&bob, reqwest::Method::PATCH, &path)
-            .json(&json!({ "add_tags": [tag] }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
+        upload_tagged_by_hand(&s, &bob, &format!("bob-{i}.txt"), &text, tag).await;
     }
     s.wait_tagged(Duration::from_secs(60)).await.unwrap();
     s.stop().await.unwrap();
