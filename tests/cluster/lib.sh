@@ -196,8 +196,11 @@ api_pod_deleted_under_load() {
   wait $wrk_pid
   cat "$ART/wrk-api-pod.txt"
   out="$(grep '^READS' "$ART/wrk-api-pod.txt")"
-  # Every request answered 200: no socket errors, no other status.
-  [[ "$out" =~ requests=([0-9]+)\ non2xx=0\ connect=0\ read=0\ write=0\ timeout=0 ]] && [ "${BASH_REMATCH[1]}" -gt 100 ] || return 1
+  # Every request answered 200 (or 429, the per-user rate limit: the
+  # surviving replica takes all the reads, and how fast they come depends on
+  # the machine): no socket errors, no other status.
+  [[ "$out" =~ requests=([0-9]+)\ failed=0\ connect=0\ read=0\ write=0\ timeout=0\ limited=([0-9]+) ]] \
+    && [ $(( BASH_REMATCH[1] - BASH_REMATCH[2] )) -gt 100 ] || return 1
   # And the Deployment replaced the pod.
   deployment_ready default "$APP-api" 2
 }
@@ -339,7 +342,7 @@ taggers_scale_with_the_queue() {
 }
 
 fault_checks() {
-  check "an API pod deleted under read load: every request through the Ingress answered 200" api_pod_deleted_under_load
+  check "an API pod deleted under read load: every request through the Ingress answered 200 (or 429, rate-limited)" api_pod_deleted_under_load
   check "a tagger pod crashed while holding jobs: another pod finishes them" tagger_killed_holding_jobs
   check "the Neo4j pod deleted: 503 meanwhile, every file there afterwards" neo4j_pod_deleted
   check "TaggerPool scales tagger pods 0 -> N -> 0 from the queue" taggers_scale_with_the_queue
