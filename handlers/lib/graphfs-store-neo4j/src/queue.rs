@@ -121,8 +121,9 @@ pub(super) const NEXT_TURN: &str = "
         RETURN q.vtag AS low
     }
     CALL () {
-        OPTIONAL MATCH (o:QueueTurn)
-        RETURN max(o.last) AS high
+        OPTIONAL MATCH (o:QueueTurn) WHERE o.last IS NOT NULL
+        WITH o ORDER BY o.last DESC LIMIT 1
+        RETURN o.last AS high
     }
     MERGE (t:QueueTurn {owner: $owner}) ON CREATE SET t.last = 0
     WITH t, coalesce(low, high, 0) AS clock

@@ -19,6 +19,7 @@ pub(super) const SCHEMA: &[&str] = &[
     // existed take turn 0.
     "CREATE INDEX graphfs_job_turn IF NOT EXISTS FOR (j:Job) ON (j.vtag)",
     "CREATE CONSTRAINT graphfs_queue_turn IF NOT EXISTS FOR (t:QueueTurn) REQUIRE t.owner IS UNIQUE",
+    "CREATE INDEX graphfs_queue_turn_last IF NOT EXISTS FOR (t:QueueTurn) ON (t.last)",
     "MATCH (j:Job) WHERE j.vtag IS NULL SET j.vtag = 0",
     // `viewers` (owner and users shared with) lets Lucene keep to the
     // viewer's files before ranking, instead of ranking everyone's.
