@@ -10,7 +10,10 @@ import json
 import sys
 from pathlib import Path
 
-COLUMNS = ["mode", "P", "R", "F1", "macro-F1", "tags/file", "vocab", "dup rate",
+from baseline import TOP_K
+
+COLUMNS = ["mode", "P", "R", "F1", "F1 / TF-IDF", "macro-F1", "tags/file", "vocab",
+           "vocab/file", "dup rate",
            "one-file tag share", "junk", "failed", "files/s"]
 
 
@@ -20,9 +23,11 @@ def markdown_row(r: dict) -> str:
         f"{r['precision']:.3f}",
         f"{r['recall']:.3f}",
         f"{r['f1']:.3f}",
+        f"{r['f1_vs_baseline']:.2f}×" if "f1_vs_baseline" in r else "-",
         f"{r['macro_f1']:.3f}",
         f"{r['tags_per_file']:.2f}",
         str(r["vocab"]),
+        f"{r['vocab_per_file']:.2f}" if "vocab_per_file" in r else "-",
         f"{r['dup_rate']:.3f}",
         f"{r['one_file_share']:.3f}",
         str(r["junk"]),
@@ -35,6 +40,11 @@ def markdown_row(r: dict) -> str:
 def table(reports: list[dict]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += [markdown_row(r) for r in reports]
+    bases = sorted({f"{r['baseline']['f1']:.3f}" for r in reports if "baseline" in r})
+    if bases:
+        lines.append("")
+        lines.append(f"F1 / TF-IDF: each mode's F1 over that of TF-IDF top {TOP_K} keywords per "
+                     f"document on the same files (F1 {', '.join(bases)}; tests/eval/baseline.py).")
     corpora = sorted({(r.get("corpus") or {}).get("corpus_sha256") or "?" for r in reports})
     if len(corpora) > 1:
         lines.append("")

@@ -29,6 +29,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import baseline  # noqa: E402
 import scoring  # noqa: E402
 from report import COLUMNS, markdown_row  # noqa: E402
 
@@ -142,6 +143,8 @@ def main() -> int:
         rec = records.get(name)
         predictions[name] = scoring.predicted_tags(rec) if rec and rec["status"] == "done" else []
     scores = scoring.score_files(predictions, labels, synonyms)
+    texts = {n: (args.corpus / "docs" / n).read_text("utf-8", errors="replace") for n in names}
+    base = scoring.score_files(baseline.top_keywords(texts), labels, synonyms)
     done = [n for n in names if n in records and records[n]["status"] == "done"]
     failed = {n: records[n].get("status_reason") for n in names
               if n in records and records[n]["status"] == "failed"}
@@ -195,6 +198,9 @@ def main() -> int:
         "recall": scores["recall"],
         "f1": scores["f1"],
         "macro_f1": scores["macro_f1"],
+        "baseline": {"method": f"TF-IDF top {baseline.TOP_K}",
+                     **{k: base[k] for k in ("precision", "recall", "f1", "macro_f1")}},
+        "f1_vs_baseline": scores["f1"] / base["f1"] if base["f1"] else 0.0,
         "tags_per_file": (sum(len(predictions[n]) for n in done) / len(done)) if done else 0.0,
         "files": len(names),
         "files_done": len(done),
@@ -207,6 +213,7 @@ def main() -> int:
         "files_per_s": (len(records) / elapsed) if elapsed > 0 else 0.0,
         "vocab_source": "GET /api/v1/tags" if server_vocab is not None else "this run's files",
         "vocab": vocab_stats["vocab"],
+        "vocab_per_file": vocab_stats["vocab"] / len(names) if names else 0.0,
         "dup_rate": vocab_stats["dup_rate"],
         "one_file_share": vocab_stats["one_file_share"],
         "junk": vocab_stats["junk"],

@@ -13,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import baseline  # noqa: E402
 import build_corpus  # noqa: E402
 import report  # noqa: E402
 import scoring  # noqa: E402
@@ -151,12 +152,34 @@ class Report(unittest.TestCase):
              "tags_per_file": 8, "vocab": 10, "dup_rate": 0.1, "one_file_share": 0.5, "junk": 0,
              "files_failed": 1, "files": 97, "files_per_s": 12.345, "corpus": {"corpus_sha256": "x"}}
         row = report.markdown_row(r)
-        self.assertEqual(row, "| offline | 0.500 | 0.250 | 0.333 | 0.200 | 8.00 | 10 | 0.100 | "
-                              "0.500 | 0 | 1/97 | 12.35 |")
+        self.assertEqual(row, "| offline | 0.500 | 0.250 | 0.333 | - | 0.200 | 8.00 | 10 | - | "
+                              "0.100 | 0.500 | 0 | 1/97 | 12.35 |")
+        r2 = dict(r, f1_vs_baseline=1.5, vocab_per_file=0.25, baseline={"f1": 0.2})
+        self.assertIn("| 0.333 | 1.50× | 0.200 | 8.00 | 10 | 0.25 |", report.markdown_row(r2))
+        self.assertIn("F1 0.200", report.table([r2]))
         self.assertEqual(len(row.split("|")) - 2, len(report.COLUMNS))
         self.assertNotIn("Warning", report.table([r, dict(r, mode="llm")]))
         other = dict(r, corpus={"corpus_sha256": "y"})
         self.assertIn("Warning", report.table([r, other]))
+
+
+class Baseline(unittest.TestCase):
+    def test_terms(self):
+        self.assertEqual(baseline.terms("The Archives of zlib, 2 archives!"),
+                         ["archive", "zlib", "archive"])
+        self.assertEqual(baseline.terms("用户密码"), ["用户", "户密", "密码"])
+
+    def test_top_keywords_prefers_distinctive_words(self):
+        docs = {
+            "a.txt": "compression compression zlib data data",
+            "b.txt": "archive archive tar data data",
+            "c.txt": "socket socket network data",
+        }
+        top = baseline.top_keywords(docs, k=2)
+        self.assertEqual(top["a.txt"], ["compression", "zlib"])
+        self.assertEqual(top["b.txt"], ["archive", "tar"])
+        # "data" is in every document: weight 0, ranked last.
+        self.assertEqual(baseline.top_keywords(docs, k=3)["c.txt"], ["socket", "network", "data"])
 
 
 class Corpus(unittest.TestCase):
