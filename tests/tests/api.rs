@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use graphfs_e2e::Server;
+use graphfs_extract::fixtures;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -1269,6 +1270,118 @@ async fn office_documents_are_extracted_and_tagged() {
     );
     let hits = s.json("/api/v1/search?q=galaxies").await.unwrap();
     assert_eq!(hits["items"].as_array().unwrap().len(), 1);
+}
+
+/// A scanned letter (a PDF holding only a picture) and a screenshot are
+/// read by OCR: their words are searchable and tag them.
+#[tokio::test]
+async fn scanned_letters_and_screenshots_are_found_by_their_words() {
+    let (_d, s) = server(&[]).await;
+    let (status, png) = s
+        .upload(
+            "screenshot.png",
+            fixtures::scan_png("Quarterly invoice for project titan"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{png}");
+    let (status, pdf) = s
+        .upload(
+            "letter.pdf",
+            fixtures::scanned_pdf("Glaciers carve valleys slowly"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{pdf}");
+    s.wait_tagged(Duration::from_secs(120)).await.unwrap();
+    for (file, word) in [(&png, "titan"), (&pdf, "glaciers")] {
+        let id = file["id"].as_str().unwrap();
+        let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+        assert_eq!(f["status"], "done", "{f}");
+        assert_eq!(f["metadata"]["ocr"], true, "{f}");
+        let hits = s.json(&format!("/api/v1/search?q={word}")).await.unwrap();
+        let found: Vec<&str> = hits["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["file"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(found, [id], "{word}: {hits}");
+        assert!(
+            tag_names(&f).iter().any(|t| t.contains(&word[..5])),
+            "{word} is not a tag of {f}"
+        );
+    }
+}
+
+/// The default vocabulary discipline, through HTTP: a keyword of one file
+/// is searchable but not a tag; once a second file proposes it, both carry
+/// it and the graph groups them.
+#[tokio::test]
+async fn a_keyword_becomes_a_tag_when_a_second_file_shares_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with_env(dir.path(), &[], &[("GRAPHFS_TAG_MIN_FREQUENCY", "2")])
+        .await
+        .unwrap();
+    let keyword_tags = |f: &Value| -> Vec<String> {
+        f["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["source"] == "keyword")
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, first) = s
+        .upload(
+            "ice.txt",
+            "Glaciers carve valleys. A glacier moves slowly; moraines mark where it stood.",
+        )
+        .await
+        .unwrap();
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    let first_id = first["id"].as_str().unwrap().to_string();
+    let f = s.json(&format!("/api/v1/files/{first_id}")).await.unwrap();
+    assert!(keyword_tags(&f).is_empty(), "{f}");
+    let hits = s.json("/api/v1/search?q=moraines").await.unwrap();
+    assert_eq!(hits["items"][0]["file"]["id"], first_id.as_str(), "{hits}");
+
+    let (_, second) = s
+        .upload(
+            "alps.txt",
+            "The glaciers of the Alps are shrinking: each glacier loses ice every summer.",
+        )
+        .await
+        .unwrap();
+    let second_id = second["id"].as_str().unwrap().to_string();
+    // The second file's tagging queues the first again; wait for both.
+    let mut tagged = Vec::new();
+    for _ in 0..600 {
+        s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+        tagged.clear();
+        for id in [&first_id, &second_id] {
+            let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+            tagged.push(keyword_tags(&f));
+        }
+        if tagged.iter().all(|t| t.contains(&"glacier".to_string())) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        tagged.iter().all(|t| t.contains(&"glacier".to_string())),
+        "{tagged:?}"
+    );
+    assert!(
+        !tagged[0].iter().any(|t| t.starts_with("moraine")),
+        "{tagged:?}"
+    );
+    let view = s.json("/api/v1/graph?tag=glacier").await.unwrap();
+    let ids = node_ids(&view);
+    assert!(
+        ids.iter().any(|n| n.contains(&first_id)) && ids.iter().any(|n| n.contains(&second_id)),
+        "{view}"
+    );
 }
 
 /// What one user does with tags must not reach another: merging or renaming

@@ -271,9 +271,33 @@ pub struct TaggingArgs {
     /// Largest part of a file read for extraction, in MiB.
     #[arg(long, env = "GRAPHFS_EXTRACT_MAX_INPUT_MB", default_value_t = 64)]
     pub extract_max_input_mb: u64,
-    /// Most keyword tags given to one file.
-    #[arg(long, env = "GRAPHFS_TAGGER_MAX_TAGS", default_value_t = 8)]
+    /// Read the text in images and scanned PDFs with Tesseract (and
+    /// poppler's pdftoppm): auto uses them when they are installed.
+    #[arg(long, env = "GRAPHFS_OCR", value_enum, default_value_t = OcrArg::Auto)]
+    pub ocr: OcrArg,
+    /// Tesseract languages, `+`-separated; those without installed data are
+    /// left out (with a warning).
+    #[arg(long, env = "GRAPHFS_OCR_LANGUAGES", default_value = "eng+chi_sim")]
+    pub ocr_languages: String,
+    /// Pages of a scanned PDF read by OCR, from the first.
+    #[arg(long, env = "GRAPHFS_OCR_MAX_PAGES", default_value_t = 10)]
+    pub ocr_max_pages: u32,
+    /// Seconds OCR may take for one file, all pages together.
+    #[arg(long, env = "GRAPHFS_OCR_TIMEOUT_SECONDS", default_value_t = 120)]
+    pub ocr_timeout_seconds: u64,
+    /// Most topic tags (keyword or LLM) given to one file, best first; type
+    /// and metadata tags come on top.
+    #[arg(long, env = "GRAPHFS_TAGGER_MAX_TAGS", default_value_t = 5)]
     pub tagger_max_tags: usize,
+    /// Files of one owner that must propose a new tag before it joins their
+    /// vocabulary (1: every proposal is a tag at once). A keyword only one
+    /// file has stays searchable as text.
+    #[arg(long, env = "GRAPHFS_TAG_MIN_FREQUENCY", default_value_t = 2)]
+    pub tag_min_frequency: u64,
+    /// A proposed tag at least this similar (cosine, with embeddings) to a
+    /// vocabulary tag becomes it.
+    #[arg(long, env = "GRAPHFS_TAG_MATCH_THRESHOLD", default_value_t = 0.8)]
+    pub tag_match_threshold: f32,
     /// How files are tagged: offline (keywords and metadata, nothing leaves
     /// the process), generative (the LLM proposes tags, matched to the
     /// vocabulary) or selective (the LLM picks from vocabulary tags).
@@ -284,6 +308,15 @@ pub struct TaggingArgs {
     pub llm: LlmArgs,
     #[command(flatten)]
     pub embedding: EmbeddingArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OcrArg {
+    /// On when `tesseract` is on PATH.
+    Auto,
+    /// On; the tagger does not start without `tesseract`.
+    On,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -332,12 +365,6 @@ pub struct LlmArgs {
     /// Language of the tags: auto (the content's), en, zh, or a language name.
     #[arg(long, env = "GRAPHFS_TAG_LANGUAGE", default_value = "auto")]
     pub tag_language: String,
-    /// A proposed tag at least this similar (cosine) to a vocabulary tag becomes it.
-    #[arg(long, env = "GRAPHFS_TAG_MATCH_THRESHOLD", default_value_t = 0.8)]
-    pub tag_match_threshold: f32,
-    /// Files that must propose a new tag before it joins the vocabulary.
-    #[arg(long, env = "GRAPHFS_TAG_MIN_FREQUENCY", default_value_t = 2)]
-    pub tag_min_frequency: u64,
     /// Vocabulary tags offered to the model in selective mode.
     #[arg(long, env = "GRAPHFS_SELECTIVE_TOP_K", default_value_t = 20)]
     pub selective_top_k: usize,

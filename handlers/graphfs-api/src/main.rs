@@ -10,9 +10,9 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use graphfs_api::app::{AppState, SharedState, new_token, token_hash};
 use graphfs_api::config::{
-    Cli, Command, EmbeddingArgs, GraphKind, LlmApiArg, LogArgs, LogFormat, OidcArgs, RetagArgs,
-    ServeArgs, StorageArgs, StorageKind, TaggingArgs, TaggingModeArg, TokenAction, TokenArgs,
-    VocabArgs,
+    Cli, Command, EmbeddingArgs, GraphKind, LlmApiArg, LogArgs, LogFormat, OcrArg, OidcArgs,
+    RetagArgs, ServeArgs, StorageArgs, StorageKind, TaggingArgs, TaggingModeArg, TokenAction,
+    TokenArgs, VocabArgs,
 };
 use graphfs_api::http::{self, HttpLimits};
 use graphfs_api::metrics::Metrics;
@@ -20,6 +20,7 @@ use graphfs_api::ratelimit::RateLimiter;
 use graphfs_api::{app, orphans};
 use graphfs_domain::{GraphIndex, NewToken, ObjectStore, TokenSource};
 use graphfs_embeddings::{Embedder, MiniLm, OpenAiEmbedder};
+use graphfs_extract::ocr::{self, OcrConfig};
 use graphfs_extract::{Isolation, Limits};
 use graphfs_store_local::{LocalObjectStore, SqliteGraphIndex};
 use graphfs_store_neo4j::{Neo4jConfig, Neo4jGraphIndex};
@@ -30,8 +31,8 @@ use graphfs_tagger::parse::TagRules;
 use graphfs_tagger::prompt::TagLanguage;
 use graphfs_tagger::rebuild::{self, RebuildConfig};
 use graphfs_tagger::{
-    ExtractMode, OfflineTagger, SimilarityConfig, TagGptConfig, TagGptTagger, Tagger, TaggingMode,
-    Worker, WorkerConfig,
+    Admission, AdmissionConfig, ExtractMode, OfflineTagger, SimilarityConfig, TagGptConfig,
+    TagGptTagger, Tagger, TaggingMode, Worker, WorkerConfig,
 };
 use tokio::sync::watch;
 
@@ -241,7 +242,49 @@ fn worker_config(storage: &StorageArgs, t: &TaggingArgs) -> Result<WorkerConfig>
     } else {
         ExtractMode::InProcess { timeout }
     };
+    cfg.ocr = ocr_config(t)?;
     Ok(cfg)
+}
+
+/// OCR as the flags ask, with the languages Tesseract has data for.
+fn ocr_config(t: &TaggingArgs) -> Result<Option<OcrConfig>> {
+    if t.ocr == OcrArg::Off {
+        return Ok(None);
+    }
+    let Some(mut ocr) = OcrConfig::detect(&t.ocr_languages) else {
+        anyhow::ensure!(
+            t.ocr == OcrArg::Auto,
+            "--ocr on: `tesseract` is not on PATH (Debian: apt-get install tesseract-ocr)"
+        );
+        tracing::info!("OCR off: `tesseract` is not installed; images are tagged from metadata");
+        return Ok(None);
+    };
+    let installed = ocr::installed_languages(&ocr.tesseract)
+        .with_context(|| format!("asking {} for its languages", ocr.tesseract.display()))?;
+    let (have, missing): (Vec<&str>, Vec<&str>) = t
+        .ocr_languages
+        .split('+')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .partition(|l| installed.iter().any(|i| i == l));
+    if !missing.is_empty() {
+        tracing::warn!(
+            ?missing,
+            ?installed,
+            "OCR languages without data are left out"
+        );
+    }
+    anyhow::ensure!(
+        !have.is_empty(),
+        "none of the OCR languages {:?} is installed (Tesseract has {installed:?})",
+        t.ocr_languages
+    );
+    ocr.languages = have.join("+");
+    ocr.max_pages = t.ocr_max_pages.clamp(1, 1000);
+    ocr.timeout = Duration::from_secs(t.ocr_timeout_seconds.max(1));
+    ocr.memory_limit_bytes = t.extract_memory_mb << 20;
+    tracing::info!(languages = %ocr.languages, pdf = ocr.pdftoppm.is_some(), "OCR on");
+    Ok(Some(ocr))
 }
 
 /// The sentence embedder the flags name, if any.
@@ -285,12 +328,25 @@ fn make_tagger(
     tagging: &TaggingArgs,
     embedder: Option<&Arc<dyn Embedder>>,
 ) -> Result<Arc<dyn Tagger>> {
+    let max_tags = tagging.tagger_max_tags.clamp(1, 32);
+    let admission = Arc::new(Admission::new(
+        backends.index.clone(),
+        embedder.cloned(),
+        AdmissionConfig {
+            min_frequency: tagging.tag_min_frequency.max(1),
+            match_threshold: tagging.tag_match_threshold.clamp(0.0, 1.0),
+            ..AdmissionConfig::default()
+        },
+    ));
     let offline = OfflineTagger::new(
         backends.index.clone(),
         KeywordConfig {
-            max_tags: tagging.tagger_max_tags,
+            // More candidates than tags: the vocabulary turns some away.
+            max_tags: (2 * max_tags).max(10),
             ..KeywordConfig::default()
         },
+        admission,
+        max_tags,
     );
     let llm = &tagging.llm;
     let base_url = llm.llm_base_url.as_deref().filter(|u| !u.is_empty());
@@ -331,16 +387,13 @@ fn make_tagger(
     Ok(Arc::new(TagGptTagger::new(
         client,
         embedder,
-        backends.index.clone(),
         offline,
         TagGptConfig {
             mode,
             rules: TagRules {
-                max_tags: tagging.tagger_max_tags.clamp(1, 32),
+                max_tags,
                 ..TagRules::default()
             },
-            match_threshold: llm.tag_match_threshold.clamp(0.0, 1.0),
-            min_frequency: llm.tag_min_frequency.max(1),
             top_k: llm.selective_top_k.clamp(1, 200),
             language: TagLanguage::parse(&llm.tag_language),
             max_prompt_chars: llm.llm_prompt_chars.clamp(200, 100_000),

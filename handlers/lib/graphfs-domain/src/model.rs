@@ -466,6 +466,11 @@ pub struct TaggingOutcome {
 /// that a new tag joins the vocabulary only once enough files propose it.
 pub const CANDIDATE_TERM_PREFIX: &str = "candidate:";
 
+/// The same candidates counted by word family (the tagger's variant key),
+/// so that `develop` and `development` proposed by two files count as two
+/// proposals of one tag.
+pub const CANDIDATE_KEY_PREFIX: &str = "candidate-key:";
+
 /// Corpus statistics the keyword tagger ranks terms against.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CorpusStats {

@@ -6,36 +6,121 @@
 /// A minimal one-page PDF showing `text` in standard Helvetica, with a correct xref table.
 pub fn pdf(text: &str) -> Vec<u8> {
     let stream = format!("BT /F1 24 Tf 72 720 Td ({text}) Tj ET");
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
-         /Resources << /Font << /F1 5 0 R >> >> >>"
-            .to_string(),
-        format!(
-            "<< /Length {} >>\nstream\n{stream}\nendstream",
-            stream.len()
-        ),
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
-        "<< /Title (Greeting Card) /Author (GraphFS Tests) >>".to_string(),
+    pdf_document(&[
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+          /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_vec(),
+        stream_object("", stream.as_bytes()),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+    ])
+}
+
+/// A PDF whose objects 3.. are `objects` (object 3 the page), with a
+/// catalog, a page tree, an info dictionary and a correct xref table.
+fn pdf_document(objects: &[Vec<u8>]) -> Vec<u8> {
+    let mut all = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
     ];
+    all.extend(objects.iter().cloned());
+    all.push(b"<< /Title (Greeting Card) /Author (GraphFS Tests) >>".to_vec());
+    let info = all.len();
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
+    for (i, body) in all.iter().enumerate() {
         offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
-    let count = objects.len() + 1;
+    let count = all.len() + 1;
     out.extend_from_slice(format!("xref\n0 {count}\n0000000000 65535 f \n").as_bytes());
     for offset in offsets {
         out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size {count} /Root 1 0 R /Info 6 0 R >>\nstartxref\n{xref}\n%%EOF\n")
-            .as_bytes(),
+        format!(
+            "trailer\n<< /Size {count} /Root 1 0 R /Info {info} 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+        )
+        .as_bytes(),
     );
     out
+}
+
+fn stream_object(dictionary: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = format!("<< {dictionary} /Length {} >>\nstream\n", data.len()).into_bytes();
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\nendstream");
+    out
+}
+
+/// `text` printed on a page and scanned: [`pdf`] rendered to a PNG by
+/// poppler's `pdftoppm` (which the OCR tests need anyway). No text layer.
+pub fn scan_png(text: &str) -> Vec<u8> {
+    pdftoppm(&pdf(text), &["-png", "-r", "150"])
+}
+
+/// A scanned letter: a PDF holding only a grey-scale picture of `text`, as a
+/// scanner makes it, with no text layer for a PDF reader to find.
+pub fn scanned_pdf(text: &str) -> Vec<u8> {
+    let pgm = pdftoppm(&pdf(text), &["-gray", "-r", "150"]);
+    let (width, height, pixels) = parse_pgm(&pgm).expect("pdftoppm -gray writes a binary PGM");
+    pdf_document(&[
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+          /Resources << /XObject << /Im1 5 0 R >> >> >>"
+            .to_vec(),
+        stream_object("", b"q 612 0 0 792 0 0 cm /Im1 Do Q"),
+        stream_object(
+            &format!(
+                "/Type /XObject /Subtype /Image /Width {width} /Height {height} \
+                 /ColorSpace /DeviceGray /BitsPerComponent 8"
+            ),
+            pixels,
+        ),
+    ])
+}
+
+fn pdftoppm(pdf: &[u8], args: &[&str]) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("pdftoppm")
+        .args(args)
+        .args(["-singlefile", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect(
+            "the scan fixtures need pdftoppm (Debian poppler-utils; tests/deps.sh installs it)",
+        );
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(pdf)
+        .expect("pdftoppm reads the PDF");
+    let out = child.wait_with_output().expect("pdftoppm runs");
+    assert!(out.status.success(), "pdftoppm failed: {}", out.status);
+    out.stdout
+}
+
+/// Width, height and pixels of a binary 8-bit PGM (`P5`).
+fn parse_pgm(pgm: &[u8]) -> Option<(usize, usize, &[u8])> {
+    // Header: magic, width, height, maximum value, each after white space.
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while pgm.get(at)?.is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !pgm.get(at)?.is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(std::str::from_utf8(&pgm[start..at]).ok()?);
+    }
+    let (width, height) = (fields[1].parse().ok()?, fields[2].parse().ok()?);
+    let pixels = pgm.get(at + 1..at + 1 + width * height)?;
+    (fields[0] == "P5" && fields[3] == "255").then_some((width, height, pixels))
 }
 
 pub fn png(width: u32, height: u32) -> Vec<u8> {

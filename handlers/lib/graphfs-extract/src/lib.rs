@@ -11,6 +11,7 @@
 mod html;
 mod isolate;
 mod media;
+pub mod ocr;
 mod office;
 mod pdf;
 mod sandbox;

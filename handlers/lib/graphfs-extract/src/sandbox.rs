@@ -117,6 +117,60 @@ pub fn confine() -> Result<(), SandboxError> {
         .map_err(|e| SandboxError::Install(e.to_string()))
 }
 
+/// The filter a helper program (the OCR engine, the PDF rasterizer) runs
+/// under: built before the fork, installed between fork and exec. It may
+/// read files (its own data, the input) and must be allowed the one exec
+/// that starts it; it may not open a file for writing, change the tree,
+/// open a socket, or reach other processes.
+pub fn tool_filter() -> Result<BpfProgram, SandboxError> {
+    use seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
+    let arch = TargetArch::try_from(std::env::consts::ARCH)
+        .map_err(|e| SandboxError::Arch(e.to_string()))?;
+    let build = |e: seccompiler::BackendError| SandboxError::Build(e.to_string());
+    let exec_or_open: &[libc::c_long] = &[
+        libc::SYS_execve,
+        libc::SYS_execveat,
+        libc::SYS_openat,
+        #[cfg(target_arch = "x86_64")]
+        libc::SYS_open,
+    ];
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = refused_syscalls()
+        .into_iter()
+        .filter(|call| !exec_or_open.contains(call))
+        .map(|call| (call, Vec::new()))
+        .collect();
+    // Opening for writing or creating is refused whatever the path: the
+    // flags are the third argument of openat, the second of open (openat2
+    // passes them in a struct the filter cannot read, so it stays refused).
+    let write_flags = |arg: u8| -> Result<Vec<SeccompRule>, SandboxError> {
+        [libc::O_WRONLY, libc::O_RDWR, libc::O_CREAT]
+            .into_iter()
+            .map(|flag| {
+                let flag = flag as u64;
+                SeccompCondition::new(
+                    arg,
+                    SeccompCmpArgLen::Dword,
+                    SeccompCmpOp::MaskedEq(flag),
+                    flag,
+                )
+                .and_then(|c| SeccompRule::new(vec![c]))
+                .map_err(build)
+            })
+            .collect()
+    };
+    rules.insert(libc::SYS_openat, write_flags(2)?);
+    #[cfg(target_arch = "x86_64")]
+    rules.insert(libc::SYS_open, write_flags(1)?);
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM as u32),
+        arch,
+    )
+    .map_err(|e| SandboxError::Build(e.to_string()))?;
+    BpfProgram::try_from(filter).map_err(|e| SandboxError::Build(e.to_string()))
+}
+
 /// What to try from inside a confined worker: [`crate::probe_isolated`]
 /// reports which of these it could do. Used by the tests and by the tagger's
 /// start-up check that the confinement is in force.

@@ -36,6 +36,9 @@ const RELATIVE_CUTOFF: f32 = 0.3;
 /// the square of the corpus size, so the first few files (whose terms every
 /// other file seems to share) are tagged by their own text.
 const IDF_HALF_WEIGHT_DOCS: f32 = 10.0;
+/// Documents a corpus needs before document frequency says which words are
+/// too common to file by: below it, every share is noise.
+const COMMON_WORD_MIN_DOCS: u64 = 10;
 /// Stop words allowed inside (never at the ends of) a phrase: "bill of rights".
 const CONNECTORS: &[&str] = &["of"];
 /// Chinese phrases are concatenations of jieba words; longer ones are noise.
@@ -75,6 +78,9 @@ pub struct KeywordConfig {
     /// Only this many characters of the text are analysed; the start of a
     /// document says what it is about and the bound keeps tagging cheap.
     pub max_text_chars: usize,
+    /// A word found in more than this share of the corpus ("support",
+    /// "features") says nothing about a file: it is never a keyword tag.
+    pub max_document_share: f32,
 }
 
 impl Default for KeywordConfig {
@@ -84,6 +90,7 @@ impl Default for KeywordConfig {
             min_score: 0.15,
             max_phrase_words: 3,
             max_text_chars: 200_000,
+            max_document_share: 0.25,
         }
     }
 }
@@ -322,7 +329,9 @@ impl KeywordTagger {
             .filter_map(|(key, group)| {
                 let form = group.best_form()?;
                 let term = normalize_tag(form).ok()?;
-                if group.words == 1 && (is_generic_word(&term) || is_generic_word(&key)) {
+                if group.words == 1
+                    && (is_generic_word(&term) || is_generic_word(&key) || is_participle(&term))
+                {
                     return None;
                 }
                 let candidate = Candidate {
@@ -375,6 +384,7 @@ impl KeywordTagger {
         let mut scored: Vec<(f32, usize)> = order
             .iter()
             .enumerate()
+            .filter(|(slot, _)| !idf.too_common(*slot, self.config.max_document_share))
             .map(|(slot, &i)| {
                 let raw = local_score(&c.terms[i], &c.info[i]) * idf.factor(slot);
                 (1.0 - (-raw / SCORE_SCALE).exp(), i)
@@ -799,6 +809,16 @@ fn is_generic_word(word: &str) -> bool {
     is_generic(word) || singular_variants(word).any(|singular| is_generic(&singular))
 }
 
+/// An English past participle on its own ("supplied", "compressed",
+/// "attached") describes something; it is not a topic to file by. Inside a
+/// phrase ("compressed file") it may be.
+fn is_participle(word: &str) -> bool {
+    word.len() > 5
+        && word.bytes().all(|b| b.is_ascii_lowercase())
+        && word.ends_with("ed")
+        && !word.ends_with("eed")
+}
+
 /// What an English plural may be the plural of: "files" → "file",
 /// "boxes" → "box", "libraries" → "library" (and some non-words, which only
 /// ever serve as lookups).
@@ -905,6 +925,17 @@ impl<'a> Idf<'a> {
             weight,
             max: (documents + 1.0).ln() + 1.0,
         }
+    }
+
+    /// Whether the term is in more than `share` of a corpus large enough to
+    /// tell.
+    fn too_common(&self, slot: usize, share: f32) -> bool {
+        let Some(&df) = self.stats.document_frequency.get(slot) else {
+            return false;
+        };
+        self.weight > 0.0
+            && self.stats.documents >= COMMON_WORD_MIN_DOCS
+            && df as f32 > share * self.documents
     }
 
     /// Multiplier in (0, 1]: 1 for a term no other document has.
@@ -1551,6 +1582,55 @@ mod tests {
         let fresh = KeywordTagger::new(KeywordConfig::default());
         assert_eq!(tags_with(&fresh, &d, 50, |t| t.len() as u64), first);
         assert_eq!(TAGGER.candidates(&d), fresh.candidates(&d));
+    }
+
+    #[test]
+    fn keywords_participles_alone_are_not_tags() {
+        assert!(is_participle("supplied"));
+        assert!(is_participle("compressed"));
+        assert!(!is_participle("speed"));
+        assert!(!is_participle("embed"));
+        assert!(!is_participle("bed"));
+        let d = doc(
+            "x.txt",
+            "text/plain",
+            "Supplied data is compressed. Supplied buffers are compressed. Compression ratio.",
+        );
+        let tags = names(&d);
+        assert!(!tags.contains(&"supplied".to_string()), "{tags:?}");
+        assert!(!tags.contains(&"compressed".to_string()), "{tags:?}");
+    }
+
+    #[test]
+    fn keywords_too_common_in_the_corpus_are_not_tags() {
+        let d = doc("notes.txt", "text/plain", PHOTOSYNTHESIS);
+        let alone = tags_with(&TAGGER, &d, 100, |_| 1);
+        assert!(
+            alone.iter().any(|t| t.name == "photosynthesis"),
+            "{alone:?}"
+        );
+        // In 40 of 100 documents: a word of the whole corpus, not of this file.
+        let common = tags_with(
+            &TAGGER,
+            &d,
+            100,
+            |t| if t == "photosynthesis" { 40 } else { 1 },
+        );
+        assert!(
+            !common.iter().any(|t| t.name == "photosynthesis"),
+            "{common:?}"
+        );
+        // A small corpus cannot tell: 3 of 5 documents is not evidence.
+        let small = tags_with(
+            &TAGGER,
+            &d,
+            5,
+            |t| if t == "photosynthesis" { 3 } else { 1 },
+        );
+        assert!(
+            small.iter().any(|t| t.name == "photosynthesis"),
+            "{small:?}"
+        );
     }
 
     #[test]

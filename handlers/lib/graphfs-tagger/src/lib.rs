@@ -3,11 +3,15 @@
 //! A [`Tagger`] turns a file's extracted content into tags. The offline
 //! [`OfflineTagger`] (keywords against corpus statistics, plus tags from the
 //! file's type and metadata) needs no model and sends nothing anywhere; the
-//! [`TagGptTagger`] asks an LLM behind any OpenAI-compatible API and folds
-//! its answers into one shared vocabulary with sentence embeddings.
+//! [`TagGptTagger`] asks an LLM behind any OpenAI-compatible API. Both fold
+//! what they propose into the owner's one vocabulary the same way
+//! ([`Admission`]): inflections and (with embeddings) synonyms become the
+//! tag already there, and a new tag waits until enough files propose it.
 
+pub mod admission;
 pub mod keywords;
 pub mod llm;
+pub mod morph;
 pub mod parse;
 pub mod prompt;
 pub mod rebuild;
@@ -20,9 +24,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use graphfs_domain::{FileRecord, GraphIndex, ProposedTag};
+use graphfs_domain::{FileRecord, GraphIndex, ProposedTag, TagSource};
 use graphfs_extract::Extracted;
 
+pub use admission::{Admission, AdmissionConfig, Proposal};
 pub use taggpt::{TagGptConfig, TagGptTagger, TaggingMode};
 pub use worker::{ExtractMode, JobError, SimilarityConfig, Worker, WorkerConfig};
 
@@ -47,28 +52,44 @@ pub trait Tagger: Send + Sync + 'static {
     ) -> Result<TagResult, JobError>;
 }
 
-/// Keyword tags ranked against the corpus, plus type and metadata tags.
+/// Keyword tags ranked against the corpus and admitted by the owner's
+/// vocabulary, plus type and metadata tags.
 pub struct OfflineTagger {
     keywords: Arc<keywords::KeywordTagger>,
     index: Arc<dyn GraphIndex>,
+    admission: Arc<Admission>,
+    /// Most keyword tags one file gets.
+    max_tags: usize,
 }
 
 impl OfflineTagger {
-    pub fn new(index: Arc<dyn GraphIndex>, config: keywords::KeywordConfig) -> Self {
+    /// `config.max_tags` keyword candidates are proposed per file; at most
+    /// `max_tags` of them that the vocabulary admits become its tags.
+    pub fn new(
+        index: Arc<dyn GraphIndex>,
+        config: keywords::KeywordConfig,
+        admission: Arc<Admission>,
+        max_tags: usize,
+    ) -> Self {
         OfflineTagger {
             keywords: Arc::new(keywords::KeywordTagger::new(config)),
             index,
+            admission,
+            max_tags,
         }
     }
-}
 
-#[async_trait]
-impl Tagger for OfflineTagger {
-    async fn tag(
+    pub fn admission(&self) -> &Arc<Admission> {
+        &self.admission
+    }
+
+    /// The keyword and metadata tags one file proposes, before its owner's
+    /// vocabulary has a say; `terms` are the document's for corpus
+    /// statistics.
+    pub async fn propose(
         &self,
         file: &FileRecord,
         content: &Extracted,
-        _source: Option<&Path>,
     ) -> Result<TagResult, JobError> {
         // Segmenting (jieba) and scoring a long text is CPU work: it runs on
         // the blocking pool, so it never stalls the runtime's other tasks
@@ -104,6 +125,47 @@ impl Tagger for OfflineTagger {
                 tags.push(t);
             }
         }
+        Ok(TagResult { tags, terms })
+    }
+}
+
+#[async_trait]
+impl Tagger for OfflineTagger {
+    async fn tag(
+        &self,
+        file: &FileRecord,
+        content: &Extracted,
+        _source: Option<&Path>,
+    ) -> Result<TagResult, JobError> {
+        let proposed = self.propose(file, content).await?;
+        let (mut tags, keywords): (Vec<ProposedTag>, Vec<ProposedTag>) = proposed
+            .tags
+            .into_iter()
+            .partition(|t| t.source == TagSource::Metadata);
+        let admitted = self
+            .admission
+            .admit(
+                file,
+                keywords
+                    .into_iter()
+                    .map(|t| Proposal {
+                        name: t.name,
+                        score: t.score,
+                        source: t.source,
+                    })
+                    .collect(),
+            )
+            .await?;
+        // A keyword that names a type or metadata tag adds nothing.
+        let mut kept = 0;
+        for t in admitted.tags {
+            if kept < self.max_tags && !tags.iter().any(|m| m.name == t.name) {
+                tags.push(t);
+                kept += 1;
+            }
+        }
+        let mut terms = proposed.terms;
+        terms.extend(admitted.terms);
         Ok(TagResult { tags, terms })
     }
 }

@@ -9,29 +9,20 @@
 //! gets a bounded number of tags, and when the model gives nothing usable
 //! the offline keyword tags stand in.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use graphfs_domain::{
-    CANDIDATE_TERM_PREFIX, FileId, FileRecord, GraphIndex, ProposedTag, TagSource, normalize_tag,
-};
+use graphfs_domain::{FileRecord, ProposedTag, TagSource, normalize_tag};
 use graphfs_embeddings::Embedder;
 use graphfs_extract::Extracted;
-use tokio::sync::{Mutex, RwLock};
 
+use crate::admission::{Admission, Proposal};
 use crate::llm::{LlmApi, LlmClient, LlmError};
 use crate::parse::{TagRules, parse_tags};
 use crate::prompt::{self, FileView, TagLanguage};
-use crate::vocab::{Match, VocabEntry, Vocabulary};
 use crate::{JobError, OfflineTagger, TagResult, Tagger};
-
-/// Earlier proposers re-tagged when a candidate joins the vocabulary.
-const PROMOTION_RETAGS: usize = 50;
-/// Owners whose vocabularies a tagger keeps loaded at once.
-const MAX_CACHED_VOCABULARIES: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaggingMode {
@@ -39,15 +30,12 @@ pub enum TaggingMode {
     Selective,
 }
 
+/// How the LLM is asked. Matching to the vocabulary and admitting new tags
+/// is the offline tagger's [`Admission`], shared with it.
 #[derive(Debug, Clone)]
 pub struct TagGptConfig {
     pub mode: TaggingMode,
     pub rules: TagRules,
-    /// A proposed tag at least this similar (cosine) to a vocabulary tag
-    /// becomes that tag.
-    pub match_threshold: f32,
-    /// Files that must propose a new tag before it joins the vocabulary.
-    pub min_frequency: u64,
     /// Vocabulary tags offered to the model in selective mode.
     pub top_k: usize,
     /// Below this many vocabulary tags, selective mode tags generatively.
@@ -55,8 +43,6 @@ pub struct TagGptConfig {
     pub language: TagLanguage,
     /// Characters of content in a prompt.
     pub max_prompt_chars: usize,
-    /// How long the vocabulary is cached between reloads from the graph.
-    pub vocabulary_ttl: Duration,
     /// Keyword tags given when the model offers nothing usable.
     pub fallback_tags: usize,
 }
@@ -66,13 +52,10 @@ impl Default for TagGptConfig {
         TagGptConfig {
             mode: TaggingMode::Generative,
             rules: TagRules::default(),
-            match_threshold: 0.8,
-            min_frequency: 2,
             top_k: 20,
             min_vocabulary: 5,
             language: TagLanguage::Auto,
             max_prompt_chars: 1500,
-            vocabulary_ttl: Duration::from_secs(30),
             fallback_tags: 3,
         }
     }
@@ -81,91 +64,32 @@ impl Default for TagGptConfig {
 pub struct TagGptTagger {
     llm: LlmClient,
     embedder: Arc<dyn Embedder>,
-    index: Arc<dyn GraphIndex>,
     offline: OfflineTagger,
+    admission: Arc<Admission>,
     config: TagGptConfig,
-    /// Each owner's vocabulary, as loaded at the instant.
-    vocabulary: RwLock<HashMap<String, (Instant, Arc<Vocabulary>)>>,
-    /// Tag embeddings survive vocabulary reloads: tags rarely change.
-    tag_vectors: Mutex<HashMap<String, Vec<f32>>>,
 }
 
 impl TagGptTagger {
+    /// `offline` supplies the keyword fallback and the vocabulary (its
+    /// [`Admission`], which should match by meaning: built with an embedder).
     pub fn new(
         llm: LlmClient,
         embedder: Arc<dyn Embedder>,
-        index: Arc<dyn GraphIndex>,
         offline: OfflineTagger,
         config: TagGptConfig,
     ) -> Self {
         TagGptTagger {
             llm,
             embedder,
-            index,
+            admission: offline.admission().clone(),
             offline,
             config,
-            vocabulary: RwLock::new(HashMap::new()),
-            tag_vectors: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Embeddings of tags, from the cache or computed in one batch.
-    async fn tag_embeddings(&self, names: &[String]) -> Result<Vec<Vec<f32>>, JobError> {
-        let mut cache = self.tag_vectors.lock().await;
-        let missing: Vec<String> = names
-            .iter()
-            .filter(|n| !cache.contains_key(*n))
-            .cloned()
-            .collect();
-        if !missing.is_empty() {
-            let vectors = self
-                .embedder
-                .embed(&missing)
-                .await
-                .map_err(|e| JobError::Transient(e.to_string()))?;
-            for (n, v) in missing.into_iter().zip(vectors) {
-                cache.insert(n, v);
-            }
-        }
-        Ok(names
-            .iter()
-            .map(|n| cache.get(n).cloned().unwrap_or_default())
-            .collect())
-    }
-
-    /// `owner`'s vocabulary (the tags on their files: another user's tag
-    /// names never reach a file), reloaded from the graph when older than
-    /// its TTL.
-    pub async fn vocabulary(&self, owner: &str) -> Result<Arc<Vocabulary>, JobError> {
-        if let Some((at, v)) = self.vocabulary.read().await.get(owner)
-            && at.elapsed() < self.config.vocabulary_ttl
-        {
-            return Ok(v.clone());
-        }
-        let tags = self.index.vocabulary(Some(owner), 5000).await?;
-        let names: Vec<String> = tags.iter().map(|t| t.name.clone()).collect();
-        let vectors = self.tag_embeddings(&names).await?;
-        let vocab = Arc::new(Vocabulary::new(
-            tags.into_iter()
-                .zip(vectors)
-                .map(|(t, embedding)| VocabEntry {
-                    name: t.name,
-                    aliases: t.aliases,
-                    count: t.count,
-                    embedding,
-                })
-                .collect(),
-        ));
-        let mut cached = self.vocabulary.write().await;
-        // Bounded: owners past the bound are forgotten and reloaded on use.
-        if cached.len() >= MAX_CACHED_VOCABULARIES {
-            cached.retain(|_, (at, _)| at.elapsed() < self.config.vocabulary_ttl);
-            if cached.len() >= MAX_CACHED_VOCABULARIES {
-                cached.clear();
-            }
-        }
-        cached.insert(owner.to_string(), (Instant::now(), vocab.clone()));
-        Ok(vocab)
+    /// `owner`'s vocabulary, as the tagger matches against it.
+    pub async fn vocabulary(&self, owner: &str) -> Result<Arc<crate::vocab::Vocabulary>, JobError> {
+        self.admission.vocabulary(owner).await
     }
 
     /// Asks the model: the raw answer, and the words of the prompt that are
@@ -203,61 +127,26 @@ impl TagGptTagger {
         Ok((answer, echo))
     }
 
-    /// Generative: proposed tags matched to the vocabulary; new ones are
-    /// candidates, kept only once frequent enough. Returns the tags and the
-    /// candidate terms to count.
+    /// Generative: proposed tags go through the vocabulary (matched, or
+    /// counted as candidates until frequent enough). Returns the tags and
+    /// the candidate terms to count.
     async fn resolve_generated(
         &self,
         proposed: Vec<String>,
-        vocab: &Vocabulary,
         file: &FileRecord,
     ) -> Result<(Vec<ProposedTag>, Vec<String>), JobError> {
-        let vectors = self.tag_embeddings(&proposed).await?;
-        let mut tags: Vec<ProposedTag> = Vec::new();
-        let mut new: Vec<(String, f32)> = Vec::new();
-        let rank_score = |i: usize| 0.9 - 0.05 * i as f32;
-        for (i, (name, emb)) in proposed.iter().zip(&vectors).enumerate() {
-            if is_file_name(name, &file.name) {
-                continue;
-            }
-            match vocab.match_tag(name, Some(emb), self.config.match_threshold) {
-                Match::Exact(t) => push(&mut tags, t, rank_score(i)),
-                Match::Similar { tag, similarity } => {
-                    push(&mut tags, tag, rank_score(i).min(similarity))
-                }
-                Match::New => new.push((name.clone(), rank_score(i))),
-            }
-        }
-        let terms: Vec<String> = new
-            .iter()
-            .map(|(n, _)| format!("{CANDIDATE_TERM_PREFIX}{n}"))
+        let proposals = proposed
+            .into_iter()
+            .filter(|name| !is_file_name(name, &file.name))
+            .enumerate()
+            .map(|(i, name)| Proposal {
+                name,
+                score: 0.9 - 0.05 * i as f32,
+                source: TagSource::Llm,
+            })
             .collect();
-        for ((name, score), term) in new.into_iter().zip(&terms) {
-            // Other files that proposed it (this file's own earlier
-            // proposal does not count: a re-tag cannot promote itself).
-            let others: Vec<FileId> = self
-                .index
-                .files_with_term(&file.owner, term, 1000)
-                .await?
-                .into_iter()
-                .filter(|id| *id != file.id)
-                .collect();
-            if others.len() as u64 + 1 < self.config.min_frequency {
-                continue;
-            }
-            // It joins the vocabulary now: the files that proposed it
-            // before are tagged again so that they get it too.
-            for other in others.iter().take(PROMOTION_RETAGS) {
-                match self.index.get_file_internal(*other).await {
-                    Ok(f) if !f.tags.iter().any(|t| t.name == name) => {
-                        self.index.requeue(*other).await?;
-                    }
-                    _ => {}
-                }
-            }
-            push(&mut tags, name, score);
-        }
-        Ok((tags, terms))
+        let admitted = self.admission.admit(file, proposals).await?;
+        Ok((admitted.tags, admitted.terms))
     }
 
     /// Selective: the model's picks, kept only when they are among the choices.
@@ -265,20 +154,17 @@ impl TagGptTagger {
         let mut tags = Vec::new();
         for (i, name) in picked.into_iter().enumerate() {
             if choices.contains(&name) {
-                push(&mut tags, name, 0.9 - 0.05 * i as f32);
+                let score = (0.9 - 0.05 * i as f32).clamp(0.05, 1.0);
+                if !tags.iter().any(|t: &ProposedTag| t.name == name) {
+                    tags.push(ProposedTag {
+                        name,
+                        score,
+                        source: TagSource::Llm,
+                    });
+                }
             }
         }
         tags
-    }
-}
-
-fn push(tags: &mut Vec<ProposedTag>, name: String, score: f32) {
-    if !tags.iter().any(|t| t.name == name) {
-        tags.push(ProposedTag {
-            name,
-            score: score.clamp(0.05, 1.0),
-            source: TagSource::Llm,
-        });
     }
 }
 
@@ -301,7 +187,7 @@ impl Tagger for TagGptTagger {
         content: &Extracted,
         source: Option<&Path>,
     ) -> Result<TagResult, JobError> {
-        let offline = self.offline.tag(file, content, source).await?;
+        let offline = self.offline.propose(file, content).await?;
         let media = content.media_type.as_str();
         let transcript = match source {
             Some(path)
@@ -339,7 +225,7 @@ impl Tagger for TagGptTagger {
             transcript: transcript.as_deref(),
             metadata: &content.metadata,
         };
-        let vocab = self.vocabulary(&file.owner).await?;
+        let vocab = self.admission.vocabulary(&file.owner).await?;
         // Selective mode retrieves the vocabulary tags nearest to the
         // content; the file's stored embedding is the worker's business.
         let choices: Option<Vec<String>> = if self.config.mode == TaggingMode::Selective
@@ -382,7 +268,7 @@ impl Tagger for TagGptTagger {
         tracing::debug!(answer = %answer, parsed = ?parsed, "model answer");
         let (model_tags, candidate_terms) = match &choices {
             Some(c) => (self.resolve_selected(parsed, c), Vec::new()),
-            None => self.resolve_generated(parsed, &vocab, file).await?,
+            None => self.resolve_generated(parsed, file).await?,
         };
         // Type and metadata tags always; then the model's tags, or the
         // keyword tags when the model gave nothing usable.

@@ -5,7 +5,11 @@
 //! as aliases. These are the pure steps; the tagger and `graphfs vocab`
 //! feed them from the graph.
 
+use std::collections::HashMap;
+
 use graphfs_embeddings::cosine;
+
+use crate::morph::variant_key;
 
 /// A tag of the vocabulary with its embedding.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,12 +25,15 @@ pub struct VocabEntry {
 #[derive(Debug, Clone, Default)]
 pub struct Vocabulary {
     entries: Vec<VocabEntry>,
+    /// Variant key of each name and alias -> the tag it stands for.
+    keys: HashMap<String, String>,
 }
 
 /// How a proposed tag relates to the vocabulary.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Match {
-    /// The tag or one of its aliases, spelled the same.
+    /// The tag or one of its aliases, spelled the same or inflected
+    /// (`archiving` for `archive`).
     Exact(String),
     /// The closest tag, similar enough to stand for it.
     Similar { tag: String, similarity: f32 },
@@ -36,7 +43,31 @@ pub enum Match {
 
 impl Vocabulary {
     pub fn new(entries: Vec<VocabEntry>) -> Self {
-        Vocabulary { entries }
+        let mut keys = HashMap::new();
+        // Most used first: a key two tags share goes to the more used one.
+        for e in &entries {
+            for name in std::iter::once(&e.name).chain(&e.aliases) {
+                keys.entry(variant_key(name))
+                    .or_insert_with(|| e.name.clone());
+            }
+        }
+        Vocabulary { entries, keys }
+    }
+
+    /// The same vocabulary with one more tag (a candidate just admitted).
+    pub fn with(&self, entry: VocabEntry) -> Self {
+        let mut entries = self.entries.clone();
+        entries.push(entry);
+        Vocabulary::new(entries)
+    }
+
+    /// The tag whose name or alias is `tag` or an inflection of it.
+    pub fn find(&self, tag: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|e| e.name == tag || e.aliases.iter().any(|a| a == tag))
+            .map(|e| e.name.as_str())
+            .or_else(|| self.keys.get(&variant_key(tag)).map(String::as_str))
     }
 
     pub fn len(&self) -> usize {
@@ -53,12 +84,8 @@ impl Vocabulary {
 
     /// Matches a normalised tag: by name or alias first, then by meaning.
     pub fn match_tag(&self, tag: &str, embedding: Option<&[f32]>, threshold: f32) -> Match {
-        if let Some(e) = self
-            .entries
-            .iter()
-            .find(|e| e.name == tag || e.aliases.iter().any(|a| a == tag))
-        {
-            return Match::Exact(e.name.clone());
+        if let Some(name) = self.find(tag) {
+            return Match::Exact(name.to_string());
         }
         let Some(embedding) = embedding else {
             return Match::New;
@@ -106,17 +133,20 @@ pub struct Cluster {
 }
 
 /// Builds a vocabulary from counted candidates: the most frequent name of
-/// each group of near-synonyms (cosine ≥ `merge_threshold`) stands for the
-/// group and the others become its aliases; groups behind fewer than
+/// each group of near-synonyms (cosine ≥ `merge_threshold`, or inflections
+/// of one word) stands for the group and the others become its aliases; groups behind fewer than
 /// `min_count` files are dropped. Deterministic: ties go by name.
 pub fn build(mut candidates: Vec<Candidate>, min_count: u64, merge_threshold: f32) -> Vec<Cluster> {
     candidates.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
     let mut clusters: Vec<(Cluster, Vec<f32>)> = Vec::new();
     for c in candidates {
+        let key = variant_key(&c.name);
         let best = clusters
             .iter_mut()
             .map(|(cl, emb)| {
-                let s = if c.embedding.is_empty() {
+                let s = if variant_key(&cl.name) == key {
+                    1.0
+                } else if c.embedding.is_empty() {
                     0.0
                 } else {
                     cosine(emb, &c.embedding)
@@ -220,6 +250,23 @@ mod tests {
     }
 
     #[test]
+    fn inflections_merge_without_embeddings() {
+        let out = build(
+            vec![
+                cand("programming", 3, vec![]),
+                cand("program", 2, vec![]),
+                cand("cooking", 2, vec![]),
+            ],
+            2,
+            0.9,
+        );
+        assert_eq!(out[0].name, "programming");
+        assert_eq!(out[0].aliases, vec!["program".to_string()]);
+        assert_eq!(out[0].count, 5);
+        assert_eq!(out[1].name, "cooking");
+    }
+
+    #[test]
     fn rare_candidates_stay_out() {
         let out = build(
             vec![
@@ -264,6 +311,10 @@ mod tests {
         assert_eq!(
             vocab.match_tag("ai", None, 0.8),
             Match::Exact("artificial intelligence".into())
+        );
+        assert_eq!(
+            vocab.match_tag("cook", None, 0.8),
+            Match::Exact("cooking".into())
         );
         assert!(matches!(
             vocab.match_tag("cuisine", Some(&v(0.1, 1.0)), 0.8),

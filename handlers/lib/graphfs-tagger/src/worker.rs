@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use graphfs_embeddings::Embedder;
+use graphfs_extract::ocr;
 
 use crate::{TagResult, Tagger};
 
@@ -50,6 +51,9 @@ pub struct WorkerConfig {
     /// before they are released for another handler.
     pub shutdown_grace: Duration,
     pub extract: ExtractMode,
+    /// Reads the text in images and scanned PDFs; none: they are tagged
+    /// from their metadata.
+    pub ocr: Option<graphfs_extract::ocr::OcrConfig>,
     pub limits: Limits,
     /// Where objects are copied for extraction.
     pub scratch_dir: PathBuf,
@@ -69,6 +73,7 @@ impl WorkerConfig {
             extract: ExtractMode::InProcess {
                 timeout: Duration::from_secs(60),
             },
+            ocr: None,
             limits: Limits::default(),
             scratch_dir,
         }
@@ -530,6 +535,25 @@ impl Worker {
                 graphfs_extract::extract_in_process(&req, *timeout).await
             }
         };
-        Ok(extracted?)
+        let mut extracted = extracted?;
+        if let Some(ocr) = &self.config.ocr
+            && ocr::wanted(&extracted.media_type, &extracted.text)
+        {
+            let pages = extracted.metadata.get("pages").and_then(|p| p.as_u64());
+            let pages = pages.and_then(|p| u32::try_from(p).ok());
+            match ocr::recognize(ocr, path, &extracted.media_type, pages).await {
+                Ok(text) => {
+                    tracing::debug!(chars = text.chars().count(), "text read by OCR");
+                    if let Some(m) = extracted.metadata.as_object_mut() {
+                        m.insert("ocr".into(), (!text.is_empty()).into());
+                    }
+                    extracted.text = text;
+                }
+                // The file is still tagged from its metadata; OCR is retried
+                // when it is tagged again.
+                Err(e) => tracing::warn!(error = %e, "OCR failed"),
+            }
+        }
+        Ok(extracted)
     }
 }

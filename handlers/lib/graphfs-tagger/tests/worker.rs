@@ -12,7 +12,9 @@ use graphfs_domain::{
 use graphfs_extract::Extracted;
 use graphfs_store_local::{LocalObjectStore, SqliteGraphIndex};
 use graphfs_tagger::keywords::KeywordConfig;
-use graphfs_tagger::{JobError, OfflineTagger, TagResult, Tagger, Worker, WorkerConfig};
+use graphfs_tagger::{
+    Admission, AdmissionConfig, JobError, OfflineTagger, TagResult, Tagger, Worker, WorkerConfig,
+};
 use tokio::sync::watch;
 
 struct Env {
@@ -76,9 +78,25 @@ fn worker(env: &Env, tagger: Arc<dyn Tagger>, cfg: WorkerConfig) -> Worker {
 }
 
 fn offline(env: &Env) -> Arc<dyn Tagger> {
+    offline_tagger(env, 1)
+}
+
+/// The offline tagger; a keyword joins the vocabulary once `min_frequency`
+/// files propose it.
+fn offline_tagger(env: &Env, min_frequency: u64) -> Arc<dyn Tagger> {
+    let admission = Admission::new(
+        env.index.clone(),
+        None,
+        AdmissionConfig {
+            min_frequency,
+            ..AdmissionConfig::default()
+        },
+    );
     Arc::new(OfflineTagger::new(
         env.index.clone(),
         KeywordConfig::default(),
+        Arc::new(admission),
+        5,
     ))
 }
 
@@ -244,6 +262,81 @@ async fn running_a_job_twice_gives_the_same_graph() {
     let names = |f: &FileRecord| f.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
     assert!(!runs[0].tags.is_empty());
     assert_eq!(names(&runs[0]), names(&runs[1]));
+}
+
+fn keyword_tags(f: &FileRecord) -> Vec<String> {
+    f.tags
+        .iter()
+        .filter(|t| t.source == graphfs_domain::TagSource::Keyword)
+        .map(|t| t.name.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_keyword_becomes_a_tag_once_a_second_file_proposes_it_and_both_get_it() {
+    let env = env().await;
+    let (stop, rx) = watch::channel(false);
+    let run = tokio::spawn(worker(&env, offline_tagger(&env, 2), config(&env)).run(rx));
+    let first = add_file(
+        &env,
+        "ice.txt",
+        "Glaciers carve valleys. A glacier moves slowly. Moraines mark where a glacier stood.",
+    )
+    .await;
+    let alone = wait_status(&env, first, TaggingStatus::Done).await;
+    // One file's keywords are searchable text, not tags.
+    assert!(
+        keyword_tags(&alone).is_empty(),
+        "{:?}",
+        keyword_tags(&alone)
+    );
+    // A second file proposing the same word puts it in the vocabulary.
+    let second = add_file(
+        &env,
+        "alps.txt",
+        "The glaciers of the Alps are shrinking; each glacier loses mass every summer.",
+    )
+    .await;
+    let second = wait_status(&env, second, TaggingStatus::Done).await;
+    assert!(
+        keyword_tags(&second).contains(&"glacier".to_string()),
+        "{:?}",
+        keyword_tags(&second)
+    );
+    // The first file was queued again and now carries the tag too.
+    let mut first_tags = Vec::new();
+    for _ in 0..500 {
+        let f = env.index.get_file_internal(first).await.unwrap();
+        first_tags = keyword_tags(&f);
+        if f.status == TaggingStatus::Done && first_tags.contains(&"glacier".to_string()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        first_tags.contains(&"glacier".to_string()),
+        "{first_tags:?}"
+    );
+    // "moraine" was proposed by one file only: still not a tag.
+    assert!(
+        !first_tags.iter().any(|t| t.starts_with("moraine")),
+        "{first_tags:?}"
+    );
+    // A third file writing the word in another form gets the same tag.
+    let third = add_file(
+        &env,
+        "notes.txt",
+        "Glaciation notes: glaciers, glaciers everywhere, and the glacier's snout.",
+    )
+    .await;
+    let third = wait_status(&env, third, TaggingStatus::Done).await;
+    assert!(
+        keyword_tags(&third).contains(&"glacier".to_string()),
+        "{:?}",
+        keyword_tags(&third)
+    );
+    stop.send(true).unwrap();
+    run.await.unwrap();
 }
 
 /// A tagger that yields in the middle, so concurrent jobs interleave.

@@ -1,0 +1,310 @@
+//! The vocabulary discipline every tagger keeps (TagGPT's, with or without
+//! an LLM): a proposed tag that is already in the owner's vocabulary (by
+//! name, alias, inflection or, with embeddings, meaning) becomes that tag; a
+//! new one is a candidate, counted over the owner's files, and joins the
+//! vocabulary only once enough files propose it. When it joins, the files
+//! that proposed it before are tagged again so that they get it too.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use graphfs_domain::{
+    CANDIDATE_KEY_PREFIX, CANDIDATE_TERM_PREFIX, FileId, FileRecord, GraphIndex, ProposedTag,
+    TagSource,
+};
+use graphfs_embeddings::Embedder;
+use tokio::sync::{Mutex, RwLock};
+
+use crate::JobError;
+use crate::morph::variant_key;
+use crate::vocab::{Match, VocabEntry, Vocabulary};
+
+/// Earlier proposers re-tagged when a candidate joins the vocabulary.
+const PROMOTION_RETAGS: usize = 50;
+/// Owners whose vocabularies are kept loaded at once.
+const MAX_CACHED_VOCABULARIES: usize = 256;
+/// Tags of one owner's vocabulary loaded for matching.
+const VOCABULARY_LIMIT: usize = 5000;
+/// How long a tag admitted here is kept beside reloaded vocabularies: the
+/// files that carry it may still be in the tagging pipeline when the
+/// vocabulary is next read from the graph.
+const RECENT_ADMISSION_TTL: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone)]
+pub struct AdmissionConfig {
+    /// Files that must propose a new tag before it joins the vocabulary.
+    pub min_frequency: u64,
+    /// A proposed tag at least this similar (cosine) to a vocabulary tag
+    /// becomes that tag (with embeddings only).
+    pub match_threshold: f32,
+    /// How long a vocabulary is cached between reloads from the graph.
+    pub vocabulary_ttl: Duration,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        AdmissionConfig {
+            min_frequency: 2,
+            match_threshold: 0.8,
+            vocabulary_ttl: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A tag a tagger proposes for a file, best first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposal {
+    pub name: String,
+    pub score: f32,
+    pub source: TagSource,
+}
+
+/// What the vocabulary let through.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Admitted {
+    /// Vocabulary tags and candidates frequent enough, in proposal order.
+    pub tags: Vec<ProposedTag>,
+    /// The candidate terms to record for the file (counted for later files).
+    pub terms: Vec<String>,
+}
+
+/// Owners' vocabularies (cached) and the admission of proposed tags.
+pub struct Admission {
+    index: Arc<dyn GraphIndex>,
+    embedder: Option<Arc<dyn Embedder>>,
+    config: AdmissionConfig,
+    /// Each owner's vocabulary, as loaded at the instant.
+    vocabulary: RwLock<HashMap<String, (Instant, Arc<Vocabulary>)>>,
+    /// Tag embeddings survive vocabulary reloads: tags rarely change.
+    tag_vectors: Mutex<HashMap<String, Vec<f32>>>,
+    /// Tags admitted here lately, per owner: merged into reloads.
+    recent: Mutex<HashMap<String, Vec<(Instant, String)>>>,
+    /// New candidates are counted and admitted one at a time, so that two
+    /// files proposing two inflections at once give one tag, not two.
+    admitting: Mutex<()>,
+}
+
+impl Admission {
+    pub fn new(
+        index: Arc<dyn GraphIndex>,
+        embedder: Option<Arc<dyn Embedder>>,
+        config: AdmissionConfig,
+    ) -> Self {
+        Admission {
+            index,
+            embedder,
+            config,
+            vocabulary: RwLock::new(HashMap::new()),
+            tag_vectors: Mutex::new(HashMap::new()),
+            recent: Mutex::new(HashMap::new()),
+            admitting: Mutex::new(()),
+        }
+    }
+
+    pub fn config(&self) -> &AdmissionConfig {
+        &self.config
+    }
+
+    /// Embeddings of tags, from the cache or computed in one batch; empty
+    /// vectors without an embedder.
+    pub async fn tag_embeddings(&self, names: &[String]) -> Result<Vec<Vec<f32>>, JobError> {
+        let Some(embedder) = &self.embedder else {
+            return Ok(vec![Vec::new(); names.len()]);
+        };
+        let mut cache = self.tag_vectors.lock().await;
+        let missing: Vec<String> = names
+            .iter()
+            .filter(|n| !cache.contains_key(*n))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let vectors = embedder
+                .embed(&missing)
+                .await
+                .map_err(|e| JobError::Transient(e.to_string()))?;
+            for (n, v) in missing.into_iter().zip(vectors) {
+                cache.insert(n, v);
+            }
+        }
+        Ok(names
+            .iter()
+            .map(|n| cache.get(n).cloned().unwrap_or_default())
+            .collect())
+    }
+
+    /// `owner`'s vocabulary (the tags on their files: another user's tag
+    /// names never reach a file), reloaded from the graph when older than
+    /// its TTL.
+    pub async fn vocabulary(&self, owner: &str) -> Result<Arc<Vocabulary>, JobError> {
+        if let Some((at, v)) = self.vocabulary.read().await.get(owner)
+            && at.elapsed() < self.config.vocabulary_ttl
+        {
+            return Ok(v.clone());
+        }
+        let mut tags = self.index.vocabulary(Some(owner), VOCABULARY_LIMIT).await?;
+        for name in self.recent_admissions(owner).await {
+            if !tags.iter().any(|t| t.name == name) {
+                tags.push(graphfs_domain::TagInfo {
+                    name,
+                    count: 1,
+                    aliases: Vec::new(),
+                });
+            }
+        }
+        let names: Vec<String> = tags.iter().map(|t| t.name.clone()).collect();
+        let vectors = self.tag_embeddings(&names).await?;
+        let vocab = Arc::new(Vocabulary::new(
+            tags.into_iter()
+                .zip(vectors)
+                .map(|(t, embedding)| VocabEntry {
+                    name: t.name,
+                    aliases: t.aliases,
+                    count: t.count,
+                    embedding,
+                })
+                .collect(),
+        ));
+        let mut cached = self.vocabulary.write().await;
+        // Bounded: owners past the bound are forgotten and reloaded on use.
+        if cached.len() >= MAX_CACHED_VOCABULARIES {
+            cached.retain(|_, (at, _)| at.elapsed() < self.config.vocabulary_ttl);
+            if cached.len() >= MAX_CACHED_VOCABULARIES {
+                cached.clear();
+            }
+        }
+        cached.insert(owner.to_string(), (Instant::now(), vocab.clone()));
+        Ok(vocab)
+    }
+
+    /// `owner`'s tags admitted here within [`RECENT_ADMISSION_TTL`].
+    async fn recent_admissions(&self, owner: &str) -> Vec<String> {
+        let mut recent = self.recent.lock().await;
+        recent.retain(|_, v| {
+            v.retain(|(at, _)| at.elapsed() < RECENT_ADMISSION_TTL);
+            !v.is_empty()
+        });
+        recent
+            .get(owner)
+            .map(|v| v.iter().map(|(_, n)| n.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// A candidate just admitted is in the cached vocabulary at once, so
+    /// that the next files match it rather than count it again.
+    async fn remember(&self, owner: &str, name: &str, embedding: Vec<f32>) {
+        {
+            let mut recent = self.recent.lock().await;
+            if recent.len() >= MAX_CACHED_VOCABULARIES && !recent.contains_key(owner) {
+                recent.clear();
+            }
+            recent
+                .entry(owner.to_string())
+                .or_default()
+                .push((Instant::now(), name.to_string()));
+        }
+        let mut cached = self.vocabulary.write().await;
+        if let Some((_, vocab)) = cached.get_mut(owner)
+            && vocab.find(name).is_none()
+        {
+            *vocab = Arc::new(vocab.with(VocabEntry {
+                name: name.to_string(),
+                aliases: Vec::new(),
+                count: 1,
+                embedding,
+            }));
+        }
+    }
+
+    /// Matches `proposals` to `file`'s owner's vocabulary and admits the
+    /// candidates that enough of the owner's files propose.
+    pub async fn admit(
+        &self,
+        file: &FileRecord,
+        proposals: Vec<Proposal>,
+    ) -> Result<Admitted, JobError> {
+        let vocab = self.vocabulary(&file.owner).await?;
+        let names: Vec<String> = proposals.iter().map(|p| p.name.clone()).collect();
+        let vectors = self.tag_embeddings(&names).await?;
+        let mut out = Admitted::default();
+        for (p, embedding) in proposals.into_iter().zip(vectors) {
+            let emb = Some(embedding.as_slice()).filter(|e| !e.is_empty());
+            match vocab.match_tag(&p.name, emb, self.config.match_threshold) {
+                Match::Exact(tag) => push(&mut out.tags, tag, p.score, p.source),
+                Match::Similar { tag, similarity } => {
+                    push(&mut out.tags, tag, p.score.min(similarity), p.source)
+                }
+                Match::New => {
+                    let _one_at_a_time = self.admitting.lock().await;
+                    // Another file may have admitted it (or an inflection)
+                    // while this one waited.
+                    if let Some(tag) = self.vocabulary(&file.owner).await?.find(&p.name) {
+                        push(&mut out.tags, tag.to_string(), p.score, p.source);
+                        continue;
+                    }
+                    let key = variant_key(&p.name);
+                    let key_term = format!("{CANDIDATE_KEY_PREFIX}{key}");
+                    out.terms.push(format!("{CANDIDATE_TERM_PREFIX}{}", p.name));
+                    out.terms.push(key_term.clone());
+                    if self.promote(file, &p.name, &key, &key_term).await? {
+                        self.remember(&file.owner, &p.name, embedding).await;
+                        push(&mut out.tags, p.name, p.score, p.source);
+                    }
+                }
+            }
+        }
+        out.terms.sort();
+        out.terms.dedup();
+        Ok(out)
+    }
+
+    /// Whether a candidate (any inflection of it) is proposed by enough of
+    /// the owner's files, counting `file`; if so, the others that lack it
+    /// are queued to be tagged again.
+    async fn promote(
+        &self,
+        file: &FileRecord,
+        name: &str,
+        key: &str,
+        key_term: &str,
+    ) -> Result<bool, JobError> {
+        // This file's own earlier proposal does not count: a re-tag cannot
+        // promote itself.
+        let others: Vec<FileId> = self
+            .index
+            .files_with_term(&file.owner, key_term, 1000)
+            .await?
+            .into_iter()
+            .filter(|id| *id != file.id)
+            .collect();
+        if (others.len() as u64) + 1 < self.config.min_frequency {
+            return Ok(false);
+        }
+        if self.config.min_frequency > 1 {
+            tracing::debug!(
+                tag = name,
+                files = others.len() + 1,
+                "candidate joins the vocabulary"
+            );
+        }
+        for other in others.iter().take(PROMOTION_RETAGS) {
+            match self.index.get_file_internal(*other).await {
+                Ok(f) if !f.tags.iter().any(|t| variant_key(&t.name) == key) => {
+                    self.index.requeue(*other).await?;
+                }
+                _ => {}
+            }
+        }
+        Ok(true)
+    }
+}
+
+fn push(tags: &mut Vec<ProposedTag>, name: String, score: f32, source: TagSource) {
+    if !tags.iter().any(|t| t.name == name) {
+        tags.push(ProposedTag {
+            name,
+            score: score.clamp(0.05, 1.0),
+            source,
+        });
+    }
+}
