@@ -174,7 +174,7 @@ describe('GraphFS web page', () => {
     await page.locator('#panel-preview [data-testid="markdown-preview"] strong').waitFor();
     assert.equal(await page.locator('#panel-preview [data-testid="markdown-preview"] strong').textContent(), 'lighthouse');
     const tags = await page.$$eval('#panel-tags .tag-chip', (els) => els.map((e) => e.dataset.source));
-    assert.ok(tags.length > 0 && tags.every((s) => ['user', 'keyword', 'metadata', 'llm'].includes(s)));
+    assert.ok(tags.length > 0 && tags.every((s) => ['user', 'keyword', 'metadata', 'llm', 'taxonomy'].includes(s)));
     assert.match(await page.textContent('#panel-meta'), /text\/markdown/);
     await shot('panel');
   });

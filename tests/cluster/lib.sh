@@ -157,7 +157,12 @@ api_checks() {
     cmp "$1/range.bin" <(tail -c +1001 "$2" | head -c 1000)' "$big_id" "$ART" "$big"
   check "list shows both files" bash -c 'api GET "/api/v1/files?limit=100" | jq -e "[.items[].name] | (index(\"titan.txt\") != null and index(\"big.bin\") != null)"'
   check "search finds the small file by a word" bash -c 'api GET "/api/v1/search?q=rocket" | jq -e "[.items[] | (.file.name // .name)] | index(\"titan.txt\") != null"'
-  check "the graph around the file has its tags" bash -c 'api GET "/api/v1/graph?file=$0" | jq -e "[.nodes[] | select(.kind == \"tag\" or .type == \"tag\")] | length > 0"' "$id"
+  # A keyword becomes a tag once two files propose it: a second file on
+  # the same subject gives both the tag they share (the first is tagged
+  # again by a tagger pod).
+  printf 'Test report: the titan rocket engine ran for ten minutes at full thrust.\n' > "$ART/titan-report.txt"
+  check "upload a second file on the same subject" bash -c 'upload "$0" "$1" | jq -e .id' titan-report.txt "$ART/titan-report.txt"
+  check "the graph around the file has the tag both files share" until_ok 180 bash -c 'api GET "/api/v1/graph?file=$0" | jq -e "[.nodes[] | select(.kind == \"tag\" or .type == \"tag\")] | length > 0"' "$id"
   check "rename the file" bash -c 'api PATCH "/api/v1/files/$0" -H "Content-Type: application/json" -d "{\"name\":\"titan-renamed.txt\"}" | jq -e ".name == \"titan-renamed.txt\" or .file.name == \"titan-renamed.txt\""' "$id"
   check "add a tag to the file" bash -c 'api PATCH "/api/v1/files/$0" -H "Content-Type: application/json" -d "{\"add_tags\":[\"space-program\"]}" >/dev/null && api GET "/api/v1/tags/space-program/files" | jq -e "[.items[] | (.id // .file.id)] | index(\"$0\") != null"' "$id"
   check "delete the big file: 404 afterwards" bash -c 'api DELETE "/api/v1/files/$0" >/dev/null && [ "$(status_of "/api/v1/files/$0")" = 404 ]' "$big_id"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make eval`: the tagging quality report for every mode on the same corpus:
-#   offline                 keywords and metadata, no model
+#   offline                 keywords and metadata, no model, no taxonomy
+#   offline-taxonomy        the same plus the built-in taxonomy's topics,
+#                           assigned by meaning (the default with embeddings)
 #   generative              SmolLM2-135M-Instruct (chat) behind llama-cpp-python
 #   selective               the same model picking from the vocabulary that the
 #                           generative pass built (then `graphfs vocab`), as
@@ -28,7 +30,8 @@ export EVAL_RUN_ARGS="${limit[*]:-}"
 llm_dir=$(mktemp -d "${TMPDIR:-/tmp}/graphfs-eval-llm.XXXXXX")
 trap '"$root/tests/llm/stop.sh" "$llm_dir/chat"; "$root/tests/llm/stop.sh" "$llm_dir/base"; rm -rf "$llm_dir"' EXIT
 
-EVAL_MODE=offline GRAPHFS_TAGGING_MODE=offline "$here/eval.sh"
+EVAL_MODE=offline GRAPHFS_TAGGING_MODE=offline GRAPHFS_TAXONOMY=none "$here/eval.sh"
+EVAL_MODE=offline-taxonomy GRAPHFS_TAGGING_MODE=offline GRAPHFS_TAXONOMY=builtin "$here/eval.sh"
 
 chat_url=$(GRAPHFS_LLM_MODEL=chat "$root/tests/llm/start.sh" "$llm_dir/chat")
 shared="$llm_dir/generative-data"

@@ -289,10 +289,11 @@ async fn selective_mode_picks_only_from_the_vocabulary() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    // A vocabulary made by people: offline tagging, user tags.
+    // A vocabulary made by people: offline tagging, user tags (and no
+    // seeded taxonomy, whose topics would be choices too).
     let mut s = start(
         dir.path(),
-        &["--tagging-mode", "offline"],
+        &["--tagging-mode", "offline", "--taxonomy", "none"],
         &llm_env("offline"),
     )
     .await;
@@ -320,7 +321,7 @@ async fn selective_mode_picks_only_from_the_vocabulary() {
         .collect();
     s.stop().await.unwrap();
 
-    let s = start(dir.path(), &[], &llm_env("selective")).await;
+    let s = start(dir.path(), &["--taxonomy", "none"], &llm_env("selective")).await;
     upload_all(&s, COOKING).await;
     upload_all(&s, ASTRONOMY).await;
     let list = s.wait_tagged(Duration::from_secs(600)).await.unwrap();
@@ -380,6 +381,98 @@ async fn a_base_model_tags_through_few_shot_completions() {
     }
     eprintln!("Gemma base model tags: {llm_tags:?}");
     assert!(!llm_tags.is_empty(), "the base model tagged something");
+}
+
+const TAXONOMY: &str = "topics:
+  - name: cooking
+    description: recipe, cooking, ingredients, kitchen, bake, dish, meal preparation
+    aliases: [recipes]
+  - name: astronomy
+    description: astronomy, stars, planets, galaxies, telescope, orbit, space, universe
+    parent: science
+  - name: science
+    description: science, scientific research, experiment, hypothesis, study
+  - name: finance
+    description: money, budget, accounting, expenses, revenue, profit, balance sheet
+";
+
+/// The offline tagger with an embedding model and a seeded taxonomy: each
+/// file gets the topics nearest to it by meaning (no LLM involved), and only
+/// those.
+#[tokio::test]
+async fn taxonomy_topics_tag_files_by_meaning_without_a_model() {
+    if std::env::var_os("GRAPHFS_TEST_EMBEDDING_DIR").is_none() {
+        eprintln!("the embedding model is not installed (make models): skipping");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let taxonomy = dir.path().join("topics.yaml");
+    std::fs::write(&taxonomy, TAXONOMY).unwrap();
+    let env = vec![
+        ("GRAPHFS_TAGGING_MODE".to_string(), "offline".to_string()),
+        ("GRAPHFS_EMBEDDING_MODEL_DIR".into(), embedding_dir()),
+        ("GRAPHFS_TAG_MIN_FREQUENCY".into(), "2".into()),
+    ];
+    let data = dir.path().join("data");
+    let s = start(&data, &["--taxonomy", taxonomy.to_str().unwrap()], &env).await;
+    let cooking = upload_all(&s, COOKING).await;
+    let astronomy = upload_all(&s, ASTRONOMY).await;
+    s.wait_tagged(Duration::from_secs(300)).await.unwrap();
+    let topics = |id: &str| {
+        let s = &s;
+        let id = id.to_string();
+        async move {
+            let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+            tags(&f)
+                .into_iter()
+                .filter(|(_, source)| source == "taxonomy")
+                .map(|(name, _)| name)
+                .collect::<Vec<_>>()
+        }
+    };
+    for (name, id) in &cooking {
+        let got = topics(id).await;
+        assert!(got.contains(&"cooking".to_string()), "{name}: {got:?}");
+        assert!(
+            !got.iter().any(|t| t == "astronomy" || t == "finance"),
+            "{name}: {got:?}"
+        );
+    }
+    for (name, id) in &astronomy {
+        let got = topics(id).await;
+        assert!(
+            got.iter().any(|t| t == "astronomy" || t == "science"),
+            "{name}: {got:?}"
+        );
+        assert!(
+            !got.iter().any(|t| t == "cooking" || t == "finance"),
+            "{name}: {got:?}"
+        );
+    }
+    drop(s);
+
+    // A taxonomy that does not hold together stops the server at start,
+    // saying why.
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "topics:\n  - name: a\n    description: x\n    parent: nowhere\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(graphfs_e2e::graphfs_bin())
+        .args(["serve", "--addr", "127.0.0.1:0", "--taxonomy"])
+        .arg(&bad)
+        .arg("--data-dir")
+        .arg(dir.path().join("bad-data"))
+        .env("GRAPHFS_EMBEDDING_MODEL_DIR", embedding_dir())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("parent \"nowhere\" is not a topic"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]

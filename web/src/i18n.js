@@ -151,6 +151,7 @@ const en = {
   'source.keyword': 'keyword',
   'source.metadata': 'metadata',
   'source.llm': 'model',
+  'source.taxonomy': 'taxonomy',
 
   'files.loadMore': 'Load more',
   'files.none': 'No files yet. Drop files here to start.',
@@ -417,6 +418,7 @@ const zh = {
   'source.keyword': '关键词',
   'source.metadata': '元数据',
   'source.llm': '模型',
+  'source.taxonomy': '分类体系',
 
   'files.loadMore': '加载更多',
   'files.none': '还没有文件。把文件拖放到这里开始。',

@@ -271,6 +271,23 @@ pub struct TaggingArgs {
     /// Largest part of a file read for extraction, in MiB.
     #[arg(long, env = "GRAPHFS_EXTRACT_MAX_INPUT_MB", default_value_t = 64)]
     pub extract_max_input_mb: u64,
+    /// The taxonomy every owner's vocabulary starts from, whose topics files
+    /// get by meaning (with an embedding model only): builtin (the
+    /// project's general one, about 100 topics), none, or a YAML or CSV file
+    /// that replaces it.
+    #[arg(long, env = "GRAPHFS_TAXONOMY", default_value = "builtin")]
+    pub taxonomy: String,
+    /// A YAML or CSV taxonomy whose topics are added to --taxonomy (a topic
+    /// of the same name replaces the one there).
+    #[arg(long, env = "GRAPHFS_TAXONOMY_EXTRA")]
+    pub taxonomy_extra: Option<PathBuf>,
+    /// Least similarity (cosine) between a file and a topic for the topic
+    /// to tag the file.
+    #[arg(long, env = "GRAPHFS_TAXONOMY_THRESHOLD", default_value_t = 0.2)]
+    pub taxonomy_threshold: f32,
+    /// Most taxonomy topics given to one file (within --tagger-max-tags).
+    #[arg(long, env = "GRAPHFS_TAXONOMY_MAX_TAGS", default_value_t = 2)]
+    pub taxonomy_max_tags: usize,
     /// Read the text in images and scanned PDFs with Tesseract (and
     /// poppler's pdftoppm): auto uses them when they are installed.
     #[arg(long, env = "GRAPHFS_OCR", value_enum, default_value_t = OcrArg::Auto)]

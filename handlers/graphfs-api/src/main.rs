@@ -30,9 +30,10 @@ use graphfs_tagger::llm::{LlmApi, LlmClient, LlmConfig};
 use graphfs_tagger::parse::TagRules;
 use graphfs_tagger::prompt::TagLanguage;
 use graphfs_tagger::rebuild::{self, RebuildConfig};
+use graphfs_tagger::taxonomy::{Taxonomy, Topics};
 use graphfs_tagger::{
     Admission, AdmissionConfig, ExtractMode, OfflineTagger, SimilarityConfig, TagGptConfig,
-    TagGptTagger, Tagger, TaggingMode, Worker, WorkerConfig,
+    TagGptTagger, Tagger, TaggingMode, Worker, WorkerConfig, ZeroShot,
 };
 use tokio::sync::watch;
 
@@ -321,6 +322,29 @@ fn llm_api_key(t: &TaggingArgs) -> Result<Option<String>> {
     Ok(t.llm.llm_api_key.clone().filter(|k| !k.is_empty()))
 }
 
+/// The taxonomy the flags name (checked even without an embedding model,
+/// so a bad file is found at start).
+fn taxonomy(t: &TaggingArgs) -> Result<Option<Taxonomy>> {
+    let load = |flag: &str, path: &std::path::Path| {
+        Taxonomy::load(path).with_context(|| format!("{flag} {}", path.display()))
+    };
+    let base = match t.taxonomy.as_str() {
+        "none" | "" => None,
+        "builtin" => Some(Taxonomy::builtin()),
+        path => Some(load("--taxonomy", std::path::Path::new(path))?),
+    };
+    let Some(path) = &t.taxonomy_extra else {
+        return Ok(base);
+    };
+    let extra = load("--taxonomy-extra", path)?;
+    Ok(Some(match base {
+        None => extra,
+        Some(base) => base
+            .extended(&extra)
+            .with_context(|| format!("--taxonomy-extra {}", path.display()))?,
+    }))
+}
+
 /// The tagger the flags ask for: the LLM tagger when an endpoint is set and
 /// the mode is not offline, the offline tagger otherwise.
 fn make_tagger(
@@ -329,7 +353,7 @@ fn make_tagger(
     embedder: Option<&Arc<dyn Embedder>>,
 ) -> Result<Arc<dyn Tagger>> {
     let max_tags = tagging.tagger_max_tags.clamp(1, 32);
-    let admission = Arc::new(Admission::new(
+    let mut admission = Admission::new(
         backends.index.clone(),
         embedder.cloned(),
         AdmissionConfig {
@@ -337,7 +361,15 @@ fn make_tagger(
             match_threshold: tagging.tag_match_threshold.clamp(0.0, 1.0),
             ..AdmissionConfig::default()
         },
-    ));
+    );
+    if let (Some(taxonomy), Some(embedder)) = (taxonomy(tagging)?, embedder) {
+        tracing::info!(
+            topics = taxonomy.len(),
+            "taxonomy topics are assigned by meaning"
+        );
+        admission = admission.with_topics(Arc::new(Topics::new(taxonomy, embedder.clone())));
+    }
+    let admission = Arc::new(admission);
     let offline = OfflineTagger::new(
         backends.index.clone(),
         KeywordConfig {
@@ -347,7 +379,12 @@ fn make_tagger(
         },
         admission,
         max_tags,
-    );
+    )
+    .with_zero_shot(ZeroShot {
+        threshold: tagging.taxonomy_threshold.clamp(-1.0, 1.0),
+        max_tags: tagging.taxonomy_max_tags.min(max_tags),
+        ..ZeroShot::default()
+    });
     let llm = &tagging.llm;
     let base_url = llm.llm_base_url.as_deref().filter(|u| !u.is_empty());
     let mode = match tagging.tagging_mode {

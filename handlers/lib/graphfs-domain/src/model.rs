@@ -118,6 +118,8 @@ pub enum TagSource {
     Keyword,
     Metadata,
     Llm,
+    /// A topic of the seeded taxonomy, assigned by meaning.
+    Taxonomy,
 }
 
 impl TagSource {
@@ -127,6 +129,7 @@ impl TagSource {
             TagSource::Keyword => "keyword",
             TagSource::Metadata => "metadata",
             TagSource::Llm => "llm",
+            TagSource::Taxonomy => "taxonomy",
         }
     }
 }
@@ -139,6 +142,7 @@ impl FromStr for TagSource {
             "keyword" => Ok(Self::Keyword),
             "metadata" => Ok(Self::Metadata),
             "llm" => Ok(Self::Llm),
+            "taxonomy" => Ok(Self::Taxonomy),
             other => Err(format!("unknown tag source '{other}'")),
         }
     }

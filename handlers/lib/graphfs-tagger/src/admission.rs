@@ -18,6 +18,7 @@ use tokio::sync::{Mutex, RwLock};
 
 use crate::JobError;
 use crate::morph::variant_key;
+use crate::taxonomy::Topics;
 use crate::vocab::{Match, VocabEntry, Vocabulary};
 
 /// Earlier proposers re-tagged when a candidate joins the vocabulary.
@@ -83,6 +84,8 @@ pub struct Admission {
     /// New candidates are counted and admitted one at a time, so that two
     /// files proposing two inflections at once give one tag, not two.
     admitting: Mutex<()>,
+    /// The seeded taxonomy: every owner's vocabulary starts from it.
+    topics: Option<Arc<Topics>>,
 }
 
 impl Admission {
@@ -99,7 +102,18 @@ impl Admission {
             tag_vectors: Mutex::new(HashMap::new()),
             recent: Mutex::new(HashMap::new()),
             admitting: Mutex::new(()),
+            topics: None,
         }
+    }
+
+    /// Starts every owner's vocabulary from the topics of a taxonomy.
+    pub fn with_topics(mut self, topics: Arc<Topics>) -> Self {
+        self.topics = Some(topics);
+        self
+    }
+
+    pub fn topics(&self) -> Option<&Arc<Topics>> {
+        self.topics.as_ref()
     }
 
     pub fn config(&self) -> &AdmissionConfig {
@@ -154,17 +168,34 @@ impl Admission {
         }
         let names: Vec<String> = tags.iter().map(|t| t.name.clone()).collect();
         let vectors = self.tag_embeddings(&names).await?;
-        let vocab = Arc::new(Vocabulary::new(
-            tags.into_iter()
-                .zip(vectors)
-                .map(|(t, embedding)| VocabEntry {
-                    name: t.name,
-                    aliases: t.aliases,
-                    count: t.count,
-                    embedding,
-                })
-                .collect(),
-        ));
+        let mut entries: Vec<VocabEntry> = tags
+            .into_iter()
+            .zip(vectors)
+            .map(|(t, embedding)| VocabEntry {
+                name: t.name,
+                aliases: t.aliases,
+                count: t.count,
+                embedding,
+            })
+            .collect();
+        if let Some(topics) = &self.topics {
+            let index = topics
+                .index()
+                .await
+                .map_err(|e| JobError::Transient(format!("embedding the taxonomy: {e}")))?;
+            // After the owner's own tags: a name both have is the owner's.
+            for (topic, vector) in index.entries() {
+                if !entries.iter().any(|e| e.name == topic.name) {
+                    entries.push(VocabEntry {
+                        name: topic.name.clone(),
+                        aliases: topic.aliases.clone(),
+                        count: 0,
+                        embedding: vector.to_vec(),
+                    });
+                }
+            }
+        }
+        let vocab = Arc::new(Vocabulary::new(entries));
         let mut cached = self.vocabulary.write().await;
         // Bounded: owners past the bound are forgotten and reloaded on use.
         if cached.len() >= MAX_CACHED_VOCABULARIES {

@@ -17,6 +17,7 @@ pub mod prompt;
 pub mod rebuild;
 mod stopwords;
 pub mod taggpt;
+pub mod taxonomy;
 pub mod vocab;
 mod worker;
 
@@ -29,6 +30,7 @@ use graphfs_extract::Extracted;
 
 pub use admission::{Admission, AdmissionConfig, Proposal};
 pub use taggpt::{TagGptConfig, TagGptTagger, TaggingMode};
+pub use taxonomy::{Taxonomy, Topics};
 pub use worker::{ExtractMode, JobError, SimilarityConfig, Worker, WorkerConfig};
 
 /// What a tagger found for one file.
@@ -38,6 +40,9 @@ pub struct TagResult {
     pub tags: Vec<ProposedTag>,
     /// The document's distinct terms, stored for corpus statistics.
     pub terms: Vec<String>,
+    /// The content's embedding, when the tagger computed one (it is then
+    /// stored as the file's, rather than computed again).
+    pub embedding: Option<Vec<f32>>,
 }
 
 #[async_trait]
@@ -58,8 +63,9 @@ pub struct OfflineTagger {
     keywords: Arc<keywords::KeywordTagger>,
     index: Arc<dyn GraphIndex>,
     admission: Arc<Admission>,
-    /// Most keyword tags one file gets.
+    /// Most topic and keyword tags one file gets.
     max_tags: usize,
+    zero_shot: ZeroShot,
 }
 
 impl OfflineTagger {
@@ -76,7 +82,14 @@ impl OfflineTagger {
             index,
             admission,
             max_tags,
+            zero_shot: ZeroShot::default(),
         }
+    }
+
+    /// How taxonomy topics (of the admission's taxonomy) are assigned.
+    pub fn with_zero_shot(mut self, zero_shot: ZeroShot) -> Self {
+        self.zero_shot = zero_shot;
+        self
     }
 
     pub fn admission(&self) -> &Arc<Admission> {
@@ -125,7 +138,80 @@ impl OfflineTagger {
                 tags.push(t);
             }
         }
-        Ok(TagResult { tags, terms })
+        Ok(TagResult {
+            tags,
+            terms,
+            embedding: None,
+        })
+    }
+
+    /// The taxonomy topics nearest to the file's content, and the content's
+    /// embedding; nothing without a taxonomy.
+    async fn topics(
+        &self,
+        file: &FileRecord,
+        content: &Extracted,
+    ) -> Result<(Vec<ProposedTag>, Option<Vec<f32>>), JobError> {
+        let Some(topics) = self.admission.topics() else {
+            return Ok((Vec::new(), None));
+        };
+        let index = topics
+            .index()
+            .await
+            .map_err(|e| JobError::Transient(format!("embedding the taxonomy: {e}")))?;
+        let view = prompt::FileView {
+            name: &file.name,
+            media_type: &content.media_type,
+            text: &content.text,
+            transcript: None,
+            metadata: &content.metadata,
+        };
+        let Some(embedding) = topics
+            .embedder()
+            .embed(&[taggpt::embedding_text(&view, &[])])
+            .await
+            .map_err(|e| JobError::Transient(e.to_string()))?
+            .pop()
+            .filter(|e| graphfs_embeddings::is_usable(e))
+        else {
+            return Ok((Vec::new(), None));
+        };
+        let z = &self.zero_shot;
+        tracing::debug!(nearest = ?index.assign(&embedding, -1.0, 2.0, 3), "nearest topics");
+        let tags = index
+            .assign(&embedding, z.threshold, z.margin, z.max_tags)
+            .into_iter()
+            .map(|(name, score)| ProposedTag {
+                name,
+                score: score.clamp(0.05, 1.0),
+                source: TagSource::Taxonomy,
+            })
+            .collect();
+        Ok((tags, Some(embedding)))
+    }
+}
+
+/// How taxonomy topics are assigned by meaning (cosine between the file's
+/// embedding and the topic's).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ZeroShot {
+    /// Least similarity for a topic.
+    pub threshold: f32,
+    /// Topics more than this below the best one are left out.
+    pub margin: f32,
+    /// Most topics per file.
+    pub max_tags: usize,
+}
+
+impl Default for ZeroShot {
+    fn default() -> Self {
+        // Calibrated with all-MiniLM-L6-v2 on `make eval`'s corpus: a recipe
+        // and "cooking" meet at about 0.25, unrelated topics stay under 0.1.
+        ZeroShot {
+            threshold: 0.2,
+            margin: 0.05,
+            max_tags: 2,
+        }
     }
 }
 
@@ -138,6 +224,7 @@ impl Tagger for OfflineTagger {
         _source: Option<&Path>,
     ) -> Result<TagResult, JobError> {
         let proposed = self.propose(file, content).await?;
+        let (topics, embedding) = self.topics(file, content).await?;
         let (mut tags, keywords): (Vec<ProposedTag>, Vec<ProposedTag>) = proposed
             .tags
             .into_iter()
@@ -156,9 +243,10 @@ impl Tagger for OfflineTagger {
                     .collect(),
             )
             .await?;
-        // A keyword that names a type or metadata tag adds nothing.
+        // Taxonomy topics first, then keywords; a keyword that names a
+        // topic, a type or a metadata tag adds nothing.
         let mut kept = 0;
-        for t in admitted.tags {
+        for t in topics.into_iter().chain(admitted.tags) {
             if kept < self.max_tags && !tags.iter().any(|m| m.name == t.name) {
                 tags.push(t);
                 kept += 1;
@@ -166,6 +254,10 @@ impl Tagger for OfflineTagger {
         }
         let mut terms = proposed.terms;
         terms.extend(admitted.terms);
-        Ok(TagResult { tags, terms })
+        Ok(TagResult {
+            tags,
+            terms,
+            embedding,
+        })
     }
 }

@@ -298,7 +298,11 @@ impl Tagger for TagGptTagger {
         }
         let mut terms = offline.terms;
         terms.extend(candidate_terms);
-        Ok(TagResult { tags, terms })
+        Ok(TagResult {
+            tags,
+            terms,
+            embedding: None,
+        })
     }
 }
 

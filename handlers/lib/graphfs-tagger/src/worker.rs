@@ -451,9 +451,11 @@ impl Worker {
         // The stored embedding is of the file's name, tags and text: the
         // tags are its gist, and pull files about the same thing together
         // more than their detailed wording does.
-        let embedding = match &self.embedder {
-            None => None,
-            Some(embedder) => {
+        let embedding = match (&self.embedder, tagged.embedding) {
+            (None, _) => None,
+            // The tagger embedded the content already (same model).
+            (Some(_), Some(e)) => Some(e),
+            (Some(embedder), None) => {
                 let view = crate::prompt::FileView {
                     name: &file.name,
                     media_type: &extracted.media_type,
