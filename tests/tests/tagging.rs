@@ -383,6 +383,63 @@ async fn a_base_model_tags_through_few_shot_completions() {
     assert!(!llm_tags.is_empty(), "the base model tagged something");
 }
 
+/// A spoken memo (speech synthesized by espeak-ng) is transcribed by a real
+/// local Whisper (faster-whisper, tiny.en, behind an OpenAI-compatible
+/// endpoint: tests/whisper): its words are the file's text, found by
+/// search and tagged, with no LLM and offline tagging.
+#[tokio::test]
+async fn a_spoken_memo_is_found_by_its_words() {
+    static WHISPER: OnceLock<ExternalServer> = OnceLock::new();
+    let whisper = WHISPER
+        .get_or_init(|| ExternalServer::start_for_process("whisper").expect("start Whisper"));
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("memo.wav");
+    let spoken = std::process::Command::new("espeak-ng")
+        .args(["-w"])
+        .arg(&wav)
+        .arg("Remember to renew the passport before the trip to Lisbon in March.")
+        .status()
+        .expect("espeak-ng (Debian espeak-ng; tests/deps.sh installs it)");
+    assert!(spoken.success());
+    let env = vec![
+        ("GRAPHFS_TAGGING_MODE".to_string(), "offline".to_string()),
+        (
+            "GRAPHFS_TRANSCRIPTION_BASE_URL".into(),
+            whisper.get("GRAPHFS_TRANSCRIPTION_BASE_URL").into(),
+        ),
+        (
+            "GRAPHFS_LLM_TRANSCRIPTION_MODEL".into(),
+            whisper.get("GRAPHFS_LLM_TRANSCRIPTION_MODEL").into(),
+        ),
+    ];
+    let s = start(&dir.path().join("data"), &[], &env).await;
+    let (status, f) = s
+        .upload("memo.wav", std::fs::read(&wav).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{f}");
+    s.wait_tagged(Duration::from_secs(120)).await.unwrap();
+    let id = f["id"].as_str().unwrap();
+    let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+    assert_eq!(f["status"], "done", "{f}");
+    assert_eq!(f["metadata"]["transcribed"], true, "{f}");
+    for word in ["passport", "lisbon"] {
+        let hits = s.json(&format!("/api/v1/search?q={word}")).await.unwrap();
+        assert_eq!(hits["items"][0]["file"]["id"], id, "{word}: {hits}");
+    }
+    let words: Vec<String> = tags(&f)
+        .into_iter()
+        .filter(|(_, source)| source == "keyword")
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        words
+            .iter()
+            .any(|t| t.contains("passport") || t.contains("lisbon")),
+        "{words:?}"
+    );
+}
+
 const TAXONOMY: &str = "topics:
   - name: cooking
     description: recipe, cooking, ingredients, kitchen, bake, dish, meal preparation

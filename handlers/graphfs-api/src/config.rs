@@ -361,9 +361,15 @@ pub struct LlmArgs {
     /// A vision-capable chat model images are sent to (as image parts).
     #[arg(long, env = "GRAPHFS_LLM_VISION_MODEL")]
     pub llm_vision_model: Option<String>,
-    /// A speech-to-text model audio and video are transcribed with.
+    /// A speech-to-text model audio and video are transcribed with, at
+    /// --transcription-base-url; the transcript is the file's text
+    /// (searched and tagged) in every tagging mode, offline included.
     #[arg(long, env = "GRAPHFS_LLM_TRANSCRIPTION_MODEL")]
     pub llm_transcription_model: Option<String>,
+    /// Base URL of the OpenAI-compatible speech-to-text endpoint (default:
+    /// --llm-base-url). Audio and video files are sent there.
+    #[arg(long, env = "GRAPHFS_TRANSCRIPTION_BASE_URL")]
+    pub transcription_base_url: Option<String>,
     /// API key (prefer --llm-api-key-file).
     #[arg(long, env = "GRAPHFS_LLM_API_KEY", hide_env_values = true)]
     pub llm_api_key: Option<String>,

@@ -244,7 +244,42 @@ fn worker_config(storage: &StorageArgs, t: &TaggingArgs) -> Result<WorkerConfig>
         ExtractMode::InProcess { timeout }
     };
     cfg.ocr = ocr_config(t)?;
+    cfg.transcriber = transcriber(t)?;
     Ok(cfg)
+}
+
+/// The speech-to-text client the flags ask for: a transcription model and
+/// an endpoint (its own, or the LLM's).
+fn transcriber(t: &TaggingArgs) -> Result<Option<LlmClient>> {
+    let llm = &t.llm;
+    let Some(model) = llm
+        .llm_transcription_model
+        .clone()
+        .filter(|m| !m.is_empty())
+    else {
+        return Ok(None);
+    };
+    let Some(url) = [&llm.transcription_base_url, &llm.llm_base_url]
+        .into_iter()
+        .flatten()
+        .find(|u| !u.is_empty())
+    else {
+        anyhow::bail!(
+            "--llm-transcription-model is set: name its endpoint with --transcription-base-url \
+             (GRAPHFS_TRANSCRIPTION_BASE_URL) or --llm-base-url"
+        );
+    };
+    tracing::info!(%url, %model, "audio and video are transcribed");
+    Ok(Some(LlmClient::new(LlmConfig {
+        base_url: url.clone(),
+        api_key: llm_api_key(t)?,
+        model: String::new(),
+        api: LlmApi::Chat,
+        vision_model: None,
+        transcription_model: Some(model),
+        timeout: Duration::from_secs(llm.llm_timeout_seconds.max(1)),
+        max_tokens: llm.llm_max_tokens.max(8),
+    })))
 }
 
 /// OCR as the flags ask, with the languages Tesseract has data for.
@@ -413,10 +448,8 @@ fn make_tagger(
             LlmApiArg::Completions => LlmApi::Completions,
         },
         vision_model: llm.llm_vision_model.clone().filter(|m| !m.is_empty()),
-        transcription_model: llm
-            .llm_transcription_model
-            .clone()
-            .filter(|m| !m.is_empty()),
+        // Speech is transcribed by the worker, before any tagger.
+        transcription_model: None,
         timeout: Duration::from_secs(llm.llm_timeout_seconds.max(1)),
         max_tokens: llm.llm_max_tokens.max(8),
     });

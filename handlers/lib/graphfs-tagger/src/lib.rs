@@ -163,7 +163,6 @@ impl OfflineTagger {
             name: &file.name,
             media_type: &content.media_type,
             text: &content.text,
-            transcript: None,
             metadata: &content.metadata,
         };
         let Some(embedding) = topics

@@ -44,8 +44,7 @@ pub struct LlmConfig {
     /// A vision-capable chat model images are sent to; none: images are
     /// tagged from their metadata and name.
     pub vision_model: Option<String>,
-    /// A speech-to-text model on the same server; none: audio and video are
-    /// tagged from their metadata.
+    /// A speech-to-text model on this server (the worker's transcriber).
     pub transcription_model: Option<String>,
     /// Per request. Small CPU models are slow: this is configuration.
     pub timeout: Duration,
@@ -83,9 +82,34 @@ fn classify(e: OpenAIError) -> LlmError {
     }
 }
 
+/// The text of a transcription answer: `{"text": ...}` as JSON, or the
+/// bare text some servers send.
+fn transcript_text(raw: &[u8]) -> Result<String, LlmError> {
+    match serde_json::from_slice::<serde_json::Value>(raw) {
+        Ok(v) => v
+            .get("text")
+            .and_then(|t| t.as_str())
+            .map(|t| t.trim().to_string())
+            .ok_or_else(|| LlmError::Rejected("the transcription answer has no text".into())),
+        Err(_) => Ok(String::from_utf8_lossy(raw).trim().to_string()),
+    }
+}
+
+#[derive(Clone)]
 pub struct LlmClient {
     client: Client<OpenAIConfig>,
     config: LlmConfig,
+}
+
+impl std::fmt::Debug for LlmClient {
+    // The API key stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmClient")
+            .field("base_url", &self.config.base_url)
+            .field("model", &self.config.model)
+            .field("transcription_model", &self.config.transcription_model)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LlmClient {
@@ -227,11 +251,6 @@ impl LlmClient {
             .unwrap_or_default())
     }
 
-    /// Whether audio can be transcribed here.
-    pub fn transcribes(&self) -> bool {
-        self.config.transcription_model.is_some()
-    }
-
     /// The transcript of an audio or video file.
     pub async fn transcribe(&self, path: &Path, name: &str) -> Result<String, LlmError> {
         let Some(model) = &self.config.transcription_model else {
@@ -252,9 +271,28 @@ impl LlmClient {
             .model(model.clone())
             .build()
             .map_err(|e| LlmError::Rejected(e.to_string()))?;
-        let resp = self
-            .timed(self.client.audio().transcription().create(request))
+        // Read leniently: servers that speak this API differ in what they
+        // add around the text (OpenAI's `usage`, older servers nothing).
+        let raw = self
+            .timed(self.client.audio().transcription().create_raw(request))
             .await?;
-        Ok(resp.text)
+        transcript_text(&raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transcripts_are_read_from_json_or_plain_text() {
+        let openai = br#"{"text":" Hello there. ","usage":{"type":"duration","seconds":2}}"#;
+        assert_eq!(transcript_text(openai).unwrap(), "Hello there.");
+        assert_eq!(transcript_text(br#"{"text":"hi"}"#).unwrap(), "hi");
+        assert_eq!(transcript_text(b"plain words\n").unwrap(), "plain words");
+        assert!(matches!(
+            transcript_text(br#"{"error":"x"}"#),
+            Err(LlmError::Rejected(_))
+        ));
     }
 }

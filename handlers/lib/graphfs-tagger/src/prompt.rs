@@ -1,5 +1,6 @@
 //! Prompts built from a file's modalities: name, type, extracted text (its
-//! head and a sample from further in), a transcript, and metadata. The
+//! head and a sample from further in; for speech, the worker's transcript),
+//! and metadata. The
 //! document goes in as delimited data after the instructions; each file is
 //! its own request, so text inside one document can only ever influence
 //! that document's answer, and the answer is validated before use.
@@ -12,7 +13,6 @@ pub struct FileView<'a> {
     pub name: &'a str,
     pub media_type: &'a str,
     pub text: &'a str,
-    pub transcript: Option<&'a str>,
     pub metadata: &'a serde_json::Value,
 }
 
@@ -109,9 +109,6 @@ pub fn document(view: &FileView<'_>, max_chars: usize) -> String {
     let meta = metadata_summary(view.metadata);
     if !meta.is_empty() {
         let _ = writeln!(out, "Metadata: {}", one_line(&meta, 300));
-    }
-    if let Some(t) = view.transcript.filter(|t| !t.trim().is_empty()) {
-        let _ = writeln!(out, "Transcript: {}", one_line(t, max_chars / 2));
     }
     let text = view.text.trim();
     if !text.is_empty() {
@@ -239,10 +236,6 @@ pub fn few_shot(view: &FileView<'_>, choices: Option<&[String]>, max_chars: usiz
         let _ = write!(out, "Tags: {tags}\n\n");
     }
     let text = collapse(&view.text.chars().take(max_chars).collect::<String>());
-    let text = match view.transcript {
-        Some(t) if text.is_empty() => one_line(t, max_chars),
-        _ => text,
-    };
     let _ = write!(out, "File: {}\nText: {}\n", one_line(view.name, 200), text);
     if let Some(c) = choices {
         let _ = writeln!(out, "Allowed tags: {}", c.join(", "));
@@ -260,7 +253,6 @@ mod tests {
             name: "notes.txt",
             media_type: "text/plain",
             text,
-            transcript: None,
             metadata: meta,
         }
     }

@@ -189,27 +189,6 @@ impl Tagger for TagGptTagger {
     ) -> Result<TagResult, JobError> {
         let offline = self.offline.propose(file, content).await?;
         let media = content.media_type.as_str();
-        let transcript = match source {
-            Some(path)
-                if self.llm.transcribes()
-                    && (media.starts_with("audio/") || media.starts_with("video/")) =>
-            {
-                match self.llm.transcribe(path, &file.name).await {
-                    Ok(t) => Some(t),
-                    Err(e @ LlmError::Unavailable(_)) => {
-                        return Err(JobError::ModelUnavailable {
-                            fallback: Box::new(offline),
-                            reason: e.to_string(),
-                        });
-                    }
-                    Err(LlmError::Rejected(reason)) => {
-                        tracing::info!(%reason, "transcription refused; tagging from metadata");
-                        None
-                    }
-                }
-            }
-            _ => None,
-        };
         let image = match source {
             Some(path)
                 if media.starts_with("image/") && self.llm.config().vision_model.is_some() =>
@@ -222,7 +201,6 @@ impl Tagger for TagGptTagger {
             name: &file.name,
             media_type: media,
             text: &content.text,
-            transcript: transcript.as_deref(),
             metadata: &content.metadata,
         };
         let vocab = self.admission.vocabulary(&file.owner).await?;
@@ -307,16 +285,12 @@ impl Tagger for TagGptTagger {
 }
 
 /// The text a file's embedding is computed from: its name, its tags when
-/// known, then the start of its transcript and text.
+/// known, then the start of its text.
 pub fn embedding_text(view: &FileView<'_>, tags: &[&str]) -> String {
     let mut s = view.name.replace(['_', '-', '.'], " ");
     if !tags.is_empty() {
         s.push_str(". Topics: ");
         s.push_str(&tags.join(", "));
-    }
-    if let Some(t) = view.transcript {
-        s.push_str(". ");
-        s.extend(t.chars().take(1000));
     }
     if !view.text.trim().is_empty() {
         s.push_str(". ");
@@ -350,7 +324,6 @@ mod tests {
             name: "winter_soups.md",
             media_type: "text/markdown",
             text: &long,
-            transcript: None,
             metadata: &m,
         };
         let t = embedding_text(&v, &["cooking", "soup"]);

@@ -54,6 +54,10 @@ pub struct WorkerConfig {
     /// Reads the text in images and scanned PDFs; none: they are tagged
     /// from their metadata.
     pub ocr: Option<graphfs_extract::ocr::OcrConfig>,
+    /// Transcribes audio and video (an OpenAI-compatible speech-to-text
+    /// endpoint); the transcript is the file's text, searched and tagged
+    /// whatever the tagging mode.
+    pub transcriber: Option<crate::llm::LlmClient>,
     pub limits: Limits,
     /// Where objects are copied for extraction.
     pub scratch_dir: PathBuf,
@@ -74,6 +78,7 @@ impl WorkerConfig {
                 timeout: Duration::from_secs(60),
             },
             ocr: None,
+            transcriber: None,
             limits: Limits::default(),
             scratch_dir,
         }
@@ -460,7 +465,6 @@ impl Worker {
                     name: &file.name,
                     media_type: &extracted.media_type,
                     text: &extracted.text,
-                    transcript: None,
                     metadata: &extracted.metadata,
                 };
                 let tag_names: Vec<&str> = tagged.tags.iter().map(|t| t.name.as_str()).collect();
@@ -556,6 +560,31 @@ impl Worker {
                 Err(e) => tracing::warn!(error = %e, "OCR failed"),
             }
         }
+        if let Some(transcriber) = &self.config.transcriber
+            && is_speech(&extracted.media_type)
+        {
+            match transcriber.transcribe(path, &file.name).await {
+                Ok(text) => {
+                    tracing::debug!(chars = text.chars().count(), "transcribed");
+                    if let Some(m) = extracted.metadata.as_object_mut() {
+                        m.insert("transcribed".into(), true.into());
+                    }
+                    extracted.text = text;
+                }
+                // Down or overloaded: the job is retried with backoff.
+                Err(e @ crate::llm::LlmError::Unavailable(_)) => {
+                    return Err(JobError::Transient(e.to_string()));
+                }
+                // This recording cannot be transcribed: tagged from metadata.
+                Err(e @ crate::llm::LlmError::Rejected(_)) => {
+                    tracing::info!(error = %e, "not transcribed");
+                }
+            }
+        }
         Ok(extracted)
     }
+}
+
+fn is_speech(media_type: &str) -> bool {
+    media_type.starts_with("audio/") || media_type.starts_with("video/")
 }
