@@ -411,6 +411,10 @@ async fn concurrent_jobs_log_under_their_own_span() {
     let seen = SpanFiles::default();
     let _guard =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(seen.clone()));
+    // Other tests of this binary run workers on other threads with no
+    // subscriber; a span first reached there while this one was being set
+    // may have been cached as of no interest to anyone. Ask again.
+    tracing::callsite::rebuild_interest_cache();
     let env = env().await;
     add_file(&env, "a.txt", TEXT).await;
     add_file(&env, "b.txt", TEXT).await;
