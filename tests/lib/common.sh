@@ -40,3 +40,30 @@ terminate() {
   while "$@" "$pid" && [ "$waited" -lt 50 ]; do sleep 0.1; waited=$((waited + 1)); done
   ! "$@" "$pid"
 }
+
+# wait_for_url PID SECONDS URL LOG: until URL answers (curl -f), while PID
+# runs; on its exit or after SECONDS, the log's tail and a failure.
+wait_for_url() {
+  local pid="$1" secs="$2" url="$3" log_file="$4" tries
+  for tries in $(seq 1 $((secs * 5))); do
+    if ! alive "$pid"; then
+      log "the server exited; log: $log_file"; tail -n 20 "$log_file" >&2; return 1
+    fi
+    curl -sf -o /dev/null --max-time 2 "$url" && return 0
+    sleep 0.2
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  log "no answer from $url within ${secs} s (${tries} tries); log: $log_file"
+  return 1
+}
+
+# stop_recorded DIR KEY PATTERN: stops the process whose pid DIR/env holds
+# as KEY=pid, if its command line still matches PATTERN (not a recycled pid).
+stop_recorded() {
+  local dir="$1" key="$2" pattern="$3" pid
+  [ -f "$dir/env" ] || return 0
+  pid=$(sed -n "s/^$key=\([0-9]*\).*/\1/p" "$dir/env" | tail -1)
+  [ -n "$pid" ] && alive "$pid" || return 0
+  grep -q "$pattern" "/proc/$pid/cmdline" 2>/dev/null || return 0
+  terminate "$pid" 5 alive
+}

@@ -10,6 +10,8 @@
 set -euo pipefail
 [[ $# -eq 1 && -n "$1" ]] || { echo "usage: $0 DIR" >&2; exit 2; }
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+LOG_TAG=llm-start
+. "$HERE/../lib/common.sh"
 CACHE="${GRAPHFS_CACHE:-$HOME/.cache/graphfs}"
 [[ -f "$CACHE/llm/env" ]] || GRAPHFS_CACHE="$CACHE" "$HERE/install.sh"
 # shellcheck disable=SC1091
@@ -30,22 +32,11 @@ PORT=$("$GRAPHFS_LLM_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.
     --host 127.0.0.1 --port "$PORT" --n_ctx 2048 --n_threads "${GRAPHFS_LLM_THREADS:-2}" "${EXTRA[@]}"
 ) </dev/null >>"$LOG" 2>&1 &
 PID=$!
-for _ in $(seq 1 300); do # 60 s
-  if ! kill -0 "$PID" 2>/dev/null; then
-    echo "start.sh: the LLM server exited; log: $LOG" >&2; tail -n 20 "$LOG" >&2; exit 1
-  fi
-  if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/v1/models"; then
-    {
-      echo "GRAPHFS_LLM_BASE_URL=http://127.0.0.1:$PORT/v1"
-      echo "GRAPHFS_LLM_CHAT_MODEL=$ALIAS"
-      echo "GRAPHFS_EMBEDDING_MODEL_DIR=$GRAPHFS_TEST_EMBEDDING_DIR"
-      echo "LLM_PID=$PID"
-    } >"$DIR/env"
-    echo "http://127.0.0.1:$PORT/v1"
-    exit 0
-  fi
-  sleep 0.2
-done
-kill -KILL "$PID" 2>/dev/null || true
-echo "start.sh: the LLM server did not answer within 60 s; log: $LOG" >&2
-exit 1
+wait_for_url "$PID" 60 "http://127.0.0.1:$PORT/v1/models" "$LOG" || exit 1
+{
+  echo "GRAPHFS_LLM_BASE_URL=http://127.0.0.1:$PORT/v1"
+  echo "GRAPHFS_LLM_CHAT_MODEL=$ALIAS"
+  echo "GRAPHFS_EMBEDDING_MODEL_DIR=$GRAPHFS_TEST_EMBEDDING_DIR"
+  echo "LLM_PID=$PID"
+} >"$DIR/env"
+echo "http://127.0.0.1:$PORT/v1"

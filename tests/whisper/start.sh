@@ -6,6 +6,8 @@
 set -euo pipefail
 [[ $# -eq 1 && -n "$1" ]] || { echo "usage: $0 DIR" >&2; exit 2; }
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+LOG_TAG=whisper-start
+. "$HERE/../lib/common.sh"
 CACHE="${GRAPHFS_CACHE:-$HOME/.cache/graphfs}"
 [[ -f "$CACHE/whisper/env" ]] || GRAPHFS_CACHE="$CACHE" "$HERE/install.sh"
 # shellcheck disable=SC1091
@@ -18,21 +20,10 @@ PORT=$("$GRAPHFS_WHISPER_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("
   exec setsid "$GRAPHFS_WHISPER_PYTHON" "$HERE/server.py" --port "$PORT" --model "$GRAPHFS_WHISPER_MODEL_DIR"
 ) </dev/null >>"$LOG" 2>&1 &
 PID=$!
-for _ in $(seq 1 300); do # 60 s
-  if ! kill -0 "$PID" 2>/dev/null; then
-    echo "start.sh: the transcription server exited; log: $LOG" >&2; tail -n 20 "$LOG" >&2; exit 1
-  fi
-  if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/v1/models"; then
-    {
-      echo "GRAPHFS_TRANSCRIPTION_BASE_URL=http://127.0.0.1:$PORT/v1"
-      echo "GRAPHFS_LLM_TRANSCRIPTION_MODEL=whisper-tiny.en"
-      echo "WHISPER_PID=$PID"
-    } >"$DIR/env"
-    echo "http://127.0.0.1:$PORT/v1"
-    exit 0
-  fi
-  sleep 0.2
-done
-kill -KILL "$PID" 2>/dev/null || true
-echo "start.sh: the transcription server did not answer within 60 s; log: $LOG" >&2
-exit 1
+wait_for_url "$PID" 60 "http://127.0.0.1:$PORT/v1/models" "$LOG" || exit 1
+{
+  echo "GRAPHFS_TRANSCRIPTION_BASE_URL=http://127.0.0.1:$PORT/v1"
+  echo "GRAPHFS_LLM_TRANSCRIPTION_MODEL=whisper-tiny.en"
+  echo "WHISPER_PID=$PID"
+} >"$DIR/env"
+echo "http://127.0.0.1:$PORT/v1"

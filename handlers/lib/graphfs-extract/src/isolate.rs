@@ -402,14 +402,17 @@ async fn run_worker<B: AsyncRead + Unpin>(
     }))
 }
 
-fn rlimit(soft: u64, hard: u64) -> libc::rlimit {
+pub(crate) fn rlimit(soft: u64, hard: u64) -> libc::rlimit {
     libc::rlimit {
         rlim_cur: soft as libc::rlim_t,
         rlim_max: hard as libc::rlim_t,
     }
 }
 
-async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(reader: Option<R>, limit: u64) -> Vec<u8> {
+pub(crate) async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(
+    reader: Option<R>,
+    limit: u64,
+) -> Vec<u8> {
     let mut buf = Vec::new();
     if let Some(reader) = reader {
         // A read error just means less output; the exit status tells what happened.

@@ -13,9 +13,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use seccompiler::BpfProgram;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
+use crate::isolate::{read_bounded, rlimit};
 use crate::sandbox::{SandboxError, tool_filter};
 
 /// Largest image (or rasterized page) handed to the engine.
@@ -249,14 +250,10 @@ async fn run(
     // which was built and copied before the fork).
     unsafe {
         command.pre_exec(move || {
-            let limit = |soft: u64, hard: u64| libc::rlimit {
-                rlim_cur: soft as libc::rlim_t,
-                rlim_max: hard as libc::rlim_t,
-            };
-            if memory > 0 && libc::setrlimit(libc::RLIMIT_AS, &limit(memory, memory)) != 0 {
+            if memory > 0 && libc::setrlimit(libc::RLIMIT_AS, &rlimit(memory, memory)) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            if libc::setrlimit(libc::RLIMIT_CPU, &limit(cpu, cpu.saturating_add(1))) != 0 {
+            if libc::setrlimit(libc::RLIMIT_CPU, &rlimit(cpu, cpu.saturating_add(1))) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             seccompiler::apply_filter(&filter).map_err(|e| std::io::Error::other(e.to_string()))
@@ -303,14 +300,6 @@ async fn run(
             detail
         },
     })
-}
-
-async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(reader: Option<R>, limit: u64) -> Vec<u8> {
-    let mut buf = Vec::new();
-    if let Some(reader) = reader {
-        let _ = reader.take(limit).read_to_end(&mut buf).await;
-    }
-    buf
 }
 
 #[cfg(test)]

@@ -99,12 +99,22 @@ fn refused_syscalls() -> Vec<libc::c_long> {
 /// syscalls of [`refused_syscalls`] fail with `EPERM` from now on, in this
 /// thread and any it starts.
 pub fn confine() -> Result<(), SandboxError> {
-    let arch = TargetArch::try_from(std::env::consts::ARCH)
-        .map_err(|e| SandboxError::Arch(e.to_string()))?;
-    let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> = refused_syscalls()
+    let rules = refused_syscalls()
         .into_iter()
         .map(|call| (call, Vec::new()))
         .collect();
+    let program = compile(rules)?;
+    seccompiler::apply_filter_all_threads(&program)
+        .map_err(|e| SandboxError::Install(e.to_string()))
+}
+
+/// A filter that lets everything through but what `rules` match, which
+/// fails with `EPERM`.
+fn compile(
+    rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>>,
+) -> Result<BpfProgram, SandboxError> {
+    let arch = TargetArch::try_from(std::env::consts::ARCH)
+        .map_err(|e| SandboxError::Arch(e.to_string()))?;
     let filter = SeccompFilter::new(
         rules,
         SeccompAction::Allow,
@@ -112,9 +122,7 @@ pub fn confine() -> Result<(), SandboxError> {
         arch,
     )
     .map_err(|e| SandboxError::Build(e.to_string()))?;
-    let program = BpfProgram::try_from(filter).map_err(|e| SandboxError::Build(e.to_string()))?;
-    seccompiler::apply_filter_all_threads(&program)
-        .map_err(|e| SandboxError::Install(e.to_string()))
+    BpfProgram::try_from(filter).map_err(|e| SandboxError::Build(e.to_string()))
 }
 
 /// The filter a helper program (the OCR engine, the PDF rasterizer) runs
@@ -124,8 +132,6 @@ pub fn confine() -> Result<(), SandboxError> {
 /// open a socket, or reach other processes.
 pub fn tool_filter() -> Result<BpfProgram, SandboxError> {
     use seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
-    let arch = TargetArch::try_from(std::env::consts::ARCH)
-        .map_err(|e| SandboxError::Arch(e.to_string()))?;
     let build = |e: seccompiler::BackendError| SandboxError::Build(e.to_string());
     let exec_or_open: &[libc::c_long] = &[
         libc::SYS_execve,
@@ -161,14 +167,7 @@ pub fn tool_filter() -> Result<BpfProgram, SandboxError> {
     rules.insert(libc::SYS_openat, write_flags(2)?);
     #[cfg(target_arch = "x86_64")]
     rules.insert(libc::SYS_open, write_flags(1)?);
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM as u32),
-        arch,
-    )
-    .map_err(|e| SandboxError::Build(e.to_string()))?;
-    BpfProgram::try_from(filter).map_err(|e| SandboxError::Build(e.to_string()))
+    compile(rules)
 }
 
 /// What to try from inside a confined worker: [`crate::probe_isolated`]
