@@ -116,10 +116,6 @@ impl Admission {
         self.topics.as_ref()
     }
 
-    pub fn config(&self) -> &AdmissionConfig {
-        &self.config
-    }
-
     /// Embeddings of tags, from the cache or computed in one batch; empty
     /// vectors without an embedder.
     pub async fn tag_embeddings(&self, names: &[String]) -> Result<Vec<Vec<f32>>, JobError> {

@@ -359,10 +359,6 @@ impl TopicIndex {
         Ok(TopicIndex { taxonomy, vectors })
     }
 
-    pub fn taxonomy(&self) -> &Taxonomy {
-        &self.taxonomy
-    }
-
     /// Each topic with its vector.
     pub fn entries(&self) -> impl Iterator<Item = (&Topic, &[f32])> {
         self.taxonomy

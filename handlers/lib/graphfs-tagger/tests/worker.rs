@@ -5,111 +5,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use graphfs_domain::{
-    FileCatalog, FileId, FileRecord, JobQueue, NewFile, ObjectStore, TaggingStatus,
-};
+use graphfs_domain::{FileCatalog, FileRecord, JobQueue, TaggingStatus};
 use graphfs_extract::Extracted;
-use graphfs_store_local::{LocalObjectStore, SqliteGraphIndex};
-use graphfs_tagger::keywords::KeywordConfig;
-use graphfs_tagger::{
-    Admission, AdmissionConfig, JobError, OfflineTagger, TagResult, Tagger, Worker, WorkerConfig,
-};
+use graphfs_tagger::{JobError, TagResult, Tagger};
 use tokio::sync::watch;
 
-struct Env {
-    _dir: tempfile::TempDir,
-    index: Arc<SqliteGraphIndex>,
-    store: Arc<LocalObjectStore>,
-    scratch: std::path::PathBuf,
-}
-
-async fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    Env {
-        index: Arc::new(
-            SqliteGraphIndex::open(dir.path().join("g.db"))
-                .await
-                .unwrap(),
-        ),
-        store: Arc::new(
-            LocalObjectStore::open(dir.path().join("objects"))
-                .await
-                .unwrap(),
-        ),
-        scratch: dir.path().join("scratch"),
-        _dir: dir,
-    }
-}
-
-async fn add_file(env: &Env, name: &str, text: &str) -> FileId {
-    let id = FileId::new();
-    let body = futures::stream::iter(vec![Ok(Bytes::from(text.to_string()))]);
-    env.store
-        .put(&id.object_key(), Box::pin(body))
-        .await
-        .unwrap();
-    env.index
-        .create_file(NewFile {
-            id,
-            object_key: id.object_key(),
-            owner: "u".into(),
-            name: name.into(),
-            size: text.len() as u64,
-            sha256: "0".repeat(64),
-            media_type: "text/plain".into(),
-        })
-        .await
-        .unwrap();
-    id
-}
-
-fn config(env: &Env) -> WorkerConfig {
-    let mut c = WorkerConfig::new("test-worker", env.scratch.clone());
-    c.poll_interval = Duration::from_millis(20);
-    c.backoff_base = Duration::from_millis(30);
-    c.backoff_max = Duration::from_millis(100);
-    c.shutdown_grace = Duration::from_millis(200);
-    c
-}
-
-fn worker(env: &Env, tagger: Arc<dyn Tagger>, cfg: WorkerConfig) -> Worker {
-    Worker::new(env.index.clone(), env.store.clone(), tagger, cfg)
-}
-
-fn offline(env: &Env) -> Arc<dyn Tagger> {
-    offline_tagger(env, 1)
-}
-
-/// The offline tagger; a keyword joins the vocabulary once `min_frequency`
-/// files propose it.
-fn offline_tagger(env: &Env, min_frequency: u64) -> Arc<dyn Tagger> {
-    let admission = Admission::new(
-        env.index.clone(),
-        None,
-        AdmissionConfig {
-            min_frequency,
-            ..AdmissionConfig::default()
-        },
-    );
-    Arc::new(OfflineTagger::new(
-        env.index.clone(),
-        KeywordConfig::default(),
-        Arc::new(admission),
-        5,
-    ))
-}
-
-async fn wait_status(env: &Env, id: FileId, want: TaggingStatus) -> FileRecord {
-    for _ in 0..500 {
-        let f = env.index.get_file_internal(id).await.unwrap();
-        if f.status == want {
-            return f;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("file never reached {want:?}");
-}
+mod common;
+use common::*;
 
 const TEXT: &str = "Glaciers carve valleys. A glacier moves slowly, and glaciers shape mountains.";
 
@@ -264,81 +166,6 @@ async fn running_a_job_twice_gives_the_same_graph() {
     assert_eq!(names(&runs[0]), names(&runs[1]));
 }
 
-fn keyword_tags(f: &FileRecord) -> Vec<String> {
-    f.tags
-        .iter()
-        .filter(|t| t.source == graphfs_domain::TagSource::Keyword)
-        .map(|t| t.name.clone())
-        .collect()
-}
-
-#[tokio::test]
-async fn a_keyword_becomes_a_tag_once_a_second_file_proposes_it_and_both_get_it() {
-    let env = env().await;
-    let (stop, rx) = watch::channel(false);
-    let run = tokio::spawn(worker(&env, offline_tagger(&env, 2), config(&env)).run(rx));
-    let first = add_file(
-        &env,
-        "ice.txt",
-        "Glaciers carve valleys. A glacier moves slowly. Moraines mark where a glacier stood.",
-    )
-    .await;
-    let alone = wait_status(&env, first, TaggingStatus::Done).await;
-    // One file's keywords are searchable text, not tags.
-    assert!(
-        keyword_tags(&alone).is_empty(),
-        "{:?}",
-        keyword_tags(&alone)
-    );
-    // A second file proposing the same word puts it in the vocabulary.
-    let second = add_file(
-        &env,
-        "alps.txt",
-        "The glaciers of the Alps are shrinking; each glacier loses mass every summer.",
-    )
-    .await;
-    let second = wait_status(&env, second, TaggingStatus::Done).await;
-    assert!(
-        keyword_tags(&second).contains(&"glacier".to_string()),
-        "{:?}",
-        keyword_tags(&second)
-    );
-    // The first file was queued again and now carries the tag too.
-    let mut first_tags = Vec::new();
-    for _ in 0..500 {
-        let f = env.index.get_file_internal(first).await.unwrap();
-        first_tags = keyword_tags(&f);
-        if f.status == TaggingStatus::Done && first_tags.contains(&"glacier".to_string()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        first_tags.contains(&"glacier".to_string()),
-        "{first_tags:?}"
-    );
-    // "moraine" was proposed by one file only: still not a tag.
-    assert!(
-        !first_tags.iter().any(|t| t.starts_with("moraine")),
-        "{first_tags:?}"
-    );
-    // A third file writing the word in another form gets the same tag.
-    let third = add_file(
-        &env,
-        "notes.txt",
-        "Glaciation notes: glaciers, glaciers everywhere, and the glacier's snout.",
-    )
-    .await;
-    let third = wait_status(&env, third, TaggingStatus::Done).await;
-    assert!(
-        keyword_tags(&third).contains(&"glacier".to_string()),
-        "{:?}",
-        keyword_tags(&third)
-    );
-    stop.send(true).unwrap();
-    run.await.unwrap();
-}
-
 /// A tagger that yields in the middle, so concurrent jobs interleave.
 struct Yielding;
 
@@ -411,10 +238,6 @@ async fn concurrent_jobs_log_under_their_own_span() {
     let seen = SpanFiles::default();
     let _guard =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(seen.clone()));
-    // Other tests of this binary run workers on other threads with no
-    // subscriber; a span first reached there while this one was being set
-    // may have been cached as of no interest to anyone. Ask again.
-    tracing::callsite::rebuild_interest_cache();
     let env = env().await;
     add_file(&env, "a.txt", TEXT).await;
     add_file(&env, "b.txt", TEXT).await;
