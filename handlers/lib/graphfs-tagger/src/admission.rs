@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use graphfs_domain::{
     CANDIDATE_KEY_PREFIX, CANDIDATE_TERM_PREFIX, FileId, FileRecord, GraphIndex, ProposedTag,
-    TagSource,
+    TagSource, TaggingStatus,
 };
 use graphfs_embeddings::Embedder;
 use tokio::sync::{Mutex, RwLock};
@@ -314,9 +314,16 @@ impl Admission {
                 "candidate joins the vocabulary"
             );
         }
+        // Only files already tagged are queued again: one still queued or
+        // in flight proposes the word when its turn comes and gets the tag
+        // then; queuing it again would only tag it twice (and, with several
+        // tagger processes, set off more of the same).
         for other in others.iter().take(PROMOTION_RETAGS) {
             match self.index.get_file_internal(*other).await {
-                Ok(f) if !f.tags.iter().any(|t| variant_key(&t.name) == key) => {
+                Ok(f)
+                    if f.status == TaggingStatus::Done
+                        && !f.tags.iter().any(|t| variant_key(&t.name) == key) =>
+                {
                     self.index.requeue(*other).await?;
                 }
                 _ => {}
