@@ -165,14 +165,8 @@ impl OfflineTagger {
             text: &content.text,
             metadata: &content.metadata,
         };
-        let Some(embedding) = topics
-            .embedder()
-            .embed(&[taggpt::embedding_text(&view, &[])])
-            .await
-            .map_err(|e| JobError::Transient(e.to_string()))?
-            .pop()
-            .filter(|e| graphfs_embeddings::is_usable(e))
-        else {
+        let text = taggpt::embedding_text(&view, &[]);
+        let Some(embedding) = taggpt::embed_one(topics.embedder().as_ref(), text).await? else {
             return Ok((Vec::new(), None));
         };
         let z = &self.zero_shot;

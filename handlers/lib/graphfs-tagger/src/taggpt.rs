@@ -209,12 +209,8 @@ impl Tagger for TagGptTagger {
         let choices: Option<Vec<String>> = if self.config.mode == TaggingMode::Selective
             && vocab.len() >= self.config.min_vocabulary
         {
-            self.embedder
-                .embed(&[embedding_text(&view, &[])])
-                .await
-                .map_err(|e| JobError::Transient(e.to_string()))?
-                .pop()
-                .filter(|e| graphfs_embeddings::is_usable(e))
+            embed_one(self.embedder.as_ref(), embedding_text(&view, &[]))
+                .await?
                 .map(|e| {
                     vocab
                         .nearest(&e, self.config.top_k)
@@ -282,6 +278,20 @@ impl Tagger for TagGptTagger {
             embedding: None,
         })
     }
+}
+
+/// The embedding of one text; none when the model gives an unusable one
+/// (all zeros: text it cannot represent).
+pub(crate) async fn embed_one(
+    embedder: &dyn Embedder,
+    text: String,
+) -> Result<Option<Vec<f32>>, JobError> {
+    Ok(embedder
+        .embed(&[text])
+        .await
+        .map_err(|e| JobError::Transient(e.to_string()))?
+        .pop()
+        .filter(|e| graphfs_embeddings::is_usable(e)))
 }
 
 /// The text a file's embedding is computed from: its name, its tags when

@@ -469,12 +469,7 @@ impl Worker {
                 };
                 let tag_names: Vec<&str> = tagged.tags.iter().map(|t| t.name.as_str()).collect();
                 let text = crate::taggpt::embedding_text(&view, &tag_names);
-                embedder
-                    .embed(&[text])
-                    .await
-                    .map_err(|e| JobError::Transient(e.to_string()))?
-                    .pop()
-                    .filter(|e| graphfs_embeddings::is_usable(e))
+                crate::taggpt::embed_one(embedder.as_ref(), text).await?
             }
         };
         let outcome = TaggingOutcome {
