@@ -184,7 +184,9 @@ impl FileCatalog for Neo4jGraphIndex {
                 .param("viewer", viewer),
             )
             .await?;
-        rows.iter().map(file_from).collect()
+        rows.iter()
+            .filter_map(|r| file_from(r).transpose())
+            .collect()
     }
 
     async fn list_files(&self, viewer: &str, q: &FileQuery) -> Result<Page<FileRecord>> {
@@ -246,7 +248,7 @@ impl FileCatalog for Neo4jGraphIndex {
         let items = rows
             .iter()
             .take(limit)
-            .map(file_from)
+            .filter_map(|r| file_from(r).transpose())
             .collect::<Result<Vec<_>>>()?;
         let next_cursor = match (has_more, items.last()) {
             (true, Some(last)) => Some(Cursor::after(last, q.sort, q.order).encode()),

@@ -198,10 +198,11 @@ impl Neo4jGraphIndex {
 
     async fn one_file(&self, q: Query, what: FileId) -> Result<FileRecord> {
         let rows = self.rows(q).await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| Error::NotFound(format!("file {what}")))?;
-        file_from(row)
+        rows.first()
+            .map(file_from)
+            .transpose()?
+            .flatten()
+            .ok_or_else(|| Error::NotFound(format!("file {what}")))
     }
 }
 

@@ -9,39 +9,72 @@ pub(super) const VISIBLE: &str = "(f.owner = $viewer OR $viewer IN f.shared_with
 pub(super) const FILE_PROJECTION: &str = "f {.id, .owner, .name, .size, .sha256, .media_type, .created_at, .updated_at, .status, .status_reason, .metadata, .shared_with, .object_key} AS f, \
      [(f)-[r:TAGGED]->(t:Tag) | {name: t.name, score: r.score, source: r.source}] AS tags";
 
+// Reads run at read-committed isolation: a node or edge another
+// transaction deletes after a query matched it (a file deleted; a file's
+// TAGGED edges, which every completed tagging job replaces; a tag left on
+// no file) reads back with null properties. Such an entity is gone, not
+// malformed: every field may be null here, and a null `id`, tag `name` or
+// edge `source` drops that file or tag instead of failing the whole read.
 #[derive(Deserialize)]
 pub(super) struct FileProps {
-    id: String,
+    id: Option<String>,
+    #[serde(deserialize_with = "or_default")]
     owner: String,
+    #[serde(deserialize_with = "or_default")]
     name: String,
+    #[serde(deserialize_with = "or_default")]
     size: i64,
+    #[serde(deserialize_with = "or_default")]
     sha256: String,
+    #[serde(deserialize_with = "or_default")]
     media_type: String,
+    #[serde(deserialize_with = "or_default")]
     created_at: String,
+    #[serde(deserialize_with = "or_default")]
     updated_at: String,
+    #[serde(deserialize_with = "or_default")]
     status: String,
+    #[serde(deserialize_with = "or_default")]
     status_reason: String,
+    #[serde(deserialize_with = "or_default")]
     metadata: String,
+    #[serde(deserialize_with = "or_default")]
     shared_with: Vec<String>,
+    #[serde(deserialize_with = "or_default")]
     object_key: String,
 }
 
 #[derive(Deserialize)]
 pub(super) struct TagProps {
-    name: String,
+    name: Option<String>,
+    #[serde(deserialize_with = "or_default")]
     score: f64,
-    source: String,
+    source: Option<String>,
 }
 
-pub(super) fn file_from(row: &Row) -> Result<FileRecord> {
+fn or_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The file a row holds, or `None` when it was deleted while being read.
+pub(super) fn file_from(row: &Row) -> Result<Option<FileRecord>> {
     let f: FileProps = row.get("f").map_err(de_err)?;
+    let Some(id) = f.id else {
+        return Ok(None);
+    };
     let tags: Vec<TagProps> = row.get("tags").map_err(de_err)?;
     let mut tags: Vec<FileTag> = tags
         .into_iter()
-        .map(|t| FileTag {
-            name: t.name,
-            score: t.score as f32,
-            source: t.source.parse().unwrap_or(TagSource::Keyword),
+        .filter_map(|t| {
+            Some(FileTag {
+                name: t.name?,
+                score: t.score as f32,
+                source: t.source?.parse().unwrap_or(TagSource::Keyword),
+            })
         })
         .collect();
     tags.sort_by(|a, b| {
@@ -52,8 +85,8 @@ pub(super) fn file_from(row: &Row) -> Result<FileRecord> {
     });
     let mut shared_with = f.shared_with;
     shared_with.sort();
-    Ok(FileRecord {
-        id: f.id.parse().map_err(de_err)?,
+    Ok(Some(FileRecord {
+        id: id.parse().map_err(de_err)?,
         owner: f.owner,
         name: f.name,
         size: u64::try_from(f.size).unwrap_or(0),
@@ -67,7 +100,7 @@ pub(super) fn file_from(row: &Row) -> Result<FileRecord> {
         metadata: serde_json::from_str(&f.metadata).unwrap_or_else(|_| serde_json::json!({})),
         shared_with,
         object_key: f.object_key,
-    })
+    }))
 }
 
 impl Neo4jGraphIndex {
@@ -86,7 +119,12 @@ impl Neo4jGraphIndex {
                 .param("id", id.to_string()),
             )
             .await?;
-            let file = file_from(rows.first().ok_or_else(|| access::not_found(id))?)?;
+            let file = rows
+                .first()
+                .map(file_from)
+                .transpose()?
+                .flatten()
+                .ok_or_else(|| access::not_found(id))?;
             access::require_owner(id, viewer, &file.owner, &file.shared_with)?;
             Ok::<_, Error>(file)
         }
@@ -99,5 +137,99 @@ impl Neo4jGraphIndex {
                 Err(e)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use neo4rs::{BoltList, BoltMap, BoltNull, BoltString, BoltType};
+
+    use super::*;
+
+    fn map(entries: Vec<(&str, BoltType)>) -> BoltType {
+        BoltType::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (BoltString::from(k), v))
+                .collect::<BoltMap>(),
+        )
+    }
+
+    fn null() -> BoltType {
+        BoltType::Null(BoltNull)
+    }
+
+    fn file_map(id: BoltType) -> BoltType {
+        let text = |s: &str| BoltType::from(s);
+        map(vec![
+            ("id", id),
+            ("owner", text("alice")),
+            ("name", text("a.txt")),
+            ("size", BoltType::from(3i64)),
+            ("sha256", text("00")),
+            ("media_type", text("text/plain")),
+            ("created_at", text("2026-01-01T00:00:00Z")),
+            ("updated_at", text("2026-01-01T00:00:00Z")),
+            ("status", text("done")),
+            ("status_reason", null()),
+            ("metadata", text("{}")),
+            ("shared_with", BoltType::List(BoltList::new())),
+            ("object_key", text("files/x")),
+        ])
+    }
+
+    fn tag(name: BoltType, source: BoltType) -> BoltType {
+        map(vec![
+            ("name", name),
+            ("score", BoltType::from(0.5f64)),
+            ("source", source),
+        ])
+    }
+
+    fn row(f: BoltType, tags: Vec<BoltType>) -> Row {
+        let fields: BoltList = vec![BoltType::from("f"), BoltType::from("tags")].into();
+        Row::new(fields, vec![f, BoltType::List(tags.into())].into())
+    }
+
+    #[test]
+    fn tags_and_edges_deleted_mid_read_are_left_out() {
+        let id = FileId::new();
+        let r = row(
+            file_map(BoltType::from(id.to_string().as_str())),
+            vec![
+                tag(BoltType::from("rivers"), BoltType::from("keyword")),
+                // The edge was replaced by a tagging job: its source reads null.
+                tag(BoltType::from("deltas"), null()),
+                // The tag was deleted: its name reads null.
+                tag(null(), BoltType::from("llm")),
+            ],
+        );
+        let file = file_from(&r).unwrap().unwrap();
+        assert_eq!(file.id, id);
+        assert_eq!(file.status_reason, None);
+        assert_eq!(
+            file.tags
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>(),
+            ["rivers"]
+        );
+    }
+
+    #[test]
+    fn a_file_deleted_mid_read_is_no_file() {
+        let mut gone = file_map(null());
+        if let BoltType::Map(m) = &mut gone {
+            for v in m.value.values_mut() {
+                *v = null();
+            }
+        }
+        assert!(file_from(&row(gone, vec![])).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_malformed_row_is_still_an_error() {
+        let r = row(file_map(BoltType::from(42i64)), vec![]);
+        assert!(file_from(&r).is_err());
     }
 }

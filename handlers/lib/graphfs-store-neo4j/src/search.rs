@@ -67,7 +67,9 @@ impl TextSearch for Neo4jGraphIndex {
             }
             let mut hits = Vec::new();
             for r in &rows {
-                let file = file_from(r)?;
+                let Some(file) = file_from(r)? else {
+                    continue;
+                };
                 let text: String = r.get("text").map_err(de_err)?;
                 let score: f64 = r.get("score").map_err(de_err)?;
                 let snip = snippet(&text, &words);

@@ -67,13 +67,20 @@ pub(super) async fn drop_orphans(txn: &mut Txn, tags: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// A tag row: `name`, count `c` and `aliases`.
-pub(super) fn tag_info_from(r: &Row) -> Result<TagInfo> {
-    Ok(TagInfo {
-        name: r.get("name").map_err(de_err)?,
+/// A tag row: `name`, count `c` and `aliases`; `None` for a tag deleted
+/// while being read (its name reads back null, see [`FileProps`]).
+pub(super) fn tag_info_from(r: &Row) -> Result<Option<TagInfo>> {
+    let Some(name) = r.get::<Option<String>>("name").map_err(de_err)? else {
+        return Ok(None);
+    };
+    Ok(Some(TagInfo {
+        name,
         count: u64::try_from(r.get::<i64>("c").map_err(de_err)?).unwrap_or(0),
-        aliases: r.get("aliases").map_err(de_err)?,
-    })
+        aliases: r
+            .get::<Option<Vec<String>>>("aliases")
+            .map_err(de_err)?
+            .unwrap_or_default(),
+    }))
 }
 
 /// Maps tag names that are aliases to the tag they were merged into.
@@ -134,7 +141,9 @@ impl TagStore for Neo4jGraphIndex {
                 .param("limit", i64::try_from(limit.clamp(1, 10_000)).unwrap_or(100)),
             )
             .await?;
-        rows.iter().map(tag_info_from).collect()
+        rows.iter()
+            .filter_map(|r| tag_info_from(r).transpose())
+            .collect()
     }
 
     async fn related_tags(&self, viewer: &str, tag: &str, limit: usize) -> Result<Vec<RelatedTag>> {
@@ -228,11 +237,18 @@ impl Neo4jGraphIndex {
             )
             .await?;
         rows.iter()
-            .map(|r| {
-                Ok(RelatedTag {
-                    name: r.get("name").map_err(de_err)?,
-                    count: u64::try_from(r.get::<i64>("c").map_err(de_err)?).unwrap_or(0),
-                })
+            .filter_map(|r| {
+                // A tag deleted while being read has a null name; skip it.
+                let name = r
+                    .get::<Option<String>>("name")
+                    .map_err(de_err)
+                    .transpose()?;
+                Some(name.and_then(|name| {
+                    Ok(RelatedTag {
+                        name,
+                        count: u64::try_from(r.get::<i64>("c").map_err(de_err)?).unwrap_or(0),
+                    })
+                }))
             })
             .collect()
     }

@@ -20,7 +20,9 @@ impl Vocabulary for Neo4jGraphIndex {
                 ),
             )
             .await?;
-        rows.iter().map(tag_info_from).collect()
+        rows.iter()
+            .filter_map(|r| tag_info_from(r).transpose())
+            .collect()
     }
 
     async fn files_with_term(&self, owner: &str, term: &str, limit: usize) -> Result<Vec<FileId>> {

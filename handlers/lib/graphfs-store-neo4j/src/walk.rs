@@ -39,8 +39,11 @@ impl GraphWalk for Neo4jGraphIndex {
                     .rows(query("MATCH (:File {id: $id})-[r:TAGGED]->(t:Tag) RETURN t.name AS n, r.score AS s ORDER BY s DESC, n").param("id", fid))
                     .await?;
                 for r in rows {
-                    let name: String = r.get("n").map_err(de_err)?;
-                    let s: f64 = r.get("s").map_err(de_err)?;
+                    // Null when the tag was deleted while being read.
+                    let Some(name) = r.get::<Option<String>>("n").map_err(de_err)? else {
+                        continue;
+                    };
+                    let s: f64 = r.get::<Option<f64>>("s").map_err(de_err)?.unwrap_or(0.0);
                     let tid = format!("tag:{name}");
                     if g.node(tid.clone(), NodeKind::Tag, name, None) {
                         g.edge(EdgeKind::Tagged, &nid, &tid, s as f32);
@@ -58,18 +61,23 @@ impl GraphWalk for Neo4jGraphIndex {
                     )
                     .await?;
                 for r in rows {
-                    let oid = format!("file:{}", r.get::<String>("id").map_err(de_err)?);
+                    let Some(id) = r.get::<Option<String>>("id").map_err(de_err)? else {
+                        continue; // deleted while being read
+                    };
+                    let oid = format!("file:{id}");
                     if g.node(
                         oid.clone(),
                         NodeKind::File,
-                        r.get("name").map_err(de_err)?,
-                        Some(r.get("mt").map_err(de_err)?),
+                        r.get::<Option<String>>("name")
+                            .map_err(de_err)?
+                            .unwrap_or_default(),
+                        r.get::<Option<String>>("mt").map_err(de_err)?,
                     ) {
                         g.edge(
                             EdgeKind::Similar,
                             &nid,
                             &oid,
-                            r.get::<f64>("s").map_err(de_err)? as f32,
+                            r.get::<Option<f64>>("s").map_err(de_err)?.unwrap_or(0.0) as f32,
                         );
                         queue.push_back((oid, d + 1));
                     }
@@ -87,18 +95,23 @@ impl GraphWalk for Neo4jGraphIndex {
                     )
                     .await?;
                 for r in rows {
-                    let fid = format!("file:{}", r.get::<String>("id").map_err(de_err)?);
+                    let Some(id) = r.get::<Option<String>>("id").map_err(de_err)? else {
+                        continue; // deleted while being read
+                    };
+                    let fid = format!("file:{id}");
                     if g.node(
                         fid.clone(),
                         NodeKind::File,
-                        r.get("name").map_err(de_err)?,
-                        Some(r.get("mt").map_err(de_err)?),
+                        r.get::<Option<String>>("name")
+                            .map_err(de_err)?
+                            .unwrap_or_default(),
+                        r.get::<Option<String>>("mt").map_err(de_err)?,
                     ) {
                         g.edge(
                             EdgeKind::Tagged,
                             &fid,
                             &nid,
-                            r.get::<f64>("s").map_err(de_err)? as f32,
+                            r.get::<Option<f64>>("s").map_err(de_err)?.unwrap_or(0.0) as f32,
                         );
                         queue.push_back((fid, d + 1));
                     }

@@ -30,7 +30,7 @@ pub use objects::object_store;
 use principals::users_and_tokens;
 use queue::queue;
 use search::{long_text_is_cut_at_the_same_byte, search_and_graph};
-use tags::tags_and_removal;
+use tags::{reads_while_tags_change, tags_and_removal};
 use vocabulary::{embedding_model_changes, embeddings_and_vocabulary};
 
 fn unique(prefix: &str) -> String {
@@ -148,6 +148,7 @@ pub async fn graph_index(index: Arc<dyn GraphIndex>) {
     files_and_visibility(index).await;
     listing(index).await;
     tags_and_removal(index).await;
+    reads_while_tags_change(index).await;
     search_and_graph(index).await;
     long_text_is_cut_at_the_same_byte(index).await;
     queue(index).await;

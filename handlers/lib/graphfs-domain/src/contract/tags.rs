@@ -178,3 +178,56 @@ pub(super) async fn tags_and_removal(index: &dyn GraphIndex) {
             .is_empty()
     );
 }
+
+/// A re-tag that leaves a tag on no file deletes that tag. Reads at the
+/// same moment see the file with its old tags or its new ones, never an
+/// error: on Neo4j a tag deleted mid-read reads back with a null name.
+pub(super) async fn reads_while_tags_change(index: &dyn GraphIndex) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    const ROUNDS: usize = 25;
+    let u = unique("racer");
+    let f = new_file(index, &u, "race.txt", "text/plain").await;
+    let done = AtomicBool::new(false);
+    let writer = async {
+        for round in 0..ROUNDS {
+            if round > 0 {
+                index.requeue(f.id).await.unwrap();
+            }
+            let tag = unique("fleeting");
+            tag_file(index, f.id, &outcome("race text", &[(&tag, 0.9)])).await;
+        }
+        done.store(true, Ordering::Release);
+    };
+    let reader = async {
+        let mut reads = 0usize;
+        while !done.load(Ordering::Acquire) {
+            let got = index.get_file(&u, f.id).await.unwrap();
+            assert!(got.tags.len() <= 1, "{:?}", got.tags);
+            let page = index
+                .list_files(
+                    &u,
+                    &FileQuery {
+                        limit: 10,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(page.items.len(), 1);
+            assert!(index.list_tags(&u, None, 10).await.unwrap().len() <= 1);
+            index
+                .neighbourhood(&u, &GraphStart::File(f.id), 2, 50)
+                .await
+                .unwrap();
+            reads += 1;
+        }
+        reads
+    };
+    let ((), reads) = futures::join!(writer, reader);
+    assert!(reads > 0);
+    // Only the last round's tag is left.
+    let last = index.get_file(&u, f.id).await.unwrap();
+    assert_eq!(last.tags.len(), 1);
+    assert_eq!(index.list_tags(&u, None, 10).await.unwrap().len(), 1);
+}
