@@ -1437,3 +1437,154 @@ async fn tag_merges_are_for_admins_and_tags_cannot_be_probed() {
     let f = s.json(&format!("/api/v1/files/{}", ids[0])).await.unwrap();
     assert!(tag_names(&f).contains(&"plant biology".to_string()));
 }
+
+async fn ids_in(s: &Server, query: &str) -> Vec<String> {
+    let page = s.json(&format!("/api/v1/files?{query}")).await.unwrap();
+    let mut ids: Vec<String> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn folders_hold_files_and_move_with_them() {
+    let (_d, s) = server(&[]).await;
+    let put = |folder: &'static str, name: &'static str| {
+        let s = &s;
+        async move {
+            let resp = s
+                .request(Method::POST, "/api/v1/files")
+                .query(&[("name", name), ("folder", folder)])
+                .body(format!("{name} in {folder}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 201);
+            let f: Value = resp.json().await.unwrap();
+            (f["id"].as_str().unwrap().to_string(), f["folder"].clone())
+        }
+    };
+    let (plan, folder) = put("projects//titan/", "plan.txt").await;
+    assert_eq!(folder, "/projects/titan");
+    let (notes, _) = put("/projects", "notes.txt").await;
+    let (loose, folder) = put("", "loose.txt").await;
+    assert_eq!(folder, "/");
+
+    // Listing by folder, with or without what is beneath it.
+    assert_eq!(
+        ids_in(&s, "folder=/projects").await,
+        sorted(vec![plan.clone(), notes.clone()])
+    );
+    assert_eq!(
+        ids_in(&s, "folder=/projects&subfolders=false").await,
+        vec![notes.clone()]
+    );
+    assert_eq!(
+        ids_in(&s, "folder=/&subfolders=false").await,
+        vec![loose.clone()]
+    );
+
+    // Folders: listed, made empty, refused when bad, removed when empty.
+    let root = s.json("/api/v1/folders").await.unwrap();
+    assert_eq!(root["path"], "/");
+    assert_eq!(root["folders"][0]["name"], "projects");
+    let made = s
+        .request(Method::POST, "/api/v1/folders")
+        .json(&json!({"path": "/archive/2025"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let again = s
+        .request(Method::POST, "/api/v1/folders")
+        .json(&json!({"path": "archive/2025/"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    let bad = s
+        .request(Method::POST, "/api/v1/folders")
+        .json(&json!({"path": "/a/../b"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, p) = problem(bad).await;
+    assert_eq!((status.as_u16(), problem_type(&p)), (400, "invalid-name"));
+    let resp = s
+        .request(Method::POST, "/api/v1/files")
+        .query(&[("name", "x.txt"), ("folder", "/a/\u{7}")])
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 400);
+    let resp = s.get("/api/v1/folders?path=/nowhere").send().await.unwrap();
+    assert_eq!(problem(resp).await.0, 404);
+    let resp = s
+        .request(Method::DELETE, "/api/v1/folders?path=/projects")
+        .send()
+        .await
+        .unwrap();
+    let (status, p) = problem(resp).await;
+    assert_eq!((status.as_u16(), problem_type(&p)), (409, "conflict"));
+    for path in ["/archive/2025", "/archive"] {
+        let resp = s
+            .request(Method::DELETE, &format!("/api/v1/folders?path={path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 204, "{path}");
+    }
+
+    // A file moves by PATCH; a folder moves with its files.
+    let resp = s
+        .request(Method::PATCH, &format!("/api/v1/files/{notes}"))
+        .json(&json!({"folder": "/desk"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let moved: Value = resp.json().await.unwrap();
+    assert_eq!(moved["folder"], "/desk");
+    let resp = s
+        .request(Method::POST, "/api/v1/folders/move")
+        .json(&json!({"from": "/projects", "to": "/old/projects"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let moved: Value = resp.json().await.unwrap();
+    assert_eq!(moved["moved_files"], 1);
+    let plan_now = s.json(&format!("/api/v1/files/{plan}")).await.unwrap();
+    assert_eq!(plan_now["folder"], "/old/projects/titan");
+    let resp = s
+        .request(Method::POST, "/api/v1/folders/move")
+        .json(&json!({"from": "/old", "to": "/old/inner"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 409);
+
+    // Another user sees none of it.
+    let bob = s.token_for("bob").await.unwrap();
+    let theirs = s.json_as(&bob, "/api/v1/folders").await.unwrap();
+    assert_eq!(theirs["folders"], json!([]));
+    let page = s.json_as(&bob, "/api/v1/files?folder=/old").await.unwrap();
+    assert_eq!(page["items"], json!([]));
+    let resp = s
+        .request_as(&bob, Method::POST, "/api/v1/folders/move")
+        .json(&json!({"from": "/old", "to": "/mine"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 404);
+}

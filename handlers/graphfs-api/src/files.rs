@@ -3,7 +3,9 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use crate::openapi::{FileName, InvalidRequest, NoSuchFile, NotJson, NotOwner, TagName};
+use crate::openapi::{
+    FileName, FolderPath, InvalidRequest, NoSuchFile, NotJson, NotOwner, TagName,
+};
 use crate::problem::ProblemDoc;
 use axum::Json;
 use axum::body::Body;
@@ -14,8 +16,8 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use graphfs_domain::{
     ByteRange, ByteStream, ClientBodyError, Error, FileChange, FileChangeRequest, FileId,
-    FileQuery, FileRecord, NewFile, Page, SimilarFile, SortKey, SortOrder, TagMatch, TaggingStatus,
-    TooLargeMarker, normalize_file_name, normalize_tag,
+    FileQuery, FileRecord, FolderFilter, NewFile, Page, SimilarFile, SortKey, SortOrder, TagMatch,
+    TaggingStatus, TooLargeMarker, normalize_file_name, normalize_folder, normalize_tag,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -139,12 +141,18 @@ pub struct UploadForm {
     file: Vec<u8>,
 }
 
-/// `POST /api/v1/files?name=NAME`: raw body, or multipart/form-data with one file field.
+/// A folder as a client sent it, normalised, or the problem with it.
+pub(crate) fn folder_param(raw: &str) -> ApiResult<String> {
+    normalize_folder(raw).map_err(|e| Problem::invalid_name(e.to_string()))
+}
+
+/// `POST /api/v1/files?name=NAME&folder=PATH`: raw body, or multipart/form-data with one file field.
 #[utoipa::path(
     post,
     path = "/files",
     tag = "files",
-    params(("name" = Option<FileName>, Query, description = "File name; without it, a multipart part's file name, else `untitled`")),
+    params(("name" = Option<FileName>, Query, description = "File name; without it, a multipart part's file name, else `untitled`"),
+        ("folder" = Option<FolderPath>, Query, description = "The folder to put the file in (`/projects/titan`; made if missing); default `/`")),
     request_body(content(("application/octet-stream"), (UploadForm = "multipart/form-data")), description = "The file's bytes, raw or as one multipart file field"),
     responses(
         (status = 201, description = "Stored, and queued for tagging", body = FileRecord, headers(("Location" = String, description = "The new file's URL"))),
@@ -165,6 +173,7 @@ pub async fn upload(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let query_name = params.get("name").map(str::to_string);
+    let folder = folder_param(params.get("folder").unwrap_or_default())?;
     let tap = Arc::new(Mutex::new(Tap::default()));
     let id = FileId::new();
     let key = id.object_key();
@@ -275,6 +284,7 @@ pub async fn upload(
             object_key: key.clone(),
             owner: user,
             name,
+            folder,
             size,
             sha256,
             media_type,
@@ -344,6 +354,11 @@ pub struct ListingParams {
     media_type: Option<String>,
     /// Only files whose name starts so
     name_prefix: Option<String>,
+    /// Only files in this folder (`/projects`)
+    #[param(value_type = Option<FolderPath>)]
+    folder: Option<String>,
+    /// With `folder`: also files in the folders beneath it (default `true`)
+    subfolders: Option<bool>,
     /// Only files in this tagging state
     status: Option<TaggingStatus>,
     /// Sort key (default `created`)
@@ -365,6 +380,7 @@ pub(crate) fn file_query(params: &Params, tags: Vec<String>) -> ApiResult<FileQu
         .map(|t| normalize_tag(t).map_err(|e| Problem::bad_request(format!("tag '{t}': {e}"))))
         .collect::<ApiResult<Vec<_>>>()?;
     let status = params.parsed::<TaggingStatus>("status")?;
+    let subfolders = params.choice("subfolders", &[("true", true), ("false", false)], true)?;
     Ok((FileQuery {
         tags,
         tag_match: params.choice(
@@ -381,6 +397,11 @@ pub(crate) fn file_query(params: &Params, tags: Vec<String>) -> ApiResult<FileQu
             .filter(|s| !s.is_empty())
             .map(str::to_string),
         status,
+        folder: params
+            .get("folder")
+            .map(folder_param)
+            .transpose()?
+            .map(|path| FolderFilter { path, subfolders }),
         sort: params.choice(
             "sort",
             &[
@@ -446,6 +467,9 @@ pub struct FilePatch {
     /// New file name.
     #[schema(value_type = Option<FileName>)]
     name: Option<String>,
+    /// The folder to move the file to (made if missing).
+    #[schema(value_type = Option<FolderPath>)]
+    folder: Option<String>,
     /// User tags to add.
     #[serde(default)]
     #[schema(max_items = 100, value_type = Vec<crate::openapi::TagName>)]
@@ -492,9 +516,13 @@ pub async fn update(
     if let Some(name) = patch.name.as_deref() {
         normalize_file_name(name).map_err(|e| Problem::invalid_name(e.to_string()))?;
     }
+    if let Some(folder) = patch.folder.as_deref() {
+        folder_param(folder)?;
+    }
     // Checked whole before anything changes, then applied in one transaction.
     let change = FileChange::check(&FileChangeRequest {
         name: patch.name.as_deref(),
+        folder: patch.folder.as_deref(),
         add_tags: &patch.add_tags,
         remove_tags: &patch.remove_tags,
         share_with: &patch.share_with,

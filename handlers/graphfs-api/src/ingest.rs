@@ -11,7 +11,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use futures::StreamExt;
 use graphfs_domain::{
-    Error, FileId, FileRecord, GraphIndex, NewFile, ObjectStore, Result, normalize_file_name,
+    Error, FileId, FileRecord, GraphIndex, MAX_FOLDER_CHARS, NewFile, ObjectStore, ROOT_FOLDER,
+    Result, normalize_file_name, normalize_folder,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -32,6 +33,33 @@ fn name_of(key: &str) -> String {
             .take(200)
             .collect();
         normalize_file_name(&cleaned).unwrap_or_else(|_| "object".to_string())
+    })
+}
+
+/// The folder an object key names (`projects/titan/x.pdf` is in
+/// `/projects/titan`): the key's path, with what a folder may not hold
+/// replaced, or the root when nothing usable is left.
+fn folder_of(key: &str) -> String {
+    let Some((path, _)) = key.trim_end_matches('/').rsplit_once('/') else {
+        return ROOT_FOLDER.to_string();
+    };
+    normalize_folder(path).unwrap_or_else(|_| {
+        let cleaned: Vec<String> = path
+            .split('/')
+            .map(|seg| {
+                let seg: String = seg
+                    .chars()
+                    .map(|c| if c.is_control() || c == '\\' { '_' } else { c })
+                    .collect();
+                if matches!(seg.trim(), "." | "..") {
+                    "_".to_string()
+                } else {
+                    seg
+                }
+            })
+            .collect();
+        let cleaned: String = cleaned.join("/").chars().take(MAX_FOLDER_CHARS).collect();
+        normalize_folder(&cleaned).unwrap_or_else(|_| ROOT_FOLDER.to_string())
     })
 }
 
@@ -57,6 +85,7 @@ pub async fn register(
             object_key: key.to_string(),
             owner: owner.to_string(),
             name,
+            folder: folder_of(key),
             size,
             sha256,
             media_type,
@@ -256,6 +285,15 @@ pub async fn s3_event(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_object_key_names_the_folder() {
+        assert_eq!(folder_of("projects/titan/x.pdf"), "/projects/titan");
+        assert_eq!(folder_of("x.pdf"), "/");
+        assert_eq!(folder_of("a//b/x.pdf"), "/a/b");
+        assert_eq!(folder_of("a/../x.pdf"), "/a/_");
+        assert_eq!(folder_of("a\\b/x.pdf"), "/a_b");
+    }
 
     #[test]
     fn keys_from_notifications_are_decoded() {

@@ -6,6 +6,7 @@ pub mod browse;
 pub mod config;
 pub mod credentials;
 pub mod files;
+pub mod folders;
 pub mod http;
 pub mod ingest;
 pub mod metrics;

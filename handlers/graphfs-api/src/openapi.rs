@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::SharedState;
-use crate::{browse, credentials, files, ingest, ops, signin};
+use crate::{browse, credentials, files, folders, ingest, ops, signin};
 
 pub use crate::problem::ProblemDoc;
 
@@ -88,6 +88,27 @@ impl utoipa::PartialSchema for FileName {
 }
 
 impl ToSchema for FileName {}
+
+/// A folder path as a client sends it.
+pub struct FolderPath;
+
+impl utoipa::PartialSchema for FolderPath {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A folder: `/`-separated names (each as a file name; blank ones are \
+                 dropped), stored as `/` or `/a/b`.",
+            ))
+            .max_length(Some(graphfs_domain::MAX_FOLDER_CHARS))
+            .pattern(Some(graphfs_domain::folder_pattern()))
+            .examples(["/projects/titan"])
+            .into()
+    }
+}
+
+impl ToSchema for FolderPath {}
 
 /// A short label a user gives something (a token).
 pub struct Label;
@@ -183,7 +204,7 @@ pub struct NotAdmin(pub ProblemDoc);
         description = include_str!("openapi-intro.md"),
     ),
     // Types only parameters use: utoipa collects those of bodies alone.
-    components(schemas(TagName, FileName, SearchText, Label, UserName)),
+    components(schemas(TagName, FileName, FolderPath, SearchText, Label, UserName)),
 )]
 struct ApiDoc;
 
@@ -196,6 +217,8 @@ pub(crate) fn user_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(files::get_one, files::update, files::delete))
         .routes(routes!(files::download))
         .routes(routes!(files::retag))
+        .routes(routes!(folders::list, folders::create, folders::delete))
+        .routes(routes!(folders::move_folder))
         .routes(routes!(browse::similar))
         .routes(routes!(browse::tags))
         .routes(routes!(browse::rename))

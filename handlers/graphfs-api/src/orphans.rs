@@ -198,6 +198,7 @@ mod tests {
                 object_key: kept.object_key(),
                 owner: "alice".into(),
                 name: "kept.txt".into(),
+                folder: "/".into(),
                 size: 4,
                 sha256: String::new(),
                 media_type: "text/plain".into(),

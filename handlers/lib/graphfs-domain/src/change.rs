@@ -1,7 +1,7 @@
-//! A change to one file (name, tags, shares), checked once here and applied
+//! A change to one file (name, folder, tags, shares), checked once here and applied
 //! by a backend in one transaction: all of it or none.
 
-use crate::{Error, Result, normalize_file_name, normalize_tag};
+use crate::{Error, Result, normalize_file_name, normalize_folder, normalize_tag};
 
 /// Most tag changes (added plus removed) one change may carry.
 pub const MAX_TAG_CHANGES: usize = 100;
@@ -15,6 +15,8 @@ pub const MAX_USER_CHARS: usize = 256;
 #[derive(Debug, Clone, Default)]
 pub struct FileChangeRequest<'a> {
     pub name: Option<&'a str>,
+    /// The folder to move the file to (made if missing).
+    pub folder: Option<&'a str>,
     pub add_tags: &'a [String],
     pub remove_tags: &'a [String],
     pub share_with: &'a [String],
@@ -27,6 +29,7 @@ pub struct FileChangeRequest<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FileChange {
     name: Option<String>,
+    folder: Option<String>,
     add_tags: Vec<String>,
     remove_tags: Vec<String>,
     share_with: Vec<String>,
@@ -49,6 +52,11 @@ impl FileChange {
         let name = req
             .name
             .map(normalize_file_name)
+            .transpose()
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let folder = req
+            .folder
+            .map(normalize_folder)
             .transpose()
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
         let tags = |list: &[String]| -> Result<Vec<String>> {
@@ -94,6 +102,7 @@ impl FileChange {
         }
         Ok(FileChange {
             name,
+            folder,
             add_tags,
             remove_tags,
             share_with,
@@ -105,6 +114,15 @@ impl FileChange {
     pub fn rename(name: &str) -> Result<FileChange> {
         Self::check(&FileChangeRequest {
             name: Some(name),
+            ..Default::default()
+        })
+    }
+
+    /// A move to another folder, renamed on the way if `name` is given.
+    pub fn move_to(folder: &str, name: Option<&str>) -> Result<FileChange> {
+        Self::check(&FileChangeRequest {
+            name,
+            folder: Some(folder),
             ..Default::default()
         })
     }
@@ -137,6 +155,10 @@ impl FileChange {
 
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
+    }
+    /// The normalised folder to move to.
+    pub fn folder(&self) -> Option<&str> {
+        self.folder.as_deref()
     }
     pub fn add_tags(&self) -> &[String] {
         &self.add_tags
@@ -193,6 +215,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(c.name(), Some("notes.txt"));
+        assert_eq!(c.folder(), None);
+        let moved = FileChange::move_to("projects//titan/", Some("a.txt")).unwrap();
+        assert_eq!(moved.folder(), Some("/projects/titan"));
+        assert!(FileChange::move_to("/a/../b", None).is_err());
         assert_eq!(c.add_tags(), ["rust", "go"]);
         assert_eq!(c.share_with(), ["bob", "carol"]);
         assert!(c.touches_tags());

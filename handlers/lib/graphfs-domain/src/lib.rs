@@ -12,11 +12,13 @@ pub mod access;
 mod change;
 mod cursor;
 mod error;
+mod folders;
 mod graph;
 mod model;
 mod names;
 mod query;
 mod store;
+
 mod text;
 
 #[cfg(feature = "contract-tests")]
@@ -28,6 +30,10 @@ pub use change::{
 };
 pub use cursor::{Cursor, CursorKey, Keyset, parse_stored_time, stored_time};
 pub use error::{ClientBodyError, Error, Result, TooLargeMarker};
+pub use folders::{
+    FolderError, MAX_FOLDER_CHARS, ROOT_FOLDER, folder_ancestry, folder_name, folder_pattern,
+    is_within, join_folder, normalize_folder, parent_folder, rebase_folder, split_file_path,
+};
 pub use graph::{GraphBuilder, merge_views};
 pub use model::*;
 pub use names::{

@@ -163,6 +163,8 @@ pub struct FileRecord {
     #[schema(value_type = String)]
     pub owner: UserId,
     pub name: String,
+    /// The owner's folder the file is in: `/` or `/a/b`.
+    pub folder: String,
     pub size: u64,
     pub sha256: String,
     pub media_type: String,
@@ -191,6 +193,9 @@ pub struct NewFile {
     pub object_key: String,
     pub owner: UserId,
     pub name: String,
+    /// A normalised folder ([`crate::normalize_folder`]); created with its
+    /// ancestors if missing.
+    pub folder: String,
     pub size: u64,
     pub sha256: String,
     pub media_type: String,
@@ -228,6 +233,9 @@ pub enum SortOrder {
 pub struct FileQuery {
     pub tags: Vec<String>,
     pub tag_match: TagMatch,
+    /// Only files in this folder (of any owner: a shared file keeps its
+    /// owner's folder).
+    pub folder: Option<FolderFilter>,
     /// A full media type (`text/plain`) or a prefix ending in `/` (`image/`).
     pub media_type: Option<String>,
     pub name_prefix: Option<String>,
@@ -244,6 +252,24 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass back as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// Files in a folder, or in it and every folder beneath it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderFilter {
+    /// A normalised folder path.
+    pub path: String,
+    pub subfolders: bool,
+}
+
+/// A folder of the viewer's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FolderInfo {
+    /// `/a/b`.
+    pub path: String,
+    /// Its last segment (`b`).
+    pub name: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A tag in the vocabulary, with how many visible files carry it.

@@ -87,6 +87,11 @@ pub fn file_name_pattern() -> String {
     )
 }
 
+/// A character class of the white space that is not a control character.
+pub(crate) fn spaces_class() -> String {
+    format!("[{}]", class(&[SPACES]))
+}
+
 /// Longest label (of a token, say), in characters as sent.
 pub const MAX_LABEL_CHARS: usize = 64;
 

@@ -37,6 +37,7 @@ async fn sqlite_graph_index_survives_reopening() {
                 object_key: id.object_key(),
                 owner: "alice".into(),
                 name: "kept.txt".into(),
+                folder: "/".into(),
                 size: 1,
                 sha256: "00".repeat(32),
                 media_type: "text/plain".into(),

@@ -37,6 +37,16 @@ impl Neo4jGraphIndex {
             .await
             .map_err(db_err)?;
         }
+        if let Some(folder) = change.folder() {
+            make_folders(txn, &file.owner, folder).await?;
+            txn.run(
+                query("MATCH (f:File {id: $id}) SET f.folder = $folder")
+                    .param("id", sid.clone())
+                    .param("folder", folder),
+            )
+            .await
+            .map_err(db_err)?;
+        }
         if change.touches_tags() {
             let before = file_tags(txn, &sid).await?;
             // A removed tag is remembered so re-tagging does not bring it
@@ -126,11 +136,12 @@ impl FileCatalog for Neo4jGraphIndex {
     async fn create_file(&self, file: NewFile) -> Result<FileRecord> {
         let now = Utc::now();
         let mut txn = self.graph.start_txn().await.map_err(db_err)?;
+        make_folders(&mut txn, &file.owner, &file.folder).await?;
         txn.run(
             query(&format!(
                 "{NEXT_TURN}
                  MERGE (u:User {{id: $owner}}) ON CREATE SET u.created_at = $now
-                 CREATE (u)-[:OWNS]->(f:File {{id: $id, owner: $owner, name: $name, name_tokens: $tokens,
+                 CREATE (u)-[:OWNS]->(f:File {{id: $id, owner: $owner, name: $name, folder: $folder, name_tokens: $tokens,
                      size: $size, sha256: $sha, media_type: $media, created_at: $now, updated_at: $now,
                      status: 'pending', status_reason: '', metadata: '{{}}', text: '', tags_text: '',
                      shared_with: [], terms: [], object_key: $key, viewers: $owner}})
@@ -140,6 +151,7 @@ impl FileCatalog for Neo4jGraphIndex {
             .param("owner", file.owner.clone())
             .param("id", file.id.to_string())
             .param("name", file.name.clone())
+            .param("folder", file.folder.clone())
             .param("tokens", name_tokens(&file.name))
             .param("size", i64::try_from(file.size).unwrap_or(i64::MAX))
             .param("sha", file.sha256.clone())
@@ -210,6 +222,16 @@ impl FileCatalog for Neo4jGraphIndex {
                 "f.media_type = $mt".into()
             });
             cypher_params.push(("mt", mt.clone().into()));
+        }
+        if let Some(fd) = &q.folder {
+            if !fd.subfolders {
+                conds.push("f.folder = $fd".into());
+                cypher_params.push(("fd", fd.path.clone().into()));
+            } else if fd.path != ROOT_FOLDER {
+                conds.push("(f.folder = $fd OR f.folder STARTS WITH $fds)".into());
+                cypher_params.push(("fd", fd.path.clone().into()));
+                cypher_params.push(("fds", format!("{}/", fd.path).into()));
+            }
         }
         if let Some(p) = &q.name_prefix {
             conds.push("f.name STARTS WITH $np".into());

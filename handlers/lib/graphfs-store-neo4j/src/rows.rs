@@ -6,7 +6,7 @@ use super::*;
 pub(super) const VISIBLE: &str = "(f.owner = $viewer OR $viewer IN f.shared_with)";
 
 /// The projection every file-returning query ends with.
-pub(super) const FILE_PROJECTION: &str = "f {.id, .owner, .name, .size, .sha256, .media_type, .created_at, .updated_at, .status, .status_reason, .metadata, .shared_with, .object_key} AS f, \
+pub(super) const FILE_PROJECTION: &str = "f {.id, .owner, .name, .folder, .size, .sha256, .media_type, .created_at, .updated_at, .status, .status_reason, .metadata, .shared_with, .object_key} AS f, \
      [(f)-[r:TAGGED]->(t:Tag) | {name: t.name, score: r.score, source: r.source}] AS tags";
 
 // Reads run at read-committed isolation: a node or edge another
@@ -22,6 +22,8 @@ pub(super) struct FileProps {
     owner: String,
     #[serde(deserialize_with = "or_default")]
     name: String,
+    #[serde(deserialize_with = "or_default")]
+    folder: String,
     #[serde(deserialize_with = "or_default")]
     size: i64,
     #[serde(deserialize_with = "or_default")]
@@ -89,6 +91,11 @@ pub(super) fn file_from(row: &Row) -> Result<Option<FileRecord>> {
         id: id.parse().map_err(de_err)?,
         owner: f.owner,
         name: f.name,
+        folder: if f.folder.is_empty() {
+            ROOT_FOLDER.to_string()
+        } else {
+            f.folder
+        },
         size: u64::try_from(f.size).unwrap_or(0),
         sha256: f.sha256,
         media_type: f.media_type,
@@ -165,6 +172,7 @@ mod tests {
             ("id", id),
             ("owner", text("alice")),
             ("name", text("a.txt")),
+            ("folder", text("/a")),
             ("size", BoltType::from(3i64)),
             ("sha256", text("00")),
             ("media_type", text("text/plain")),
@@ -207,6 +215,7 @@ mod tests {
         let file = file_from(&r).unwrap().unwrap();
         assert_eq!(file.id, id);
         assert_eq!(file.status_reason, None);
+        assert_eq!(file.folder, "/a");
         assert_eq!(
             file.tags
                 .iter()

@@ -21,6 +21,11 @@ pub(super) const SCHEMA: &[&str] = &[
     "CREATE CONSTRAINT graphfs_queue_turn IF NOT EXISTS FOR (t:QueueTurn) REQUIRE t.owner IS UNIQUE",
     "CREATE INDEX graphfs_queue_turn_last IF NOT EXISTS FOR (t:QueueTurn) ON (t.last)",
     "MATCH (j:Job) WHERE j.vtag IS NULL SET j.vtag = 0",
+    // Folders (folders.rs): one node per folder of each owner, the root left
+    // out; files from before folders are in the root.
+    "CREATE CONSTRAINT graphfs_folder IF NOT EXISTS FOR (d:Folder) REQUIRE (d.owner, d.path) IS UNIQUE",
+    "CREATE INDEX graphfs_file_folder IF NOT EXISTS FOR (f:File) ON (f.owner, f.folder, f.name)",
+    "MATCH (f:File) WHERE f.folder IS NULL CALL { WITH f SET f.folder = '/' } IN TRANSACTIONS OF 10000 ROWS",
     // `viewers` (owner and users shared with) lets Lucene keep to the
     // viewer's files before ranking, instead of ranking everyone's.
     "CREATE FULLTEXT INDEX graphfs_file_search IF NOT EXISTS FOR (f:File) ON EACH [f.name_tokens, f.text, f.tags_text, f.viewers]",

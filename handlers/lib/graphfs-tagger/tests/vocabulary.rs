@@ -31,6 +31,7 @@ async fn tagged(index: &SqliteGraphIndex, tags: &[&str], candidates: &[&str]) ->
             object_key: id.object_key(),
             owner: "u".into(),
             name: format!("{id}.txt"),
+            folder: "/".into(),
             size: 1,
             sha256: "0".repeat(64),
             media_type: "text/plain".into(),

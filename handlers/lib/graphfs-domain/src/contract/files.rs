@@ -22,12 +22,14 @@ pub(super) async fn files_and_visibility(index: &dyn GraphIndex) {
         object_key: key.clone(),
         owner: alice.clone(),
         name: "report.pdf".into(),
+        folder: "/inbox".into(),
         size: 3,
         sha256: String::new(),
         media_type: "application/pdf".into(),
     };
     let d = index.create_file(direct.clone()).await.unwrap();
     assert_eq!(d.object_key, key);
+    assert_eq!(d.folder, "/inbox");
     assert_eq!(index.file_by_object_key(&key).await.unwrap(), Some(d.id));
     let again = index
         .create_file(NewFile {

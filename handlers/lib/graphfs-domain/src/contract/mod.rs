@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::*;
 
 mod files;
+mod folders;
 mod leases;
 mod objects;
 mod principals;
@@ -25,6 +26,7 @@ mod tags;
 mod vocabulary;
 
 use files::{files_and_visibility, listing};
+use folders::folders;
 use leases::leases;
 pub use objects::object_store;
 use principals::users_and_tokens;
@@ -52,6 +54,16 @@ async fn read_all(mut s: ByteStream) -> Vec<u8> {
 }
 
 async fn new_file(index: &dyn GraphIndex, owner: &str, name: &str, media: &str) -> FileRecord {
+    new_file_in(index, owner, ROOT_FOLDER, name, media).await
+}
+
+async fn new_file_in(
+    index: &dyn GraphIndex,
+    owner: &str,
+    folder: &str,
+    name: &str,
+    media: &str,
+) -> FileRecord {
     index
         .create_file({
             let id = FileId::new();
@@ -60,6 +72,7 @@ async fn new_file(index: &dyn GraphIndex, owner: &str, name: &str, media: &str) 
                 object_key: id.object_key(),
                 owner: owner.to_string(),
                 name: name.to_string(),
+                folder: folder.to_string(),
                 size: 10,
                 sha256: hex::encode(Sha256::digest(name.as_bytes())),
                 media_type: media.to_string(),
@@ -147,6 +160,7 @@ pub async fn graph_index(index: Arc<dyn GraphIndex>) {
     users_and_tokens(index).await;
     files_and_visibility(index).await;
     listing(index).await;
+    folders(index).await;
     tags_and_removal(index).await;
     reads_while_tags_change(index).await;
     search_and_graph(index).await;

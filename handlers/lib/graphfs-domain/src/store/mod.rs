@@ -12,6 +12,7 @@
 //! probed.
 
 mod files;
+mod folders;
 mod leases;
 mod objects;
 mod principals;
@@ -25,6 +26,7 @@ mod walk;
 use async_trait::async_trait;
 
 pub use files::FileCatalog;
+pub use folders::{Folders, check_folder_move};
 pub use leases::{Leases, MAX_LEASE};
 pub use objects::{ByteRange, ByteStream, ObjectBody, ObjectMeta, ObjectStore};
 pub use principals::{
@@ -46,6 +48,7 @@ use crate::Result;
 pub trait GraphIndex:
     Principals
     + FileCatalog
+    + Folders
     + TagStore
     + Vocabulary
     + Similarity

@@ -56,6 +56,18 @@ pub(super) fn list_files_blocking(
         }
         args.push((":mt".into(), mt.clone().into()));
     }
+    if let Some(fd) = &q.folder {
+        if !fd.subfolders {
+            sql.push_str(" AND f.folder = :fd");
+        } else if fd.path != ROOT_FOLDER {
+            sql.push_str(
+                " AND (f.folder = :fd OR substr(f.folder, 1, length(:fd) + 1) = :fd || '/')",
+            );
+        }
+        if !(fd.subfolders && fd.path == ROOT_FOLDER) {
+            args.push((":fd".into(), fd.path.clone().into()));
+        }
+    }
     if let Some(p) = &q.name_prefix {
         sql.push_str(" AND substr(f.name, 1, length(:np)) = :np");
         args.push((":np".into(), p.clone().into()));
@@ -115,9 +127,10 @@ impl FileCatalog for SqliteGraphIndex {
                 params![file.owner, stored_time(now)],
             )
             .map_err(db_err)?;
+            make_folders(c, &file.owner, &file.folder)?;
             c.execute(
-                "INSERT INTO files(id, owner, name, size, sha256, media_type, created_at, updated_at, status, object_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 'pending', ?8)",
+                "INSERT INTO files(id, owner, name, size, sha256, media_type, created_at, updated_at, status, object_key, folder)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 'pending', ?8, ?9)",
                 params![
                     file.id.to_string(),
                     file.owner,
@@ -126,7 +139,8 @@ impl FileCatalog for SqliteGraphIndex {
                     file.sha256,
                     file.media_type,
                     stored_time(now),
-                    file.object_key
+                    file.object_key,
+                    file.folder
                 ],
             )
             .map_err(db_err)?;
@@ -204,6 +218,14 @@ impl FileCatalog for SqliteGraphIndex {
                 c.execute(
                     "UPDATE files SET name = ?2 WHERE rowid = ?1",
                     params![f.rowid, name],
+                )
+                .map_err(db_err)?;
+            }
+            if let Some(folder) = change.folder() {
+                make_folders(c, &f.record.owner, folder)?;
+                c.execute(
+                    "UPDATE files SET folder = ?2 WHERE rowid = ?1",
+                    params![f.rowid, folder],
                 )
                 .map_err(db_err)?;
             }

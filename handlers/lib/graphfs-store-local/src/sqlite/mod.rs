@@ -21,16 +21,18 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use graphfs_domain::{
     CorpusStats, Cursor, CursorKey, EdgeKind, Error, FileCatalog, FileChange, FileId, FileQuery,
-    FileRecord, FileTag, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job,
-    JobFailure, JobQueue, Keyset, Leases, MAX_INDEXED_TEXT, NewFile, NodeKind, Page, Principals,
-    QueueDepth, RelatedTag, Result, SearchHit, SimilarFile, Similarity, TagInfo, TagMatch,
-    TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Vocabulary, access,
-    check_embedding, cosine, index_terms, is_cjk, name_tokens, normalize_tag, parse_stored_time,
+    FileRecord, FileTag, FolderInfo, Folders, GraphBuilder, GraphIndex, GraphStart, GraphView,
+    GraphWalk, Job, JobFailure, JobQueue, Keyset, Leases, MAX_INDEXED_TEXT, NewFile, NodeKind,
+    Page, Principals, QueueDepth, ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile,
+    Similarity, TagInfo, TagMatch, TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch,
+    UserId, Vocabulary, access, check_embedding, check_folder_move, cosine, folder_ancestry,
+    folder_name, index_terms, is_cjk, name_tokens, normalize_tag, parent_folder, parse_stored_time,
     query_terms, share_with_owner, stored_time, truncate_utf8, unknown_user,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 mod files;
+mod folders;
 mod fts;
 mod leases;
 mod principals;
@@ -45,7 +47,7 @@ mod walk;
 
 // The helpers the trait modules share; each reaches them through `super::*`.
 #[allow(unused_imports)]
-use self::{fts::*, queue::*, rows::*, schema::*, search::*, similarity::*, tags::*};
+use self::{folders::*, fts::*, queue::*, rows::*, schema::*, search::*, similarity::*, tags::*};
 
 /// Files a tag node expands to in one graph hop.
 const TAG_FANOUT: usize = 50;

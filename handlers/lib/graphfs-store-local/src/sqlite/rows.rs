@@ -5,7 +5,8 @@ use super::*;
 
 pub(super) const VISIBLE: &str = "(f.owner = :viewer OR EXISTS (SELECT 1 FROM shares s WHERE s.file_rowid = f.rowid AND s.user_id = :viewer))";
 
-pub(super) const FILE_COLUMNS: &str = "f.rowid, f.id, f.owner, f.name, f.size, f.sha256, f.media_type, f.created_at, f.updated_at, f.status, f.status_reason, f.metadata, f.object_key";
+/// Columns a query selects after these start at index 14.
+pub(super) const FILE_COLUMNS: &str = "f.rowid, f.id, f.owner, f.name, f.size, f.sha256, f.media_type, f.created_at, f.updated_at, f.status, f.status_reason, f.metadata, f.object_key, f.folder";
 
 pub(super) struct FileRow {
     pub(super) rowid: i64,
@@ -35,6 +36,7 @@ pub(super) fn file_from_row(row: &Row<'_>) -> rusqlite::Result<FileRow> {
                 .unwrap_or_else(|_| serde_json::Value::Object(Default::default())),
             shared_with: Vec::new(),
             object_key: row.get(12)?,
+            folder: row.get(13)?,
         },
     })
 }

@@ -107,6 +107,14 @@ CREATE TABLE IF NOT EXISTS leases (
     holder TEXT NOT NULL,
     until TEXT NOT NULL
 ) WITHOUT ROWID;
+-- Each owner's folders, the root left out: made with a file in them or
+-- on their own (files.folder names one of them, or '/').
+CREATE TABLE IF NOT EXISTS folders (
+    owner TEXT NOT NULL,
+    path TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (owner, path)
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5(
     name, text, tags, tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -121,10 +129,13 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("tokens", "expires_at", "TEXT"),
     // A job's turn: claims go in turn order, so owners take turns.
     ("jobs", "vtag", "INTEGER NOT NULL DEFAULT 0"),
+    // The file's folder; files from before folders are in the root.
+    ("files", "folder", "TEXT NOT NULL DEFAULT '/'"),
 ];
 
 /// Indexes on added columns, made once the columns exist.
-const ADDED_INDEXES: &str = "CREATE INDEX IF NOT EXISTS jobs_turn ON jobs(vtag, id);";
+const ADDED_INDEXES: &str = "CREATE INDEX IF NOT EXISTS jobs_turn ON jobs(vtag, id);
+     CREATE INDEX IF NOT EXISTS files_owner_folder ON files(owner, folder, name);";
 
 pub(super) fn migrate(c: &Connection) -> Result<()> {
     for (table, column, decl) in ADDED_COLUMNS {

@@ -33,7 +33,7 @@ pub(super) fn search_blocking(
         let rows: Vec<(FileRow, f64, Option<String>)> = stmt
             .query_map(
                 rusqlite::named_params! {":expr": expr, ":viewer": viewer, ":limit": limit as i64},
-                |r| Ok((file_from_row(r)?, r.get(13)?, r.get(14)?)),
+                |r| Ok((file_from_row(r)?, r.get(14)?, r.get(15)?)),
             )
             .map_err(db_err)?
             .collect::<rusqlite::Result<_>>()

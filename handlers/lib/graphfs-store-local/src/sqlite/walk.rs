@@ -113,7 +113,7 @@ pub(super) fn neighbourhood_blocking(
             let files: Vec<(FileRow, f64)> = stmt
                 .query_map(
                     rusqlite::named_params! {":tid": tid, ":viewer": viewer},
-                    |r| Ok((file_from_row(r)?, r.get(13)?)),
+                    |r| Ok((file_from_row(r)?, r.get(14)?)),
                 )
                 .map_err(db_err)?
                 .collect::<rusqlite::Result<_>>()

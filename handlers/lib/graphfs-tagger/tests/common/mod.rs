@@ -49,6 +49,7 @@ pub async fn add_file(env: &Env, name: &str, text: &str) -> FileId {
             object_key: id.object_key(),
             owner: "u".into(),
             name: name.into(),
+            folder: "/".into(),
             size: text.len() as u64,
             sha256: "0".repeat(64),
             media_type: "text/plain".into(),

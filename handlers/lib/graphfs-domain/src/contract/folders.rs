@@ -1,0 +1,201 @@
+//! Folders: made with files or on their own, listed, filtered by, moved
+//! and removed, each owner's tree apart from everyone else's.
+
+use super::*;
+
+async fn in_folder(index: &dyn GraphIndex, viewer: &str, path: &str, deep: bool) -> Vec<FileId> {
+    let mut ids: Vec<FileId> = index
+        .list_files(
+            viewer,
+            &FileQuery {
+                limit: 100,
+                folder: Some(FolderFilter {
+                    path: path.to_string(),
+                    subfolders: deep,
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted(mut ids: Vec<FileId>) -> Vec<FileId> {
+    ids.sort();
+    ids
+}
+
+async fn names(index: &dyn GraphIndex, owner: &str, parent: &str) -> Vec<String> {
+    index
+        .subfolders(owner, parent)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| {
+            assert_eq!(f.path, join_folder(parent, &f.name));
+            f.name
+        })
+        .collect()
+}
+
+pub(super) async fn folders(index: &dyn GraphIndex) {
+    let u = unique("filer");
+    let stranger = unique("stranger");
+    new_file(index, &stranger, "theirs.txt", "text/plain").await;
+
+    // A file in a folder makes the folder and its ancestors, for its owner only.
+    let plan = new_file_in(index, &u, "/projects/titan", "plan.txt", "text/plain").await;
+    assert_eq!(plan.folder, "/projects/titan");
+    assert_eq!(
+        index.get_file(&u, plan.id).await.unwrap().folder,
+        plan.folder
+    );
+    for path in ["/", "/projects", "/projects/titan"] {
+        assert!(index.folder_exists(&u, path).await.unwrap(), "{path}");
+    }
+    assert!(!index.folder_exists(&stranger, "/projects").await.unwrap());
+    assert!(!index.folder_exists(&u, "/proj").await.unwrap());
+    let notes = new_file_in(index, &u, "/projects", "notes.txt", "text/plain").await;
+    let loose = new_file(index, &u, "loose.txt", "text/plain").await;
+    assert_eq!(loose.folder, ROOT_FOLDER);
+
+    // Empty folders exist on their own.
+    assert!(index.create_folder(&u, "/archive/2025").await.unwrap());
+    assert!(!index.create_folder(&u, "/archive/2025").await.unwrap());
+    assert!(!index.create_folder(&u, "/archive").await.unwrap());
+    assert_eq!(names(index, &u, "/").await, ["archive", "projects"]);
+    assert_eq!(names(index, &u, "/projects").await, ["titan"]);
+    assert_eq!(
+        names(index, &u, "/archive/2025").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(names(index, &stranger, "/").await, Vec::<String>::new());
+
+    // A file by its path.
+    let at = index
+        .file_at(&u, "/projects/titan", "plan.txt")
+        .await
+        .unwrap();
+    assert_eq!(at.map(|f| f.id), Some(plan.id));
+    assert!(
+        index
+            .file_at(&u, "/projects", "plan.txt")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        index
+            .file_at(&stranger, "/projects/titan", "plan.txt")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Listing by folder: the folder alone, or with everything beneath it.
+    assert_eq!(
+        in_folder(index, &u, "/projects", true).await,
+        sorted(vec![plan.id, notes.id])
+    );
+    assert_eq!(
+        in_folder(index, &u, "/projects", false).await,
+        vec![notes.id]
+    );
+    assert_eq!(in_folder(index, &u, "/", false).await, vec![loose.id]);
+    assert_eq!(
+        in_folder(index, &u, "/", true).await,
+        sorted(vec![plan.id, notes.id, loose.id])
+    );
+    assert_eq!(
+        in_folder(index, &u, "/proj", true).await,
+        Vec::<FileId>::new()
+    );
+    assert_eq!(
+        in_folder(index, &stranger, "/projects", true).await,
+        Vec::<FileId>::new()
+    );
+
+    // Only empty folders go; the root never does.
+    let conflict = |r: Result<()>| assert!(matches!(r, Err(Error::Conflict(_))), "{r:?}");
+    conflict(index.delete_folder(&u, "/projects").await);
+    conflict(index.delete_folder(&u, "/archive").await);
+    index.delete_folder(&u, "/archive/2025").await.unwrap();
+    index.delete_folder(&u, "/archive").await.unwrap();
+    assert!(!index.folder_exists(&u, "/archive").await.unwrap());
+    assert!(matches!(
+        index.delete_folder(&u, "/archive").await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        index.delete_folder(&stranger, "/projects").await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        index.delete_folder(&u, "/").await,
+        Err(Error::InvalidInput(_))
+    ));
+
+    // A file moves (and is renamed) into a folder made on the way.
+    let moved = index
+        .update_file(
+            &u,
+            notes.id,
+            &FileChange::move_to("/moved/here", Some("renamed.txt")).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (moved.folder.as_str(), moved.name.as_str()),
+        ("/moved/here", "renamed.txt")
+    );
+    assert!(index.folder_exists(&u, "/moved").await.unwrap());
+    assert_eq!(
+        in_folder(index, &u, "/projects", false).await,
+        Vec::<FileId>::new()
+    );
+    // The folder it left stays, empty.
+    assert!(index.folder_exists(&u, "/projects").await.unwrap());
+
+    // A folder moves with everything in it.
+    assert_eq!(
+        index
+            .move_folder(&u, "/projects", "/old/projects")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        index.get_file(&u, plan.id).await.unwrap().folder,
+        "/old/projects/titan"
+    );
+    for path in ["/old", "/old/projects", "/old/projects/titan"] {
+        assert!(index.folder_exists(&u, path).await.unwrap(), "{path}");
+    }
+    assert!(!index.folder_exists(&u, "/projects").await.unwrap());
+    assert!(!index.folder_exists(&u, "/projects/titan").await.unwrap());
+    let refused = |r: Result<u64>| assert!(r.is_err(), "{r:?}");
+    conflict(
+        index
+            .move_folder(&u, "/old", "/old/projects/x")
+            .await
+            .map(|_| ()),
+    );
+    conflict(index.move_folder(&u, "/old", "/moved").await.map(|_| ()));
+    assert!(matches!(
+        index.move_folder(&u, "/nothing", "/x").await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        index.move_folder(&stranger, "/old", "/x").await,
+        Err(Error::NotFound(_))
+    ));
+    refused(index.move_folder(&u, "/", "/x").await);
+    // The stranger's file never moved or showed.
+    assert_eq!(names(index, &stranger, "/").await, Vec::<String>::new());
+}
