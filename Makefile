@@ -91,9 +91,9 @@ test:
 suites:
 	tests/docker/lint.sh
 	set -a; . $(CACHE_DIR)/llm/env; set +a; $(CARGO) test --release --workspace --locked
-	# The HTTP suite once more, on a real MinIO and Neo4j (one test at a time:
-	# they share the two servers).
-	GRAPHFS_E2E_BACKENDS=real $(CARGO) test --release --locked -p graphfs-e2e --test api -- --test-threads=1
+	# The HTTP suite and the drive once more, on a real MinIO and Neo4j (one
+	# test at a time: they share the two servers).
+	GRAPHFS_E2E_BACKENDS=real $(CARGO) test --release --locked -p graphfs-e2e --test api --test dav -- --test-threads=1
 	# The served OpenAPI document against the server (schemathesis).
 	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/openapi/run.sh
 	# The Helm chart: lint, render, bad values refused, installed into the

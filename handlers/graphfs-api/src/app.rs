@@ -89,6 +89,7 @@ pub fn router(state: SharedState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     let (described, _) = crate::openapi::described(user).split_for_parts();
     described
+        .merge(crate::dav::routes(state.clone()))
         .merge(web::routes())
         .fallback(|| async { Problem::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
@@ -130,7 +131,7 @@ async fn authenticate(State(state): State<SharedState>, mut req: Request, next: 
 
 /// Who a bearer token names: a provider's JWT when sign-in with OIDC is on,
 /// else one of GraphFS's own API tokens.
-async fn caller_of(state: &AppState, token: &str) -> Result<Caller, Problem> {
+pub(crate) async fn caller_of(state: &AppState, token: &str) -> Result<Caller, Problem> {
     if let Some(oidc) = &state.oidc
         && crate::oidc::OidcVerifier::looks_like_jwt(token)
     {

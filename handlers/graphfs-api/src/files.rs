@@ -22,7 +22,7 @@ use graphfs_domain::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::app::{Caller, SharedState};
+use crate::app::{AppState, Caller, SharedState};
 use crate::params::Params;
 use crate::problem::{ApiResult, Problem};
 
@@ -268,25 +268,87 @@ pub async fn upload(
         (name, ctype)
     };
 
-    let (sha256, size, head) = {
+    let seen = Seen::of(&tap)?;
+    let file = register_upload(
+        &state,
+        NewUpload {
+            id,
+            key,
+            owner: user,
+            folder,
+            name,
+            declared_type,
+        },
+        seen,
+    )
+    .await?;
+    let mut resp = (StatusCode::CREATED, Json(&file)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/files/{}", file.id)) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+/// What a body stream showed on its way into the store.
+pub(crate) struct Seen {
+    pub sha256: String,
+    pub size: u64,
+    pub head: Vec<u8>,
+}
+
+impl Seen {
+    fn of(tap: &Mutex<Tap>) -> ApiResult<Seen> {
         let t = tap.lock().map_err(|_| Problem::internal())?;
-        (
-            hex::encode(t.hasher.clone().finalize()),
-            t.size,
-            t.head.clone(),
-        )
-    };
-    let media_type = media_type_of(&name, &head, declared_type.as_deref());
+        Ok(Seen {
+            sha256: hex::encode(t.hasher.clone().finalize()),
+            size: t.size,
+            head: t.head.clone(),
+        })
+    }
+}
+
+/// Streams `body` into the store at `key`, hashed, counted and held to
+/// the upload limit on the way, as every upload is.
+pub(crate) async fn put_tapped<S>(state: &AppState, key: &str, body: S) -> Result<Seen, Error>
+where
+    S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+{
+    let tap = Arc::new(Mutex::new(Tap::default()));
+    state
+        .store
+        .put(key, tapped(body, state.max_upload_bytes, tap.clone()))
+        .await?;
+    Seen::of(&tap).map_err(|_| Error::Internal("upload state poisoned".into()))
+}
+
+/// A stored object about to become a file.
+pub(crate) struct NewUpload {
+    pub id: FileId,
+    pub key: String,
+    pub owner: String,
+    pub folder: String,
+    pub name: String,
+    pub declared_type: Option<String>,
+}
+
+/// Makes the file node of an uploaded object and queues its tagging; the
+/// object is removed again when that fails, so nothing is left orphaned.
+pub(crate) async fn register_upload(
+    state: &AppState,
+    up: NewUpload,
+    seen: Seen,
+) -> Result<FileRecord, Error> {
+    let media_type = media_type_of(&up.name, &seen.head, up.declared_type.as_deref());
     let created = state
         .index
         .create_file(NewFile {
-            id,
-            object_key: key.clone(),
-            owner: user,
-            name,
-            folder,
-            size,
-            sha256,
+            id: up.id,
+            object_key: up.key.clone(),
+            owner: up.owner,
+            name: up.name,
+            folder: up.folder,
+            size: seen.size,
+            sha256: seen.sha256,
             media_type,
         })
         .await;
@@ -294,23 +356,41 @@ pub async fn upload(
         Ok(f) => f,
         Err(e) => {
             // Object first, then node: without the node the object is an orphan.
-            if let Err(de) = state.store.delete(&key).await {
+            let key = &up.key;
+            if let Err(de) = state.store.delete(key).await {
                 tracing::warn!(%key, error = %de, "could not remove the object of a failed upload");
             }
-            return Err(e.into());
+            return Err(e);
         }
     };
     state.metrics.uploads.fetch_add(1, Ordering::Relaxed);
     state
         .metrics
         .upload_bytes
-        .fetch_add(size, Ordering::Relaxed);
-    tracing::info!(file = %file.id, name = %file.name, size, "uploaded");
-    let mut resp = (StatusCode::CREATED, Json(&file)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/files/{}", file.id)) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(resp)
+        .fetch_add(seen.size, Ordering::Relaxed);
+    tracing::info!(file = %file.id, name = %file.name, folder = %file.folder, size = seen.size, "uploaded");
+    Ok(file)
+}
+
+/// New bytes for a file already known (written in place at its object
+/// key): its size, hash and type are updated and it is tagged again.
+pub(crate) async fn register_new_content(
+    state: &AppState,
+    file: &FileRecord,
+    seen: Seen,
+) -> Result<FileRecord, Error> {
+    let media_type = media_type_of(&file.name, &seen.head, None);
+    let updated = state
+        .index
+        .replace_content(file.id, seen.size, &seen.sha256, &media_type)
+        .await?;
+    state.metrics.uploads.fetch_add(1, Ordering::Relaxed);
+    state
+        .metrics
+        .upload_bytes
+        .fetch_add(seen.size, Ordering::Relaxed);
+    tracing::info!(file = %file.id, name = %file.name, size = seen.size, "new content");
+    Ok(updated)
 }
 
 fn tokio_stream_from(
@@ -550,15 +630,20 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&id)?;
-    // Node and edges first: once they are gone the file is gone for users; a
-    // failure deleting the object leaves an orphan for reconciliation, never
-    // a node without bytes.
-    let file = state.index.delete_file(&user, id).await?;
+    delete_file(&state, &user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a file of `user`'s. Node and edges first: once they are gone the
+/// file is gone for users; a failure deleting the object leaves an orphan
+/// for reconciliation, never a node without bytes.
+pub(crate) async fn delete_file(state: &AppState, user: &str, id: FileId) -> Result<(), Error> {
+    let file = state.index.delete_file(user, id).await?;
     if let Err(e) = state.store.delete(&file.object_key).await {
         tracing::warn!(file = %id, error = %e, "object not removed; reconciliation will remove it");
     }
     tracing::info!(file = %id, "deleted");
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 #[utoipa::path(

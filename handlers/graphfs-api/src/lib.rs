@@ -5,6 +5,7 @@ pub mod app;
 pub mod browse;
 pub mod config;
 pub mod credentials;
+pub mod dav;
 pub mod files;
 pub mod folders;
 pub mod http;

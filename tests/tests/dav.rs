@@ -1,0 +1,365 @@
+//! The drive: WebDAV at `/dav/` driven by real clients (litmus, rclone) and
+//! by hand, on the real binary; `make test` runs it on both backends.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use graphfs_e2e::Server;
+use graphfs_extract::fixtures;
+use reqwest::{Method, StatusCode, header};
+use serde_json::Value;
+
+async fn server(args: &[&str]) -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec!["--rate-limit-rps", "0"];
+    all.extend_from_slice(args);
+    let s = Server::start(dir.path(), &all).await.unwrap();
+    (dir, s)
+}
+
+fn dav(s: &Server, method: &str, path: &str) -> reqwest::RequestBuilder {
+    s.client
+        .request(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            s.url(&format!("/dav/files{path}")),
+        )
+        .basic_auth("dev", Some(&s.token))
+}
+
+/// litmus's per-group summary lines: (group, passed, run).
+fn litmus_summary(out: &str) -> Vec<(String, u32, u32)> {
+    out.lines()
+        .filter_map(|l| {
+            // "<- summary for `basic': of 16 tests run: 16 passed, 0 failed. 100.0%"
+            let rest = l.strip_prefix("<- summary for `")?;
+            let (group, rest) = rest.split_once("': of ")?;
+            let (run, rest) = rest.split_once(" tests run: ")?;
+            let (passed, _) = rest.split_once(" passed")?;
+            Some((group.to_string(), passed.parse().ok()?, run.parse().ok()?))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn litmus_passes_against_the_drive() {
+    let (_d, s) = server(&[]).await;
+    let resp = dav(&s, "MKCOL", "/litmus/").send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let out = Command::new("litmus")
+        .arg("-k")
+        .arg(s.url("/dav/files/litmus/"))
+        .arg("dev")
+        .arg(&s.token)
+        .env("TESTS", "basic copymove props locks http")
+        .output()
+        .expect("litmus is installed (tests/deps.sh debian)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary = litmus_summary(&text);
+    println!("litmus: {summary:?}");
+    let groups: Vec<&str> = summary.iter().map(|(g, ..)| g.as_str()).collect();
+    assert_eq!(
+        groups,
+        ["basic", "copymove", "props", "locks", "http"],
+        "{text}"
+    );
+    for (group, passed, run) in &summary {
+        assert_eq!(passed, run, "litmus {group}: {passed}/{run}\n{text}");
+    }
+    // Every group ran all its tests (a failed `begin` would skip the rest).
+    let runs: Vec<u32> = summary.iter().map(|(_, _, r)| *r).collect();
+    assert!(runs.iter().all(|r| *r >= 4), "{summary:?}");
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn rclone(s: &Server, args: &[&str]) -> String {
+    let obscured = Command::new("rclone")
+        .args(["obscure", &s.token])
+        .output()
+        .expect("rclone is installed (tests/deps.sh debian)");
+    let pass = String::from_utf8_lossy(&obscured.stdout).trim().to_string();
+    let out = Command::new("rclone")
+        .args(args)
+        .env("RCLONE_CONFIG", "/dev/null")
+        .env("RCLONE_CONFIG_GFS_TYPE", "webdav")
+        .env("RCLONE_CONFIG_GFS_URL", s.url("/dav/files/"))
+        .env("RCLONE_CONFIG_GFS_VENDOR", "other")
+        .env("RCLONE_CONFIG_GFS_USER", "dev")
+        .env("RCLONE_CONFIG_GFS_PASS", pass)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "rclone {args:?}: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+async fn folder_files(s: &Server, folder: &str) -> Vec<(String, String)> {
+    let page = s
+        .json(&format!("/api/v1/files?folder={folder}&limit=200"))
+        .await
+        .unwrap();
+    let mut out: Vec<(String, String)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["folder"].as_str().unwrap().to_string(),
+                f["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn rclone_syncs_a_folder_tree_in_and_back_out() {
+    let (_d, s) = server(&[]).await;
+    let local = tempfile::tempdir().unwrap();
+    let tree = local.path().join("tree");
+    write(
+        &tree.join("notes/rivers.txt"),
+        b"Rivers carry sediment to their deltas.",
+    );
+    write(
+        &tree.join("notes/deep/estuary.md"),
+        b"# Estuaries\nTides meet rivers.",
+    );
+    write(&tree.join("images/scan.png"), &fixtures::png(4, 3));
+    write(&tree.join("文档/报告.txt"), "季度报告".as_bytes());
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    write(&tree.join("big.bin"), &big);
+
+    rclone(&s, &["sync", tree.to_str().unwrap(), "gfs:tree"]);
+
+    // The API sees the same tree: folders kept, names as sent.
+    assert_eq!(
+        folder_files(&s, "/tree").await,
+        [
+            ("/tree".into(), "big.bin".into()),
+            ("/tree/images".into(), "scan.png".into()),
+            ("/tree/notes".into(), "rivers.txt".into()),
+            ("/tree/notes/deep".into(), "estuary.md".into()),
+            ("/tree/文档".into(), "报告.txt".into()),
+        ]
+    );
+    let listed = rclone(&s, &["lsf", "-R", "--files-only", "gfs:tree"]);
+    let mut listed: Vec<&str> = listed.lines().collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            "big.bin",
+            "images/scan.png",
+            "notes/deep/estuary.md",
+            "notes/rivers.txt",
+            "文档/报告.txt"
+        ]
+    );
+
+    // Read back byte for byte.
+    let back = local.path().join("back");
+    rclone(&s, &["copy", "gfs:tree", back.to_str().unwrap()]);
+    for rel in [
+        "notes/rivers.txt",
+        "images/scan.png",
+        "文档/报告.txt",
+        "big.bin",
+    ] {
+        assert_eq!(
+            std::fs::read(back.join(rel)).unwrap(),
+            std::fs::read(tree.join(rel)).unwrap(),
+            "{rel}"
+        );
+    }
+    rclone(&s, &["check", tree.to_str().unwrap(), "gfs:tree"]);
+
+    // A deletion and a change sync too.
+    std::fs::remove_file(tree.join("notes/rivers.txt")).unwrap();
+    write(
+        &tree.join("notes/deep/estuary.md"),
+        b"# Estuaries\nSalt water.",
+    );
+    rclone(&s, &["sync", tree.to_str().unwrap(), "gfs:tree"]);
+    let files = folder_files(&s, "/tree/notes").await;
+    assert_eq!(files, [("/tree/notes/deep".into(), "estuary.md".into())]);
+    let resp = dav(&s, "GET", "/tree/notes/deep/estuary.md")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.bytes().await.unwrap().as_ref(),
+        b"# Estuaries\nSalt water."
+    );
+
+    // What came in through the drive is tagged like any upload.
+    let tagged = s.wait_tagged(Duration::from_secs(120)).await.unwrap();
+    let items = tagged["items"].as_array().unwrap();
+    let estuary = items.iter().find(|f| f["name"] == "estuary.md").unwrap();
+    assert_eq!(estuary["status"], "done", "{estuary}");
+    let hits = s.json("/api/v1/search?q=salt").await.unwrap();
+    assert_eq!(hits["items"][0]["file"]["name"], "estuary.md", "{hits}");
+}
+
+#[tokio::test]
+async fn the_drive_answers_clients_as_webdav_expects() {
+    let (_d, s) = server(&["--max-upload-bytes", "1000"]).await;
+
+    // No credentials, or bad ones: a challenge the client can answer.
+    let resp = s
+        .client
+        .request(
+            Method::from_bytes(b"PROPFIND").unwrap(),
+            s.url("/dav/files/"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(
+        resp.headers()[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic realm=")
+    );
+    let resp = s
+        .client
+        .get(s.url("/dav/files/"))
+        .basic_auth("dev", Some("wrong-token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    // A Bearer token works as well as Basic.
+    let resp = s
+        .client
+        .request(
+            Method::from_bytes(b"PROPFIND").unwrap(),
+            s.url("/dav/files/"),
+        )
+        .bearer_auth(&s.token)
+        .header("Depth", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 207);
+
+    // Writes: into a missing folder 409, over the size limit 413, a
+    // collection that exists 405, a create-only PUT over a file 412.
+    let resp = dav(&s, "PUT", "/nowhere/a.txt")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let resp = dav(&s, "PUT", "/big.txt")
+        .body(vec![b'x'; 5000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let listed = s.json("/api/v1/files").await.unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0, "{listed}");
+    assert_eq!(
+        dav(&s, "MKCOL", "/desk").send().await.unwrap().status(),
+        201
+    );
+    assert_eq!(
+        dav(&s, "MKCOL", "/desk").send().await.unwrap().status(),
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    let resp = dav(&s, "PUT", "/desk/a.txt")
+        .body("first")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let etag = resp.headers()[header::ETAG].to_str().unwrap().to_string();
+    let resp = dav(&s, "PUT", "/desk/a.txt")
+        .header(header::IF_NONE_MATCH, "*")
+        .body("second")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PRECONDITION_FAILED);
+    // An overwrite keeps the file (same id), with new bytes and a new ETag.
+    let before = s.json("/api/v1/files?folder=/desk").await.unwrap();
+    let resp = dav(&s, "PUT", "/desk/a.txt")
+        .body("second")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let after = s.json("/api/v1/files?folder=/desk").await.unwrap();
+    assert_eq!(after["items"].as_array().unwrap().len(), 1);
+    assert_eq!(after["items"][0]["id"], before["items"][0]["id"]);
+    assert_eq!(after["items"][0]["size"], 6);
+    let resp = dav(&s, "GET", "/desk/a.txt").send().await.unwrap();
+    assert_ne!(resp.headers()[header::ETAG].to_str().unwrap(), etag);
+    // Ranges.
+    let resp = dav(&s, "GET", "/desk/a.txt")
+        .header(header::RANGE, "bytes=1-3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), b"eco");
+    // A non-empty folder's DELETE takes what is in it; traversal is refused.
+    let resp = dav(&s, "GET", "/../../etc/passwd").send().await.unwrap();
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    assert_eq!(
+        dav(&s, "DELETE", "/desk").send().await.unwrap().status(),
+        204
+    );
+    let listed = s.json("/api/v1/files").await.unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0, "{listed}");
+
+    // Another user's drive holds none of it.
+    assert_eq!(
+        dav(&s, "MKCOL", "/mine").send().await.unwrap().status(),
+        201
+    );
+    let resp = dav(&s, "PUT", "/mine/secret.txt")
+        .body("s")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let bob = s.token_for("bob").await.unwrap();
+    let as_bob = |method: &str, path: &str| {
+        s.client
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                s.url(&format!("/dav/files{path}")),
+            )
+            .basic_auth("bob", Some(&bob))
+    };
+    let resp = as_bob("PROPFIND", "/")
+        .header("Depth", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 207);
+    let body = resp.text().await.unwrap();
+    assert!(!body.contains("mine"), "{body}");
+    for (method, path) in [
+        ("GET", "/mine/secret.txt"),
+        ("DELETE", "/mine/secret.txt"),
+        ("PROPFIND", "/mine/"),
+    ] {
+        let resp = as_bob(method, path).send().await.unwrap();
+        assert_eq!(resp.status(), 404, "{method} {path}");
+    }
+    let resp = dav(&s, "GET", "/mine/secret.txt").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let _: Value = s.json("/api/v1/files").await.unwrap();
+}
