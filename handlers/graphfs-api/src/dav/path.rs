@@ -1,11 +1,18 @@
-//! Where a WebDAV path points: the mount's root, or a path in the caller's
-//! folder tree under `/files`.
+//! Where a WebDAV path points: the mount's root, a path in the caller's
+//! folder tree under `/files`, or one of the read-mostly views: `/tags`
+//! (files by tag, nested for intersections) and `/search` (by query).
 
 use dav_server::fs::FsError;
 use graphfs_domain::{ROOT_FOLDER, normalize_folder, split_file_path};
 
 /// The collection holding the caller's folder tree.
 pub const FILES: &str = "files";
+/// Files by tag: `/tags/<tag>/<tag2>/…`.
+pub const TAGS: &str = "tags";
+/// Search results: `/search/<query>/`.
+pub const SEARCH: &str = "search";
+/// Most tags one `/tags/` path nests.
+pub const MAX_TAG_DEPTH: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DavTarget {
@@ -13,6 +20,10 @@ pub enum DavTarget {
     Root,
     /// `/files/...`: a folder or a file, by its normalised path.
     Files(String),
+    /// `/tags/...`: the segments, each a tag but perhaps the last (a file).
+    Tags(Vec<String>),
+    /// `/search/...`: the segments (a query, then perhaps a file).
+    Search(Vec<String>),
 }
 
 impl DavTarget {
@@ -25,8 +36,17 @@ impl DavTarget {
             return Ok(DavTarget::Root);
         }
         let (top, rest) = trimmed.split_once('/').unwrap_or((trimmed, ""));
-        if top != FILES {
-            return Err(FsError::NotFound);
+        let segments = || -> Vec<String> {
+            rest.split('/')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        match top {
+            FILES => {}
+            TAGS => return Ok(DavTarget::Tags(segments())),
+            SEARCH => return Ok(DavTarget::Search(segments())),
+            _ => return Err(FsError::NotFound),
         }
         // Every path is normalised the same way (NFC, as macOS's NFD names
         // become), so a name finds what it made.
@@ -65,6 +85,18 @@ mod tests {
             DavTarget::Files("/文档".into())
         );
         assert_eq!(DavTarget::parse(b"/other"), Err(FsError::NotFound));
+        assert_eq!(
+            DavTarget::parse(b"/tags/rust/tokio/"),
+            Ok(DavTarget::Tags(vec!["rust".into(), "tokio".into()]))
+        );
+        assert_eq!(DavTarget::parse(b"/tags"), Ok(DavTarget::Tags(vec![])));
+        assert_eq!(
+            DavTarget::parse(b"/search/river deltas/a.txt"),
+            Ok(DavTarget::Search(vec![
+                "river deltas".into(),
+                "a.txt".into()
+            ]))
+        );
         assert_eq!(DavTarget::parse(b"/files/a/../b"), Err(FsError::Forbidden));
         assert_eq!(
             DavTarget::parse("/files/Cafe\u{301}".as_bytes()).unwrap(),
