@@ -93,6 +93,11 @@ describe('GraphFS web page', () => {
     assert.equal(await page.$eval('#overall-progress', (p) => p.value), 100);
     assert.match(await page.textContent('#overall-text'), /4 of 4 uploaded/);
     for (const name of Object.keys(ids)) assert.match(ids[name], /^[0-9a-f]{32}$/);
+    // The folders came along: the server keeps each file's path.
+    const budget = await apiCall('GET', `/files/${ids['budget.csv']}`);
+    assert.equal(budget.body.folder, '/expedition/logs/deep');
+    const zebra = await apiCall('GET', `/files/${ids['zebra.txt']}`);
+    assert.equal(zebra.body.folder, '/expedition');
   });
 
   test('tagging status updates live: rows turn done and get tag chips without a reload', async () => {

@@ -70,14 +70,16 @@ export const isMissingRoute = (e) => e instanceof ApiError && (e.status === 404 
   && (e.status !== 404 || /route/i.test(e.detail));
 
 /**
- * Raw-body upload with XMLHttpRequest, which (unlike fetch) reports upload progress.
+ * Raw-body upload with XMLHttpRequest, which (unlike fetch) reports upload progress,
+ * into `folder` (a dropped folder's path, kept on the server) when one is given.
  * Returns { abort, promise } ; promise resolves with the FileRecord or rejects with an ApiError.
  */
-export function uploadFile(file, name, onProgress) {
+export function uploadFile(file, name, folder, onProgress) {
   const token = session.token;
   const xhr = new XMLHttpRequest();
   const promise = new Promise((resolve, reject) => {
-    xhr.open('POST', `${API}/files?name=${encodeURIComponent(name)}`);
+    const where = folder ? `&folder=${encodeURIComponent(folder)}` : '';
+    xhr.open('POST', `${API}/files?name=${encodeURIComponent(name)}${where}`);
     xhr.setRequestHeader('Authorization', `Bearer ${token}`);
     xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
     xhr.upload.addEventListener('progress', (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size));

@@ -89,7 +89,9 @@ function pumpUploads() {
 function startUpload(item) {
   up.active += 1;
   setUploadState(item, 'uploading');
-  const { abort, promise } = uploadFile(item.file, item.name, (loaded, total) => {
+  const slash = item.path.lastIndexOf('/');
+  const folder = slash > 0 ? item.path.slice(0, slash) : '';
+  const { abort, promise } = uploadFile(item.file, item.name, folder, (loaded, total) => {
     item.loaded = loaded;
     item.total = total || item.total;
     item.progressEl.value = item.total ? Math.round((item.loaded / item.total) * 100) : 0;
