@@ -410,7 +410,7 @@ async fn tag_and_search_folders_show_what_the_api_finds() {
 
     // The mount's top, then the tags.
     let top = listed(propfind("/dav/").send().await.unwrap(), "/dav/").await;
-    assert_eq!(top, ["files/", "search/", "tags/"]);
+    assert_eq!(top, ["files/", "search/", "shared/", "tags/"]);
     let tags = listed(propfind("/dav/tags/").send().await.unwrap(), "/dav/tags/").await;
     assert!(tags.contains(&"earth/".to_string()), "{tags:?}");
     assert!(tags.contains(&"water/".to_string()), "{tags:?}");
@@ -525,4 +525,58 @@ async fn tag_and_search_folders_show_what_the_api_finds() {
     );
     let resp = as_bob("/dav/tags/earth/").send().await.unwrap();
     assert_eq!(resp.status(), 404);
+
+    // What is shared with bob shows under /shared/<owner>/, read-only.
+    let resp = s
+        .request(Method::PATCH, &format!("/api/v1/files/{}", ids[1]))
+        .json(&serde_json::json!({ "share_with": ["bob"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        listed(as_bob("/dav/shared/").send().await.unwrap(), "/dav/shared/").await,
+        ["dev/"]
+    );
+    assert_eq!(
+        listed(
+            as_bob("/dav/shared/dev/").send().await.unwrap(),
+            "/dav/shared/dev/"
+        )
+        .await,
+        ["glacier.txt"]
+    );
+    let got = s
+        .client
+        .get(s.url("/dav/shared/dev/glacier.txt"))
+        .basic_auth("bob", Some(&bob))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.text().await.unwrap(), "glaciers carve valleys");
+    let resp = s
+        .client
+        .delete(s.url("/dav/shared/dev/glacier.txt"))
+        .basic_auth("bob", Some(&bob))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(
+        listed(as_bob("/dav/files/").send().await.unwrap(), "/dav/files/").await,
+        Vec::<String>::new()
+    );
+    // The owner's own drive has no shared/ entries of its own.
+    assert_eq!(
+        listed(
+            propfind("/dav/shared/").send().await.unwrap(),
+            "/dav/shared/"
+        )
+        .await,
+        Vec::<String>::new()
+    );
+    let page = s.json("/api/v1/files?shared=true").await.unwrap();
+    assert_eq!(page["items"], serde_json::json!([]));
+    let page = s.json_as(&bob, "/api/v1/files?shared=true").await.unwrap();
+    assert_eq!(page["items"][0]["name"], "glacier.txt");
 }

@@ -439,6 +439,8 @@ pub struct ListingParams {
     folder: Option<String>,
     /// With `folder`: also files in the folders beneath it (default `true`)
     subfolders: Option<bool>,
+    /// `true`: only files others share with you; `false`: only your own
+    shared: Option<bool>,
     /// Only files in this tagging state
     status: Option<TaggingStatus>,
     /// Sort key (default `created`)
@@ -482,6 +484,10 @@ pub(crate) fn file_query(params: &Params, tags: Vec<String>) -> ApiResult<FileQu
             .map(folder_param)
             .transpose()?
             .map(|path| FolderFilter { path, subfolders }),
+        shared: params
+            .get("shared")
+            .map(|_| params.choice("shared", &[("true", true), ("false", false)], false))
+            .transpose()?,
         sort: params.choice(
             "sort",
             &[

@@ -16,7 +16,7 @@ use graphfs_domain::{
 };
 
 use super::file::{Reader, Target, Writer};
-use super::path::{DavTarget, FILES, SEARCH, TAGS};
+use super::path::{DavTarget, FILES, SEARCH, SHARED, TAGS};
 use super::props::DeadProps;
 use super::views::ViewNode;
 use crate::app::SharedState;
@@ -160,6 +160,7 @@ impl GraphDav {
             }
             DavTarget::Tags(segments) => self.tag_node(user, &segments).await?,
             DavTarget::Search(segments) => self.search_node(user, &segments).await?,
+            DavTarget::Shared(segments) => self.shared_node(user, &segments).await?,
         };
         match view {
             ViewNode::File(f) => Ok(*f),
@@ -172,6 +173,7 @@ impl GraphDav {
         match target {
             DavTarget::Tags(segments) => Ok(Some(self.tag_node(user, segments).await?)),
             DavTarget::Search(segments) => Ok(Some(self.search_node(user, segments).await?)),
+            DavTarget::Shared(segments) => Ok(Some(self.shared_node(user, segments).await?)),
             _ => Ok(None),
         }
     }
@@ -325,7 +327,7 @@ impl GuardedFileSystem<DavUser> for GraphDav {
         async move {
             let target = DavTarget::parse(path.as_bytes())?;
             let entries = match &target {
-                DavTarget::Root => [FILES, TAGS, SEARCH]
+                DavTarget::Root => [FILES, TAGS, SEARCH, SHARED]
                     .into_iter()
                     .map(|name| Entry {
                         name: name.to_string(),
@@ -336,7 +338,7 @@ impl GuardedFileSystem<DavUser> for GraphDav {
                     Node::Folder(folder) => self.listing(&user.0, &folder).await?,
                     Node::File(_) => return Err(FsError::Forbidden),
                 },
-                DavTarget::Tags(_) | DavTarget::Search(_) => {
+                DavTarget::Tags(_) | DavTarget::Search(_) | DavTarget::Shared(_) => {
                     match self.view(&user.0, &target).await? {
                         Some(ViewNode::Dir { folders, files }) => {
                             let now = SystemTime::now();
@@ -379,7 +381,7 @@ impl GuardedFileSystem<DavUser> for GraphDav {
                     Node::Folder(_) => Meta::dir(SystemTime::now()),
                     Node::File(f) => Meta::file(&f),
                 },
-                DavTarget::Tags(_) | DavTarget::Search(_) => {
+                DavTarget::Tags(_) | DavTarget::Search(_) | DavTarget::Shared(_) => {
                     match self.view(&user.0, &target).await? {
                         Some(ViewNode::File(f)) => Meta::file(&f),
                         _ => Meta::dir(SystemTime::now()),

@@ -1,6 +1,7 @@
 //! The drive: WebDAV (RFC 4918) at `/dav/`, served by the same binary and
 //! behind the same ingress as the API. `/dav/files/` is the caller's folder
-//! tree; `/dav/tags/` and `/dav/search/` are views of it ([`views`]).
+//! tree; `/dav/tags/`, `/dav/search/` and `/dav/shared/` are views
+//! ([`views`]).
 //! Clients sign in with HTTP Basic (any user name, an API token as
 //! the password: what desktop clients speak) or a Bearer token.
 //!

@@ -1,6 +1,7 @@
 //! Where a WebDAV path points: the mount's root, a path in the caller's
 //! folder tree under `/files`, or one of the read-mostly views: `/tags`
-//! (files by tag, nested for intersections) and `/search` (by query).
+//! (files by tag, nested for intersections), `/search` (by query) and
+//! `/shared` (what others share, by owner).
 
 use dav_server::fs::FsError;
 use graphfs_domain::{ROOT_FOLDER, normalize_folder, split_file_path};
@@ -11,6 +12,8 @@ pub const FILES: &str = "files";
 pub const TAGS: &str = "tags";
 /// Search results: `/search/<query>/`.
 pub const SEARCH: &str = "search";
+/// Files others share with the caller: `/shared/<owner>/`.
+pub const SHARED: &str = "shared";
 /// Most tags one `/tags/` path nests.
 pub const MAX_TAG_DEPTH: usize = 4;
 
@@ -24,6 +27,8 @@ pub enum DavTarget {
     Tags(Vec<String>),
     /// `/search/...`: the segments (a query, then perhaps a file).
     Search(Vec<String>),
+    /// `/shared/...`: the segments (an owner, then perhaps a file).
+    Shared(Vec<String>),
 }
 
 impl DavTarget {
@@ -46,6 +51,7 @@ impl DavTarget {
             FILES => {}
             TAGS => return Ok(DavTarget::Tags(segments())),
             SEARCH => return Ok(DavTarget::Search(segments())),
+            SHARED => return Ok(DavTarget::Shared(segments())),
             _ => return Err(FsError::NotFound),
         }
         // Every path is normalised the same way (NFC, as macOS's NFD names

@@ -1,6 +1,7 @@
 //! The drive's views: `/tags/<tag>/…` lists the files carrying every tag
-//! of the path (its subfolders are the other tags on those files), and
-//! `/search/<query>/` lists what a search finds. They hold the files the
+//! of the path (its subfolders are the other tags on those files),
+//! `/search/<query>/` lists what a search finds, and `/shared/<owner>/`
+//! the files that owner shares with the caller. They hold the files the
 //! caller may see, their own and shared; a file's name is made unique
 //! within a view by its id when two share one.
 
@@ -160,6 +161,51 @@ impl GraphDav {
         let (_, parent) = segments.split_last().ok_or(FsError::Forbidden)?;
         match self.known_tags(user, parent).await? {
             Some(tags) if !tags.is_empty() => Ok(tags),
+            _ => Err(FsError::NotFound),
+        }
+    }
+
+    /// What `/shared/<owner>/<name>` is.
+    pub(super) async fn shared_node(&self, user: &str, segments: &[String]) -> FsResult<ViewNode> {
+        let page = self
+            .state
+            .index
+            .list_files(
+                user,
+                &FileQuery {
+                    shared: Some(true),
+                    sort: graphfs_domain::SortKey::Name,
+                    order: graphfs_domain::SortOrder::Asc,
+                    limit: VIEW_FILES,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(fs_error)?;
+        let Some((owner, rest)) = segments.split_first() else {
+            let owners: BTreeSet<String> = page.items.into_iter().map(|f| f.owner).collect();
+            return Ok(ViewNode::Dir {
+                folders: owners.into_iter().collect(),
+                files: vec![],
+            });
+        };
+        let files = view_names(
+            page.items
+                .into_iter()
+                .filter(|f| &f.owner == owner)
+                .collect(),
+        );
+        match rest {
+            [] if files.is_empty() => Err(FsError::NotFound),
+            [] => Ok(ViewNode::Dir {
+                folders: vec![],
+                files,
+            }),
+            [name] => files
+                .into_iter()
+                .find(|(shown, _)| shown == name)
+                .map(|(_, f)| ViewNode::File(Box::new(f)))
+                .ok_or(FsError::NotFound),
             _ => Err(FsError::NotFound),
         }
     }

@@ -236,6 +236,9 @@ pub struct FileQuery {
     /// Only files in this folder (of any owner: a shared file keeps its
     /// owner's folder).
     pub folder: Option<FolderFilter>,
+    /// Only the files others share with the viewer (`true`), or only the
+    /// viewer's own (`false`).
+    pub shared: Option<bool>,
     /// A full media type (`text/plain`) or a prefix ending in `/` (`image/`).
     pub media_type: Option<String>,
     pub name_prefix: Option<String>,

@@ -233,6 +233,11 @@ impl FileCatalog for Neo4jGraphIndex {
                 cypher_params.push(("fds", format!("{}/", fd.path).into()));
             }
         }
+        match q.shared {
+            Some(true) => conds.push("f.owner <> $viewer".into()),
+            Some(false) => conds.push("f.owner = $viewer".into()),
+            None => {}
+        }
         if let Some(p) = &q.name_prefix {
             conds.push("f.name STARTS WITH $np".into());
             cypher_params.push(("np", p.clone().into()));

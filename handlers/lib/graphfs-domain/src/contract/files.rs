@@ -98,6 +98,21 @@ pub(super) async fn files_and_visibility(index: &dyn GraphIndex) {
     index.ensure_user(&carol).await.unwrap();
     let shared = index.update_file(&alice, f.id, &with_carol).await.unwrap();
     assert_eq!(shared.shared_with, vec![carol.clone()]);
+    // Listings keep to what others share, or to one's own.
+    let mine = new_file(index, &carol, "carols.txt", "text/plain").await;
+    let only = |viewer: String, shared: bool| async move {
+        let q = FileQuery {
+            limit: 10,
+            shared: Some(shared),
+            ..Default::default()
+        };
+        let page = index.list_files(&viewer, &q).await.unwrap();
+        page.items.iter().map(|f| f.id).collect::<Vec<_>>()
+    };
+    assert_eq!(only(carol.clone(), true).await, vec![f.id]);
+    assert_eq!(only(carol.clone(), false).await, vec![mine.id]);
+    assert!(!only(alice.clone(), true).await.contains(&f.id));
+    assert!(only(alice.clone(), false).await.contains(&f.id));
     index
         .update_file(&alice, f.id, &FileChange::share(&carol, false).unwrap())
         .await

@@ -68,6 +68,11 @@ pub(super) fn list_files_blocking(
             args.push((":fd".into(), fd.path.clone().into()));
         }
     }
+    match q.shared {
+        Some(true) => sql.push_str(" AND f.owner <> :viewer"),
+        Some(false) => sql.push_str(" AND f.owner = :viewer"),
+        None => {}
+    }
     if let Some(p) = &q.name_prefix {
         sql.push_str(" AND substr(f.name, 1, length(:np)) = :np");
         args.push((":np".into(), p.clone().into()));
