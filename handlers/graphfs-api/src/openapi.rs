@@ -415,7 +415,7 @@ mod tests {
         let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(
             (paths.len(), operations),
-            (23, 27),
+            (25, 31),
             "{:?}",
             paths.keys().collect::<Vec<_>>()
         );
@@ -432,6 +432,15 @@ mod tests {
             graphfs_domain::file_name_pattern()
         );
         assert_eq!(schemas["TagName"]["pattern"], graphfs_domain::tag_pattern());
+        assert_eq!(
+            schemas["FolderPath"]["pattern"],
+            graphfs_domain::folder_pattern()
+        );
+        assert_eq!(schemas["FolderPath"]["maxLength"], 1024);
+        assert_eq!(
+            patch["folder"]["oneOf"][0]["$ref"],
+            "#/components/schemas/FolderPath"
+        );
         assert_eq!(patch["add_tags"]["maxItems"], 100);
         let search = &paths["/api/v1/search"]["get"]["parameters"];
         let limit = search
