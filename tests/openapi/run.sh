@@ -67,6 +67,22 @@ cat > "$WORK/schemathesis.toml" <<TOML
 include-path = "/api/v1/files/{id}"
 include-method = "PATCH"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 403, 404]
+# The root folder (a path of blanks is the root) cannot be removed or be a
+# move's target, nor a folder moved into itself: rules of the tree, not of
+# the path's schema.
+[[operations]]
+include-path = "/api/v1/folders"
+include-method = "DELETE"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 403, 404, 409]
+[[operations]]
+include-path = "/api/v1/folders/move"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 403, 404, 409]
+# Links from Location headers: this version pairs POST /files's
+# `/files/{id}` with DELETE /folders (no `id`) and stops the stateful phase;
+# the links found by analysing the schema are kept.
+[phases.stateful.inference]
+algorithms = ["dependency-analysis"]
 # Bucket notifications carry the webhook secret, not a user's token.
 [[operations]]
 include-path = "/api/v1/events/s3"
