@@ -165,6 +165,12 @@ api_checks() {
   check "the graph around the file has the tag both files share" until_ok 180 bash -c 'api GET "/api/v1/graph?file=$0" | jq -e "[.nodes[] | select(.kind == \"tag\" or .type == \"tag\")] | length > 0"' "$id"
   check "rename the file" bash -c 'api PATCH "/api/v1/files/$0" -H "Content-Type: application/json" -d "{\"name\":\"titan-renamed.txt\"}" | jq -e ".name == \"titan-renamed.txt\" or .file.name == \"titan-renamed.txt\""' "$id"
   check "add a tag to the file" bash -c 'api PATCH "/api/v1/files/$0" -H "Content-Type: application/json" -d "{\"add_tags\":[\"space-program\"]}" >/dev/null && api GET "/api/v1/tags/space-program/files" | jq -e "[.items[] | (.id // .file.id)] | index(\"$0\") != null"' "$id"
+  check "the drive through the Ingress: a folder and a file made over WebDAV are in the API" bash -c '
+    api MKCOL /dav/files/drive/ >/dev/null &&
+    api PUT /dav/files/drive/hello.txt --data-binary "hello from the drive" >/dev/null &&
+    api PROPFIND /dav/files/drive/ -H "Depth: 1" | grep -q "/dav/files/drive/hello.txt" &&
+    [ "$(api GET /dav/files/drive/hello.txt)" = "hello from the drive" ] &&
+    api GET "/api/v1/files?folder=/drive" | jq -e ".items[0].name == \"hello.txt\" and .items[0].folder == \"/drive\""'
   check "delete the big file: 404 afterwards" bash -c 'api DELETE "/api/v1/files/$0" >/dev/null && [ "$(status_of "/api/v1/files/$0")" = 404 ]' "$big_id"
   SMALL_ID="$id"
 }
