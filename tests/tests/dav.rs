@@ -76,22 +76,26 @@ fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
 }
 
-fn rclone(s: &Server, args: &[&str]) -> String {
+/// rclone with the drive configured as the remote `gfs:`.
+fn rclone_cmd(s: &Server, args: &[&str]) -> Command {
     let obscured = Command::new("rclone")
         .args(["obscure", &s.token])
         .output()
         .expect("rclone is installed (tests/deps.sh debian)");
     let pass = String::from_utf8_lossy(&obscured.stdout).trim().to_string();
-    let out = Command::new("rclone")
-        .args(args)
+    let mut cmd = Command::new("rclone");
+    cmd.args(args)
         .env("RCLONE_CONFIG", "/dev/null")
         .env("RCLONE_CONFIG_GFS_TYPE", "webdav")
         .env("RCLONE_CONFIG_GFS_URL", s.url("/dav/files/"))
         .env("RCLONE_CONFIG_GFS_VENDOR", "other")
         .env("RCLONE_CONFIG_GFS_USER", "dev")
-        .env("RCLONE_CONFIG_GFS_PASS", pass)
-        .output()
-        .unwrap();
+        .env("RCLONE_CONFIG_GFS_PASS", pass);
+    cmd
+}
+
+fn rclone(s: &Server, args: &[&str]) -> String {
+    let out = rclone_cmd(s, args).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),
@@ -579,4 +583,120 @@ async fn tag_and_search_folders_show_what_the_api_finds() {
     assert_eq!(page["items"], serde_json::json!([]));
     let page = s.json_as(&bob, "/api/v1/files?shared=true").await.unwrap();
     assert_eq!(page["items"][0]["name"], "glacier.txt");
+}
+
+/// Polls the API until `want` holds for the folder's files (the mount
+/// uploads a file once it is closed, in the background).
+async fn until_listed(s: &Server, folder: &str, want: &[(&str, &str)]) {
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(f, n)| (f.to_string(), n.to_string()))
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = folder_files(s, folder).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the API never listed {want:?} under {folder}; it lists {got:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+struct Mount {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("fusermount").arg("-u").arg(&self.dir).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn rclone_mount_makes_it_a_drive() {
+    if !Path::new("/dev/fuse").exists() {
+        eprintln!("no /dev/fuse on this machine: the mount is not tried");
+        return;
+    }
+    let (_d, s) = server(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("GraphFS");
+    std::fs::create_dir(&mnt).unwrap();
+    let child = rclone_cmd(
+        &s,
+        &[
+            "mount",
+            "gfs:",
+            mnt.to_str().unwrap(),
+            "--vfs-cache-mode",
+            "writes",
+            "--vfs-write-back",
+            "0s",
+            "--dir-cache-time",
+            "0s",
+            "--cache-dir",
+            dir.path().join("cache").to_str().unwrap(),
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let mount = Mount {
+        child,
+        dir: mnt.clone(),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string("/proc/mounts")
+        .unwrap()
+        .contains(mnt.to_str().unwrap())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rclone mount did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Files written into the mounted drive are GraphFS files in their folders.
+    std::fs::create_dir_all(mnt.join("projects/titan")).unwrap();
+    std::fs::write(
+        mnt.join("projects/titan/plan.txt"),
+        "launch window in March",
+    )
+    .unwrap();
+    std::fs::write(mnt.join("projects/notes.txt"), "fuel and oxidiser").unwrap();
+    until_listed(
+        &s,
+        "/projects",
+        &[("/projects", "notes.txt"), ("/projects/titan", "plan.txt")],
+    )
+    .await;
+    // Read back through the mount, renamed, deleted: the API follows.
+    assert_eq!(
+        std::fs::read_to_string(mnt.join("projects/titan/plan.txt")).unwrap(),
+        "launch window in March"
+    );
+    std::fs::rename(mnt.join("projects/titan"), mnt.join("projects/apollo")).unwrap();
+    std::fs::remove_file(mnt.join("projects/notes.txt")).unwrap();
+    until_listed(&s, "/projects", &[("/projects/apollo", "plan.txt")]).await;
+    // A file uploaded through the API shows in the mount.
+    let resp = s
+        .request(Method::POST, "/api/v1/files")
+        .query(&[("name", "from-api.txt"), ("folder", "/projects")])
+        .body("made by the API")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(
+        std::fs::read_to_string(mnt.join("projects/from-api.txt")).unwrap(),
+        "made by the API"
+    );
+    drop(mount);
 }
