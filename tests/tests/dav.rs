@@ -256,6 +256,14 @@ async fn the_drive_answers_clients_as_webdav_expects() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 207);
+    // A whole-tree listing is refused with the standard error, not walked.
+    let resp = dav(&s, "PROPFIND", "/")
+        .header("Depth", "infinity")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_IMPLEMENTED);
+    assert!(resp.text().await.unwrap().contains("propfind-finite-depth"));
 
     // Writes: into a missing folder 409, over the size limit 413, a
     // collection that exists 405, a create-only PUT over a file 412.

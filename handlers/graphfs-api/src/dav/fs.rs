@@ -195,14 +195,15 @@ impl GraphDav {
                 path: folder.to_string(),
                 subfolders: false,
             }),
+            shared: Some(false),
             limit: 1000,
             ..Default::default()
         };
         let mut seen = std::collections::HashSet::new();
         loop {
             let page = index.list_files(user, &query).await.map_err(fs_error)?;
-            // Files shared with the caller keep their owner's folder; the
-            // tree holds the caller's own. Of same-named files, the newest.
+            // The tree holds the caller's own files (shared ones keep their
+            // owner's folder). Of same-named files, the newest.
             for f in page.items.iter().filter(|f| f.owner == user) {
                 if seen.insert(f.name.clone()) {
                     out.push(Entry {
