@@ -46,7 +46,10 @@ async fn litmus_passes_against_the_drive() {
     let (_d, s) = server(&[]).await;
     let resp = dav(&s, "MKCOL", "/litmus/").send().await.unwrap();
     assert_eq!(resp.status(), 201);
+    // litmus writes debug.log and child.log where it runs.
+    let scratch = tempfile::tempdir().unwrap();
     let out = Command::new("litmus")
+        .current_dir(scratch.path())
         .arg("-k")
         .arg(s.url("/dav/files/litmus/"))
         .arg("dev")
