@@ -27,6 +27,8 @@ pub struct AppState {
     /// Who a bearer token names, cached for a few seconds.
     pub tokens: crate::tokens::TokenCache,
     pub max_upload_bytes: u64,
+    /// Earlier contents kept per file (0: none).
+    pub versions_kept: u32,
     /// Shared secret of bucket notifications; none disables the endpoint.
     pub webhook_token: Option<String>,
     /// Owner of files written straight into the bucket.

@@ -172,6 +172,11 @@ pub struct ServeArgs {
     /// Largest accepted upload, in bytes.
     #[arg(long, env = "GRAPHFS_MAX_UPLOAD_BYTES", default_value_t = 4 << 30)]
     pub max_upload_bytes: u64,
+    /// Earlier contents kept per file when new content replaces it (through
+    /// the drive, an upload to the same path or a restore); the oldest
+    /// beyond this are deleted. 0 keeps none.
+    #[arg(long, env = "GRAPHFS_VERSIONS_KEPT", default_value_t = 10)]
+    pub versions_kept: u32,
     /// Sustained requests per second per user (0 turns rate limiting off).
     #[arg(long, env = "GRAPHFS_RATE_LIMIT_RPS", default_value_t = 200.0)]
     pub rate_limit_rps: f64,

@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
+use crate::ingest::OWN_PREFIX;
 use crate::openapi::{
     FileName, FolderPath, InvalidRequest, NoSuchFile, NotJson, NotOwner, TagName,
 };
@@ -16,8 +17,9 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use graphfs_domain::{
     ByteRange, ByteStream, ClientBodyError, Error, FileChange, FileChangeRequest, FileId,
-    FileQuery, FileRecord, FolderFilter, NewFile, Page, SimilarFile, SortKey, SortOrder, TagMatch,
-    TaggingStatus, TooLargeMarker, normalize_file_name, normalize_folder, normalize_tag,
+    FileQuery, FileRecord, FolderFilter, NewContent, NewFile, Page, SimilarFile, SortKey,
+    SortOrder, TagMatch, TaggingStatus, TooLargeMarker, normalize_file_name, normalize_folder,
+    normalize_tag,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -372,25 +374,71 @@ pub(crate) async fn register_upload(
     Ok(file)
 }
 
-/// New bytes for a file already known (written in place at its object
-/// key): its size, hash and type are updated and it is tagged again.
+/// Where new bytes for `file` go: a key of their own, so that what the
+/// file had stays as a version; a file whose bytes are a client's object
+/// in the bucket (written there straight) is written in place instead, its
+/// key being its identity there.
+pub(crate) fn new_content_key(file: &FileRecord) -> String {
+    if file.object_key.starts_with(OWN_PREFIX) {
+        file.id.content_key()
+    } else {
+        file.object_key.clone()
+    }
+}
+
+/// New bytes for a file already known, stored at `key`: they become its
+/// content (the old content a version, within the retention) and it is
+/// tagged again. Objects no longer referred to are deleted; one that
+/// cannot be is left to the bucket sweep.
 pub(crate) async fn register_new_content(
     state: &AppState,
     file: &FileRecord,
+    key: &str,
     seen: Seen,
 ) -> Result<FileRecord, Error> {
     let media_type = media_type_of(&file.name, &seen.head, None);
-    let updated = state
+    let replaced = state
         .index
-        .replace_content(file.id, seen.size, &seen.sha256, &media_type)
-        .await?;
+        .replace_content(
+            file.id,
+            &NewContent {
+                object_key: key.to_string(),
+                size: seen.size,
+                sha256: seen.sha256,
+                media_type,
+            },
+            state.versions_kept,
+        )
+        .await;
+    let replaced = match replaced {
+        Ok(r) => r,
+        Err(e) => {
+            if key != file.object_key
+                && let Err(de) = state.store.delete(key).await
+            {
+                tracing::warn!(%key, error = %de, "could not remove the object of failed new content");
+            }
+            return Err(e);
+        }
+    };
+    delete_objects(state, &replaced.unreferenced).await;
     state.metrics.uploads.fetch_add(1, Ordering::Relaxed);
     state
         .metrics
         .upload_bytes
         .fetch_add(seen.size, Ordering::Relaxed);
-    tracing::info!(file = %file.id, name = %file.name, size = seen.size, "new content");
-    Ok(updated)
+    tracing::info!(file = %file.id, name = %file.name, size = seen.size, dropped_versions = replaced.unreferenced.len(), "new content");
+    Ok(replaced.file)
+}
+
+/// Deletes objects nothing refers to any more; one that cannot be deleted
+/// now is left to the bucket sweep.
+pub(crate) async fn delete_objects(state: &AppState, keys: &[String]) {
+    for key in keys {
+        if let Err(e) = state.store.delete(key).await {
+            tracing::warn!(%key, error = %e, "could not delete an unreferenced object; the bucket sweep will");
+        }
+    }
 }
 
 fn tokio_stream_from(

@@ -11,8 +11,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use futures::StreamExt;
 use graphfs_domain::{
-    Error, FileId, FileRecord, GraphIndex, MAX_FOLDER_CHARS, NewFile, ObjectStore, ROOT_FOLDER,
-    Result, normalize_file_name, normalize_folder,
+    Error, FileId, FileRecord, GraphIndex, MAX_FOLDER_CHARS, NewContent, NewFile, ObjectStore,
+    ROOT_FOLDER, Result, normalize_file_name, normalize_folder,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -137,9 +137,14 @@ pub async fn refresh(
     if known.sha256 == sha256 && known.size == size {
         return Ok(false);
     }
-    index
-        .replace_content(id, size, &sha256, &media_type)
-        .await?;
+    // Written over in place: the old bytes are gone, so no version is kept.
+    let content = NewContent {
+        object_key: key.to_string(),
+        size,
+        sha256,
+        media_type,
+    };
+    index.replace_content(id, &content, 0).await?;
     tracing::info!(%key, file = %id, "object written again; tagging its new content");
     Ok(true)
 }

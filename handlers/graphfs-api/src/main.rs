@@ -660,6 +660,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         retag_limiter: RateLimiter::new(args.retag_per_minute / 60.0, args.retag_burst),
         tokens: Default::default(),
         max_upload_bytes: args.max_upload_bytes,
+        versions_kept: args.versions_kept,
         webhook_token: args.s3_webhook_token.clone().filter(|t| !t.is_empty()),
         ingest_owner: args.ingest_owner.clone(),
         admins: args

@@ -1,12 +1,13 @@
 //! Periodic repair of the one inconsistency the write order allows: an
-//! object whose node was never created (the process died between the two
-//! writes) or whose node was deleted while the object delete failed.
+//! object of ours that nothing refers to, because its node was never
+//! created (the process died between the two writes), or its file or
+//! version was deleted while the object delete failed.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use graphfs_domain::{FileId, GraphIndex, ObjectStore, Result};
+use graphfs_domain::{GraphIndex, ObjectStore, Result};
 
 use crate::ingest::{OWN_PREFIX, register};
 
@@ -15,12 +16,12 @@ use crate::ingest::{OWN_PREFIX, register};
 pub struct Pass {
     /// Objects outside `files/` registered as files (missed notifications).
     pub adopted: usize,
-    /// Objects under `files/` without a file, removed.
+    /// Objects under `files/` no file or version refers to, removed.
     pub removed: usize,
 }
 
 /// One listing of the bucket serves both repairs: objects under `files/`
-/// older than `grace` whose file is gone are removed, and objects elsewhere
+/// older than `grace` that no file or version refers to are removed, and objects elsewhere
 /// that no file points at are adopted for `owner`.
 pub async fn reconcile_bucket(
     index: &dyn GraphIndex,
@@ -45,18 +46,12 @@ pub async fn reconcile_bucket(
             if obj.modified > cutoff {
                 continue;
             }
-            let Ok(id) = rest.parse::<FileId>() else {
+            if rest.is_empty() || index.object_in_use(&obj.key).await? {
                 continue;
-            };
-            match index.get_file_internal(id).await {
-                Ok(_) => {}
-                Err(e) if e.is_not_found() => {
-                    if store.delete(&obj.key).await? {
-                        tracing::info!(key = %obj.key, "removed orphaned object");
-                        pass.removed += 1;
-                    }
-                }
-                Err(e) => return Err(e),
+            }
+            if store.delete(&obj.key).await? {
+                tracing::info!(key = %obj.key, "removed orphaned object");
+                pass.removed += 1;
             }
         }
         if batch.len() < 500 {
@@ -127,7 +122,8 @@ mod tests {
     use async_trait::async_trait;
     use bytes::Bytes;
     use graphfs_domain::{
-        ByteRange, ByteStream, FileCatalog, Leases, NewFile, ObjectBody, ObjectMeta,
+        ByteRange, ByteStream, FileCatalog, FileId, Leases, NewContent, NewFile, ObjectBody,
+        ObjectMeta, Versions,
     };
     use graphfs_store_local::{LocalObjectStore, SqliteGraphIndex};
 
@@ -206,8 +202,21 @@ mod tests {
             .await
             .unwrap();
         store.put(&kept.object_key(), body("kept")).await.unwrap();
+        // New content: the first stays as a version, so both are in use.
+        let newer = kept.content_key();
+        store.put(&newer, body("newer")).await.unwrap();
+        let content = NewContent {
+            object_key: newer.clone(),
+            size: 5,
+            sha256: String::new(),
+            media_type: "text/plain".into(),
+        };
+        index.replace_content(kept, &content, 1).await.unwrap();
         let orphan = FileId::new().object_key();
         store.put(&orphan, body("lost")).await.unwrap();
+        // Content of a kept file that never became its content or a version.
+        let abandoned = kept.content_key();
+        store.put(&abandoned, body("abandoned")).await.unwrap();
         store.put("inbox/stray.txt", body("stray")).await.unwrap();
 
         let pass = reconcile_bucket(&index, &store, Duration::ZERO, "ingest")
@@ -217,7 +226,7 @@ mod tests {
             pass,
             Pass {
                 adopted: 1,
-                removed: 1
+                removed: 2
             }
         );
         assert_eq!(
@@ -226,7 +235,9 @@ mod tests {
             "one listing per pass"
         );
         assert!(store.head(&orphan).await.unwrap_err().is_not_found());
-        assert!(store.head(&kept.object_key()).await.is_ok());
+        assert!(store.head(&abandoned).await.unwrap_err().is_not_found());
+        assert!(store.head(&kept.object_key()).await.is_ok(), "a version");
+        assert!(store.head(&newer).await.is_ok(), "the content");
         assert!(
             index
                 .file_by_object_key("inbox/stray.txt")

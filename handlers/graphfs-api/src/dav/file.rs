@@ -12,7 +12,9 @@ use tokio::task::JoinHandle;
 
 use super::fs::{Meta, fs_error};
 use crate::app::SharedState;
-use crate::files::{NewUpload, Seen, put_tapped, register_new_content, register_upload};
+use crate::files::{
+    NewUpload, Seen, new_content_key, put_tapped, register_new_content, register_upload,
+};
 
 /// Reads an object from `pos` on; a seek starts a new ranged read.
 pub struct Reader {
@@ -129,7 +131,8 @@ impl DavFile for Reader {
 pub enum Target {
     /// A new file in `folder`.
     New { folder: String, name: String },
-    /// New bytes for a file, written in place at its object key.
+    /// New bytes for a file; what it had becomes a version
+    /// ([`new_content_key`]).
     Existing(Box<FileRecord>),
 }
 
@@ -171,7 +174,7 @@ impl Writer {
                 let id = FileId::new();
                 (id, id.object_key())
             }
-            Target::Existing(f) => (f.id, f.object_key.clone()),
+            Target::Existing(f) => (f.id, new_content_key(f)),
         };
         let (tx, mut rx) = mpsc::channel::<std::io::Result<Bytes>>(4);
         let body = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
@@ -302,7 +305,7 @@ impl DavFile for Writer {
                 )
                 .await
                 .map_err(fs_error)?,
-                Target::Existing(f) => register_new_content(state, f, seen)
+                Target::Existing(f) => register_new_content(state, f, &self.key, seen)
                     .await
                     .map_err(fs_error)?,
             };

@@ -47,6 +47,18 @@ impl FileId {
     pub fn object_key(&self) -> String {
         format!("files/{}", self.0.simple())
     }
+
+    /// A fresh object key for new content of the file: every content has
+    /// its own key, so the content it replaces can stay as a version. Not
+    /// beneath the first key (`files/<id>/…`): a store on a file system
+    /// cannot hold an object and a folder of the same name.
+    pub fn content_key(&self) -> String {
+        format!(
+            "files/{}.{}",
+            self.0.simple(),
+            uuid::Uuid::new_v4().simple()
+        )
+    }
 }
 
 impl Default for FileId {
@@ -263,6 +275,39 @@ pub struct FolderFilter {
     /// A normalised folder path.
     pub path: String,
     pub subfolders: bool,
+}
+
+/// New bytes for a file that exists, already stored at `object_key`.
+#[derive(Debug, Clone)]
+pub struct NewContent {
+    pub object_key: String,
+    pub size: u64,
+    pub sha256: String,
+    pub media_type: String,
+}
+
+/// What writing new content did: the file as it is now, and the object keys
+/// nothing refers to any more (versions beyond the retention, or the old
+/// content when none is kept), for the caller to delete.
+#[derive(Debug, Clone)]
+pub struct ContentReplaced {
+    pub file: FileRecord,
+    pub unreferenced: Vec<String>,
+}
+
+/// An earlier content of a file, kept when new content replaced it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FileVersion {
+    /// 1 for the first content a file had, then up by one with each new
+    /// content; a number is never given twice.
+    pub version: u32,
+    pub size: u64,
+    pub sha256: String,
+    pub media_type: String,
+    /// When newer content replaced it.
+    pub replaced_at: DateTime<Utc>,
+    /// Where its bytes are in the object store.
+    pub object_key: String,
 }
 
 /// A folder of the viewer's.

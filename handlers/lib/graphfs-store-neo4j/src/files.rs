@@ -113,6 +113,7 @@ impl Neo4jGraphIndex {
         for r in removed {
             orphans.push(r.get("n").map_err(de_err)?);
         }
+        txn.run(delete_versions(id)).await.map_err(db_err)?;
         txn.run(
             query(
                 "MATCH (f:File {id: $id})
@@ -311,41 +312,6 @@ impl FileCatalog for Neo4jGraphIndex {
         // Deleting races with tagging the same file (both lock its node and
         // its tags): a deadlock is retried, not reported.
         retry_transient(|| self.delete_file_once(viewer, id)).await
-    }
-
-    async fn replace_content(
-        &self,
-        id: FileId,
-        size: u64,
-        sha256: &str,
-        media_type: &str,
-    ) -> Result<FileRecord> {
-        retry_transient(|| async {
-            let mut txn = self.graph.start_txn().await.map_err(db_err)?;
-            let rows = txn_rows(
-                &mut txn,
-                query(
-                    "MATCH (f:File {id: $id})
-                     SET f.size = $size, f.sha256 = $sha, f.media_type = $media, f.updated_at = $now
-                     RETURN f.owner AS owner",
-                )
-                .param("id", id.to_string())
-                .param("size", i64::try_from(size).unwrap_or(i64::MAX))
-                .param("sha", sha256)
-                .param("media", media_type)
-                .param("now", stored_time(Utc::now())),
-            )
-            .await?;
-            let Some(row) = rows.first() else {
-                let _ = txn.rollback().await;
-                return Err(access::not_found(id));
-            };
-            let owner: String = row.get("owner").map_err(de_err)?;
-            txn.run(queue_again(id, &owner)).await.map_err(db_err)?;
-            txn.commit().await.map_err(db_err)
-        })
-        .await?;
-        self.get_file_internal(id).await
     }
 
     async fn all_file_ids(&self, after: Option<FileId>, limit: usize) -> Result<Vec<FileId>> {

@@ -180,10 +180,17 @@ pub(super) async fn files_and_visibility(index: &dyn GraphIndex) {
         index.get_file(&alice, f.id).await.unwrap().status,
         TaggingStatus::Done
     );
+    let rewritten = NewContent {
+        object_key: f.object_key.clone(),
+        size: 42,
+        sha256: "ab".repeat(32),
+        media_type: "text/markdown".into(),
+    };
     let replaced = index
-        .replace_content(f.id, 42, "ab".repeat(32).as_str(), "text/markdown")
+        .replace_content(f.id, &rewritten, 0)
         .await
-        .unwrap();
+        .unwrap()
+        .file;
     assert_eq!(
         (
             replaced.size,
@@ -195,13 +202,6 @@ pub(super) async fn files_and_visibility(index: &dyn GraphIndex) {
     assert_eq!(replaced.status, TaggingStatus::Pending);
     assert_eq!(replaced.name, "journal.txt", "the file stays the same file");
     tag_file(index, f.id, &outcome("new words", &[])).await;
-    assert!(
-        index
-            .replace_content(FileId::new(), 1, "", "text/plain")
-            .await
-            .unwrap_err()
-            .is_not_found()
-    );
 
     // Delete removes it; a second delete is NotFound.
     let gone = index.delete_file(&alice, f.id).await.unwrap();

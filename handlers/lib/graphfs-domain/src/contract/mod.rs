@@ -23,6 +23,7 @@ mod principals;
 mod queue;
 mod search;
 mod tags;
+mod versions;
 mod vocabulary;
 
 use files::{files_and_visibility, listing};
@@ -33,6 +34,7 @@ use principals::users_and_tokens;
 use queue::queue;
 use search::{long_text_is_cut_at_the_same_byte, search_and_graph};
 use tags::{reads_while_tags_change, tags_and_removal};
+use versions::versions;
 use vocabulary::{embedding_model_changes, embeddings_and_vocabulary};
 
 fn unique(prefix: &str) -> String {
@@ -161,6 +163,7 @@ pub async fn graph_index(index: Arc<dyn GraphIndex>) {
     files_and_visibility(index).await;
     listing(index).await;
     folders(index).await;
+    versions(index).await;
     tags_and_removal(index).await;
     reads_while_tags_change(index).await;
     search_and_graph(index).await;

@@ -25,18 +25,10 @@ pub trait FileCatalog: Send + Sync + 'static {
         id: FileId,
         change: &FileChange,
     ) -> Result<FileRecord>;
-    /// Removes the node, every edge and its job (owner only). Returns the
-    /// removed record so the caller can delete the object.
+    /// Removes the node, every edge, its versions and its job (owner only).
+    /// Returns the removed record so the caller can delete the object (the
+    /// versions' objects: list them first; the bucket sweep removes any left).
     async fn delete_file(&self, viewer: &str, id: FileId) -> Result<FileRecord>;
-    /// Records that the bytes of a file changed in place (an S3 client
-    /// overwrote its object) and queues it for tagging again, atomically.
-    async fn replace_content(
-        &self,
-        id: FileId,
-        size: u64,
-        sha256: &str,
-        media_type: &str,
-    ) -> Result<FileRecord>;
     /// Every file id, for reconciliation with the store, in id order after
     /// `after`.
     async fn all_file_ids(&self, after: Option<FileId>, limit: usize) -> Result<Vec<FileId>>;

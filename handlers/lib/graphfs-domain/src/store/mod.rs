@@ -20,6 +20,7 @@ mod queue;
 mod search;
 mod similarity;
 mod tags;
+mod versions;
 mod vocabulary;
 mod walk;
 
@@ -36,6 +37,7 @@ pub use queue::{JobFailure, JobQueue};
 pub use search::TextSearch;
 pub use similarity::Similarity;
 pub use tags::TagStore;
+pub use versions::Versions;
 pub use vocabulary::Vocabulary;
 pub use walk::GraphWalk;
 
@@ -49,6 +51,7 @@ pub trait GraphIndex:
     Principals
     + FileCatalog
     + Folders
+    + Versions
     + TagStore
     + Vocabulary
     + Similarity

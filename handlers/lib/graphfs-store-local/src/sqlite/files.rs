@@ -292,35 +292,6 @@ impl FileCatalog for SqliteGraphIndex {
         .await
     }
 
-    async fn replace_content(
-        &self,
-        id: FileId,
-        size: u64,
-        sha256: &str,
-        media_type: &str,
-    ) -> Result<FileRecord> {
-        let (sha256, media_type) = (sha256.to_string(), media_type.to_string());
-        self.write(move |c| {
-            let f = find_any(c, id)?;
-            c.execute(
-                "UPDATE files SET size = ?2, sha256 = ?3, media_type = ?4, updated_at = ?5
-                 WHERE rowid = ?1",
-                params![
-                    f.rowid,
-                    i64::try_from(size).unwrap_or(i64::MAX),
-                    sha256,
-                    media_type,
-                    stored_time(now())
-                ],
-            )
-            .map_err(db_err)?;
-            queue_again(c, f.rowid, &f.record.owner)?;
-            let f = find_any(c, id)?;
-            complete(c, f).map_err(db_err)
-        })
-        .await
-    }
-
     async fn all_file_ids(&self, after: Option<FileId>, limit: usize) -> Result<Vec<FileId>> {
         self.read(move |c| {
             let after = after.map(|a| a.to_string()).unwrap_or_default();

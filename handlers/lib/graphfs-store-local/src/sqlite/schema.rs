@@ -115,6 +115,17 @@ CREATE TABLE IF NOT EXISTS folders (
     created_at TEXT NOT NULL,
     PRIMARY KEY (owner, path)
 ) WITHOUT ROWID;
+-- Earlier contents of files (Versions), numbered per file from 1.
+CREATE TABLE IF NOT EXISTS versions (
+    file_rowid INTEGER NOT NULL REFERENCES files(rowid) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    object_key TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    replaced_at TEXT NOT NULL,
+    PRIMARY KEY (file_rowid, version)
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5(
     name, text, tags, tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -131,6 +142,8 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("jobs", "vtag", "INTEGER NOT NULL DEFAULT 0"),
     // The file's folder; files from before folders are in the root.
     ("files", "folder", "TEXT NOT NULL DEFAULT '/'"),
+    // How many versions the file has had, so numbers are never given twice.
+    ("files", "versions_made", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 /// Indexes on added columns, made once the columns exist.
