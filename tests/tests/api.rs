@@ -1138,7 +1138,7 @@ async fn probes_metrics_openapi_and_unknown_routes() {
         }
     }
     assert_eq!(
-        operations, 31,
+        operations, 34,
         "every route the server answers is documented"
     );
 
@@ -1587,4 +1587,180 @@ async fn folders_hold_files_and_move_with_them() {
         .await
         .unwrap();
     assert_eq!(problem(resp).await.0, 404);
+}
+
+/// The names of a file's tags, sorted.
+async fn tags_of(s: &Server, id: &str) -> Vec<String> {
+    let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+    sorted(tag_names(&f))
+}
+
+#[tokio::test]
+async fn versions_keep_what_new_content_replaced() {
+    let (_d, s) = server(&["--versions-kept", "2"]).await;
+    let drafts = [
+        "Telescope notes: the galaxy survey and the telescope mirror, galaxy by galaxy.",
+        "Pasta recipe: boil the pasta, then the sauce; pasta with basil sauce.",
+        "Football report: the match ended with a late goal; the match was close.",
+    ];
+    let write = |body: &'static str| {
+        s.request(Method::POST, "/api/v1/files")
+            .query(&[("name", "draft.txt"), ("folder", "/writing")])
+            .body(body)
+            .send()
+    };
+    let first = write(drafts[0]).await.unwrap();
+    assert_eq!(first.status(), 201);
+    let id = first.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    let first_tags = tags_of(&s, &id).await;
+    assert!(!first_tags.is_empty(), "the first draft is tagged");
+
+    // The same path again is the same file with new content (200, not 201).
+    for body in &drafts[1..] {
+        let resp = write(body).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let f: Value = resp.json().await.unwrap();
+        assert_eq!(f["id"], id.as_str());
+        assert_eq!(f["sha256"], hex::encode(Sha256::digest(body.as_bytes())));
+        s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+        assert_ne!(tags_of(&s, &id).await, first_tags, "tagged anew");
+    }
+    let page = s.json("/api/v1/files?folder=/writing").await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "one file");
+    let versions = s
+        .json(&format!("/api/v1/files/{id}/versions"))
+        .await
+        .unwrap();
+    let numbers: Vec<u64> = versions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [2, 1], "newest first");
+    for (n, body) in [(1, drafts[0]), (2, drafts[1])] {
+        let got = s
+            .get(&format!("/api/v1/files/{id}/versions/{n}/content"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), 200);
+        assert_eq!(got.text().await.unwrap(), body, "version {n}");
+    }
+    assert_eq!(s.object_files().await.len(), 3, "the file and two versions");
+
+    // A create-only upload to the taken path is refused; nothing changes.
+    let resp = s
+        .request(Method::POST, "/api/v1/files")
+        .query(&[
+            ("name", "draft.txt"),
+            ("folder", "/writing"),
+            ("create_only", "true"),
+        ])
+        .body("never stored")
+        .send()
+        .await
+        .unwrap();
+    let (status, p) = problem(resp).await;
+    assert_eq!((status.as_u16(), problem_type(&p)), (409, "conflict"));
+
+    // Restoring the first brings its bytes and its tags back; the content it
+    // replaced is kept, and the oldest goes beyond the retention of two.
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    let resp = s
+        .request(
+            Method::POST,
+            &format!("/api/v1/files/{id}/versions/1/restore"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let restored: Value = resp.json().await.unwrap();
+    assert_eq!(restored["sha256"], hex::encode(Sha256::digest(drafts[0])));
+    let content = s
+        .get(&format!("/api/v1/files/{id}/content"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(content.text().await.unwrap(), drafts[0]);
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(
+        tags_of(&s, &id).await,
+        first_tags,
+        "the tags follow the content"
+    );
+    let versions = s
+        .json(&format!("/api/v1/files/{id}/versions"))
+        .await
+        .unwrap();
+    let numbers: Vec<u64> = versions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [3, 2]);
+    assert_eq!(
+        s.object_files().await.len(),
+        3,
+        "the dropped version's object is gone"
+    );
+
+    // Bad numbers are 400 and 404; another user sees no versions, and one
+    // the file is shared with may read them but not restore.
+    let resp = s
+        .get(&format!("/api/v1/files/{id}/versions/first/content"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 400);
+    let resp = s
+        .get(&format!("/api/v1/files/{id}/versions/1/content"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 404);
+    let bob = s.token_for("bob").await.unwrap();
+    let resp = s
+        .request_as(&bob, Method::GET, &format!("/api/v1/files/{id}/versions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 404);
+    let resp = s
+        .request(Method::PATCH, &format!("/api/v1/files/{id}"))
+        .json(&json!({"share_with": ["bob"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let theirs = s
+        .json_as(&bob, &format!("/api/v1/files/{id}/versions"))
+        .await
+        .unwrap();
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 2);
+    let resp = s
+        .request_as(
+            &bob,
+            Method::POST,
+            &format!("/api/v1/files/{id}/versions/2/restore"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 403);
+
+    // Deleting the file deletes every version's bytes too.
+    let resp = s
+        .request(Method::DELETE, &format!("/api/v1/files/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(s.object_files().await, Vec::<String>::new());
 }

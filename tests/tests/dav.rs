@@ -320,6 +320,19 @@ async fn the_drive_answers_clients_as_webdav_expects() {
     assert_eq!(after["items"][0]["size"], 6);
     let resp = dav(&s, "GET", "/desk/a.txt").send().await.unwrap();
     assert_ne!(resp.headers()[header::ETAG].to_str().unwrap(), etag);
+    // What the overwrite replaced is the file's first version.
+    let id = after["items"][0]["id"].as_str().unwrap();
+    let versions = s
+        .json(&format!("/api/v1/files/{id}/versions"))
+        .await
+        .unwrap();
+    assert_eq!(versions["items"][0]["version"], 1, "{versions}");
+    let first = s
+        .get(&format!("/api/v1/files/{id}/versions/1/content"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.text().await.unwrap(), "first");
     // Ranges.
     let resp = dav(&s, "GET", "/desk/a.txt")
         .header(header::RANGE, "bytes=1-3")

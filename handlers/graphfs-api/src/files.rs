@@ -18,8 +18,8 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use graphfs_domain::{
     ByteRange, ByteStream, ClientBodyError, Error, FileChange, FileChangeRequest, FileId,
     FileQuery, FileRecord, FolderFilter, NewContent, NewFile, Page, SimilarFile, SortKey,
-    SortOrder, TagMatch, TaggingStatus, TooLargeMarker, normalize_file_name, normalize_folder,
-    normalize_tag,
+    SortOrder, TagMatch, TaggingStatus, TooLargeMarker, name_taken, normalize_file_name,
+    normalize_folder, normalize_tag,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -154,11 +154,14 @@ pub(crate) fn folder_param(raw: &str) -> ApiResult<String> {
     path = "/files",
     tag = "files",
     params(("name" = Option<FileName>, Query, description = "File name; without it, a multipart part's file name, else `untitled`"),
-        ("folder" = Option<FolderPath>, Query, description = "The folder to put the file in (`/projects/titan`; made if missing); default `/`")),
+        ("folder" = Option<FolderPath>, Query, description = "The folder to put the file in (`/projects/titan`; made if missing); default `/`"),
+        ("create_only" = Option<bool>, Query, description = "`true`: refuse (409) when the folder has a file of that name; by default the upload becomes that file's new content, its old content a version")),
     request_body(content(("application/octet-stream"), (UploadForm = "multipart/form-data")), description = "The file's bytes, raw or as one multipart file field"),
     responses(
-        (status = 201, description = "Stored, and queued for tagging", body = FileRecord, headers(("Location" = String, description = "The new file's URL"))),
+        (status = 201, description = "Stored as a new file, and queued for tagging", body = FileRecord, headers(("Location" = String, description = "The new file's URL"))),
+        (status = 200, description = "The folder had a file of that name: this is its new content (the old one a version), queued for tagging", body = FileRecord, headers(("Location" = String, description = "The file's URL"))),
         InvalidRequest,
+        (status = 409, description = "`create_only` and the name is taken in the folder (`conflict`)", content_type = "application/problem+json", body = ProblemDoc),
         (status = 413, description = "Larger than the server's upload limit (`too-large`)", content_type = "application/problem+json", body = ProblemDoc),
     )
 )]
@@ -176,6 +179,7 @@ pub async fn upload(
         .and_then(|v| v.parse::<u64>().ok());
     let query_name = params.get("name").map(str::to_string);
     let folder = folder_param(params.get("folder").unwrap_or_default())?;
+    let create_only = params.choice("create_only", &[("true", true), ("false", false)], false)?;
     let tap = Arc::new(Mutex::new(Tap::default()));
     let id = FileId::new();
     let key = id.object_key();
@@ -202,6 +206,7 @@ pub async fn upload(
             .unwrap_or_else(|| UNNAMED.to_string());
         let name =
             normalize_file_name(&raw_name).map_err(|e| Problem::invalid_name(e.to_string()))?;
+        refuse_if_taken(&state, &user, &folder, &name, create_only).await?;
         let ctype = field.content_type().map(str::to_string);
         // The field borrows the multipart reader, so it is pumped into a
         // channel the store reads from, both in this task.
@@ -246,6 +251,7 @@ pub async fn upload(
         let raw_name = query_name.unwrap_or_else(|| UNNAMED.to_string());
         let name =
             normalize_file_name(&raw_name).map_err(|e| Problem::invalid_name(e.to_string()))?;
+        refuse_if_taken(&state, &user, &folder, &name, create_only).await?;
         if let Some(n) = declared_len.filter(|n| *n > limit) {
             if n - limit <= DRAIN_BYTES {
                 let mut body = req.into_body().into_data_stream();
@@ -271,7 +277,7 @@ pub async fn upload(
     };
 
     let seen = Seen::of(&tap)?;
-    let file = register_upload(
+    let registered = register_upload(
         &state,
         NewUpload {
             id,
@@ -280,15 +286,35 @@ pub async fn upload(
             folder,
             name,
             declared_type,
+            create_only,
         },
         seen,
     )
     .await?;
-    let mut resp = (StatusCode::CREATED, Json(&file)).into_response();
+    let (status, file) = match &registered {
+        Registered::Created(f) => (StatusCode::CREATED, f),
+        Registered::NewVersion(f) => (StatusCode::OK, f),
+    };
+    let mut resp = (status, Json(file)).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/files/{}", file.id)) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
     Ok(resp)
+}
+
+/// A create-only upload to a taken path is refused before its body is read.
+/// (Two racing uploads are settled when the file is made.)
+async fn refuse_if_taken(
+    state: &AppState,
+    owner: &str,
+    folder: &str,
+    name: &str,
+    create_only: bool,
+) -> ApiResult<()> {
+    if create_only && state.index.file_at(owner, folder, name).await?.is_some() {
+        return Err(Problem::from(name_taken(folder, name)));
+    }
+    Ok(())
 }
 
 /// What a body stream showed on its way into the store.
@@ -331,32 +357,60 @@ pub(crate) struct NewUpload {
     pub folder: String,
     pub name: String,
     pub declared_type: Option<String>,
+    /// Refuse, rather than make a new version, when the name is taken.
+    pub create_only: bool,
 }
 
-/// Makes the file node of an uploaded object and queues its tagging; the
-/// object is removed again when that fails, so nothing is left orphaned.
+/// What an uploaded object became.
+pub(crate) enum Registered {
+    /// A new file.
+    Created(FileRecord),
+    /// New content of the file that had the path (names are unique in a
+    /// folder); what it had is now a version.
+    NewVersion(FileRecord),
+}
+
+impl Registered {
+    pub fn file(&self) -> &FileRecord {
+        match self {
+            Registered::Created(f) | Registered::NewVersion(f) => f,
+        }
+    }
+}
+
+/// Makes the file node of an uploaded object and queues its tagging; when
+/// the owner has a file at that path, the object becomes its new content
+/// instead. The object is removed again when neither works, so nothing is
+/// left orphaned.
 pub(crate) async fn register_upload(
     state: &AppState,
     up: NewUpload,
     seen: Seen,
-) -> Result<FileRecord, Error> {
+) -> Result<Registered, Error> {
     let media_type = media_type_of(&up.name, &seen.head, up.declared_type.as_deref());
     let created = state
         .index
         .create_file(NewFile {
             id: up.id,
             object_key: up.key.clone(),
-            owner: up.owner,
-            name: up.name,
-            folder: up.folder,
+            owner: up.owner.clone(),
+            name: up.name.clone(),
+            folder: up.folder.clone(),
             size: seen.size,
-            sha256: seen.sha256,
+            sha256: seen.sha256.clone(),
             media_type,
         })
         .await;
     let file = match created {
         Ok(f) => f,
         Err(e) => {
+            if matches!(e, Error::Conflict(_)) && !up.create_only {
+                let existing = state.index.file_at(&up.owner, &up.folder, &up.name).await;
+                if let Ok(Some(existing)) = existing {
+                    let file = register_new_content(state, &existing, &up.key, seen).await?;
+                    return Ok(Registered::NewVersion(file));
+                }
+            }
             // Object first, then node: without the node the object is an orphan.
             let key = &up.key;
             if let Err(de) = state.store.delete(key).await {
@@ -371,7 +425,7 @@ pub(crate) async fn register_upload(
         .upload_bytes
         .fetch_add(seen.size, Ordering::Relaxed);
     tracing::info!(file = %file.id, name = %file.name, folder = %file.folder, size = seen.size, "uploaded");
-    Ok(file)
+    Ok(Registered::Created(file))
 }
 
 /// Where new bytes for `file` go: a key of their own, so that what the
@@ -692,11 +746,18 @@ pub async fn delete(
 /// file is gone for users; a failure deleting the object leaves an orphan
 /// for reconciliation, never a node without bytes.
 pub(crate) async fn delete_file(state: &AppState, user: &str, id: FileId) -> Result<(), Error> {
+    // The versions' keys first: they go with the node. One written in
+    // between is left to the bucket sweep.
+    let versions = match state.index.versions(user, id).await {
+        Ok(v) => v,
+        Err(e) if e.is_not_found() => Vec::new(),
+        Err(e) => return Err(e),
+    };
     let file = state.index.delete_file(user, id).await?;
-    if let Err(e) = state.store.delete(&file.object_key).await {
-        tracing::warn!(file = %id, error = %e, "object not removed; reconciliation will remove it");
-    }
-    tracing::info!(file = %id, "deleted");
+    let mut keys = vec![file.object_key];
+    keys.extend(versions.into_iter().map(|v| v.object_key));
+    delete_objects(state, &keys).await;
+    tracing::info!(file = %id, versions = keys.len() - 1, "deleted");
     Ok(())
 }
 
@@ -813,6 +874,38 @@ pub async fn download(
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     let file = state.index.get_file(&user, id).await?;
+    send_content(
+        &state,
+        &params,
+        &headers,
+        Content {
+            name: &file.name,
+            media_type: &file.media_type,
+            sha256: &file.sha256,
+            size: file.size,
+            object_key: &file.object_key,
+        },
+    )
+    .await
+}
+
+/// Bytes to send: a file's, or one of its versions'.
+pub(crate) struct Content<'a> {
+    pub name: &'a str,
+    pub media_type: &'a str,
+    pub sha256: &'a str,
+    pub size: u64,
+    pub object_key: &'a str,
+}
+
+/// Sends stored bytes as a download: ETag (the SHA-256), one range,
+/// `If-None-Match`, and headers that keep them from running as the page.
+pub(crate) async fn send_content(
+    state: &AppState,
+    params: &Params,
+    headers: &HeaderMap,
+    file: Content<'_>,
+) -> ApiResult<Response> {
     let etag = format!("\"{}\"", file.sha256);
     let disposition = params.choice(
         "disposition",
@@ -829,7 +922,7 @@ pub async fn download(
     set(header::ACCEPT_RANGES, "bytes");
     set(
         header::CONTENT_DISPOSITION,
-        &content_disposition(disposition, &file.name),
+        &content_disposition(disposition, file.name),
     );
     set(header::CACHE_CONTROL, "private, no-cache");
     // Content is the user's, not ours: it may never run as part of the page.
@@ -844,12 +937,12 @@ pub async fn download(
     if not_modified {
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
-    let range = match parse_range(&headers, file.size) {
+    let range = match parse_range(headers, file.size) {
         Some(Ok(r)) => Some(r),
         Some(Err(())) => return Err(Error::RangeNotSatisfiable { size: file.size }.into()),
         None => None,
     };
-    let body = state.store.get(&file.object_key, range).await?;
+    let body = state.store.get(file.object_key, range).await?;
     state.metrics.downloads.fetch_add(1, Ordering::Relaxed);
     let len = if body.size == 0 {
         0
@@ -859,7 +952,7 @@ pub async fn download(
     let mut resp = Response::new(Body::from_stream(body.stream));
     *resp.headers_mut() = common;
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&file.media_type) {
+    if let Ok(v) = HeaderValue::from_str(file.media_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));

@@ -20,4 +20,5 @@ pub mod problem;
 pub mod ratelimit;
 pub mod signin;
 pub mod tokens;
+pub mod versions;
 pub mod web;

@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::SharedState;
-use crate::{browse, credentials, files, folders, ingest, ops, signin};
+use crate::{browse, credentials, files, folders, ingest, ops, signin, versions};
 
 pub use crate::problem::ProblemDoc;
 
@@ -217,6 +217,9 @@ pub(crate) fn user_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(files::get_one, files::update, files::delete))
         .routes(routes!(files::download))
         .routes(routes!(files::retag))
+        .routes(routes!(versions::list))
+        .routes(routes!(versions::download))
+        .routes(routes!(versions::restore))
         .routes(routes!(folders::list, folders::create, folders::delete))
         .routes(routes!(folders::move_folder))
         .routes(routes!(browse::similar))
@@ -415,7 +418,7 @@ mod tests {
         let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(
             (paths.len(), operations),
-            (25, 31),
+            (28, 34),
             "{:?}",
             paths.keys().collect::<Vec<_>>()
         );

@@ -300,11 +300,14 @@ impl DavFile for Writer {
                         folder: folder.clone(),
                         name: name.clone(),
                         declared_type: None,
+                        create_only: false,
                     },
                     seen,
                 )
                 .await
-                .map_err(fs_error)?,
+                .map_err(fs_error)?
+                .file()
+                .clone(),
                 Target::Existing(f) => register_new_content(state, f, &self.key, seen)
                     .await
                     .map_err(fs_error)?,

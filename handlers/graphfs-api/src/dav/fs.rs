@@ -247,6 +247,7 @@ impl GraphDav {
                 folder,
                 name,
                 declared_type: Some(from.media_type.clone()),
+                create_only: false,
             },
             seen,
         )

@@ -27,6 +27,11 @@ impl Neo4jGraphIndex {
                 return Err(unknown_user(&r.get::<String>("u").map_err(de_err)?));
             }
         }
+        if change.name().is_some() || change.folder().is_some() {
+            let folder = change.folder().unwrap_or(&file.folder);
+            let name = change.name().unwrap_or(&file.name);
+            check_name_free(txn, &file.owner, folder, name, Some(file.id)).await?;
+        }
         if let Some(name) = change.name() {
             txn.run(
                 query("MATCH (f:File {id: $id}) SET f.name = $name, f.name_tokens = $tokens")
@@ -137,6 +142,11 @@ impl FileCatalog for Neo4jGraphIndex {
     async fn create_file(&self, file: NewFile) -> Result<FileRecord> {
         let now = Utc::now();
         let mut txn = self.graph.start_txn().await.map_err(db_err)?;
+        if let Err(e) = check_name_free(&mut txn, &file.owner, &file.folder, &file.name, None).await
+        {
+            let _ = txn.rollback().await;
+            return Err(e);
+        }
         make_folders(&mut txn, &file.owner, &file.folder).await?;
         txn.run(
             query(&format!(

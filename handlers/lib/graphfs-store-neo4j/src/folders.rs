@@ -63,6 +63,43 @@ async fn in_txn<T>(graph: &Graph, body: impl AsyncFnOnce(&mut Txn) -> Result<T>)
     }
 }
 
+/// `Conflict` when another file than `except` of `owner` has `name` in
+/// `folder`. The owner's node is locked first, so the check holds until the
+/// caller's transaction ends: two writers of one name go one at a time.
+pub(super) async fn check_name_free(
+    txn: &mut Txn,
+    owner: &str,
+    folder: &str,
+    name: &str,
+    except: Option<FileId>,
+) -> Result<()> {
+    let rows = txn_rows(
+        txn,
+        query(
+            "MERGE (u:User {id: $owner}) ON CREATE SET u.created_at = $now
+             SET u._lock = true REMOVE u._lock
+             WITH u OPTIONAL MATCH (f:File {owner: $owner, folder: $folder, name: $name})
+             WHERE f.id <> $except
+             RETURN count(f) AS n",
+        )
+        .param("owner", owner)
+        .param("folder", folder)
+        .param("name", name)
+        .param("except", except.map(|e| e.to_string()).unwrap_or_default())
+        .param("now", stored_time(Utc::now())),
+    )
+    .await?;
+    let taken: i64 = match rows.first() {
+        Some(r) => r.get("n").map_err(de_err)?,
+        None => 0,
+    };
+    if taken > 0 {
+        Err(name_taken(folder, name))
+    } else {
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Folders for Neo4jGraphIndex {
     async fn create_folder(&self, owner: &str, path: &str) -> Result<bool> {

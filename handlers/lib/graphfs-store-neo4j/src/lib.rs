@@ -22,8 +22,8 @@ use graphfs_domain::{
     ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile, Similarity, TagInfo, TagMatch,
     TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Versions, Vocabulary,
     access, check_embedding, check_folder_move, folder_ancestry, folder_name, index_terms,
-    name_tokens, normalize_tag, parent_folder, parse_stored_time, query_terms, share_with_owner,
-    snippet, stored_time, truncate_utf8, unknown_user,
+    name_taken, name_tokens, normalize_tag, parent_folder, parse_stored_time, query_terms,
+    share_with_owner, snippet, stored_time, truncate_utf8, unknown_user,
 };
 use neo4rs::{ConfigBuilder, Graph, Query, Row, Txn, query};
 use serde::Deserialize;

@@ -199,3 +199,60 @@ pub(super) async fn folders(index: &dyn GraphIndex) {
     // The stranger's file never moved or showed.
     assert_eq!(names(index, &stranger, "/").await, Vec::<String>::new());
 }
+
+/// A name is unique within a folder per owner: creating, renaming or moving
+/// a file onto a taken name is a `Conflict` that changes nothing.
+pub(super) async fn names_are_unique(index: &dyn GraphIndex) {
+    let (alice, bob) = (unique("alice"), unique("bob"));
+    let a = new_file_in(index, &alice, "/docs", "plan.txt", "text/plain").await;
+    let taken = index
+        .create_file({
+            let id = FileId::new();
+            NewFile {
+                id,
+                object_key: id.object_key(),
+                owner: alice.clone(),
+                name: "plan.txt".into(),
+                folder: "/docs".into(),
+                size: 1,
+                sha256: String::new(),
+                media_type: "text/plain".into(),
+            }
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(taken, Error::Conflict(_)), "{taken:?}");
+    assert_eq!(
+        index
+            .file_at(&alice, "/docs", "plan.txt")
+            .await
+            .unwrap()
+            .map(|f| f.id),
+        Some(a.id),
+        "the first keeps the name"
+    );
+    // The same name elsewhere, or another owner's, is free.
+    let b = new_file_in(index, &alice, "/other", "plan.txt", "text/plain").await;
+    new_file_in(index, &bob, "/docs", "plan.txt", "text/plain").await;
+    let c = new_file_in(index, &alice, "/docs", "notes.txt", "text/plain").await;
+
+    let rename = FileChange::check(&FileChangeRequest {
+        name: Some("plan.txt"),
+        ..Default::default()
+    })
+    .unwrap();
+    let refused = index.update_file(&alice, c.id, &rename).await.unwrap_err();
+    assert!(matches!(refused, Error::Conflict(_)), "{refused:?}");
+    let move_in = FileChange::move_to("/docs", None).unwrap();
+    let refused = index.update_file(&alice, b.id, &move_in).await.unwrap_err();
+    assert!(matches!(refused, Error::Conflict(_)), "{refused:?}");
+    assert_eq!(index.get_file(&alice, b.id).await.unwrap().folder, "/other");
+    // A file keeps its own name, and a freed name can be taken.
+    index.update_file(&alice, a.id, &rename).await.unwrap();
+    index.delete_file(&alice, a.id).await.unwrap();
+    let moved = index.update_file(&alice, b.id, &move_in).await.unwrap();
+    assert_eq!(
+        (moved.folder.as_str(), moved.name.as_str()),
+        ("/docs", "plan.txt")
+    );
+}

@@ -69,7 +69,7 @@ pub(super) async fn versions(index: &dyn GraphIndex) {
         .replace_content(f.id, &content(&keys[2], "fourth"), 2)
         .await
         .unwrap();
-    assert_eq!(fourth.unreferenced, [first_key.clone()]);
+    assert_eq!(fourth.unreferenced, std::slice::from_ref(&first_key));
     assert!(!index.object_in_use(&first_key).await.unwrap());
     let v = index.versions(&alice, f.id).await.unwrap();
     assert_eq!(numbers(&v), [3, 2], "newest first");

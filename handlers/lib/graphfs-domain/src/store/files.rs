@@ -7,7 +7,8 @@ use crate::{FileChange, FileId, FileQuery, FileRecord, NewFile, Page, Result};
 #[async_trait]
 pub trait FileCatalog: Send + Sync + 'static {
     /// Creates the file node and queues its tagging job, atomically. A second
-    /// node for the same object key is a `Conflict`.
+    /// node for the same object key is a `Conflict`, and so is a name the
+    /// owner already has in that folder ([`crate::name_taken`]).
     async fn create_file(&self, file: NewFile) -> Result<FileRecord>;
     async fn get_file(&self, viewer: &str, id: FileId) -> Result<FileRecord>;
     /// The files among `ids` the viewer may see, in the order of `ids`; the
@@ -15,7 +16,7 @@ pub trait FileCatalog: Send + Sync + 'static {
     async fn get_files(&self, viewer: &str, ids: &[FileId]) -> Result<Vec<FileRecord>>;
     async fn list_files(&self, viewer: &str, query: &FileQuery) -> Result<Page<FileRecord>>;
     /// Applies a change to a file (owner only), all of it or nothing: a
-    /// rename, user tags added (clearing earlier removals), tags removed
+    /// rename or move (`Conflict` onto a name taken in the folder), user tags added (clearing earlier removals), tags removed
     /// whatever their source (remembered, so re-tagging does not bring a
     /// machine tag back; one not carried is already gone), and shares with
     /// known users (anyone else is `InvalidInput`, as is the owner).

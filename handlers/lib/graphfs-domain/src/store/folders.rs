@@ -17,7 +17,7 @@ pub trait Folders: Send + Sync + 'static {
     /// The folders directly inside `parent`, by name.
     async fn subfolders(&self, owner: &str, parent: &str) -> Result<Vec<FolderInfo>>;
     /// The file named `name` in `owner`'s `folder` (the newest, should
-    /// there be several).
+    /// there be several: names made before they were unique).
     async fn file_at(&self, owner: &str, folder: &str, name: &str) -> Result<Option<FileRecord>>;
     /// Removes an empty folder. `NotFound` when it is not there, `Conflict`
     /// while it holds files or folders.
@@ -26,6 +26,14 @@ pub trait Folders: Send + Sync + 'static {
     /// (ancestors made as needed); the number of files moved. `NotFound`
     /// without `from`, `Conflict` when `to` exists or lies inside `from`.
     async fn move_folder(&self, owner: &str, from: &str, to: &str) -> Result<u64>;
+}
+
+/// What every backend answers when a file would take a name another file
+/// of the owner has in the same folder: names are unique within a folder.
+pub fn name_taken(folder: &str, name: &str) -> crate::Error {
+    crate::Error::Conflict(format!(
+        "a file named '{name}' is already in folder '{folder}'"
+    ))
 }
 
 /// The checks every backend makes before moving a folder, so all refuse

@@ -27,7 +27,7 @@ mod walk;
 use async_trait::async_trait;
 
 pub use files::FileCatalog;
-pub use folders::{Folders, check_folder_move};
+pub use folders::{Folders, check_folder_move, name_taken};
 pub use leases::{Leases, MAX_LEASE};
 pub use objects::{ByteRange, ByteStream, ObjectBody, ObjectMeta, ObjectStore};
 pub use principals::{

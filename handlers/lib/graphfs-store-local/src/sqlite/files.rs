@@ -132,6 +132,7 @@ impl FileCatalog for SqliteGraphIndex {
                 params![file.owner, stored_time(now)],
             )
             .map_err(db_err)?;
+            check_name_free(c, &file.owner, &file.folder, &file.name, None)?;
             make_folders(c, &file.owner, &file.folder)?;
             c.execute(
                 "INSERT INTO files(id, owner, name, size, sha256, media_type, created_at, updated_at, status, object_key, folder)
@@ -218,6 +219,11 @@ impl FileCatalog for SqliteGraphIndex {
                 if !known {
                     return Err(unknown_user(user));
                 }
+            }
+            if change.name().is_some() || change.folder().is_some() {
+                let folder = change.folder().unwrap_or(&f.record.folder);
+                let name = change.name().unwrap_or(&f.record.name);
+                check_name_free(c, &f.record.owner, folder, name, Some(f.rowid))?;
             }
             if let Some(name) = change.name() {
                 c.execute(

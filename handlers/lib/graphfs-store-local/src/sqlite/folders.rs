@@ -20,6 +20,30 @@ pub(super) fn make_folders(c: &Connection, owner: &str, path: &str) -> Result<bo
     Ok(made)
 }
 
+/// `Conflict` when another file than `except` of `owner` has `name` in
+/// `folder` (inside the caller's write transaction, so the check holds).
+pub(super) fn check_name_free(
+    c: &Connection,
+    owner: &str,
+    folder: &str,
+    name: &str,
+    except: Option<i64>,
+) -> Result<()> {
+    let taken: bool = c
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM files WHERE owner = ?1 AND folder = ?2 AND name = ?3
+                 AND rowid IS NOT ?4)",
+            params![owner, folder, name, except],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    if taken {
+        Err(name_taken(folder, name))
+    } else {
+        Ok(())
+    }
+}
+
 fn exists(c: &Connection, owner: &str, path: &str) -> Result<bool> {
     if path == ROOT_FOLDER {
         return Ok(true);

@@ -27,8 +27,8 @@ use graphfs_domain::{
     RelatedTag, Result, SearchHit, SimilarFile, Similarity, TagInfo, TagMatch, TagSource, TagStore,
     TaggingOutcome, TaggingStatus, TextSearch, UserId, Versions, Vocabulary, access,
     check_embedding, check_folder_move, cosine, folder_ancestry, folder_name, index_terms, is_cjk,
-    name_tokens, normalize_tag, parent_folder, parse_stored_time, query_terms, share_with_owner,
-    stored_time, truncate_utf8, unknown_user,
+    name_taken, name_tokens, normalize_tag, parent_folder, parse_stored_time, query_terms,
+    share_with_owner, stored_time, truncate_utf8, unknown_user,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
