@@ -301,6 +301,28 @@ describe('GraphFS web page', () => {
     assert.deepEqual(bytes, readFileSync(path.join(fixture.dir, 'zebra.txt')));
   });
 
+  test('uploading to a taken name keeps the old content in the history, and restoring it brings it back', async () => {
+    const first = await uploadRaw('history.txt', 'the first draft');
+    const second = await uploadRaw('history.txt', 'the second draft');
+    assert.equal(second.id, first.id, 'the same file');
+    await page.click('#tab-files');
+    await page.selectOption('#sort', 'name'); // reload the list
+    await page.selectOption('#sort', 'created');
+    await fileRow('history.txt').waitFor();
+    await openFileByName('history.txt');
+    const entry = page.locator('#panel-history li[data-version="1"]');
+    await entry.waitFor();
+    assert.match(await entry.textContent(), /Version 1/);
+    await entry.locator('[data-testid="restore-version"]').click();
+    await page.waitForSelector('#confirm-dialog[open]');
+    await page.click('#confirm-ok');
+    await page.locator('#panel-history li[data-version="2"]').waitFor();
+    const content = await apiCall('GET', `/files/${first.id}/content`);
+    assert.equal(content.body.toString(), 'the first draft');
+    const versions = await apiCall('GET', `/files/${first.id}/versions`);
+    assert.deepEqual(versions.body.items.map((v) => v.version), [2, 1]);
+  });
+
   test('similar files come from GET /files/{id}/similar', async () => {
     const probe = await apiCall('GET', `/files/${ids['notes.md']}/similar?limit=5`);
     await openFileByName('notes.md');

@@ -1,4 +1,4 @@
-/* The file panel: preview, metadata, tags, rename, similar files, download, delete. */
+/* The file panel: preview, metadata, tags, rename, similar files, history, download, delete. */
 import { api, isMissingRoute, session } from './api.js';
 import { $, el, humanSize, isMarkdown, isTextLike, mediaFamily, muted, on, qs, reveal, setHidden } from './dom.js';
 import { onLanguageChange, t } from './i18n.js';
@@ -25,6 +25,7 @@ export async function openFile(id) {
     app.markSelectedRow();
     loadPreview(detail, seq);
     loadSimilar(detail, seq);
+    loadHistory(detail, seq);
     app.schedulePoll();
     if (window.matchMedia('(max-width: 1100px)').matches) reveal(panel);
     $('#panel-title').focus({ preventScroll: true });
@@ -104,6 +105,52 @@ function renderSimilar(items) {
     muted(` ${Number(s.score).toFixed(2)}`, 'span'))) : [muted(t('panel.noSimilar'), 'li')]));
 }
 
+/** The file's earlier contents (GET /files/{id}/versions), each to download or, for the owner, restore. */
+async function loadHistory(d, seq) {
+  const list = $('#panel-history');
+  list.replaceChildren(muted(t('loading'), 'li'));
+  let items = [];
+  try {
+    items = (await api(`/files/${encodeURIComponent(d.id)}/versions`))?.items || [];
+  } catch (e) {
+    if (!isMissingRoute(e) && e.status !== 404) reportError(e);
+  }
+  if (seq !== state.panelSeq) return;
+  if (state.selected) state.selected.historyItems = items;
+  renderHistory(d, items);
+}
+
+function renderHistory(d, items) {
+  const owner = !session.user || d.owner === session.user;
+  $('#panel-history').replaceChildren(...(items.length ? items.map((v) => el('li', { 'data-version': v.version },
+    el('span', { text: t('panel.version', { n: v.version, size: humanSize(v.size), when: fmtDate(v.replaced_at) }) }), ' ',
+    el('button', { type: 'button', class: 'link small', text: t('panel.versionDownload'), onclick: () => downloadVersion(d, v) }), ' ',
+    el('button', {
+      type: 'button', class: 'link small', 'data-testid': 'restore-version', text: t('panel.versionRestore'),
+      disabled: !owner, onclick: () => restoreVersion(d, v),
+    }))) : [muted(t('panel.noHistory'), 'li')]));
+}
+
+async function downloadVersion(d, v) {
+  try {
+    const blob = await (await api(`/files/${d.id}/versions/${v.version}/content`, { raw: true })).blob();
+    saveBlob(blob, d.name);
+  } catch (e) {
+    reportError(e);
+  }
+}
+
+async function restoreVersion(d, v) {
+  if (!(await confirmDialog(t('panel.confirmRestore', { n: v.version, name: d.name }), t('panel.versionRestore')))) return;
+  try {
+    await api(`/files/${d.id}/versions/${v.version}/restore`, { method: 'POST' });
+    showMessage(t('panel.restored', { n: v.version, name: d.name }), 'info');
+    await openFile(d.id);
+  } catch (e) {
+    reportError(e);
+  }
+}
+
 const fmtDate = (s) => (Number.isNaN(new Date(s).getTime()) ? (s || '—') : new Date(s).toLocaleString());
 const humanizeKey = (k) => String(k).replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
 
@@ -137,6 +184,16 @@ async function patchSelected(body) {
   }
 }
 
+/** Saves a fetched blob under `name` through a temporary link. */
+function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = el('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 /** Fetches the content with the Authorization header and saves it under the file's name. */
 async function downloadSelected() {
   const d = state.selected;
@@ -145,12 +202,7 @@ async function downloadSelected() {
   Object.assign(button, { disabled: true, textContent: t('panel.downloading') });
   try {
     const blob = await (await api(`/files/${d.id}/content`, { raw: true })).blob();
-    const url = URL.createObjectURL(blob);
-    const a = el('a', { href: url, download: d.name, hidden: true });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    saveBlob(blob, d.name);
   } catch (e) {
     reportError(e);
   } finally {
@@ -288,6 +340,7 @@ export function bindPanel() {
     if (!d) return;
     renderPanel(d);
     if (d.similarItems) renderSimilar(d.similarItems);
+    if (d.historyItems) renderHistory(d, d.historyItems);
     if (!similarSupported) $('#similar-note').textContent = t('panel.similarFallback');
   });
 }
