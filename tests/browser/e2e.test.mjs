@@ -264,6 +264,19 @@ describe('GraphFS web page', () => {
     await page.waitForFunction(() => document.querySelector('#panel-title')?.textContent === 'zebra.txt');
   });
 
+  test('a file is IN its folder in the graph, and the folder node expands to its subfolders and files', async () => {
+    const folderId = 'folder:/expedition';
+    await page.evaluate((id) => window.__graphfs.openGraph({ file: id }), ids['notes.md']);
+    await page.waitForFunction((n) => window.__graphfs.nodeIds().includes(n), folderId);
+    await page.waitForFunction(() => !window.__graphfs.layoutRunning(), null, { timeout: 20000 });
+    const view = (await apiCall('GET', '/graph?folder=/expedition&depth=1&max_nodes=300')).body;
+    const nodes = view.nodes.map((n) => n.id);
+    assert.ok(nodes.includes('folder:/expedition/logs') && nodes.includes(`file:${ids['zebra.txt']}`), JSON.stringify(nodes));
+    assert.ok(view.edges.some((e) => e.kind === 'IN' && e.source === `file:${ids['notes.md']}` && e.target === folderId));
+    await page.locator(`#graph-list li[data-node="${folderId}"] .graph-activate`).click();
+    await page.waitForFunction((want) => want.every((id) => window.__graphfs.nodeIds().includes(id)), nodes);
+  });
+
   test('adding and removing a tag in the panel changes the file on the server', async () => {
     await page.click('#tab-files');
     await openFileByName('zebra.txt');

@@ -61,12 +61,18 @@ cat > "$WORK/schemathesis.toml" <<TOML
 [parameters]
 "query.cursor" = "$CURSOR"
 
-# Which users exist, and that a tag is not both added and removed, are rules
-# a schema cannot state: a schema-valid PATCH may be refused with 400.
+# Which users exist, that a tag is not both added and removed, and which
+# names a folder already holds are rules a schema cannot state: a
+# schema-valid PATCH may be refused with 400, or 409 for a taken name.
 [[operations]]
 include-path = "/api/v1/files/{id}"
 include-method = "PATCH"
-checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 403, 404]
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 403, 404, 409]
+# A create-only upload to a taken name is refused with 409.
+[[operations]]
+include-path = "/api/v1/files"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 403, 404, 409, 413]
 # The root folder (a path of blanks is the root) cannot be removed or be a
 # move's target, nor a folder moved into itself: rules of the tree, not of
 # the path's schema.

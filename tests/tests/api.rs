@@ -1574,6 +1574,52 @@ async fn folders_hold_files_and_move_with_them() {
         .unwrap();
     assert_eq!(problem(resp).await.0, 409);
 
+    // Search and the graph keep to a folder; each file is IN its folder.
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    let hit_ids = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["file"]["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let hits = s.json("/api/v1/search?q=plan&folder=/old").await.unwrap();
+    assert_eq!(hit_ids(&hits), vec![plan.clone()]);
+    let hits = s
+        .json("/api/v1/search?q=plan&folder=/old&subfolders=false")
+        .await
+        .unwrap();
+    assert_eq!(hit_ids(&hits), Vec::<String>::new());
+    let view = s
+        .json("/api/v1/graph?folder=/old/projects/titan")
+        .await
+        .unwrap();
+    let has_in = |v: &Value, from: &str, to: &str| {
+        v["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "IN" && e["source"] == from && e["target"] == to)
+    };
+    let plan_node = format!("file:{plan}");
+    assert!(
+        has_in(&view, &plan_node, "folder:/old/projects/titan"),
+        "{view}"
+    );
+    assert!(has_in(
+        &view,
+        "folder:/old/projects/titan",
+        "folder:/old/projects"
+    ));
+    let around = s.json(&format!("/api/v1/graph?file={plan}")).await.unwrap();
+    assert!(
+        has_in(&around, &plan_node, "folder:/old/projects/titan"),
+        "{around}"
+    );
+    let resp = s.get("/api/v1/graph?folder=/nowhere").send().await.unwrap();
+    assert_eq!(problem(resp).await.0, 404);
+
     // Another user sees none of it.
     let bob = s.token_for("bob").await.unwrap();
     let theirs = s.json_as(&bob, "/api/v1/folders").await.unwrap();

@@ -87,7 +87,7 @@ function mergeGraph(view) {
     const old = G.nodes.get(n.id);
     if (old) { old.degree = Math.max(old.degree, n.degree || 0); continue; }
     const node = {
-      id: n.id, kind: n.kind === 'tag' ? 'tag' : 'file', label: n.label || nodeKey(n.id),
+      id: n.id, kind: ['tag', 'folder'].includes(n.kind) ? n.kind : 'file', label: n.label || nodeKey(n.id),
       media_type: n.media_type || '', family: mediaFamily(n.media_type), degree: n.degree || 0,
     };
     G.nodes.set(n.id, node);
@@ -112,7 +112,7 @@ async function expandNode(n) {
   r.setExpanding(n.id, true);
   setStatus({ key: 'graph.expanding', params: { name: n.label } });
   try {
-    const view = await fetchGraph(n.kind === 'file' ? { file: nodeKey(n.id) } : { tag: nodeKey(n.id) }, 1, EXPAND_MAX_NODES);
+    const view = await fetchGraph({ [n.kind]: nodeKey(n.id) }, 1, EXPAND_MAX_NODES);
     if (seq !== G.seq) return;
     const { nodes, edges } = mergeGraph(view || {});
     r.add(nodes, edges, n.id);
@@ -125,9 +125,10 @@ async function expandNode(n) {
   }
 }
 
-/** The double-click action: open a file, or filter the file list by a tag. */
+/** The double-click action: open a file, filter the file list by a tag, or expand a folder. */
 function activateNode(n) {
   if (n.kind === 'file') app.openFile(nodeKey(n.id));
+  else if (n.kind === 'folder') expandNode(n);
   else app.selectTag(nodeKey(n.id), { toggle: false });
 }
 
@@ -139,7 +140,8 @@ export function removeGraphNode(id) {
   setStatus(G.status);
 }
 
-const swatch = (n) => el('span', { class: `swatch ${n.kind === 'tag' ? 'tag' : `file family-${n.family}`}`, 'aria-hidden': 'true' });
+const swatch = (n) => el('span', { class: `swatch ${n.kind === 'file' ? `file family-${n.family}` : n.kind}`, 'aria-hidden': 'true' });
+const ACTIVATE = { file: ['graph.open', 'graph.openFile'], tag: ['graph.filter', 'graph.filterTag'], folder: ['graph.expand', 'graph.expandTitle'] };
 
 function graphItem(n) {
   return el('li', { class: `graph-item ${n.kind}`, 'data-node': n.id },
@@ -148,10 +150,10 @@ function graphItem(n) {
       type: 'button', class: 'link graph-node', text: n.label, 'data-node': n.id,
       title: t('graph.expandTitle', { name: n.label }), onclick: () => expandNode(n),
     }),
-    muted(n.kind === 'tag' ? t('graph.tag') : n.media_type || t('graph.file'), 'span'),
+    muted(n.kind === 'file' ? n.media_type || t('graph.file') : t(`graph.${n.kind}`), 'span'),
     el('button', {
-      type: 'button', class: 'small graph-activate', text: n.kind === 'file' ? t('graph.open') : t('graph.filter'), onclick: () => activateNode(n),
-      'aria-label': n.kind === 'file' ? t('graph.openFile', { name: n.label }) : t('graph.filterTag', { name: n.label }),
+      type: 'button', class: 'small graph-activate', text: t(ACTIVATE[n.kind][0]), onclick: () => activateNode(n),
+      'aria-label': t(ACTIVATE[n.kind][1], { name: n.label }),
     }));
 }
 
@@ -169,6 +171,7 @@ function buildLegend() {
   const items = Object.keys(FILE_LOOK).map((family) => el('span', { class: 'legend-item' },
     el('span', { class: `swatch file family-${family}`, 'aria-hidden': 'true' }), t(`legend.${family}`)));
   items.push(el('span', { class: 'legend-item' }, el('span', { class: 'swatch tag', 'aria-hidden': 'true' }), t('legend.tag')));
+  items.push(el('span', { class: 'legend-item' }, el('span', { class: 'swatch folder', 'aria-hidden': 'true' }), t('legend.folder')));
   for (const kind of Object.keys(EDGE_LOOK)) {
     items.push(el('span', { class: 'legend-item' }, el('span', { class: `legend-line edge-${kind}`, 'aria-hidden': 'true' }), t(`legend.${kind}`)));
   }

@@ -6,16 +6,17 @@ use axum::extract::{Extension, Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use graphfs_domain::{
-    FileId, FileRecord, GraphBuilder, GraphStart, GraphView, NodeKind, Page, QueueDepth,
-    RelatedTag, SearchHit, SimilarFile, TagInfo, fuse_hits, merge_views, normalize_tag,
+    FileId, FileRecord, FolderFilter, GraphBuilder, GraphStart, GraphView, NodeKind, Page,
+    QueueDepth, RelatedTag, SearchHit, SimilarFile, TagInfo, folder_neighbourhood, fuse_hits,
+    is_within, merge_views, normalize_tag, with_folders,
 };
 use serde::Deserialize;
 
 use crate::app::{Caller, SharedState, require_admin};
-use crate::files::{ListingParams, file_query, parse_id};
+use crate::files::{ListingParams, file_query, folder_param, parse_id};
 use crate::openapi::{
-    InvalidRequest, Items, Limits, MAX_SEARCH_CHARS, Me, NoSuchFile, NoSuchTag, NotAdmin, NotJson,
-    SearchText, TagName,
+    FolderPath, InvalidRequest, Items, Limits, MAX_SEARCH_CHARS, Me, NoSuchFile, NoSuchTag,
+    NotAdmin, NotJson, SearchText, TagName,
 };
 use crate::params::{Params, json_body};
 use crate::problem::{ApiResult, Problem, ProblemDoc};
@@ -93,6 +94,8 @@ pub async fn related(
     params(
         ("q" = SearchText, Query, description = "Words to find in names, text and tags"),
         ("limit" = Option<u32>, Query, description = "At most this many (default 20)", minimum = 1, maximum = 200),
+        ("folder" = Option<FolderPath>, Query, description = "Only files in this folder (`/projects`)"),
+        ("subfolders" = Option<bool>, Query, description = "With `folder`: also files in the folders beneath it (default `true`)"),
     ),
     responses((status = 200, description = "Hits, best first", body = Items<SearchHit>), InvalidRequest)
 )]
@@ -112,13 +115,37 @@ pub async fn search(
         return Err(Problem::bad_request("query parameter 'q' is required"));
     }
     let limit = params.int_in("limit", 1, 200, 20)? as usize;
-    let text = state.index.search(&user, q, limit).await?;
+    let folder = match params.get("folder") {
+        Some(raw) => Some(FolderFilter {
+            path: folder_param(raw)?,
+            subfolders: params.choice("subfolders", &[("true", true), ("false", false)], true)?,
+        }),
+        None => None,
+    };
+    let in_folder = |f: &FileRecord| {
+        folder.as_ref().is_none_or(|fd| {
+            if fd.subfolders {
+                is_within(&f.folder, &fd.path)
+            } else {
+                f.folder == fd.path
+            }
+        })
+    };
+    let text = state
+        .index
+        .search_in(&user, q, folder.as_ref(), limit)
+        .await?;
     let items = match &state.embedder {
         Some(embedder) => {
             // Meaning is a bonus: when the model fails, text search still answers.
             let near = match embedder.embed(&[q.to_string()]).await {
                 Ok(mut v) => match v.pop().filter(|e| graphfs_embeddings::is_usable(e)) {
-                    Some(e) => state.index.nearest_files(Some(&user), &e, limit).await?,
+                    // Nearest of all the viewer's files, then the folder's:
+                    // ask for more when a folder will keep only some.
+                    Some(e) => {
+                        let wanted = if folder.is_some() { limit * 5 } else { limit };
+                        state.index.nearest_files(Some(&user), &e, wanted).await?
+                    }
                     None => Vec::new(),
                 },
                 Err(e) => {
@@ -137,6 +164,7 @@ pub async fn search(
                 .get_files(&user, &ids)
                 .await?
                 .into_iter()
+                .filter(in_folder)
                 .filter_map(|f| {
                     let score = near.iter().find(|(id, _)| *id == f.id)?.1;
                     Some((f, score))
@@ -267,7 +295,7 @@ pub async fn similar(
     Ok(Json(Items { items }).into_response())
 }
 
-/// `GET /graph`: the neighbourhood of a file, of a tag, or of both at once;
+/// `GET /graph`: the neighbourhood of a file, a tag or a folder, or of several at once;
 /// with neither, the caller's most used tags as a place to start.
 #[utoipa::path(
     get,
@@ -276,10 +304,11 @@ pub async fn similar(
     params(
         ("file" = Option<FileId>, Query, description = "Start at this file"),
         ("tag" = Option<TagName>, Query, description = "Start at this tag (with `file`: both neighbourhoods in one view)"),
+        ("folder" = Option<FolderPath>, Query, description = "Start at this folder of the caller's: its parent, subfolders and files (with `file` or `tag`: all in one view)"),
         ("depth" = Option<u32>, Query, description = "Hops (default 1)", minimum = 1, maximum = 3),
         ("max_nodes" = Option<u32>, Query, description = "At most this many nodes (default 200)", minimum = 1, maximum = 1000),
     ),
-    responses((status = 200, description = "Nodes and edges around the start", body = GraphView), InvalidRequest, (status = 404, description = "No such file or tag (`not-found`)", content_type = "application/problem+json", body = ProblemDoc))
+    responses((status = 200, description = "Nodes and edges around the start; each of the caller's files IN its folder", body = GraphView), InvalidRequest, (status = 404, description = "No such file, tag or folder (`not-found`)", content_type = "application/problem+json", body = ProblemDoc))
 )]
 pub async fn graph(
     State(state): State<SharedState>,
@@ -293,12 +322,16 @@ pub async fn graph(
     if let Some(t) = params.get("tag") {
         starts.push(GraphStart::Tag(tag_param(t)?));
     }
+    let folder = params.get("folder").map(folder_param).transpose()?;
     let depth = params.int_in("depth", 1, 3, 1)? as u32;
     let max_nodes = params.int_in("max_nodes", 1, 1000, 200)? as usize;
-    if starts.is_empty() {
+    if starts.is_empty() && folder.is_none() {
         return Ok(Json(top_tags_view(&state, &user, max_nodes).await?).into_response());
     }
-    let mut views = Vec::with_capacity(starts.len());
+    let mut views = Vec::with_capacity(starts.len() + 1);
+    if let Some(path) = &folder {
+        views.push(folder_neighbourhood(state.index.as_ref(), &user, path, max_nodes).await?);
+    }
     for start in &starts {
         views.push(
             state
@@ -307,7 +340,9 @@ pub async fn graph(
                 .await?,
         );
     }
-    Ok(Json(merge_views(views, max_nodes)).into_response())
+    let view = merge_views(views, max_nodes);
+    let view = with_folders(state.index.as_ref(), &user, view, max_nodes).await?;
+    Ok(Json(view).into_response())
 }
 
 /// The caller's most used tags, unconnected: where a graph can begin.

@@ -688,6 +688,7 @@ pub struct FilePatch {
         InvalidRequest,
         NotOwner,
         NoSuchFile,
+        (status = 409, description = "The new name or folder would give the file a name another file has in that folder (`conflict`)", content_type = "application/problem+json", body = ProblemDoc),
         NotJson,
     )
 )]

@@ -13,11 +13,14 @@ export const FILE_LOOK = {
 
 export const TAG_LOOK = { shape: 'round-tag', color: '#fde68a', border: '#b45309', text: '#78350f' };
 
+export const FOLDER_LOOK = { shape: 'round-rectangle', color: '#c7d2fe', border: '#4338ca', text: '#312e81' };
+
 export const EDGE_LOOK = {
   TAGGED: { color: '#94a3b8', style: 'solid' },
   SIMILAR: { color: '#0d9488', style: 'dashed' },
   CO_OCCURS: { color: '#ea580c', style: 'dotted' },
+  IN: { color: '#4338ca', style: 'solid' },
 };
 
 /** Node size (px at zoom 1) grows with degree. */
-export const nodeSize = (kind, degree) => (kind === 'tag' ? 18 : 14) + Math.min(36, 4.5 * Math.sqrt(degree || 0));
+export const nodeSize = (kind, degree) => (kind === 'file' ? 14 : 18) + Math.min(36, 4.5 * Math.sqrt(degree || 0));

@@ -3,7 +3,7 @@
  * layout. Loaded with import() the first time a graph is opened, so the initial page stays small.
  */
 import cytoscape from 'cytoscape';
-import { EDGE_LOOK, FILE_LOOK, TAG_LOOK, nodeSize } from './look.js';
+import { EDGE_LOOK, FILE_LOOK, FOLDER_LOOK, TAG_LOOK, nodeSize } from './look.js';
 
 const FILE_FAMILIES = Object.keys(FILE_LOOK);
 
@@ -22,6 +22,13 @@ function stylesheet() {
       style: {
         shape: TAG_LOOK.shape, 'background-color': TAG_LOOK.color, 'border-color': TAG_LOOK.border,
         color: TAG_LOOK.text, 'font-weight': 'bold', 'font-size': 11,
+      },
+    },
+    {
+      selector: 'node[kind = "folder"]',
+      style: {
+        shape: FOLDER_LOOK.shape, 'background-color': FOLDER_LOOK.color, 'border-color': FOLDER_LOOK.border,
+        color: FOLDER_LOOK.text, 'font-weight': 'bold', 'font-size': 11,
       },
     },
     ...FILE_FAMILIES.map((f) => ({
@@ -134,7 +141,7 @@ export function createRenderer(container, { onExpand, onActivate, onLayoutState 
   }
 
   const nodeData = (n) => ({
-    id: n.id, kind: n.kind, label: n.label, short: short(n.label), family: n.kind === 'tag' ? 'tag' : n.family,
+    id: n.id, kind: n.kind, label: n.label, short: short(n.label), family: n.kind === 'file' ? n.family : n.kind,
     degree: n.degree, size: nodeSize(n.kind, n.degree),
   });
   const edgeData = (e) => {

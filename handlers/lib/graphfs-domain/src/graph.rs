@@ -53,9 +53,10 @@ impl GraphBuilder {
     }
 
     /// Adds an edge between two nodes of the view (once; undirected kinds
-    /// are stored in a canonical direction).
+    /// are stored in a canonical direction, TAGGED and IN as given).
     pub fn edge(&mut self, kind: EdgeKind, source: &str, target: &str, weight: f32) {
-        let (a, b) = if kind == EdgeKind::Tagged || source < target {
+        let directed = matches!(kind, EdgeKind::Tagged | EdgeKind::In);
+        let (a, b) = if directed || source < target {
             (source, target)
         } else {
             (target, source)

@@ -453,6 +453,8 @@ pub fn fuse_hits(
 pub enum NodeKind {
     File,
     Tag,
+    /// One of the viewer's folders.
+    Folder,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -461,6 +463,8 @@ pub enum EdgeKind {
     Tagged,
     Similar,
     CoOccurs,
+    /// A file or folder in a folder (source in target).
+    In,
 }
 
 /// Where a graph walk starts.
@@ -474,7 +478,7 @@ pub enum GraphStart {
 /// graphology, Cytoscape after wrapping in `data`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GraphNode {
-    /// `file:<id>` or `tag:<name>`.
+    /// `file:<id>`, `tag:<name>` or `folder:<path>`.
     pub id: String,
     pub kind: NodeKind,
     pub label: String,

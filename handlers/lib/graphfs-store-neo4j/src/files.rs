@@ -103,6 +103,50 @@ impl Neo4jGraphIndex {
         Ok(())
     }
 
+    /// One attempt at `create_file` (see there).
+    async fn create_file_once(&self, file: &NewFile) -> Result<()> {
+        let now = Utc::now();
+        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
+        let written = async {
+            check_name_free(&mut txn, &file.owner, &file.folder, &file.name, None).await?;
+            make_folders(&mut txn, &file.owner, &file.folder).await?;
+            txn.run(
+                query(&format!(
+                    "{NEXT_TURN}
+                     MERGE (u:User {{id: $owner}}) ON CREATE SET u.created_at = $now
+                     CREATE (u)-[:OWNS]->(f:File {{id: $id, owner: $owner, name: $name, folder: $folder, name_tokens: $tokens,
+                         size: $size, sha256: $sha, media_type: $media, created_at: $now, updated_at: $now,
+                         status: 'pending', status_reason: '', metadata: '{{}}', text: '', tags_text: '',
+                         shared_with: [], terms: [], object_key: $key, viewers: $owner}})
+                     CREATE (:Job {{file_id: $id, seq: $seq, attempts: 0, due_at: $now_ms, worker: '',
+                         lease_until: 0, last_error: '', vtag: turn}})-[:FOR]->(f)"
+                ))
+                .param("owner", file.owner.clone())
+                .param("id", file.id.to_string())
+                .param("name", file.name.clone())
+                .param("folder", file.folder.clone())
+                .param("tokens", name_tokens(&file.name))
+                .param("size", i64::try_from(file.size).unwrap_or(i64::MAX))
+                .param("sha", file.sha256.clone())
+                .param("media", file.media_type.clone())
+                .param("now", stored_time(now))
+                .param("now_ms", now.timestamp_millis())
+                .param("seq", new_seq())
+                .param("key", file.object_key.clone()),
+            )
+            .await
+            .map_err(db_err)
+        }
+        .await;
+        match written {
+            Ok(()) => txn.commit().await.map_err(db_err),
+            Err(e) => {
+                let _ = txn.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
     /// One attempt at `delete_file` (see there).
     async fn delete_file_once(&self, viewer: &str, id: FileId) -> Result<FileRecord> {
         let (mut txn, record) = self.owned_txn(viewer, id).await?;
@@ -140,41 +184,9 @@ impl Neo4jGraphIndex {
 #[async_trait]
 impl FileCatalog for Neo4jGraphIndex {
     async fn create_file(&self, file: NewFile) -> Result<FileRecord> {
-        let now = Utc::now();
-        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
-        if let Err(e) = check_name_free(&mut txn, &file.owner, &file.folder, &file.name, None).await
-        {
-            let _ = txn.rollback().await;
-            return Err(e);
-        }
-        make_folders(&mut txn, &file.owner, &file.folder).await?;
-        txn.run(
-            query(&format!(
-                "{NEXT_TURN}
-                 MERGE (u:User {{id: $owner}}) ON CREATE SET u.created_at = $now
-                 CREATE (u)-[:OWNS]->(f:File {{id: $id, owner: $owner, name: $name, folder: $folder, name_tokens: $tokens,
-                     size: $size, sha256: $sha, media_type: $media, created_at: $now, updated_at: $now,
-                     status: 'pending', status_reason: '', metadata: '{{}}', text: '', tags_text: '',
-                     shared_with: [], terms: [], object_key: $key, viewers: $owner}})
-                 CREATE (:Job {{file_id: $id, seq: $seq, attempts: 0, due_at: $now_ms, worker: '',
-                     lease_until: 0, last_error: '', vtag: turn}})-[:FOR]->(f)"
-            ))
-            .param("owner", file.owner.clone())
-            .param("id", file.id.to_string())
-            .param("name", file.name.clone())
-            .param("folder", file.folder.clone())
-            .param("tokens", name_tokens(&file.name))
-            .param("size", i64::try_from(file.size).unwrap_or(i64::MAX))
-            .param("sha", file.sha256.clone())
-            .param("media", file.media_type.clone())
-            .param("now", stored_time(now))
-            .param("now_ms", now.timestamp_millis())
-            .param("seq", new_seq())
-            .param("key", file.object_key.clone()),
-        )
-        .await
-        .map_err(db_err)?;
-        txn.commit().await.map_err(db_err)?;
+        // The owner's lock (the name check) and the queue's turn are taken
+        // by other writers in other orders: a deadlock is retried.
+        retry_transient(|| self.create_file_once(&file)).await?;
         self.get_file_internal(file.id).await
     }
 
@@ -234,15 +246,10 @@ impl FileCatalog for Neo4jGraphIndex {
             });
             cypher_params.push(("mt", mt.clone().into()));
         }
-        if let Some(fd) = &q.folder {
-            if !fd.subfolders {
-                conds.push("f.folder = $fd".into());
-                cypher_params.push(("fd", fd.path.clone().into()));
-            } else if fd.path != ROOT_FOLDER {
-                conds.push("(f.folder = $fd OR f.folder STARTS WITH $fds)".into());
-                cypher_params.push(("fd", fd.path.clone().into()));
-                cypher_params.push(("fds", format!("{}/", fd.path).into()));
-            }
+        if let Some((cond, fd, fds)) = q.folder.as_ref().and_then(folder_condition) {
+            conds.push(cond.into());
+            cypher_params.push(("fd", fd.into()));
+            cypher_params.push(("fds", fds.into()));
         }
         match q.shared {
             Some(true) => conds.push("f.owner <> $viewer".into()),

@@ -63,6 +63,23 @@ async fn in_txn<T>(graph: &Graph, body: impl AsyncFnOnce(&mut Txn) -> Result<T>)
     }
 }
 
+/// The Cypher condition (on `f.folder`, bound to `$fd` and `$fds`) that
+/// keeps to the files of a folder filter, with its parameters; none when
+/// it keeps everything (the root and all beneath it).
+pub(super) fn folder_condition(fd: &FolderFilter) -> Option<(&'static str, String, String)> {
+    if !fd.subfolders {
+        Some(("f.folder = $fd", fd.path.clone(), String::new()))
+    } else if fd.path != ROOT_FOLDER {
+        Some((
+            "(f.folder = $fd OR f.folder STARTS WITH $fds)",
+            fd.path.clone(),
+            format!("{}/", fd.path),
+        ))
+    } else {
+        None
+    }
+}
+
 /// `Conflict` when another file than `except` of `owner` has `name` in
 /// `folder`. The owner's node is locked first, so the check holds until the
 /// caller's transaction ends: two writers of one name go one at a time.

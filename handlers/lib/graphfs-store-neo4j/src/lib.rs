@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use graphfs_domain::{
     ContentReplaced, CorpusStats, Cursor, CursorKey, EdgeKind, Error, FileCatalog, FileChange,
-    FileId, FileQuery, FileRecord, FileTag, FileVersion, FolderInfo, Folders, GraphBuilder,
-    GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue, Keyset,
+    FileId, FileQuery, FileRecord, FileTag, FileVersion, FolderFilter, FolderInfo, Folders,
+    GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue, Keyset,
     MAX_INDEXED_TEXT, NewContent, NewFile, NodeKind, Page, Principals, QueryTerm, QueueDepth,
     ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile, Similarity, TagInfo, TagMatch,
     TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Versions, Vocabulary,

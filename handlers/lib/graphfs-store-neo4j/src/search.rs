@@ -33,7 +33,13 @@ pub(super) fn lucene_query(terms: &[QueryTerm], all: bool) -> String {
 
 #[async_trait]
 impl TextSearch for Neo4jGraphIndex {
-    async fn search(&self, viewer: &str, q: &str, limit: usize) -> Result<Vec<SearchHit>> {
+    async fn search_in(
+        &self,
+        viewer: &str,
+        q: &str,
+        folder: Option<&FolderFilter>,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>> {
         let terms = query_terms(q);
         if terms.is_empty() {
             return Ok(vec![]);
@@ -43,6 +49,14 @@ impl TextSearch for Neo4jGraphIndex {
             "+viewers:\"{}\"",
             viewer.replace('\\', "\\\\").replace('"', "\\\"")
         );
+        let in_folder = folder.and_then(folder_condition);
+        // The index keeps to the viewer's files but knows no folders: a
+        // folder search ranks more of them before keeping the folder's.
+        let candidates = match in_folder {
+            Some(_) => FOLDER_SEARCH_CANDIDATES,
+            None => limit.clamp(1, 200) * 5,
+        };
+        let (cond, fd, fds) = in_folder.unwrap_or(("true", String::new(), String::new()));
         for all in [true, false] {
             let lucene = format!("{viewer_clause} {}", lucene_query(&terms, all));
             let rows = self
@@ -50,16 +64,18 @@ impl TextSearch for Neo4jGraphIndex {
                     query(&format!(
                         "CALL db.index.fulltext.queryNodes('graphfs_file_search', $q, {{limit: $candidates}})
                          YIELD node AS f, score
-                         WHERE {VISIBLE}
+                         WHERE {VISIBLE} AND {cond}
                          WITH f, score ORDER BY score DESC, f.id LIMIT $limit
                          RETURN {FILE_PROJECTION}, score, f.text AS text"
                     ))
                     .param("q", lucene)
                     .param("viewer", viewer)
+                    .param("fd", fd.clone())
+                    .param("fds", fds.clone())
                     .param("limit", i64::try_from(limit.clamp(1, 200)).unwrap_or(20))
                     // The index already keeps to the viewer's files; the
                     // margin covers tokenizer collisions of user names.
-                    .param("candidates", i64::try_from(limit.clamp(1, 200) * 5).unwrap_or(100)),
+                    .param("candidates", i64::try_from(candidates).unwrap_or(100)),
                 )
                 .await?;
             if rows.is_empty() {
@@ -80,6 +96,9 @@ impl TextSearch for Neo4jGraphIndex {
         Ok(vec![])
     }
 }
+
+/// Matches ranked before a folder search keeps those in the folder.
+const FOLDER_SEARCH_CANDIDATES: usize = 2000;
 
 #[cfg(test)]
 mod tests {

@@ -256,3 +256,81 @@ pub(super) async fn names_are_unique(index: &dyn GraphIndex) {
         ("/docs", "plan.txt")
     );
 }
+
+/// Search keeps to a folder (and what is beneath it, when asked) when
+/// given one.
+pub(super) async fn search_in_a_folder(index: &dyn GraphIndex) {
+    let u = unique("searcher");
+    let word = format!("zf{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let text = format!("the {word} is in this text");
+    let mut ids = Vec::new();
+    for folder in ["/", "/work", "/work/old", "/home"] {
+        let f = new_file_in(index, &u, folder, "notes.txt", "text/plain").await;
+        tag_file(index, f.id, &outcome(&text, &[])).await;
+        ids.push(f.id);
+    }
+    let found = |folder: Option<(&str, bool)>| {
+        let filter = folder.map(|(path, subfolders)| FolderFilter {
+            path: path.to_string(),
+            subfolders,
+        });
+        let word = word.clone();
+        let u = u.clone();
+        async move {
+            let mut got: Vec<FileId> = index
+                .search_in(&u, &word, filter.as_ref(), 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|h| h.file.id)
+                .collect();
+            got.sort();
+            got
+        }
+    };
+    let sorted = |mut v: Vec<FileId>| {
+        v.sort();
+        v
+    };
+    assert_eq!(found(None).await, sorted(ids.clone()));
+    assert_eq!(found(Some(("/", true))).await, sorted(ids.clone()));
+    assert_eq!(found(Some(("/", false))).await, vec![ids[0]]);
+    assert_eq!(
+        found(Some(("/work", true))).await,
+        sorted(vec![ids[1], ids[2]])
+    );
+    assert_eq!(found(Some(("/work", false))).await, vec![ids[1]]);
+    assert_eq!(found(Some(("/wor", true))).await, Vec::<FileId>::new());
+
+    // The graph: a folder with its parent, subfolders and files, each IN
+    // its folder; any view gains the folders of the viewer's files.
+    let view = folder_neighbourhood(index, &u, "/work", 100).await.unwrap();
+    let has_edge = |v: &GraphView, from: &str, to: &str| {
+        v.edges
+            .iter()
+            .any(|e| e.kind == EdgeKind::In && e.source == from && e.target == to)
+    };
+    let file_node = |id: FileId| format!("file:{id}");
+    assert!(has_edge(&view, "folder:/work", "folder:/"), "{view:?}");
+    assert!(has_edge(&view, "folder:/work/old", "folder:/work"));
+    assert!(has_edge(&view, &file_node(ids[1]), "folder:/work"));
+    assert!(
+        !view.nodes.iter().any(|n| n.id == file_node(ids[2])),
+        "not a hop away"
+    );
+    let around = index
+        .neighbourhood(&u, &GraphStart::File(ids[2]), 1, 50)
+        .await
+        .unwrap();
+    let around = with_folders(index, &u, around, 50).await.unwrap();
+    assert!(
+        has_edge(&around, &file_node(ids[2]), "folder:/work/old"),
+        "{around:?}"
+    );
+    for (who, path) in [(u.as_str(), "/nowhere"), ("someone-else", "/work")] {
+        let err = folder_neighbourhood(index, who, path, 100)
+            .await
+            .unwrap_err();
+        assert!(err.is_not_found(), "{who} {path}: {err:?}");
+    }
+}

@@ -27,7 +27,7 @@ mod versions;
 mod vocabulary;
 
 use files::{files_and_visibility, listing};
-use folders::{folders, names_are_unique};
+use folders::{folders, names_are_unique, search_in_a_folder};
 use leases::leases;
 pub use objects::object_store;
 use principals::users_and_tokens;
@@ -164,6 +164,7 @@ pub async fn graph_index(index: Arc<dyn GraphIndex>) {
     listing(index).await;
     folders(index).await;
     names_are_unique(index).await;
+    search_in_a_folder(index).await;
     versions(index).await;
     tags_and_removal(index).await;
     reads_while_tags_change(index).await;

@@ -39,7 +39,7 @@ pub use similarity::Similarity;
 pub use tags::TagStore;
 pub use versions::Versions;
 pub use vocabulary::Vocabulary;
-pub use walk::GraphWalk;
+pub use walk::{FOLDER_FANOUT, GraphWalk, folder_neighbourhood, folder_node_id, with_folders};
 
 use crate::Result;
 

@@ -56,17 +56,13 @@ pub(super) fn list_files_blocking(
         }
         args.push((":mt".into(), mt.clone().into()));
     }
-    if let Some(fd) = &q.folder {
-        if !fd.subfolders {
-            sql.push_str(" AND f.folder = :fd");
-        } else if fd.path != ROOT_FOLDER {
-            sql.push_str(
-                " AND (f.folder = :fd OR substr(f.folder, 1, length(:fd) + 1) = :fd || '/')",
-            );
-        }
-        if !(fd.subfolders && fd.path == ROOT_FOLDER) {
-            args.push((":fd".into(), fd.path.clone().into()));
-        }
+    if let Some(cond) = q
+        .folder
+        .as_ref()
+        .and_then(|fd| folder_condition(fd).map(|c| (c, fd.path.clone())))
+    {
+        sql.push_str(cond.0);
+        args.push((":fd".into(), cond.1.into()));
     }
     match q.shared {
         Some(true) => sql.push_str(" AND f.owner <> :viewer"),

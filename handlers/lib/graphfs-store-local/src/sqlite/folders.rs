@@ -56,6 +56,19 @@ fn exists(c: &Connection, owner: &str, path: &str) -> Result<bool> {
     .map_err(db_err)
 }
 
+/// The SQL condition (on `f.folder`, bound to `:fd`) that keeps to the
+/// files of a folder filter; none when it keeps everything (the root and
+/// all beneath it).
+pub(super) fn folder_condition(fd: &FolderFilter) -> Option<&'static str> {
+    if !fd.subfolders {
+        Some(" AND f.folder = :fd")
+    } else if fd.path != ROOT_FOLDER {
+        Some(" AND (f.folder = :fd OR substr(f.folder, 1, length(:fd) + 1) = :fd || '/')")
+    } else {
+        None
+    }
+}
+
 /// `path` itself or anything beneath it, as a SQL condition on `col`.
 const WITHIN: &str = "(COL = ?2 OR substr(COL, 1, length(?2) + 1) = ?2 || '/')";
 
