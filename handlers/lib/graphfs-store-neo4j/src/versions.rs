@@ -145,6 +145,25 @@ impl Versions for Neo4jGraphIndex {
             .collect::<Result<Vec<_>>>()?)
     }
 
+    async fn bytes_stored(&self, owner: &str) -> Result<u64> {
+        let rows = self
+            .rows(
+                query(
+                    "CALL () { MATCH (f:File {owner: $owner}) RETURN coalesce(sum(f.size), 0) AS files }
+                     CALL () { MATCH (v:Version)-[:OF]->(:File {owner: $owner})
+                               RETURN coalesce(sum(v.size), 0) AS versions }
+                     RETURN files + versions AS bytes",
+                )
+                .param("owner", owner),
+            )
+            .await?;
+        let bytes: i64 = match rows.first() {
+            Some(r) => r.get("bytes").map_err(de_err)?,
+            None => 0,
+        };
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
     async fn object_in_use(&self, key: &str) -> Result<bool> {
         let rows = self
             .rows(

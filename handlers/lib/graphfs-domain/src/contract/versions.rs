@@ -92,6 +92,9 @@ pub(super) async fn versions(index: &dyn GraphIndex) {
         .await
         .unwrap();
     assert_eq!(numbers(&index.versions(&alice, f.id).await.unwrap()), [5]);
+    // The file's content ("sixth") and its one version ("fifth").
+    assert_eq!(index.bytes_stored(&alice).await.unwrap(), 10);
+    assert_eq!(index.bytes_stored(&unique("nobody")).await.unwrap(), 0);
 
     // Versions are seen by whoever sees the file, and by nobody else.
     assert!(index.versions(&bob, f.id).await.unwrap_err().is_not_found());

@@ -21,6 +21,8 @@ pub trait Versions: Send + Sync + 'static {
     ) -> Result<ContentReplaced>;
     /// The file's earlier contents, newest first, for anyone who may see it.
     async fn versions(&self, viewer: &str, id: FileId) -> Result<Vec<FileVersion>>;
+    /// The bytes `owner`'s files and their versions take in the store.
+    async fn bytes_stored(&self, owner: &str) -> Result<u64>;
     /// Whether a file or a version keeps its bytes at `key` (the bucket
     /// sweep removes objects of ours that nothing refers to).
     async fn object_in_use(&self, key: &str) -> Result<bool>;

@@ -107,6 +107,23 @@ impl Versions for SqliteGraphIndex {
         .await
     }
 
+    async fn bytes_stored(&self, owner: &str) -> Result<u64> {
+        let owner = owner.to_string();
+        self.read(move |c| {
+            let bytes: i64 = c
+                .query_row(
+                    "SELECT (SELECT COALESCE(SUM(size), 0) FROM files WHERE owner = ?1)
+                          + (SELECT COALESCE(SUM(v.size), 0) FROM versions v
+                             JOIN files f ON f.rowid = v.file_rowid WHERE f.owner = ?1)",
+                    [owner],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            Ok(u64::try_from(bytes).unwrap_or(0))
+        })
+        .await
+    }
+
     async fn object_in_use(&self, key: &str) -> Result<bool> {
         let key = key.to_string();
         self.read(move |c| {
