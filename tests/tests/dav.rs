@@ -403,6 +403,47 @@ async fn the_drive_answers_clients_as_webdav_expects() {
     }
     let resp = dav(&s, "GET", "/mine/secret.txt").send().await.unwrap();
     assert_eq!(resp.status(), 200);
+
+    // Every tree has the same paths: one user's lock neither blocks nor
+    // shows in another's tree at the same path.
+    assert_eq!(as_bob("MKCOL", "/mine").send().await.unwrap().status(), 201);
+    let resp = dav(&s, "LOCK", "/mine/secret.txt")
+        .header("Timeout", "Second-600")
+        .body(
+            r#"<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>dev-owner-note</D:owner></D:lockinfo>"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = dav(&s, "PUT", "/mine/secret.txt")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::LOCKED,
+        "the owner's own lock holds"
+    );
+    let resp = as_bob("PUT", "/mine/secret.txt")
+        .body("bob's")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "bob's tree is not locked");
+    let resp = as_bob("PROPFIND", "/mine/secret.txt")
+        .header("Depth", "0")
+        .body(r#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 207);
+    let body = resp.text().await.unwrap();
+    assert!(
+        !body.contains("dev-owner-note") && !body.contains("locktoken"),
+        "{body}"
+    );
     let _: Value = s.json("/api/v1/files").await.unwrap();
 }
 

@@ -6,8 +6,10 @@
 //! the password: what desktop clients speak) or a Bearer token.
 //!
 //! The protocol is `dav-server`'s; [`fs::GraphDav`] is the file system
-//! behind it. Locks are kept in memory by each replica (clients such as
-//! Finder and Explorer need them to write; they are advisory here).
+//! behind it. Locks are kept in memory by each replica, one lock table per
+//! user: every user's tree has the same paths (`/files/report.txt`), and
+//! one user's lock must neither block nor show in another's (clients such
+//! as Finder and Explorer need locks to write; they are advisory here).
 
 mod file;
 mod fs;
@@ -20,7 +22,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use dav_server::DavHandler;
@@ -37,20 +41,38 @@ pub const PREFIX: &str = "/dav";
 
 #[derive(Clone)]
 struct Dav {
-    handler: DavHandler<DavUser>,
+    fs: fs::GraphDav,
+    /// Each user's locks; a user's first LOCK makes theirs.
+    locks: Arc<Mutex<HashMap<String, Box<MemLs>>>>,
+}
+
+impl Dav {
+    /// The protocol handler for one request of `user`: the shared file
+    /// system, with the user's own lock table.
+    fn handler_for(&self, user: &str) -> DavHandler<DavUser> {
+        let locks = {
+            let mut all = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            all.entry(user.to_string())
+                .or_insert_with(MemLs::new)
+                .clone()
+        };
+        DavHandler::builder()
+            .filesystem(Box::new(self.fs.clone()))
+            .locksystem(locks)
+            .strip_prefix(PREFIX)
+            .build_handler()
+    }
 }
 
 /// The `/dav` routes.
 pub fn routes(state: SharedState) -> Router<SharedState> {
-    let handler = DavHandler::builder()
-        .filesystem(Box::new(fs::GraphDav {
+    let dav = Dav {
+        fs: fs::GraphDav {
             state: state.clone(),
             props: props::DeadProps::default(),
-        }))
-        .locksystem(MemLs::new())
-        .strip_prefix(PREFIX)
-        .build_handler();
-    let dav = Dav { handler };
+        },
+        locks: Arc::default(),
+    };
     let serve = move |State(state): State<SharedState>, req: Request| {
         let dav = dav.clone();
         async move { serve(state, dav, req).await }
@@ -109,7 +131,8 @@ async fn serve(state: SharedState, dav: Dav, req: Request) -> Response {
     let if_header = req.headers().get("if").cloned();
     // The protocol library can panic on some malformed headers (its `If:`
     // parser indexes past the end); that is the client's mistake, a 400.
-    let handled = AssertUnwindSafe(dav.handler.handle_guarded(req, user.clone(), DavUser(user)))
+    let handler = dav.handler_for(&user);
+    let handled = AssertUnwindSafe(handler.handle_guarded(req, user.clone(), DavUser(user)))
         .catch_unwind()
         .await;
     match handled {
