@@ -256,6 +256,63 @@ async fn replicas_behind_nginx_survive_losing_one() {
         assert_eq!(status, 201, "{f}");
         seeded.push(f["id"].as_str().unwrap().to_string());
     }
+    // A lock taken through one replica holds on the others: a client's
+    // LOCK and the PUT after it may reach different replicas.
+    let dav_at = |replica: &Server, method: &str| {
+        front
+            .client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}/dav/files/locked.txt", replica.base),
+            )
+            .basic_auth("dev", Some(&front.token))
+    };
+    let status = |r: reqwest::Response| r.status().as_u16();
+    assert_eq!(
+        status(dav_at(&replicas[0], "PUT").body("v1").send().await.unwrap()),
+        201
+    );
+    let locked = dav_at(&replicas[0], "LOCK")
+        .header("Timeout", "Second-600")
+        .body(r#"<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>failover</D:owner></D:lockinfo>"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(locked.status(), 200);
+    let token = locked.headers()["lock-token"]
+        .to_str()
+        .unwrap()
+        .trim_matches(['<', '>'])
+        .to_string();
+    let without = dav_at(&replicas[1], "PUT").body("v2").send().await.unwrap();
+    assert_eq!(status(without), 423, "another replica knows the lock");
+    let with = dav_at(&replicas[2], "PUT")
+        .header("If", format!("(<{token}>)"))
+        .body("v2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        status(with),
+        204,
+        "the lock's token opens it on any replica"
+    );
+    let unlocked = dav_at(&replicas[1], "UNLOCK")
+        .header("Lock-Token", format!("<{token}>"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(unlocked), 204);
+    assert_eq!(
+        status(dav_at(&replicas[0], "PUT").body("v3").send().await.unwrap()),
+        204
+    );
+    // Only the load's uploads below are to be listed at the end.
+    assert_eq!(
+        status(dav_at(&replicas[2], "DELETE").send().await.unwrap()),
+        204
+    );
+
     let paths = vec![
         "/api/v1/files?limit=20".to_string(),
         "/api/v1/search?q=rivers".to_string(),

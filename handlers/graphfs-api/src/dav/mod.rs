@@ -6,13 +6,15 @@
 //! the password: what desktop clients speak) or a Bearer token.
 //!
 //! The protocol is `dav-server`'s; [`fs::GraphDav`] is the file system
-//! behind it. Locks are kept in memory by each replica, one lock table per
-//! user: every user's tree has the same paths (`/files/report.txt`), and
-//! one user's lock must neither block nor show in another's (clients such
-//! as Finder and Explorer need locks to write; they are advisory here).
+//! behind it. Locks ([`locks`]) are kept in the graph index, where every
+//! replica sees them, one lock table per user: every user's tree has the
+//! same paths (`/files/report.txt`), and one user's lock must neither block
+//! nor show in another's. Clients such as Finder and Explorer need locks to
+//! write.
 
 mod file;
 mod fs;
+mod locks;
 mod path;
 mod props;
 mod views;
@@ -22,13 +24,10 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use dav_server::DavHandler;
-use dav_server::memls::MemLs;
 use futures::FutureExt;
 
 use crate::app::{SharedState, caller_of};
@@ -42,23 +41,16 @@ pub const PREFIX: &str = "/dav";
 #[derive(Clone)]
 struct Dav {
     fs: fs::GraphDav,
-    /// Each user's locks; a user's first LOCK makes theirs.
-    locks: Arc<Mutex<HashMap<String, Box<MemLs>>>>,
 }
 
 impl Dav {
     /// The protocol handler for one request of `user`: the shared file
     /// system, with the user's own lock table.
     fn handler_for(&self, user: &str) -> DavHandler<DavUser> {
-        let locks = {
-            let mut all = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            all.entry(user.to_string())
-                .or_insert_with(MemLs::new)
-                .clone()
-        };
+        let locks = locks::SharedLocks::new(self.fs.state.index.clone(), user.to_string());
         DavHandler::builder()
             .filesystem(Box::new(self.fs.clone()))
-            .locksystem(locks)
+            .locksystem(Box::new(locks))
             .strip_prefix(PREFIX)
             .build_handler()
     }
@@ -71,7 +63,6 @@ pub fn routes(state: SharedState) -> Router<SharedState> {
             state: state.clone(),
             props: props::DeadProps::default(),
         },
-        locks: Arc::default(),
     };
     let serve = move |State(state): State<SharedState>, req: Request| {
         let dav = dav.clone();

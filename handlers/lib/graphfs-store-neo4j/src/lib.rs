@@ -15,15 +15,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use graphfs_domain::{
-    ContentReplaced, CorpusStats, Cursor, CursorKey, EdgeKind, Error, FileCatalog, FileChange,
-    FileId, FileQuery, FileRecord, FileTag, FileVersion, FolderFilter, FolderInfo, Folders,
-    GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue, Keyset,
-    MAX_INDEXED_TEXT, NewContent, NewFile, NodeKind, Page, Principals, QueryTerm, QueueDepth,
-    ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile, Similarity, TagInfo, TagMatch,
-    TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Versions, Vocabulary,
-    access, check_embedding, check_folder_move, folder_ancestry, folder_name, index_terms,
-    name_taken, name_tokens, normalize_tag, parent_folder, parse_stored_time, query_terms,
-    share_with_owner, snippet, stored_time, truncate_utf8, unknown_user,
+    ContentReplaced, CorpusStats, Cursor, CursorKey, DriveLocks, EdgeKind, Error, FileCatalog,
+    FileChange, FileId, FileQuery, FileRecord, FileTag, FileVersion, FolderFilter, FolderInfo,
+    Folders, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
+    Keyset, MAX_INDEXED_TEXT, NewContent, NewFile, NodeKind, Page, Principals, QueryTerm,
+    QueueDepth, ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile, Similarity, TagInfo,
+    TagMatch, TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Versions,
+    Vocabulary, access, check_embedding, check_folder_move, folder_ancestry, folder_name,
+    index_terms, name_taken, name_tokens, normalize_tag, parent_folder, parse_stored_time,
+    query_terms, share_with_owner, snippet, stored_time, truncate_utf8, unknown_user,
 };
 use neo4rs::{ConfigBuilder, Graph, Query, Row, Txn, query};
 use serde::Deserialize;
@@ -31,6 +31,7 @@ use serde::Deserialize;
 mod files;
 mod folders;
 mod leases;
+mod locks;
 mod principals;
 mod queue;
 mod rows;

@@ -13,6 +13,7 @@ pub(super) const SCHEMA: &[&str] = &[
     "CREATE CONSTRAINT graphfs_file_object_key IF NOT EXISTS FOR (f:File) REQUIRE f.object_key IS UNIQUE",
     // Versions (versions.rs): each earlier content keeps its own object.
     "CREATE CONSTRAINT graphfs_version_object_key IF NOT EXISTS FOR (v:Version) REQUIRE v.object_key IS UNIQUE",
+    "CREATE CONSTRAINT graphfs_drive_locks IF NOT EXISTS FOR (d:DriveLocks) REQUIRE d.owner IS UNIQUE",
     "CREATE CONSTRAINT graphfs_lease_name IF NOT EXISTS FOR (l:GraphfsLease) REQUIRE l.name IS UNIQUE",
     "CREATE INDEX graphfs_file_owner_created IF NOT EXISTS FOR (f:File) ON (f.owner, f.created_at)",
     "CREATE INDEX graphfs_file_status IF NOT EXISTS FOR (f:File) ON (f.status)",

@@ -18,6 +18,7 @@ use crate::*;
 mod files;
 mod folders;
 mod leases;
+mod locks;
 mod objects;
 mod principals;
 mod queue;
@@ -29,6 +30,7 @@ mod vocabulary;
 use files::{files_and_visibility, listing};
 use folders::{folders, names_are_unique, search_in_a_folder};
 use leases::leases;
+use locks::drive_locks;
 pub use objects::object_store;
 use principals::users_and_tokens;
 use queue::queue;
@@ -174,4 +176,5 @@ pub async fn graph_index(index: Arc<dyn GraphIndex>) {
     embeddings_and_vocabulary(index).await;
     embedding_model_changes(index).await;
     leases(index).await;
+    drive_locks(index).await;
 }

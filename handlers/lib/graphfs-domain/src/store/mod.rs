@@ -14,6 +14,7 @@
 mod files;
 mod folders;
 mod leases;
+mod locks;
 mod objects;
 mod principals;
 mod queue;
@@ -29,6 +30,7 @@ use async_trait::async_trait;
 pub use files::FileCatalog;
 pub use folders::{Folders, check_folder_move, name_taken};
 pub use leases::{Leases, MAX_LEASE};
+pub use locks::DriveLocks;
 pub use objects::{ByteRange, ByteStream, ObjectBody, ObjectMeta, ObjectStore};
 pub use principals::{
     MAX_TOKEN_DAYS, NewToken, Principals, TokenInfo, TokenSource, token_expiry, token_id,
@@ -59,6 +61,7 @@ pub trait GraphIndex:
     + GraphWalk
     + JobQueue
     + Leases
+    + DriveLocks
 {
     /// Cheap reachability check for readiness probes.
     async fn ping(&self) -> Result<()>;

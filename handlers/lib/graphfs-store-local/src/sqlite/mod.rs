@@ -20,10 +20,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use graphfs_domain::{
-    ContentReplaced, CorpusStats, Cursor, CursorKey, EdgeKind, Error, FileCatalog, FileChange,
-    FileId, FileQuery, FileRecord, FileTag, FileVersion, FolderFilter, FolderInfo, Folders,
-    GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue, Keyset,
-    Leases, MAX_INDEXED_TEXT, NewContent, NewFile, NodeKind, Page, Principals, QueueDepth,
+    ContentReplaced, CorpusStats, Cursor, CursorKey, DriveLocks, EdgeKind, Error, FileCatalog,
+    FileChange, FileId, FileQuery, FileRecord, FileTag, FileVersion, FolderFilter, FolderInfo,
+    Folders, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
+    Keyset, Leases, MAX_INDEXED_TEXT, NewContent, NewFile, NodeKind, Page, Principals, QueueDepth,
     ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile, Similarity, TagInfo, TagMatch,
     TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Versions, Vocabulary,
     access, check_embedding, check_folder_move, cosine, folder_ancestry, folder_name, index_terms,
@@ -36,6 +36,7 @@ mod files;
 mod folders;
 mod fts;
 mod leases;
+mod locks;
 mod principals;
 mod queue;
 mod rows;

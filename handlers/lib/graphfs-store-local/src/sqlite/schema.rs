@@ -115,6 +115,12 @@ CREATE TABLE IF NOT EXISTS folders (
     created_at TEXT NOT NULL,
     PRIMARY KEY (owner, path)
 ) WITHOUT ROWID;
+-- Each user's WebDAV lock table (DriveLocks), replaced whole by version.
+CREATE TABLE IF NOT EXISTS drive_locks (
+    owner TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
 -- Earlier contents of files (Versions), numbered per file from 1.
 CREATE TABLE IF NOT EXISTS versions (
     file_rowid INTEGER NOT NULL REFERENCES files(rowid) ON DELETE CASCADE,
