@@ -1635,6 +1635,20 @@ async fn folders_hold_files_and_move_with_them() {
     assert_eq!(problem(resp).await.0, 404);
 }
 
+/// The numbers of a file's versions, as listed (newest first).
+async fn version_numbers(s: &Server, id: &str) -> Vec<u64> {
+    let versions = s
+        .json(&format!("/api/v1/files/{id}/versions"))
+        .await
+        .unwrap();
+    versions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect()
+}
+
 /// The names of a file's tags, sorted.
 async fn tags_of(s: &Server, id: &str) -> Vec<String> {
     let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
@@ -1677,16 +1691,7 @@ async fn versions_keep_what_new_content_replaced() {
     }
     let page = s.json("/api/v1/files?folder=/writing").await.unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 1, "one file");
-    let versions = s
-        .json(&format!("/api/v1/files/{id}/versions"))
-        .await
-        .unwrap();
-    let numbers: Vec<u64> = versions["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["version"].as_u64().unwrap())
-        .collect();
+    let numbers = version_numbers(&s, &id).await;
     assert_eq!(numbers, [2, 1], "newest first");
     for (n, body) in [(1, drafts[0]), (2, drafts[1])] {
         let got = s
@@ -1740,16 +1745,7 @@ async fn versions_keep_what_new_content_replaced() {
         first_tags,
         "the tags follow the content"
     );
-    let versions = s
-        .json(&format!("/api/v1/files/{id}/versions"))
-        .await
-        .unwrap();
-    let numbers: Vec<u64> = versions["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["version"].as_u64().unwrap())
-        .collect();
+    let numbers = version_numbers(&s, &id).await;
     assert_eq!(numbers, [3, 2]);
     assert_eq!(
         s.object_files().await.len(),

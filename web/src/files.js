@@ -83,7 +83,9 @@ export function renderFileList() {
 const findRow = (id) => $(`#file-list .file-row[data-id="${CSS.escape(id)}"]`);
 
 export function addFileToList(record) {
-  if (!state.files.some((x) => x.id === record.id)) { state.files.unshift(record); renderFileList(); }
+  // An upload to a taken path is that file's new content: its row is updated, not added again.
+  if (state.files.some((x) => x.id === record.id)) updateFile(record);
+  else { state.files.unshift(record); renderFileList(); }
   schedulePoll();
 }
 
