@@ -334,6 +334,8 @@ describe('GraphFS web page', () => {
     assert.equal(content.body.toString(), 'the first draft');
     const versions = await apiCall('GET', `/files/${first.id}/versions`);
     assert.deepEqual(versions.body.items.map((v) => v.version), [2, 1]);
+    // The restore re-tags the file; the steps after this one count the vocabulary, so let it settle.
+    await waitFor(async () => (await apiCall('GET', `/files/${first.id}`)).body.status === 'done', { what: 'the restored file tagged' });
   });
 
   test('similar files come from GET /files/{id}/similar', async () => {
