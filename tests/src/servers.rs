@@ -140,6 +140,8 @@ impl ExternalServer {
             part_size: 5 << 20,
             upload_concurrency: 4,
             upload_buffer_bytes: 256 << 20,
+            download_concurrency: 4,
+            download_buffer_bytes: 128 << 20,
             timeout: std::time::Duration::from_secs(10),
             notify_arn: None,
         })

@@ -105,6 +105,14 @@ pub struct StorageArgs {
     /// many large uploads run at once.
     #[arg(long, env = "GRAPHFS_S3_UPLOAD_BUFFER_MB", default_value_t = 256)]
     pub s3_upload_buffer_mb: usize,
+    /// Part-sized ranges of one large download (two parts or more) fetched
+    /// at once; 1 reads every download with one plain GET.
+    #[arg(long, env = "GRAPHFS_S3_DOWNLOAD_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub s3_download_concurrency: u16,
+    /// MiB of range buffers all downloads together may hold; a download
+    /// that finds no room left reads with one plain GET instead of waiting.
+    #[arg(long, env = "GRAPHFS_S3_DOWNLOAD_BUFFER_MB", default_value_t = 128)]
+    pub s3_download_buffer_mb: usize,
     /// Where the graph, search indexes and tagging queue live.
     #[arg(long, env = "GRAPHFS_GRAPH", value_enum, default_value_t = GraphKind::Embedded)]
     pub graph: GraphKind,

@@ -121,6 +121,8 @@ async fn open_backends(storage: &StorageArgs) -> Result<Backends> {
                     part_size: storage.s3_part_size_mb << 20,
                     upload_concurrency: storage.s3_upload_concurrency.into(),
                     upload_buffer_bytes: storage.s3_upload_buffer_mb << 20,
+                    download_concurrency: storage.s3_download_concurrency.into(),
+                    download_buffer_bytes: storage.s3_download_buffer_mb << 20,
                     timeout: Duration::from_secs(60),
                     notify_arn: storage.s3_notify_arn.clone(),
                 })

@@ -59,6 +59,19 @@ impl BufferBudget {
         Ok(Reservation { _permit: permit })
     }
 
+    /// Holds `bytes` if they fit now (and within the budget at all);
+    /// `None` otherwise, without waiting.
+    pub fn try_reserve(&self, bytes: usize) -> Option<Reservation> {
+        let want = u32::try_from(bytes.div_ceil(UNIT).max(1)).ok()?;
+        if want as usize > self.units {
+            return None;
+        }
+        let permit = self.permits.clone().try_acquire_many_owned(want).ok()?;
+        let in_use = (self.units - self.permits.available_permits()) * UNIT;
+        self.peak.fetch_max(in_use, Ordering::Relaxed);
+        Some(Reservation { _permit: permit })
+    }
+
     /// The budget, in bytes.
     pub fn bytes(&self) -> usize {
         self.units * UNIT
@@ -78,6 +91,22 @@ impl BufferBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_try_takes_room_only_when_it_is_there() {
+        let budget = BufferBudget::new(3 * UNIT, UNIT);
+        let a = budget.try_reserve(2 * UNIT).expect("room for two");
+        assert!(budget.try_reserve(2 * UNIT).is_none(), "only one unit left");
+        let b = budget.try_reserve(UNIT).expect("room for one");
+        assert_eq!(budget.in_use(), 3 * UNIT);
+        drop(a);
+        assert_eq!(budget.in_use(), UNIT);
+        // More than the whole budget never fits.
+        assert!(budget.try_reserve(4 * UNIT).is_none());
+        drop(b);
+        assert_eq!(budget.in_use(), 0);
+        assert_eq!(budget.peak(), 3 * UNIT);
+    }
 
     #[tokio::test]
     async fn reservations_wait_for_room_and_give_it_back() {

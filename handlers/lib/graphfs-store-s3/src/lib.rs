@@ -9,7 +9,13 @@
 //! budget ([`budget`]): however many uploads run, their buffers stay within
 //! it. A failed multipart upload is aborted, so no incomplete upload is left
 //! in the bucket.
+//!
+//! Payloads go up unsigned (`UNSIGNED-PAYLOAD`). Signing one costs a SHA-256
+//! pass over every byte, on top of the pass the API already makes for the
+//! file's digest. Integrity on the wire still holds: every request carries
+//! the SDK's CRC32 checksum of its body, and the server verifies it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,8 +27,8 @@ use aws_sdk_s3::primitives::ByteStream as S3Body;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 use graphfs_domain::{ByteRange, ByteStream, Error, ObjectBody, ObjectMeta, ObjectStore, Result};
+use tokio::task::JoinSet;
 
 pub mod budget;
 
@@ -50,6 +56,11 @@ pub struct S3Config {
     /// Bytes of part buffers all uploads together may hold (at least one
     /// part); an upload past it waits for room.
     pub upload_buffer_bytes: usize,
+    /// Ranges of one large download fetched at once (1: one plain GET).
+    pub download_concurrency: usize,
+    /// Bytes of range buffers all downloads together may hold; a download
+    /// that finds no room streams with one plain GET instead of waiting.
+    pub download_buffer_bytes: usize,
     /// Per-request timeout; a server that stopped answering is `Unavailable`.
     pub timeout: Duration,
     /// Notification target to subscribe the bucket to (created and removed
@@ -63,6 +74,9 @@ pub struct S3ObjectStore {
     part_size: usize,
     upload_concurrency: usize,
     budget: BufferBudget,
+    pool: PartPool,
+    download_concurrency: usize,
+    download_budget: BufferBudget,
 }
 
 /// Maps an SDK error to the domain's by the S3 error code and the HTTP
@@ -131,6 +145,9 @@ impl S3ObjectStore {
             part_size,
             upload_concurrency: cfg.upload_concurrency.max(1),
             budget: BufferBudget::new(cfg.upload_buffer_bytes, part_size),
+            pool: PartPool::new(part_size, cfg.upload_concurrency.max(1) + 1),
+            download_concurrency: cfg.download_concurrency.max(1),
+            download_budget: BufferBudget::new(cfg.download_buffer_bytes, 0),
         };
         store.ensure_bucket().await?;
         if let Some(arn) = &cfg.notify_arn {
@@ -194,6 +211,22 @@ impl S3ObjectStore {
         &self.budget
     }
 
+    /// The budget download ranges share (for metrics and tests).
+    pub fn download_budget(&self) -> &BufferBudget {
+        &self.download_budget
+    }
+
+    /// Room for one download's ranges in flight, if ranges are on and the
+    /// download budget has it now.
+    fn download_room(&self) -> Option<Reservation> {
+        if self.download_concurrency < 2 {
+            return None;
+        }
+        // The ranges in flight, and the one the connection is still sending.
+        self.download_budget
+            .try_reserve((self.download_concurrency + 1) * self.part_size)
+    }
+
     async fn put_multipart(
         &self,
         key: &str,
@@ -237,16 +270,25 @@ impl S3ObjectStore {
         mut carry: Option<Bytes>,
         body: &mut ByteStream,
     ) -> Result<u64> {
-        let mut in_flight = FuturesUnordered::new();
+        // Dropping the set (on an error) cancels the parts still in flight;
+        // the caller then aborts the upload.
+        let mut in_flight = JoinSet::new();
+        let target = PartTarget {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            key: key.into(),
+            upload_id: upload_id.into(),
+            pool: self.pool.clone(),
+        };
         let mut parts = Vec::new();
         let mut total = first.len() as u64;
-        in_flight.push(self.send_part(key, upload_id, 1, first, first_room));
+        in_flight.spawn(target.clone().send(1, first, first_room));
         let mut next_number = 2i32;
         let mut ended = false;
         while !ended {
             while in_flight.len() >= self.upload_concurrency {
-                if let Some(done) = in_flight.next().await {
-                    parts.push(done?);
+                if let Some(done) = in_flight.join_next().await {
+                    parts.push(joined(done)?);
                 }
             }
             // Room for the next buffer; parts on the wire meanwhile finish
@@ -254,13 +296,13 @@ impl S3ObjectStore {
             let room = loop {
                 tokio::select! {
                     biased;
-                    Some(done) = in_flight.next(), if !in_flight.is_empty() => parts.push(done?),
+                    Some(done) = in_flight.join_next(), if !in_flight.is_empty() => parts.push(joined(done)?),
                     room = self.budget.reserve(self.part_size) => break room?,
                 }
             };
             // Each part gets a buffer of exactly one part: growing one by
             // doubling would hold up to twice the part size per part in flight.
-            let mut part = BytesMut::with_capacity(self.part_size);
+            let mut part = self.pool.take();
             while part.len() < self.part_size {
                 let chunk = match carry.take() {
                     Some(chunk) => chunk,
@@ -268,8 +310,8 @@ impl S3ObjectStore {
                     // an upload that finishes meanwhile frees its slot.
                     None => tokio::select! {
                         biased;
-                        Some(done) = in_flight.next(), if !in_flight.is_empty() => {
-                            parts.push(done?);
+                        Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                            parts.push(joined(done)?);
                             continue;
                         }
                         chunk = body.next() => match chunk {
@@ -293,13 +335,13 @@ impl S3ObjectStore {
                 break;
             }
             total += part.len() as u64;
-            in_flight.push(self.send_part(key, upload_id, next_number, part.freeze(), room));
+            in_flight.spawn(target.clone().send(next_number, part.freeze(), room));
             next_number = next_number
                 .checked_add(1)
                 .ok_or_else(|| Error::internal("too many parts"))?;
         }
-        while let Some(done) = in_flight.next().await {
-            parts.push(done?);
+        while let Some(done) = in_flight.join_next().await {
+            parts.push(joined(done)?);
         }
         parts.sort_by_key(|p| p.part_number());
         self.client
@@ -317,44 +359,189 @@ impl S3ObjectStore {
             .map_err(|e| classify("complete multipart upload", e))?;
         Ok(total)
     }
+}
 
+/// Where the parts of one multipart upload go. Each part is sent on a task
+/// of its own, so signing and writing it run on another core while the
+/// request's task reads (and hashes) the next part.
+#[derive(Clone)]
+struct PartTarget {
+    client: Client,
+    bucket: String,
+    key: Arc<str>,
+    upload_id: Arc<str>,
+    pool: PartPool,
+}
+
+impl PartTarget {
     /// Sends one part; its buffer's room in the budget is given back once
     /// the part is on the server.
-    async fn send_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        number: i32,
-        part: Bytes,
-        room: Reservation,
-    ) -> Result<CompletedPart> {
-        let sent = self.upload_part(key, upload_id, number, part).await;
-        drop(room);
-        sent
-    }
-
-    async fn upload_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        number: i32,
-        part: Bytes,
-    ) -> Result<CompletedPart> {
+    async fn send(self, number: i32, part: Bytes, room: Reservation) -> Result<CompletedPart> {
+        let kept = part.clone();
         let out = self
             .client
             .upload_part()
             .bucket(&self.bucket)
-            .key(key)
-            .upload_id(upload_id)
+            .key(&*self.key)
+            .upload_id(&*self.upload_id)
             .part_number(number)
             .body(S3Body::from(part))
+            .customize()
+            .disable_payload_signing()
             .send()
             .await
-            .map_err(|e| classify("upload part", e))?;
+            .map_err(|e| classify("upload part", e));
+        self.pool.give_back(kept);
+        drop(room);
         Ok(CompletedPart::builder()
             .part_number(number)
-            .set_e_tag(out.e_tag().map(str::to_string))
+            .set_e_tag(out?.e_tag().map(str::to_string))
             .build())
+    }
+}
+
+/// Part buffers kept for the next part once the server has one. A reused
+/// buffer is already paged in, where a fresh one faults in a part's worth of
+/// pages; and the allocator is not left holding freed parts in per-thread
+/// arenas, which grew the server's memory past the parts in flight. At most
+/// `keep` are kept.
+#[derive(Clone)]
+struct PartPool {
+    free: Arc<std::sync::Mutex<Vec<BytesMut>>>,
+    size: usize,
+    keep: usize,
+}
+
+impl PartPool {
+    fn new(size: usize, keep: usize) -> Self {
+        PartPool {
+            free: Arc::default(),
+            size,
+            keep,
+        }
+    }
+
+    /// An empty buffer with room for one part.
+    fn take(&self) -> BytesMut {
+        self.free
+            .lock()
+            .ok()
+            .and_then(|mut free| free.pop())
+            .unwrap_or_else(|| BytesMut::with_capacity(self.size))
+    }
+
+    /// Keeps a sent part's buffer, unless something still refers to it.
+    fn give_back(&self, part: Bytes) {
+        let Ok(mut buf) = part.try_into_mut() else {
+            return;
+        };
+        if buf.capacity() < self.size {
+            return;
+        }
+        buf.clear();
+        if let Ok(mut free) = self.free.lock()
+            && free.len() < self.keep
+        {
+            free.push(buf);
+        }
+    }
+}
+
+/// A part's outcome from its task.
+fn joined(
+    done: std::result::Result<Result<CompletedPart>, tokio::task::JoinError>,
+) -> Result<CompletedPart> {
+    done.map_err(|e| Error::internal(format!("upload part task: {e}")))?
+}
+
+/// A missing object is named by its key.
+fn not_found_as_key(e: Error, key: &str) -> Error {
+    match e {
+        Error::NotFound(_) => Error::NotFound(format!("object '{key}'")),
+        other => other,
+    }
+}
+
+/// Wraps a task so that dropping it (a download the client gave up on)
+/// cancels the task instead of letting it run to the end.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = std::result::Result<T, tokio::task::JoinError>;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+/// One object read as consecutive ranges of a part each, a few fetched at
+/// once on tasks of their own and handed on in order. A single GET streams
+/// at what one connection and one of the server's request pipelines
+/// deliver; ranges in parallel use the idle cores. Every range asks for the
+/// ETag the object had when the download began, so an object overwritten
+/// meanwhile (possible only for files written straight into the bucket)
+/// fails the download instead of splicing two contents.
+#[derive(Clone)]
+struct RangeSource {
+    client: Client,
+    bucket: String,
+    key: Arc<str>,
+    etag: Arc<str>,
+}
+
+impl RangeSource {
+    fn stream(
+        self,
+        start: u64,
+        end: u64,
+        part: usize,
+        concurrency: usize,
+        room: Reservation,
+    ) -> ByteStream {
+        let step = part as u64;
+        let ranges = (0u64..)
+            .map(move |i| start + i * step)
+            .take_while(move |from| *from <= end)
+            .map(move |from| (from, (from + step - 1).min(end)));
+        let stream = futures::stream::iter(ranges)
+            .map(move |(from, to)| {
+                let task = AbortOnDrop(tokio::spawn(self.clone().fetch(from, to)));
+                async move { task.await.map_err(std::io::Error::other)? }
+            })
+            .buffered(concurrency)
+            // The room is the stream's: it goes back when the download ends.
+            .map(move |r| {
+                let _held = &room;
+                r
+            });
+        Box::pin(stream)
+    }
+
+    async fn fetch(self, from: u64, to: u64) -> std::io::Result<Bytes> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&*self.key)
+            .range(format!("bytes={from}-{to}"))
+            .if_match(&*self.etag)
+            .send()
+            .await
+            .map_err(|e| std::io::Error::other(classify("get", e).to_string()))?;
+        let mut buf = BytesMut::with_capacity(usize::try_from(to - from + 1).unwrap_or(0));
+        let mut body = out.body;
+        while let Some(chunk) = body.next().await {
+            buf.extend_from_slice(&chunk.map_err(|e| std::io::Error::other(e.to_string()))?);
+        }
+        Ok(buf.freeze())
     }
 }
 
@@ -377,7 +564,9 @@ impl ObjectStore for S3ObjectStore {
                     // before the buffer grows, and it is sized once.
                     if room.is_none() && buf.len() + chunk.len() > SMALL_BODY {
                         room = Some(self.budget.reserve(self.part_size).await?);
-                        buf.reserve(self.part_size - buf.len());
+                        let mut part = self.pool.take();
+                        part.extend_from_slice(&buf);
+                        buf = part;
                     }
                     let space = self.part_size - buf.len();
                     if chunk.len() > space {
@@ -394,6 +583,8 @@ impl ObjectStore for S3ObjectStore {
                         .bucket(&self.bucket)
                         .key(key)
                         .body(S3Body::from(buf.freeze()))
+                        .customize()
+                        .disable_payload_signing()
                         .send()
                         .await
                         .map_err(|e| classify("put", e))?;
@@ -412,16 +603,41 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn get(&self, key: &str, range: Option<ByteRange>) -> Result<ObjectBody> {
-        let size = self.head(key).await?.size;
+        let head = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| not_found_as_key(classify("head", e), key))?;
+        let size = u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0);
         let (start, end) = ByteRange::resolve(range, size)?;
+        if size > 0
+            && end - start + 1 >= 2 * self.part_size as u64
+            && let Some(etag) = head.e_tag()
+            && let Some(room) = self.download_room()
+        {
+            let source = RangeSource {
+                client: self.client.clone(),
+                bucket: self.bucket.clone(),
+                key: key.into(),
+                etag: etag.into(),
+            };
+            return Ok(ObjectBody {
+                size,
+                start,
+                end,
+                stream: source.stream(start, end, self.part_size, self.download_concurrency, room),
+            });
+        }
         let mut req = self.client.get_object().bucket(&self.bucket).key(key);
         if size > 0 && range.is_some() {
             req = req.range(format!("bytes={start}-{end}"));
         }
         let out = req.send().await.map_err(|e| match classify("get", e) {
             Error::RangeNotSatisfiable { .. } => Error::RangeNotSatisfiable { size },
-            Error::NotFound(_) => Error::NotFound(format!("object '{key}'")),
-            other => other,
+            other => not_found_as_key(other, key),
         })?;
         let stream = futures::stream::unfold(out.body, |mut b| async move {
             b.next()
@@ -444,10 +660,7 @@ impl ObjectStore for S3ObjectStore {
             .key(key)
             .send()
             .await
-            .map_err(|e| match classify("head", e) {
-                Error::NotFound(_) => Error::NotFound(format!("object '{key}'")),
-                other => other,
-            })?;
+            .map_err(|e| not_found_as_key(classify("head", e), key))?;
         Ok(ObjectMeta {
             key: key.to_string(),
             size: u64::try_from(out.content_length().unwrap_or(0)).unwrap_or(0),
@@ -531,6 +744,32 @@ mod tests {
     use aws_sdk_s3::error::ErrorMetadata;
     use aws_sdk_s3::operation::head_object::HeadObjectError;
     use aws_sdk_s3::primitives::SdkBody;
+
+    #[test]
+    fn sent_parts_buffers_are_reused_when_nothing_else_holds_them() {
+        let pool = PartPool::new(1024, 2);
+        let mut a = pool.take();
+        assert!(a.capacity() >= 1024 && a.is_empty());
+        a.extend_from_slice(&[1; 1024]);
+        let a = a.freeze();
+        let at = a.as_ptr();
+        pool.give_back(a);
+        let again = pool.take();
+        assert_eq!(again.as_ptr(), at, "the sent buffer came back");
+        assert!(again.is_empty() && again.capacity() >= 1024);
+
+        // Still referenced elsewhere (the SDK kept a copy): not reused.
+        let shared = again.freeze();
+        let other = shared.clone();
+        pool.give_back(shared);
+        assert_ne!(pool.take().as_ptr(), other.as_ptr());
+
+        // At most `keep` are kept.
+        for _ in 0..4 {
+            pool.give_back(Bytes::from(vec![0u8; 1024]));
+        }
+        assert_eq!(pool.free.lock().unwrap().len(), 2);
+    }
 
     fn service_error(
         status: u16,

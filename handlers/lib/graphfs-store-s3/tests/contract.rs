@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use graphfs_domain::{ObjectStore, contract};
+use graphfs_domain::{ByteRange, ByteStream, ObjectStore, contract};
 use graphfs_e2e::servers::ExternalServer;
 use graphfs_store_s3::{S3Config, S3ObjectStore};
 
@@ -23,9 +23,21 @@ fn config(minio: &ExternalServer, bucket: &str) -> S3Config {
         // Room for three parts across all uploads: the concurrent uploads
         // below have to wait for each other.
         upload_buffer_bytes: 15 << 20,
+        // Big objects come back as ranges, two at a time, with room for one
+        // such download: others at once read with plain GETs.
+        download_concurrency: 2,
+        download_buffer_bytes: 15 << 20,
         timeout: Duration::from_secs(10),
         notify_arn: None,
     }
+}
+
+async fn read_all(mut stream: ByteStream) -> std::io::Result<Vec<u8>> {
+    let mut got = Vec::new();
+    while let Some(c) = stream.next().await {
+        got.extend_from_slice(&c?);
+    }
+    Ok(got)
 }
 
 #[tokio::test]
@@ -57,6 +69,75 @@ async fn s3_store_meets_the_contract_and_streams_multipart() {
         got.extend_from_slice(&c.unwrap());
     }
     assert!(got == data, "multipart object differs");
+    drop(s);
+    assert_eq!(
+        store.download_budget().in_use(),
+        0,
+        "the download gave its room back"
+    );
+
+    // Ranged reads of a big object: inside it, and to its end.
+    for (from, to) in [(1u64, (11 << 20) + 3), (7 << 20, (12 << 20) - 1)] {
+        let body = store
+            .get(
+                "files/big",
+                Some(ByteRange {
+                    start: from,
+                    end: Some(to),
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!((body.start, body.end), (from, to));
+        let got = read_all(body.stream).await.unwrap();
+        assert!(
+            got[..] == data[from as usize..=to as usize],
+            "range {from}-{to} differs"
+        );
+    }
+
+    // Two downloads at once: room for one download's ranges, so the second
+    // reads with a plain GET, and both arrive whole.
+    let first = store.get("files/big", None).await.unwrap();
+    assert_eq!(store.download_budget().in_use(), 15 << 20);
+    let second = store.get("files/big", None).await.unwrap();
+    assert_eq!(store.download_budget().in_use(), 15 << 20);
+    let (a, b) = futures::join!(read_all(first.stream), read_all(second.stream));
+    assert!(
+        a.unwrap() == data && b.unwrap() == data,
+        "concurrent downloads differ"
+    );
+    assert_eq!(store.download_budget().in_use(), 0);
+
+    // An object overwritten while it is read in ranges fails the download
+    // instead of splicing the old and the new content.
+    let mut stream = store.get("files/big", None).await.unwrap().stream;
+    let head = stream.next().await.unwrap().unwrap();
+    assert!(head[..] == data[..head.len()]);
+    store
+        .put(
+            "files/big",
+            Box::pin(futures::stream::iter(vec![Ok(Bytes::from(vec![
+                1u8;
+                12 << 20
+            ]))])),
+        )
+        .await
+        .unwrap();
+    let (mut offset, mut failed) = (head.len(), false);
+    while let Some(c) = stream.next().await {
+        match c {
+            Ok(c) => {
+                assert!(
+                    c[..] == data[offset..offset + c.len()],
+                    "new bytes spliced into the old"
+                );
+                offset += c.len();
+            }
+            Err(_) => failed = true,
+        }
+    }
+    assert!(failed, "the overwritten object's download went on");
 
     // A stream failing after two parts aborts the upload: nothing left behind.
     let mut chunks: Vec<std::io::Result<Bytes>> = data
