@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# 4 KiB uploads through the whole local stack (nginx, 3 API replicas, 2
+# taggers, MinIO, Neo4j: tests/local-cluster/run.sh), from wrk for a fixed
+# time; then how long the taggers take to empty the queue. Prints one line
+# for `make bench`, and the replicas' and taggers' logs stay in the state
+# folder for finding the bottleneck.
+#   GRAPHFS_BENCH_SECONDS (20), GRAPHFS_BENCH_CLIENTS (16)
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+LOG_TAG=local-cluster-bench
+# shellcheck source=../lib/common.sh
+. "$ROOT/tests/lib/common.sh"
+SECONDS_LOAD="${GRAPHFS_BENCH_SECONDS:-20}"
+CLIENTS="${GRAPHFS_BENCH_CLIENTS:-16}"
+command -v wrk >/dev/null || die "wrk is not installed (tests/deps.sh debian)"
+STATE="$(mktemp -d /tmp/graphfs-local-cluster-bench.XXXXXX)"
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+TOKEN="gfs_bench_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+URL="http://127.0.0.1:$PORT"
+
+GRAPHFS_LOCAL_CLUSTER_DIR="$STATE" GRAPHFS_ADDR="127.0.0.1:$PORT" GRAPHFS_DEV_TOKEN="$TOKEN" \
+  setsid "$HERE/run.sh" > "$STATE/run.log" 2>&1 &
+RUN=$!
+stop() {
+  kill -TERM -- "-$RUN" 2>/dev/null || true
+  wait "$RUN" 2>/dev/null || true
+}
+trap stop EXIT
+for _ in $(seq 1 300); do
+  grep -q "^GraphFS" "$STATE/run.log" 2>/dev/null && break
+  alive "$RUN" || { tail -n 20 "$STATE/run.log"; die "the local cluster did not start"; }
+  sleep 0.2
+done
+grep -q "^GraphFS" "$STATE/run.log" || die "the local cluster did not start in 60 s"
+
+queue_left() {
+  curl -sf -H "Authorization: Bearer $TOKEN" "$URL/api/v1/queue" |
+    python3 -c 'import json,sys; q=json.load(sys.stdin); print(q["pending"]+q["in_flight"])'
+}
+
+start=$(date +%s.%N)
+out="$(wrk -t2 -c"$CLIENTS" -d"${SECONDS_LOAD}s" --timeout 10s -s "$HERE/uploads.lua" "$URL/" -- "$TOKEN")"
+echo "$out" > "$STATE/wrk.txt"
+read -r _ requests failed secs < <(grep '^UPLOADS' <<<"$out")
+left_at_end="$(queue_left)"
+# The taggers finish what the load left; bounded, so a stuck queue fails.
+deadline=$((SECONDS + 600))
+while [ "$(queue_left)" != 0 ]; do
+  [ $SECONDS -lt $deadline ] || die "the tagging queue did not empty in 600 s"
+  sleep 0.5
+done
+total="$(python3 -c "import time; print(time.time() - $start)")"
+python3 - "$requests" "$failed" "$secs" "$left_at_end" "$total" "$CLIENTS" <<'PY'
+import sys
+requests, failed, secs, left, total, clients = sys.argv[1:]
+ok = int(requests) - int(failed)
+rate = ok / float(secs)
+tagged = ok / float(total)
+print(f"4 KiB uploads through nginx, 3 API replicas, MinIO and Neo4j: {rate:.0f} files/s "
+      f"(target >= 300; {ok} files in {float(secs):.0f} s, {clients} clients, {failed} failed); "
+      f"{left} left in the tagging queue when the load stopped, all tagged after {float(total):.0f} s "
+      f"({tagged:.0f} files/s tagged by 2 taggers)")
+PY
