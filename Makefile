@@ -78,31 +78,34 @@ compile: web
 ## test-artifacts/deps.log) while the workspace is linted and compiled; the
 ## suites start once both are done.
 test:
-	@mkdir -p test-artifacts; \
+	@mkdir -p test-artifacts; rm -f test-artifacts/timings.txt; \
 	tests/deps.sh > test-artifacts/deps.log 2>&1 & deps=$$!; \
 	echo "make test: installing test dependencies in the background (test-artifacts/deps.log)"; \
-	$(MAKE) --no-print-directory lint compile || { kill $$deps 2>/dev/null; exit 1; }; \
+	tests/lib/timed.sh lint $(MAKE) --no-print-directory lint || { kill $$deps 2>/dev/null; exit 1; }; \
+	tests/lib/timed.sh compile $(MAKE) --no-print-directory compile || { kill $$deps 2>/dev/null; exit 1; }; \
 	echo "make test: waiting for the test dependencies"; \
+	if ! tests/lib/timed.sh "waiting for deps" sh -c "while kill -0 $$deps 2>/dev/null; do sleep 1; done"; then exit 1; fi; \
 	if ! wait $$deps; then tail -n 40 test-artifacts/deps.log; exit 1; fi; \
 	grep -E 'ready in|FAILED' test-artifacts/deps.log; \
-	$(MAKE) --no-print-directory suites
+	$(MAKE) --no-print-directory suites; rc=$$?; \
+	echo "make test: where the time went"; cat test-artifacts/timings.txt; exit $$rc
 
 ## The suites, once `make deps compile` has run.
 suites:
-	tests/docker/lint.sh
-	set -a; . $(CACHE_DIR)/llm/env; set +a; $(CARGO) test --release --workspace --locked
+	tests/lib/timed.sh hadolint tests/docker/lint.sh
+	set -a; . $(CACHE_DIR)/llm/env; set +a; tests/lib/timed.sh "rust (workspace)" $(CARGO) test --release --workspace --locked
 	# The HTTP suite and the drive once more, on a real MinIO and Neo4j (one
 	# test at a time: they share the two servers).
-	GRAPHFS_E2E_BACKENDS=real $(CARGO) test --release --locked -p graphfs-e2e --test api --test dav -- --test-threads=1
+	GRAPHFS_E2E_BACKENDS=real tests/lib/timed.sh "rust (MinIO, Neo4j)" $(CARGO) test --release --locked -p graphfs-e2e --test api --test dav -- --test-threads=1
 	# The served OpenAPI document against the server (schemathesis).
-	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/openapi/run.sh
+	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/lib/timed.sh schemathesis tests/openapi/run.sh
 	# The Helm chart: lint, render, bad values refused, installed into the
 	# real API server with the operator's permissions checked.
-	GRAPHFS_HELM_APISERVER=1 tests/helm/check.sh
+	GRAPHFS_HELM_APISERVER=1 tests/lib/timed.sh helm tests/helm/check.sh
 	# GraphFS on a real one-node cluster: images from the Dockerfile, helm
 	# install, the API and the page through the Ingress, faults on real pods.
-	tests/cluster/e2e.sh
-	$(MAKE) --no-print-directory browser
+	tests/lib/timed.sh cluster tests/cluster/e2e.sh
+	tests/lib/timed.sh browser $(MAKE) --no-print-directory browser
 
 ## A one-node Kubernetes cluster on this machine (root) with GraphFS installed
 ## by Helm and a GraphFS applied; ends with GRAPHFS_URL=... and GRAPHFS_TOKEN=...
@@ -148,8 +151,10 @@ bench: web models
 	$(CARGO) build --release -p graphfs-api -p graphfs-e2e --bins
 	set -a; . $(CACHE_DIR)/llm/env; set +a; \
 	  GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs $(CARGO_TARGET_DIR)/release/graphfs-bench
+	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/local-cluster/bench.sh
 	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/browser/run.sh perf
-	$(CARGO) bench -p graphfs-operator --bench reconcile
+	# --workspace: the same feature set as the build above, so nothing compiles twice.
+	$(CARGO) bench --workspace --locked --bench reconcile
 
 ## Tagging quality on a labelled corpus: offline, and with the local LLM in
 ## generative and selective mode. Report: test-artifacts/eval/report.md.
