@@ -23,6 +23,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::ByteStream as S3Body;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
@@ -209,6 +210,16 @@ impl S3ObjectStore {
     /// The budget part buffers share (for metrics and tests).
     pub fn buffer_budget(&self) -> &BufferBudget {
         &self.budget
+    }
+
+    async fn head_object(&self, key: &str) -> Result<HeadObjectOutput> {
+        self.client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| not_found_as_key(classify("head", e), key))
     }
 
     /// The budget download ranges share (for metrics and tests).
@@ -603,14 +614,7 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn get(&self, key: &str, range: Option<ByteRange>) -> Result<ObjectBody> {
-        let head = self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| not_found_as_key(classify("head", e), key))?;
+        let head = self.head_object(key).await?;
         let size = u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0);
         let (start, end) = ByteRange::resolve(range, size)?;
         if size > 0
@@ -653,14 +657,7 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn head(&self, key: &str) -> Result<ObjectMeta> {
-        let out = self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| not_found_as_key(classify("head", e), key))?;
+        let out = self.head_object(key).await?;
         Ok(ObjectMeta {
             key: key.to_string(),
             size: u64::try_from(out.content_length().unwrap_or(0)).unwrap_or(0),
