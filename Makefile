@@ -98,8 +98,9 @@ suites:
 	tests/lib/timed.sh hadolint tests/docker/lint.sh
 	set -a; . $(CACHE_DIR)/llm/env; set +a; tests/lib/timed.sh "rust (workspace)" $(CARGO) test --release --workspace --locked
 	# The HTTP suite and the drive once more, on a real MinIO and Neo4j (one
-	# test at a time: they share the two servers).
-	GRAPHFS_E2E_BACKENDS=real tests/lib/timed.sh "rust (MinIO, Neo4j)" $(CARGO) test --release --locked -p graphfs-e2e --test api --test dav -- --test-threads=1
+	# test at a time: they share the two servers). --workspace, not -p: the
+	# same features as the build, so nothing compiles again.
+	GRAPHFS_E2E_BACKENDS=real tests/lib/timed.sh "rust (MinIO, Neo4j)" $(CARGO) test --release --locked --workspace --test api --test dav -- --test-threads=1
 	# The served OpenAPI document against the server (schemathesis).
 	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/lib/timed.sh schemathesis tests/openapi/run.sh
 	# The Helm chart: lint, render, bad values refused, installed into the
