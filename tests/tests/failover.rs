@@ -201,8 +201,11 @@ async fn replicas_behind_nginx_survive_losing_one() {
                     "0",
                     "--reconcile-interval-seconds",
                     "1",
+                    // Long enough that no upload's create, however slow on
+                    // a loaded machine, is overtaken by the sweep; refused
+                    // uploads' orphans are waited for below.
                     "--orphan-grace-seconds",
-                    "3",
+                    "15",
                 ],
                 &env_ref,
             )
@@ -452,9 +455,9 @@ async fn replicas_behind_nginx_survive_losing_one() {
         );
     }
     // Nothing left behind: every object in the bucket belongs to a file
-    // (orphans of refused uploads are reconciled within seconds).
+    // (orphans of refused uploads are swept once past the grace).
     let mut objects = Vec::new();
-    for _ in 0..50 {
+    for _ in 0..300 {
         objects = front.object_files_in("failover", &backends.minio).await;
         if objects.len() == all.len() {
             break;
