@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use dav_server::fs::{FsError, FsResult};
-use graphfs_domain::{FileQuery, FileRecord, TagMatch, normalize_tag};
+use graphfs_domain::{FileQuery, FileRecord, TagMatch, name_with_id, normalize_tag};
 
 use super::fs::{GraphDav, fs_error};
 use super::path::MAX_TAG_DEPTH;
@@ -39,11 +39,7 @@ pub(super) fn view_names(files: Vec<FileRecord>) -> Vec<(String, FileRecord)> {
         .into_iter()
         .map(|f| {
             let name = if count.get(&f.name).copied().unwrap_or(0) > 1 {
-                let short: String = f.id.to_string().chars().take(8).collect();
-                match f.name.rsplit_once('.') {
-                    Some((stem, ext)) if !stem.is_empty() => format!("{stem} ({short}).{ext}"),
-                    _ => format!("{} ({short})", f.name),
-                }
+                name_with_id(&f.name, &f.id.to_string())
             } else {
                 f.name.clone()
             };

@@ -38,8 +38,8 @@ pub use graph::{GraphBuilder, merge_views};
 pub use model::*;
 pub use names::{
     MAX_FILE_NAME_CHARS, MAX_LABEL_CHARS, MAX_TAG_CHARS, NameError, file_name_pattern,
-    label_pattern, normalize_file_name, normalize_label, normalize_tag, not_blank_pattern,
-    tag_pattern,
+    label_pattern, name_with_id, normalize_file_name, normalize_label, normalize_tag,
+    not_blank_pattern, tag_pattern,
 };
 pub use query::{MAX_QUERY_TERMS, QueryTerm, is_cjk, name_tokens, query_terms};
 pub use store::*;

@@ -98,6 +98,17 @@ pub const MAX_LABEL_CHARS: usize = 64;
 /// Control characters, C0 and C1.
 const CONTROLS: &[(char, char)] = &[('\0', '\u{1f}'), ('\u{7f}', '\u{9f}')];
 
+/// `name` told apart by the first 8 characters of `id`, before its
+/// extension (`a (01f3c2d4).txt`): how a name two files share is shown,
+/// and how such a name is made unique when a store first requires it.
+pub fn name_with_id(name: &str, id: &str) -> String {
+    let short: String = id.chars().take(8).collect();
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem} ({short}).{ext}"),
+        _ => format!("{name} ({short})"),
+    }
+}
+
 /// Normalises a short label a user gives something: surrounding white
 /// space trimmed; 1 to [`MAX_LABEL_CHARS`] characters as sent, no control
 /// characters, not blank. Exactly [`label_pattern`].
@@ -541,5 +552,14 @@ mod tests {
         for s in samples(&alphabet, 20_000, 52) {
             assert_eq!(pattern_accepts(&re, &s), normalize_tag(&s).is_ok(), "{s:?}");
         }
+    }
+
+    #[test]
+    fn a_name_with_id_keeps_its_extension() {
+        let id = "01f3c2d4-aaaa-bbbb-cccc-dddddddddddd";
+        assert_eq!(name_with_id("a.txt", id), "a (01f3c2d4).txt");
+        assert_eq!(name_with_id("a.tar.gz", id), "a.tar (01f3c2d4).gz");
+        assert_eq!(name_with_id(".env", id), ".env (01f3c2d4)");
+        assert_eq!(name_with_id("README", id), "README (01f3c2d4)");
     }
 }

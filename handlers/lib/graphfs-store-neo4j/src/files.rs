@@ -103,21 +103,25 @@ impl Neo4jGraphIndex {
         Ok(())
     }
 
-    /// One attempt at `create_file` (see there).
+    /// One attempt at `create_file` (see there): one statement, so the
+    /// owner's queue turn, the only lock creates of one owner share, is
+    /// held for a single round trip. The `graphfs_file_name` constraint,
+    /// not a lock, keeps names unique within a folder.
     async fn create_file_once(&self, file: &NewFile) -> Result<()> {
         let now = Utc::now();
-        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
-        let written = async {
-            check_name_free(&mut txn, &file.owner, &file.folder, &file.name, None).await?;
-            make_folders(&mut txn, &file.owner, &file.folder).await?;
-            txn.run(
+        let created = self
+            .graph
+            .run(
                 query(&format!(
-                    "{NEXT_TURN}
-                     MERGE (u:User {{id: $owner}}) ON CREATE SET u.created_at = $now
+                    "MERGE (u:User {{id: $owner}}) ON CREATE SET u.created_at = $now
                      CREATE (u)-[:OWNS]->(f:File {{id: $id, owner: $owner, name: $name, folder: $folder, name_tokens: $tokens,
                          size: $size, sha256: $sha, media_type: $media, created_at: $now, updated_at: $now,
                          status: 'pending', status_reason: '', metadata: '{{}}', text: '', tags_text: '',
                          shared_with: [], terms: [], object_key: $key, viewers: $owner}})
+                     FOREACH (p IN $ancestry |
+                         MERGE (d:Folder {{owner: $owner, path: p}}) ON CREATE SET d.created_at = $now)
+                     WITH f
+                     {NEXT_TURN}
                      CREATE (:Job {{file_id: $id, seq: $seq, attempts: 0, due_at: $now_ms, worker: '',
                          lease_until: 0, last_error: '', vtag: turn}})-[:FOR]->(f)"
                 ))
@@ -125,6 +129,7 @@ impl Neo4jGraphIndex {
                 .param("id", file.id.to_string())
                 .param("name", file.name.clone())
                 .param("folder", file.folder.clone())
+                .param("ancestry", folder_ancestry(&file.folder))
                 .param("tokens", name_tokens(&file.name))
                 .param("size", i64::try_from(file.size).unwrap_or(i64::MAX))
                 .param("sha", file.sha256.clone())
@@ -135,15 +140,12 @@ impl Neo4jGraphIndex {
                 .param("key", file.object_key.clone()),
             )
             .await
-            .map_err(db_err)
-        }
-        .await;
-        match written {
-            Ok(()) => txn.commit().await.map_err(db_err),
-            Err(e) => {
-                let _ = txn.rollback().await;
-                Err(e)
-            }
+            .map_err(db_err);
+        match created {
+            // Ids and object keys are fresh UUIDs: the constraint a new
+            // file can break is the one on its name.
+            Err(Error::Conflict(_)) => Err(name_taken(&file.folder, &file.name)),
+            other => other,
         }
     }
 
@@ -184,8 +186,8 @@ impl Neo4jGraphIndex {
 #[async_trait]
 impl FileCatalog for Neo4jGraphIndex {
     async fn create_file(&self, file: NewFile) -> Result<FileRecord> {
-        // The owner's lock (the name check) and the queue's turn are taken
-        // by other writers in other orders: a deadlock is retried.
+        // The queue's turn and the folders are taken by other writers in
+        // other orders: a deadlock is retried.
         retry_transient(|| self.create_file_once(&file)).await?;
         self.get_file_internal(file.id).await
     }

@@ -22,8 +22,9 @@ use graphfs_domain::{
     QueueDepth, ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile, Similarity, TagInfo,
     TagMatch, TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Versions,
     Vocabulary, access, check_embedding, check_folder_move, folder_ancestry, folder_name,
-    index_terms, name_taken, name_tokens, normalize_tag, parent_folder, parse_stored_time,
-    query_terms, share_with_owner, snippet, stored_time, truncate_utf8, unknown_user,
+    index_terms, name_taken, name_tokens, name_with_id, normalize_tag, parent_folder,
+    parse_stored_time, query_terms, share_with_owner, snippet, stored_time, truncate_utf8,
+    unknown_user,
 };
 use neo4rs::{ConfigBuilder, Graph, Query, Row, Txn, query};
 use serde::Deserialize;
@@ -178,6 +179,7 @@ impl Neo4jGraphIndex {
                 Err(e) => return Err(db_err(e)),
             }
         }
+        require_unique_names(&index).await?;
         if let Some((_, dimensions)) = index.embedding_model().await? {
             index.ensure_vector_index(dimensions).await?;
         }

@@ -113,7 +113,9 @@ impl Neo4jGraphIndex {
 /// the owner's previous job and no earlier than the work being served now
 /// (the lowest turn queued, else the latest turn given), and claims go in
 /// turn order, so owners take turns: one user's thousand files, or a re-tag
-/// loop, wait behind each other, not in front of everyone else's.
+/// loop, wait behind each other, not in front of everyone else's. The
+/// owner's node stays locked until the commit, so a statement takes its
+/// turn as late as it can.
 pub(super) const NEXT_TURN: &str = "
     CALL () {
         OPTIONAL MATCH (q:Job) WHERE q.vtag IS NOT NULL
@@ -126,9 +128,9 @@ pub(super) const NEXT_TURN: &str = "
         RETURN o.last AS high
     }
     MERGE (t:QueueTurn {owner: $owner}) ON CREATE SET t.last = 0
-    WITH t, coalesce(low, high, 0) AS clock
+    WITH *, coalesce(low, high, 0) AS clock
     SET t.last = CASE WHEN clock > t.last THEN clock ELSE t.last END + 1
-    WITH t.last AS turn";
+    WITH *, t.last AS turn";
 
 /// Queues a file of `owner` for tagging now, in the owner's next turn,
 /// whether or not a job is waiting.
@@ -161,7 +163,12 @@ impl JobQueue for Neo4jGraphIndex {
             let candidates = self
                 .rows(
                     query(
-                        "MATCH (j:Job) WHERE j.due_at <= $now AND j.lease_until < $now
+                        // Walked in turn order and stopped at the first one
+                        // free: the planner's own choice, the due-time index,
+                        // sorted every job due, so each claim cost as much
+                        // as the whole backlog.
+                        "MATCH (j:Job) USING INDEX j:Job(vtag)
+                         WHERE j.vtag IS NOT NULL AND j.due_at <= $now AND j.lease_until < $now
                          RETURN j.file_id AS id ORDER BY j.vtag, j.file_id LIMIT 1",
                     )
                     .param("now", now),

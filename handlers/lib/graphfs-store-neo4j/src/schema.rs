@@ -27,11 +27,19 @@ pub(super) const SCHEMA: &[&str] = &[
     // Folders (folders.rs): one node per folder of each owner, the root left
     // out; files from before folders are in the root.
     "CREATE CONSTRAINT graphfs_folder IF NOT EXISTS FOR (d:Folder) REQUIRE (d.owner, d.path) IS UNIQUE",
-    "CREATE INDEX graphfs_file_folder IF NOT EXISTS FOR (f:File) ON (f.owner, f.folder, f.name)",
     "MATCH (f:File) WHERE f.folder IS NULL CALL { WITH f SET f.folder = '/' } IN TRANSACTIONS OF 10000 ROWS",
     // `viewers` (owner and users shared with) lets Lucene keep to the
     // viewer's files before ranking, instead of ranking everyone's.
-    "CREATE FULLTEXT INDEX graphfs_file_search IF NOT EXISTS FOR (f:File) ON EACH [f.name_tokens, f.text, f.tags_text, f.viewers]",
+    // Eventually consistent: Lucene takes a commit's changes in a background
+    // batch, where a synchronous update made each write that touched it
+    // (every upload, every tagging) wait about 13 ms. Searches first wait
+    // for the changes committed before them (search.rs), so they still see
+    // every earlier write. It replaced `graphfs_file_search`, a synchronous
+    // index over the same fields, which goes first: Neo4j keeps one
+    // full-text index per set of fields.
+    "DROP INDEX graphfs_file_search IF EXISTS",
+    "CREATE FULLTEXT INDEX graphfs_file_text IF NOT EXISTS FOR (f:File) ON EACH [f.name_tokens, f.text, f.tags_text, f.viewers] \
+     OPTIONS {indexConfig: {`fulltext.eventually_consistent`: true}}",
 ];
 
 /// The vector index over file embeddings, for vectors of `dimensions`
@@ -42,4 +50,57 @@ pub(super) fn vector_index(dimensions: usize) -> String {
         "CREATE VECTOR INDEX graphfs_file_embedding IF NOT EXISTS FOR (f:File) ON (f.embedding) \
          OPTIONS {{indexConfig: {{`vector.dimensions`: {dimensions}, `vector.similarity_function`: 'cosine'}}}}"
     )
+}
+
+/// The constraint that keeps file names unique within a folder of an
+/// owner. Names became unique after files existed, so before it is made
+/// the later files of a name one folder holds twice get their id in it
+/// ([`name_with_id`]), and the plain index it replaces is dropped. Runs
+/// once per store: it returns at once when the constraint is there.
+pub(super) async fn require_unique_names(index: &Neo4jGraphIndex) -> Result<()> {
+    let made = index
+        .rows(query(
+            "SHOW CONSTRAINTS YIELD name WHERE name = 'graphfs_file_name' RETURN name",
+        ))
+        .await?;
+    if !made.is_empty() {
+        return Ok(());
+    }
+    let shared = index
+        .rows(query(
+            "MATCH (f:File) WHERE f.name IS NOT NULL
+             WITH f ORDER BY f.created_at, f.id
+             WITH f.owner AS owner, f.folder AS folder, f.name AS name, collect(f.id) AS ids
+             WHERE size(ids) > 1
+             UNWIND tail(ids) AS id RETURN id, name",
+        ))
+        .await?;
+    for row in shared {
+        let id: String = row.get("id").map_err(de_err)?;
+        let name: String = row.get("name").map_err(de_err)?;
+        let renamed = name_with_id(&name, &id);
+        tracing::warn!(%id, %name, %renamed, "renaming a file whose name another file in its folder had first");
+        index
+            .graph
+            .run(
+                query("MATCH (f:File {id: $id}) SET f.name = $name, f.name_tokens = $tokens")
+                    .param("id", id)
+                    .param("tokens", name_tokens(&renamed))
+                    .param("name", renamed),
+            )
+            .await
+            .map_err(db_err)?;
+    }
+    for stmt in [
+        "DROP INDEX graphfs_file_folder IF EXISTS",
+        "CREATE CONSTRAINT graphfs_file_name IF NOT EXISTS FOR (f:File) REQUIRE (f.owner, f.folder, f.name) IS UNIQUE",
+    ] {
+        match index.graph.run(query(stmt)).await {
+            Ok(_) => {}
+            // Replicas starting together race to make it (see `connect`).
+            Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => {}
+            Err(e) => return Err(db_err(e)),
+        }
+    }
+    Ok(())
 }

@@ -62,7 +62,8 @@ impl TextSearch for Neo4jGraphIndex {
             let rows = self
                 .rows(
                     query(&format!(
-                        "CALL db.index.fulltext.queryNodes('graphfs_file_search', $q, {{limit: $candidates}})
+                        "CALL db.index.fulltext.awaitEventuallyConsistentIndexRefresh()
+                         CALL db.index.fulltext.queryNodes('graphfs_file_text', $q, {{limit: $candidates}})
                          YIELD node AS f, score
                          WHERE {VISIBLE} AND {cond}
                          WITH f, score ORDER BY score DESC, f.id LIMIT $limit

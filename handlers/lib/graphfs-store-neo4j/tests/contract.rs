@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use graphfs_domain::{GraphIndex, contract};
+use graphfs_domain::{FileCatalog, FileId, GraphIndex, contract, name_with_id};
 use graphfs_e2e::servers::ExternalServer;
 use graphfs_store_neo4j::{Neo4jConfig, Neo4jGraphIndex};
 
@@ -25,6 +25,8 @@ async fn neo4j_index_meets_the_contract() {
     // Schema creation is idempotent: connecting again changes nothing.
     Neo4jGraphIndex::connect(config(&neo4j)).await.unwrap();
 
+    a_store_from_before_unique_names_is_migrated(&neo4j, index.as_ref()).await;
+
     // An outage is `Unavailable`, and the index recovers when Neo4j is back.
     neo4j.stop().unwrap();
     let err = index.ping().await.unwrap_err();
@@ -42,4 +44,67 @@ async fn neo4j_index_meets_the_contract() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert!(ok, "index did not reconnect after Neo4j came back");
+}
+
+/// A store from before names were unique within a folder: two files share
+/// a name, under the plain index and the synchronous full-text index of
+/// then. Connecting renames the later file, keeps the earlier one, and
+/// replaces both indexes.
+async fn a_store_from_before_unique_names_is_migrated(
+    neo4j: &ExternalServer,
+    index: &Neo4jGraphIndex,
+) {
+    let cfg = config(neo4j);
+    let raw = neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap();
+    let (first, later) = (FileId::new(), FileId::new());
+    for stmt in [
+        "DROP CONSTRAINT graphfs_file_name",
+        "DROP INDEX graphfs_file_text",
+        "CREATE INDEX graphfs_file_folder FOR (f:File) ON (f.owner, f.folder, f.name)",
+        "CREATE FULLTEXT INDEX graphfs_file_search FOR (f:File) ON EACH [f.name_tokens, f.text, f.tags_text, f.viewers]",
+    ] {
+        raw.run(neo4rs::query(stmt)).await.unwrap();
+    }
+    for (id, at) in [
+        (first, "2020-01-01T00:00:00.000000Z"),
+        (later, "2021-01-01T00:00:00.000000Z"),
+    ] {
+        raw.run(
+            neo4rs::query(
+                "MERGE (u:User {id: 'legacy'}) CREATE (u)-[:OWNS]->(:File {id: $id, owner: 'legacy', name: 'a.txt',
+                 folder: '/', name_tokens: ['a', 'txt'], size: 1, sha256: '', media_type: 'text/plain',
+                 created_at: $at, updated_at: $at, status: 'done', status_reason: '', metadata: '{}',
+                 text: '', tags_text: '', shared_with: [], terms: [], object_key: $id, viewers: 'legacy'})",
+            )
+            .param("id", id.to_string())
+            .param("at", at),
+        )
+        .await
+        .unwrap();
+    }
+
+    Neo4jGraphIndex::connect(config(neo4j)).await.unwrap();
+    let name = |id| async move { index.get_file_internal(id).await.unwrap().name };
+    assert_eq!(name(first).await, "a.txt");
+    assert_eq!(name(later).await, name_with_id("a.txt", &later.to_string()));
+    let mut names = Vec::new();
+    let mut rows = raw
+        .execute(neo4rs::query("SHOW INDEXES YIELD name RETURN name"))
+        .await
+        .unwrap();
+    while let Some(row) = rows.next().await.unwrap() {
+        names.push(row.get::<String>("name").unwrap());
+    }
+    for gone in ["graphfs_file_folder", "graphfs_file_search"] {
+        assert!(
+            !names.iter().any(|n| n == gone),
+            "{gone} is still there: {names:?}"
+        );
+    }
+    for made in ["graphfs_file_name", "graphfs_file_text"] {
+        assert!(
+            names.iter().any(|n| n == made),
+            "{made} is missing: {names:?}"
+        );
+    }
 }
