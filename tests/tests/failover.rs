@@ -84,11 +84,14 @@ fn start_nginx(dir: &Path, listen: &str, ports: &[u16]) -> Child {
         "nginx rejected its configuration: {}",
         String::from_utf8_lossy(&check.stderr)
     );
+    // One process: killed on drop, a master takes its workers with it only
+    // when it has time to stop them, and SIGKILL gives it none.
     Command::new("nginx")
         .arg("-p")
         .arg(dir)
         .arg("-c")
         .arg(&path)
+        .args(["-g", "master_process off;"])
         .kill_on_drop(true)
         .spawn()
         .expect("start nginx")
