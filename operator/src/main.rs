@@ -129,6 +129,7 @@ async fn main() -> Result<()> {
         },
         queue: Arc::new(HttpQueue::new(args.api_url_template.clone())?),
         metrics: metrics.clone(),
+        prunes: Default::default(),
     });
     let ns = args.watch_namespace.clone();
     fn scoped<K>(client: &Client, ns: &str) -> Api<K>

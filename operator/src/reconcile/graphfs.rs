@@ -119,11 +119,14 @@ async fn apply_graphfs_children(gfs: &GraphFS, ctx: &Context) -> Result<Action, 
     let children = build::graphfs_children(gfs)?;
     let uid = gfs.uid().unwrap_or_default();
     let name = gfs.name_any();
+    let started = Instant::now();
+    let generation = gfs.metadata.generation;
     let mut sync = Sync {
         client: &client,
         ns: &ns,
         instance: &name,
         uid: &uid,
+        prune: ctx.prunes.due(&uid, generation, started),
         foreign: Vec::new(),
         pruned: Vec::new(),
     };
@@ -136,6 +139,9 @@ async fn apply_graphfs_children(gfs: &GraphFS, ctx: &Context) -> Result<Action, 
     sync.kind(children.pdb.as_slice()).await?;
     sync.kind(children.ingress.as_slice()).await?;
     sync.http_route(children.http_route.as_ref()).await?;
+    if sync.prune {
+        ctx.prunes.done(&uid, generation, started);
+    }
     for p in &sync.pruned {
         publish(
             ctx,
@@ -219,6 +225,9 @@ struct Sync<'a> {
     ns: &'a str,
     instance: &'a str,
     uid: &'a str,
+    /// Whether to delete the children the spec no longer asks for
+    /// ([`PruneMemory`]).
+    prune: bool,
     /// Objects of a child's name that this GraphFS did not create: left alone.
     foreign: Vec<String>,
     /// "Kind name" of each child deleted because the spec no longer asks for it.
@@ -244,9 +253,11 @@ impl Sync<'_> {
                 applied.push(a);
             }
         }
-        let keep = names_of(wanted.iter());
-        self.pruned
-            .extend(prune(&api, self.instance, self.uid, &keep).await?);
+        if self.prune {
+            let keep = names_of(wanted.iter());
+            self.pruned
+                .extend(prune(&api, self.instance, self.uid, &keep).await?);
+        }
         Ok(applied)
     }
 
@@ -256,7 +267,8 @@ impl Sync<'_> {
             Api::namespaced_with(self.client.clone(), self.ns, &http_route_resource());
         let name = Names::new(self.instance).api();
         let Some(route) = route else {
-            if let Ok(Some(o)) = api.get_opt(&name).await
+            if self.prune
+                && let Ok(Some(o)) = api.get_opt(&name).await
                 && owned_by(&o.metadata, self.uid)
             {
                 api.delete(&name, &DeleteParams::default()).await?;
@@ -436,6 +448,7 @@ async fn set_graphfs_status(
 async fn cleanup_graphfs(gfs: &GraphFS, ctx: &Context) -> Result<Action, Error> {
     let ns = gfs.namespace().unwrap_or_default();
     let name = gfs.name_any();
+    ctx.prunes.forget(&gfs.uid().unwrap_or_default());
     match gfs.spec.retention {
         Retention::Keep => {
             publish(

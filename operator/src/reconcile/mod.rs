@@ -8,9 +8,9 @@ mod pool;
 pub use graphfs::reconcile_graphfs;
 pub use pool::reconcile_pool;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -55,6 +55,39 @@ pub struct Context {
     pub reporter: Reporter,
     pub queue: Arc<dyn QueueSource>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub prunes: PruneMemory,
+}
+
+/// How long a GraphFS goes without its children being pruned while its
+/// spec stays the same.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// When each GraphFS's children were last pruned, by uid, and at which
+/// generation. Pruning lists every kind of child, so it runs when the spec
+/// changed, on the first reconcile after the operator starts (a newer
+/// operator may want fewer children) and every [`PRUNE_EVERY`], not on each
+/// of the reconciles that the children's status changes set off.
+#[derive(Debug, Default)]
+pub struct PruneMemory(Mutex<HashMap<String, (Option<i64>, Instant)>>);
+
+impl PruneMemory {
+    pub fn due(&self, uid: &str, generation: Option<i64>, now: Instant) -> bool {
+        let seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match seen.get(uid) {
+            Some((g, at)) => *g != generation || now.duration_since(*at) >= PRUNE_EVERY,
+            None => true,
+        }
+    }
+
+    pub fn done(&self, uid: &str, generation: Option<i64>, now: Instant) {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        seen.insert(uid.to_string(), (generation, now));
+    }
+
+    pub fn forget(&self, uid: &str) {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        seen.remove(uid);
+    }
 }
 
 fn condition(
@@ -263,5 +296,22 @@ mod tests {
             vec![condition("Ready", false, "NotReady", "no", Some(2))],
         );
         assert_ne!(flipped[0].last_transition_time, "2026-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn children_are_pruned_when_the_spec_changed_or_after_a_while() {
+        let memory = PruneMemory::default();
+        let t0 = Instant::now();
+        assert!(memory.due("u1", Some(1), t0), "never pruned");
+        memory.done("u1", Some(1), t0);
+        assert!(!memory.due("u1", Some(1), t0 + Duration::from_secs(5)));
+        assert!(
+            memory.due("u1", Some(2), t0 + Duration::from_secs(5)),
+            "spec changed"
+        );
+        assert!(memory.due("u1", Some(1), t0 + PRUNE_EVERY), "a while since");
+        assert!(memory.due("u2", Some(1), t0), "another GraphFS");
+        memory.forget("u1");
+        assert!(memory.due("u1", Some(1), t0));
     }
 }
