@@ -4,7 +4,8 @@
 //! - uploads/s of 4 KiB files (16 concurrent clients)
 //! - MiB/s of one 256 MiB upload and download, with the server's peak RSS
 //! - on MinIO: the same through the API against aws-sdk-s3 directly
-//! - search latency p50/p99 over 10,000 tagged files
+//! - p50/p99 of full-text search, files by name prefix and files with a
+//!   tag over 10,000 tagged files (SQLite) and 10,000 and 100,000 (Neo4j)
 //! - tagging throughput (files/s, and per core): offline, offline with
 //!   in-process embeddings, and with the local LLM (SmolLM2 behind
 //!   llama-cpp-python) in generative mode
@@ -88,10 +89,38 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// Sorted latencies of `queries` searches of one, two and prefix words.
-async fn search_latencies(s: &Server, queries: usize) -> Result<Vec<Duration>> {
+/// Sorted latencies of `queries` GETs of `path`, the i-th with the query
+/// pairs `pairs(i)` gives.
+async fn latencies(
+    s: &Server,
+    path: &str,
+    queries: usize,
+    pairs: impl Fn(usize) -> Vec<(&'static str, String)>,
+) -> Result<Vec<Duration>> {
     let mut lat = Vec::with_capacity(queries);
     for i in 0..queries {
+        let t = Instant::now();
+        let resp = s.get(path).query(&pairs(i)).send().await?;
+        anyhow::ensure!(resp.status() == 200, "{path} failed: {}", resp.status());
+        resp.bytes().await?;
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    Ok(lat)
+}
+
+/// Prints p50 and p99 of each kind of query over the corpus: full-text
+/// search (one, two and prefix words), files by name prefix, and files
+/// with a tag (one of `tags`).
+async fn query_latencies(s: &Server, what: &str, queries: usize, tags: &[String]) -> Result<()> {
+    let line = |kind: &str, lat: &[Duration]| {
+        println!(
+            "{kind} over {what}: p50 {:.2} ms, p99 {:.2} ms ({queries} queries, one client)",
+            percentile(lat, 0.5).as_secs_f64() * 1000.0,
+            percentile(lat, 0.99).as_secs_f64() * 1000.0
+        )
+    };
+    let lat = latencies(s, "/api/v1/search", queries, |i| {
         let q = match i % 3 {
             0 => WORDS[i % WORDS.len()].to_string(),
             1 => format!(
@@ -101,18 +130,28 @@ async fn search_latencies(s: &Server, queries: usize) -> Result<Vec<Duration>> {
             ),
             _ => WORDS[i % WORDS.len()][..3].to_string(),
         };
-        let t = Instant::now();
-        let resp = s
-            .get("/api/v1/search")
-            .query(&[("q", q.as_str()), ("limit", "20")])
-            .send()
-            .await?;
-        anyhow::ensure!(resp.status() == 200, "search failed: {}", resp.status());
-        resp.bytes().await?;
-        lat.push(t.elapsed());
-    }
-    lat.sort();
-    Ok(lat)
+        vec![("q", q), ("limit", "20".into())]
+    })
+    .await?;
+    line("search", &lat);
+    let lat = latencies(s, "/api/v1/files", queries, |i| {
+        vec![
+            ("name_prefix", WORDS[i % WORDS.len()][..4].to_string()),
+            ("limit", "20".into()),
+        ]
+    })
+    .await?;
+    line("files by name prefix", &lat);
+    anyhow::ensure!(!tags.is_empty(), "the corpus has no tags");
+    let lat = latencies(s, "/api/v1/files", queries, |i| {
+        vec![
+            ("tag", tags[i % tags.len()].clone()),
+            ("limit", "20".into()),
+        ]
+    })
+    .await?;
+    line("files with a tag", &lat);
+    Ok(())
 }
 
 /// Waits until no tagging job is pending or in flight.
@@ -242,13 +281,15 @@ async fn search_latency(files: usize, queries: usize) -> Result<()> {
         tagged.as_secs_f64(),
         files as f64 / (uploaded + tagged).as_secs_f64()
     );
-    let lat = search_latencies(&s, queries).await?;
-    println!(
-        "search over {files} files: p50 {:.2} ms, p99 {:.2} ms ({queries} queries, one client)",
-        percentile(&lat, 0.5).as_secs_f64() * 1000.0,
-        percentile(&lat, 0.99).as_secs_f64() * 1000.0
-    );
-    Ok(())
+    let tags: Vec<String> = s.json("/api/v1/tags?limit=20").await?["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    query_latencies(&s, &format!("{files} files"), queries, &tags).await
 }
 
 /// Tagging throughput: `files` short documents uploaded up front, timed from
@@ -534,6 +575,15 @@ async fn neo4j_search(
                 )
             })
             .collect();
+        // Two tags of CORPUS_TAGS on each file, as a tagger leaves them.
+        let tags: Vec<Vec<String>> = (i..i + batch)
+            .map(|n| {
+                vec![
+                    corpus_tag(n % CORPUS_TAGS),
+                    corpus_tag((n / 7 + 3) % CORPUS_TAGS),
+                ]
+            })
+            .collect();
         let texts: Vec<String> = (i..i + batch)
             .map(|n| {
                 (0..60)
@@ -549,12 +599,16 @@ async fn neo4j_search(
                      CREATE (f:File {id: $ids[i], owner: 'dev', name: $names[i], name_tokens: $names[i],
                        size: 400, sha256: '', media_type: 'text/plain', created_at: '2026-01-01T00:00:00.000000Z',
                        updated_at: '2026-01-01T00:00:00.000000Z', status: 'done', status_reason: '',
-                       metadata: '{}', text: $texts[i], tags_text: '', shared_with: [], terms: [],
-                       object_key: 'files/' + $ids[i], viewers: 'dev'})",
+                       metadata: '{}', text: $texts[i], tags_text: ' , ' + $tags[i][0] + ' , ' + $tags[i][1], shared_with: [], terms: [],
+                       object_key: 'files/' + $ids[i], viewers: 'dev'})
+                     WITH f, i UNWIND $tags[i] AS tn
+                     MERGE (t:Tag {name: tn})
+                     CREATE (f)-[:TAGGED {score: 1.0, source: 'machine'}]->(t)",
                 )
                 .param("ids", ids)
                 .param("names", names)
-                .param("texts", texts),
+                .param("texts", texts)
+                .param("tags", tags),
             )
             .await?;
         i += batch;
@@ -567,13 +621,15 @@ async fn neo4j_search(
         files as i64 - existing,
         start.elapsed().as_secs_f64()
     );
-    let lat = search_latencies(&s, queries).await?;
-    println!(
-        "search over {files} files on Neo4j: p50 {:.2} ms, p99 {:.2} ms ({queries} queries, one client)",
-        percentile(&lat, 0.5).as_secs_f64() * 1000.0,
-        percentile(&lat, 0.99).as_secs_f64() * 1000.0
-    );
-    Ok(())
+    let tags: Vec<String> = (0..CORPUS_TAGS).map(corpus_tag).collect();
+    query_latencies(&s, &format!("{files} files on Neo4j"), queries, &tags).await
+}
+
+/// How many tags the Neo4j search corpus uses.
+const CORPUS_TAGS: usize = 40;
+
+fn corpus_tag(k: usize) -> String {
+    format!("{}-{k}", WORDS[k % WORDS.len()])
 }
 
 fn uuid_simple() -> String {
@@ -591,6 +647,13 @@ async fn main() -> Result<()> {
     let only_real = std::env::args().any(|a| a == "--real-only");
     if std::env::args().any(|a| a == "--tagging-only") {
         return tagging_benchmarks().await;
+    }
+    if std::env::args().any(|a| a == "--search-only") {
+        search_latency(10_000, 600).await?;
+        let minio = ExternalServer::start("minio")?;
+        let neo4j = ExternalServer::start("neo4j")?;
+        neo4j_search(&minio, &neo4j, 10_000, 300).await?;
+        return neo4j_search(&minio, &neo4j, 100_000, 300).await;
     }
     if std::env::args().any(|a| a == "--transfer-only") {
         let minio = ExternalServer::start("minio")?;

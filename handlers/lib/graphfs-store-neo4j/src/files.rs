@@ -229,15 +229,18 @@ impl FileCatalog for Neo4jGraphIndex {
     async fn list_files(&self, viewer: &str, q: &FileQuery) -> Result<Page<FileRecord>> {
         let mut conds = vec![VISIBLE.to_string()];
         let mut cypher_params: Vec<(&str, neo4rs::BoltType)> = vec![("viewer", viewer.into())];
+        // With tags, the walk starts from them: only their files are read,
+        // where a filter on every file read the whole store.
+        let mut head = "MATCH (f:File)";
         if !q.tags.is_empty() {
-            let quant = if q.tag_match == TagMatch::All {
-                "ALL"
+            if q.tag_match == TagMatch::All {
+                head = "MATCH (:Tag {name: $tags[0]})<-[:TAGGED]-(f:File)";
+                conds.push(
+                    "ALL(tn IN $tags WHERE EXISTS { (f)-[:TAGGED]->(:Tag {name: tn}) })".into(),
+                );
             } else {
-                "ANY"
-            };
-            conds.push(format!(
-                "{quant}(tn IN $tags WHERE EXISTS {{ (f)-[:TAGGED]->(:Tag {{name: tn}}) }})"
-            ));
+                head = "MATCH (tg:Tag) WHERE tg.name IN $tags MATCH (tg)<-[:TAGGED]-(f:File) WITH DISTINCT f";
+            }
             cypher_params.push(("tags", q.tags.clone().into()));
         }
         if let Some(mt) = &q.media_type {
@@ -282,7 +285,7 @@ impl FileCatalog for Neo4jGraphIndex {
         }
         let limit = q.limit.clamp(1, 1000);
         let text = format!(
-            "MATCH (f:File) WHERE {} WITH f ORDER BY {key} {dir}, f.id {dir} LIMIT {} RETURN {FILE_PROJECTION}",
+            "{head} WHERE {} WITH f ORDER BY {key} {dir}, f.id {dir} LIMIT {} RETURN {FILE_PROJECTION}",
             conds.join(" AND "),
             limit + 1
         );

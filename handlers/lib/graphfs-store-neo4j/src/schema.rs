@@ -17,6 +17,8 @@ pub(super) const SCHEMA: &[&str] = &[
     "CREATE CONSTRAINT graphfs_lease_name IF NOT EXISTS FOR (l:GraphfsLease) REQUIRE l.name IS UNIQUE",
     "CREATE INDEX graphfs_file_owner_created IF NOT EXISTS FOR (f:File) ON (f.owner, f.created_at)",
     "CREATE INDEX graphfs_file_status IF NOT EXISTS FOR (f:File) ON (f.status)",
+    // Listings by name prefix (`STARTS WITH`).
+    "CREATE INDEX graphfs_file_name_prefix IF NOT EXISTS FOR (f:File) ON (f.name)",
     "CREATE INDEX graphfs_job_due IF NOT EXISTS FOR (j:Job) ON (j.due_at)",
     // Claims go in turn order (queue::NEXT_TURN); jobs queued before turns
     // existed take turn 0.
