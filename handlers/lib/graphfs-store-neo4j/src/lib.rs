@@ -87,10 +87,17 @@ fn db_err(e: neo4rs::Error) -> Error {
         }
         // Neo4j asks clients to run a transaction that failed this way again
         // (a deadlock with a concurrent writer, a leader switch): say when.
-        E::Neo4j(n) if n.code().contains("TransientError") => Error::Unavailable {
-            message: e.to_string(),
-            retry_after: Some(TRANSIENT_RETRY_AFTER),
-        },
+        // EntityNotFound is one too at read committed: a node the statement
+        // found was deleted by another commit before it was read (a job its
+        // tagger finished); run again, the statement sees the store after.
+        E::Neo4j(n)
+            if n.code().contains("TransientError") || n.code().contains("EntityNotFound") =>
+        {
+            Error::Unavailable {
+                message: e.to_string(),
+                retry_after: Some(TRANSIENT_RETRY_AFTER),
+            }
+        }
         E::Neo4j(n) if n.code().contains("DatabaseUnavailable") => {
             Error::unavailable(e.to_string())
         }
