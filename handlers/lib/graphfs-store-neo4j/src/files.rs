@@ -118,8 +118,7 @@ impl Neo4jGraphIndex {
                          size: $size, sha256: $sha, media_type: $media, created_at: $now, updated_at: $now,
                          status: 'pending', status_reason: '', metadata: '{{}}', text: '', tags_text: '',
                          shared_with: [], terms: [], object_key: $key, viewers: $owner}})
-                     FOREACH (p IN $ancestry |
-                         MERGE (d:Folder {{owner: $owner, path: p}}) ON CREATE SET d.created_at = $now)
+                     {MERGE_FOLDERS}
                      WITH f
                      {NEXT_TURN}
                      CREATE (:Job {{file_id: $id, seq: $seq, attempts: 0, due_at: $now_ms, worker: '',
@@ -236,7 +235,8 @@ impl FileCatalog for Neo4jGraphIndex {
             if q.tag_match == TagMatch::All {
                 head = "MATCH (:Tag {name: $tags[0]})<-[:TAGGED]-(f:File)";
                 conds.push(
-                    "ALL(tn IN $tags WHERE EXISTS { (f)-[:TAGGED]->(:Tag {name: tn}) })".into(),
+                    "ALL(tn IN $tags[1..] WHERE EXISTS { (f)-[:TAGGED]->(:Tag {name: tn}) })"
+                        .into(),
                 );
             } else {
                 head = "MATCH (tg:Tag) WHERE tg.name IN $tags MATCH (tg)<-[:TAGGED]-(f:File) WITH DISTINCT f";

@@ -4,6 +4,11 @@
 #[allow(unused_imports)]
 use super::*;
 
+/// Cypher that makes the folders `$ancestry` of `$owner` (each path from
+/// the top down, [`folder_ancestry`]) that do not exist yet, at `$now`.
+pub(super) const MERGE_FOLDERS: &str = "FOREACH (p IN $ancestry |
+    MERGE (d:Folder {owner: $owner, path: p}) ON CREATE SET d.created_at = $now)";
+
 /// Makes `path` and its missing ancestors for `owner` inside `txn`;
 /// whether `path` itself was new.
 pub(super) async fn make_folders(txn: &mut Txn, owner: &str, path: &str) -> Result<bool> {
@@ -13,13 +18,12 @@ pub(super) async fn make_folders(txn: &mut Txn, owner: &str, path: &str) -> Resu
     }
     let rows = txn_rows(
         txn,
-        query(
-            "OPTIONAL MATCH (x:Folder {owner: $owner, path: $path})
+        query(&format!(
+            "OPTIONAL MATCH (x:Folder {{owner: $owner, path: $path}})
              WITH x IS NULL AS fresh
-             FOREACH (p IN $ancestry |
-               MERGE (d:Folder {owner: $owner, path: p}) ON CREATE SET d.created_at = $now)
-             RETURN fresh",
-        )
+             {MERGE_FOLDERS}
+             RETURN fresh"
+        ))
         .param("owner", owner)
         .param("path", path)
         .param("ancestry", ancestry)
