@@ -521,6 +521,20 @@ describe('GraphFS web page', () => {
     assert.ok(token?.startsWith('ey'), 'a JWT');
     const me = await fetch(`${env.api}/api/v1/me`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.json());
     assert.deepEqual([me.user, me.admin], ['oidc:alice', true]);
+    // The page refreshes the provider's short-lived token through the server; a reload with the refresh due
+    // does it before using the token.
+    assert.ok(await p.evaluate(() => sessionStorage.getItem('graphfs.oidc.refresh')), 'the page keeps the refresh token');
+    await p.evaluate(() => sessionStorage.setItem('graphfs.oidc.refreshAt', '0'));
+    await p.reload();
+    await p.waitForSelector('#app-view:not([hidden])');
+    const renewed = await p.evaluate(() => sessionStorage.getItem('graphfs.token'));
+    assert.ok(renewed?.startsWith('ey') && renewed !== token, 'a new access token after the refresh');
+    assert.match(await p.textContent('#current-user'), /oidc:alice/);
+    const nextAt = Number(await p.evaluate(() => sessionStorage.getItem('graphfs.oidc.refreshAt')));
+    assert.ok(nextAt > Date.now(), 'the next refresh is planned');
+    // Signing out ends the refreshes.
+    await p.click('#sign-out');
+    assert.equal(await p.evaluate(() => sessionStorage.getItem('graphfs.oidc.refresh')), null);
     await ctx.close();
   });
 

@@ -20,7 +20,9 @@ DIR="$(cd "$1" && pwd)"
 mkdir -p "$KC/data/import"
 cp "$HERE/realm.json" "$KC/data/import/.graphfs.json.$$"
 mv "$KC/data/import/.graphfs.json.$$" "$KC/data/import/graphfs.json"
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+# GRAPHFS_KEYCLOAK_PORT: a port chosen by the caller (a server configured
+# before its provider is up); a free one otherwise.
+PORT="${GRAPHFS_KEYCLOAK_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 MGMT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 # --optimized: the build step ran at install; dev-mem: nothing outlives the run.
 setsid env JAVA_OPTS_KC_HEAP="-Xms64m -Xmx512m" KC_DB=dev-mem \

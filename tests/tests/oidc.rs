@@ -2,7 +2,8 @@
 //! tests with a realm of two users (alice in the `graphfs-admins` group, bob
 //! not). Its access tokens sign in to the API besides GraphFS's own tokens;
 //! the admin role comes from the groups claim; tokens for another client,
-//! or tampered with, are refused.
+//! or tampered with, are refused. The server may start before its
+//! provider, and refreshes the provider's tokens for the page.
 
 use graphfs_e2e::Server;
 use graphfs_e2e::servers::ExternalServer;
@@ -10,6 +11,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 async fn access_token(kc: &ExternalServer, client: &str, user: &str) -> String {
+    let grant = password_grant(kc, client, user).await;
+    grant["access_token"].as_str().unwrap().to_string()
+}
+
+/// The provider's answer to a password grant: access and refresh tokens.
+async fn password_grant(kc: &ExternalServer, client: &str, user: &str) -> Value {
     let resp = reqwest::Client::new()
         .post(kc.get("GRAPHFS_OIDC_TOKEN_URL"))
         .form(&[
@@ -23,8 +30,16 @@ async fn access_token(kc: &ExternalServer, client: &str, user: &str) -> String {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
-    let body: Value = resp.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_string()
+    resp.json().await.unwrap()
+}
+
+/// A port nothing listens on yet.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn call(
@@ -45,13 +60,16 @@ async fn call(
 
 #[tokio::test]
 async fn provider_tokens_sign_in_and_groups_give_roles() {
-    let kc = ExternalServer::start("oidc").unwrap();
+    // GraphFS starts before its provider (a cluster starts them in any
+    // order): provider tokens are unavailable, API tokens work.
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}/realms/graphfs");
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(
         dir.path(),
         &[
             "--oidc-issuer-url",
-            kc.get("GRAPHFS_OIDC_ISSUER_URL"),
+            &issuer,
             "--oidc-client-id",
             "graphfs",
             "--oidc-admin-groups",
@@ -60,12 +78,44 @@ async fn provider_tokens_sign_in_and_groups_give_roles() {
     )
     .await
     .unwrap();
+    // A well-formed JWT (header {"alg":"RS256","kid":"k1"}): checking it
+    // needs the provider's keys.
+    let unchecked = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ4In0.c2ln";
+    let (status, p) = call(&s, unchecked, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(status, 503, "{p}");
+    assert!(!p.to_string().contains(&port.to_string()), "{p}");
+    let (status, p) = call(&s, &s.token, Method::GET, "/api/v1/sign-in", None).await;
+    assert_eq!(status, 503, "{p}");
+    let (status, _) = call(&s, &s.token, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(status, 200);
+
+    let kc =
+        ExternalServer::start_with_env("oidc", &[("GRAPHFS_KEYCLOAK_PORT", &port.to_string())])
+            .unwrap();
+    assert_eq!(kc.get("GRAPHFS_OIDC_ISSUER_URL"), issuer);
     let alice = access_token(&kc, "graphfs", "alice").await;
     let bob = access_token(&kc, "graphfs", "bob").await;
 
+    // The server reaches the provider at the first need after it is up
+    // (it tries again at most every 5 s).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let me = loop {
+        let (status, me) = call(&s, &alice, Method::GET, "/api/v1/me", None).await;
+        if status == 200 {
+            break me;
+        }
+        assert_eq!(status, 503, "{me}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the provider was never reached"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let (status, options) = call(&s, &s.token, Method::GET, "/api/v1/sign-in", None).await;
+    assert_eq!(status, 200, "{options}");
+    assert_eq!(options["oidc"]["client_id"], "graphfs");
+
     // Who each token names, and the role their groups give.
-    let (status, me) = call(&s, &alice, Method::GET, "/api/v1/me", None).await;
-    assert_eq!(status, 200, "{me}");
     assert_eq!(
         (me["user"].as_str(), me["admin"].as_bool()),
         (Some("oidc:alice"), Some(true))
@@ -125,6 +175,43 @@ async fn provider_tokens_sign_in_and_groups_give_roles() {
     ] {
         let (status, p) = call(&s, token, Method::GET, "/api/v1/me", None).await;
         assert_eq!(status, 401, "{what}: {p}");
+    }
+
+    // A refresh token the provider gave gets a new access token through
+    // GraphFS, and that one signs in; a refresh token the provider does not
+    // know, or a malformed request, is the client's mistake.
+    let grant = password_grant(&kc, "graphfs", "alice").await;
+    let refresh = |body: Value| {
+        s.request(Method::POST, "/api/v1/sign-in/refresh")
+            .json(&body)
+            .send()
+    };
+    let resp = refresh(json!({"refresh_token": grant["refresh_token"]}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let fresh: Value = resp.json().await.unwrap();
+    let renewed = fresh["access_token"].as_str().unwrap();
+    assert_ne!(renewed, grant["access_token"].as_str().unwrap());
+    assert!(fresh["refresh_token"].is_string(), "{fresh}");
+    let (status, me) = call(&s, renewed, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(
+        (status, me["user"].as_str()),
+        (StatusCode::OK, Some("oidc:alice"))
+    );
+    for (what, body) in [
+        (
+            "an unknown refresh token",
+            json!({"refresh_token": "not-a-refresh-token"}),
+        ),
+        ("an empty one", json!({"refresh_token": ""})),
+        (
+            "an unknown field",
+            json!({"refresh_token": "x", "scope": "all"}),
+        ),
+    ] {
+        let resp = refresh(body).await.unwrap();
+        assert_eq!(resp.status(), 400, "{what}: {}", resp.text().await.unwrap());
     }
 
     // GraphFS's own tokens still sign in beside the provider's.

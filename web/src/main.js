@@ -10,7 +10,7 @@ import { bindPanel, clearPanel } from './panel.js';
 import { bindSearch, hideSearch } from './search.js';
 import { app, state } from './state.js';
 import { bindTags, loadTags, loadVocab } from './tags.js';
-import { finishProviderSignIn, signInOptions, startProviderSignIn } from './oidc.js';
+import { finishProviderSignIn, forgetProviderSession, resumeProviderSession, signInOptions, startProviderSignIn } from './oidc.js';
 import { bindTokens } from './tokens.js';
 import { bindUploads, resetUploads } from './uploads.js';
 
@@ -28,6 +28,7 @@ async function signIn(token) {
   try {
     const me = await api('/me');
     setToken(value);
+    forgetProviderSession();
     hideMessage();
     enterApp(me);
   } catch (e) {
@@ -37,6 +38,7 @@ async function signIn(token) {
 
 function signOut() {
   setToken('');
+  forgetProviderSession();
   Object.assign(session, { user: null, limits: {} });
   Object.assign(state, { files: [], cursor: null, activeTag: null, listSeq: state.listSeq + 1 });
   state.filters.tags = [];
@@ -121,8 +123,8 @@ async function providerSignIn() {
     on('#sign-in-provider', 'click', () => startProviderSignIn(options.oidc).catch((e) => showMessage(t('signin.providerFailed', { detail: e.message }))));
   }
   try {
-    const token = await finishProviderSignIn();
-    if (token) setToken(token);
+    // finishProviderSignIn keeps the token it gets; a reload resumes the refreshes of an earlier one.
+    if (!(await finishProviderSignIn())) await resumeProviderSession();
   } catch (e) {
     showMessage(t('signin.providerFailed', { detail: e.message }));
   }

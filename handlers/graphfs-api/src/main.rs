@@ -515,9 +515,10 @@ async fn record_embedding_model(index: Arc<dyn GraphIndex>, embedder: Option<&Ar
     }
 }
 
-/// The verifier of the OIDC provider's tokens, when one is configured: its
-/// discovery document and keys are read now, so a wrong issuer stops the
-/// server at start rather than refusing every sign-in.
+/// The verifier of the OIDC provider's tokens, when one is configured. Its
+/// discovery document and keys are read now when the provider answers; a
+/// provider that does not (down, or naming another issuer) is logged and
+/// tried again later, so a pod does not restart until its provider is up.
 async fn oidc_verifier(args: &OidcArgs) -> Result<Option<graphfs_api::oidc::OidcVerifier>> {
     let Some(issuer) = &args.oidc_issuer_url else {
         return Ok(None);
@@ -535,10 +536,13 @@ async fn oidc_verifier(args: &OidcArgs) -> Result<Option<graphfs_api::oidc::Oidc
             .filter(|g| !g.is_empty())
             .collect(),
     };
-    let verifier = graphfs_api::oidc::OidcVerifier::discover(config)
-        .await
-        .with_context(|| format!("reading the OIDC provider at {issuer}"))?;
+    let verifier = graphfs_api::oidc::OidcVerifier::new(config)
+        .with_context(|| format!("setting up the OIDC provider at {issuer}"))?;
     tracing::info!(%issuer, client = %args.oidc_client_id, "sign-in with OIDC: provider tokens are accepted");
+    // A provider down now is tried again when a provider token or a
+    // sign-in needs it (the failure is logged there); API tokens work
+    // meanwhile.
+    let _ = verifier.discover().await;
     Ok(Some(verifier))
 }
 

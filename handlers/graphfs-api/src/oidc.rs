@@ -83,65 +83,106 @@ pub struct ProviderSignIn {
     pub scope: String,
 }
 
-/// The provider's answer to a code exchange: the access token to send as
-/// the bearer token.
+/// The provider's answer to a code exchange or a refresh: the access token
+/// to send as the bearer token, and the refresh token that gets the next
+/// one before it expires.
 #[derive(Debug, Clone, Deserialize, serde::Serialize, utoipa::ToSchema)]
 pub struct ProviderToken {
     pub access_token: String,
     /// Seconds until it expires, as the provider says.
     #[serde(default)]
     pub expires_in: Option<u64>,
+    /// Exchanged at `POST /sign-in/refresh` for a new access token, when
+    /// the provider gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// Keys are fetched again at most this often when a token names a key id
 /// the cached set lacks (the provider rotated its keys).
 const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(30);
 
-pub struct OidcVerifier {
-    config: OidcConfig,
-    http: reqwest::Client,
+/// A provider not reached yet is tried again at most this often, so that
+/// requests while it is down do not each wait on it.
+const DISCOVER_AT_MOST_EVERY: Duration = Duration::from_secs(5);
+
+/// What discovery found: the provider's endpoints and its signing keys.
+struct Provider {
     jwks_uri: String,
     authorization_endpoint: String,
     token_endpoint: String,
     keys: RwLock<(Instant, JwkSet)>,
 }
 
+/// Verifies the provider's tokens. The provider is discovered on first
+/// need, not at start: a server that starts while its provider is down
+/// serves API tokens, answers 503 to provider tokens, and signs them in
+/// once the provider answers.
+pub struct OidcVerifier {
+    config: OidcConfig,
+    http: reqwest::Client,
+    provider: tokio::sync::OnceCell<Provider>,
+    last_try: std::sync::Mutex<Option<Instant>>,
+}
+
 impl OidcVerifier {
-    /// Reads the provider's discovery document and keys.
-    pub async fn discover(config: OidcConfig) -> Result<OidcVerifier, OidcError> {
+    /// A verifier for `config`; nothing is fetched yet.
+    pub fn new(config: OidcConfig) -> Result<OidcVerifier, OidcError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| OidcError::Provider(e.to_string()))?;
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            config.issuer.trim_end_matches('/')
-        );
-        let found: Discovery = get_json(&http, &url).await?;
-        if found.issuer != config.issuer {
-            return Err(OidcError::Provider(format!(
-                "the provider at {url} calls itself {}, not {}",
-                found.issuer, config.issuer
-            )));
-        }
-        let keys: JwkSet = get_json(&http, &found.jwks_uri).await?;
         Ok(OidcVerifier {
             config,
             http,
-            jwks_uri: found.jwks_uri,
-            authorization_endpoint: found.authorization_endpoint,
-            token_endpoint: found.token_endpoint,
-            keys: RwLock::new((Instant::now(), keys)),
+            provider: tokio::sync::OnceCell::new(),
+            last_try: std::sync::Mutex::new(None),
         })
     }
 
+    /// Reads the provider's discovery document and keys, unless they are
+    /// read already; a provider tried less than [`DISCOVER_AT_MOST_EVERY`]
+    /// ago is not tried again yet.
+    pub async fn discover(&self) -> Result<(), OidcError> {
+        self.provider().await.map(|_| ())
+    }
+
+    async fn provider(&self) -> Result<&Provider, OidcError> {
+        if let Some(p) = self.provider.get() {
+            return Ok(p);
+        }
+        {
+            let mut last = self
+                .last_try
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|t| t.elapsed() < DISCOVER_AT_MOST_EVERY) {
+                return Err(OidcError::Provider(format!(
+                    "{} was not reached at the last try",
+                    self.config.issuer
+                )));
+            }
+            *last = Some(Instant::now());
+        }
+        self.provider
+            .get_or_try_init(|| async {
+                let p = discover(&self.http, &self.config.issuer).await;
+                match &p {
+                    Ok(_) => tracing::info!(issuer = %self.config.issuer, "the OIDC provider is reached"),
+                    Err(e) => tracing::warn!(issuer = %self.config.issuer, error = %e, "the OIDC provider is not reached; its tokens are refused until it is"),
+                }
+                p
+            })
+            .await
+    }
+
     /// Where and how the page sends a user to sign in.
-    pub fn sign_in(&self) -> ProviderSignIn {
-        ProviderSignIn {
-            authorization_endpoint: self.authorization_endpoint.clone(),
+    pub async fn sign_in(&self) -> Result<ProviderSignIn, OidcError> {
+        Ok(ProviderSignIn {
+            authorization_endpoint: self.provider().await?.authorization_endpoint.clone(),
             client_id: self.config.audience.clone(),
             scope: "openid profile".into(),
-        }
+        })
     }
 
     /// Exchanges an authorization code (and its PKCE verifier) for an
@@ -154,37 +195,63 @@ impl OidcVerifier {
         verifier: &str,
         redirect_uri: &str,
     ) -> Result<ProviderToken, OidcError> {
-        let resp = self
-            .http
-            .post(&self.token_endpoint)
-            .form(&[
+        self.token_request(
+            &[
                 ("grant_type", "authorization_code"),
-                ("client_id", self.config.audience.as_str()),
                 ("code", code),
                 ("code_verifier", verifier),
                 ("redirect_uri", redirect_uri),
-            ])
+            ],
+            "the code was not accepted",
+        )
+        .await
+    }
+
+    /// A new access token for a refresh token the provider gave with an
+    /// earlier one; the provider checks it (and may refuse one it revoked,
+    /// or one whose session ended).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<ProviderToken, OidcError> {
+        self.token_request(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+            "the refresh token was not accepted",
+        )
+        .await
+    }
+
+    /// One request to the token endpoint as GraphFS's (public) client.
+    async fn token_request(
+        &self,
+        form: &[(&str, &str)],
+        refused: &str,
+    ) -> Result<ProviderToken, OidcError> {
+        let endpoint = &self.provider().await?.token_endpoint;
+        let mut form = form.to_vec();
+        form.push(("client_id", self.config.audience.as_str()));
+        let resp = self
+            .http
+            .post(endpoint)
+            .form(&form)
             .send()
             .await
-            .map_err(|e| OidcError::Provider(format!("{}: {e}", self.token_endpoint)))?;
+            .map_err(|e| OidcError::Provider(format!("{endpoint}: {e}")))?;
         let status = resp.status();
         if status.is_client_error() {
             let body: Value = resp.json().await.unwrap_or(Value::Null);
             let why = body["error_description"]
                 .as_str()
                 .or(body["error"].as_str())
-                .unwrap_or("the code was not accepted");
+                .unwrap_or(refused);
             return Err(OidcError::Refused(why.to_string()));
         }
         if !status.is_success() {
-            return Err(OidcError::Provider(format!(
-                "{} answered {status}",
-                self.token_endpoint
-            )));
+            return Err(OidcError::Provider(format!("{endpoint} answered {status}")));
         }
         resp.json()
             .await
-            .map_err(|e| OidcError::Provider(format!("{}: {e}", self.token_endpoint)))
+            .map_err(|e| OidcError::Provider(format!("{endpoint}: {e}")))
     }
 
     /// Whether `token` is shaped like a JWT (three base64url parts); API
@@ -242,8 +309,9 @@ impl OidcVerifier {
     /// The key with id `kid`, fetching the provider's keys again when it is
     /// new (at most every [`REFRESH_AT_MOST_EVERY`]).
     async fn key(&self, kid: &str) -> Result<DecodingKey, OidcError> {
+        let provider = self.provider().await?;
         {
-            let keys = self.keys.read().await;
+            let keys = provider.keys.read().await;
             if let Some(jwk) = keys.1.find(kid) {
                 return DecodingKey::from_jwk(jwk)
                     .map_err(|e| OidcError::Provider(format!("unusable key {kid}: {e}")));
@@ -254,8 +322,8 @@ impl OidcVerifier {
                 )));
             }
         }
-        let fresh: JwkSet = get_json(&self.http, &self.jwks_uri).await?;
-        let mut keys = self.keys.write().await;
+        let fresh: JwkSet = get_json(&self.http, &provider.jwks_uri).await?;
+        let mut keys = provider.keys.write().await;
         *keys = (Instant::now(), fresh);
         let jwk = keys.1.find(kid).ok_or_else(|| {
             OidcError::Rejected(format!("the token is signed with an unknown key ({kid})"))
@@ -263,6 +331,29 @@ impl OidcVerifier {
         DecodingKey::from_jwk(jwk)
             .map_err(|e| OidcError::Provider(format!("unusable key {kid}: {e}")))
     }
+}
+
+/// The provider's discovery document and keys; a provider that names
+/// another issuer than the one configured is not trusted.
+async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Provider, OidcError> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let found: Discovery = get_json(http, &url).await?;
+    if found.issuer != issuer {
+        return Err(OidcError::Provider(format!(
+            "the provider at {url} calls itself {}, not {issuer}",
+            found.issuer
+        )));
+    }
+    let keys: JwkSet = get_json(http, &found.jwks_uri).await?;
+    Ok(Provider {
+        jwks_uri: found.jwks_uri,
+        authorization_endpoint: found.authorization_endpoint,
+        token_endpoint: found.token_endpoint,
+        keys: RwLock::new((Instant::now(), keys)),
+    })
 }
 
 async fn get_json<T: serde::de::DeserializeOwned>(
@@ -285,21 +376,15 @@ mod tests {
     use super::*;
 
     fn verifier() -> OidcVerifier {
-        OidcVerifier {
-            config: OidcConfig {
-                issuer: "https://id.example.com/realms/r".into(),
-                audience: "graphfs".into(),
-                user_claim: "preferred_username".into(),
-                user_prefix: "oidc:".into(),
-                groups_claim: "groups".into(),
-                admin_groups: HashSet::from(["graphfs-admins".to_string()]),
-            },
-            http: reqwest::Client::new(),
-            jwks_uri: String::new(),
-            authorization_endpoint: String::new(),
-            token_endpoint: String::new(),
-            keys: RwLock::new((Instant::now(), JwkSet { keys: vec![] })),
-        }
+        OidcVerifier::new(OidcConfig {
+            issuer: "https://id.example.com/realms/r".into(),
+            audience: "graphfs".into(),
+            user_claim: "preferred_username".into(),
+            user_prefix: "oidc:".into(),
+            groups_claim: "groups".into(),
+            admin_groups: HashSet::from(["graphfs-admins".to_string()]),
+        })
+        .unwrap()
     }
 
     #[test]
@@ -328,5 +413,29 @@ mod tests {
         ));
         assert!(OidcVerifier::looks_like_jwt("eyJhbGciOi.eyJzdWIiOi.sig"));
         assert!(!OidcVerifier::looks_like_jwt("gfs_0123abcd"));
+    }
+
+    #[tokio::test]
+    async fn a_provider_not_reached_is_unavailable_and_tried_again_later() {
+        // Nothing listens on port 1: the connection is refused at once.
+        let v = OidcVerifier::new(OidcConfig {
+            issuer: "http://127.0.0.1:1/realms/r".into(),
+            ..verifier().config
+        })
+        .unwrap();
+        let first = v.discover().await;
+        assert!(
+            matches!(&first, Err(OidcError::Provider(m)) if m.contains("127.0.0.1:1")),
+            "{:?}",
+            first.err()
+        );
+        // Within the pause, the next need does not try again.
+        let again = v.sign_in().await;
+        assert!(
+            matches!(&again, Err(OidcError::Provider(m)) if m.contains("at the last try")),
+            "{:?}",
+            again.err()
+        );
+        assert!(matches!(v.refresh("r").await, Err(OidcError::Provider(_))));
     }
 }

@@ -244,6 +244,7 @@ pub(crate) fn open_api_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(ingest::s3_event))
         .routes(routes!(signin::options))
         .routes(routes!(signin::exchange))
+        .routes(routes!(signin::refresh))
 }
 
 /// Probes and metrics, at the root.

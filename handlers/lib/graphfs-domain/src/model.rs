@@ -556,7 +556,7 @@ pub const CANDIDATE_KEY_PREFIX: &str = "candidate-key:";
 /// Corpus statistics the keyword tagger ranks terms against.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CorpusStats {
-    /// Number of tagged documents.
+    /// Number of the owner's documents whose tagging recorded terms.
     pub documents: u64,
     /// Document frequency of each asked term (0 when unseen), in order.
     pub document_frequency: Vec<u64>,

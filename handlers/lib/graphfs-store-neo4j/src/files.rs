@@ -165,12 +165,11 @@ impl Neo4jGraphIndex {
         }
         txn.run(delete_versions(id)).await.map_err(db_err)?;
         txn.run(
-            query(
-                "MATCH (f:File {id: $id})
-                 FOREACH (t IN f.terms | MERGE (x:Term {name: t}) SET x.df = CASE WHEN x.df > 0 THEN x.df - 1 ELSE 0 END)
-                 WITH f OPTIONAL MATCH (j:Job {file_id: $id})
+            query(&format!(
+                "MATCH (f:File {{id: $id}}) {UNCOUNT_TERMS}
+                 WITH f OPTIONAL MATCH (j:Job {{file_id: $id}})
                  DETACH DELETE j, f",
-            )
+            ))
             .param("id", sid),
         )
         .await

@@ -3,8 +3,8 @@
 //! Model: `(:User)-[:OWNS]->(:File)-[:TAGGED {score, source}]->(:Tag)`,
 //! `(:File)-[:SIMILAR {score}]->(:File)`, `(:Tag)-[:CO_OCCURS {count}]->(:Tag)`,
 //! `(:File)-[:REMOVED]->(:Tag)` (a user's removal, remembered), the tagging
-//! queue as `(:Job)-[:FOR]->(:File)`, and `(:Term {df})` for corpus
-//! statistics. Every query takes user input as parameters only; the one
+//! queue as `(:Job)-[:FOR]->(:File)`, and `(:Term {owner, name, df})` for
+//! each owner's corpus statistics. Every query takes user input as parameters only; the one
 //! string built from user text is a Lucene query, and every term in it is
 //! escaped.
 
@@ -48,6 +48,7 @@ mod walk;
 #[allow(unused_imports)]
 use self::{
     folders::*, queue::*, rows::*, schema::*, search::*, similarity::*, tags::*, versions::*,
+    vocabulary::*,
 };
 
 const TAG_FANOUT: i64 = 50;
@@ -187,6 +188,7 @@ impl Neo4jGraphIndex {
             }
         }
         require_unique_names(&index).await?;
+        count_terms_per_owner(&index).await?;
         if let Some((_, dimensions)) = index.embedding_model().await? {
             index.ensure_vector_index(dimensions).await?;
         }

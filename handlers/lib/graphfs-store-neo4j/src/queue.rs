@@ -63,10 +63,8 @@ impl Neo4jGraphIndex {
             }
         }
         txn.run(
-            query(
-                "MATCH (f:File {id: $fid})
-                 FOREACH (t IN f.terms | MERGE (x:Term {name: t}) SET x.df = CASE WHEN x.df > 0 THEN x.df - 1 ELSE 0 END)
-                 FOREACH (t IN $terms | MERGE (x:Term {name: t}) SET x.df = coalesce(x.df, 0) + 1)
+            query(&format!(
+                "MATCH (f:File {{id: $fid}}) {UNCOUNT_TERMS} {COUNT_TERMS}
                  SET f.text = $text, f.metadata = $metadata, f.media_type = CASE WHEN $media = '' THEN f.media_type ELSE $media END,
                      f.status = CASE WHEN $done THEN 'done' ELSE f.status END,
                      f.status_reason = CASE WHEN $done THEN '' ELSE f.status_reason END,
@@ -75,10 +73,10 @@ impl Neo4jGraphIndex {
                  WITH DISTINCT f
                  UNWIND (CASE WHEN size($names) = 0 THEN [null] ELSE range(0, size($names) - 1) END) AS i
                  WITH f, i WHERE i IS NOT NULL
-                 MERGE (t:Tag {name: $names[i]})
+                 MERGE (t:Tag {{name: $names[i]}})
                  WITH f, t, i WHERE NOT (f)-[:REMOVED]->(t) AND NOT (f)-[:TAGGED]->(t)
-                 CREATE (f)-[:TAGGED {score: $scores[i], source: $sources[i]}]->(t)",
-            )
+                 CREATE (f)-[:TAGGED {{score: $scores[i], source: $sources[i]}}]->(t)",
+            ))
             .param("fid", fid.clone())
             .param("text", truncate_utf8(&outcome.text, MAX_INDEXED_TEXT).to_string())
             .param("metadata", metadata)

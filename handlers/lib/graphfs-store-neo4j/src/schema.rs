@@ -9,7 +9,6 @@ pub(super) const SCHEMA: &[&str] = &[
     "CREATE CONSTRAINT graphfs_user_id IF NOT EXISTS FOR (u:User) REQUIRE u.id IS UNIQUE",
     "CREATE CONSTRAINT graphfs_token_hash IF NOT EXISTS FOR (k:Token) REQUIRE k.hash IS UNIQUE",
     "CREATE CONSTRAINT graphfs_job_file IF NOT EXISTS FOR (j:Job) REQUIRE j.file_id IS UNIQUE",
-    "CREATE CONSTRAINT graphfs_term_name IF NOT EXISTS FOR (t:Term) REQUIRE t.name IS UNIQUE",
     "CREATE CONSTRAINT graphfs_file_object_key IF NOT EXISTS FOR (f:File) REQUIRE f.object_key IS UNIQUE",
     // Versions (versions.rs): each earlier content keeps its own object.
     "CREATE CONSTRAINT graphfs_version_object_key IF NOT EXISTS FOR (v:Version) REQUIRE v.object_key IS UNIQUE",
@@ -103,6 +102,48 @@ pub(super) async fn require_unique_names(index: &Neo4jGraphIndex) -> Result<()> 
             Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => {}
             Err(e) => return Err(db_err(e)),
         }
+    }
+    Ok(())
+}
+
+/// Corpus statistics are counted per owner (`vocabulary::COUNT_TERMS`).
+/// A store from before counted each term once for the whole installation,
+/// under the constraint `graphfs_term_name`: those counts are dropped and
+/// each owner's are counted again from the terms the files recorded. Runs
+/// once per store: it returns at once when the owner constraint is there.
+///
+/// The constraint is made first, so replicas starting together count once.
+/// A tagging finished while the counting runs may leave a term off by one,
+/// which only nudges a keyword's weight.
+pub(super) async fn count_terms_per_owner(index: &Neo4jGraphIndex) -> Result<()> {
+    let made = index
+        .rows(query(
+            "SHOW CONSTRAINTS YIELD name WHERE name = 'graphfs_term_owner' RETURN name",
+        ))
+        .await?;
+    if !made.is_empty() {
+        return Ok(());
+    }
+    for stmt in [
+        "DROP CONSTRAINT graphfs_term_name IF EXISTS",
+        "CREATE CONSTRAINT graphfs_term_owner FOR (t:Term) REQUIRE (t.owner, t.name) IS UNIQUE",
+    ] {
+        match index.graph.run(query(stmt)).await {
+            Ok(_) => {}
+            // Another replica made it a moment ago: that one counts.
+            Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => return Ok(()),
+            Err(e) => return Err(db_err(e)),
+        }
+    }
+    tracing::info!("counting each owner's corpus statistics");
+    for stmt in [
+        "MATCH (x:Term) WHERE x.owner IS NULL CALL { WITH x DELETE x } IN TRANSACTIONS OF 10000 ROWS",
+        "MATCH (f:File) WHERE size(coalesce(f.terms, [])) > 0
+         CALL { WITH f UNWIND f.terms + [''] AS t
+                MERGE (x:Term {owner: f.owner, name: t}) SET x.df = coalesce(x.df, 0) + 1 }
+         IN TRANSACTIONS OF 1000 ROWS",
+    ] {
+        index.graph.run(query(stmt)).await.map_err(db_err)?;
     }
     Ok(())
 }

@@ -3,6 +3,18 @@
 #[allow(unused_imports)]
 use super::*;
 
+/// Takes the terms of the file bound to `f` out of its owner's counts.
+/// Each owner's `(:Term {owner, name, df})` counts the owner's files whose
+/// tagging recorded the term; the term '' counts those files themselves
+/// (no real term is empty, see `index_terms`).
+pub(super) const UNCOUNT_TERMS: &str = "FOREACH (t IN CASE WHEN size(coalesce(f.terms, [])) = 0 THEN [] ELSE f.terms + [''] END |
+     MERGE (x:Term {owner: f.owner, name: t}) SET x.df = CASE WHEN x.df > 0 THEN x.df - 1 ELSE 0 END)";
+
+/// Counts `$terms` for the owner of the file bound to `f`.
+pub(super) const COUNT_TERMS: &str =
+    "FOREACH (t IN CASE WHEN size($terms) = 0 THEN [] ELSE $terms + [''] END |
+     MERGE (x:Term {owner: f.owner, name: t}) SET x.df = coalesce(x.df, 0) + 1)";
+
 #[async_trait]
 impl Vocabulary for Neo4jGraphIndex {
     async fn vocabulary(&self, owner: Option<&str>, limit: usize) -> Result<Vec<TagInfo>> {
@@ -60,8 +72,9 @@ impl Vocabulary for Neo4jGraphIndex {
         let rows = self
             .rows(
                 query(
-                    "MATCH (x:Term) WHERE x.name STARTS WITH $prefix AND x.df >= $min
-                     RETURN x.name AS name, x.df AS n ORDER BY n DESC, name LIMIT $limit",
+                    "MATCH (x:Term) WHERE x.name STARTS WITH $prefix AND x.name <> ''
+                     WITH x.name AS name, sum(x.df) AS n WHERE n >= $min
+                     RETURN name, n ORDER BY n DESC, name LIMIT $limit",
                 )
                 .param("prefix", prefix)
                 .param("min", i64::try_from(min_count.max(1)).unwrap_or(1))
@@ -81,35 +94,32 @@ impl Vocabulary for Neo4jGraphIndex {
             .collect()
     }
 
-    async fn corpus_stats(&self, terms: &[String]) -> Result<CorpusStats> {
-        let docs = self
-            .rows(query(
-                "MATCH (f:File {status: 'done'}) RETURN count(f) AS n",
-            ))
-            .await?;
-        let documents = docs
-            .first()
-            .map(|r| r.get::<i64>("n").unwrap_or(0))
-            .unwrap_or(0);
+    async fn corpus_stats(&self, owner: &str, terms: &[String]) -> Result<CorpusStats> {
+        // The documents' own count is the term ''.
+        let asked: Vec<String> = std::iter::once(String::new())
+            .chain(terms.iter().cloned())
+            .collect();
         let rows = self
             .rows(
                 query(
                     "UNWIND range(0, size($terms) - 1) AS i
-                     OPTIONAL MATCH (x:Term {name: $terms[i]})
+                     OPTIONAL MATCH (x:Term {owner: $owner, name: $terms[i]})
                      RETURN i, coalesce(x.df, 0) AS df ORDER BY i",
                 )
-                .param("terms", terms.to_vec()),
+                .param("owner", owner)
+                .param("terms", asked),
             )
             .await?;
-        let mut df = vec![0u64; terms.len()];
+        let mut df = vec![0u64; terms.len() + 1];
         for r in rows {
             let i: i64 = r.get("i").map_err(de_err)?;
             if let Some(slot) = usize::try_from(i).ok().and_then(|i| df.get_mut(i)) {
                 *slot = u64::try_from(r.get::<i64>("df").map_err(de_err)?).unwrap_or(0);
             }
         }
+        let documents = df.remove(0);
         Ok(CorpusStats {
-            documents: u64::try_from(documents).unwrap_or(0),
+            documents,
             document_frequency: df,
         })
     }

@@ -26,6 +26,7 @@ async fn neo4j_index_meets_the_contract() {
     Neo4jGraphIndex::connect(config(&neo4j)).await.unwrap();
 
     a_store_from_before_unique_names_is_migrated(&neo4j, index.as_ref()).await;
+    a_store_from_before_owner_term_counts_is_recounted(&neo4j, index.as_ref()).await;
 
     // An outage is `Unavailable`, and the index recovers when Neo4j is back.
     neo4j.stop().unwrap();
@@ -107,4 +108,70 @@ async fn a_store_from_before_unique_names_is_migrated(
             "{made} is missing: {names:?}"
         );
     }
+}
+
+/// A store from before corpus statistics were kept per owner: one global
+/// `Term` per word under `graphfs_term_name`. Connecting drops those counts
+/// and counts each owner's again from the terms their files recorded.
+async fn a_store_from_before_owner_term_counts_is_recounted(
+    neo4j: &ExternalServer,
+    index: &Neo4jGraphIndex,
+) {
+    use graphfs_domain::Vocabulary;
+    let cfg = config(neo4j);
+    let raw = neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap();
+    let owner = format!("terms-{}", FileId::new());
+    for stmt in [
+        "DROP CONSTRAINT graphfs_term_owner",
+        "MATCH (x:Term) DELETE x",
+        "CREATE CONSTRAINT graphfs_term_name FOR (t:Term) REQUIRE t.name IS UNIQUE",
+        "CREATE (:Term {name: 'legacyword', df: 7}), (:Term {name: 'shared', df: 9})",
+    ] {
+        raw.run(neo4rs::query(stmt)).await.unwrap();
+    }
+    for terms in [vec!["legacyword", "shared"], vec!["shared"], vec![]] {
+        let id = FileId::new().to_string();
+        raw.run(
+            neo4rs::query(
+                "MERGE (u:User {id: $owner}) CREATE (u)-[:OWNS]->(:File {id: $id, owner: $owner, name: $id,
+                 folder: '/', name_tokens: [], size: 1, sha256: '', media_type: 'text/plain',
+                 created_at: '2020-01-01T00:00:00.000000Z', updated_at: '2020-01-01T00:00:00.000000Z',
+                 status: 'done', status_reason: '', metadata: '{}', text: '', tags_text: '',
+                 shared_with: [], terms: $terms, object_key: $id, viewers: $owner})",
+            )
+            .param("owner", owner.as_str())
+            .param("id", id)
+            .param(
+                "terms",
+                terms.iter().map(|t| t.to_string()).collect::<Vec<String>>(),
+            ),
+        )
+        .await
+        .unwrap();
+    }
+
+    Neo4jGraphIndex::connect(config(neo4j)).await.unwrap();
+    let stats = index
+        .corpus_stats(&owner, &["legacyword".into(), "shared".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        (stats.documents, &stats.document_frequency[..]),
+        (2, &[1, 2][..])
+    );
+    let mut rows = raw
+        .execute(neo4rs::query(
+            "MATCH (x:Term) WHERE x.owner IS NULL RETURN count(x) AS n",
+        ))
+        .await
+        .unwrap();
+    let left: i64 = rows.next().await.unwrap().unwrap().get("n").unwrap();
+    assert_eq!(left, 0, "the installation-wide counts are gone");
+    // Connecting again finds the counts made and counts nothing twice.
+    Neo4jGraphIndex::connect(config(neo4j)).await.unwrap();
+    let again = index
+        .corpus_stats(&owner, &["legacyword".into(), "shared".into()])
+        .await
+        .unwrap();
+    assert_eq!(again, stats);
 }

@@ -131,7 +131,7 @@ impl OfflineTagger {
             metadata: &content.metadata,
         };
         let terms = self.keywords.terms_for_stats(&candidates);
-        let stats = self.index.corpus_stats(&terms).await?;
+        let stats = self.index.corpus_stats(&file.owner, &terms).await?;
         let mut tags = self.keywords.metadata_tags(&doc);
         for t in self.keywords.rank(&candidates, &stats) {
             if !tags.iter().any(|m| m.name == t.name) {

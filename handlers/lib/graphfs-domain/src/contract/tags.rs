@@ -150,18 +150,31 @@ pub(super) async fn tags_and_removal(index: &dyn GraphIndex) {
     assert_eq!(sim.len(), 1);
     assert_eq!(sim[0].id, a.id);
 
-    // Corpus statistics count tagged documents.
-    let stats = index
-        .corpus_stats(&["alpha".into(), "text".into(), unique("none")])
-        .await
-        .unwrap();
-    assert!(stats.documents >= 2);
-    assert!(stats.document_frequency[0] >= 1);
-    assert!(stats.document_frequency[1] >= 2);
-    assert_eq!(stats.document_frequency[2], 0);
+    // Corpus statistics count the owner's tagged documents, and only theirs:
+    // another owner's files weigh nothing here.
+    let stats_of = |owner: String| async move {
+        let s = index
+            .corpus_stats(&owner, &["alpha".into(), "text".into(), "gamma".into()])
+            .await
+            .unwrap();
+        (s.documents, s.document_frequency)
+    };
+    assert_eq!(stats_of(u.clone()).await, (2, vec![1, 2, 0]));
+    let stranger = unique("stranger");
+    let s = new_file(index, &stranger, "s.txt", "text/plain").await;
+    tag_file(index, s.id, &outcome("gamma text alpha", &[])).await;
+    assert_eq!(stats_of(u.clone()).await, (2, vec![1, 2, 0]));
+    assert_eq!(stats_of(stranger.clone()).await, (1, vec![1, 1, 1]));
+    // A re-tag counts the new terms instead of the old ones.
+    index.requeue(s.id).await.unwrap();
+    tag_file(index, s.id, &outcome("gamma words", &[])).await;
+    assert_eq!(stats_of(stranger.clone()).await, (1, vec![0, 0, 1]));
+    index.delete_file(&stranger, s.id).await.unwrap();
+    assert_eq!(stats_of(stranger).await, (0, vec![0, 0, 0]));
 
     // Deleting a file removes its edges: b's tag count drops, a has no similar.
     index.delete_file(&u, b.id).await.unwrap();
+    assert_eq!(stats_of(u.clone()).await, (1, vec![1, 1, 0]));
     assert!(index.similar_files(&u, a.id, 10).await.unwrap().is_empty());
     let vocab = index.list_tags(&u, None, 100).await.unwrap();
     assert_eq!(

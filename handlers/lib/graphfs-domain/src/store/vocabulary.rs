@@ -1,8 +1,9 @@
 //! What the taggers read to keep a vocabulary: tag counts, terms and corpus
 //! statistics. A file is tagged from its owner's vocabulary (the tags on the
 //! owner's files) and its candidate tags are counted over the owner's files,
-//! so no tag name from another user's files can reach it; only an admin's
-//! rebuild reads the whole installation's. These are never served to users
+//! so no tag name from another user's files can reach it, and its word
+//! weights come from the owner's files alone; only an admin's rebuild reads
+//! the whole installation's. These are never served to users
 //! as they are.
 
 use async_trait::async_trait;
@@ -26,6 +27,8 @@ pub trait Vocabulary: Send + Sync + 'static {
         min_count: u64,
         limit: usize,
     ) -> Result<Vec<(String, u64)>>;
-    /// Document count and document frequencies of `terms` over tagged files.
-    async fn corpus_stats(&self, terms: &[String]) -> Result<CorpusStats>;
+    /// Document count and document frequencies of `terms` over the files of
+    /// `owner` whose tagging recorded terms. Kept per owner, so that no
+    /// user's files weigh the words of another's.
+    async fn corpus_stats(&self, owner: &str, terms: &[String]) -> Result<CorpusStats>;
 }

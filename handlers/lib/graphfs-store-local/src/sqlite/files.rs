@@ -285,6 +285,7 @@ impl FileCatalog for SqliteGraphIndex {
                 .map_err(db_err)?;
             c.execute("DELETE FROM files_fts WHERE rowid = ?1", [rowid])
                 .map_err(db_err)?;
+            count_terms(c, rowid, -1).map_err(db_err)?;
             // Edges, shares, jobs and terms go with the node (ON DELETE CASCADE).
             c.execute("DELETE FROM files WHERE rowid = ?1", [rowid])
                 .map_err(db_err)?;

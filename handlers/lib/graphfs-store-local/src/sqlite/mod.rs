@@ -50,7 +50,10 @@ mod walk;
 
 // The helpers the trait modules share; each reaches them through `super::*`.
 #[allow(unused_imports)]
-use self::{folders::*, fts::*, queue::*, rows::*, schema::*, search::*, similarity::*, tags::*};
+use self::{
+    folders::*, fts::*, queue::*, rows::*, schema::*, search::*, similarity::*, tags::*,
+    vocabulary::*,
+};
 
 /// Files a tag node expands to in one graph hop.
 const TAG_FANOUT: usize = 50;

@@ -56,6 +56,7 @@ pub(super) fn write_outcome(c: &Connection, rowid: i64, outcome: &TaggingOutcome
         .map_err(db_err)?;
     }
     drop_orphan_tags(c, &old).map_err(db_err)?;
+    count_terms(c, rowid, -1).map_err(db_err)?;
     c.execute("DELETE FROM doc_terms WHERE file_rowid = ?1", [rowid])
         .map_err(db_err)?;
     let mut ins = c
@@ -64,6 +65,7 @@ pub(super) fn write_outcome(c: &Connection, rowid: i64, outcome: &TaggingOutcome
     for term in &index_terms(&outcome.terms) {
         ins.execute(params![rowid, term]).map_err(db_err)?;
     }
+    count_terms(c, rowid, 1).map_err(db_err)?;
     refresh_fts(c, rowid).map_err(db_err)?;
     match &outcome.embedding {
         Some(v) if !v.is_empty() => {

@@ -91,6 +91,14 @@ CREATE TABLE IF NOT EXISTS doc_terms (
     PRIMARY KEY (file_rowid, term)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS doc_terms_term ON doc_terms(term);
+-- Each owner's corpus statistics (vocabulary::count_terms): how many of the
+-- owner's files recorded each term; the term '' counts those files.
+CREATE TABLE IF NOT EXISTS term_counts (
+    owner TEXT NOT NULL,
+    term TEXT NOT NULL,
+    df INTEGER NOT NULL,
+    PRIMARY KEY (owner, term)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS file_embeddings (
     file_rowid INTEGER PRIMARY KEY REFERENCES files(rowid) ON DELETE CASCADE,
     vector BLOB NOT NULL
@@ -171,6 +179,26 @@ pub(super) fn migrate(c: &Connection) -> Result<()> {
         }
     }
     c.execute_batch(ADDED_INDEXES).map_err(db_err)?;
+    // An index from before per-owner counts has terms but no counts yet.
+    let uncounted: bool = c
+        .query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM term_counts) AND EXISTS (SELECT 1 FROM doc_terms)",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    if uncounted {
+        tracing::info!("counting each owner's corpus statistics");
+        c.execute_batch(
+            "INSERT INTO term_counts(owner, term, df)
+                 SELECT f.owner, d.term, count(*) FROM doc_terms d JOIN files f ON f.rowid = d.file_rowid
+                 GROUP BY f.owner, d.term
+             UNION ALL
+                 SELECT f.owner, '', count(DISTINCT d.file_rowid) FROM doc_terms d JOIN files f ON f.rowid = d.file_rowid
+                 GROUP BY f.owner;",
+        )
+        .map_err(db_err)?;
+    }
     Ok(())
 }
 
@@ -213,5 +241,39 @@ mod tests {
         // Opening again finds the columns there and changes nothing.
         drop(index);
         SqliteGraphIndex::open(&path).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_index_from_before_owner_term_counts_is_counted() {
+        use graphfs_domain::Vocabulary;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.db");
+        drop(SqliteGraphIndex::open(&path).await.unwrap());
+        {
+            // Files with recorded terms, and no counts: as an older version
+            // left them (it counted terms from doc_terms each time).
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "INSERT INTO users VALUES ('carol', '2026-01-01T00:00:00.000000Z');
+                 INSERT INTO users VALUES ('dan', '2026-01-01T00:00:00.000000Z');
+                 INSERT INTO files(rowid, id, owner, name, size, sha256, media_type, created_at, updated_at, status, object_key)
+                 VALUES (1, 'f1', 'carol', 'a', 1, '', 'text/plain', 't', 't', 'done', 'k1'),
+                        (2, 'f2', 'carol', 'b', 1, '', 'text/plain', 't', 't', 'done', 'k2'),
+                        (3, 'f3', 'dan', 'c', 1, '', 'text/plain', 't', 't', 'done', 'k3');
+                 INSERT INTO doc_terms VALUES (1, 'apple'), (1, 'pear'), (2, 'pear'), (3, 'apple');",
+            )
+            .unwrap();
+        }
+        let index = SqliteGraphIndex::open(&path).await.unwrap();
+        let terms = ["apple".to_string(), "pear".to_string()];
+        let carol = index.corpus_stats("carol", &terms).await.unwrap();
+        assert_eq!((carol.documents, carol.document_frequency), (2, vec![1, 2]));
+        let dan = index.corpus_stats("dan", &terms).await.unwrap();
+        assert_eq!((dan.documents, dan.document_frequency), (1, vec![1, 0]));
+        // Opening again counts nothing twice.
+        drop(index);
+        let index = SqliteGraphIndex::open(&path).await.unwrap();
+        let carol = index.corpus_stats("carol", &terms).await.unwrap();
+        assert_eq!((carol.documents, carol.document_frequency), (2, vec![1, 2]));
     }
 }

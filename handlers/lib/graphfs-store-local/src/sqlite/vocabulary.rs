@@ -89,32 +89,49 @@ impl Vocabulary for SqliteGraphIndex {
         .await
     }
 
-    async fn corpus_stats(&self, terms: &[String]) -> Result<CorpusStats> {
-        let terms = terms.to_vec();
+    async fn corpus_stats(&self, owner: &str, terms: &[String]) -> Result<CorpusStats> {
+        let (owner, terms) = (owner.to_string(), terms.to_vec());
         self.read(move |c| {
-            let documents: i64 = c
-                .query_row(
-                    "SELECT COUNT(*) FROM files WHERE status = 'done'",
-                    [],
-                    |r| r.get(0),
-                )
-                .map_err(db_err)?;
             let mut stmt = c
-                .prepare_cached("SELECT COUNT(*) FROM doc_terms WHERE term = ?1")
+                .prepare_cached("SELECT df FROM term_counts WHERE owner = ?1 AND term = ?2")
                 .map_err(db_err)?;
+            let mut df = |term: &str| -> rusqlite::Result<u64> {
+                Ok(stmt
+                    .query_row([owner.as_str(), term], |r| r.get::<_, i64>(0))
+                    .optional()?
+                    .map_or(0, |n| n.max(0) as u64))
+            };
+            let documents = df("").map_err(db_err)?;
             let document_frequency = terms
                 .iter()
-                .map(|t| {
-                    stmt.query_row([t], |r| r.get::<_, i64>(0))
-                        .map(|n| n as u64)
-                })
+                .map(|t| df(t))
                 .collect::<rusqlite::Result<_>>()
                 .map_err(db_err)?;
             Ok(CorpusStats {
-                documents: documents as u64,
+                documents,
                 document_frequency,
             })
         })
         .await
     }
+}
+
+/// Adds `delta` (1 or -1) to the owner's counts of the terms the file at
+/// `rowid` recorded, and to the owner's count of such files (the term '';
+/// no real term is empty, see `index_terms`). Called before a file's terms
+/// go and after new ones are recorded.
+pub(super) fn count_terms(c: &Connection, rowid: i64, delta: i64) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO term_counts(owner, term, df)
+         SELECT owner, term, max(?2, 0) FROM (
+             SELECT f.owner AS owner, d.term AS term FROM doc_terms d JOIN files f ON f.rowid = d.file_rowid
+             WHERE d.file_rowid = ?1
+             UNION ALL
+             SELECT f.owner, '' FROM files f
+             WHERE f.rowid = ?1 AND EXISTS (SELECT 1 FROM doc_terms WHERE file_rowid = ?1))
+         WHERE true
+         ON CONFLICT(owner, term) DO UPDATE SET df = max(df + ?2, 0)",
+    )?
+    .execute(params![rowid, delta])?;
+    Ok(())
 }
