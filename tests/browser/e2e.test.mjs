@@ -405,6 +405,33 @@ describe('GraphFS web page', () => {
     assert.ok((await tagsOf(ids['budget.csv'])).some((x) => x.name === 'e2e-new-name'));
   });
 
+  test("the Tags page shows each tag's origin, and rejecting a tag takes it off for good until it is allowed again", async () => {
+    await apiCall('PATCH', `/files/${ids['budget.csv']}`, { json: { add_tags: ['e2e-unwanted'] } });
+    await page.click('#tab-files');
+    await page.click('#tab-tags');
+    const row = '#tag-vocab .vocab-row[data-tag="e2e-unwanted"]';
+    await page.locator(row).waitFor();
+    assert.equal(await page.textContent(`${row} .vocab-origin`), 'user');
+    const lighthouse = (await apiCall('GET', '/tags?limit=1000')).body.items.find((x) => x.name === 'lighthouse');
+    const origins = await page.textContent('#tag-vocab .vocab-row[data-tag="lighthouse"] .vocab-origin');
+    assert.ok(lighthouse.sources.length > 0);
+    const english = { user: 'user', keyword: 'keyword', metadata: 'metadata', llm: 'model', taxonomy: 'taxonomy' };
+    assert.equal(origins, lighthouse.sources.map((x) => english[x]).join(', '), "the sources in the API's order");
+    await dismissMessage();
+    await page.click(`${row} .reject-tag`);
+    await page.waitForSelector('#message:not([hidden])');
+    assert.match(await page.textContent('#message-text'), /rejected: taken off 1 of your files/);
+    await page.locator(row).waitFor({ state: 'detached' });
+    await page.locator('#rejected-tags li[data-tag="e2e-unwanted"]').waitFor();
+    assert.deepEqual((await apiCall('GET', '/rejected-tags')).body.items, ['e2e-unwanted']);
+    assert.ok(!(await tagsOf(ids['budget.csv'])).some((x) => x.name === 'e2e-unwanted'));
+    await shot('tags-rejected');
+    await dismissMessage();
+    await page.click('#rejected-tags li[data-tag="e2e-unwanted"] .allow-tag');
+    await page.locator('#rejected-tags li[data-tag="e2e-unwanted"]').waitFor({ state: 'detached' });
+    assert.deepEqual((await apiCall('GET', '/rejected-tags')).body.items, []);
+  });
+
   test('deleting asks for confirmation; cancel keeps the file, confirm removes it (404 afterwards)', async () => {
     await page.click('#tab-files');
     await openFileByName('zebra-renamed.txt');

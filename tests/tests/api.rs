@@ -759,6 +759,82 @@ async fn user_tags_survive_retagging_and_removals_are_remembered() {
 }
 
 #[tokio::test]
+async fn a_tag_rejected_for_good_stays_off_the_owners_files_only() {
+    let (_d, s) = server(&[]).await;
+    let bob = s.token_for("bob").await.unwrap();
+    let text = "Photosynthesis turns light into sugar; photosynthesis feeds the plant.";
+    let (_, mine) = s.upload("leaf.txt", text).await.unwrap();
+    let (_, theirs) = s.upload_as(&bob, "leaf.txt", text).await.unwrap();
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    let id = mine["id"].as_str().unwrap().to_string();
+    let theirs = theirs["id"].as_str().unwrap().to_string();
+    let tag = "photosynthesis";
+    assert!(tags_of(&s, &id).await.contains(&tag.to_string()));
+    let listed: Value = s.json("/api/v1/tags?prefix=photosynthesis").await.unwrap();
+    assert_eq!(
+        listed["items"][0]["sources"],
+        json!(["keyword"]),
+        "{listed}"
+    );
+
+    let resp = s
+        .request(Method::PUT, "/api/v1/rejected-tags/Photosynthesis")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let done: Value = resp.json().await.unwrap();
+    assert_eq!(done, json!({"name": tag, "files_changed": 1}));
+    assert!(!tags_of(&s, &id).await.contains(&tag.to_string()));
+    let rejected: Value = s.json("/api/v1/rejected-tags").await.unwrap();
+    assert_eq!(rejected["items"], json!([tag]));
+
+    // No tagging gives it back: a re-tag, or a new file saying the same.
+    let resp = s
+        .request(Method::POST, &format!("/api/v1/files/{id}/retag"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let (_, again) = s.upload("leaf-2.txt", text).await.unwrap();
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    let again = again["id"].as_str().unwrap();
+    for f in [id.as_str(), again] {
+        let names = tags_of(&s, f).await;
+        assert!(!names.contains(&tag.to_string()), "{f}: {names:?}");
+        assert!(!names.is_empty(), "{f} lost its other tags");
+    }
+    // Bob's own file is his: it keeps the tag, and his list is empty.
+    let f = s
+        .json_as(&bob, &format!("/api/v1/files/{theirs}"))
+        .await
+        .unwrap();
+    assert!(tag_names(&f).contains(&tag.to_string()), "{f}");
+    let listed = s.json_as(&bob, "/api/v1/rejected-tags").await.unwrap();
+    assert_eq!(listed["items"], json!([]));
+
+    // Bad names are the client's mistake; an unknown rejection is not found.
+    for (method, path, want) in [
+        (Method::PUT, "/api/v1/rejected-tags/%3Cb%3E", 400),
+        (Method::DELETE, "/api/v1/rejected-tags/never-rejected", 404),
+    ] {
+        let resp = s.request(method, path).send().await.unwrap();
+        assert_eq!(problem(resp).await.0, want, "{path}");
+    }
+    // Allowed again: the next tagging gives it.
+    let resp = s
+        .request(Method::DELETE, "/api/v1/rejected-tags/photosynthesis")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let (_, third) = s.upload("leaf-3.txt", text).await.unwrap();
+    s.wait_tagged(Duration::from_secs(60)).await.unwrap();
+    let third = third["id"].as_str().unwrap();
+    assert!(tags_of(&s, third).await.contains(&tag.to_string()));
+}
+
+#[tokio::test]
 async fn delete_removes_object_node_and_edges_and_is_idempotent() {
     let (_d, s) = server(&[]).await;
     let ids = upload_docs(&s).await;

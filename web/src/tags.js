@@ -1,11 +1,12 @@
-/* Tags: the sidebar (filter the list, related tags) and the Tags page (vocabulary, merge, rename, a tag's files). */
+/* Tags: the sidebar (filter the list, related tags) and the Tags page (vocabulary with each tag's origin, merge,
+   rename, a tag's files, rejecting a tag for good and allowing it again). */
 import { api, isMissingRoute, session } from './api.js';
 import { $, debounce, el, humanSize, muted, on, qs } from './dom.js';
 import { onLanguageChange, t } from './i18n.js';
 import { reportError, showMessage } from './message.js';
 import { app, state } from './state.js';
 
-const vocab = { items: [], seq: 0, shownTag: null };
+const vocab = { items: [], rejected: [], seq: 0, shownTag: null };
 
 // ------------------------------------------------------------------ sidebar
 export async function loadTags() {
@@ -71,9 +72,10 @@ async function showRelated(name) {
 export async function loadVocab() {
   const seq = ++vocab.seq;
   try {
-    const data = await api(`/tags${qs({ limit: 1000 })}`);
+    const [data, rejected] = await Promise.all([api(`/tags${qs({ limit: 1000 })}`), api('/rejected-tags')]);
     if (seq !== vocab.seq) return;
     vocab.items = data?.items || [];
+    vocab.rejected = rejected?.items || [];
     renderVocab();
   } catch (e) {
     reportError(e);
@@ -85,6 +87,7 @@ function renderVocab() {
     el('th', { scope: 'row', class: 'vocab-name', text: tag.name }),
     el('td', { class: 'num vocab-count', text: String(tag.count) }),
     el('td', { class: 'vocab-aliases', text: (tag.aliases || []).join(', ') || '—' }),
+    el('td', { class: 'vocab-origin', text: (tag.sources || []).map((s) => t(`source.${s}`)).join(', ') || '—' }),
     el('td', { class: 'vocab-actions' },
       el('button', {
         type: 'button', class: 'small tag-files-button', text: t('vocab.files'), 'aria-label': t('vocab.filesOf', { name: tag.name }),
@@ -97,7 +100,17 @@ function renderVocab() {
       el('button', {
         type: 'button', class: 'small', text: t('vocab.use'), 'aria-label': t('vocab.useOf', { name: tag.name }),
         onclick: () => { $('#merge-from').value = tag.name; $('#rename-tag-from').value = tag.name; $('#merge-into').focus(); },
+      }),
+      el('button', {
+        type: 'button', class: 'small reject-tag', text: t('vocab.reject'), 'aria-label': t('vocab.rejectOf', { name: tag.name }),
+        onclick: () => rejectTag(tag.name),
       })))));
+  $('#rejected-tags').replaceChildren(...(vocab.rejected.length ? vocab.rejected.map((name) => el('li', { 'data-tag': name },
+    el('span', { class: 'tag-name', text: name }), ' ',
+    el('button', {
+      type: 'button', class: 'small allow-tag', text: t('vocab.allow'), 'aria-label': t('vocab.allowOf', { name }),
+      onclick: () => allowTag(name),
+    }))) : [muted(t('vocab.noRejected'), 'li')]));
   $('#tag-names').replaceChildren(...vocab.items.map((tag) => el('option', { value: tag.name })));
   $('#vocab-count').textContent = vocab.items.length ? t('vocab.count', { n: vocab.items.length }) : t('tags.none');
 }
@@ -127,6 +140,27 @@ function afterVocabularyChange(target) {
   app.loadFiles();
   if (state.selected) app.openFile(state.selected.id);
   if (target) showTagFiles(target);
+}
+
+async function rejectTag(name) {
+  try {
+    const done = await api(`/rejected-tags/${encodeURIComponent(name)}`, { method: 'PUT' });
+    showMessage(t('vocab.rejected', { name, n: done?.files_changed ?? 0 }), 'info');
+    state.filters.tags = state.filters.tags.filter((x) => x !== name);
+    afterVocabularyChange();
+  } catch (e) {
+    reportError(e);
+  }
+}
+
+async function allowTag(name) {
+  try {
+    await api(`/rejected-tags/${encodeURIComponent(name)}`, { method: 'DELETE' });
+    showMessage(t('vocab.allowed', { name }), 'info');
+    loadVocab();
+  } catch (e) {
+    reportError(e);
+  }
 }
 
 async function mergeTags(from, into) {

@@ -216,6 +216,7 @@ async fn merge_into(
             name: into,
             count: 0,
             aliases: vec![from],
+            sources: Vec::new(),
         });
     Ok(Json(info).into_response())
 }
@@ -273,6 +274,84 @@ pub async fn rename(
     require_admin(admin, "renaming a tag")?;
     let b: RenameBody = json_body(&headers, &body)?;
     merge_into(&state, &user, &name, &b.name).await
+}
+
+/// A tag rejected for good, and how many of the caller's files lost it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RejectedTag {
+    #[schema(value_type = TagName)]
+    pub name: String,
+    /// Files of the caller's that carried it and no longer do.
+    pub files_changed: u64,
+}
+
+/// `GET /rejected-tags`: the tags the caller rejected for good.
+#[utoipa::path(
+    get,
+    path = "/rejected-tags",
+    tag = "tags",
+    responses((status = 200, description = "The caller's rejected tags, by name", body = Items<String>))
+)]
+pub async fn rejected(
+    State(state): State<SharedState>,
+    Extension(Caller { user, .. }): Extension<Caller>,
+) -> ApiResult<Response> {
+    let items = state.index.rejected_tags(&user).await?;
+    Ok(Json(Items { items }).into_response())
+}
+
+/// `PUT /rejected-tags/{name}`: rejects a tag for good on the caller's own
+/// files: it comes off every one that carries it, whoever gave it, and no
+/// tagging gives it to one of them again. Adding it by hand still works.
+#[utoipa::path(
+    put,
+    path = "/rejected-tags/{name}",
+    tag = "tags",
+    params(("name" = TagName, Path, description = "A tag name (it need not be on any file yet)")),
+    responses(
+        (status = 200, description = "The tag is rejected; the files that lost it", body = RejectedTag),
+        InvalidRequest,
+    )
+)]
+pub async fn reject(
+    State(state): State<SharedState>,
+    Extension(Caller { user, .. }): Extension<Caller>,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    let name = tag_param(&name)?;
+    let files_changed = graphfs_domain::reject_tag(state.index.as_ref(), &user, &name).await?;
+    tracing::info!(%user, tag = %name, files_changed, "tag rejected for good");
+    Ok(Json(RejectedTag {
+        name,
+        files_changed,
+    })
+    .into_response())
+}
+
+/// `DELETE /rejected-tags/{name}`: takes a rejection back. Taggings from
+/// now on may give the tag again; the files that lost it keep their removal
+/// until it is added by hand.
+#[utoipa::path(
+    delete,
+    path = "/rejected-tags/{name}",
+    tag = "tags",
+    params(("name" = TagName, Path, description = "A rejected tag")),
+    responses(
+        (status = 204, description = "No longer rejected"),
+        InvalidRequest,
+        (status = 404, description = "The caller has not rejected this tag (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
+    )
+)]
+pub async fn unreject(
+    State(state): State<SharedState>,
+    Extension(Caller { user, .. }): Extension<Caller>,
+    Path(name): Path<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    let name = tag_param(&name)?;
+    if !state.index.set_rejected(&user, &name, false).await? {
+        return Err(Problem::not_found(format!("tag '{name}' is not rejected")));
+    }
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// `GET /files/{id}/similar`: files like this one (SIMILAR edges), best first.

@@ -228,6 +228,8 @@ pub(crate) fn user_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(browse::merge))
         .routes(routes!(browse::tag_files))
         .routes(routes!(browse::related))
+        .routes(routes!(browse::rejected))
+        .routes(routes!(browse::reject, browse::unreject))
         .routes(routes!(browse::search))
         .routes(routes!(browse::graph))
         .routes(routes!(browse::queue))
@@ -419,7 +421,7 @@ mod tests {
         let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(
             (paths.len(), operations),
-            (28, 34),
+            (31, 38),
             "{:?}",
             paths.keys().collect::<Vec<_>>()
         );

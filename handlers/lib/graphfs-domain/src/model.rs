@@ -326,6 +326,19 @@ pub struct TagInfo {
     pub name: String,
     pub count: u64,
     pub aliases: Vec<String>,
+    /// Where the tag came from on those files (the taxonomy, a frequent
+    /// keyword, the LLM, a user, ...), each once, in [`TagSource`] order.
+    #[serde(default)]
+    pub sources: Vec<TagSource>,
+}
+
+/// The sources of `raw` names (unknown ones left out), each once, in
+/// [`TagSource`] order.
+pub fn tag_sources<'a>(raw: impl IntoIterator<Item = &'a str>) -> Vec<TagSource> {
+    let mut out: Vec<TagSource> = raw.into_iter().filter_map(|s| s.parse().ok()).collect();
+    out.sort_by_key(|s| *s as u8);
+    out.dedup();
+    out
 }
 
 /// A tag that co-occurs with another on the same files.

@@ -2,7 +2,8 @@
 //!
 //! Model: `(:User)-[:OWNS]->(:File)-[:TAGGED {score, source}]->(:Tag)`,
 //! `(:File)-[:SIMILAR {score}]->(:File)`, `(:Tag)-[:CO_OCCURS {count}]->(:Tag)`,
-//! `(:File)-[:REMOVED]->(:Tag)` (a user's removal, remembered), the tagging
+//! `(:File)-[:REMOVED]->(:Tag)` (a user's removal, remembered),
+//! `(:Rejection {owner, name})` (a tag an owner rejected for good), the tagging
 //! queue as `(:Job)-[:FOR]->(:File)`, and `(:Term {owner, name, df})` for
 //! each owner's corpus statistics. Every query takes user input as parameters only; the one
 //! string built from user text is a Lucene query, and every term in it is
@@ -23,8 +24,8 @@ use graphfs_domain::{
     TagMatch, TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Versions,
     Vocabulary, access, check_embedding, check_folder_move, folder_ancestry, folder_name,
     index_terms, name_taken, name_tokens, name_with_id, normalize_tag, parent_folder,
-    parse_stored_time, query_terms, share_with_owner, snippet, stored_time, truncate_utf8,
-    unknown_user,
+    parse_stored_time, query_terms, share_with_owner, snippet, stored_time, tag_sources,
+    truncate_utf8, unknown_user,
 };
 use neo4rs::{ConfigBuilder, Graph, Query, Row, Txn, query};
 use serde::Deserialize;

@@ -75,6 +75,7 @@ impl Neo4jGraphIndex {
                  WITH f, i WHERE i IS NOT NULL
                  MERGE (t:Tag {{name: $names[i]}})
                  WITH f, t, i WHERE NOT (f)-[:REMOVED]->(t) AND NOT (f)-[:TAGGED]->(t)
+                   AND NOT EXISTS {{ MATCH (:Rejection {{owner: f.owner, name: t.name}}) }}
                  CREATE (f)-[:TAGGED {{score: $scores[i], source: $sources[i]}}]->(t)",
             ))
             .param("fid", fid.clone())

@@ -12,6 +12,8 @@ pub(super) const SCHEMA: &[&str] = &[
     "CREATE CONSTRAINT graphfs_file_object_key IF NOT EXISTS FOR (f:File) REQUIRE f.object_key IS UNIQUE",
     // Versions (versions.rs): each earlier content keeps its own object.
     "CREATE CONSTRAINT graphfs_version_object_key IF NOT EXISTS FOR (v:Version) REQUIRE v.object_key IS UNIQUE",
+    // Tags an owner rejected for good (TagStore::set_rejected).
+    "CREATE CONSTRAINT graphfs_rejection IF NOT EXISTS FOR (x:Rejection) REQUIRE (x.owner, x.name) IS UNIQUE",
     "CREATE CONSTRAINT graphfs_drive_locks IF NOT EXISTS FOR (d:DriveLocks) REQUIRE d.owner IS UNIQUE",
     "CREATE CONSTRAINT graphfs_lease_name IF NOT EXISTS FOR (l:GraphfsLease) REQUIRE l.name IS UNIQUE",
     "CREATE INDEX graphfs_file_owner_created IF NOT EXISTS FOR (f:File) ON (f.owner, f.created_at)",

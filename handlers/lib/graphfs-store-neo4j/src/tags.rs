@@ -80,6 +80,15 @@ pub(super) fn tag_info_from(r: &Row) -> Result<Option<TagInfo>> {
             .get::<Option<Vec<String>>>("aliases")
             .map_err(de_err)?
             .unwrap_or_default(),
+        // Only the viewer's listing asks for them.
+        sources: tag_sources(
+            r.get::<Option<Vec<String>>>("sources")
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .iter()
+                .map(String::as_str),
+        ),
     }))
 }
 
@@ -132,8 +141,9 @@ impl TagStore for Neo4jGraphIndex {
         let rows = self
             .rows(
                 query(&format!(
-                    "MATCH (f:File)-[:TAGGED]->(t:Tag) WHERE {VISIBLE} AND t.name STARTS WITH $prefix
-                     RETURN t.name AS name, count(f) AS c, coalesce(t.aliases, []) AS aliases
+                    "MATCH (f:File)-[r:TAGGED]->(t:Tag) WHERE {VISIBLE} AND t.name STARTS WITH $prefix
+                     RETURN t.name AS name, count(f) AS c, coalesce(t.aliases, []) AS aliases,
+                            collect(DISTINCT r.source) AS sources
                      ORDER BY c DESC, name LIMIT $limit"
                 ))
                 .param("viewer", viewer)
@@ -149,6 +159,35 @@ impl TagStore for Neo4jGraphIndex {
     async fn related_tags(&self, viewer: &str, tag: &str, limit: usize) -> Result<Vec<RelatedTag>> {
         self.require_visible_tag(viewer, tag).await?;
         self.related(viewer, tag, limit).await
+    }
+
+    async fn set_rejected(&self, owner: &str, tag: &str, rejected: bool) -> Result<bool> {
+        let stmt = if rejected {
+            "OPTIONAL MATCH (x:Rejection {owner: $owner, name: $tag})
+             WITH x WHERE x IS NULL
+             MERGE (:Rejection {owner: $owner, name: $tag}) RETURN count(*) AS n"
+        } else {
+            "MATCH (x:Rejection {owner: $owner, name: $tag}) DELETE x RETURN count(*) AS n"
+        };
+        let rows =
+            retry_transient(|| self.rows(query(stmt).param("owner", owner).param("tag", tag)))
+                .await?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.get::<i64>("n").ok())
+            .is_some_and(|n| n > 0))
+    }
+
+    async fn rejected_tags(&self, owner: &str) -> Result<Vec<String>> {
+        let rows = self
+            .rows(
+                query("MATCH (x:Rejection {owner: $owner}) RETURN x.name AS name ORDER BY name")
+                    .param("owner", owner),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| r.get::<String>("name").map_err(de_err))
+            .collect()
     }
 
     async fn merge_tag(&self, from: &str, into: &str) -> Result<()> {

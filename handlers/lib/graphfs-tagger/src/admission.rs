@@ -159,6 +159,7 @@ impl Admission {
                     name,
                     count: 1,
                     aliases: Vec::new(),
+                    sources: Vec::new(),
                 });
             }
         }
@@ -191,6 +192,10 @@ impl Admission {
                 }
             }
         }
+        // Tags the owner rejected are offered to no tagger (the index
+        // refuses them too, whatever a tagger proposes).
+        let rejected = self.index.rejected_tags(owner).await?;
+        entries.retain(|e| !rejected.contains(&e.name));
         let vocab = Arc::new(Vocabulary::new(entries));
         let mut cached = self.vocabulary.write().await;
         // Bounded: owners past the bound are forgotten and reloaded on use.

@@ -35,7 +35,7 @@ pub use objects::object_store;
 use principals::users_and_tokens;
 use queue::queue;
 use search::{long_text_is_cut_at_the_same_byte, search_and_graph};
-use tags::{reads_while_tags_change, tags_and_removal};
+use tags::{reads_while_tags_change, rejected_tags, tags_and_removal};
 use versions::versions;
 use vocabulary::{embedding_model_changes, embeddings_and_vocabulary};
 
@@ -170,6 +170,7 @@ pub async fn graph_index(index: Arc<dyn GraphIndex>) {
     versions(index).await;
     tags_and_removal(index).await;
     reads_while_tags_change(index).await;
+    rejected_tags(index).await;
     search_and_graph(index).await;
     long_text_is_cut_at_the_same_byte(index).await;
     queue(index).await;

@@ -244,3 +244,82 @@ pub(super) async fn reads_while_tags_change(index: &dyn GraphIndex) {
     assert_eq!(last.tags.len(), 1);
     assert_eq!(index.list_tags(&u, None, 10).await.unwrap().len(), 1);
 }
+
+/// A tag an owner rejects for good comes off their files and no tagging
+/// gives it back; other owners' files keep it; by hand it still goes on;
+/// taken back, taggings give it again. Listings say where tags came from.
+pub(super) async fn rejected_tags(index: &dyn GraphIndex) {
+    let (u, v) = (unique("rejecter"), unique("keeper"));
+    let tag = unique("noise");
+    let tagged = |owner: String, name: &'static str| {
+        let tag = tag.clone();
+        async move {
+            let f = new_file(index, &owner, name, "text/plain").await;
+            tag_file(index, f.id, &outcome("some words", &[(&tag, 0.9)])).await;
+            f
+        }
+    };
+    let carries = |owner: String, id: FileId| {
+        let tag = tag.clone();
+        async move {
+            index
+                .get_file(&owner, id)
+                .await
+                .unwrap()
+                .tags
+                .iter()
+                .find(|t| t.name == tag)
+                .map(|t| t.source)
+        }
+    };
+    let a = tagged(u.clone(), "a.txt").await;
+    let b = tagged(u.clone(), "b.txt").await;
+    let c = tagged(v.clone(), "c.txt").await;
+    let listed = index.list_tags(&u, Some(&tag), 10).await.unwrap();
+    assert_eq!(listed[0].sources, vec![TagSource::Keyword], "{listed:?}");
+
+    assert_eq!(reject_tag(index, &u, &tag).await.unwrap(), 2);
+    assert_eq!(carries(u.clone(), a.id).await, None);
+    assert_eq!(carries(u.clone(), b.id).await, None);
+    assert_eq!(carries(v.clone(), c.id).await, Some(TagSource::Keyword));
+    assert_eq!(index.rejected_tags(&u).await.unwrap(), vec![tag.clone()]);
+    assert!(index.rejected_tags(&v).await.unwrap().is_empty());
+    assert!(
+        index
+            .list_tags(&u, Some(&tag), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Rejecting again changes nothing.
+    assert_eq!(reject_tag(index, &u, &tag).await.unwrap(), 0);
+
+    // No tagging gives it back, to an old file or a new one.
+    index.requeue(a.id).await.unwrap();
+    tag_file(index, a.id, &outcome("some words", &[(&tag, 0.9)])).await;
+    assert_eq!(carries(u.clone(), a.id).await, None);
+    let d = tagged(u.clone(), "d.txt").await;
+    assert_eq!(carries(u.clone(), d.id).await, None);
+
+    // By hand it goes on, and the listing says so.
+    index
+        .update_file(&u, b.id, &FileChange::add_tag(&tag).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(carries(u.clone(), b.id).await, Some(TagSource::User));
+    let listed = index.list_tags(&u, Some(&tag), 10).await.unwrap();
+    assert_eq!(listed[0].sources, vec![TagSource::User], "{listed:?}");
+
+    // Taken back: the next tagging of a new file gives it again.
+    assert!(index.set_rejected(&u, &tag, false).await.unwrap());
+    assert!(!index.set_rejected(&u, &tag, false).await.unwrap());
+    assert!(index.rejected_tags(&u).await.unwrap().is_empty());
+    let e = tagged(u.clone(), "e.txt").await;
+    assert_eq!(carries(u.clone(), e.id).await, Some(TagSource::Keyword));
+    let listed = index.list_tags(&u, Some(&tag), 10).await.unwrap();
+    assert_eq!(
+        listed[0].sources,
+        vec![TagSource::User, TagSource::Keyword],
+        "{listed:?}"
+    );
+}

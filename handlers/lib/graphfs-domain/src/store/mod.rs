@@ -38,7 +38,7 @@ pub use principals::{
 pub use queue::{JobFailure, JobQueue};
 pub use search::TextSearch;
 pub use similarity::Similarity;
-pub use tags::TagStore;
+pub use tags::{TagStore, reject_tag};
 pub use versions::Versions;
 pub use vocabulary::Vocabulary;
 pub use walk::{FOLDER_FANOUT, GraphWalk, folder_neighbourhood, folder_node_id, with_folders};

@@ -28,7 +28,7 @@ use graphfs_domain::{
     TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Versions, Vocabulary,
     access, check_embedding, check_folder_move, cosine, folder_ancestry, folder_name, index_terms,
     is_cjk, name_taken, name_tokens, normalize_tag, parent_folder, parse_stored_time, query_terms,
-    share_with_owner, stored_time, truncate_utf8, unknown_user,
+    share_with_owner, stored_time, tag_sources, truncate_utf8, unknown_user,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 

@@ -91,6 +91,12 @@ CREATE TABLE IF NOT EXISTS doc_terms (
     PRIMARY KEY (file_rowid, term)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS doc_terms_term ON doc_terms(term);
+-- Tags an owner rejected for good (TagStore::set_rejected), by name.
+CREATE TABLE IF NOT EXISTS rejected_tags (
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (owner, name)
+) WITHOUT ROWID;
 -- Each owner's corpus statistics (vocabulary::count_terms): how many of the
 -- owner's files recorded each term; the term '' counts those files.
 CREATE TABLE IF NOT EXISTS term_counts (

@@ -85,11 +85,24 @@ pub(super) fn related_blocking(
 
 /// Tag infos from `(tag id, name, count)` rows, with each tag's aliases.
 pub(super) fn with_aliases(c: &Connection, rows: Vec<(i64, String, i64)>) -> Result<Vec<TagInfo>> {
+    with_aliases_and_sources(
+        c,
+        rows.into_iter()
+            .map(|(id, name, count)| (id, name, count, String::new()))
+            .collect(),
+    )
+}
+
+/// Tag rows `(id, name, count, sources joined by ',')` as [`TagInfo`]s.
+fn with_aliases_and_sources(
+    c: &Connection,
+    rows: Vec<(i64, String, i64, String)>,
+) -> Result<Vec<TagInfo>> {
     let mut aliases = c
         .prepare_cached("SELECT alias FROM tag_aliases WHERE tag_id = ?1 ORDER BY alias")
         .map_err(db_err)?;
     rows.into_iter()
-        .map(|(id, name, count)| {
+        .map(|(id, name, count, sources)| {
             Ok(TagInfo {
                 name,
                 count: count as u64,
@@ -97,6 +110,7 @@ pub(super) fn with_aliases(c: &Connection, rows: Vec<(i64, String, i64)>) -> Res
                     .query_map([id], |r| r.get(0))
                     .and_then(|r| r.collect())
                     .map_err(db_err)?,
+                sources: tag_sources(sources.split(',')),
             })
         })
         .collect()
@@ -155,25 +169,25 @@ impl TagStore for SqliteGraphIndex {
         let (viewer, prefix) = (viewer.to_string(), prefix.map(str::to_string));
         self.read(move |c| {
             let sql = format!(
-                "SELECT t.id, t.name, COUNT(*) AS c FROM file_tags ft
+                "SELECT t.id, t.name, COUNT(*) AS c, group_concat(DISTINCT ft.source) FROM file_tags ft
                  JOIN tags t ON t.id = ft.tag_id JOIN files f ON f.rowid = ft.file_rowid
                  WHERE {VISIBLE} AND substr(t.name, 1, length(:prefix)) = :prefix
                  GROUP BY t.id ORDER BY c DESC, t.name LIMIT :limit"
             );
             let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
-            let rows: Vec<(i64, String, i64)> = stmt
+            let rows: Vec<(i64, String, i64, String)> = stmt
                 .query_map(
                     rusqlite::named_params! {
                         ":viewer": viewer,
                         ":prefix": prefix.unwrap_or_default(),
                         ":limit": limit.clamp(1, 10_000) as i64,
                     },
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .map_err(db_err)?
                 .collect::<rusqlite::Result<_>>()
                 .map_err(db_err)?;
-            with_aliases(c, rows)
+            with_aliases_and_sources(c, rows)
         })
         .await
     }
@@ -183,6 +197,30 @@ impl TagStore for SqliteGraphIndex {
         self.read(move |c| {
             let tid = visible_tag_id(c, &viewer, &tag)?;
             related_blocking(c, &viewer, tid, limit.clamp(1, 1000))
+        })
+        .await
+    }
+
+    async fn set_rejected(&self, owner: &str, tag: &str, rejected: bool) -> Result<bool> {
+        let (owner, tag) = (owner.to_string(), tag.to_string());
+        self.write(move |c| {
+            let sql = if rejected {
+                "INSERT OR IGNORE INTO rejected_tags(owner, name) VALUES (?1, ?2)"
+            } else {
+                "DELETE FROM rejected_tags WHERE owner = ?1 AND name = ?2"
+            };
+            let n = c.execute(sql, params![owner, tag]).map_err(db_err)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn rejected_tags(&self, owner: &str) -> Result<Vec<String>> {
+        let owner = owner.to_string();
+        self.read(move |c| {
+            c.prepare_cached("SELECT name FROM rejected_tags WHERE owner = ?1 ORDER BY name")
+                .and_then(|mut s| s.query_map([owner], |r| r.get(0))?.collect())
+                .map_err(db_err)
         })
         .await
     }
