@@ -300,6 +300,20 @@ impl Admission {
         key: &str,
         key_term: &str,
     ) -> Result<bool, JobError> {
+        // Most candidates are proposed by one file only: the owner's count
+        // of the key (which may include this file's own earlier proposal)
+        // rules them out without reading which files propose it.
+        let proposers = self
+            .index
+            .corpus_stats(&file.owner, &[key_term.to_string()])
+            .await?
+            .document_frequency
+            .first()
+            .copied()
+            .unwrap_or(0);
+        if proposers + 1 < self.config.min_frequency {
+            return Ok(false);
+        }
         // This file's own earlier proposal does not count: a re-tag cannot
         // promote itself.
         let others: Vec<FileId> = self
