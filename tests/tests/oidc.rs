@@ -5,8 +5,8 @@
 //! or tampered with, are refused. The server may start before its
 //! provider, and refreshes the provider's tokens for the page.
 
-use graphfs_e2e::Server;
 use graphfs_e2e::servers::ExternalServer;
+use graphfs_e2e::{Server, free_port};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -31,15 +31,6 @@ async fn password_grant(kc: &ExternalServer, client: &str, user: &str) -> Value 
         .unwrap();
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
     resp.json().await.unwrap()
-}
-
-/// A port nothing listens on yet.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn call(

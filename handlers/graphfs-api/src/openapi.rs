@@ -182,6 +182,16 @@ pub struct NotJson(pub ProblemDoc);
 #[response(status = 404, content_type = "application/problem+json")]
 pub struct NoSuchFile(pub ProblemDoc);
 
+/// Sign-in through a provider is not configured (`not-found`)
+#[derive(IntoResponses)]
+#[response(status = 404, content_type = "application/problem+json")]
+pub struct NoProvider(pub ProblemDoc);
+
+/// The provider is unreachable (`unavailable`)
+#[derive(IntoResponses)]
+#[response(status = 503, content_type = "application/problem+json")]
+pub struct ProviderDown(pub ProblemDoc);
+
 /// No such tag (`not-found`)
 #[derive(IntoResponses)]
 #[response(status = 404, content_type = "application/problem+json")]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::SharedState;
 use crate::oidc::{ProviderSignIn, ProviderToken};
-use crate::openapi::{InvalidRequest, NotJson};
+use crate::openapi::{InvalidRequest, NoProvider, NotJson, ProviderDown};
 use crate::params::json_body;
 use crate::problem::{ApiResult, Problem, ProblemDoc};
 
@@ -65,9 +65,9 @@ pub struct CodeExchange {
     responses(
         (status = 200, description = "The provider's access token, to send as the bearer token", body = ProviderToken),
         InvalidRequest,
-        (status = 404, description = "Sign-in through a provider is not configured (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
+        NoProvider,
         NotJson,
-        (status = 503, description = "The provider is unreachable (`unavailable`)", content_type = "application/problem+json", body = ProblemDoc),
+        ProviderDown,
     )
 )]
 pub async fn exchange(
@@ -107,9 +107,9 @@ pub struct TokenRefresh {
     responses(
         (status = 200, description = "A new access token from the provider (and usually a new refresh token)", body = ProviderToken),
         InvalidRequest,
-        (status = 404, description = "Sign-in through a provider is not configured (`not-found`)", content_type = "application/problem+json", body = ProblemDoc),
+        NoProvider,
         NotJson,
-        (status = 503, description = "The provider is unreachable (`unavailable`)", content_type = "application/problem+json", body = ProblemDoc),
+        ProviderDown,
     )
 )]
 pub async fn refresh(
