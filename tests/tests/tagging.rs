@@ -423,7 +423,9 @@ async fn a_spoken_memo_is_found_by_its_words() {
     let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
     assert_eq!(f["status"], "done", "{f}");
     assert_eq!(f["metadata"]["transcribed"], true, "{f}");
-    for word in ["passport", "lisbon"] {
+    // Words Whisper tiny.en hears the same on every machine: "Lisbon"
+    // came back as "listen" on one CPU and as itself on another.
+    for word in ["passport", "renew"] {
         let hits = s.json(&format!("/api/v1/search?q={word}")).await.unwrap();
         assert_eq!(hits["items"][0]["file"]["id"], id, "{word}: {hits}");
     }
@@ -435,7 +437,7 @@ async fn a_spoken_memo_is_found_by_its_words() {
     assert!(
         words
             .iter()
-            .any(|t| t.contains("passport") || t.contains("lisbon")),
+            .any(|t| t.contains("passport") || t.contains("renew")),
         "{words:?}"
     );
 }
