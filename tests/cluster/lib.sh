@@ -279,10 +279,15 @@ tagger_killed_holding_jobs() {
   [ -n "$victim" ] || { echo "no tagger pod was ever seen holding a job"; return 1; }
   echo "crashed $victim while it held: $(echo $held)"
   # Keep every tagger pod's log as it grows: pods scaled down meanwhile take theirs with them.
+  # Each copy is written aside and moved into place only when it has lines (a log only grows;
+  # a pod already gone reads as nothing): the check below may read while the collector is
+  # stopped mid-copy, and a copy truncated in place then read as empty.
   mkdir -p "$ART/tagger-logs"
   ( while :; do
       for p in $(kubectl -n default get pods -l app.kubernetes.io/instance="$APP",app.kubernetes.io/component=tagger -o jsonpath='{.items[*].metadata.name}'); do
-        [ "$p" = "$victim" ] || tagged_by "$p" > "$ART/tagger-logs/$p.tagged" 2>/dev/null
+        [ "$p" = "$victim" ] && continue
+        tagged_by "$p" > "$ART/tagger-logs/.$p.part" 2>/dev/null
+        [ -s "$ART/tagger-logs/.$p.part" ] && mv -f "$ART/tagger-logs/.$p.part" "$ART/tagger-logs/$p.tagged"
       done
       sleep 2
     done ) &
