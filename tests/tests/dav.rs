@@ -447,6 +447,113 @@ async fn the_drive_answers_clients_as_webdav_expects() {
     let _: Value = s.json("/api/v1/files").await.unwrap();
 }
 
+/// What a client stored on a file with PROPPATCH stays with the file when
+/// it moves, through the drive or the API, and goes when it is deleted:
+/// a new file at the old path starts with none. Another user sees none.
+#[tokio::test]
+async fn dead_properties_stay_with_their_file() {
+    let (_d, s) = server(&[]).await;
+    let note = |value: &str| {
+        format!(
+            r#"<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:x-graphfs-test"><D:set><D:prop><Z:note>{value}</Z:note></D:prop></D:set></D:propertyupdate>"#
+        )
+    };
+    let read_note = |path: &str| {
+        dav(&s, "PROPFIND", path)
+            .header("Depth", "0")
+            .body(r#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><Z:note xmlns:Z="urn:x-graphfs-test"/></D:prop></D:propfind>"#)
+            .send()
+    };
+    assert_eq!(dav(&s, "MKCOL", "/p").send().await.unwrap().status(), 201);
+    let resp = dav(&s, "PUT", "/p/a.txt")
+        .body("props")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let resp = dav(&s, "PROPPATCH", "/p/a.txt")
+        .body(note("kept-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 207);
+    let body = read_note("/p/a.txt").await.unwrap().text().await.unwrap();
+    assert!(body.contains("kept-1"), "{body}");
+
+    // Moved through the drive, then through the API: the note follows.
+    let resp = dav(&s, "MOVE", "/p/a.txt")
+        .header("Destination", s.url("/dav/files/p/b.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let listed = s.json("/api/v1/files?folder=/p").await.unwrap();
+    let id = listed["items"][0]["id"].as_str().unwrap().to_string();
+    let resp = s
+        .request(Method::PATCH, &format!("/api/v1/files/{id}"))
+        .json(&serde_json::json!({"folder": "/q", "name": "c.txt"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let body = read_note("/q/c.txt").await.unwrap().text().await.unwrap();
+    assert!(body.contains("kept-1"), "the note followed: {body}");
+    let resp = s
+        .request(Method::POST, "/api/v1/folders/move")
+        .json(&serde_json::json!({"from": "/q", "to": "/r"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let body = read_note("/r/c.txt").await.unwrap().text().await.unwrap();
+    assert!(
+        body.contains("kept-1"),
+        "the note followed the folder: {body}"
+    );
+
+    // Another user's file at the same path has no note.
+    let bob = s.token_for("bob").await.unwrap();
+    let as_bob = |method: &str, path: &str| {
+        s.client
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                s.url(&format!("/dav/files{path}")),
+            )
+            .basic_auth("bob", Some(&bob))
+    };
+    assert_eq!(as_bob("MKCOL", "/r").send().await.unwrap().status(), 201);
+    let resp = as_bob("PUT", "/r/c.txt").body("bob").send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let body = as_bob("PROPFIND", "/r/c.txt")
+        .header("Depth", "0")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!body.contains("kept-1"), "{body}");
+
+    // Deleted through the API: a new file at that path starts bare.
+    let resp = s
+        .request(Method::DELETE, &format!("/api/v1/files/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = dav(&s, "PUT", "/r/c.txt")
+        .body("again")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let body = read_note("/r/c.txt").await.unwrap().text().await.unwrap();
+    assert!(
+        !body.contains("kept-1"),
+        "a new file has no old note: {body}"
+    );
+}
+
 /// A scripted session of cadaver, the command-line WebDAV client:
 /// `commands` on its standard input, the credentials in a `.netrc`.
 fn cadaver(s: &Server, home: &Path, commands: &str) -> String {

@@ -266,6 +266,7 @@ async fn replicas_behind_nginx_survive_losing_one() {
             .basic_auth("dev", Some(&front.token))
     };
     let status = |r: reqwest::Response| r.status().as_u16();
+    let status_of = |r: &reqwest::Response| r.status().as_u16();
     assert_eq!(
         status(dav_at(&replicas[0], "PUT").body("v1").send().await.unwrap()),
         201
@@ -305,11 +306,61 @@ async fn replicas_behind_nginx_survive_losing_one() {
         status(dav_at(&replicas[0], "PUT").body("v3").send().await.unwrap()),
         204
     );
-    // Only the load's uploads below are to be listed at the end.
-    assert_eq!(
-        status(dav_at(&replicas[2], "DELETE").send().await.unwrap()),
-        204
+    // A property one replica stored is read on another, and follows a move
+    // made through a third (Windows keeps its file times this way).
+    let patched = dav_at(&replicas[0], "PROPPATCH")
+        .body(r#"<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:"><D:set><D:prop><Z:Win32FileAttributes>00000020</Z:Win32FileAttributes></D:prop></D:set></D:propertyupdate>"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(patched), 207);
+    let attributes = |replica: &Server, path: &str| {
+        front
+            .client
+            .request(
+                reqwest::Method::from_bytes(b"PROPFIND").unwrap(),
+                format!("{}/dav/files/{path}", replica.base),
+            )
+            .basic_auth("dev", Some(&front.token))
+            .header("Depth", "0")
+            .body(r#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><Z:Win32FileAttributes xmlns:Z="urn:schemas-microsoft-com:"/></D:prop></D:propfind>"#)
+            .send()
+    };
+    let found = attributes(&replicas[1], "locked.txt").await.unwrap();
+    assert_eq!(status_of(&found), 207);
+    let found = found.text().await.unwrap();
+    assert!(
+        found.contains("00000020"),
+        "another replica reads the property: {found}"
     );
+    let moved = dav_at(&replicas[2], "MOVE")
+        .header(
+            "Destination",
+            format!("{}/dav/files/moved.txt", replicas[2].base),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(moved), 201);
+    let found = attributes(&replicas[0], "moved.txt")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        found.contains("00000020"),
+        "the property followed the move: {found}"
+    );
+    // Only the load's uploads below are to be listed at the end.
+    let gone = front
+        .client
+        .delete(format!("{}/dav/files/moved.txt", replicas[1].base))
+        .basic_auth("dev", Some(&front.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(gone), 204);
 
     let paths = vec![
         "/api/v1/files?limit=20".to_string(),

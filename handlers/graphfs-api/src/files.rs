@@ -18,8 +18,8 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use graphfs_domain::{
     ByteRange, ByteStream, ClientBodyError, Error, FileChange, FileChangeRequest, FileId,
     FileQuery, FileRecord, FolderFilter, NewContent, NewFile, Page, SimilarFile, SortKey,
-    SortOrder, TagMatch, TaggingStatus, TooLargeMarker, name_taken, normalize_file_name,
-    normalize_folder, normalize_tag,
+    SortOrder, TagMatch, TaggingStatus, TooLargeMarker, join_folder, name_taken,
+    normalize_file_name, normalize_folder, normalize_tag,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -717,7 +717,19 @@ pub async fn update(
         share_with: &patch.share_with,
         unshare: &patch.unshare,
     })?;
+    // A move takes the drive's properties of the file along.
+    let before = match (&patch.name, &patch.folder) {
+        (None, None) => None,
+        _ => Some(state.index.get_file(&user, id).await?),
+    };
     let file = state.index.update_file(&user, id, &change).await?;
+    if let Some(before) = before {
+        let (from, to) = (
+            join_folder(&before.folder, &before.name),
+            join_folder(&file.folder, &file.name),
+        );
+        crate::dav::props::moved(state.index.as_ref(), &user, &from, &to).await;
+    }
     let similar = state.index.similar_files(&user, id, SIMILAR_SHOWN).await?;
     Ok(Json(FileDetail { file, similar }))
 }
@@ -755,6 +767,8 @@ pub(crate) async fn delete_file(state: &AppState, user: &str, id: FileId) -> Res
         Err(e) => return Err(e),
     };
     let file = state.index.delete_file(user, id).await?;
+    let path = join_folder(&file.folder, &file.name);
+    crate::dav::props::removed(state.index.as_ref(), user, &path).await;
     let mut keys = vec![file.object_key];
     keys.extend(versions.into_iter().map(|v| v.object_key));
     delete_objects(state, &keys).await;

@@ -166,6 +166,7 @@ pub async fn delete(
             e.into()
         }
     })?;
+    crate::dav::props::removed(state.index.as_ref(), &user, &path).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -203,6 +204,7 @@ pub async fn move_folder(
                 e.into()
             }
         })?;
+    crate::dav::props::moved(state.index.as_ref(), &user, &from, &to).await;
     tracing::info!(%user, %from, %to, moved_files, "folder moved");
     Ok(Json(FolderMoved {
         from,

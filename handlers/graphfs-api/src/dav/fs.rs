@@ -33,7 +33,7 @@ pub struct GraphDav {
 }
 
 /// How a store error reads to a WebDAV client.
-pub(super) fn fs_error(e: Error) -> FsError {
+pub(crate) fn fs_error(e: Error) -> FsError {
     match e {
         Error::NotFound(_) => FsError::NotFound,
         Error::TooLarge { .. } => FsError::TooLarge,
@@ -433,7 +433,7 @@ impl GuardedFileSystem<DavUser> for GraphDav {
                     Error::Conflict(_) => FsError::Forbidden,
                     other => fs_error(other),
                 })?;
-            self.props.removed(&user.0, &tree);
+            super::props::removed(self.state.index.as_ref(), &user.0, &tree).await;
             Ok(())
         }
         .boxed()
@@ -458,11 +458,11 @@ impl GuardedFileSystem<DavUser> for GraphDav {
                         .map_err(fs_error)?;
                     return Ok(());
                 }
-                DavTarget::Files(tree) => {
+                // Its dead properties go with it (files::delete_file).
+                DavTarget::Files(_) => {
                     crate::files::delete_file(&self.state, &user.0, f.id)
                         .await
                         .map_err(fs_error)?;
-                    self.props.removed(&user.0, &tree);
                 }
                 _ => return Err(FsError::Forbidden),
             }
@@ -502,7 +502,7 @@ impl GuardedFileSystem<DavUser> for GraphDav {
                         .map_err(fs_error)?;
                 }
             }
-            self.props.moved(user, &src, &dst);
+            super::props::moved(self.state.index.as_ref(), user, &src, &dst).await;
             Ok(())
         }
         .boxed()
@@ -527,7 +527,7 @@ impl GuardedFileSystem<DavUser> for GraphDav {
         async move {
             let tree = self.tree_path(path).await?;
             self.node(&user.0, &tree).await?;
-            self.props.patch(&user.0, &tree, patch)
+            self.props.patch(&user.0, &tree, patch).await
         }
         .boxed()
     }
@@ -540,7 +540,7 @@ impl GuardedFileSystem<DavUser> for GraphDav {
     ) -> FsFuture<'a, Vec<DavProp>> {
         async move {
             let tree = self.tree_path(path).await?;
-            Ok(self.props.list(&user.0, &tree, do_content))
+            self.props.list(&user.0, &tree, do_content).await
         }
         .boxed()
     }
@@ -553,7 +553,7 @@ impl GuardedFileSystem<DavUser> for GraphDav {
     ) -> FsFuture<'a, Vec<u8>> {
         async move {
             let tree = self.tree_path(path).await?;
-            self.props.get(&user.0, &tree, &prop)
+            self.props.get(&user.0, &tree, &prop).await
         }
         .boxed()
     }
@@ -601,7 +601,8 @@ impl GuardedFileSystem<DavUser> for GraphDav {
             let dst = self.tree_path(to).await?;
             let (folder, name) = new_entry(&dst)?;
             self.copy_file(user, &f, folder, name).await?;
-            self.props.copied(user, &self.tree_path(from).await?, &dst);
+            let src = self.tree_path(from).await?;
+            super::props::copied(self.state.index.as_ref(), user, &src, &dst).await;
             Ok(())
         }
         .boxed()

@@ -16,7 +16,7 @@ mod file;
 mod fs;
 mod locks;
 mod path;
-mod props;
+pub(crate) mod props;
 mod views;
 
 use axum::Router;
@@ -61,7 +61,7 @@ pub fn routes(state: SharedState) -> Router<SharedState> {
     let dav = Dav {
         fs: fs::GraphDav {
             state: state.clone(),
-            props: props::DeadProps::default(),
+            props: props::DeadProps::new(state.index.clone()),
         },
     };
     let serve = move |State(state): State<SharedState>, req: Request| {

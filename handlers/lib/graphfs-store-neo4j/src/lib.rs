@@ -16,14 +16,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use graphfs_domain::{
-    ContentReplaced, CorpusStats, Cursor, CursorKey, DriveLocks, EdgeKind, Error, FileCatalog,
-    FileChange, FileId, FileQuery, FileRecord, FileTag, FileVersion, FolderFilter, FolderInfo,
-    Folders, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
-    Keyset, MAX_INDEXED_TEXT, NewContent, NewFile, NodeKind, Page, Principals, QueryTerm,
-    QueueDepth, ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile, Similarity, TagInfo,
-    TagMatch, TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Versions,
-    Vocabulary, access, check_embedding, check_folder_move, folder_ancestry, folder_name,
-    index_terms, name_taken, name_tokens, name_with_id, normalize_tag, parent_folder,
+    ContentReplaced, CorpusStats, Cursor, CursorKey, DriveLocks, DriveProps, EdgeKind, Error,
+    FileCatalog, FileChange, FileId, FileQuery, FileRecord, FileTag, FileVersion, FolderFilter,
+    FolderInfo, Folders, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job,
+    JobFailure, JobQueue, Keyset, MAX_INDEXED_TEXT, NewContent, NewFile, NodeKind, Page,
+    Principals, QueryTerm, QueueDepth, ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile,
+    Similarity, TagInfo, TagMatch, TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch,
+    UserId, Versions, Vocabulary, access, check_embedding, check_folder_move, folder_ancestry,
+    folder_name, index_terms, name_taken, name_tokens, name_with_id, normalize_tag, parent_folder,
     parse_stored_time, query_terms, share_with_owner, snippet, stored_time, tag_sources,
     truncate_utf8, unknown_user,
 };
@@ -35,6 +35,7 @@ mod folders;
 mod leases;
 mod locks;
 mod principals;
+mod props;
 mod queue;
 mod rows;
 mod schema;

@@ -15,6 +15,8 @@ pub(super) const SCHEMA: &[&str] = &[
     // Tags an owner rejected for good (TagStore::set_rejected).
     "CREATE CONSTRAINT graphfs_rejection IF NOT EXISTS FOR (x:Rejection) REQUIRE (x.owner, x.name) IS UNIQUE",
     "CREATE CONSTRAINT graphfs_drive_locks IF NOT EXISTS FOR (d:DriveLocks) REQUIRE d.owner IS UNIQUE",
+    // The drive's dead properties (props.rs): one document per resource.
+    "CREATE CONSTRAINT graphfs_drive_props IF NOT EXISTS FOR (d:DriveProps) REQUIRE (d.owner, d.path) IS UNIQUE",
     "CREATE CONSTRAINT graphfs_lease_name IF NOT EXISTS FOR (l:GraphfsLease) REQUIRE l.name IS UNIQUE",
     "CREATE INDEX graphfs_file_owner_created IF NOT EXISTS FOR (f:File) ON (f.owner, f.created_at)",
     "CREATE INDEX graphfs_file_status IF NOT EXISTS FOR (f:File) ON (f.status)",

@@ -21,6 +21,7 @@ mod leases;
 mod locks;
 mod objects;
 mod principals;
+mod props;
 mod queue;
 mod search;
 mod tags;
@@ -33,6 +34,7 @@ use leases::leases;
 use locks::drive_locks;
 pub use objects::object_store;
 use principals::users_and_tokens;
+use props::drive_props;
 use queue::queue;
 use search::{long_text_is_cut_at_the_same_byte, search_and_graph};
 use tags::{reads_while_tags_change, rejected_tags, tags_and_removal};
@@ -178,4 +180,5 @@ pub async fn graph_index(index: Arc<dyn GraphIndex>) {
     embedding_model_changes(index).await;
     leases(index).await;
     drive_locks(index).await;
+    drive_props(index).await;
 }

@@ -17,6 +17,7 @@ mod leases;
 mod locks;
 mod objects;
 mod principals;
+mod props;
 mod queue;
 mod search;
 mod similarity;
@@ -35,6 +36,7 @@ pub use objects::{ByteRange, ByteStream, ObjectBody, ObjectMeta, ObjectStore};
 pub use principals::{
     MAX_TOKEN_DAYS, NewToken, Principals, TokenInfo, TokenSource, token_expiry, token_id,
 };
+pub use props::DriveProps;
 pub use queue::{JobFailure, JobQueue};
 pub use search::TextSearch;
 pub use similarity::Similarity;
@@ -62,6 +64,7 @@ pub trait GraphIndex:
     + JobQueue
     + Leases
     + DriveLocks
+    + DriveProps
 {
     /// Cheap reachability check for readiness probes.
     async fn ping(&self) -> Result<()>;

@@ -20,15 +20,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use graphfs_domain::{
-    ContentReplaced, CorpusStats, Cursor, CursorKey, DriveLocks, EdgeKind, Error, FileCatalog,
-    FileChange, FileId, FileQuery, FileRecord, FileTag, FileVersion, FolderFilter, FolderInfo,
-    Folders, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job, JobFailure, JobQueue,
-    Keyset, Leases, MAX_INDEXED_TEXT, NewContent, NewFile, NodeKind, Page, Principals, QueueDepth,
-    ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile, Similarity, TagInfo, TagMatch,
-    TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId, Versions, Vocabulary,
-    access, check_embedding, check_folder_move, cosine, folder_ancestry, folder_name, index_terms,
-    is_cjk, name_taken, name_tokens, normalize_tag, parent_folder, parse_stored_time, query_terms,
-    share_with_owner, stored_time, tag_sources, truncate_utf8, unknown_user,
+    ContentReplaced, CorpusStats, Cursor, CursorKey, DriveLocks, DriveProps, EdgeKind, Error,
+    FileCatalog, FileChange, FileId, FileQuery, FileRecord, FileTag, FileVersion, FolderFilter,
+    FolderInfo, Folders, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job,
+    JobFailure, JobQueue, Keyset, Leases, MAX_INDEXED_TEXT, NewContent, NewFile, NodeKind, Page,
+    Principals, QueueDepth, ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile, Similarity,
+    TagInfo, TagMatch, TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId,
+    Versions, Vocabulary, access, check_embedding, check_folder_move, cosine, folder_ancestry,
+    folder_name, index_terms, is_cjk, name_taken, name_tokens, normalize_tag, parent_folder,
+    parse_stored_time, query_terms, share_with_owner, stored_time, tag_sources, truncate_utf8,
+    unknown_user,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
@@ -38,6 +39,7 @@ mod fts;
 mod leases;
 mod locks;
 mod principals;
+mod props;
 mod queue;
 mod rows;
 mod schema;

@@ -135,6 +135,15 @@ CREATE TABLE IF NOT EXISTS drive_locks (
     version INTEGER NOT NULL,
     body TEXT NOT NULL
 ) WITHOUT ROWID;
+-- WebDAV dead properties (DriveProps): one document per resource of an
+-- owner's tree, replaced whole by version.
+CREATE TABLE IF NOT EXISTS drive_props (
+    owner TEXT NOT NULL,
+    path TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (owner, path)
+) WITHOUT ROWID;
 -- Earlier contents of files (Versions), numbered per file from 1.
 CREATE TABLE IF NOT EXISTS versions (
     file_rowid INTEGER NOT NULL REFERENCES files(rowid) ON DELETE CASCADE,
