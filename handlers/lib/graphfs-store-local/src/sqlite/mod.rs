@@ -27,9 +27,9 @@ use graphfs_domain::{
     Principals, QueueDepth, ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile, Similarity,
     TagInfo, TagMatch, TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId,
     Versions, Vocabulary, access, check_embedding, check_folder_move, cosine, folder_ancestry,
-    folder_name, index_terms, is_cjk, name_taken, name_tokens, normalize_tag, parent_folder,
-    parse_stored_time, query_terms, share_with_owner, stored_time, tag_sources, truncate_utf8,
-    unknown_user,
+    folder_name, index_terms, is_cjk, name_taken, name_tokens, name_with_id, normalize_tag,
+    parent_folder, parse_stored_time, query_terms, share_with_owner, stored_time, tag_sources,
+    truncate_utf8, unknown_user,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 

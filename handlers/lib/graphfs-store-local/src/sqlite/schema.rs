@@ -194,6 +194,7 @@ pub(super) fn migrate(c: &Connection) -> Result<()> {
         }
     }
     c.execute_batch(ADDED_INDEXES).map_err(db_err)?;
+    require_unique_names(c)?;
     // An index from before per-owner counts has terms but no counts yet.
     let uncounted: bool = c
         .query_row(
@@ -215,6 +216,48 @@ pub(super) fn migrate(c: &Connection) -> Result<()> {
         .map_err(db_err)?;
     }
     Ok(())
+}
+
+/// A name is one file's within its folder, per owner: the index
+/// `files_folder_name` keeps it so. An index from before it may hold files
+/// that share a name; the first made keeps it, the others are told apart by
+/// their ids ([`name_with_id`]), as the graph store does on Neo4j.
+fn require_unique_names(c: &Connection) -> Result<()> {
+    let made: bool = c
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'files_folder_name')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    if made {
+        return Ok(());
+    }
+    let shared: Vec<(i64, String, String)> = c
+        .prepare(
+            "SELECT rowid, id, name FROM (
+                 SELECT rowid, id, name, row_number() OVER (
+                     PARTITION BY owner, folder, name ORDER BY created_at, id) AS nth
+                 FROM files)
+             WHERE nth > 1",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })
+        .map_err(db_err)?;
+    for (rowid, id, name) in shared {
+        let renamed = name_with_id(&name, &id);
+        tracing::warn!(%id, %name, %renamed, "renaming a file whose name another file in its folder had first");
+        c.execute(
+            "UPDATE files SET name = ?2 WHERE rowid = ?1",
+            params![rowid, renamed],
+        )
+        .map_err(db_err)?;
+        refresh_fts(c, rowid).map_err(db_err)?;
+    }
+    c.execute_batch("CREATE UNIQUE INDEX files_folder_name ON files(owner, folder, name)")
+        .map_err(db_err)
 }
 
 #[cfg(test)]
@@ -290,5 +333,58 @@ mod tests {
         let index = SqliteGraphIndex::open(&path).await.unwrap();
         let carol = index.corpus_stats("carol", &terms).await.unwrap();
         assert_eq!((carol.documents, carol.document_frequency), (2, vec![1, 2]));
+    }
+
+    #[tokio::test]
+    async fn an_index_from_before_unique_names_tells_shared_names_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.db");
+        drop(SqliteGraphIndex::open(&path).await.unwrap());
+        {
+            // Three files named a.txt: two of erin's in one folder, one of
+            // finn's; as a version without the unique index left them.
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "DROP INDEX files_folder_name;
+                 INSERT INTO users VALUES ('erin', '2026-01-01T00:00:00.000000Z');
+                 INSERT INTO users VALUES ('finn', '2026-01-01T00:00:00.000000Z');
+                 INSERT INTO files(rowid, id, owner, name, folder, size, sha256, media_type, created_at, updated_at, status, object_key)
+                 VALUES (1, 'bbbbbbbb01', 'erin', 'a.txt', '/d', 1, '', 'text/plain', '2026-01-02', 't', 'done', 'k1'),
+                        (2, 'aaaaaaaa02', 'erin', 'a.txt', '/d', 1, '', 'text/plain', '2026-01-01', 't', 'done', 'k2'),
+                        (3, 'cccccccc03', 'finn', 'a.txt', '/d', 1, '', 'text/plain', '2026-01-03', 't', 'done', 'k3');",
+            )
+            .unwrap();
+        }
+        let names = || {
+            let c = Connection::open(&path).unwrap();
+            let mut stmt = c
+                .prepare("SELECT id, name FROM files ORDER BY rowid")
+                .unwrap();
+            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .unwrap()
+        };
+        let index = SqliteGraphIndex::open(&path).await.unwrap();
+        // The first made keeps the name; the later one is told apart.
+        let want = vec![
+            ("bbbbbbbb01".to_string(), "a (bbbbbbbb).txt".to_string()),
+            ("aaaaaaaa02".to_string(), "a.txt".to_string()),
+            ("cccccccc03".to_string(), "a.txt".to_string()),
+        ];
+        assert_eq!(names(), want);
+        // From now on the index refuses a shared name, and opening again
+        // renames nothing.
+        drop(index);
+        let c = Connection::open(&path).unwrap();
+        let dup = c.execute(
+            "INSERT INTO files(rowid, id, owner, name, folder, size, sha256, media_type, created_at, updated_at, status, object_key)
+             VALUES (4, 'dddddddd04', 'erin', 'a.txt', '/d', 1, '', 'text/plain', 't', 't', 'done', 'k4')",
+            [],
+        );
+        assert!(dup.is_err(), "a second a.txt in /d is refused");
+        drop(c);
+        drop(SqliteGraphIndex::open(&path).await.unwrap());
+        assert_eq!(names(), want);
     }
 }
