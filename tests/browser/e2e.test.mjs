@@ -277,6 +277,59 @@ describe('GraphFS web page', () => {
     await page.waitForFunction((want) => want.every((id) => window.__graphfs.nodeIds().includes(id)), nodes);
   });
 
+  test('browsing folders: breadcrumbs and subfolders list the files directly in a folder, and a file dropped there goes into it', async (t) => {
+    // Whatever happens here, the steps after this one see every folder's files.
+    t.after(() => page.click('#folder-crumbs button[data-folder=""]').catch(() => {}));
+    const loose = await uploadRaw('loose-note.txt', 'A note kept at the top of the tree.\n');
+    await page.click('#tab-files');
+    const shown = () => page.$$eval('#file-list .file-row', (rows) => rows.map((r) => [r.dataset.name, r.dataset.folder]));
+    const subfolders = () => page.$$eval('#subfolders button', (bs) => bs.map((b) => b.dataset.folder));
+    const browse = async (selector, folder) => {
+      await page.click(selector);
+      await page.waitForFunction((f) => document.querySelector('#folder-crumbs [aria-current]')?.dataset.folder === f
+        && !document.querySelector('#file-list').hasAttribute('aria-busy'), folder);
+    };
+    // Every folder's files at first, each outside the root saying where it lives.
+    assert.equal(await page.getAttribute('#folder-crumbs [aria-current]', 'data-folder'), '');
+    assert.match(await fileRow('budget.csv').locator('.file-folder').textContent(), /\/expedition\/logs\/deep/);
+    // The root: only its own files; /expedition among its subfolders.
+    await browse('#folder-crumbs button[data-folder="/"]', '/');
+    await page.waitForFunction(() => [...document.querySelectorAll('#subfolders button')].some((b) => b.dataset.folder === '/expedition'));
+    const root = await shown();
+    const rootApi = (await apiCall('GET', '/files?folder=/&subfolders=false&limit=200')).body.items.map((f) => f.name);
+    assert.deepEqual(root.map(([name]) => name).sort(), rootApi.sort(), `page ${JSON.stringify(root)}, API ${JSON.stringify(rootApi)}`);
+    assert.ok(root.some(([name]) => name === 'loose-note.txt') && root.every(([, folder]) => folder === '/'), JSON.stringify(root));
+    // Into /expedition from its chip, then /expedition/logs: what the API lists there, nothing deeper.
+    await browse('#subfolders button[data-folder="/expedition"]', '/expedition');
+    assert.deepEqual((await shown()).map(([name]) => name).sort(), ['notes.md', 'zebra.txt']);
+    await page.waitForFunction(() => [...document.querySelectorAll('#subfolders button')].some((b) => b.dataset.folder === '/expedition/logs'));
+    await browse('#subfolders button[data-folder="/expedition/logs"]', '/expedition/logs');
+    const api = (await apiCall('GET', '/files?folder=/expedition/logs&subfolders=false')).body.items.map((f) => f.name);
+    assert.deepEqual((await shown()).map(([name]) => name).sort(), api.sort());
+    assert.deepEqual(api, ['page.html']);
+    assert.deepEqual(await subfolders(), ['/expedition/logs/deep']);
+    const crumbs = await page.$$eval('#folder-crumbs button', (bs) => bs.map((b) => b.dataset.folder));
+    assert.deepEqual(crumbs, ['', '/', '/expedition', '/expedition/logs']);
+    // A file picked while browsing goes into this folder.
+    await page.setInputFiles('#file-input', { name: 'tide-table.txt', mimeType: 'text/plain', buffer: Buffer.from('High tide at the harbour at dawn.\n') });
+    await page.waitForSelector('#file-list .file-row[data-name="tide-table.txt"]');
+    const listed = (await apiCall('GET', '/files?folder=/expedition/logs&subfolders=false')).body.items;
+    const tide = listed.find((f) => f.name === 'tide-table.txt');
+    assert.ok(tide, JSON.stringify(listed));
+    assert.equal(tide.folder, '/expedition/logs');
+    await shot('folders');
+    // Back up by a crumb, then to every folder's files again.
+    await browse('#folder-crumbs button[data-folder="/expedition"]', '/expedition');
+    assert.equal(await fileRow('tide-table.txt').count(), 0);
+    await browse('#folder-crumbs button[data-folder=""]', '');
+    assert.equal(await fileRow('tide-table.txt').count(), 1);
+    // Gone again, so the steps after this one see the files they expect.
+    for (const id of [tide.id, loose.id]) assert.equal((await apiCall('DELETE', `/files/${id}`)).status, 204);
+    await page.click('#folder-crumbs button[data-folder=""]');
+    await page.waitForFunction(() => !document.querySelector('#file-list .file-row[data-name="tide-table.txt"]')
+      && !document.querySelector('#file-list .file-row[data-name="loose-note.txt"]'));
+  });
+
   test('adding and removing a tag in the panel changes the file on the server', async () => {
     await page.click('#tab-files');
     await openFileByName('zebra.txt');

@@ -1,4 +1,4 @@
-/* The file list: filters, cursor pagination, live tagging status (polling of pending/running files). */
+/* The file list: filters, the folder being browsed, cursor pagination, live tagging status (polling of pending/running files). */
 import { api, session } from './api.js';
 import { $, $$, el, humanSize, muted, on, qs } from './dom.js';
 import { onLanguageChange, t } from './i18n.js';
@@ -14,6 +14,7 @@ function listQuery(cursor) {
   return qs({
     tag: f.tags, tag_match: f.tags.length ? f.tagMatch : '', media_type: f.media ? `${f.media}/` : '',
     status: f.status, sort: f.sort, order: f.order, limit: PAGE_SIZE, cursor,
+    folder: f.folder ?? '', subfolders: f.folder == null ? '' : 'false',
   });
 }
 
@@ -22,6 +23,7 @@ export async function loadFiles({ append = false } = {}) {
   const list = $('#file-list');
   $('#load-more').disabled = true;
   list.setAttribute('aria-busy', 'true');
+  if (!append) loadSubfolders();
   try {
     const data = await api(`/files${listQuery(append ? state.cursor : '')}`);
     if (seq !== state.listSeq) return;
@@ -57,8 +59,11 @@ function tagChipButtons(tags = [], max = 8) {
 }
 
 function fileRow(f) {
-  const row = el('tr', { class: 'file-row', 'data-id': f.id, 'data-status': f.status, 'data-name': f.name },
-    el('td', { class: 'col-name' }, el('button', { type: 'button', class: 'link file-name', title: f.name, text: f.name })),
+  // Listing every folder's files: say where each one lives.
+  const where = state.filters.folder == null && f.folder && f.folder !== '/'
+    ? el('span', { class: 'muted file-folder', text: t('files.inFolder', { folder: f.folder }) }) : null;
+  const row = el('tr', { class: 'file-row', 'data-id': f.id, 'data-status': f.status, 'data-name': f.name, 'data-folder': f.folder || '/' },
+    el('td', { class: 'col-name' }, el('button', { type: 'button', class: 'link file-name', title: f.name, text: f.name }), where),
     el('td', { class: 'num', text: humanSize(f.size) }),
     el('td', { class: 'col-type', text: f.media_type }),
     el('td', {}, statusBadge(f)),
@@ -74,7 +79,7 @@ export function renderFileList() {
   $('#file-list').replaceChildren(...state.files.map(fileRow));
   Object.assign($('#file-empty'), {
     hidden: n > 0,
-    textContent: f.tags.length || f.media || f.status ? t('files.noMatch') : t('files.none'),
+    textContent: f.tags.length || f.media || f.status ? t('files.noMatch') : t(f.folder == null ? 'files.none' : 'folders.empty'),
   });
   $('#load-more').hidden = !state.cursor;
   $('#file-count').textContent = n ? t(state.cursor ? 'files.countMore' : 'files.count', { n }) : '';
@@ -85,8 +90,54 @@ const findRow = (id) => $(`#file-list .file-row[data-id="${CSS.escape(id)}"]`);
 export function addFileToList(record) {
   // An upload to a taken path is that file's new content: its row is updated, not added again.
   if (state.files.some((x) => x.id === record.id)) updateFile(record);
+  else if (state.filters.folder != null && (record.folder || '/') !== state.filters.folder) loadSubfolders();
   else { state.files.unshift(record); renderFileList(); }
   schedulePoll();
+}
+
+// --- folders: breadcrumbs from "All files" down to the folder browsed, and its subfolders
+
+/** Browses `folder` (null: every folder's files). */
+export function openFolder(folder) {
+  state.filters.folder = folder;
+  loadFiles();
+}
+
+function crumb(label, folder) {
+  const button = el('button', { type: 'button', class: 'link', 'data-folder': folder ?? '', text: label, onclick: () => openFolder(folder) });
+  if (folder === state.filters.folder) button.setAttribute('aria-current', 'location');
+  return el('li', {}, button);
+}
+
+export function renderFolderBar() {
+  const current = state.filters.folder;
+  const crumbs = [crumb(t('folders.all'), null), crumb(t('folders.root'), '/')];
+  let path = '';
+  for (const segment of (current || '').split('/').filter(Boolean)) {
+    path += `/${segment}`;
+    crumbs.push(crumb(segment, path));
+  }
+  $('#folder-crumbs').replaceChildren(...crumbs);
+  $('#subfolders').replaceChildren(...state.subfolders.map((d) => el('li', {}, el('button', {
+    type: 'button', class: 'tag-chip folder-chip', 'data-folder': d.path, 'aria-label': t('folders.open', { name: d.name }),
+    text: `${d.name}/`, onclick: () => openFolder(d.path),
+  }))));
+}
+
+async function loadSubfolders() {
+  const seq = ++state.folderSeq;
+  try {
+    const data = await api(`/folders${qs({ path: state.filters.folder ?? '/' })}`);
+    if (seq !== state.folderSeq) return;
+    state.subfolders = data?.folders || [];
+  } catch (e) {
+    if (seq !== state.folderSeq) return;
+    state.subfolders = [];
+    // The folder browsed is gone (moved or removed elsewhere): back to the root.
+    if (e.status === 404 && state.filters.folder != null) { openFolder('/'); return; }
+    reportError(e);
+  }
+  renderFolderBar();
 }
 
 /** Applies a fresh FileRecord/FileDetail to the list row and the open panel. */
@@ -172,6 +223,6 @@ export function bindFiles() {
   });
   on('#clear-filters', 'click', () => setTagFilters([]));
   on('#load-more', 'click', () => loadFiles({ append: true }));
-  Object.assign(app, { loadFiles, addFileToList, updateFile, removeFileFromList, schedulePoll, markSelectedRow, setTagFilters });
-  onLanguageChange(() => { if (session.user) { renderFileList(); renderActiveTags(); } });
+  Object.assign(app, { loadFiles, addFileToList, updateFile, removeFileFromList, schedulePoll, markSelectedRow, setTagFilters, openFolder });
+  onLanguageChange(() => { if (session.user) { renderFileList(); renderActiveTags(); renderFolderBar(); } });
 }

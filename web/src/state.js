@@ -1,7 +1,9 @@
 /* Shared state and the hub through which the feature modules call each other. */
 
 export const state = {
-  filters: { media: '', status: '', tags: [], tagMatch: 'all', sort: 'created', order: 'desc' },
+  // folder: null lists every folder's files; a path ('/', '/a/b') lists the files directly in it.
+  filters: { media: '', status: '', tags: [], tagMatch: 'all', sort: 'created', order: 'desc', folder: null },
+  subfolders: [], folderSeq: 0,
   files: [], cursor: null, listSeq: 0, reloadWhenIdle: false,
   pollTimer: 0, pollOffset: 0,
   selected: null, panelSeq: 0, panelUrls: [],

@@ -89,8 +89,11 @@ function pumpUploads() {
 function startUpload(item) {
   up.active += 1;
   setUploadState(item, 'uploading');
+  // Into the folder being browsed, keeping a dropped folder's own tree beneath it.
   const slash = item.path.lastIndexOf('/');
-  const folder = slash > 0 ? item.path.slice(0, slash) : '';
+  const dropped = slash > 0 ? item.path.slice(0, slash) : '';
+  const base = state.filters.folder && state.filters.folder !== '/' ? state.filters.folder : '';
+  const folder = [base, dropped].filter(Boolean).join('/');
   const { abort, promise } = uploadFile(item.file, item.name, folder, (loaded, total) => {
     item.loaded = loaded;
     item.total = total || item.total;
