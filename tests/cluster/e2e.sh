@@ -2,7 +2,7 @@
 # GraphFS on a real one-node cluster (tests/cluster/up.sh), the way a user
 # meets it: images built from the project's Dockerfile, `helm install`,
 # `kubectl apply` of a GraphFS and a TaggerPool, then the HTTP API and the web
-# page through the Ingress, faults on real pods, `helm upgrade` and
+# page through the Ingress, faults on real pods, TLS at the Ingress, `helm upgrade` and
 # `helm uninstall`. Prints one PASS/FAIL line per check, timings, and
 #   cluster: N passed, M failed
 # and exits non-zero when any check failed. Artifacts (the page's screenshot,
@@ -80,7 +80,12 @@ check "the web page loads through the Ingress (headless Chromium)" page_screensh
 # ---------------------------------------------------------------- 4. faults on real pods
 fault_checks
 
-# ---------------------------------------------------------------- 5. helm upgrade, uninstall
+# ---------------------------------------------------------------- 5. TLS at the Ingress
+# Traefik serves every route on its TLS entry point with TLS (as clusters
+# set it up), the certificate chosen by host from the Ingresses' secrets.
+tls_checks
+
+# ---------------------------------------------------------------- 6. helm upgrade, uninstall
 check "helm upgrade to a changed value (leaseSeconds=20)" \
   helm upgrade graphfs "$ROOT/charts/graphfs" --namespace "$NS" --reuse-values --set leaseSeconds=20 --wait --timeout 180s
 check "the operator runs with the new value" operator_env_is "$NS" GRAPHFS_OPERATOR_LEASE_SECONDS 20

@@ -357,6 +357,49 @@ taggers_scale_with_the_queue() {
     || { echo "tagger pods still running"; return 1; }
 }
 
+# ---------------------------------------------------------------- TLS at the Ingress
+# A certificate for $HOST from a CA made here, in a Secret the GraphFS names
+# (ingress.tlsSecretName): the operator gives the Ingress its TLS section,
+# Traefik serves it on its TLS entry point, and the API and the drive answer
+# there as a desktop client reaches them (HTTPS, Basic auth).
+make_tls_secret() { # dir
+  local pki="$1"
+  mkdir -p "$pki" &&
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=GraphFS test CA" \
+      -keyout "$pki/ca.key" -out "$pki/ca.pem" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>&1 &&
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$HOST" -keyout "$pki/tls.key" -out "$pki/tls.csr" 2>&1 &&
+    openssl x509 -req -in "$pki/tls.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial \
+      -days 2 -out "$pki/tls.crt" -extfile <(printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n' "$HOST") 2>&1 &&
+    kubectl -n default create secret tls "$APP-tls" --cert "$pki/tls.crt" --key "$pki/tls.key"
+}
+tls_api() { # method path [curl args...]: over HTTPS, trusting only the test CA
+  local m="$1" p="$2" port="${INGRESS_TLS_URL##*:}"; shift 2
+  curl -sS --fail-with-body --max-time 120 --cacert "$ART/tls/ca.pem" \
+    --resolve "$HOST:$port:127.0.0.1" -X "$m" "$@" "https://$HOST:$port$p"
+}
+export -f tls_api
+export INGRESS_TLS_URL
+
+tls_checks() {
+  check "a TLS certificate for $HOST in a Secret" make_tls_secret "$ART/tls"
+  check "GraphFS ingress.tlsSecretName: the operator gives the Ingress its TLS section" bash -c '
+    kubectl -n default patch "graphfs/$0" --type merge -p "{\"spec\":{\"ingress\":{\"tlsSecretName\":\"$0-tls\"}}}" &&
+    until_ok 60 bash -c "kubectl -n default get ingress -o jsonpath=\"{.items[*].spec.tls[*].secretName}\" | grep -qw \"$0-tls\""' "$APP"
+  check "HTTPS through the Ingress with that certificate (GET /readyz)" \
+    until_ok 120 tls_api GET /readyz
+  check "the certificate is the Secret's: refused without the test CA (curl exit 60)" bash -c '
+    curl -sS -o /dev/null --max-time 30 --resolve "$0:${INGRESS_TLS_URL##*:}:127.0.0.1" "https://$0:${INGRESS_TLS_URL##*:}/readyz"
+    [ $? = 60 ]' "$HOST"
+  check "the drive over HTTPS with Basic auth: MKCOL, PUT, PROPFIND, GET the same bytes" bash -c '
+    auth=(-u "desktop:$TOKEN") &&
+    tls_api MKCOL /dav/files/secure/ "${auth[@]}" >/dev/null &&
+    tls_api PUT /dav/files/secure/note.txt "${auth[@]}" --data-binary "sent over TLS" >/dev/null &&
+    tls_api PROPFIND /dav/files/secure/ "${auth[@]}" -H "Depth: 1" | grep -q "/dav/files/secure/note.txt" &&
+    [ "$(tls_api GET /dav/files/secure/note.txt "${auth[@]}")" = "sent over TLS" ] &&
+    tls_api GET "/api/v1/files?folder=/secure" -H "Authorization: Bearer $TOKEN" | jq -e ".items[0].name == \"note.txt\""'
+}
+
 fault_checks() {
   check "an API pod deleted under read load: every request through the Ingress answered 200 (or 429, rate-limited)" api_pod_deleted_under_load
   check "a tagger pod crashed while holding jobs: another pod finishes them" tagger_killed_holding_jobs

@@ -12,9 +12,11 @@
 #   CoreDNS                     cluster DNS on 10.247.0.1:53 (kubernetes plugin)
 #   Traefik                     the ingress controller: reads Ingress objects,
 #                               serves on 127.0.0.1:$GRAPHFS_CLUSTER_HTTP_PORT
+#                               (18080) and, with TLS, :$GRAPHFS_CLUSTER_HTTPS_PORT (18443)
 #   hostPath PersistentVolumes  under DIR/volumes, for StatefulSets' claims
 #
-# Prints CLUSTER_DIR=..., KUBECONFIG=..., INGRESS_URL=..., CONTAINERD_SOCKET=...
+# Prints CLUSTER_DIR=..., KUBECONFIG=..., INGRESS_URL=..., INGRESS_TLS_URL=...,
+# CONTAINERD_SOCKET=...
 # on stdout when the node is Ready.
 # Stop with tests/cluster/down.sh DIR (also cleans up after a failed start).
 #
@@ -34,6 +36,7 @@ DIR="$(cd "$1" && pwd)"
 # shellcheck source=common.sh
 . "$HERE/common.sh"
 HTTP_PORT="${GRAPHFS_CLUSTER_HTTP_PORT:-18080}"
+HTTPS_PORT="${GRAPHFS_CLUSTER_HTTPS_PORT:-18443}"
 NODE=graphfs-node
 
 [ "$(id -u)" = 0 ] || die "the cluster needs root (network namespaces, mounts, iptables)"
@@ -296,6 +299,9 @@ spawn coredns "$BIN/coredns" -conf "$DIR/Corefile"
 spawn traefik "$BIN/traefik" \
   --entryPoints.web.address="127.0.0.1:$HTTP_PORT" \
   --entryPoints.web.transport.respondingTimeouts.readTimeout=0 \
+  --entryPoints.websecure.address="127.0.0.1:$HTTPS_PORT" \
+  --entryPoints.websecure.http.tls=true \
+  --entryPoints.websecure.transport.respondingTimeouts.readTimeout=0 \
   --providers.kubernetesIngress=true \
   --providers.kubernetesIngress.endpoint="$SERVER" \
   --providers.kubernetesIngress.token="$INGRESS_TOKEN" \
@@ -329,12 +335,14 @@ wait_for "node $NODE" 120 node_ready
 wait_for "the default service account" 60 kubectl get serviceaccount default -n default
 wait_for "CoreDNS" 30 bash -c "exec 3<>/dev/tcp/$GATEWAY/53"
 wait_for "Traefik" 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$HTTP_PORT"
+wait_for "Traefik's TLS entry point" 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$HTTPS_PORT"
 trap - EXIT
 log "cluster up in $((SECONDS - t0)) s (node $NODE Ready); stop with tests/cluster/down.sh $DIR"
 cat > "$DIR/env" <<EOF
 CLUSTER_DIR=$DIR
 KUBECONFIG=$KUBECONFIG
 INGRESS_URL=http://127.0.0.1:$HTTP_PORT
+INGRESS_TLS_URL=https://127.0.0.1:$HTTPS_PORT
 CONTAINERD_SOCKET=$SOCK
 EOF
 cat "$DIR/env"
