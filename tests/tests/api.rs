@@ -1882,3 +1882,98 @@ async fn versions_keep_what_new_content_replaced() {
     assert_eq!(resp.status(), 204);
     assert_eq!(s.object_files().await, Vec::<String>::new());
 }
+
+/// The taxonomy's parents are drawn as BROADER edges between tags, and
+/// expanding a tag brings its broader and narrower tags that the caller's
+/// files carry, never another user's.
+#[tokio::test]
+async fn the_graph_draws_the_taxonomy_as_broader_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let taxonomy = dir.path().join("topics.csv");
+    std::fs::write(
+        &taxonomy,
+        "name,description,aliases,parent\n\
+         finance,Money: budgets and accounts,,\n\
+         invoices,Bills sent and received,,finance\n\
+         taxes,Tax returns and receipts,,finance\n\
+         payroll,Salaries paid,,finance\n",
+    )
+    .unwrap();
+    let s = Server::start(
+        &dir.path().join("data"),
+        &["--taxonomy", taxonomy.to_str().unwrap()],
+    )
+    .await
+    .unwrap();
+    for (name, tag) in [
+        ("march.txt", "invoices"),
+        ("ledger.txt", "finance"),
+        ("return.txt", "taxes"),
+    ] {
+        let (status, f) = s.upload(name, format!("{name} contents")).await.unwrap();
+        assert_eq!(status, 201, "{f}");
+        let resp = s
+            .request(
+                Method::PATCH,
+                &format!("/api/v1/files/{}", f["id"].as_str().unwrap()),
+            )
+            .json(&json!({ "add_tags": [tag] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let broader = |v: &Value| -> Vec<(String, String)> {
+        let mut e: Vec<_> = v["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "BROADER")
+            .map(|e| {
+                (
+                    e["source"].as_str().unwrap().to_string(),
+                    e["target"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        e.sort();
+        e
+    };
+    let want = vec![
+        ("tag:invoices".to_string(), "tag:finance".to_string()),
+        ("tag:taxes".to_string(), "tag:finance".to_string()),
+    ];
+    // Expanding "finance": its narrower tags come in (no file of the
+    // caller's is about payroll, so that topic does not).
+    let view = s.json("/api/v1/graph?tag=finance").await.unwrap();
+    let nodes: Vec<&str> = view["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        nodes.contains(&"tag:invoices") && nodes.contains(&"tag:taxes"),
+        "{nodes:?}"
+    );
+    assert!(!nodes.contains(&"tag:payroll"), "{nodes:?}");
+    assert_eq!(broader(&view), want, "{view}");
+    // Expanding "invoices" brings "finance", its broader tag.
+    let view = s.json("/api/v1/graph?tag=invoices").await.unwrap();
+    assert!(broader(&view).contains(&want[0]), "{view}");
+    // Where the graph begins, the top tags are joined the same way.
+    let view = s.json("/api/v1/graph").await.unwrap();
+    assert_eq!(broader(&view), want, "{view}");
+    // Another user's view of the tag holds none of the first user's tags.
+    let bob = s.token_for("bob").await.unwrap();
+    let resp = s
+        .request_as(&bob, Method::GET, "/api/v1/graph?tag=finance")
+        .send()
+        .await
+        .unwrap();
+    let body = resp.text().await.unwrap();
+    assert!(
+        !body.contains("tag:invoices") && !body.contains("tag:taxes"),
+        "{body}"
+    );
+}

@@ -13,7 +13,7 @@ const G = { nodes: new Map(), edges: new Map(), root: null, rootParams: null, se
 const nodeKey = (id) => id.slice(id.indexOf(':') + 1);
 
 function edgeKey(e) {
-  const ends = e.kind === 'TAGGED' ? [e.source, e.target] : [e.source, e.target].sort();
+  const ends = ['TAGGED', 'BROADER'].includes(e.kind) ? [e.source, e.target] : [e.source, e.target].sort();
   return `${e.kind}|${ends[0]}|${ends[1]}`;
 }
 

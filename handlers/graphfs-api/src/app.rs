@@ -40,6 +40,9 @@ pub struct AppState {
     pub admins: std::collections::HashSet<String>,
     /// Access tokens of an OpenID Connect provider, when one is configured.
     pub oidc: Option<crate::oidc::OidcVerifier>,
+    /// Which tag is broader than which (the taxonomy's parents), drawn in
+    /// the graph.
+    pub hierarchy: Arc<graphfs_domain::TagHierarchy>,
 }
 
 /// A 403 unless the caller is an admin.

@@ -6,8 +6,8 @@ use axum::extract::{Extension, Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use graphfs_domain::{
-    FileId, FileRecord, FolderFilter, GraphBuilder, GraphStart, GraphView, NodeKind, Page,
-    QueueDepth, RelatedTag, SearchHit, SimilarFile, TagInfo, folder_neighbourhood, fuse_hits,
+    FileId, FileQuery, FileRecord, FolderFilter, GraphBuilder, GraphStart, GraphView, NodeKind,
+    Page, QueueDepth, RelatedTag, SearchHit, SimilarFile, TagInfo, folder_neighbourhood, fuse_hits,
     is_within, merge_views, normalize_tag, with_folders,
 };
 use serde::Deserialize;
@@ -405,7 +405,8 @@ pub async fn graph(
     let depth = params.int_in("depth", 1, 3, 1)? as u32;
     let max_nodes = params.int_in("max_nodes", 1, 1000, 200)? as usize;
     if starts.is_empty() && folder.is_none() {
-        return Ok(Json(top_tags_view(&state, &user, max_nodes).await?).into_response());
+        let view = top_tags_view(&state, &user, max_nodes).await?;
+        return Ok(Json(state.hierarchy.apply(view, &[], max_nodes)).into_response());
     }
     let mut views = Vec::with_capacity(starts.len() + 1);
     if let Some(path) = &folder {
@@ -421,7 +422,45 @@ pub async fn graph(
     }
     let view = merge_views(views, max_nodes);
     let view = with_folders(state.index.as_ref(), &user, view, max_nodes).await?;
-    Ok(Json(view).into_response())
+    let tags: Vec<&str> = starts
+        .iter()
+        .filter_map(|s| match s {
+            GraphStart::Tag(t) => Some(t.as_str()),
+            GraphStart::File(_) => None,
+        })
+        .collect();
+    let around = hierarchy_around(&state, &user, &tags).await?;
+    Ok(Json(state.hierarchy.apply(view, &around, max_nodes)).into_response())
+}
+
+/// The broader and narrower tags of `tags` that the caller's files carry:
+/// expanding a tag shows where it sits in the taxonomy.
+async fn hierarchy_around(
+    state: &SharedState,
+    user: &str,
+    tags: &[&str],
+) -> ApiResult<Vec<String>> {
+    let h = &state.hierarchy;
+    let mut around = Vec::new();
+    for tag in tags {
+        for near in h.broader(tag).into_iter().chain(h.narrower(tag)) {
+            let carried = FileQuery {
+                tags: vec![near.to_string()],
+                limit: 1,
+                ..Default::default()
+            };
+            if !state
+                .index
+                .list_files(user, &carried)
+                .await?
+                .items
+                .is_empty()
+            {
+                around.push(near.to_string());
+            }
+        }
+    }
+    Ok(around)
 }
 
 /// The caller's most used tags, unconnected: where a graph can begin.

@@ -18,7 +18,7 @@ use graphfs_api::http::{self, HttpLimits};
 use graphfs_api::metrics::Metrics;
 use graphfs_api::ratelimit::RateLimiter;
 use graphfs_api::{app, orphans};
-use graphfs_domain::{GraphIndex, NewToken, ObjectStore, TokenSource};
+use graphfs_domain::{GraphIndex, NewToken, ObjectStore, TagHierarchy, TokenSource};
 use graphfs_embeddings::{Embedder, MiniLm, OpenAiEmbedder};
 use graphfs_extract::ocr::{self, OcrConfig};
 use graphfs_extract::{Isolation, Limits};
@@ -359,6 +359,16 @@ fn llm_api_key(t: &TaggingArgs) -> Result<Option<String>> {
     Ok(t.llm.llm_api_key.clone().filter(|k| !k.is_empty()))
 }
 
+/// The taxonomy's parents, for the graph's BROADER edges.
+fn tag_hierarchy(taxonomy: Option<&Taxonomy>) -> TagHierarchy {
+    TagHierarchy::new(
+        taxonomy
+            .into_iter()
+            .flat_map(|t| t.topics())
+            .filter_map(|t| Some((t.name.clone(), t.parent.clone()?))),
+    )
+}
+
 /// The taxonomy the flags name (checked even without an embedding model,
 /// so a bad file is found at start).
 fn taxonomy(t: &TaggingArgs) -> Result<Option<Taxonomy>> {
@@ -677,6 +687,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .chain(dev_token.is_some().then(|| "dev".to_string()))
             .collect(),
         oidc: oidc_verifier(&args.oidc).await?,
+        hierarchy: Arc::new(tag_hierarchy(taxonomy(&args.tagging)?.as_ref())),
     });
     if let Some(path) = &args.tokens_file {
         spawn_tokens_file_sync(

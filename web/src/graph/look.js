@@ -20,6 +20,7 @@ export const EDGE_LOOK = {
   SIMILAR: { color: '#0d9488', style: 'dashed' },
   CO_OCCURS: { color: '#ea580c', style: 'dotted' },
   IN: { color: '#4338ca', style: 'solid' },
+  BROADER: { color: '#b45309', style: 'solid' },
 };
 
 /** Node size (px at zoom 1) grows with degree. */

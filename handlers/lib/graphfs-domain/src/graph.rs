@@ -53,9 +53,9 @@ impl GraphBuilder {
     }
 
     /// Adds an edge between two nodes of the view (once; undirected kinds
-    /// are stored in a canonical direction, TAGGED and IN as given).
+    /// are stored in a canonical direction, TAGGED, IN and BROADER as given).
     pub fn edge(&mut self, kind: EdgeKind, source: &str, target: &str, weight: f32) {
-        let directed = matches!(kind, EdgeKind::Tagged | EdgeKind::In);
+        let directed = matches!(kind, EdgeKind::Tagged | EdgeKind::In | EdgeKind::Broader);
         let (a, b) = if directed || source < target {
             (source, target)
         } else {
@@ -110,6 +110,77 @@ pub fn merge_views(views: impl IntoIterator<Item = GraphView>, max_nodes: usize)
     g.finish()
 }
 
+/// Which tag is broader than which: a taxonomy's topics and their parents,
+/// drawn as `narrower BROADER broader` between tag nodes.
+#[derive(Debug, Clone, Default)]
+pub struct TagHierarchy {
+    /// Each narrower tag's broader one.
+    broader: HashMap<String, String>,
+}
+
+impl TagHierarchy {
+    /// From (narrower, broader) pairs of normalised tag names.
+    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> TagHierarchy {
+        TagHierarchy {
+            broader: pairs.into_iter().filter(|(a, b)| a != b).collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.broader.is_empty()
+    }
+
+    pub fn broader(&self, tag: &str) -> Option<&str> {
+        self.broader.get(tag).map(String::as_str)
+    }
+
+    /// The tags directly beneath `tag`, by name.
+    pub fn narrower(&self, tag: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .broader
+            .iter()
+            .filter(|(_, b)| b.as_str() == tag)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// `view` with its tags' BROADER edges, after adding, as tag nodes,
+    /// the tags in `around` (the broader and narrower tags of where a walk
+    /// began, that the viewer has) up to `max_nodes`.
+    pub fn apply(&self, view: GraphView, around: &[String], max_nodes: usize) -> GraphView {
+        let mut g = GraphBuilder::new(max_nodes.max(view.nodes.len()));
+        g.truncated = view.truncated;
+        for n in view.nodes {
+            g.node(n.id, n.kind, n.label, n.media_type);
+        }
+        for tag in around {
+            g.node(format!("tag:{tag}"), NodeKind::Tag, tag.clone(), None);
+        }
+        for e in view.edges {
+            g.edge(e.kind, &e.source, &e.target, e.weight);
+        }
+        let tags: Vec<String> = g
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Tag)
+            .filter_map(|n| n.id.strip_prefix("tag:").map(str::to_string))
+            .collect();
+        for tag in tags {
+            if let Some(up) = self.broader(&tag) {
+                g.edge(
+                    EdgeKind::Broader,
+                    &format!("tag:{tag}"),
+                    &format!("tag:{up}"),
+                    1.0,
+                );
+            }
+        }
+        g.finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +232,62 @@ mod tests {
             "duplicates and edges to absent nodes are dropped"
         );
         assert!(v.nodes.iter().all(|n| n.degree == 1));
+    }
+
+    #[test]
+    fn a_hierarchy_draws_broader_edges_between_the_tags_in_view() {
+        let h = TagHierarchy::new([
+            ("invoices".to_string(), "finance".to_string()),
+            ("taxes".to_string(), "finance".to_string()),
+            ("finance".to_string(), "office".to_string()),
+            ("loop".to_string(), "loop".to_string()),
+        ]);
+        assert_eq!(h.broader("invoices"), Some("finance"));
+        assert_eq!(h.narrower("finance"), ["invoices", "taxes"]);
+        assert_eq!(h.broader("loop"), None, "a tag is not broader than itself");
+        // A walk from "finance" found a file with "invoices"; "office" and
+        // "taxes" come from the hierarchy, as the viewer has them.
+        let mut g = GraphBuilder::new(10);
+        g.node("tag:finance".into(), NodeKind::Tag, "finance".into(), None);
+        g.node("file:f".into(), NodeKind::File, "f".into(), None);
+        g.node(
+            "tag:invoices".into(),
+            NodeKind::Tag,
+            "invoices".into(),
+            None,
+        );
+        g.edge(EdgeKind::Tagged, "file:f", "tag:finance", 1.0);
+        g.edge(EdgeKind::Tagged, "file:f", "tag:invoices", 1.0);
+        let v = h.apply(g.finish(), &["office".into(), "taxes".into()], 10);
+        let broader: Vec<(&str, &str)> = v
+            .edges
+            .iter()
+            .filter(|e| e.kind == EdgeKind::Broader)
+            .map(|e| (e.source.as_str(), e.target.as_str()))
+            .collect();
+        assert_eq!(
+            broader,
+            [
+                ("tag:finance", "tag:office"),
+                ("tag:invoices", "tag:finance"),
+                ("tag:taxes", "tag:finance"),
+            ]
+        );
+        assert_eq!(v.edges.len(), 5, "the walk's edges stay");
+        let degree = |id: &str| v.nodes.iter().find(|n| n.id == id).map(|n| n.degree);
+        assert_eq!(degree("tag:finance"), Some(4));
+        // At the node limit the hierarchy adds no node, only edges.
+        let mut g = GraphBuilder::new(2);
+        g.node(
+            "tag:invoices".into(),
+            NodeKind::Tag,
+            "invoices".into(),
+            None,
+        );
+        g.node("tag:finance".into(), NodeKind::Tag, "finance".into(), None);
+        let v = h.apply(g.finish(), &["office".into()], 2);
+        assert_eq!(v.nodes.len(), 2);
+        assert!(v.truncated);
+        assert_eq!(v.edges.len(), 1);
     }
 }

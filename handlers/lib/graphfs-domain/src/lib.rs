@@ -34,7 +34,7 @@ pub use folders::{
     FolderError, MAX_FOLDER_CHARS, ROOT_FOLDER, folder_ancestry, folder_name, folder_pattern,
     is_within, join_folder, normalize_folder, parent_folder, rebase_folder, split_file_path,
 };
-pub use graph::{GraphBuilder, merge_views};
+pub use graph::{GraphBuilder, TagHierarchy, merge_views};
 pub use model::*;
 pub use names::{
     MAX_FILE_NAME_CHARS, MAX_LABEL_CHARS, MAX_TAG_CHARS, NameError, file_name_pattern,

@@ -478,6 +478,9 @@ pub enum EdgeKind {
     CoOccurs,
     /// A file or folder in a folder (source in target).
     In,
+    /// A tag narrower than another (source broader-than target: the
+    /// taxonomy's child to its parent).
+    Broader,
 }
 
 /// Where a graph walk starts.
