@@ -324,6 +324,10 @@ pub struct OidcSpec {
     #[serde(default = "OidcSpec::default_client_id")]
     #[schemars(length(min = 1, max = 256))]
     pub client_id: String,
+    /// The Secret key holding the client's secret, when the provider has
+    /// GraphFS as a confidential client (absent: a public client, PKCE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<SecretKeyRef>,
     /// The claim that names the user (default `preferred_username`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 256))]

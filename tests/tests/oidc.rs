@@ -3,7 +3,8 @@
 //! not). Its access tokens sign in to the API besides GraphFS's own tokens;
 //! the admin role comes from the groups claim; tokens for another client,
 //! or tampered with, are refused. The server may start before its
-//! provider, and refreshes the provider's tokens for the page.
+//! provider, and refreshes the provider's tokens for the page, as a public
+//! client or a confidential one (with its secret).
 
 use graphfs_e2e::servers::ExternalServer;
 use graphfs_e2e::{Server, free_port};
@@ -209,4 +210,88 @@ async fn provider_tokens_sign_in_and_groups_give_roles() {
     let (status, me) = call(&s, &s.token, Method::GET, "/api/v1/me", None).await;
     assert_eq!(status, 200);
     assert_eq!(me["user"], "dev");
+
+    confidential_client_sends_its_secret(&kc, &issuer).await;
+}
+
+/// A provider that has GraphFS as a confidential client refuses token
+/// requests without the client's secret: a server given the secret (from a
+/// file, as a mounted Secret) refreshes, one without it is refused.
+async fn confidential_client_sends_its_secret(kc: &ExternalServer, issuer: &str) {
+    const CLIENT: &str = "graphfs-confidential";
+    const SECRET: &str = "confidential-client-secret";
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("client-secret");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let start = |data: &str, extra: Vec<String>| {
+        let mut args = vec![
+            "--oidc-issuer-url".to_string(),
+            issuer.to_string(),
+            "--oidc-client-id".to_string(),
+            CLIENT.to_string(),
+        ];
+        args.extend(extra);
+        let data = dir.path().join(data);
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            Server::start(&data, &args).await.unwrap()
+        }
+    };
+    let with = start(
+        "with",
+        vec![
+            "--oidc-client-secret-file".into(),
+            secret_file.display().to_string(),
+        ],
+    )
+    .await;
+    let without = start("without", vec![]).await;
+    let grant = || async {
+        let resp = reqwest::Client::new()
+            .post(kc.get("GRAPHFS_OIDC_TOKEN_URL"))
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", CLIENT),
+                ("client_secret", SECRET),
+                ("username", "bob"),
+                ("password", "bob-password"),
+                ("scope", "openid"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+        resp.json::<Value>().await.unwrap()
+    };
+    let refresh = |s: &Server, token: Value| {
+        s.request(Method::POST, "/api/v1/sign-in/refresh")
+            .json(&json!({ "refresh_token": token }))
+            .send()
+    };
+    let resp = refresh(&with, grant().await["refresh_token"].clone())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let fresh: Value = resp.json().await.unwrap();
+    let (status, me) = call(
+        &with,
+        fresh["access_token"].as_str().unwrap(),
+        Method::GET,
+        "/api/v1/me",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, me["user"].as_str()),
+        (StatusCode::OK, Some("oidc:bob"))
+    );
+    let resp = refresh(&without, grant().await["refresh_token"].clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        400,
+        "without the secret the provider refuses: {}",
+        resp.text().await.unwrap()
+    );
 }

@@ -417,6 +417,14 @@ pub struct OidcArgs {
     /// GraphFS's client id at the provider: tokens must name it in `aud`.
     #[arg(long, env = "GRAPHFS_OIDC_CLIENT_ID", default_value = "graphfs")]
     pub oidc_client_id: String,
+    /// The client's secret, when the provider has GraphFS as a confidential
+    /// client: sent with every code exchange and refresh (prefer
+    /// --oidc-client-secret-file). A public client (PKCE only) has none.
+    #[arg(long, env = "GRAPHFS_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// File holding the client's secret (a mounted Secret).
+    #[arg(long, env = "GRAPHFS_OIDC_CLIENT_SECRET_FILE")]
+    pub oidc_client_secret_file: Option<PathBuf>,
     /// The claim that names the user.
     #[arg(
         long,

@@ -533,9 +533,20 @@ async fn oidc_verifier(args: &OidcArgs) -> Result<Option<graphfs_api::oidc::Oidc
     let Some(issuer) = &args.oidc_issuer_url else {
         return Ok(None);
     };
+    let client_secret = match &args.oidc_client_secret_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the OIDC client secret from {}", path.display()))?
+                .trim()
+                .to_string(),
+        ),
+        None => args.oidc_client_secret.clone(),
+    }
+    .filter(|s| !s.is_empty());
     let config = graphfs_api::oidc::OidcConfig {
         issuer: issuer.clone(),
         audience: args.oidc_client_id.clone(),
+        client_secret,
         user_claim: args.oidc_user_claim.clone(),
         user_prefix: args.oidc_user_prefix.clone(),
         groups_claim: args.oidc_groups_claim.clone(),
@@ -546,9 +557,10 @@ async fn oidc_verifier(args: &OidcArgs) -> Result<Option<graphfs_api::oidc::Oidc
             .filter(|g| !g.is_empty())
             .collect(),
     };
+    let config_is_confidential = config.client_secret.is_some();
     let verifier = graphfs_api::oidc::OidcVerifier::new(config)
         .with_context(|| format!("setting up the OIDC provider at {issuer}"))?;
-    tracing::info!(%issuer, client = %args.oidc_client_id, "sign-in with OIDC: provider tokens are accepted");
+    tracing::info!(%issuer, client = %args.oidc_client_id, confidential = config_is_confidential, "sign-in with OIDC: provider tokens are accepted");
     // A provider down now is tried again when a provider token or a
     // sign-in needs it (the failure is logged there); API tokens work
     // meanwhile.

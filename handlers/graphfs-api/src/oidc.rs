@@ -14,12 +14,15 @@ use serde_json::{Map, Value};
 use tokio::sync::RwLock;
 
 /// How GraphFS trusts one provider.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OidcConfig {
     /// The issuer URL, exactly as the tokens' `iss` says it.
     pub issuer: String,
     /// The audience tokens must carry (`aud`): GraphFS's client id.
     pub audience: String,
+    /// The client's secret at the provider, for a confidential client;
+    /// sent with each token request (`client_secret_post`).
+    pub client_secret: Option<String>,
     /// The claim that names the user.
     pub user_claim: String,
     /// Put before every user name, so that provider users cannot take the
@@ -29,6 +32,24 @@ pub struct OidcConfig {
     pub groups_claim: String,
     /// Members of these groups have the admin role.
     pub admin_groups: HashSet<String>,
+}
+
+// By hand, so that the client's secret never reaches a log.
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<hidden>"),
+            )
+            .field("user_claim", &self.user_claim)
+            .field("user_prefix", &self.user_prefix)
+            .field("groups_claim", &self.groups_claim)
+            .field("admin_groups", &self.admin_groups)
+            .finish()
+    }
 }
 
 /// Who a verified token names.
@@ -221,7 +242,8 @@ impl OidcVerifier {
         .await
     }
 
-    /// One request to the token endpoint as GraphFS's (public) client.
+    /// One request to the token endpoint as GraphFS's client: public (its
+    /// id alone) or confidential (with its secret).
     async fn token_request(
         &self,
         form: &[(&str, &str)],
@@ -230,6 +252,9 @@ impl OidcVerifier {
         let endpoint = &self.provider().await?.token_endpoint;
         let mut form = form.to_vec();
         form.push(("client_id", self.config.audience.as_str()));
+        if let Some(secret) = &self.config.client_secret {
+            form.push(("client_secret", secret.as_str()));
+        }
         let resp = self
             .http
             .post(endpoint)
@@ -379,6 +404,7 @@ mod tests {
         OidcVerifier::new(OidcConfig {
             issuer: "https://id.example.com/realms/r".into(),
             audience: "graphfs".into(),
+            client_secret: None,
             user_claim: "preferred_username".into(),
             user_prefix: "oidc:".into(),
             groups_claim: "groups".into(),

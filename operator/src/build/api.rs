@@ -79,6 +79,9 @@ pub(super) fn api(gfs: &GraphFS, ns: &str, owner: &OwnerReference) -> Result<Api
     if let Some(oidc) = &spec.auth.oidc {
         env.push(plain_env(env::OIDC_ISSUER_URL, oidc.issuer_url.clone()));
         env.push(plain_env(env::OIDC_CLIENT_ID, oidc.client_id.clone()));
+        if let Some(k) = &oidc.client_secret {
+            env.push(secret_env(env::OIDC_CLIENT_SECRET, &k.name, &k.key));
+        }
         if let Some(claim) = &oidc.user_claim {
             env.push(plain_env(env::OIDC_USER_CLAIM, claim.clone()));
         }

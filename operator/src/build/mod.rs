@@ -50,6 +50,7 @@ pub mod env {
     pub const ADMIN_USERS: &str = "GRAPHFS_ADMIN_USERS";
     pub const OIDC_ISSUER_URL: &str = "GRAPHFS_OIDC_ISSUER_URL";
     pub const OIDC_CLIENT_ID: &str = "GRAPHFS_OIDC_CLIENT_ID";
+    pub const OIDC_CLIENT_SECRET: &str = "GRAPHFS_OIDC_CLIENT_SECRET";
     pub const OIDC_USER_CLAIM: &str = "GRAPHFS_OIDC_USER_CLAIM";
     pub const OIDC_GROUPS_CLAIM: &str = "GRAPHFS_OIDC_GROUPS_CLAIM";
     pub const OIDC_ADMIN_GROUPS: &str = "GRAPHFS_OIDC_ADMIN_GROUPS";

@@ -193,6 +193,33 @@ fn oidc_sign_in_reaches_the_api_pods() {
         None,
         "the binary's default"
     );
+    assert!(
+        !env_names(api).contains(&env::OIDC_CLIENT_SECRET.to_string()),
+        "a public client"
+    );
+    // A confidential client: the secret comes from the named Secret key,
+    // never as a value in the pod spec.
+    let mut spec = default_spec();
+    spec.auth.oidc = serde_json::from_value(json!({
+        "issuerUrl": "https://id.example.com/realms/files",
+        "clientSecret": {"name": "graphfs-oidc", "key": "client-secret"},
+    }))
+    .unwrap();
+    let c = graphfs_children(&gfs(spec)).unwrap();
+    let secret = c.deployments[0]
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .and_then(|p| p.containers[0].env.as_ref())
+        .and_then(|e| e.iter().find(|v| v.name == env::OIDC_CLIENT_SECRET))
+        .cloned()
+        .unwrap();
+    assert_eq!(secret.value, None);
+    let from = secret.value_from.unwrap().secret_key_ref.unwrap();
+    assert_eq!(
+        (from.name.as_str(), from.key.as_str()),
+        ("graphfs-oidc", "client-secret")
+    );
 }
 
 #[test]
