@@ -12,21 +12,25 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 async fn access_token(kc: &ExternalServer, client: &str, user: &str) -> String {
-    let grant = password_grant(kc, client, user).await;
+    let grant = password_grant(kc, (client, None), user).await;
     grant["access_token"].as_str().unwrap().to_string()
 }
 
-/// The provider's answer to a password grant: access and refresh tokens.
-async fn password_grant(kc: &ExternalServer, client: &str, user: &str) -> Value {
+/// The provider's answer to a password grant for a client (its id, and
+/// its secret when it is a confidential one): access and refresh tokens.
+async fn password_grant(kc: &ExternalServer, client: (&str, Option<&str>), user: &str) -> Value {
+    let password = format!("{user}-password");
+    let mut form = vec![
+        ("grant_type", "password"),
+        ("client_id", client.0),
+        ("username", user),
+        ("password", password.as_str()),
+        ("scope", "openid"),
+    ];
+    form.extend(client.1.map(|secret| ("client_secret", secret)));
     let resp = reqwest::Client::new()
         .post(kc.get("GRAPHFS_OIDC_TOKEN_URL"))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", client),
-            ("username", user),
-            ("password", &format!("{user}-password")),
-            ("scope", "openid"),
-        ])
+        .form(&form)
         .send()
         .await
         .unwrap();
@@ -172,7 +176,7 @@ async fn provider_tokens_sign_in_and_groups_give_roles() {
     // A refresh token the provider gave gets a new access token through
     // GraphFS, and that one signs in; a refresh token the provider does not
     // know, or a malformed request, is the client's mistake.
-    let grant = password_grant(&kc, "graphfs", "alice").await;
+    let grant = password_grant(&kc, ("graphfs", None), "alice").await;
     let refresh = |body: Value| {
         s.request(Method::POST, "/api/v1/sign-in/refresh")
             .json(&body)
@@ -246,23 +250,7 @@ async fn confidential_client_sends_its_secret(kc: &ExternalServer, issuer: &str)
     )
     .await;
     let without = start("without", vec![]).await;
-    let grant = || async {
-        let resp = reqwest::Client::new()
-            .post(kc.get("GRAPHFS_OIDC_TOKEN_URL"))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", CLIENT),
-                ("client_secret", SECRET),
-                ("username", "bob"),
-                ("password", "bob-password"),
-                ("scope", "openid"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
-        resp.json::<Value>().await.unwrap()
-    };
+    let grant = || password_grant(kc, (CLIENT, Some(SECRET)), "bob");
     let refresh = |s: &Server, token: Value| {
         s.request(Method::POST, "/api/v1/sign-in/refresh")
             .json(&json!({ "refresh_token": token }))

@@ -12,13 +12,7 @@ impl DriveLocks for Neo4jGraphIndex {
                     .param("owner", owner),
             )
             .await?;
-        rows.first()
-            .map(|r| {
-                let version: i64 = r.get("version").map_err(de_err)?;
-                let body: String = r.get("body").map_err(de_err)?;
-                Ok((u64::try_from(version).unwrap_or(0), body))
-            })
-            .transpose()
+        versioned_body(&rows)
     }
 
     async fn replace_lock_table(&self, owner: &str, version: u64, table: &str) -> Result<bool> {

@@ -25,13 +25,7 @@ impl DriveProps for Neo4jGraphIndex {
                 .param("path", path),
             )
             .await?;
-        rows.first()
-            .map(|r| {
-                let version: i64 = r.get("version").map_err(de_err)?;
-                let body: String = r.get("body").map_err(de_err)?;
-                Ok((u64::try_from(version).unwrap_or(0), body))
-            })
-            .transpose()
+        versioned_body(&rows)
     }
 
     async fn replace_dead_props(

@@ -3,6 +3,18 @@
 #[allow(unused_imports)]
 use super::*;
 
+/// A document kept whole with its version (`version`, `body` columns): the
+/// drive's lock tables and dead properties.
+pub(super) fn versioned_body(rows: &[Row]) -> Result<Option<(u64, String)>> {
+    rows.first()
+        .map(|r| {
+            let version: i64 = r.get("version").map_err(de_err)?;
+            let body: String = r.get("body").map_err(de_err)?;
+            Ok((u64::try_from(version).unwrap_or(0), body))
+        })
+        .transpose()
+}
+
 pub(super) const VISIBLE: &str = "(f.owner = $viewer OR $viewer IN f.shared_with)";
 
 /// The projection every file-returning query ends with.
