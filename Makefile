@@ -5,7 +5,7 @@ CACHE_DIR ?= $(HOME)/.cache/graphfs
 export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
 CARGO ?= cargo
 
-.PHONY: dev dev-real local-cluster cluster cluster-down tools web models build release dist dist-bin compile deps test suites browser lint fmt bench eval crds openapi envtest clean-data help
+.PHONY: dev dev-real local-cluster cluster cluster-down tools web models build release dist dist-bin compile deps test suites security browser lint fmt bench eval crds openapi envtest clean-data help
 
 help:
 	@echo "make dev    - build and run GraphFS locally on http://127.0.0.1:8080 (embedded storage, offline tagger)"
@@ -18,6 +18,7 @@ help:
 	@echo "make compile - the release build of every binary and test binary"
 	@echo "make dist   - the binaries as the images ship them, debug info split into .debug files"
 	@echo "make suites - the suites alone, after make deps compile"
+	@echo "make security - the attack suite on both backends (embedded, MinIO + Neo4j), after make deps compile"
 	@echo "make bench  - throughput and latency figures against a running server"
 	@echo "make eval   - tagging quality report (offline and with a local LLM)"
 	@echo "make web    - build the web page (web/dist, embedded into the binary)"
@@ -97,10 +98,11 @@ test:
 suites:
 	tests/lib/timed.sh hadolint tests/docker/lint.sh
 	set -a; . $(CACHE_DIR)/llm/env; set +a; tests/lib/timed.sh "rust (workspace)" $(CARGO) test --release --workspace --locked
-	# The HTTP suite and the drive once more, on a real MinIO and Neo4j (one
-	# test at a time: they share the two servers). --workspace, not -p: the
-	# same features as the build, so nothing compiles again.
-	GRAPHFS_E2E_BACKENDS=real tests/lib/timed.sh "rust (MinIO, Neo4j)" $(CARGO) test --release --locked --workspace --test api --test dav -- --test-threads=1
+	# The HTTP suite, the drive and the attack suite's checks that take a
+	# backend once more, on a real MinIO and Neo4j (one test at a time: they
+	# share the two servers). --workspace, not -p: the same features as the
+	# build, so nothing compiles again.
+	GRAPHFS_E2E_BACKENDS=real tests/lib/timed.sh "rust (MinIO, Neo4j)" $(CARGO) test --release --locked --workspace $(REAL_BACKEND_TESTS) -- --test-threads=1
 	# The served OpenAPI document against the server (schemathesis).
 	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/lib/timed.sh schemathesis tests/openapi/run.sh
 	# The Helm chart: lint, render, bad values refused, installed into the
@@ -110,6 +112,16 @@ suites:
 	# install, the API and the page through the Ingress, faults on real pods.
 	tests/lib/timed.sh cluster tests/cluster/e2e.sh
 	tests/lib/timed.sh browser $(MAKE) --no-print-directory browser
+
+## The attack suite (README "Security"): one user against another, clients
+## and files against the server, on the embedded backends and again on MinIO
+## + Neo4j; `make test` runs all of it among the rest. After `make deps compile`.
+SECURITY_TESTS = --test api --test tagging --test tokens --test limits --test memory \
+	--test sandbox --test oidc --test outage --test ingest
+REAL_BACKEND_TESTS = --test api --test dav --test tokens --test limits --test oidc
+security:
+	set -a; . $(CACHE_DIR)/llm/env; set +a; $(CARGO) test --release --locked --workspace $(SECURITY_TESTS)
+	GRAPHFS_E2E_BACKENDS=real $(CARGO) test --release --locked --workspace $(REAL_BACKEND_TESTS) -- --test-threads=1
 
 ## A one-node Kubernetes cluster on this machine (root) with GraphFS installed
 ## by Helm and a GraphFS applied; ends with GRAPHFS_URL=... and GRAPHFS_TOKEN=...

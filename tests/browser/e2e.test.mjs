@@ -458,6 +458,33 @@ describe('GraphFS web page', () => {
     assert.ok((await tagsOf(ids['budget.csv'])).some((x) => x.name === 'e2e-new-name'));
   });
 
+  test('an admin imports a taxonomy from a file (a bad one refused with the reason) and goes back to the default', async () => {
+    await page.click('#tab-files');
+    await page.click('#tab-tags');
+    await page.waitForFunction(() => /default taxonomy/.test(document.querySelector('#taxonomy-status').textContent));
+    await dismissMessage();
+    const csv = (text) => ({ name: 'harbour.csv', mimeType: 'text/csv', buffer: Buffer.from(text) });
+    await page.setInputFiles('#taxonomy-file', csv('name,description,parent\nharbour,Ports and boats,\nbeacons,Lights that guide ships,harbour\n'));
+    await page.selectOption('#taxonomy-mode', 'extend');
+    await page.click('#taxonomy-import');
+    await page.waitForSelector('#message:not([hidden])');
+    assert.match(await page.textContent('#message-text'), /Taxonomy imported/);
+    await page.waitForFunction(() => /imported taxonomy/.test(document.querySelector('#taxonomy-status').textContent));
+    const doc = (await apiCall('GET', '/taxonomy')).body;
+    assert.equal(doc.imported, true);
+    assert.ok(doc.topics.some((x) => x.name === 'beacons' && x.parent === 'harbour'), JSON.stringify(doc.topics.slice(-3)));
+    await dismissMessage();
+    await page.setInputFiles('#taxonomy-file', csv('name,description,parent\nbuoys,Floating markers,nowhere\n'));
+    await page.click('#taxonomy-import');
+    await page.waitForSelector('#message:not([hidden])');
+    assert.match(await page.textContent('#message-text'), /"nowhere" is not a topic/);
+    await dismissMessage();
+    await page.click('#taxonomy-reset');
+    await page.waitForSelector('#message:not([hidden])');
+    assert.match(await page.textContent('#message-text'), /default taxonomy is back/);
+    assert.equal((await apiCall('GET', '/taxonomy')).body.imported, false);
+  });
+
   test("the Tags page shows each tag's origin, and rejecting a tag takes it off for good until it is allowed again", async () => {
     await apiCall('PATCH', `/files/${ids['budget.csv']}`, { json: { add_tags: ['e2e-unwanted'] } });
     await page.click('#tab-files');

@@ -87,6 +87,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 403, 404, 409]
 include-path = "/api/v1/folders/move"
 include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 403, 404, 409]
+# A taxonomy's parents must be topics, and a name or alias one topic's:
+# rules across its topics, not of each topic's schema.
+[[operations]]
+include-path = "/api/v1/taxonomy"
+include-method = "PUT"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 403, 409]
 # Links from Location headers: this version pairs POST /files's
 # `/files/{id}` with DELETE /folders (no `id`) and stops the stateful phase;
 # the links found by analysing the schema are kept.

@@ -283,12 +283,18 @@ impl Server {
 
     /// Runs `graphfs token ARGS...` on this server's storage; its output.
     pub async fn token_cli(&self, args: &[&str]) -> Result<String> {
+        let mut all = vec!["token"];
+        all.extend_from_slice(args);
+        self.cli(&all).await
+    }
+
+    /// Runs `graphfs COMMAND...` on this server's storage; its output.
+    pub async fn cli(&self, command: &[&str]) -> Result<String> {
         // The same storage flags as the server, so the command works where it looks.
         let storage_args: Vec<&String> =
             self.args.iter().skip_while(|a| *a != "--storage").collect();
         let out = Command::new(graphfs_bin())
-            .arg("token")
-            .args(args)
+            .args(command)
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(storage_args)
@@ -296,7 +302,11 @@ impl Server {
             .output()
             .await?;
         if !out.status.success() {
-            bail!("graphfs token: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "graphfs {}: {}",
+                command.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         Ok(String::from_utf8(out.stdout)?.trim().to_string())
     }

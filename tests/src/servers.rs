@@ -161,6 +161,33 @@ impl ExternalServer {
         )
     }
 
+    /// Freezes the server (SIGSTOP): it keeps its connections open and
+    /// answers nothing, as a hung backend does; `thaw` lets it go on.
+    pub fn freeze(&self) -> Result<()> {
+        self.signal(libc::SIGSTOP)
+    }
+
+    pub fn thaw(&self) -> Result<()> {
+        self.signal(libc::SIGCONT)
+    }
+
+    fn signal(&self, signal: i32) -> Result<()> {
+        let file = self.dir.path().join(format!("{}.pid", self.kind));
+        let pid: i32 = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?
+            .trim()
+            .parse()
+            .with_context(|| format!("a pid in {}", file.display()))?;
+        // SAFETY: signalling a server process this test started.
+        if unsafe { libc::kill(pid, signal) } != 0 {
+            anyhow::bail!(
+                "signal {signal} to {pid}: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        Ok(())
+    }
+
     pub fn resume(&mut self) -> Result<()> {
         // The same environment as the first start: MinIO forgets a webhook
         // target it is restarted without.

@@ -1214,7 +1214,7 @@ async fn probes_metrics_openapi_and_unknown_routes() {
         }
     }
     assert_eq!(
-        operations, 38,
+        operations, 41,
         "every route the server answers is documented"
     );
 
@@ -1976,4 +1976,191 @@ async fn the_graph_draws_the_taxonomy_as_broader_edges() {
         !body.contains("tag:invoices") && !body.contains("tag:taxes"),
         "{body}"
     );
+}
+
+/// An admin imports a taxonomy through the API or `graphfs vocab import`
+/// while servers run: it is in force at once for the graph's hierarchy,
+/// every user reads it, only an admin changes it, and a reset brings back
+/// the server's default.
+#[tokio::test]
+async fn an_admin_imports_a_taxonomy_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let default = dir.path().join("default.csv");
+    std::fs::write(
+        &default,
+        "name,description,parent\n\
+         finance,Money: budgets and accounts,\n\
+         invoices,Bills sent and received,finance\n",
+    )
+    .unwrap();
+    let s = Server::start(
+        &dir.path().join("data"),
+        &["--taxonomy", default.to_str().unwrap()],
+    )
+    .await
+    .unwrap();
+    let names = |doc: &Value| -> Vec<String> {
+        doc["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let doc = s.json("/api/v1/taxonomy").await.unwrap();
+    assert_eq!(doc["imported"], false, "{doc}");
+    assert_eq!(names(&doc), ["finance", "invoices"]);
+
+    // Only an admin changes it; every user reads it.
+    let bob = s.token_for("bob").await.unwrap();
+    let more = "name,description,aliases,parent\npayroll,Salaries paid,wages|salary,finance\n";
+    let resp = s
+        .request_as(&bob, Method::PUT, "/api/v1/taxonomy")
+        .header("content-type", "text/csv")
+        .body(more)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 403);
+    let put = |body: &'static str, kind: &'static str, query: &'static str| {
+        s.request(Method::PUT, &format!("/api/v1/taxonomy{query}"))
+            .header("content-type", kind)
+            .body(body)
+            .send()
+    };
+    let resp = put(more, "text/csv", "").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let doc: Value = resp.json().await.unwrap();
+    assert_eq!(doc["imported"], true, "{doc}");
+    assert_eq!(names(&doc), ["finance", "invoices", "payroll"], "extended");
+    assert_eq!(doc["topics"][2]["aliases"], json!(["wages", "salary"]));
+    assert_eq!(s.json_as(&bob, "/api/v1/taxonomy").await.unwrap(), doc);
+
+    // Mistakes are refused, saying what is wrong, and change nothing.
+    let (status, p) = problem(
+        put(
+            "name,description,parent\nbonus,Extra pay,salaries\n",
+            "text/csv",
+            "",
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("\"salaries\" is not a topic"),
+        "{p}"
+    );
+    let (status, p) = problem(
+        put("name,description\nwages,Pay\n", "text/csv", "")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400, "an alias of another topic: {p}");
+    assert_eq!(
+        problem(put(more, "text/plain", "").await.unwrap()).await.0,
+        415
+    );
+    assert_eq!(
+        problem(put(more, "text/csv", "?mode=merge").await.unwrap())
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        problem(put("topics: [", "application/yaml", "").await.unwrap())
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        names(&s.json("/api/v1/taxonomy").await.unwrap()),
+        ["finance", "invoices", "payroll"]
+    );
+
+    // The graph's hierarchy follows the import at once.
+    let (status, f) = s.upload("june.txt", "salaries for june").await.unwrap();
+    assert_eq!(status, 201, "{f}");
+    let resp = s
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/files/{}", f["id"].as_str().unwrap()),
+        )
+        .json(&json!({ "add_tags": ["payroll", "finance"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let view = s.json("/api/v1/graph?tag=finance").await.unwrap();
+    assert!(
+        view["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "BROADER"
+                && e["source"] == "tag:payroll"
+                && e["target"] == "tag:finance"),
+        "{view}"
+    );
+
+    // The command line imports into the same index; the running server
+    // follows within its refresh interval (a few seconds).
+    let yaml = dir.path().join("kitchen.yaml");
+    std::fs::write(
+        &yaml,
+        "topics:\n  - name: cooking\n    description: recipes and meals\n  \
+         - name: soup\n    description: soups and broths\n    parent: cooking\n",
+    )
+    .unwrap();
+    let out = s
+        .cli(&["vocab", "import", yaml.to_str().unwrap(), "--replace"])
+        .await
+        .unwrap();
+    assert!(out.contains("imported 2 topics"), "{out}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let doc = s.json("/api/v1/taxonomy").await.unwrap();
+        if names(&doc) == ["cooking", "soup"] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never followed: {doc}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let exported = s.cli(&["vocab", "export"]).await.unwrap();
+    assert!(exported.contains("parent: cooking"), "{exported}");
+    let view = s.json("/api/v1/graph?tag=finance").await.unwrap();
+    assert!(
+        !view["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "BROADER"),
+        "the replaced taxonomy's hierarchy is gone: {view}"
+    );
+
+    // A reset brings back the server's default; the version keeps growing.
+    let resp = s
+        .request_as(&bob, Method::DELETE, "/api/v1/taxonomy")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(resp).await.0, 403);
+    let resp = s
+        .request(Method::DELETE, "/api/v1/taxonomy")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let doc: Value = resp.json().await.unwrap();
+    assert_eq!(doc["imported"], false, "{doc}");
+    assert_eq!(names(&doc), ["finance", "invoices"]);
+    assert_eq!(doc["version"], 3, "{doc}");
 }

@@ -122,6 +122,62 @@ async fn outages_of_either_backend_lose_nothing_and_leave_nothing() {
         vec![a_id.clone()]
     );
 
+    // The graph hangs (its process frozen, its connections open): requests
+    // are answered 503 at the request deadline, not held for as long as it
+    // hangs. The client would wait far longer than the deadline. A second
+    // replica of the same installation, with a short deadline, answers
+    // them (the first keeps the default, so that the outages below, which
+    // the S3 client retries for a while, end as they would in use).
+    let replica_dir = tempfile::tempdir().unwrap();
+    let replica = Server::start_on(
+        replica_dir.path(),
+        &minio,
+        &neo4j,
+        "outage",
+        &[
+            "--request-timeout-seconds",
+            "2",
+            "--tagger-concurrency",
+            "0",
+            // It may take the sweep lease: short, so that the first
+            // replica sweeps again soon after this one is gone.
+            "--reconcile-interval-seconds",
+            "1",
+            "--orphan-grace-seconds",
+            "5",
+        ],
+        &[],
+    )
+    .await
+    .unwrap();
+    neo4j.freeze().unwrap();
+    let patient = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    for path in ["/api/v1/files", "/api/v1/tags"] {
+        let resp = patient
+            .get(replica.url(path))
+            .bearer_auth(&replica.token)
+            .send()
+            .await
+            .unwrap();
+        let body: Value = resp.json().await.unwrap();
+        assert!(
+            body["type"].as_str().unwrap().ends_with("/timeout"),
+            "{path}: {body}"
+        );
+        assert_eq!(body["status"], 503, "{body}");
+    }
+    neo4j.thaw().unwrap();
+    wait_ready(&replica).await;
+    wait_ready(&s).await;
+    drop(replica);
+    assert_eq!(
+        names(&s.json("/api/v1/files").await.unwrap()),
+        vec!["a.txt"]
+    );
+
     // The object store goes away: uploads and downloads answer 503 and no
     // node is created for bytes that were never stored.
     let (status, c) = s.upload("c.txt", "gamma").await.unwrap();

@@ -534,6 +534,62 @@ async fn taxonomy_topics_tag_files_by_meaning_without_a_model() {
     );
 }
 
+/// A taxonomy an admin imports while the server runs tags the next files
+/// by meaning, and a re-tag gives it to the files already there.
+#[tokio::test]
+async fn an_imported_taxonomy_tags_files_by_meaning() {
+    if std::env::var_os("GRAPHFS_TEST_EMBEDDING_DIR").is_none() {
+        eprintln!("the embedding model is not installed (make models): skipping");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("GRAPHFS_TAGGING_MODE".to_string(), "offline".to_string()),
+        ("GRAPHFS_EMBEDDING_MODEL_DIR".into(), embedding_dir()),
+    ];
+    let s = start(&dir.path().join("data"), &["--taxonomy", "none"], &env).await;
+    let before = upload_all(&s, &COOKING[..1]).await;
+    s.wait_tagged(Duration::from_secs(300)).await.unwrap();
+    let taxonomy_tags = |id: String| {
+        let s = &s;
+        async move {
+            let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+            tags(&f)
+                .into_iter()
+                .filter(|(_, source)| source == "taxonomy")
+                .map(|(name, _)| name)
+                .collect::<Vec<_>>()
+        }
+    };
+    for id in before.values() {
+        assert_eq!(taxonomy_tags(id.clone()).await, Vec::<String>::new());
+    }
+    let resp = s
+        .request(reqwest::Method::PUT, "/api/v1/taxonomy?retag=true")
+        .header("content-type", "application/yaml")
+        .body(TAXONOMY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let after = upload_all(&s, &COOKING[1..]).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    for (name, id) in before.iter().chain(&after) {
+        loop {
+            let got = taxonomy_tags(id.clone()).await;
+            if got.contains(&"cooking".to_string()) {
+                assert!(!got.iter().any(|t| t == "astronomy"), "{name}: {got:?}");
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} never got the imported topic: {got:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_document_cannot_change_other_files_tags() {
     if !installed() {

@@ -39,13 +39,13 @@ export function problemFromBody(status, text, contentType, fallback, token) {
   return new ApiError(status, detail, title, type);
 }
 
-/** fetch() with the token; JSON in and out; non-2xx responses throw ApiErrors. */
-export async function api(path, { method = 'GET', json, headers = {}, raw = false, signal } = {}) {
+/** fetch() with the token; JSON in (or a raw `body` with its Content-Type in `headers`) and out; non-2xx responses throw ApiErrors. */
+export async function api(path, { method = 'GET', json, body: raw_body, headers = {}, raw = false, signal } = {}) {
   const token = session.token;
   const h = new Headers(headers);
   if (token) h.set('Authorization', `Bearer ${token}`);
   if (json !== undefined) h.set('Content-Type', 'application/json');
-  const body = json === undefined ? undefined : JSON.stringify(json);
+  const body = json === undefined ? raw_body : JSON.stringify(json);
   let res;
   try {
     res = await fetch(API + path, { method, headers: h, body, signal, cache: 'no-store', credentials: 'omit' });

@@ -9,7 +9,7 @@ import { hideMessage, reportError, showMessage } from './message.js';
 import { bindPanel, clearPanel } from './panel.js';
 import { bindSearch, hideSearch } from './search.js';
 import { app, state } from './state.js';
-import { bindTags, loadTags, loadVocab } from './tags.js';
+import { bindTags, loadTags, loadTaxonomy, loadVocab } from './tags.js';
 import { finishProviderSignIn, forgetProviderSession, resumeProviderSession, signInOptions, startProviderSignIn } from './oidc.js';
 import { bindTokens } from './tokens.js';
 import { bindUploads, resetUploads } from './uploads.js';
@@ -88,7 +88,7 @@ export function showTab(name) {
     $(`#${tab}-view`).hidden = tab !== name;
   }
   if (name === 'graph') app.resizeGraph?.();
-  if (name === 'tags') loadVocab();
+  if (name === 'tags') { loadVocab(); if (!$('#tags-view .tag-tools').hidden) loadTaxonomy(); }
 }
 
 function bindTabs() {

@@ -191,6 +191,41 @@ async function renameTag(from, to) {
   }
 }
 
+// ------------------------------------------------------------------ taxonomy (admins)
+/** The taxonomy in force: how many topics, and whether an admin imported it. */
+export async function loadTaxonomy() {
+  try {
+    const doc = await api('/taxonomy');
+    $('#taxonomy-status').textContent = t(doc?.imported ? 'taxonomy.imported' : 'taxonomy.default', { n: doc?.topics?.length ?? 0 });
+  } catch (e) {
+    if (!isMissingRoute(e)) reportError(e);
+  }
+}
+
+async function importTaxonomy(file, mode, retag) {
+  const csv = /\.csv$/i.test(file.name) || file.type === 'text/csv';
+  try {
+    const doc = await api(`/taxonomy${qs({ mode, retag: retag ? 'true' : undefined })}`, {
+      method: 'PUT', body: await file.text(), headers: { 'Content-Type': csv ? 'text/csv' : 'application/yaml' },
+    });
+    showMessage(t('taxonomy.done', { n: doc?.topics?.length ?? 0 }), 'info');
+    $('#taxonomy-file').value = '';
+    loadTaxonomy();
+  } catch (e) {
+    reportError(e);
+  }
+}
+
+async function resetTaxonomy() {
+  try {
+    const doc = await api('/taxonomy', { method: 'DELETE' });
+    showMessage(t('taxonomy.resetDone', { n: doc?.topics?.length ?? 0 }), 'info');
+    loadTaxonomy();
+  } catch (e) {
+    reportError(e);
+  }
+}
+
 export function bindTags() {
   on('#tag-filter', 'input', debounce(() => loadTags(), 250));
   on('#related-graph', 'click', () => { if (state.activeTag) app.openGraph({ tag: state.activeTag }); });
@@ -206,6 +241,12 @@ export function bindTags() {
     const [from, to] = [$('#rename-tag-from').value.trim(), $('#rename-tag-to').value.trim()];
     if (from && to && from !== to) renameTag(from, to);
   });
+  on('#taxonomy-form', 'submit', (e) => {
+    e.preventDefault();
+    const file = $('#taxonomy-file').files?.[0];
+    if (file) importTaxonomy(file, $('#taxonomy-mode').value, $('#taxonomy-retag').checked);
+  });
+  on('#taxonomy-reset', 'click', () => resetTaxonomy());
   Object.assign(app, { loadTags, renderTags, selectTag, refreshTagsSoon, loadVocab, showTagFiles });
   onLanguageChange(() => {
     if (!session.user) return;

@@ -40,9 +40,9 @@ pub struct AppState {
     pub admins: std::collections::HashSet<String>,
     /// Access tokens of an OpenID Connect provider, when one is configured.
     pub oidc: Option<crate::oidc::OidcVerifier>,
-    /// Which tag is broader than which (the taxonomy's parents), drawn in
-    /// the graph.
-    pub hierarchy: Arc<graphfs_domain::TagHierarchy>,
+    /// The taxonomy in force (an admin imports one through the API); its
+    /// parents are the graph's BROADER edges.
+    pub taxonomy: Arc<graphfs_tagger::taxonomy::LiveTaxonomy>,
 }
 
 /// A 403 unless the caller is an admin.

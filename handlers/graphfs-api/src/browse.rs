@@ -7,8 +7,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use graphfs_domain::{
     FileId, FileQuery, FileRecord, FolderFilter, GraphBuilder, GraphStart, GraphView, NodeKind,
-    Page, QueueDepth, RelatedTag, SearchHit, SimilarFile, TagInfo, folder_neighbourhood, fuse_hits,
-    is_within, merge_views, normalize_tag, with_folders,
+    Page, QueueDepth, RelatedTag, SearchHit, SimilarFile, TagHierarchy, TagInfo,
+    folder_neighbourhood, fuse_hits, is_within, merge_views, normalize_tag, with_folders,
 };
 use serde::Deserialize;
 
@@ -406,7 +406,8 @@ pub async fn graph(
     let max_nodes = params.int_in("max_nodes", 1, 1000, 200)? as usize;
     if starts.is_empty() && folder.is_none() {
         let view = top_tags_view(&state, &user, max_nodes).await?;
-        return Ok(Json(state.hierarchy.apply(view, &[], max_nodes)).into_response());
+        let hierarchy = state.taxonomy.in_force().await.hierarchy.clone();
+        return Ok(Json(hierarchy.apply(view, &[], max_nodes)).into_response());
     }
     let mut views = Vec::with_capacity(starts.len() + 1);
     if let Some(path) = &folder {
@@ -429,18 +430,19 @@ pub async fn graph(
             GraphStart::File(_) => None,
         })
         .collect();
-    let around = hierarchy_around(&state, &user, &tags).await?;
-    Ok(Json(state.hierarchy.apply(view, &around, max_nodes)).into_response())
+    let hierarchy = state.taxonomy.in_force().await.hierarchy.clone();
+    let around = hierarchy_around(&state, &hierarchy, &user, &tags).await?;
+    Ok(Json(hierarchy.apply(view, &around, max_nodes)).into_response())
 }
 
 /// The broader and narrower tags of `tags` that the caller's files carry:
 /// expanding a tag shows where it sits in the taxonomy.
 async fn hierarchy_around(
     state: &SharedState,
+    h: &TagHierarchy,
     user: &str,
     tags: &[&str],
 ) -> ApiResult<Vec<String>> {
-    let h = &state.hierarchy;
     let mut around = Vec::new();
     for tag in tags {
         for near in h.broader(tag).into_iter().chain(h.narrower(tag)) {

@@ -32,7 +32,8 @@ pub enum Command {
     /// Create a bearer token for a user and print it (once).
     Token(TokenArgs),
     /// Rebuild the tag vocabulary (count candidates, drop rare ones, merge
-    /// synonyms into one tag with aliases) and re-tag every file.
+    /// synonyms into one tag with aliases) and re-tag every file; `import`,
+    /// `export` and `reset` manage the seeded taxonomy.
     Vocab(VocabArgs),
     /// Queue every file for tagging again (after a model or setting change).
     Retag(RetagArgs),
@@ -235,6 +236,12 @@ pub struct ServeArgs {
     /// refused and stores nothing.
     #[arg(long, env = "GRAPHFS_BODY_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
     pub body_idle_timeout_seconds: u64,
+    /// Seconds from a request to its answer (503 after), for every request
+    /// but those that carry or copy a file's bytes (uploads, a version
+    /// restored, the drive's PUT, COPY and MOVE), whose time grows with the
+    /// file; a download's body streams past it.
+    #[arg(long, env = "GRAPHFS_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub request_timeout_seconds: u64,
     #[command(flatten)]
     pub tagging: TaggingArgs,
 }
@@ -245,6 +252,23 @@ pub struct TaggerArgs {
     pub storage: StorageArgs,
     #[command(flatten)]
     pub tagging: TaggingArgs,
+}
+
+/// The taxonomy in force until an admin imports one (`graphfs vocab
+/// import`, `PUT /api/v1/taxonomy`), and the one an import extends when
+/// none is imported yet.
+#[derive(Debug, Clone, Args)]
+pub struct DefaultTaxonomyArgs {
+    /// The taxonomy every owner's vocabulary starts from, whose topics files
+    /// get by meaning (with an embedding model only): builtin (the
+    /// project's general one, about 100 topics), none, or a YAML or CSV file
+    /// that replaces it. An imported taxonomy takes its place.
+    #[arg(long, env = "GRAPHFS_TAXONOMY", default_value = "builtin")]
+    pub taxonomy: String,
+    /// A YAML or CSV taxonomy whose topics are added to --taxonomy (a topic
+    /// of the same name replaces the one there).
+    #[arg(long, env = "GRAPHFS_TAXONOMY_EXTRA")]
+    pub taxonomy_extra: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -284,16 +308,8 @@ pub struct TaggingArgs {
     /// Largest part of a file read for extraction, in MiB.
     #[arg(long, env = "GRAPHFS_EXTRACT_MAX_INPUT_MB", default_value_t = 64)]
     pub extract_max_input_mb: u64,
-    /// The taxonomy every owner's vocabulary starts from, whose topics files
-    /// get by meaning (with an embedding model only): builtin (the
-    /// project's general one, about 100 topics), none, or a YAML or CSV file
-    /// that replaces it.
-    #[arg(long, env = "GRAPHFS_TAXONOMY", default_value = "builtin")]
-    pub taxonomy: String,
-    /// A YAML or CSV taxonomy whose topics are added to --taxonomy (a topic
-    /// of the same name replaces the one there).
-    #[arg(long, env = "GRAPHFS_TAXONOMY_EXTRA")]
-    pub taxonomy_extra: Option<PathBuf>,
+    #[command(flatten)]
+    pub default_taxonomy: DefaultTaxonomyArgs,
     /// Least similarity (cosine) between a file and a topic for the topic
     /// to tag the file.
     #[arg(long, env = "GRAPHFS_TAXONOMY_THRESHOLD", default_value_t = 0.2)]
@@ -474,8 +490,13 @@ pub struct EmbeddingArgs {
     pub similar_threshold: f32,
 }
 
+/// `graphfs vocab` rebuilds the vocabulary; `import`, `export` and `reset`
+/// manage the seeded taxonomy.
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct VocabArgs {
+    #[command(subcommand)]
+    pub action: Option<VocabAction>,
     #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
@@ -489,6 +510,43 @@ pub struct VocabArgs {
     /// Re-tag every file afterwards (false: only merge).
     #[arg(long, env = "GRAPHFS_VOCAB_RETAG", default_value_t = true, action = clap::ArgAction::Set)]
     pub retag: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum VocabAction {
+    /// Import a taxonomy (topics with descriptions, aliases and parents; CSV
+    /// when the file name ends in .csv, YAML otherwise) into the graph
+    /// index, where every server and tagger reads it within seconds.
+    Import {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[command(flatten)]
+        default_taxonomy: DefaultTaxonomyArgs,
+        /// The taxonomy file.
+        #[arg(env = "GRAPHFS_TAXONOMY_IMPORT_FILE")]
+        file: PathBuf,
+        /// The file's topics are all there is (default: they are added to
+        /// the taxonomy in force, replacing topics of the same name).
+        #[arg(long, env = "GRAPHFS_TAXONOMY_IMPORT_REPLACE")]
+        replace: bool,
+        /// Queue every file for tagging again, so existing files get the
+        /// new topics.
+        #[arg(long, env = "GRAPHFS_TAXONOMY_IMPORT_RETAG")]
+        retag: bool,
+    },
+    /// Print the taxonomy in force as YAML (what `import` reads).
+    Export {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[command(flatten)]
+        default_taxonomy: DefaultTaxonomyArgs,
+    },
+    /// Remove the imported taxonomy: the default (--taxonomy) is in force
+    /// again.
+    Reset {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,7 +1,8 @@
 //! The HTTP listener, with the limits that keep slow or idle clients from
 //! holding the server: a cap on open connections, a deadline for a request's
-//! headers, and a deadline between two pieces of a request body. axum's own
-//! `serve` sets none of these, so connections are served here with hyper.
+//! headers, a deadline between two pieces of a request body, and one for the
+//! answer. axum's own `serve` sets none of these, so connections are served
+//! here with hyper.
 
 use std::future::Future;
 use std::io;
@@ -11,8 +12,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -31,6 +33,11 @@ pub struct HttpLimits {
     pub header_read_timeout: Duration,
     /// Longest pause inside a request body; a stalled upload ends there.
     pub body_idle_timeout: Duration,
+    /// Time from a request to its answer's headers (a download's body then
+    /// streams for as long as it takes), but for the requests that carry or
+    /// copy a file's bytes ([`moves_file_bytes`]), whose time grows with the
+    /// file and which the body deadline bounds instead.
+    pub request_timeout: Duration,
     /// How long in-flight requests may finish after shutdown is asked.
     pub shutdown_grace: Duration,
 }
@@ -43,10 +50,15 @@ pub async fn serve(
     limits: HttpLimits,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let app = app.layer(middleware::from_fn_with_state(
-        limits.body_idle_timeout,
-        body_idle_deadline,
-    ));
+    let app = app
+        .layer(middleware::from_fn_with_state(
+            limits.request_timeout,
+            answer_deadline,
+        ))
+        .layer(middleware::from_fn_with_state(
+            limits.body_idle_timeout,
+            body_idle_deadline,
+        ));
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -130,4 +142,75 @@ async fn body_idle_deadline(State(idle): State<Duration>, req: Request, next: Ne
         });
     next.run(Request::from_parts(parts, Body::from_stream(guarded)))
         .await
+}
+
+/// Whether a request carries or copies a file's bytes, so that its time
+/// grows with the file: an upload, a version restored, and the drive's PUT,
+/// COPY and MOVE.
+pub fn moves_file_bytes(method: &Method, path: &str) -> bool {
+    let drive = path == crate::dav::PREFIX || path.starts_with(&format!("{}/", crate::dav::PREFIX));
+    match method.as_str() {
+        "POST" => {
+            path == "/api/v1/files"
+                || (path.starts_with("/api/v1/files/") && path.ends_with("/restore"))
+        }
+        "PUT" | "COPY" | "MOVE" => drive,
+        _ => false,
+    }
+}
+
+/// Answers 503 when a request takes longer than the deadline (a backend
+/// that stopped answering), instead of holding the client and a task for
+/// as long as the backend hangs. What the handler did not finish is dropped
+/// as if the client had gone.
+async fn answer_deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    if moves_file_bytes(req.method(), req.uri().path()) {
+        return next.run(req).await;
+    }
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(%method, %path, limit_s = limit.as_secs_f32(), "request timed out");
+            let mut p = crate::problem::Problem::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "Request timed out",
+                format!(
+                    "the server did not finish this request within {} s; try again shortly",
+                    limit.as_secs()
+                ),
+            );
+            p.retry_after = Some(5);
+            p.into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_requests_that_move_file_bytes_are_left_without_the_answer_deadline() {
+        let post = Method::POST;
+        assert!(moves_file_bytes(&post, "/api/v1/files"));
+        assert!(moves_file_bytes(
+            &post,
+            "/api/v1/files/0123/versions/2/restore"
+        ));
+        assert!(moves_file_bytes(&Method::PUT, "/dav/a/b.txt"));
+        let copy = Method::from_bytes(b"COPY").unwrap();
+        assert!(moves_file_bytes(&copy, "/dav/a.txt"));
+        assert!(!moves_file_bytes(&Method::GET, "/api/v1/files"));
+        assert!(
+            !moves_file_bytes(&Method::GET, "/dav/a.txt"),
+            "a download answers at once, then streams"
+        );
+        assert!(!moves_file_bytes(&Method::PUT, "/api/v1/taxonomy"));
+        assert!(!moves_file_bytes(&Method::PUT, "/davx/a"));
+        let propfind = Method::from_bytes(b"PROPFIND").unwrap();
+        assert!(!moves_file_bytes(&propfind, "/dav/"));
+        assert!(!moves_file_bytes(&post, "/api/v1/files/0123/retag"));
+    }
 }

@@ -19,6 +19,7 @@ pub mod params;
 pub mod problem;
 pub mod ratelimit;
 pub mod signin;
+pub mod taxonomy;
 pub mod tokens;
 pub mod versions;
 pub mod web;

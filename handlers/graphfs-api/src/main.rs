@@ -10,15 +10,15 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use graphfs_api::app::{AppState, SharedState, new_token, token_hash};
 use graphfs_api::config::{
-    Cli, Command, EmbeddingArgs, GraphKind, LlmApiArg, LogArgs, LogFormat, OcrArg, OidcArgs,
-    RetagArgs, ServeArgs, StorageArgs, StorageKind, TaggingArgs, TaggingModeArg, TokenAction,
-    TokenArgs, VocabArgs,
+    Cli, Command, DefaultTaxonomyArgs, EmbeddingArgs, GraphKind, LlmApiArg, LogArgs, LogFormat,
+    OcrArg, OidcArgs, RetagArgs, ServeArgs, StorageArgs, StorageKind, TaggingArgs, TaggingModeArg,
+    TokenAction, TokenArgs, VocabAction, VocabArgs,
 };
 use graphfs_api::http::{self, HttpLimits};
 use graphfs_api::metrics::Metrics;
 use graphfs_api::ratelimit::RateLimiter;
 use graphfs_api::{app, orphans};
-use graphfs_domain::{GraphIndex, NewToken, ObjectStore, TagHierarchy, TokenSource};
+use graphfs_domain::{GraphIndex, NewToken, ObjectStore, TokenSource};
 use graphfs_embeddings::{Embedder, MiniLm, OpenAiEmbedder};
 use graphfs_extract::ocr::{self, OcrConfig};
 use graphfs_extract::{Isolation, Limits};
@@ -30,7 +30,7 @@ use graphfs_tagger::llm::{LlmApi, LlmClient, LlmConfig};
 use graphfs_tagger::parse::TagRules;
 use graphfs_tagger::prompt::TagLanguage;
 use graphfs_tagger::rebuild::{self, RebuildConfig};
-use graphfs_tagger::taxonomy::{Taxonomy, Topics};
+use graphfs_tagger::taxonomy::{ImportMode, LiveTaxonomy, REFRESH, Taxonomy, Topics};
 use graphfs_tagger::{
     Admission, AdmissionConfig, ExtractMode, OfflineTagger, SimilarityConfig, TagGptConfig,
     TagGptTagger, Tagger, TaggingMode, Worker, WorkerConfig, ZeroShot,
@@ -359,37 +359,42 @@ fn llm_api_key(t: &TaggingArgs) -> Result<Option<String>> {
     Ok(t.llm.llm_api_key.clone().filter(|k| !k.is_empty()))
 }
 
-/// The taxonomy's parents, for the graph's BROADER edges.
-fn tag_hierarchy(taxonomy: Option<&Taxonomy>) -> TagHierarchy {
-    TagHierarchy::new(
-        taxonomy
-            .into_iter()
-            .flat_map(|t| t.topics())
-            .filter_map(|t| Some((t.name.clone(), t.parent.clone()?))),
+/// The taxonomy in force: an admin's import in the graph index, else the
+/// one the flags name (checked even without an embedding model, so a bad
+/// file is found at start).
+async fn live_taxonomy(backends: &Backends, t: &TaggingArgs) -> Result<Arc<LiveTaxonomy>> {
+    let live = LiveTaxonomy::open(
+        default_taxonomy(&t.default_taxonomy)?,
+        backends.index.clone(),
+        REFRESH,
     )
+    .await
+    .context("reading the imported taxonomy")?;
+    Ok(Arc::new(live))
 }
 
-/// The taxonomy the flags name (checked even without an embedding model,
-/// so a bad file is found at start).
-fn taxonomy(t: &TaggingArgs) -> Result<Option<Taxonomy>> {
-    let load = |flag: &str, path: &std::path::Path| {
-        Taxonomy::load(path).with_context(|| format!("{flag} {}", path.display()))
-    };
+/// The taxonomy the flags name.
+fn default_taxonomy(t: &DefaultTaxonomyArgs) -> Result<Option<Taxonomy>> {
     let base = match t.taxonomy.as_str() {
         "none" | "" => None,
         "builtin" => Some(Taxonomy::builtin()),
-        path => Some(load("--taxonomy", std::path::Path::new(path))?),
+        path => Some(
+            Taxonomy::load(std::path::Path::new(path))
+                .with_context(|| format!("--taxonomy {path}"))?,
+        ),
     };
     let Some(path) = &t.taxonomy_extra else {
         return Ok(base);
     };
-    let extra = load("--taxonomy-extra", path)?;
-    Ok(Some(match base {
-        None => extra,
-        Some(base) => base
-            .extended(&extra)
-            .with_context(|| format!("--taxonomy-extra {}", path.display()))?,
-    }))
+    let extra = || format!("--taxonomy-extra {}", path.display());
+    let more = Taxonomy::read_topics(path).with_context(extra)?;
+    Ok(Some(
+        match base {
+            None => Taxonomy::new(more),
+            Some(base) => base.extended(more),
+        }
+        .with_context(extra)?,
+    ))
 }
 
 /// The tagger the flags ask for: the LLM tagger when an endpoint is set and
@@ -398,6 +403,7 @@ fn make_tagger(
     backends: &Backends,
     tagging: &TaggingArgs,
     embedder: Option<&Arc<dyn Embedder>>,
+    taxonomy: &Arc<LiveTaxonomy>,
 ) -> Result<Arc<dyn Tagger>> {
     let max_tags = tagging.tagger_max_tags.clamp(1, 32);
     let mut admission = Admission::new(
@@ -409,12 +415,10 @@ fn make_tagger(
             ..AdmissionConfig::default()
         },
     );
-    if let (Some(taxonomy), Some(embedder)) = (taxonomy(tagging)?, embedder) {
-        tracing::info!(
-            topics = taxonomy.len(),
-            "taxonomy topics are assigned by meaning"
-        );
-        admission = admission.with_topics(Arc::new(Topics::new(taxonomy, embedder.clone())));
+    if let Some(embedder) = embedder {
+        tracing::info!("taxonomy topics are assigned by meaning");
+        admission =
+            admission.with_topics(Arc::new(Topics::new(taxonomy.clone(), embedder.clone())));
     }
     let admission = Arc::new(admission);
     let offline = OfflineTagger::new(
@@ -601,6 +605,7 @@ async fn start_worker(
     storage: &StorageArgs,
     tagging: &TaggingArgs,
     embedder: Option<&Arc<dyn Embedder>>,
+    taxonomy: &Arc<LiveTaxonomy>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>> {
     let config = worker_config(storage, tagging)?;
@@ -609,7 +614,7 @@ async fn start_worker(
     {
         check_sandbox(iso).await?;
     }
-    let tagger = make_tagger(backends, tagging, embedder)?;
+    let tagger = make_tagger(backends, tagging, embedder, taxonomy)?;
     let mut worker = Worker::new(
         backends.index.clone(),
         backends.store.clone(),
@@ -679,6 +684,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         llm_api_key(&args.tagging)?.as_deref(),
     )?;
     record_embedding_model(backends.index.clone(), embedder.as_ref()).await;
+    let taxonomy = live_taxonomy(&backends, &args.tagging).await?;
     let state = Arc::new(AppState {
         embedder: embedder.clone(),
         index: backends.index.clone(),
@@ -699,7 +705,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .chain(dev_token.is_some().then(|| "dev".to_string()))
             .collect(),
         oidc: oidc_verifier(&args.oidc).await?,
-        hierarchy: Arc::new(tag_hierarchy(taxonomy(&args.tagging)?.as_ref())),
+        taxonomy: taxonomy.clone(),
     });
     if let Some(path) = &args.tokens_file {
         spawn_tokens_file_sync(
@@ -718,6 +724,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         &args.storage,
         &args.tagging,
         embedder.as_ref(),
+        &taxonomy,
         stop_rx,
     )
     .await?;
@@ -744,6 +751,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         max_connections: args.max_connections,
         header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds.max(1)),
         body_idle_timeout: Duration::from_secs(args.body_idle_timeout_seconds.max(1)),
+        request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
         shutdown_grace: grace,
     };
     http::serve(listener, app::router(state), limits, async move {
@@ -763,8 +771,17 @@ async fn tagger(storage: StorageArgs, tagging: TaggingArgs) -> Result<()> {
     let backends = open_backends(&storage).await?;
     let embedder = embedder(&tagging.embedding, llm_api_key(&tagging)?.as_deref())?;
     record_embedding_model(backends.index.clone(), embedder.as_ref()).await;
+    let taxonomy = live_taxonomy(&backends, &tagging).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = start_worker(&backends, &storage, &tagging, embedder.as_ref(), stop_rx).await?;
+    let worker = start_worker(
+        &backends,
+        &storage,
+        &tagging,
+        embedder.as_ref(),
+        &taxonomy,
+        stop_rx,
+    )
+    .await?;
     shutdown_signal().await;
     let _ = stop_tx.send(true);
     worker.await.context("tagging worker")?;
@@ -803,6 +820,9 @@ async fn wait_for_queue(index: &Arc<dyn GraphIndex>, total: usize) -> Result<()>
 }
 
 async fn vocab(args: VocabArgs) -> Result<()> {
+    if let Some(action) = args.action {
+        return taxonomy_command(action).await;
+    }
     let backends = open_backends(&args.storage).await?;
     let embedder = embedder(&args.embedding, None)?
         .context("rebuilding the vocabulary needs embeddings: set --embedding-model-dir or --embedding-base-url")?;
@@ -827,6 +847,75 @@ async fn vocab(args: VocabArgs) -> Result<()> {
     if args.retag {
         let n = rebuild::requeue_all(&backends.index, |d, t| progress("queueing", d, t)).await?;
         println!("queued {n} files for re-tagging; running taggers pick them up");
+    }
+    Ok(())
+}
+
+/// `graphfs vocab import | export | reset`.
+async fn taxonomy_command(action: VocabAction) -> Result<()> {
+    let open = |storage: &StorageArgs, default: Option<&DefaultTaxonomyArgs>| {
+        let (storage, default) = (storage.clone(), default.cloned());
+        async move {
+            let backends = open_backends(&storage).await?;
+            let default = match &default {
+                Some(d) => default_taxonomy(d)?,
+                None => None,
+            };
+            let live = LiveTaxonomy::open(default, backends.index.clone(), Duration::ZERO)
+                .await
+                .context("reading the imported taxonomy")?;
+            anyhow::Ok((backends, live))
+        }
+    };
+    match action {
+        VocabAction::Import {
+            storage,
+            default_taxonomy,
+            file,
+            replace,
+            retag,
+        } => {
+            let importing = || format!("importing {}", file.display());
+            let topics = Taxonomy::read_topics(&file).with_context(importing)?;
+            let imported = topics.len();
+            let (backends, live) = open(&storage, Some(&default_taxonomy)).await?;
+            let mode = if replace {
+                ImportMode::Replace
+            } else {
+                ImportMode::Extend
+            };
+            let now = live.import(topics, mode).await.with_context(importing)?;
+            println!(
+                "imported {imported} topics from {}; {} topics in force (version {})",
+                file.display(),
+                now.taxonomy.as_ref().map_or(0, |t| t.len()),
+                now.version
+            );
+            if retag {
+                let n = rebuild::requeue_all(&backends.index, |d, t| progress("queueing", d, t))
+                    .await?;
+                println!("queued {n} files for re-tagging; running taggers pick them up");
+            }
+        }
+        VocabAction::Export {
+            storage,
+            default_taxonomy,
+        } => {
+            let (_, live) = open(&storage, Some(&default_taxonomy)).await?;
+            let now = live.in_force().await;
+            match &now.taxonomy {
+                Some(t) => print!("{}", t.to_yaml()),
+                None => println!("topics: []"),
+            }
+        }
+        VocabAction::Reset { storage } => {
+            let (_, live) = open(&storage, None).await?;
+            let now = live.reset().await?;
+            println!(
+                "the imported taxonomy is removed (version {}); servers use their --taxonomy",
+                now.version
+            );
+        }
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::SharedState;
-use crate::{browse, credentials, files, folders, ingest, ops, signin, versions};
+use crate::{browse, credentials, files, folders, ingest, ops, signin, taxonomy, versions};
 
 pub use crate::problem::ProblemDoc;
 
@@ -214,7 +214,15 @@ pub struct NotAdmin(pub ProblemDoc);
         description = include_str!("openapi-intro.md"),
     ),
     // Types only parameters use: utoipa collects those of bodies alone.
-    components(schemas(TagName, FileName, FolderPath, SearchText, Label, UserName)),
+    components(schemas(
+        TagName,
+        FileName,
+        FolderPath,
+        SearchText,
+        Label,
+        UserName,
+        crate::taxonomy::ImportModeParam
+    )),
 )]
 struct ApiDoc;
 
@@ -222,6 +230,8 @@ struct ApiDoc;
 pub(crate) fn user_routes() -> OpenApiRouter<SharedState> {
     // Uploads are streamed and limited by the handler itself.
     let (schemas, paths, upload) = routes!(files::upload, files::list);
+    let (taxonomy_schemas, taxonomy_paths, taxonomy) =
+        routes!(taxonomy::get, taxonomy::import, taxonomy::reset);
     OpenApiRouter::new()
         .routes((schemas, paths, upload.layer(DefaultBodyLimit::disable())))
         .routes(routes!(files::get_one, files::update, files::delete))
@@ -239,6 +249,11 @@ pub(crate) fn user_routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(browse::tag_files))
         .routes(routes!(browse::related))
         .routes(routes!(browse::rejected))
+        .routes((
+            taxonomy_schemas,
+            taxonomy_paths,
+            taxonomy.layer(DefaultBodyLimit::max(taxonomy::MAX_TAXONOMY_BYTES)),
+        ))
         .routes(routes!(browse::reject, browse::unreject))
         .routes(routes!(browse::search))
         .routes(routes!(browse::graph))
@@ -431,7 +446,7 @@ mod tests {
         let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(
             (paths.len(), operations),
-            (31, 38),
+            (32, 41),
             "{:?}",
             paths.keys().collect::<Vec<_>>()
         );

@@ -17,6 +17,8 @@ pub(super) const SCHEMA: &[&str] = &[
     "CREATE CONSTRAINT graphfs_drive_locks IF NOT EXISTS FOR (d:DriveLocks) REQUIRE d.owner IS UNIQUE",
     // The drive's dead properties (props.rs): one document per resource.
     "CREATE CONSTRAINT graphfs_drive_props IF NOT EXISTS FOR (d:DriveProps) REQUIRE (d.owner, d.path) IS UNIQUE",
+    // The imported taxonomy (taxonomy.rs): one node.
+    "CREATE CONSTRAINT graphfs_taxonomy IF NOT EXISTS FOR (t:Taxonomy) REQUIRE t.key IS UNIQUE",
     "CREATE CONSTRAINT graphfs_lease_name IF NOT EXISTS FOR (l:GraphfsLease) REQUIRE l.name IS UNIQUE",
     "CREATE INDEX graphfs_file_owner_created IF NOT EXISTS FOR (f:File) ON (f.owner, f.created_at)",
     "CREATE INDEX graphfs_file_status IF NOT EXISTS FOR (f:File) ON (f.status)",

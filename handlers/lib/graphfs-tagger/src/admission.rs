@@ -70,13 +70,16 @@ pub struct Admitted {
     pub terms: Vec<String>,
 }
 
+/// A vocabulary as loaded at the instant, from the taxonomy of that version.
+type CachedVocabulary = (Instant, u64, Arc<Vocabulary>);
+
 /// Owners' vocabularies (cached) and the admission of proposed tags.
 pub struct Admission {
     index: Arc<dyn GraphIndex>,
     embedder: Option<Arc<dyn Embedder>>,
     config: AdmissionConfig,
-    /// Each owner's vocabulary, as loaded at the instant.
-    vocabulary: RwLock<HashMap<String, (Instant, Arc<Vocabulary>)>>,
+    /// Each owner's vocabulary.
+    vocabulary: RwLock<HashMap<String, CachedVocabulary>>,
     /// Tag embeddings survive vocabulary reloads: tags rarely change.
     tag_vectors: Mutex<HashMap<String, Vec<f32>>>,
     /// Tags admitted here lately, per owner: merged into reloads.
@@ -145,10 +148,15 @@ impl Admission {
 
     /// `owner`'s vocabulary (the tags on their files: another user's tag
     /// names never reach a file), reloaded from the graph when older than
-    /// its TTL.
+    /// its TTL or when another taxonomy is in force.
     pub async fn vocabulary(&self, owner: &str) -> Result<Arc<Vocabulary>, JobError> {
-        if let Some((at, v)) = self.vocabulary.read().await.get(owner)
+        let taxonomy = match &self.topics {
+            Some(topics) => topics.version().await,
+            None => 0,
+        };
+        if let Some((at, version, v)) = self.vocabulary.read().await.get(owner)
             && at.elapsed() < self.config.vocabulary_ttl
+            && *version == taxonomy
         {
             return Ok(v.clone());
         }
@@ -175,11 +183,14 @@ impl Admission {
                 embedding,
             })
             .collect();
-        if let Some(topics) = &self.topics {
-            let index = topics
+        let index = match &self.topics {
+            Some(topics) => topics
                 .index()
                 .await
-                .map_err(|e| JobError::Transient(format!("embedding the taxonomy: {e}")))?;
+                .map_err(|e| JobError::Transient(format!("embedding the taxonomy: {e}")))?,
+            None => None,
+        };
+        if let Some(index) = index {
             // After the owner's own tags: a name both have is the owner's.
             for (topic, vector) in index.entries() {
                 if !entries.iter().any(|e| e.name == topic.name) {
@@ -200,12 +211,12 @@ impl Admission {
         let mut cached = self.vocabulary.write().await;
         // Bounded: owners past the bound are forgotten and reloaded on use.
         if cached.len() >= MAX_CACHED_VOCABULARIES {
-            cached.retain(|_, (at, _)| at.elapsed() < self.config.vocabulary_ttl);
+            cached.retain(|_, (at, _, _)| at.elapsed() < self.config.vocabulary_ttl);
             if cached.len() >= MAX_CACHED_VOCABULARIES {
                 cached.clear();
             }
         }
-        cached.insert(owner.to_string(), (Instant::now(), vocab.clone()));
+        cached.insert(owner.to_string(), (Instant::now(), taxonomy, vocab.clone()));
         Ok(vocab)
     }
 
@@ -236,7 +247,7 @@ impl Admission {
                 .push((Instant::now(), name.to_string()));
         }
         let mut cached = self.vocabulary.write().await;
-        if let Some((_, vocab)) = cached.get_mut(owner)
+        if let Some((_, _, vocab)) = cached.get_mut(owner)
             && vocab.find(name).is_none()
         {
             *vocab = Arc::new(vocab.with(VocabEntry {

@@ -155,10 +155,13 @@ impl OfflineTagger {
         let Some(topics) = self.admission.topics() else {
             return Ok((Vec::new(), None));
         };
-        let index = topics
+        let Some(index) = topics
             .index()
             .await
-            .map_err(|e| JobError::Transient(format!("embedding the taxonomy: {e}")))?;
+            .map_err(|e| JobError::Transient(format!("embedding the taxonomy: {e}")))?
+        else {
+            return Ok((Vec::new(), None));
+        };
         let view = prompt::FileView {
             name: &file.name,
             media_type: &content.media_type,

@@ -34,7 +34,7 @@ use leases::leases;
 use locks::drive_locks;
 pub use objects::object_store;
 use principals::users_and_tokens;
-use props::drive_props;
+use props::{drive_props, taxonomy_document};
 use queue::queue;
 use search::{long_text_is_cut_at_the_same_byte, search_and_graph};
 use tags::{reads_while_tags_change, rejected_tags, tags_and_removal};
@@ -181,4 +181,5 @@ pub async fn graph_index(index: Arc<dyn GraphIndex>) {
     leases(index).await;
     drive_locks(index).await;
     drive_props(index).await;
+    taxonomy_document(index).await;
 }

@@ -135,3 +135,44 @@ pub(super) async fn drive_props(index: &dyn GraphIndex) {
     let (_, body) = index.dead_props(&other, "/c").await.unwrap().unwrap();
     assert_eq!(body, "8");
 }
+
+/// The imported taxonomy: one document for everyone, replaced only from the
+/// version read, whose version keeps growing through a reset.
+pub(super) async fn taxonomy_document(index: &dyn GraphIndex) {
+    let (start, before) = index.stored_taxonomy().await.unwrap();
+    assert!(
+        index
+            .replace_taxonomy(start, Some("topics: []"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        index.stored_taxonomy().await.unwrap(),
+        (start + 1, Some("topics: []".to_string()))
+    );
+    assert!(
+        !index.replace_taxonomy(start, Some("stale")).await.unwrap(),
+        "a writer that read an older version loses"
+    );
+    assert!(index.replace_taxonomy(start + 1, None).await.unwrap());
+    assert_eq!(
+        index.stored_taxonomy().await.unwrap(),
+        (start + 2, None),
+        "a reset keeps the version growing"
+    );
+    assert!(!index.replace_taxonomy(start + 1, None).await.unwrap());
+    // Two writers from one version: exactly one wins.
+    let (a, b) = tokio::join!(
+        index.replace_taxonomy(start + 2, Some("a")),
+        index.replace_taxonomy(start + 2, Some("b"))
+    );
+    assert!(a.unwrap() ^ b.unwrap());
+    assert_eq!(index.stored_taxonomy().await.unwrap().0, start + 3);
+    // What was there before the test is put back.
+    assert!(
+        index
+            .replace_taxonomy(start + 3, before.as_deref())
+            .await
+            .unwrap()
+    );
+}

@@ -22,6 +22,7 @@ mod queue;
 mod search;
 mod similarity;
 mod tags;
+mod taxonomy;
 mod versions;
 mod vocabulary;
 mod walk;
@@ -41,6 +42,7 @@ pub use queue::{JobFailure, JobQueue};
 pub use search::TextSearch;
 pub use similarity::Similarity;
 pub use tags::{TagStore, reject_tag};
+pub use taxonomy::TaxonomyStore;
 pub use versions::Versions;
 pub use vocabulary::Vocabulary;
 pub use walk::{FOLDER_FANOUT, GraphWalk, folder_neighbourhood, folder_node_id, with_folders};
@@ -65,6 +67,7 @@ pub trait GraphIndex:
     + Leases
     + DriveLocks
     + DriveProps
+    + TaxonomyStore
 {
     /// Cheap reachability check for readiness probes.
     async fn ping(&self) -> Result<()>;

@@ -25,11 +25,11 @@ use graphfs_domain::{
     FolderInfo, Folders, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job,
     JobFailure, JobQueue, Keyset, Leases, MAX_INDEXED_TEXT, NewContent, NewFile, NodeKind, Page,
     Principals, QueueDepth, ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile, Similarity,
-    TagInfo, TagMatch, TagSource, TagStore, TaggingOutcome, TaggingStatus, TextSearch, UserId,
-    Versions, Vocabulary, access, check_embedding, check_folder_move, cosine, folder_ancestry,
-    folder_name, index_terms, is_cjk, name_taken, name_tokens, name_with_id, normalize_tag,
-    parent_folder, parse_stored_time, query_terms, share_with_owner, stored_time, tag_sources,
-    truncate_utf8, unknown_user,
+    TagInfo, TagMatch, TagSource, TagStore, TaggingOutcome, TaggingStatus, TaxonomyStore,
+    TextSearch, UserId, Versions, Vocabulary, access, check_embedding, check_folder_move, cosine,
+    folder_ancestry, folder_name, index_terms, is_cjk, name_taken, name_tokens, name_with_id,
+    normalize_tag, parent_folder, parse_stored_time, query_terms, share_with_owner, stored_time,
+    tag_sources, truncate_utf8, unknown_user,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
@@ -46,6 +46,7 @@ mod schema;
 mod search;
 mod similarity;
 mod tags;
+mod taxonomy;
 mod versions;
 mod vocabulary;
 mod walk;

@@ -144,6 +144,13 @@ CREATE TABLE IF NOT EXISTS drive_props (
     body TEXT NOT NULL,
     PRIMARY KEY (owner, path)
 ) WITHOUT ROWID;
+-- The imported taxonomy (TaxonomyStore): one row, kept when reset (body
+-- NULL) so that its version only grows.
+CREATE TABLE IF NOT EXISTS taxonomy (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL,
+    body TEXT
+);
 -- Earlier contents of files (Versions), numbered per file from 1.
 CREATE TABLE IF NOT EXISTS versions (
     file_rowid INTEGER NOT NULL REFERENCES files(rowid) ON DELETE CASCADE,

@@ -13,22 +13,26 @@ use std::sync::Arc;
 
 use graphfs_domain::normalize_tag;
 use graphfs_embeddings::{Embedder, cosine};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-const BUILTIN: &str = include_str!("../taxonomy/general.yaml");
+mod live;
+
+pub use live::{ImportError, ImportMode, InForce, LiveTaxonomy, REFRESH};
+
+const BUILTIN: &str = include_str!("../../taxonomy/general.yaml");
 /// Topics in one taxonomy: each is embedded and compared with every file.
 pub const MAX_TOPICS: usize = 5000;
 const MAX_DESCRIPTION_CHARS: usize = 500;
 const MAX_ALIASES: usize = 32;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Topic {
     pub name: String,
     pub description: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
 }
 
@@ -59,7 +63,7 @@ fn topic_error(topic: &str, reason: impl Into<String>) -> TaxonomyError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct YamlFile {
     topics: Vec<Topic>,
@@ -84,31 +88,73 @@ impl Taxonomy {
         self.topics.is_empty()
     }
 
+    /// The taxonomy as YAML, as [`Taxonomy::from_yaml`] reads it.
+    pub fn to_yaml(&self) -> String {
+        let file = YamlFile {
+            topics: self.topics.clone(),
+        };
+        // Strings and lists only: serializing cannot fail.
+        serde_yaml::to_string(&file).unwrap_or_default()
+    }
+
     /// Reads a taxonomy file: CSV when its name ends in `.csv`, YAML otherwise.
     pub fn load(path: &Path) -> Result<Taxonomy, TaxonomyError> {
+        Taxonomy::new(Taxonomy::read_topics(path)?)
+    }
+
+    pub fn from_yaml(text: &str) -> Result<Taxonomy, TaxonomyError> {
+        Taxonomy::new(Taxonomy::yaml_topics(text)?)
+    }
+
+    pub fn from_csv(text: &str) -> Result<Taxonomy, TaxonomyError> {
+        Taxonomy::new(Taxonomy::csv_topics(text)?)
+    }
+
+    /// The topics of a taxonomy file, not yet checked (their parents may be
+    /// in the taxonomy they extend): CSV when its name ends in `.csv`, YAML
+    /// otherwise.
+    pub fn read_topics(path: &Path) -> Result<Vec<Topic>, TaxonomyError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| TaxonomyError::Read(format!("{}: {e}", path.display())))?;
         let csv = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
         if csv {
-            Taxonomy::from_csv(&text)
+            Taxonomy::csv_topics(&text)
         } else {
-            Taxonomy::from_yaml(&text)
+            Taxonomy::yaml_topics(&text)
         }
     }
 
-    pub fn from_yaml(text: &str) -> Result<Taxonomy, TaxonomyError> {
-        let file: YamlFile = serde_yaml::from_str(text).map_err(|e| TaxonomyError::Syntax {
+    /// YAML `topics: [{name, description, aliases, parent}]`, not yet checked.
+    pub fn yaml_topics(text: &str) -> Result<Vec<Topic>, TaxonomyError> {
+        let syntax = |e: serde_yaml::Error| TaxonomyError::Syntax {
             format: "YAML",
             detail: e.to_string(),
-        })?;
-        Taxonomy::new(file.topics)
+        };
+        // Through a value, so a scalar that is not a string (`name: null`,
+        // `parent: 5`) is refused rather than read as the word.
+        let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(syntax)?;
+        if !value
+            .get("topics")
+            .is_some_and(serde_yaml::Value::is_sequence)
+        {
+            return Err(TaxonomyError::Syntax {
+                format: "YAML",
+                detail: "`topics` must be a list of topics".into(),
+            });
+        }
+        let file: YamlFile = serde_yaml::from_value(value).map_err(syntax)?;
+        if file.topics.len() > MAX_TOPICS {
+            return Err(TaxonomyError::TooMany);
+        }
+        Ok(file.topics)
     }
 
     /// CSV with a header row naming the columns `name` and `description`
-    /// and optionally `aliases` (separated by `|`) and `parent`.
-    pub fn from_csv(text: &str) -> Result<Taxonomy, TaxonomyError> {
+    /// and optionally `aliases` (separated by `|`) and `parent`, not yet
+    /// checked.
+    pub fn csv_topics(text: &str) -> Result<Vec<Topic>, TaxonomyError> {
         let syntax = |detail: String| TaxonomyError::Syntax {
             format: "CSV",
             detail,
@@ -147,7 +193,10 @@ impl Taxonomy {
                 parent: cell(parent).filter(|p| !p.is_empty()),
             });
         }
-        Taxonomy::new(topics)
+        if topics.len() > MAX_TOPICS {
+            return Err(TaxonomyError::TooMany);
+        }
+        Ok(topics)
     }
 
     /// Checks and normalizes topics: names and aliases are tags, every name
@@ -249,16 +298,20 @@ impl Taxonomy {
         Ok(())
     }
 
-    /// This taxonomy with `other`'s topics added; a topic of the same name
-    /// is replaced.
-    pub fn extended(&self, other: &Taxonomy) -> Result<Taxonomy, TaxonomyError> {
+    /// This taxonomy with `more` topics added (their parents may be topics
+    /// here); a topic of the same name is replaced.
+    pub fn extended(&self, more: Vec<Topic>) -> Result<Taxonomy, TaxonomyError> {
+        let replaced: HashSet<String> = more
+            .iter()
+            .filter_map(|t| normalize_tag(&t.name).ok())
+            .collect();
         let mut topics: Vec<Topic> = self
             .topics
             .iter()
-            .filter(|t| !other.topics.iter().any(|o| o.name == t.name))
+            .filter(|t| !replaced.contains(&t.name))
             .cloned()
             .collect();
-        topics.extend(other.topics.iter().cloned());
+        topics.extend(more);
         Taxonomy::new(topics)
     }
 }
@@ -302,20 +355,21 @@ fn csv_rows(text: &str) -> Result<Vec<Vec<String>>, String> {
     Ok(rows)
 }
 
-/// A taxonomy embedded on first use (the embedding endpoint may not be up
-/// when the tagger starts; a failure is retried at the next file).
+/// The taxonomy in force, embedded on first use and again whenever another
+/// is in force (the embedding endpoint may not be up when the tagger
+/// starts; a failure is retried at the next file).
 pub struct Topics {
-    taxonomy: Taxonomy,
+    live: Arc<LiveTaxonomy>,
     embedder: Arc<dyn Embedder>,
-    index: tokio::sync::OnceCell<Arc<TopicIndex>>,
+    index: tokio::sync::Mutex<Option<(u64, Arc<TopicIndex>)>>,
 }
 
 impl Topics {
-    pub fn new(taxonomy: Taxonomy, embedder: Arc<dyn Embedder>) -> Topics {
+    pub fn new(live: Arc<LiveTaxonomy>, embedder: Arc<dyn Embedder>) -> Topics {
         Topics {
-            taxonomy,
+            live,
             embedder,
-            index: tokio::sync::OnceCell::new(),
+            index: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -323,15 +377,32 @@ impl Topics {
         &self.embedder
     }
 
-    pub async fn index(&self) -> Result<Arc<TopicIndex>, graphfs_embeddings::EmbedError> {
-        self.index
-            .get_or_try_init(|| async {
-                let index = TopicIndex::build(self.taxonomy.clone(), &self.embedder).await?;
-                tracing::info!(topics = index.taxonomy.len(), "taxonomy embedded");
-                Ok(Arc::new(index))
-            })
-            .await
-            .cloned()
+    /// The version of the taxonomy in force (vocabularies built from an
+    /// older one are stale).
+    pub async fn version(&self) -> u64 {
+        self.live.in_force().await.version
+    }
+
+    /// The taxonomy in force, embedded; `None` when there is none.
+    pub async fn index(&self) -> Result<Option<Arc<TopicIndex>>, graphfs_embeddings::EmbedError> {
+        let now = self.live.in_force().await;
+        let Some(taxonomy) = now.taxonomy.clone() else {
+            return Ok(None);
+        };
+        let mut index = self.index.lock().await;
+        if let Some((version, built)) = index.as_ref()
+            && *version == now.version
+        {
+            return Ok(Some(built.clone()));
+        }
+        let built = Arc::new(TopicIndex::build((*taxonomy).clone(), &self.embedder).await?);
+        tracing::info!(
+            topics = built.taxonomy.len(),
+            version = now.version,
+            "taxonomy embedded"
+        );
+        *index = Some((now.version, built.clone()));
+        Ok(Some(built))
     }
 }
 
@@ -411,6 +482,11 @@ mod tests {
         let t = Taxonomy::from_yaml(BUILTIN).expect("taxonomy/general.yaml is valid");
         assert!((100..=200).contains(&t.len()), "{} topics", t.len());
         assert_eq!(Taxonomy::builtin(), t);
+        assert_eq!(
+            Taxonomy::from_yaml(&t.to_yaml()),
+            Ok(t.clone()),
+            "YAML round trip"
+        );
         for name in [
             "invoice",
             "cooking",
@@ -457,6 +533,17 @@ mod tests {
             Taxonomy::from_yaml("topics: [{name: a}]"),
             Err(TaxonomyError::Syntax { .. })
         ));
+        assert!(
+            matches!(
+                Taxonomy::from_yaml("topics: [{name: null, description: x}]"),
+                Err(TaxonomyError::Syntax { .. })
+            ),
+            "a null name is not the word null"
+        );
+        assert!(matches!(
+            Taxonomy::from_yaml("topics: null"),
+            Err(TaxonomyError::Syntax { .. })
+        ));
         assert!(matches!(
             Taxonomy::from_csv("name\na\n"),
             Err(TaxonomyError::Syntax { .. })
@@ -472,8 +559,11 @@ mod tests {
         let base = Taxonomy::new(vec![topic("a", None), topic("b", Some("a"))]).unwrap();
         let mut b2 = topic("b", None);
         b2.description = "new".into();
-        let more = Taxonomy::new(vec![b2, topic("c", Some("b"))]).unwrap();
-        let all = base.extended(&more).unwrap();
+        let all = base.extended(vec![b2, topic("c", Some("b"))]).unwrap();
+        assert!(
+            base.extended(vec![topic("d", Some("a"))]).is_ok(),
+            "a parent in the taxonomy extended"
+        );
         let names: Vec<&str> = all.topics().iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["a", "b", "c"]);
         assert_eq!(all.topics()[1].description, "new");
