@@ -29,20 +29,47 @@ impl Neo4jGraphIndex {
             return Ok(false);
         }
         let old_tags = file_tags(&mut txn, &fid).await?;
+        // A name the owner rejected stays refused after an admin's merge
+        // made it another tag's alias: checked before aliases resolve.
+        let rejected: HashSet<String> = txn_rows(
+            &mut txn,
+            query("MATCH (f:File {id: $fid}) MATCH (x:Rejection {owner: f.owner}) RETURN x.name AS name")
+                .param("fid", fid.clone()),
+        )
+        .await?
+        .iter()
+        .filter_map(|r| r.get::<String>("name").ok())
+        .collect();
+        let proposed: Vec<(String, f64, String)> = outcome
+            .tags
+            .iter()
+            .filter(|t| t.source != TagSource::User)
+            .filter_map(|t| {
+                let n = normalize_tag(&t.name).ok()?;
+                (!rejected.contains(&n)).then(|| {
+                    (
+                        n,
+                        f64::from(t.score.clamp(0.0, 1.0)),
+                        t.source.as_str().to_string(),
+                    )
+                })
+            })
+            .collect();
+        let canonical = canonical_names(
+            &mut txn,
+            proposed.iter().map(|(n, _, _)| n.clone()).collect(),
+        )
+        .await?;
         let mut names = Vec::new();
         let mut scores = Vec::new();
         let mut sources = Vec::new();
-        for t in &outcome.tags {
-            if t.source == TagSource::User {
-                continue;
-            }
-            if let Ok(n) = normalize_tag(&t.name) {
-                names.push(n);
-                scores.push(f64::from(t.score.clamp(0.0, 1.0)));
-                sources.push(t.source.as_str().to_string());
+        for (name, (_, score, source)) in canonical.into_iter().zip(proposed) {
+            if !names.contains(&name) {
+                names.push(name);
+                scores.push(score);
+                sources.push(source);
             }
         }
-        let names = resolve_aliases(&mut txn, names).await?;
         let metadata = if outcome.metadata.is_object() {
             outcome.metadata.to_string()
         } else {

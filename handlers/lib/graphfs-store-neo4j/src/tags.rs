@@ -92,8 +92,19 @@ pub(super) fn tag_info_from(r: &Row) -> Result<Option<TagInfo>> {
     }))
 }
 
-/// Maps tag names that are aliases to the tag they were merged into.
+/// Maps tag names that are aliases to the tag they were merged into, each
+/// once.
 pub(super) async fn resolve_aliases(txn: &mut Txn, names: Vec<String>) -> Result<Vec<String>> {
+    let mut seen = HashSet::new();
+    Ok(canonical_names(txn, names)
+        .await?
+        .into_iter()
+        .filter(|n| seen.insert(n.clone()))
+        .collect())
+}
+
+/// Each of `names`, or the tag it is an alias of, in the same order.
+pub(super) async fn canonical_names(txn: &mut Txn, names: Vec<String>) -> Result<Vec<String>> {
     if names.is_empty() {
         return Ok(names);
     }
@@ -115,8 +126,7 @@ pub(super) async fn resolve_aliases(txn: &mut Txn, names: Vec<String>) -> Result
             *slot = c;
         }
     }
-    let mut seen = HashSet::new();
-    Ok(out.into_iter().filter(|n| seen.insert(n.clone())).collect())
+    Ok(out)
 }
 
 pub(super) async fn file_tags(txn: &mut Txn, id: &str) -> Result<Vec<String>> {

@@ -205,8 +205,13 @@ impl Admission {
         }
         // Tags the owner rejected are offered to no tagger (the index
         // refuses them too, whatever a tagger proposes).
+        // Nor is a rejected name an alias that leads a proposal of it to
+        // another tag (an admin may have merged it since).
         let rejected = self.index.rejected_tags(owner).await?;
         entries.retain(|e| !rejected.contains(&e.name));
+        for e in &mut entries {
+            e.aliases.retain(|a| !rejected.contains(a));
+        }
         let vocab = Arc::new(Vocabulary::new(entries));
         let mut cached = self.vocabulary.write().await;
         // Bounded: owners past the bound are forgotten and reloaded on use.

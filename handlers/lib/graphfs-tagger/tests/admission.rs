@@ -85,3 +85,32 @@ async fn a_keyword_becomes_a_tag_once_a_second_file_proposes_it_and_both_get_it(
     stop.send(true).unwrap();
     run.await.unwrap();
 }
+
+/// A name its owner rejected leads no proposal to another tag after an
+/// admin merged it there: it is no alias in that owner's vocabulary.
+#[tokio::test]
+async fn a_rejected_name_is_no_alias_in_its_owners_vocabulary() {
+    use graphfs_domain::{FileChange, TagStore};
+    use graphfs_tagger::admission::{Admission, AdmissionConfig};
+    let env = env().await;
+    let id = add_file(&env, "pay.txt", "monthly pay").await;
+    for tag in ["wages", "salary"] {
+        env.index
+            .update_file("u", id, &FileChange::add_tag(tag).unwrap())
+            .await
+            .unwrap();
+    }
+    env.index.merge_tag("wages", "salary").await.unwrap();
+    let vocabulary = |index| async move {
+        Admission::new(index, None, AdmissionConfig::default())
+            .vocabulary("u")
+            .await
+            .unwrap()
+    };
+    let before = vocabulary(env.index.clone()).await;
+    assert_eq!(before.find("wages"), Some("salary"));
+    env.index.set_rejected("u", "wages", true).await.unwrap();
+    let after = vocabulary(env.index.clone()).await;
+    assert!(after.find("wages").is_none(), "{:?}", after.find("wages"));
+    assert_eq!(after.find("salary"), Some("salary"));
+}

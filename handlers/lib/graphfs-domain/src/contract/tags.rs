@@ -322,4 +322,45 @@ pub(super) async fn rejected_tags(index: &dyn GraphIndex) {
         vec![TagSource::User, TagSource::Keyword],
         "{listed:?}"
     );
+
+    // A rejected name an admin then merges into another tag stays refused
+    // when proposed, for the one who rejected it; the other tag is not.
+    let (old, kept) = (unique("oldname"), unique("keptname"));
+    let f = new_file(index, &u, "f.txt", "text/plain").await;
+    tag_file(index, f.id, &outcome("w", &[(&old, 0.9), (&kept, 0.8)])).await;
+    let g = new_file(index, &v, "g.txt", "text/plain").await;
+    tag_file(index, g.id, &outcome("w", &[(&old, 0.9)])).await;
+    assert_eq!(reject_tag(index, &u, &old).await.unwrap(), 1);
+    index.merge_tag(&old, &kept).await.unwrap();
+    let names = |owner: String, id: FileId| async move {
+        let mut n: Vec<String> = index
+            .get_file(&owner, id)
+            .await
+            .unwrap()
+            .tags
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        n.sort();
+        n
+    };
+    // (A file that lost the tag keeps it off under its new name too; a new
+    // file shows what a proposal does.)
+    let h = new_file(index, &u, "h.txt", "text/plain").await;
+    tag_file(index, h.id, &outcome("w", &[(&old, 0.9)])).await;
+    assert_eq!(
+        names(u.clone(), h.id).await,
+        Vec::<String>::new(),
+        "the rejected name, now an alias"
+    );
+    index.requeue(h.id).await.unwrap();
+    tag_file(index, h.id, &outcome("w", &[(&old, 0.9), (&kept, 0.8)])).await;
+    assert_eq!(names(u.clone(), h.id).await, vec![kept.clone()]);
+    index.requeue(g.id).await.unwrap();
+    tag_file(index, g.id, &outcome("w", &[(&old, 0.9)])).await;
+    assert_eq!(
+        names(v.clone(), g.id).await,
+        vec![kept.clone()],
+        "another user's proposal"
+    );
 }

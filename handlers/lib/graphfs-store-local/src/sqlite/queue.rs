@@ -5,7 +5,8 @@ use super::*;
 
 /// Writes a tagging outcome onto a file: text, metadata, machine tags (user
 /// tags stay, removed tags stay removed, tags the owner rejected are not
-/// given), terms and embedding.
+/// given, by their name or by the name proposed, which an admin's merge may
+/// have made another tag's alias), terms and embedding.
 pub(super) fn write_outcome(c: &Connection, rowid: i64, outcome: &TaggingOutcome) -> Result<()> {
     let text = truncate_utf8(&outcome.text, MAX_INDEXED_TEXT);
     c.execute(
@@ -47,13 +48,15 @@ pub(super) fn write_outcome(c: &Connection, rowid: i64, outcome: &TaggingOutcome
                  SELECT ?1, ?2, ?3, ?4
                  WHERE NOT EXISTS (SELECT 1 FROM removed_tags WHERE file_rowid = ?1 AND tag_id = ?2)
                    AND NOT EXISTS (SELECT 1 FROM rejected_tags r JOIN files f ON f.owner = r.owner
-                                   JOIN tags t ON t.name = r.name WHERE f.rowid = ?1 AND t.id = ?2)
+                                   WHERE f.rowid = ?1 AND (r.name = ?5
+                                     OR r.name = (SELECT name FROM tags WHERE id = ?2)))
                  ON CONFLICT(file_rowid, tag_id) DO NOTHING",
             params![
                 rowid,
                 tid,
                 tag.score.clamp(0.0, 1.0) as f64,
-                tag.source.as_str()
+                tag.source.as_str(),
+                name
             ],
         )
         .map_err(db_err)?;
