@@ -110,10 +110,14 @@ fn parse_ms(s: &str) -> f64 {
     }
 }
 
+/// Connections the read load keeps open, each with one request at a time.
+const WRK_CONNECTIONS: u64 = 8;
+
 async fn wrk(base: &str, seconds: u64, paths: &[String]) -> WrkResult {
     let script = scripts_dir().join("local-cluster/mixed.lua");
     let out = Command::new("wrk")
-        .args(["-t2", "-c8", "--latency", "--timeout", "10s"])
+        .args(["-t2", "--latency", "--timeout", "10s"])
+        .arg(format!("-c{WRK_CONNECTIONS}"))
         .arg(format!("-d{seconds}s"))
         .arg("-s")
         .arg(script)
@@ -404,10 +408,21 @@ async fn replicas_behind_nginx_survive_losing_one() {
             ok.len(),
             refused.len()
         );
-        assert_eq!(
-            (r.non_2xx, r.socket_errors),
-            (0, 0),
-            "{phase}: reads failed\n{report}"
+        // nginx answers every request another replica can still serve, so
+        // none fails, with one exception HTTP leaves no way round: a
+        // response the killed replica had begun to send (a download's
+        // headers out, its body streaming) cannot be taken up elsewhere,
+        // and nginx can only cut that client's connection. At most one such
+        // request is in flight per connection at the instant of the kill.
+        let cut_at_most = if phase == "during" {
+            WRK_CONNECTIONS
+        } else {
+            0
+        };
+        assert_eq!(r.non_2xx, 0, "{phase}: reads failed\n{report}");
+        assert!(
+            r.socket_errors <= cut_at_most,
+            "{phase}: reads failed beyond the responses in flight at the kill\n{report}"
         );
         accepted.extend(ok);
         refused_names.extend(refused);
