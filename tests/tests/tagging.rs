@@ -35,6 +35,24 @@ fn chat_llm() -> &'static ExternalServer {
     LLM.get_or_init(|| ExternalServer::start_for_process("llm").expect("start the LLM server"))
 }
 
+fn embeddings_installed() -> bool {
+    let ok = std::env::var_os("GRAPHFS_TEST_EMBEDDING_DIR").is_some();
+    if !ok {
+        eprintln!("the embedding model is not installed (make models): skipping");
+    }
+    ok
+}
+
+/// The tags a file got from the taxonomy, by name.
+async fn taxonomy_tags(s: &Server, id: &str) -> Vec<String> {
+    let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+    tags(&f)
+        .into_iter()
+        .filter(|(_, source)| source == "taxonomy")
+        .map(|(name, _)| name)
+        .collect()
+}
+
 fn embedding_dir() -> String {
     std::env::var("GRAPHFS_TEST_EMBEDDING_DIR").unwrap_or_default()
 }
@@ -460,8 +478,7 @@ const TAXONOMY: &str = "topics:
 /// those.
 #[tokio::test]
 async fn taxonomy_topics_tag_files_by_meaning_without_a_model() {
-    if std::env::var_os("GRAPHFS_TEST_EMBEDDING_DIR").is_none() {
-        eprintln!("the embedding model is not installed (make models): skipping");
+    if !embeddings_installed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -477,20 +494,8 @@ async fn taxonomy_topics_tag_files_by_meaning_without_a_model() {
     let cooking = upload_all(&s, COOKING).await;
     let astronomy = upload_all(&s, ASTRONOMY).await;
     s.wait_tagged(Duration::from_secs(300)).await.unwrap();
-    let topics = |id: &str| {
-        let s = &s;
-        let id = id.to_string();
-        async move {
-            let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
-            tags(&f)
-                .into_iter()
-                .filter(|(_, source)| source == "taxonomy")
-                .map(|(name, _)| name)
-                .collect::<Vec<_>>()
-        }
-    };
     for (name, id) in &cooking {
-        let got = topics(id).await;
+        let got = taxonomy_tags(&s, id).await;
         assert!(got.contains(&"cooking".to_string()), "{name}: {got:?}");
         assert!(
             !got.iter().any(|t| t == "astronomy" || t == "finance"),
@@ -498,7 +503,7 @@ async fn taxonomy_topics_tag_files_by_meaning_without_a_model() {
         );
     }
     for (name, id) in &astronomy {
-        let got = topics(id).await;
+        let got = taxonomy_tags(&s, id).await;
         assert!(
             got.iter().any(|t| t == "astronomy" || t == "science"),
             "{name}: {got:?}"
@@ -538,8 +543,7 @@ async fn taxonomy_topics_tag_files_by_meaning_without_a_model() {
 /// by meaning, and a re-tag gives it to the files already there.
 #[tokio::test]
 async fn an_imported_taxonomy_tags_files_by_meaning() {
-    if std::env::var_os("GRAPHFS_TEST_EMBEDDING_DIR").is_none() {
-        eprintln!("the embedding model is not installed (make models): skipping");
+    if !embeddings_installed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -550,19 +554,8 @@ async fn an_imported_taxonomy_tags_files_by_meaning() {
     let s = start(&dir.path().join("data"), &["--taxonomy", "none"], &env).await;
     let before = upload_all(&s, &COOKING[..1]).await;
     s.wait_tagged(Duration::from_secs(300)).await.unwrap();
-    let taxonomy_tags = |id: String| {
-        let s = &s;
-        async move {
-            let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
-            tags(&f)
-                .into_iter()
-                .filter(|(_, source)| source == "taxonomy")
-                .map(|(name, _)| name)
-                .collect::<Vec<_>>()
-        }
-    };
     for id in before.values() {
-        assert_eq!(taxonomy_tags(id.clone()).await, Vec::<String>::new());
+        assert_eq!(taxonomy_tags(&s, id).await, Vec::<String>::new());
     }
     let resp = s
         .request(reqwest::Method::PUT, "/api/v1/taxonomy?retag=true")
@@ -576,7 +569,7 @@ async fn an_imported_taxonomy_tags_files_by_meaning() {
     let deadline = std::time::Instant::now() + Duration::from_secs(300);
     for (name, id) in before.iter().chain(&after) {
         loop {
-            let got = taxonomy_tags(id.clone()).await;
+            let got = taxonomy_tags(&s, id).await;
             if got.contains(&"cooking".to_string()) {
                 assert!(!got.iter().any(|t| t == "astronomy"), "{name}: {got:?}");
                 break;
