@@ -849,13 +849,21 @@ async fn switching_to_external_storage_and_graph_removes_the_managed_children() 
         },
     )
     .await;
-    // The API stays, pointed at the external endpoints; the foreign object stays.
-    let api = Api::<Deployment>::namespaced(client.clone(), &ns)
-        .get("files-api")
-        .await
-        .unwrap();
-    let env =
-        serde_json::to_string(&api.spec.unwrap().template.spec.unwrap().containers[0].env).unwrap();
+    // The API stays, pointed at the external endpoints (its Deployment may
+    // be applied after the children are pruned: waited for, not read once);
+    // the foreign object stays.
+    let deployments = Api::<Deployment>::namespaced(client.clone(), &ns);
+    let env = wait_for(
+        Duration::from_secs(30),
+        "the API pointed at the external endpoints",
+        || async {
+            let api = deployments.get("files-api").await.ok()?;
+            let env =
+                serde_json::to_string(&api.spec?.template.spec?.containers.first()?.env).ok()?;
+            (env.contains("s3.example.com") && env.contains("neo4j.example.com")).then_some(env)
+        },
+    )
+    .await;
     assert!(
         env.contains("s3.example.com") && env.contains("neo4j.example.com"),
         "{env}"
