@@ -4,7 +4,8 @@
 # takes seconds:
 #   Debian packages   nginx (the ingress of the local cluster), wrk, chromium,
 #                     tesseract-ocr with English and Chinese data and
-#                     poppler-utils (OCR of images and scanned PDFs), espeak-ng
+#                     poppler-utils (OCR of images and scanned PDFs), pango-view
+#                     and the WenQuanYi font (Chinese screenshots to OCR), espeak-ng
 #                     (speech for the transcription test), litmus, rclone and
 #                     cadaver (WebDAV clients for the drive's tests), fuse3
 #                     (rclone mount)
@@ -45,6 +46,8 @@ step_debian() {
   [ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || missing+=(tesseract-ocr-eng)
   [ -f /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] || missing+=(tesseract-ocr-chi-sim)
   command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+  command -v pango-view >/dev/null || missing+=(pango1.0-tools)
+  [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
   command -v espeak-ng >/dev/null || missing+=(espeak-ng)
   command -v litmus >/dev/null || missing+=(litmus)
   command -v rclone >/dev/null || missing+=(rclone)

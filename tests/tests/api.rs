@@ -1349,7 +1349,8 @@ async fn office_documents_are_extracted_and_tagged() {
 }
 
 /// A scanned letter (a PDF holding only a picture) and a screenshot are
-/// read by OCR: their words are searchable and tag them.
+/// read by OCR, and so is a screenshot of Chinese text: their words are
+/// searchable and tag them.
 #[tokio::test]
 async fn scanned_letters_and_screenshots_are_found_by_their_words() {
     let (_d, s) = server(&[]).await;
@@ -1369,12 +1370,27 @@ async fn scanned_letters_and_screenshots_are_found_by_their_words() {
         .await
         .unwrap();
     assert_eq!(status, 201, "{pdf}");
+    // Chinese, read with the default languages (eng+chi_sim).
+    let (status, zh) = s
+        .upload(
+            "截图.png",
+            fixtures::rendered_png("天文望远镜观测遥远的星系\n望远镜的镜片需要定期清洁"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{zh}");
     s.wait_tagged(Duration::from_secs(120)).await.unwrap();
-    for (file, word) in [(&png, "titan"), (&pdf, "glaciers")] {
+    let expected = [
+        (&png, "titan", "titan"),
+        (&pdf, "glaciers", "glacier"),
+        (&zh, "望远镜", "望远镜"),
+    ];
+    for (file, word, tag) in expected {
         let id = file["id"].as_str().unwrap();
         let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
         assert_eq!(f["status"], "done", "{f}");
         assert_eq!(f["metadata"]["ocr"], true, "{f}");
+        // The URL parser percent-encodes the Chinese word.
         let hits = s.json(&format!("/api/v1/search?q={word}")).await.unwrap();
         let found: Vec<&str> = hits["items"]
             .as_array()
@@ -1384,8 +1400,8 @@ async fn scanned_letters_and_screenshots_are_found_by_their_words() {
             .collect();
         assert_eq!(found, [id], "{word}: {hits}");
         assert!(
-            tag_names(&f).iter().any(|t| t.contains(&word[..5])),
-            "{word} is not a tag of {f}"
+            tag_names(&f).iter().any(|t| t.contains(tag)),
+            "{tag} is not a tag of {f}"
         );
     }
 }

@@ -81,6 +81,38 @@ pub fn scanned_pdf(text: &str) -> Vec<u8> {
     ])
 }
 
+/// A screenshot of `text` in any script (Chinese included): black on white
+/// in the WenQuanYi Micro Hei font, rendered by Pango's `pango-view` (Debian
+/// `pango1.0-tools` and `fonts-wqy-microhei`; tests/deps.sh installs both).
+pub fn rendered_png(text: &str) -> Vec<u8> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // pango-view writes only to a named file.
+    let path = std::env::temp_dir().join(format!(
+        "graphfs-fixture-{}-{}.png",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let status = std::process::Command::new("pango-view")
+        .args([
+            "-q",
+            "--font=WenQuanYi Micro Hei 28",
+            "--dpi=150",
+            "--margin=40",
+            "--background=white",
+            "--foreground=black",
+        ])
+        .arg(format!("--text={text}"))
+        .arg("-o")
+        .arg(&path)
+        .status()
+        .expect("the rendered fixtures need pango-view (Debian pango1.0-tools; tests/deps.sh installs it)");
+    assert!(status.success(), "pango-view failed: {status}");
+    let png = std::fs::read(&path).expect("pango-view wrote the picture");
+    let _ = std::fs::remove_file(&path);
+    png
+}
+
 fn pdftoppm(pdf: &[u8], args: &[&str]) -> Vec<u8> {
     use std::io::Write;
     let mut child = std::process::Command::new("pdftoppm")

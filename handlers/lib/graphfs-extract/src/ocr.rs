@@ -422,6 +422,28 @@ mod tests {
         assert!(listener.accept().is_err(), "a connection came through");
     }
 
+    /// A screenshot of Chinese text, read with the default languages: the
+    /// words come back whole, not one spaced character at a time.
+    #[tokio::test]
+    async fn a_chinese_screenshot_is_read() {
+        let cfg = OcrConfig::detect("eng+chi_sim").expect("the OCR tests need tesseract");
+        assert!(
+            installed_languages(&cfg.tesseract)
+                .unwrap()
+                .contains(&"chi_sim".to_string()),
+            "tesseract has no Chinese data (tests/deps.sh installs tesseract-ocr-chi-sim)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let png = dir.path().join("screenshot");
+        std::fs::write(
+            &png,
+            crate::fixtures::rendered_png("天文望远镜项目\n缓慢地切割山谷"),
+        )
+        .unwrap();
+        let text = recognize(&cfg, &png, "image/png", None).await.unwrap();
+        assert!(text.contains("望远镜") && text.contains("山谷"), "{text:?}");
+    }
+
     #[test]
     fn output_is_tidied() {
         assert_eq!(
