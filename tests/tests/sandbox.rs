@@ -102,3 +102,33 @@ async fn the_extraction_worker_reads_no_secret_opens_no_socket_and_runs_nothing(
         extracted.text
     );
 }
+
+/// The worker is held to its address-space limit: under one below what the
+/// program maps at start, reading a 4 MB file fails, and the same file
+/// extracts under the usual limit. (The limits are put on the running
+/// worker before it is sent the file.)
+#[tokio::test]
+async fn the_extraction_worker_is_held_to_its_memory_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let upload = dir.path().join("upload");
+    std::fs::write(&upload, "glacier ".repeat(500_000)).unwrap();
+    let request = ExtractRequest {
+        path: upload,
+        name: "notes.txt".into(),
+        declared_media_type: String::new(),
+        limits: Limits::default(),
+    };
+    let extracted = extract_isolated(&worker(), &request).await.unwrap();
+    assert!(extracted.text.starts_with("glacier glacier"));
+    let starved = Isolation {
+        memory_limit_bytes: 16 << 20,
+        ..worker()
+    };
+    let err = extract_isolated(&starved, &request)
+        .await
+        .expect_err("16 MiB of address space is too little to read the file");
+    assert!(
+        matches!(err, graphfs_extract::ExtractError::Crashed(_)),
+        "{err}"
+    );
+}

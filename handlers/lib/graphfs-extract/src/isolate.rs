@@ -326,30 +326,25 @@ async fn run_worker<B: AsyncRead + Unpin>(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let (memory, cpu) = (iso.memory_limit_bytes, iso.cpu_seconds);
-    // SAFETY: the closure runs in the forked child before exec, where only
-    // async-signal-safe functions may be called. It calls nothing but setrlimit (which is
-    // async-signal-safe) on stack values, allocates nothing (last_os_error only reads
-    // errno), takes no locks and only reads two u64s copied into it.
-    unsafe {
-        command.pre_exec(move || {
-            if memory > 0 && libc::setrlimit(libc::RLIMIT_AS, &rlimit(memory, memory)) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The soft limit sends SIGXCPU, the hard one SIGKILL a second later.
-            let cpu_limit = rlimit(cpu, cpu.saturating_add(1));
-            if cpu > 0 && libc::setrlimit(libc::RLIMIT_CPU, &cpu_limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    // Spawned without a pre-exec hook, so the standard library starts it
+    // with posix_spawn (vfork) rather than fork: forking copies this whole
+    // process's page tables (the embedding model and caches), once per file.
     let mut child = command.spawn().map_err(|e| {
         ExtractError::Crashed(format!(
             "could not start the extraction process {}: {e}",
             iso.program.display()
         ))
     })?;
+    // The limits are put on the child from here. Until the job is written
+    // to its stdin it only starts up and waits for it: nothing it reads
+    // from the file runs before they hold.
+    if let Err(e) = limit_child(child.id(), iso.memory_limit_bytes, iso.cpu_seconds) {
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+        return Err(ExtractError::Crashed(format!(
+            "could not limit the extraction process: {e}"
+        )));
+    }
     let stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
@@ -400,6 +395,33 @@ async fn run_worker<B: AsyncRead + Unpin>(
         Some(0) | None => "the extraction process returned no result".to_string(),
         Some(code) => format!("extraction process exited with status {code}"),
     }))
+}
+
+/// Address-space and CPU limits on a running child (0: none).
+fn limit_child(pid: Option<u32>, memory: u64, cpu: u64) -> std::io::Result<()> {
+    let Some(pid) = pid else {
+        // Already reaped: it exited before it could be limited, and so
+        // before it read anything.
+        return Ok(());
+    };
+    let set = |resource, limit: libc::rlimit| {
+        // SAFETY: prlimit reads `limit` and writes nothing (null old limit).
+        let rc =
+            unsafe { libc::prlimit(pid as libc::pid_t, resource, &limit, std::ptr::null_mut()) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    };
+    if memory > 0 {
+        set(libc::RLIMIT_AS, rlimit(memory, memory))?;
+    }
+    if cpu > 0 {
+        // The soft limit sends SIGXCPU, the hard one SIGKILL a second later.
+        set(libc::RLIMIT_CPU, rlimit(cpu, cpu.saturating_add(1)))?;
+    }
+    Ok(())
 }
 
 pub(crate) fn rlimit(soft: u64, hard: u64) -> libc::rlimit {
