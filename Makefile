@@ -5,7 +5,7 @@ CACHE_DIR ?= $(HOME)/.cache/graphfs
 export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
 CARGO ?= cargo
 
-.PHONY: dev dev-real local-cluster cluster cluster-down tools web models build release dist dist-bin compile deps test suites security browser lint fmt bench eval crds openapi envtest clean-data help
+.PHONY: dev dev-real local-cluster cluster cluster-down tools web models build release dist dist-bin compile deps test suites security browser lint fmt bench eval eval-scale crds openapi envtest clean-data help
 
 help:
 	@echo "make dev    - build and run GraphFS locally on http://127.0.0.1:8080 (embedded storage, offline tagger)"
@@ -21,6 +21,7 @@ help:
 	@echo "make security - the attack suite on both backends (embedded, MinIO + Neo4j), after make deps compile"
 	@echo "make bench  - throughput and latency figures against a running server"
 	@echo "make eval   - tagging quality report (offline and with a local LLM)"
+	@echo "make eval-scale - the default tagger's vocabulary at 40 and ~550 files"
 	@echo "make web    - build the web page (web/dist, embedded into the binary)"
 	@echo "make fmt    - format the code"
 	@echo "make crds   - regenerate crds/ from the operator's types"
@@ -182,6 +183,12 @@ bench: web models
 eval: web models
 	$(CARGO) build --release -p graphfs-api --bin graphfs
 	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/eval/eval-all.sh
+
+## The default tagger's vocabulary as files arrive: 40 software descriptions
+## dropped at once, and about 550 files. Reports: test-artifacts/eval-scale/.
+eval-scale: web models
+	$(CARGO) build --release -p graphfs-api --bin graphfs
+	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/eval/eval-scale.sh
 
 ## Regenerate crds/ from the operator's Rust types.
 crds:

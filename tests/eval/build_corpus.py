@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the labelled corpus of the tagging evaluation.
 
-    python3 tests/eval/build_corpus.py OUTDIR [--per-chapter 5] [--no-zh]
+    python3 tests/eval/build_corpus.py OUTDIR [--per-chapter 5] [--no-zh] [--debian N]
 
 Writes OUTDIR/docs/*.txt, OUTDIR/labels.json ({"file.txt": [label, ...]}),
 OUTDIR/synonyms.json ({label: [synonym, ...]}) and OUTDIR/manifest.json.
@@ -22,6 +22,11 @@ Sources (nothing is downloaded; see README.md):
   package that owns the page (dpkg's file lists), when they are there. Pages
   left mostly untranslated (under ZH_MIN_CJK_SHARE of CJK letters) are
   skipped.
+* Debian (--debian N, off by default): the long descriptions of installed
+  Debian packages (dpkg's status file), short English software
+  descriptions, one per source package, labelled by the package's archive
+  section. They make the corpus large enough to measure how the vocabulary
+  grows (`make eval-scale`).
 
 Same interpreter version and same installed packages give the same bytes;
 manifest.json records sys.version, package versions and a hash per document.
@@ -81,6 +86,31 @@ SYNONYMS: dict[str, list[str]] = {
     "debugging": ["debug", "debugger"],
     "profiling": ["profiler", "profile"],
     "unix": ["posix", "linux"],
+    # Debian package descriptions, labelled by the archive section (the
+    # section titles of packages.debian.org).
+    "system administration": ["administration", "admin", "sysadmin"],
+    "library": ["libraries", "shared library", "lib"],
+    "perl": ["perl module"],
+    "python": ["python3", "python module"],
+    "java": ["jvm"],
+    "utility": ["utilities", "tool", "command-line tool"],
+    "web software": ["web", "www"],
+    "x window system": ["x11", "xorg", "x server"],
+    "interpreter": ["interpreted language", "scripting language"],
+    "font": ["fonts", "typeface"],
+    "editor": ["text editor"],
+    "shell": ["command shell", "command interpreter"],
+    "gobject introspection": ["introspection", "gir", "gobject"],
+    "go": ["golang"],
+    "graphics": ["image", "imaging"],
+    "audio": ["sound"],
+    "database": ["sql"],
+    "email": ["mail", "e-mail"],
+    "web server": ["http server", "httpd"],
+    "version control": ["vcs", "git"],
+    "kernel": ["linux kernel"],
+    "video": ["movie"],
+    "science": ["scientific"],
     # Chinese documents (labels in English; Chinese forms as synonyms).
     "user account": ["用户", "账户", "帐户", "账号", "帐号", "用户账户"],
     "password": ["passwd", "密码", "口令"],
@@ -148,6 +178,44 @@ ZH_PACKAGES: dict[str, tuple[str, list[str]]] = {
     "login": ("shadow", ["user account", "password"]),
     "man-db": ("man-db", ["manual page", "documentation"]),
 }
+# Debian archive sections (packages.debian.org/bookworm/) -> labels. A
+# package in a section not listed here (misc, oldlibs, ...) is skipped: its
+# section says nothing about its subject.
+DEBIAN_SECTIONS: dict[str, list[str]] = {
+    "admin": ["system administration"],
+    "database": ["database"],
+    "devel": ["development tool"],
+    "doc": ["documentation"],
+    "editors": ["editor"],
+    "fonts": ["font"],
+    "golang": ["go"],
+    "graphics": ["graphics"],
+    "httpd": ["web server"],
+    "interpreters": ["interpreter"],
+    "introspection": ["gobject introspection"],
+    "java": ["java"],
+    "kernel": ["kernel"],
+    "libdevel": ["library", "development tool"],
+    "libs": ["library"],
+    "mail": ["email"],
+    "math": ["mathematics"],
+    "net": ["networking"],
+    "perl": ["perl"],
+    "python": ["python"],
+    "science": ["science"],
+    "shells": ["shell"],
+    "sound": ["audio"],
+    "text": ["text processing"],
+    "utils": ["utility"],
+    "vcs": ["version control"],
+    "video": ["video"],
+    "web": ["web software"],
+    "x11": ["x window system"],
+}
+DPKG_STATUS = Path("/var/lib/dpkg/status")
+# Long descriptions shorter than this say little more than the package name.
+DEBIAN_MIN_DESCRIPTION = 200
+
 # A page counts as Chinese if at least this share of its letters are CJK
 # (some translations leave paragraphs in English).
 ZH_MIN_CJK_SHARE = 0.2
@@ -375,12 +443,91 @@ def python_documents(per_chapter: int) -> tuple[list[dict], list[dict]]:
     return docs, skipped
 
 
+def dpkg_packages(status_text: str) -> list[dict[str, str]]:
+    """The paragraphs of a dpkg status file, each a field -> value dict; a
+    continuation line (leading space) is kept on its field, after a newline."""
+    out = []
+    for para in status_text.split("\n\n"):
+        fields: dict[str, str] = {}
+        key = None
+        for line in para.splitlines():
+            if line.startswith((" ", "\t")) and key:
+                fields[key] += "\n" + line[1:]
+            elif ":" in line:
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+        if "Package" in fields:
+            out.append(fields)
+    return out
+
+
+def debian_document(fields: dict[str, str]) -> str | None:
+    """`name - short description`, then the long description as paragraphs
+    (a " ." line is a paragraph break in control files); None when the long
+    description is under DEBIAN_MIN_DESCRIPTION characters."""
+    short, _, long = fields.get("Description", "").partition("\n")
+    paragraphs, current = [], []
+    for line in long.splitlines():
+        if line.strip() == ".":
+            paragraphs.append(" ".join(current))
+            current = []
+        else:
+            current.append(line.strip())
+    paragraphs.append(" ".join(current))
+    body = "\n\n".join(p for p in paragraphs if p)
+    if len(body) < DEBIAN_MIN_DESCRIPTION:
+        return None
+    return f"{fields['Package']} - {short.strip()}\n\n{body}\n"
+
+
+def debian_documents(limit: int, status_text: str) -> tuple[list[dict], list[dict]]:
+    """Up to `limit` descriptions of installed Debian packages, in package
+    name order, one per source package (a library, its -dev and its -doc
+    share one description), labelled by the package's archive section."""
+    docs, skipped, sources = [], [], set()
+    packages = sorted(dpkg_packages(status_text), key=lambda f: f["Package"])
+    for fields in packages:
+        if len(docs) >= limit:
+            break
+        name = fields["Package"]
+        if "installed" not in fields.get("Status", "installed"):
+            continue
+        source = fields.get("Source", name).split()[0]
+        if source in sources:
+            continue
+        # Sections may carry an archive area: "contrib/net".
+        section = fields.get("Section", "").rsplit("/", 1)[-1]
+        labels = DEBIAN_SECTIONS.get(section)
+        if labels is None:
+            skipped.append({"source": f"debian:{name}", "why": f"section {section!r} has no label"})
+            continue
+        text = debian_document(fields)
+        if text is None:
+            skipped.append({"source": f"debian:{name}",
+                            "why": f"description under {DEBIAN_MIN_DESCRIPTION} characters"})
+            continue
+        sources.add(source)
+        docs.append({
+            "file": f"debian-{name}.txt",
+            "source": f"debian:{name}",
+            "package": name,
+            "version": fields.get("Version", ""),
+            "group": f"debian: {section}",
+            "lang": "en",
+            "labels": labels,
+            "text": text,
+        })
+    return docs, skipped
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("outdir", type=Path)
     ap.add_argument("--per-chapter", type=int, default=5,
                     help="modules taken per Library Reference chapter (default 5)")
     ap.add_argument("--no-zh", action="store_true", help="leave the Chinese manual pages out")
+    ap.add_argument("--debian", type=int, default=0, metavar="N",
+                    help="add up to N descriptions of installed Debian packages (default 0)")
     args = ap.parse_args()
 
     if sys.flags.optimize >= 2:
@@ -392,6 +539,8 @@ def main() -> int:
         assert all(l in SYNONYMS for l in labels), labels
     for _, labels in ZH_PACKAGES.values():
         assert all(l in SYNONYMS for l in labels), labels
+    for labels in DEBIAN_SECTIONS.values():
+        assert all(l in SYNONYMS for l in labels), labels
 
     docs, skipped = python_documents(args.per_chapter)
     pkg_versions: dict[str, str] = {}
@@ -399,6 +548,15 @@ def main() -> int:
         zh, zh_skipped, pkg_versions = chinese_documents()
         docs += zh
         skipped += zh_skipped
+
+    if args.debian > 0:
+        status = DPKG_STATUS.read_text(errors="replace") if DPKG_STATUS.is_file() else ""
+        deb, deb_skipped = debian_documents(args.debian, status)
+        docs += deb
+        skipped += deb_skipped
+        if len(deb) < args.debian:
+            print(f"only {len(deb)} Debian package descriptions qualify (asked for {args.debian})",
+                  file=sys.stderr)
 
     docs_dir = args.outdir / "docs"
     docs_dir.mkdir(parents=True, exist_ok=True)
@@ -425,6 +583,8 @@ def main() -> int:
                   "labelled by Python 3.11 Library Reference chapter",
             "zh": "zh_CN manual pages under /usr/share/man/zh_CN, labelled by the "
                   "upstream project of the owning Debian package",
+            "debian": "long descriptions of installed Debian packages (dpkg status), one per "
+                      "source package, labelled by archive section",
         },
         "python": {
             "version": sys.version,
@@ -434,6 +594,8 @@ def main() -> int:
         "debian_packages": pkg_versions,
         "parameters": {
             "per_chapter": args.per_chapter,
+            "debian": args.debian,
+            "debian_min_description": DEBIAN_MIN_DESCRIPTION,
             "min_doc_chars": MIN_DOC_CHARS,
             "max_doc_chars": MAX_DOC_CHARS,
             "zh": not args.no_zh,

@@ -11,7 +11,8 @@
 # variables are passed through too), EVAL_OUT (default
 # test-artifacts/eval), EVAL_PORT (default 18181), EVAL_TIMEOUT (seconds,
 # default 1800), EVAL_DATA_DIR (keep the server's data there instead of a
-# fresh temp folder), PYTHON (default python3).
+# fresh temp folder), EVAL_CORPUS_ARGS (extra build_corpus.py arguments,
+# such as `--debian 400`), PYTHON (default python3).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,7 +34,8 @@ if [[ ! $MODE =~ ^[A-Za-z0-9._-]+$ ]]; then
 fi
 
 mkdir -p "$OUT/reports"
-"$PY" "$here/build_corpus.py" "$OUT/corpus"
+# shellcheck disable=SC2086 # EVAL_CORPUS_ARGS is a list of arguments
+"$PY" "$here/build_corpus.py" "$OUT/corpus" ${EVAL_CORPUS_ARGS:-}
 
 # EVAL_DATA_DIR keeps the server's data (and reuses it) across modes.
 if [[ -n "${EVAL_DATA_DIR:-}" ]]; then

@@ -14,7 +14,7 @@ from baseline import TOP_K
 
 COLUMNS = ["mode", "P", "R", "F1", "F1 / TF-IDF", "macro-F1", "tags/file", "vocab",
            "vocab/file", "dup rate",
-           "one-file tag share", "junk", "failed", "files/s"]
+           "one-file tag share", "junk", "failed", "files/s", "new vocab/file, last fifth"]
 
 
 def markdown_row(r: dict) -> str:
@@ -33,6 +33,7 @@ def markdown_row(r: dict) -> str:
         str(r["junk"]),
         f"{r['files_failed']}/{r['files']}",
         f"{r['files_per_s']:.2f}",
+        f"{r['late_vocab_per_file']:.2f}" if "late_vocab_per_file" in r else "-",
     ]
     return "| " + " | ".join(cells) + " |"
 

@@ -6,7 +6,9 @@
 
 Every OUTDIR/docs/*.txt is uploaded (POST /api/v1/files?name=..., raw body),
 then GET /api/v1/files/{id} is polled until each file is done or failed (or
---timeout runs out). Tags from sources "metadata" and "user" are ignored;
+--timeout runs out), and GET /api/v1/queue until it stays empty, since a
+tag that joins the vocabulary queues the files that proposed it again; the
+tags scored are each file's final ones. Tags from sources "metadata" and "user" are ignored;
 the rest are scored against OUTDIR/labels.json with the rules of scoring.py
 (README.md). Prints one Markdown table row on stdout, progress on stderr,
 and writes the full report as JSON to --out.
@@ -67,6 +69,10 @@ class Api:
                 raise RuntimeError(f"{method} {path}: {e}") from None
         raise AssertionError("unreachable")
 
+
+# The queue must stay empty this long before tags are read (a file being
+# tagged when a tag it proposed was admitted is queued again once stored).
+SETTLE_SECONDS = 2.0
 
 def progress(msg: str) -> None:
     print(f"\r\x1b[K{msg}" if sys.stderr.isatty() else msg, end="" if sys.stderr.isatty() else "\n",
@@ -133,6 +139,31 @@ def main() -> int:
                  f"{time.monotonic() - t0:.1f}s")
         if waiting:
             time.sleep(args.poll)
+    # A tag that joins the vocabulary queues the files that proposed it
+    # again: wait until the queue stays empty, then read every file's final
+    # tags (a record read when it was first done may lack them).
+    empty_since = None
+    while time.monotonic() < deadline:
+        try:
+            q = api.call("GET", "/api/v1/queue")
+            left = int(q.get("pending", 0)) + int(q.get("in_flight", 0))
+        except RuntimeError as e:
+            progress(f"[{args.mode}] queue: {e}")
+            left = -1
+        if left == 0:
+            empty_since = empty_since or time.monotonic()
+            if time.monotonic() - empty_since >= SETTLE_SECONDS:
+                break
+        else:
+            empty_since = None
+            last_terminal = time.monotonic()
+        time.sleep(args.poll)
+    for name, fid in ids.items():
+        if name in records:
+            try:
+                records[name] = api.call("GET", f"/api/v1/files/{fid}")
+            except RuntimeError as e:
+                progress(f"[{args.mode}] {name}: {e}")
     if sys.stderr.isatty():
         print(file=sys.stderr)
     elapsed = last_terminal - t0
@@ -214,6 +245,8 @@ def main() -> int:
         "vocab_source": "GET /api/v1/tags" if server_vocab is not None else "this run's files",
         "vocab": vocab_stats["vocab"],
         "vocab_per_file": vocab_stats["vocab"] / len(names) if names else 0.0,
+        "late_vocab_per_file": scoring.late_vocabulary_rate(
+            [predictions.get(n, []) for n in names]),
         "dup_rate": vocab_stats["dup_rate"],
         "one_file_share": vocab_stats["one_file_share"],
         "junk": vocab_stats["junk"],

@@ -284,3 +284,21 @@ def vocabulary_stats(vocab: dict[str, int]) -> dict:
         "junk": len(junk),
         "junk_tags": junk,
     }
+
+
+def late_vocabulary_rate(tags_in_upload_order: list[list[str]], tail_share: float = 0.2) -> float:
+    """New vocabulary per file at the end of a run: the tags whose first file
+    (in upload order) is among the last `tail_share` of the files, divided by
+    the number of those files. How fast the vocabulary still grows at this
+    size, where vocab/file is the average over the whole run."""
+    n = len(tags_in_upload_order)
+    tail = max(1, round(n * tail_share)) if n else 0
+    if not tail:
+        return 0.0
+    seen: set[str] = set()
+    for tags in tags_in_upload_order[: n - tail]:
+        seen.update(tags)
+    new: set[str] = set()
+    for tags in tags_in_upload_order[n - tail:]:
+        new.update(t for t in tags if t not in seen)
+    return len(new) / tail

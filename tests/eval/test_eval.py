@@ -130,6 +130,17 @@ class Scores(unittest.TestCase):
         self.assertEqual(scoring.predicted_tags(rec), ["zlib", "zip"])
 
 
+class LateVocabulary(unittest.TestCase):
+    def test_only_tags_first_seen_in_the_last_fifth_count(self):
+        files = [["a", "b"], ["a"], ["b", "c"], ["d"], ["a", "e", "f"]] * 2
+        # Last fifth: the last 2 files, ["d"] and ["a", "e", "f"]: all seen before.
+        self.assertEqual(scoring.late_vocabulary_rate(files), 0.0)
+        files[-1] = ["a", "g", "h"]
+        files[-2] = ["g", "i"]
+        self.assertEqual(scoring.late_vocabulary_rate(files), 1.5)  # g, h, i over 2 files
+        self.assertEqual(scoring.late_vocabulary_rate([]), 0.0)
+
+
 class Vocabulary(unittest.TestCase):
     def test_duplicates_one_file_and_junk(self):
         vocab = {"data compression": 3, "Data-Compression": 1, "compression data": 1,
@@ -153,7 +164,7 @@ class Report(unittest.TestCase):
              "files_failed": 1, "files": 97, "files_per_s": 12.345, "corpus": {"corpus_sha256": "x"}}
         row = report.markdown_row(r)
         self.assertEqual(row, "| offline | 0.500 | 0.250 | 0.333 | - | 0.200 | 8.00 | 10 | - | "
-                              "0.100 | 0.500 | 0 | 1/97 | 12.35 |")
+                              "0.100 | 0.500 | 0 | 1/97 | 12.35 | - |")
         r2 = dict(r, f1_vs_baseline=1.5, vocab_per_file=0.25, baseline={"f1": 0.2})
         self.assertIn("| 0.333 | 1.50× | 0.200 | 8.00 | 10 | 0.25 |", report.markdown_row(r2))
         self.assertIn("F1 0.200", report.table([r2]))
@@ -200,10 +211,39 @@ class Corpus(unittest.TestCase):
         self.assertLessEqual(len(text), build_corpus.MAX_DOC_CHARS + 1)
         self.assertIsNone(build_corpus.module_document("no_such_module_xyz"))
 
+    def test_debian_descriptions(self):
+        long = " " + " ".join(["word"] * 50)
+        status = (
+            "Package: zlib1g\nStatus: install ok installed\nSource: zlib\nSection: libs\n"
+            "Version: 1:1.2.13\nDescription: compression library - runtime\n"
+            f"{long}\n .\n second paragraph\n\n"
+            "Package: zlib1g-dev\nStatus: install ok installed\nSource: zlib\nSection: libdevel\n"
+            f"Description: compression library - development\n{long}\n\n"
+            "Package: aaa\nStatus: install ok installed\nSection: misc\n"
+            f"Description: something\n{long}\n\n"
+            "Package: nginx\nStatus: install ok installed\nSection: httpd\n"
+            "Description: web server\n too short\n"
+        )
+        docs, skipped = build_corpus.debian_documents(10, status)
+        self.assertEqual([d["file"] for d in docs], ["debian-zlib1g.txt"])
+        self.assertEqual(docs[0]["labels"], ["library"])
+        self.assertTrue(docs[0]["text"].startswith("zlib1g - compression library - runtime\n\nword word"))
+        self.assertTrue(docs[0]["text"].endswith("word\n\nsecond paragraph\n"))
+        why = {s["source"]: s["why"] for s in skipped}
+        self.assertIn("no label", why["debian:aaa"])
+        self.assertIn("under", why["debian:nginx"])
+        self.assertNotIn("debian:zlib1g-dev", why)  # same source: not a second document
+        self.assertEqual(len(build_corpus.debian_documents(0, status)[0]), 0)
+
+    def test_every_debian_label_has_a_synonym_entry(self):
+        for labels in build_corpus.DEBIAN_SECTIONS.values():
+            for l in labels:
+                self.assertIn(l, build_corpus.SYNONYMS)
+
     def test_build_is_deterministic(self):
         with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
             for d in (a, b):
-                argv, sys.argv = sys.argv, ["build_corpus.py", d, "--per-chapter", "2"]
+                argv, sys.argv = sys.argv, ["build_corpus.py", d, "--per-chapter", "2", "--debian", "5"]
                 try:
                     self.assertEqual(build_corpus.main(), 0)
                 finally:
