@@ -340,6 +340,12 @@ pub struct TaggingArgs {
     /// file has stays searchable as text.
     #[arg(long, env = "GRAPHFS_TAG_MIN_FREQUENCY", default_value_t = 2)]
     pub tag_min_frequency: u64,
+    /// In a larger collection a new tag needs more files: this times the
+    /// square root of the owner's tagged files (rounded), when that is more
+    /// than --tag-min-frequency: 4 files at 550, 17 at 10,000. 0 keeps
+    /// --tag-min-frequency at every size.
+    #[arg(long, env = "GRAPHFS_TAG_FREQUENCY_SCALE", default_value_t = graphfs_tagger::DEFAULT_FREQUENCY_SCALE)]
+    pub tag_frequency_scale: f32,
     /// A proposed tag at least this similar (cosine, with embeddings) to a
     /// vocabulary tag becomes it.
     #[arg(long, env = "GRAPHFS_TAG_MATCH_THRESHOLD", default_value_t = 0.8)]
@@ -488,6 +494,25 @@ pub struct EmbeddingArgs {
     /// Least cosine similarity for a SIMILAR edge.
     #[arg(long, env = "GRAPHFS_SIMILAR_THRESHOLD", default_value_t = 0.2)]
     pub similar_threshold: f32,
+    /// Threads one in-process embedding uses. Files are embedded
+    /// --tagger-concurrency at a time already; more threads per embedding
+    /// on top make them wait on each other (about 25 % slower on 2 cores).
+    /// Sets the model library's pool sizes (CANDLE_NUM_THREADS,
+    /// RAYON_NUM_THREADS) when those are not set.
+    #[arg(long, env = "GRAPHFS_EMBEDDING_THREADS", default_value_t = 1)]
+    pub embedding_threads: usize,
+}
+
+impl Command {
+    /// The embedding settings of a command that embeds.
+    pub fn embedding(&self) -> Option<&EmbeddingArgs> {
+        match self {
+            Command::Serve(args) => Some(&args.tagging.embedding),
+            Command::Tagger(args) => Some(&args.tagging.embedding),
+            Command::Vocab(args) => Some(&args.embedding),
+            _ => None,
+        }
+    }
 }
 
 /// `graphfs vocab` rebuilds the vocabulary; `import`, `export` and `reset`

@@ -37,6 +37,19 @@ use graphfs_tagger::{
 };
 use tokio::sync::watch;
 
+/// The model library (candle) sizes its thread pools from the environment
+/// on first use. Set here, before this process starts any other thread
+/// (the runtime, the log writer), unless the operator set them.
+fn size_model_thread_pools(threads: usize) {
+    let threads = threads.max(1).to_string();
+    for var in ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"] {
+        if std::env::var_os(var).is_none() {
+            // SAFETY: no other thread exists yet to read the environment.
+            unsafe { std::env::set_var(var, &threads) };
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Openapi = cli.command {
@@ -46,6 +59,9 @@ fn main() -> ExitCode {
     if let Command::ExtractWorker = cli.command {
         // Speaks JSON on stdout to its parent: no logging set up here.
         return ExitCode::from(graphfs_extract::child_main().clamp(0, 255) as u8);
+    }
+    if let Some(embedding) = cli.command.embedding() {
+        size_model_thread_pools(embedding.embedding_threads);
     }
     init_tracing(&cli.log);
     // ring and aws-lc are both linked (Neo4j driver, S3 SDK); rustls will not
@@ -411,6 +427,10 @@ fn make_tagger(
         embedder.cloned(),
         AdmissionConfig {
             min_frequency: tagging.tag_min_frequency.max(1),
+            // NaN or infinite: a fixed threshold.
+            frequency_scale: Some(tagging.tag_frequency_scale)
+                .filter(|s| s.is_finite())
+                .map_or(0.0, |s| s.clamp(0.0, 100.0)),
             match_threshold: tagging.tag_match_threshold.clamp(0.0, 1.0),
             ..AdmissionConfig::default()
         },

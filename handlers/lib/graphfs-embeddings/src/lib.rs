@@ -133,7 +133,8 @@ impl MiniLm {
 
     /// Embeds one text on the calling thread.
     pub fn embed_one(&self, text: &str) -> Result<Vec<f32>> {
-        embed_blocking(&self.model, &self.tokenizer, text)
+        let mut one = embed_blocking(&self.model, &self.tokenizer, &[text])?;
+        Ok(one.pop().unwrap_or_default())
     }
 
     pub fn max_tokens(&self) -> usize {
@@ -141,41 +142,78 @@ impl MiniLm {
     }
 }
 
-fn embed_blocking(model: &BertModel, tokenizer: &Tokenizer, text: &str) -> Result<Vec<f32>> {
-    // all-MiniLM-L6-v2 was trained on English: it puts unrelated Chinese
-    // words almost on top of each other (数据库 "database" next to 密码
-    // "password"), which would merge them as synonyms. Such text gets the
-    // zero vector, which matches nothing; a multilingual model behind
-    // --embedding-base-url embeds it properly.
-    if is_mostly_cjk(text) {
-        return Ok(vec![0.0; MINILM_DIMENSIONS]);
-    }
+/// Most texts in one forward pass. A batch pads every text to its longest
+/// one, so texts are grouped by length first.
+const MAX_BATCH: usize = 16;
+
+/// One vector per text, in order, in as few forward passes as the batch
+/// size allows: a pass has a fixed cost that short texts (tag names) would
+/// otherwise pay one by one.
+fn embed_blocking(
+    model: &BertModel,
+    tokenizer: &Tokenizer,
+    texts: &[&str],
+) -> Result<Vec<Vec<f32>>> {
     let inf = |e: candle_core::Error| EmbedError::Inference(e.to_string());
-    let enc = tokenizer
-        .encode(text, true)
-        .map_err(|e| EmbedError::Inference(format!("tokenizing: {e}")))?;
-    let ids = Tensor::new(enc.get_ids(), &Device::Cpu)
-        .and_then(|t| t.unsqueeze(0))
-        .map_err(inf)?;
-    let types = ids.zeros_like().map_err(inf)?;
-    let mask = Tensor::new(enc.get_attention_mask(), &Device::Cpu)
-        .and_then(|t| t.unsqueeze(0))
-        .map_err(inf)?;
-    let hidden = model.forward(&ids, &types, Some(&mask)).map_err(inf)?;
-    // Mean pooling over the real (unmasked) tokens, as sentence-transformers does.
-    let mask_f = mask
-        .to_dtype(DType::F32)
-        .and_then(|m| m.unsqueeze(2))
-        .map_err(inf)?;
-    let summed = hidden
-        .broadcast_mul(&mask_f)
-        .and_then(|t| t.sum(1))
-        .map_err(inf)?;
-    let count = mask_f.sum(1).map_err(inf)?;
-    let mean = summed.broadcast_div(&count).map_err(inf)?;
-    let mut v: Vec<f32> = mean.squeeze(0).and_then(|t| t.to_vec1()).map_err(inf)?;
-    normalise(&mut v);
-    Ok(v)
+    let mut out = vec![Vec::new(); texts.len()];
+    let mut encoded = Vec::with_capacity(texts.len());
+    for (i, text) in texts.iter().enumerate() {
+        // all-MiniLM-L6-v2 was trained on English: it puts unrelated Chinese
+        // words almost on top of each other (数据库 "database" next to 密码
+        // "password"), which would merge them as synonyms. Such text gets the
+        // zero vector, which matches nothing; a multilingual model behind
+        // --embedding-base-url embeds it properly.
+        if is_mostly_cjk(text) {
+            out[i] = vec![0.0; MINILM_DIMENSIONS];
+            continue;
+        }
+        let enc = tokenizer
+            .encode(*text, true)
+            .map_err(|e| EmbedError::Inference(format!("tokenizing: {e}")))?;
+        encoded.push((i, enc));
+    }
+    encoded.sort_by_key(|(_, enc)| enc.len());
+    for batch in encoded.chunks(MAX_BATCH) {
+        let width = batch.iter().map(|(_, enc)| enc.len()).max().unwrap_or(0);
+        let (mut ids, mut mask) = (Vec::new(), Vec::new());
+        for (_, enc) in batch {
+            let pad = width - enc.len();
+            ids.extend(
+                enc.get_ids()
+                    .iter()
+                    .copied()
+                    .chain(std::iter::repeat_n(0, pad)),
+            );
+            mask.extend(
+                enc.get_attention_mask()
+                    .iter()
+                    .copied()
+                    .chain(std::iter::repeat_n(0, pad)),
+            );
+        }
+        let shape = (batch.len(), width);
+        let ids = Tensor::from_vec(ids, shape, &Device::Cpu).map_err(inf)?;
+        let types = ids.zeros_like().map_err(inf)?;
+        let mask = Tensor::from_vec(mask, shape, &Device::Cpu).map_err(inf)?;
+        let hidden = model.forward(&ids, &types, Some(&mask)).map_err(inf)?;
+        // Mean pooling over the real (unmasked) tokens, as sentence-transformers does.
+        let mask_f = mask
+            .to_dtype(DType::F32)
+            .and_then(|m| m.unsqueeze(2))
+            .map_err(inf)?;
+        let summed = hidden
+            .broadcast_mul(&mask_f)
+            .and_then(|t| t.sum(1))
+            .map_err(inf)?;
+        let count = mask_f.sum(1).map_err(inf)?;
+        let mean = summed.broadcast_div(&count).map_err(inf)?;
+        let rows: Vec<Vec<f32>> = mean.to_vec2().map_err(inf)?;
+        for ((i, _), mut v) in batch.iter().zip(rows) {
+            normalise(&mut v);
+            out[*i] = v;
+        }
+    }
+    Ok(out)
 }
 
 #[async_trait]
@@ -189,10 +227,8 @@ impl Embedder for MiniLm {
         let (model, tokenizer, texts) =
             (self.model.clone(), self.tokenizer.clone(), texts.to_vec());
         tokio::task::spawn_blocking(move || {
-            texts
-                .iter()
-                .map(|t| embed_blocking(&model, &tokenizer, t))
-                .collect()
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            embed_blocking(&model, &tokenizer, &texts)
         })
         .await
         .map_err(|e| EmbedError::Inference(format!("embedding task: {e}")))?
@@ -329,6 +365,36 @@ mod tests {
         assert!((n - 1.0).abs() < 1e-4, "unit length, got {n}");
         let (ab, ac) = (cosine(&a, &b), cosine(&a, &c));
         assert!(ab > ac + 0.2, "soup~soup {ab} vs soup~jupiter {ac}");
+    }
+
+    /// Texts of different lengths embedded together (padded to the longest)
+    /// get the vectors they get alone.
+    #[tokio::test]
+    async fn a_batch_gives_each_text_its_own_vector() {
+        let Some(dir) = model_dir() else {
+            eprintln!("GRAPHFS_TEST_EMBEDDING_DIR not set: MiniLM not installed, skipping");
+            return;
+        };
+        let m = MiniLm::load(&dir).expect("load MiniLM");
+        let mut texts: Vec<String> = ["soup", "数据库", "The orbit of Jupiter's moons and rings"]
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        // More than one batch, of many lengths.
+        texts.extend((0..2 * MAX_BATCH).map(|i| "word ".repeat(i % 7 + 1) + &i.to_string()));
+        let together = m.embed(&texts).await.unwrap();
+        assert_eq!(together.len(), texts.len());
+        for (text, v) in texts.iter().zip(&together) {
+            let alone = m.embed_one(text).unwrap();
+            assert_eq!(alone.len(), MINILM_DIMENSIONS);
+            let most = alone
+                .iter()
+                .zip(v)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(most < 1e-4, "{text:?}: differs by {most}");
+        }
+        assert!(!is_usable(&together[1]), "Chinese gets the zero vector");
     }
 
     #[test]

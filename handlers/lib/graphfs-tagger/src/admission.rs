@@ -34,8 +34,13 @@ const RECENT_ADMISSION_TTL: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone)]
 pub struct AdmissionConfig {
-    /// Files that must propose a new tag before it joins the vocabulary.
+    /// Files that must propose a new tag before it joins the vocabulary, at
+    /// the least.
     pub min_frequency: u64,
+    /// In a larger collection more must: `frequency_scale` × √(the owner's
+    /// tagged files), rounded, when that is more than `min_frequency`
+    /// (0: never more). See [`AdmissionConfig::required_proposers`].
+    pub frequency_scale: f32,
     /// A proposed tag at least this similar (cosine) to a vocabulary tag
     /// becomes that tag (with embeddings only).
     pub match_threshold: f32,
@@ -47,9 +52,25 @@ impl Default for AdmissionConfig {
     fn default() -> Self {
         AdmissionConfig {
             min_frequency: 2,
+            frequency_scale: DEFAULT_FREQUENCY_SCALE,
             match_threshold: 0.8,
             vocabulary_ttl: Duration::from_secs(30),
         }
+    }
+}
+
+/// With it a keyword needs 2 proposing files up to about 200 tagged files,
+/// 4 at 550, 17 at 10,000: the vocabulary then grows by well under one
+/// tag per file where a fixed 2 adds about one (`make eval-scale`).
+pub const DEFAULT_FREQUENCY_SCALE: f32 = 0.17;
+
+impl AdmissionConfig {
+    /// How many of an owner's files must propose a new tag, when `documents`
+    /// of them are tagged. A word two files of ten share says something
+    /// about them; two files of ten thousand, mostly chance.
+    pub fn required_proposers(&self, documents: u64) -> u64 {
+        let grown = (self.frequency_scale.max(0.0) as f64 * (documents as f64).sqrt()).round();
+        self.min_frequency.max(grown as u64)
     }
 }
 
@@ -72,6 +93,11 @@ pub struct Admitted {
 
 /// A vocabulary as loaded at the instant, from the taxonomy of that version.
 type CachedVocabulary = (Instant, u64, Arc<Vocabulary>);
+/// An owner and a candidate's variant key.
+type OwnerKey = (String, String);
+
+/// Most tag embeddings kept in memory.
+const MAX_CACHED_TAG_VECTORS: usize = 50_000;
 
 /// Owners' vocabularies (cached) and the admission of proposed tags.
 pub struct Admission {
@@ -80,13 +106,19 @@ pub struct Admission {
     config: AdmissionConfig,
     /// Each owner's vocabulary.
     vocabulary: RwLock<HashMap<String, CachedVocabulary>>,
-    /// Tag embeddings survive vocabulary reloads: tags rarely change.
+    /// Tag embeddings survive vocabulary reloads: tags rarely change. At
+    /// most [`MAX_CACHED_TAG_VECTORS`].
     tag_vectors: Mutex<HashMap<String, Vec<f32>>>,
     /// Tags admitted here lately, per owner: merged into reloads.
     recent: Mutex<HashMap<String, Vec<(Instant, String)>>>,
     /// New candidates are counted and admitted one at a time, so that two
     /// files proposing two inflections at once give one tag, not two.
     admitting: Mutex<()>,
+    /// Candidates proposed here lately and not admitted, per owner and
+    /// variant key. A file's proposals reach the index only when its
+    /// tagging is stored, so without this two files tagged at the same time
+    /// would not count each other, and neither would get the tag.
+    proposing: Mutex<HashMap<OwnerKey, Vec<(Instant, FileId)>>>,
     /// The seeded taxonomy: every owner's vocabulary starts from it.
     topics: Option<Arc<Topics>>,
 }
@@ -103,6 +135,7 @@ impl Admission {
             config,
             vocabulary: RwLock::new(HashMap::new()),
             tag_vectors: Mutex::new(HashMap::new()),
+            proposing: Mutex::new(HashMap::new()),
             recent: Mutex::new(HashMap::new()),
             admitting: Mutex::new(()),
             topics: None,
@@ -125,25 +158,44 @@ impl Admission {
         let Some(embedder) = &self.embedder else {
             return Ok(vec![Vec::new(); names.len()]);
         };
-        let mut cache = self.tag_vectors.lock().await;
-        let missing: Vec<String> = names
-            .iter()
-            .filter(|n| !cache.contains_key(*n))
-            .cloned()
-            .collect();
-        if !missing.is_empty() {
-            let vectors = embedder
+        let missing: Vec<String> = {
+            let cache = self.tag_vectors.lock().await;
+            names
+                .iter()
+                .filter(|n| !cache.contains_key(*n))
+                .cloned()
+                .collect()
+        };
+        // Embedded without the lock: other workers' names already cached
+        // need not wait for this batch (two workers may embed one new name
+        // twice; the vectors are the same).
+        let vectors = if missing.is_empty() {
+            Vec::new()
+        } else {
+            embedder
                 .embed(&missing)
                 .await
-                .map_err(|e| JobError::Transient(e.to_string()))?;
-            for (n, v) in missing.into_iter().zip(vectors) {
-                cache.insert(n, v);
-            }
-        }
-        Ok(names
+                .map_err(|e| JobError::Transient(e.to_string()))?
+        };
+        let mut cache = self.tag_vectors.lock().await;
+        let fresh: HashMap<String, Vec<f32>> = missing.into_iter().zip(vectors).collect();
+        let out = names
             .iter()
-            .map(|n| cache.get(n).cloned().unwrap_or_default())
-            .collect())
+            .map(|n| {
+                fresh
+                    .get(n)
+                    .or_else(|| cache.get(n))
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
+        // Bounded: 50,000 vectors of 384 floats are 77 MB; past that the
+        // cache starts again from the names in use.
+        if cache.len() + fresh.len() > MAX_CACHED_TAG_VECTORS {
+            cache.clear();
+        }
+        cache.extend(fresh);
+        Ok(out)
     }
 
     /// `owner`'s vocabulary (the tags on their files: another user's tag
@@ -297,6 +349,8 @@ impl Admission {
                     if self.promote(file, &p.name, &key, &key_term).await? {
                         self.remember(&file.owner, &p.name, embedding).await;
                         push(&mut out.tags, p.name, p.score, p.source);
+                    } else {
+                        self.note_proposal(&file.owner, &key, file.id).await;
                     }
                 }
             }
@@ -319,52 +373,125 @@ impl Admission {
         // Most candidates are proposed by one file only: the owner's count
         // of the key (which may include this file's own earlier proposal)
         // rules them out without reading which files propose it.
-        let proposers = self
+        let stats = self
             .index
             .corpus_stats(&file.owner, &[key_term.to_string()])
-            .await?
-            .document_frequency
-            .first()
-            .copied()
-            .unwrap_or(0);
-        if proposers + 1 < self.config.min_frequency {
+            .await?;
+        let proposing = self.proposing_now(&file.owner, key).await;
+        let proposers = stats.document_frequency.first().copied().unwrap_or(0)
+            + proposing.iter().filter(|id| **id != file.id).count() as u64;
+        let required = self.config.required_proposers(stats.documents);
+        if proposers + 1 < required {
             return Ok(false);
         }
         // This file's own earlier proposal does not count: a re-tag cannot
         // promote itself.
-        let others: Vec<FileId> = self
+        let mut others: Vec<FileId> = self
             .index
             .files_with_term(&file.owner, key_term, 1000)
-            .await?
-            .into_iter()
-            .filter(|id| *id != file.id)
-            .collect();
-        if (others.len() as u64) + 1 < self.config.min_frequency {
+            .await?;
+        others.extend(proposing);
+        others.sort();
+        others.dedup();
+        others.retain(|id| *id != file.id);
+        if (others.len() as u64) + 1 < required {
             return Ok(false);
         }
-        if self.config.min_frequency > 1 {
+        if required > 1 {
             tracing::debug!(
                 tag = name,
                 files = others.len() + 1,
+                required,
                 "candidate joins the vocabulary"
             );
         }
-        // Only files already tagged are queued again: one still queued or
-        // in flight proposes the word when its turn comes and gets the tag
-        // then; queuing it again would only tag it twice (and, with several
-        // tagger processes, set off more of the same).
+        self.proposing
+            .lock()
+            .await
+            .remove(&(file.owner.clone(), key.to_string()));
+        // Files already tagged are queued again now. One still queued
+        // proposes the word when its turn comes and gets the tag then;
+        // queuing it again would only tag it twice (and, with several tagger
+        // processes, set off more of the same). One in flight may have
+        // passed its admission already: it is looked at again once stored.
         for other in others.iter().take(PROMOTION_RETAGS) {
             match self.index.get_file_internal(*other).await {
-                Ok(f)
-                    if f.status == TaggingStatus::Done
-                        && !f.tags.iter().any(|t| variant_key(&t.name) == key) =>
-                {
-                    self.index.requeue(*other).await?;
+                Ok(f) if f.status == TaggingStatus::Done => {
+                    if !f.tags.iter().any(|t| variant_key(&t.name) == key) {
+                        self.index.requeue(*other).await?;
+                    }
                 }
-                _ => {}
+                Ok(_) => {
+                    tokio::spawn(requeue_once_done(
+                        self.index.clone(),
+                        *other,
+                        key.to_string(),
+                    ));
+                }
+                Err(_) => {}
             }
         }
         Ok(true)
+    }
+
+    /// Records that `file` proposed the candidate `key` and did not get it.
+    async fn note_proposal(&self, owner: &str, key: &str, file: FileId) {
+        let mut proposing = self.proposing.lock().await;
+        proposing.retain(|_, files| {
+            files.retain(|(at, _)| at.elapsed() < RECENT_ADMISSION_TTL);
+            !files.is_empty()
+        });
+        let files = proposing
+            .entry((owner.to_string(), key.to_string()))
+            .or_default();
+        if !files.iter().any(|(_, f)| *f == file) {
+            files.push((Instant::now(), file));
+        }
+    }
+
+    /// The files that proposed `key` here lately and did not get it.
+    async fn proposing_now(&self, owner: &str, key: &str) -> Vec<FileId> {
+        self.proposing
+            .lock()
+            .await
+            .get(&(owner.to_string(), key.to_string()))
+            .map(|files| {
+                files
+                    .iter()
+                    .filter(|(at, _)| at.elapsed() < RECENT_ADMISSION_TTL)
+                    .map(|(_, f)| *f)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// How often, and for how long, a file being tagged is looked at again
+/// after a tag it proposed joined the vocabulary.
+const STORED_POLL: Duration = Duration::from_millis(500);
+const STORED_WAIT: Duration = Duration::from_secs(300);
+
+/// Queues `id` again once its tagging is stored, if it then lacks the tag
+/// of variant `key` (it may have passed its admission before the tag was
+/// admitted).
+async fn requeue_once_done(index: Arc<dyn GraphIndex>, id: FileId, key: String) {
+    let start = Instant::now();
+    while start.elapsed() < STORED_WAIT {
+        tokio::time::sleep(STORED_POLL).await;
+        match index.get_file_internal(id).await {
+            Ok(f) if f.status == TaggingStatus::Done => {
+                if !f.tags.iter().any(|t| variant_key(&t.name) == key)
+                    && let Err(e) = index.requeue(id).await
+                {
+                    tracing::warn!(file = %id, error = %e, "cannot queue a file again for a new tag");
+                }
+                return;
+            }
+            // Failed, or deleted: nothing to add the tag to.
+            Ok(f) if f.status == TaggingStatus::Failed => return,
+            Err(_) => return,
+            Ok(_) => {}
+        }
     }
 }
 
@@ -375,5 +502,31 @@ fn push(tags: &mut Vec<ProposedTag>, name: String, score: f32, source: TagSource
             score: score.clamp(0.05, 1.0),
             source,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn larger_collections_need_more_proposers() {
+        let config = AdmissionConfig::default();
+        let needed: Vec<u64> = [0, 40, 97, 200, 556, 10_000, 1_000_000]
+            .into_iter()
+            .map(|n| config.required_proposers(n))
+            .collect();
+        assert_eq!(needed, [2, 2, 2, 2, 4, 17, 170]);
+        let fixed = AdmissionConfig {
+            min_frequency: 3,
+            frequency_scale: 0.0,
+            ..AdmissionConfig::default()
+        };
+        assert_eq!(fixed.required_proposers(1_000_000), 3);
+        let one = AdmissionConfig {
+            min_frequency: 1,
+            ..AdmissionConfig::default()
+        };
+        assert_eq!(one.required_proposers(3), 1);
     }
 }

@@ -330,7 +330,10 @@ impl KeywordTagger {
                 let form = group.best_form()?;
                 let term = normalize_tag(form).ok()?;
                 if group.words == 1
-                    && (is_generic_word(&term) || is_generic_word(&key) || is_participle(&term))
+                    && (is_generic_word(&term)
+                        || is_generic_word(&key)
+                        || is_participle(&term)
+                        || is_derived_adverb(&term))
                 {
                     return None;
                 }
@@ -817,6 +820,20 @@ fn is_participle(word: &str) -> bool {
         && word.bytes().all(|b| b.is_ascii_lowercase())
         && word.ends_with("ed")
         && !word.ends_with("eed")
+}
+
+/// An English adverb made from an adjective ("primarily", "interactively",
+/// "automatically") says how, never what. Only the derivational endings
+/// count: "assembly", "family" and "supply" are nouns.
+fn is_derived_adverb(word: &str) -> bool {
+    const ENDINGS: [&str; 11] = [
+        "ally", "ively", "ently", "antly", "ously", "fully", "arily", "ately", "ingly", "ibly",
+        "ably",
+    ];
+    word.bytes().all(|b| b.is_ascii_lowercase())
+        && ENDINGS
+            .iter()
+            .any(|e| word.len() >= e.len() + 3 && word.ends_with(e))
 }
 
 /// What an English plural may be the plural of: "files" → "file",
@@ -1599,6 +1616,33 @@ mod tests {
         let tags = names(&d);
         assert!(!tags.contains(&"supplied".to_string()), "{tags:?}");
         assert!(!tags.contains(&"compressed".to_string()), "{tags:?}");
+    }
+
+    #[test]
+    fn keywords_derived_adverbs_are_not_tags() {
+        for adverb in [
+            "primarily",
+            "interactively",
+            "automatically",
+            "efficiently",
+            "easily",
+        ] {
+            // "easily" has no derivational ending on its own: it stays.
+            assert_eq!(is_derived_adverb(adverb), adverb != "easily", "{adverb}");
+        }
+        for noun in [
+            "assembly", "family", "supply", "italy", "rally", "tally", "anomaly",
+        ] {
+            assert!(!is_derived_adverb(noun), "{noun}");
+        }
+        let d = doc(
+            "x.txt",
+            "text/plain",
+            "Runs interactively. Interactively or in batches, glaciers melt; glaciers again.",
+        );
+        let tags = names(&d);
+        assert!(!tags.contains(&"interactively".to_string()), "{tags:?}");
+        assert!(tags.iter().any(|t| t.starts_with("glacier")), "{tags:?}");
     }
 
     #[test]

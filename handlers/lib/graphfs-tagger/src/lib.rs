@@ -28,7 +28,7 @@ use async_trait::async_trait;
 use graphfs_domain::{FileRecord, GraphIndex, ProposedTag, TagSource};
 use graphfs_extract::Extracted;
 
-pub use admission::{Admission, AdmissionConfig, Proposal};
+pub use admission::{Admission, AdmissionConfig, DEFAULT_FREQUENCY_SCALE, Proposal};
 pub use taggpt::{TagGptConfig, TagGptTagger, TaggingMode};
 pub use taxonomy::{Taxonomy, Topics};
 pub use worker::{ExtractMode, JobError, SimilarityConfig, Worker, WorkerConfig};

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use graphfs_domain::{FileCatalog, FileRecord, TaggingStatus};
+use graphfs_domain::{FileCatalog, FileRecord, JobQueue, TaggingOutcome, TaggingStatus};
 use tokio::sync::watch;
 
 mod common;
@@ -113,4 +113,71 @@ async fn a_rejected_name_is_no_alias_in_its_owners_vocabulary() {
     let after = vocabulary(env.index.clone()).await;
     assert!(after.find("wages").is_none(), "{:?}", after.find("wages"));
     assert_eq!(after.find("salary"), Some("salary"));
+}
+
+fn plain(text: &str) -> graphfs_extract::Extracted {
+    graphfs_extract::Extracted {
+        media_type: "text/plain".into(),
+        kind: graphfs_extract::ContentKind::Text,
+        text: text.into(),
+        metadata: serde_json::json!({}),
+        truncated: false,
+    }
+}
+
+/// Two files tagged at the same time: the first one's proposal is not in
+/// the index yet (its tagging is not stored) when the second is admitted.
+/// The second still counts it and gets the tag; the first, stored without
+/// the tag after that, is queued again and gets it too.
+#[tokio::test]
+async fn two_files_tagged_at_once_count_each_others_proposal() {
+    let env = env().await;
+    let tagger = offline_tagger(&env, 2);
+    let text_a = "Glaciers carve valleys; a glacier moves.";
+    let text_b = "The glaciers of the Alps: each glacier shrinks.";
+    let a = add_file(&env, "ice.txt", text_a).await;
+    let b = add_file(&env, "alps.txt", text_b).await;
+    // `a` is claimed and tagged, as a worker does; its result is not stored yet.
+    let job = env
+        .index
+        .claim_job("w", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("a's job");
+    assert_eq!(job.file_id, a);
+    let file_a = env.index.get_file_internal(a).await.unwrap();
+    let alone = tagger.tag(&file_a, &plain(text_a), None).await.unwrap();
+    assert!(!alone.tags.iter().any(|t| t.name == "glacier"), "{alone:?}");
+    // `b` proposes the word meanwhile: two files do, so it is a tag.
+    let file_b = env.index.get_file_internal(b).await.unwrap();
+    let second = tagger.tag(&file_b, &plain(text_b), None).await.unwrap();
+    assert!(
+        second.tags.iter().any(|t| t.name == "glacier"),
+        "{second:?}"
+    );
+    // `a`'s result, without the tag, is stored now.
+    let outcome = TaggingOutcome {
+        text: text_a.into(),
+        metadata: serde_json::json!({}),
+        media_type: None,
+        tags: alone.tags,
+        terms: alone.terms,
+        embedding: None,
+    };
+    assert!(env.index.complete_job(&job, &outcome).await.unwrap());
+    // A worker takes what is queued: `b`, and `a` again.
+    let (stop, rx) = watch::channel(false);
+    let run = tokio::spawn(worker(&env, tagger.clone(), config(&env)).run(rx));
+    let mut tags = Vec::new();
+    for _ in 0..500 {
+        let f = env.index.get_file_internal(a).await.unwrap();
+        tags = keyword_tags(&f);
+        if f.status == TaggingStatus::Done && tags.contains(&"glacier".to_string()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(tags.contains(&"glacier".to_string()), "{tags:?}");
+    stop.send(true).unwrap();
+    run.await.unwrap();
 }
