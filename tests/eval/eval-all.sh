@@ -14,13 +14,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-CACHE="${GRAPHFS_CACHE:-$HOME/.cache/graphfs}"
-"$root/tests/llm/install.sh"
-set -a
-# shellcheck disable=SC1091
-. "$CACHE/llm/env"
-set +a
-export GRAPHFS_EMBEDDING_MODEL_DIR="$GRAPHFS_TEST_EMBEDDING_DIR"
+# shellcheck source=tests/eval/models.sh
+. "$here/models.sh"
 export EVAL_OUT=${EVAL_OUT:-$root/test-artifacts/eval}
 rm -rf "$EVAL_OUT/reports"
 limit=()

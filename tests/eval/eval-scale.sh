@@ -12,13 +12,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-CACHE="${GRAPHFS_CACHE:-$HOME/.cache/graphfs}"
-"$root/tests/llm/install.sh"
-set -a
-# shellcheck disable=SC1091
-. "$CACHE/llm/env"
-set +a
-export GRAPHFS_EMBEDDING_MODEL_DIR="$GRAPHFS_TEST_EMBEDDING_DIR"
+# shellcheck source=tests/eval/models.sh
+. "$here/models.sh"
 export GRAPHFS_TAGGING_MODE=offline GRAPHFS_TAXONOMY=builtin
 out=${EVAL_OUT:-$root/test-artifacts/eval-scale}
 rm -rf "$out/drop-40/reports" "$out/scale/reports"

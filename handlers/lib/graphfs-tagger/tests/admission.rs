@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use graphfs_domain::{FileCatalog, FileRecord, JobQueue, TaggingOutcome, TaggingStatus};
+use graphfs_domain::{FileCatalog, FileId, FileRecord, JobQueue, TaggingOutcome, TaggingStatus};
 use tokio::sync::watch;
 
 mod common;
@@ -17,6 +17,21 @@ fn keyword_tags(f: &FileRecord) -> Vec<String> {
         .filter(|t| t.source == graphfs_domain::TagSource::Keyword)
         .map(|t| t.name.clone())
         .collect()
+}
+
+/// The file's keyword tags once it is tagged and has `tag` (or, after
+/// 10 s, as they are then).
+async fn wait_keyword_tag(env: &Env, id: FileId, tag: &str) -> Vec<String> {
+    let mut tags = Vec::new();
+    for _ in 0..500 {
+        let f = env.index.get_file_internal(id).await.unwrap();
+        tags = keyword_tags(&f);
+        if f.status == TaggingStatus::Done && tags.iter().any(|t| t == tag) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tags
 }
 
 #[tokio::test]
@@ -51,15 +66,7 @@ async fn a_keyword_becomes_a_tag_once_a_second_file_proposes_it_and_both_get_it(
         keyword_tags(&second)
     );
     // The first file was queued again and now carries the tag too.
-    let mut first_tags = Vec::new();
-    for _ in 0..500 {
-        let f = env.index.get_file_internal(first).await.unwrap();
-        first_tags = keyword_tags(&f);
-        if f.status == TaggingStatus::Done && first_tags.contains(&"glacier".to_string()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let first_tags = wait_keyword_tag(&env, first, "glacier").await;
     assert!(
         first_tags.contains(&"glacier".to_string()),
         "{first_tags:?}"
@@ -168,15 +175,7 @@ async fn two_files_tagged_at_once_count_each_others_proposal() {
     // A worker takes what is queued: `b`, and `a` again.
     let (stop, rx) = watch::channel(false);
     let run = tokio::spawn(worker(&env, tagger.clone(), config(&env)).run(rx));
-    let mut tags = Vec::new();
-    for _ in 0..500 {
-        let f = env.index.get_file_internal(a).await.unwrap();
-        tags = keyword_tags(&f);
-        if f.status == TaggingStatus::Done && tags.contains(&"glacier".to_string()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let tags = wait_keyword_tag(&env, a, "glacier").await;
     assert!(tags.contains(&"glacier".to_string()), "{tags:?}");
     stop.send(true).unwrap();
     run.await.unwrap();
