@@ -99,6 +99,15 @@ type OwnerKey = (String, String);
 /// Most tag embeddings kept in memory.
 const MAX_CACHED_TAG_VECTORS: usize = 50_000;
 
+/// Candidates proposed lately and not admitted ([`Admission::note_proposal`]).
+#[derive(Default)]
+struct Proposals {
+    files: HashMap<OwnerKey, Vec<(Instant, FileId)>>,
+    /// Size at which expired entries are next dropped: dropping them at
+    /// every proposal would walk the whole map each time.
+    prune_at: usize,
+}
+
 /// Owners' vocabularies (cached) and the admission of proposed tags.
 pub struct Admission {
     index: Arc<dyn GraphIndex>,
@@ -118,7 +127,7 @@ pub struct Admission {
     /// variant key. A file's proposals reach the index only when its
     /// tagging is stored, so without this two files tagged at the same time
     /// would not count each other, and neither would get the tag.
-    proposing: Mutex<HashMap<OwnerKey, Vec<(Instant, FileId)>>>,
+    proposing: Mutex<Proposals>,
     /// The seeded taxonomy: every owner's vocabulary starts from it.
     topics: Option<Arc<Topics>>,
 }
@@ -135,7 +144,7 @@ impl Admission {
             config,
             vocabulary: RwLock::new(HashMap::new()),
             tag_vectors: Mutex::new(HashMap::new()),
-            proposing: Mutex::new(HashMap::new()),
+            proposing: Mutex::new(Proposals::default()),
             recent: Mutex::new(HashMap::new()),
             admitting: Mutex::new(()),
             topics: None,
@@ -408,6 +417,7 @@ impl Admission {
         self.proposing
             .lock()
             .await
+            .files
             .remove(&(file.owner.clone(), key.to_string()));
         // Files already tagged are queued again now. One still queued
         // proposes the word when its turn comes and gets the tag then;
@@ -437,13 +447,18 @@ impl Admission {
     /// Records that `file` proposed the candidate `key` and did not get it.
     async fn note_proposal(&self, owner: &str, key: &str, file: FileId) {
         let mut proposing = self.proposing.lock().await;
-        proposing.retain(|_, files| {
-            files.retain(|(at, _)| at.elapsed() < RECENT_ADMISSION_TTL);
-            !files.is_empty()
-        });
+        if proposing.files.len() >= proposing.prune_at {
+            proposing.files.retain(|_, files| {
+                files.retain(|(at, _)| at.elapsed() < RECENT_ADMISSION_TTL);
+                !files.is_empty()
+            });
+            proposing.prune_at = (2 * proposing.files.len()).max(1024);
+        }
         let files = proposing
+            .files
             .entry((owner.to_string(), key.to_string()))
             .or_default();
+        files.retain(|(at, _)| at.elapsed() < RECENT_ADMISSION_TTL);
         if !files.iter().any(|(_, f)| *f == file) {
             files.push((Instant::now(), file));
         }
@@ -454,6 +469,7 @@ impl Admission {
         self.proposing
             .lock()
             .await
+            .files
             .get(&(owner.to_string(), key.to_string()))
             .map(|files| {
                 files
