@@ -9,14 +9,20 @@
 //! - tagging throughput (files/s, and per core): offline, offline with
 //!   in-process embeddings, and with the local LLM (SmolLM2 behind
 //!   llama-cpp-python) in generative mode
+//! - p50/p99 and recall@10 of semantic search over 10,000, 100,000 and
+//!   1,000,000 files (SQLite's HNSW graph against its exact scan)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use futures::{StreamExt, TryStreamExt};
+use graphfs_domain::Similarity;
 use graphfs_e2e::servers::ExternalServer;
 use graphfs_e2e::{Server, proc_status_kib, reset_peak_rss};
+
+#[path = "bench/semantic.rs"]
+mod semantic;
 
 const WORDS: &[&str] = &[
     "river",
@@ -563,6 +569,18 @@ async fn neo4j_search(
         &[],
     )
     .await?;
+    // The vector index, as a server with an embedding model makes it.
+    let index = graphfs_store_neo4j::Neo4jGraphIndex::connect(graphfs_store_neo4j::Neo4jConfig {
+        uri: neo4j.get("GRAPHFS_NEO4J_URI").to_string(),
+        user: neo4j.get("GRAPHFS_NEO4J_USER").to_string(),
+        password: neo4j.get("GRAPHFS_NEO4J_PASSWORD").to_string(),
+        max_connections: 4,
+        timeout: Duration::from_secs(120),
+    })
+    .await?;
+    index
+        .use_embedding_model("bench-384", semantic::DIM)
+        .await?;
     let existing: i64 = {
         let mut r = graph
             .execute(neo4rs::query("MATCH (f:File) RETURN count(f) AS n"))
@@ -596,6 +614,15 @@ async fn neo4j_search(
                 ]
             })
             .collect();
+        let vectors: Vec<Vec<f64>> = ids
+            .iter()
+            .map(|id| {
+                semantic::vector(semantic::seed_of(id))
+                    .into_iter()
+                    .map(f64::from)
+                    .collect()
+            })
+            .collect();
         let texts: Vec<String> = (i..i + batch)
             .map(|n| {
                 (0..60)
@@ -612,7 +639,7 @@ async fn neo4j_search(
                        size: 400, sha256: '', media_type: 'text/plain', created_at: '2026-01-01T00:00:00.000000Z',
                        updated_at: '2026-01-01T00:00:00.000000Z', status: 'done', status_reason: '',
                        metadata: '{}', text: $texts[i], tags_text: ' , ' + $tags[i][0] + ' , ' + $tags[i][1], shared_with: [], terms: [],
-                       object_key: 'files/' + $ids[i], viewers: 'dev'})
+                       object_key: 'files/' + $ids[i], viewers: 'dev', embedding: $vectors[i]})
                      WITH f, i UNWIND $tags[i] AS tn
                      MERGE (t:Tag {name: tn})
                      CREATE (f)-[:TAGGED {score: 1.0, source: 'machine'}]->(t)",
@@ -620,7 +647,8 @@ async fn neo4j_search(
                 .param("ids", ids)
                 .param("names", names)
                 .param("texts", texts)
-                .param("tags", tags),
+                .param("tags", tags)
+                .param("vectors", vectors),
             )
             .await?;
         i += batch;
@@ -634,7 +662,27 @@ async fn neo4j_search(
         start.elapsed().as_secs_f64()
     );
     let tags: Vec<String> = (0..CORPUS_TAGS).map(corpus_tag).collect();
-    query_latencies(&s, &format!("{files} files on Neo4j"), queries, &tags).await
+    query_latencies(&s, &format!("{files} files on Neo4j"), queries, &tags).await?;
+    semantic::neo4j(&graph, &index, "dev", files, queries, 50).await
+}
+
+/// Semantic search at 10k, 100k and 1M files; the exact search it is
+/// checked against reads every vector, so fewer queries check at 1M.
+/// `GRAPHFS_BENCH_SEMANTIC_FILES` (e.g. `10000,100000`) picks other sizes.
+async fn semantic_benchmarks() -> Result<()> {
+    let sizes: Vec<usize> = std::env::var("GRAPHFS_BENCH_SEMANTIC_FILES")
+        .unwrap_or_else(|_| "10000,100000,1000000".into())
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .parse()
+                .context("GRAPHFS_BENCH_SEMANTIC_FILES: a list of numbers")
+        })
+        .collect::<Result<_>>()?;
+    for files in sizes {
+        semantic::sqlite(files, 300, (1_000_000 / files.max(1)).clamp(20, 100)).await?;
+    }
+    Ok(())
 }
 
 /// How many tags the Neo4j search corpus uses.
@@ -667,6 +715,9 @@ async fn main() -> Result<()> {
         neo4j_search(&minio, &neo4j, 10_000, 300).await?;
         return neo4j_search(&minio, &neo4j, 100_000, 300).await;
     }
+    if std::env::args().any(|a| a == "--semantic-only") {
+        return semantic_benchmarks().await;
+    }
     if std::env::args().any(|a| a == "--transfer-only") {
         let minio = ExternalServer::start("minio")?;
         let neo4j = ExternalServer::start("neo4j")?;
@@ -677,6 +728,7 @@ async fn main() -> Result<()> {
         small_uploads(4000, 16).await?;
         large_upload(256).await?;
         search_latency(10_000, 600).await?;
+        semantic_benchmarks().await?;
         tagging_benchmarks().await?;
     }
     println!("GraphFS benchmarks (MinIO and Neo4j on loopback)");

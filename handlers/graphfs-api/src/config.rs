@@ -114,6 +114,11 @@ pub struct StorageArgs {
     /// that finds no room left reads with one plain GET instead of waiting.
     #[arg(long, env = "GRAPHFS_S3_DOWNLOAD_BUFFER_MB", default_value_t = 128)]
     pub s3_download_buffer_mb: usize,
+    /// Embedded files (with an embedding) from which semantic search walks
+    /// an in-memory HNSW graph, built at start and kept current, instead of
+    /// reading every vector (--graph embedded); 0 always reads every vector.
+    #[arg(long, env = "GRAPHFS_SEMANTIC_INDEX_MIN_FILES", default_value_t = graphfs_store_local::DEFAULT_SEMANTIC_INDEX_MIN_FILES)]
+    pub semantic_index_min_files: usize,
     /// Where the graph, search indexes and tagging queue live.
     #[arg(long, env = "GRAPHFS_GRAPH", value_enum, default_value_t = GraphKind::Embedded)]
     pub graph: GraphKind,

@@ -148,11 +148,26 @@ async fn open_backends(storage: &StorageArgs) -> Result<Backends> {
         }
     };
     let index: Arc<dyn GraphIndex> = match storage.graph {
-        GraphKind::Embedded => Arc::new(
-            SqliteGraphIndex::open(dir.join("graph.db"))
+        GraphKind::Embedded => {
+            let index = SqliteGraphIndex::open(dir.join("graph.db"))
                 .await
-                .with_context(|| format!("opening the graph index in {}", dir.display()))?,
-        ),
+                .with_context(|| format!("opening the graph index in {}", dir.display()))?
+                .with_semantic_index_min_files(storage.semantic_index_min_files);
+            // Semantic search scans exactly until the graph is up.
+            tokio::spawn({
+                let index = index.clone();
+                async move {
+                    match index.build_semantic_index().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(vectors = n, "semantic search index built"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "building the semantic search index failed")
+                        }
+                    }
+                }
+            });
+            Arc::new(index)
+        }
         GraphKind::Neo4j => {
             let uri = storage
                 .neo4j_uri

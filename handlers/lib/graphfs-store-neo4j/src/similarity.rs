@@ -39,6 +39,9 @@ impl Neo4jGraphIndex {
     }
 }
 
+/// The most candidates asked of the vector index for one query.
+const MAX_CANDIDATES: usize = 4096;
+
 #[async_trait]
 impl Similarity for Neo4jGraphIndex {
     async fn use_embedding_model(&self, model: &str, dimensions: usize) -> Result<u64> {
@@ -166,25 +169,32 @@ impl Similarity for Neo4jGraphIndex {
             return Ok(Vec::new());
         }
         let vector: Vec<f64> = embedding.iter().map(|x| f64::from(*x)).collect();
+        let limit = limit.clamp(1, 1000);
         // The index answers the nearest files of everyone; ask for more than
-        // needed so that enough visible ones remain after the filter.
-        let k = i64::try_from(limit.clamp(1, 1000) * if viewer.is_some() { 4 } else { 1 })
-            .unwrap_or(40);
-        let rows = self
-            .rows(
-                query(&format!(
-                    "CALL db.index.vector.queryNodes('graphfs_file_embedding', $k, $vector)
-                     YIELD node AS f, score
-                     WITH f, score WHERE $all OR {VISIBLE}
-                     RETURN f.id AS id, score ORDER BY score DESC, id LIMIT $limit"
-                ))
-                .param("k", k)
-                .param("vector", vector)
-                .param("all", viewer.is_none())
-                .param("viewer", viewer.unwrap_or(""))
-                .param("limit", i64::try_from(limit.clamp(1, 1000)).unwrap_or(10)),
-            )
-            .await?;
+        // needed so that enough visible ones remain after the filter, and
+        // wider again for a viewer who may see few of them.
+        let mut k = limit * if viewer.is_some() { 4 } else { 1 };
+        let rows = loop {
+            let rows = self
+                .rows(
+                    query(&format!(
+                        "CALL db.index.vector.queryNodes('graphfs_file_embedding', $k, $vector)
+                         YIELD node AS f, score
+                         WITH f, score WHERE $all OR {VISIBLE}
+                         RETURN f.id AS id, score ORDER BY score DESC, id LIMIT $limit"
+                    ))
+                    .param("k", i64::try_from(k).unwrap_or(4096))
+                    .param("vector", vector.clone())
+                    .param("all", viewer.is_none())
+                    .param("viewer", viewer.unwrap_or(""))
+                    .param("limit", i64::try_from(limit).unwrap_or(10)),
+                )
+                .await?;
+            if rows.len() >= limit || viewer.is_none() || k >= MAX_CANDIDATES {
+                break rows;
+            }
+            k = (k * 4).min(MAX_CANDIDATES);
+        };
         rows.iter()
             .map(|r| {
                 let id: FileId = r

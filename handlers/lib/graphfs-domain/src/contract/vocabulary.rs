@@ -87,6 +87,50 @@ pub(super) async fn embeddings_and_vocabulary(index: &dyn GraphIndex) {
         "another user's file is not visible"
     );
 
+    // A viewer who may see few of the files still gets their nearest ones,
+    // however many of other people's files lie nearer the query.
+    let (crowd, few) = (unique("crowd"), unique("few"));
+    for n in 0..24 {
+        let f = new_file(index, &crowd, &format!("c{n}.txt"), "text/plain").await;
+        let t = 0.01 * n as f32;
+        tag_file(index, f.id, &with("crowd", &[], unit(5, 6, t), &[])).await;
+    }
+    let mine = new_file(index, &few, "mine.txt", "text/plain").await;
+    tag_file(index, mine.id, &with("mine", &[], unit(5, 7, 1.0), &[])).await;
+    let mut near = Vec::new();
+    for _ in 0..50 {
+        near = index
+            .nearest_files(Some(&few), &unit(5, 6, 0.0), 1)
+            .await
+            .unwrap();
+        if !near.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(near.iter().map(|n| n.0).collect::<Vec<_>>(), vec![mine.id]);
+    // A file shared with them is theirs to find too, and only that one.
+    let lent = new_file(index, &crowd, "lent.txt", "text/plain").await;
+    tag_file(index, lent.id, &with("lent", &[], unit(5, 7, 0.5), &[])).await;
+    index
+        .update_file(&crowd, lent.id, &FileChange::share(&few, true).unwrap())
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        near = index
+            .nearest_files(Some(&few), &unit(5, 6, 0.0), 5)
+            .await
+            .unwrap();
+        if near.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        near.iter().map(|n| n.0).collect::<Vec<_>>(),
+        vec![lent.id, mine.id]
+    );
+
     // Candidate terms are counted over files (an admin's rebuild: all of them).
     let freq = index.frequent_terms(&candidate, 2, 10).await.unwrap();
     assert_eq!(freq, vec![(candidate.clone(), 3)]);

@@ -33,6 +33,8 @@ use graphfs_domain::{
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
+pub use semantic::{DEFAULT_SEMANTIC_INDEX_MIN_FILES, SemanticIndexStats};
+
 mod files;
 mod folders;
 mod fts;
@@ -44,6 +46,7 @@ mod queue;
 mod rows;
 mod schema;
 mod search;
+mod semantic;
 mod similarity;
 mod tags;
 mod taxonomy;
@@ -68,6 +71,7 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    semantic: semantic::Semantic,
 }
 
 #[derive(Clone)]
@@ -143,6 +147,7 @@ impl SqliteGraphIndex {
                 writer: Mutex::new(writer),
                 readers,
                 next_reader: AtomicUsize::new(0),
+                semantic: semantic::Semantic::new(),
             }),
         })
     }

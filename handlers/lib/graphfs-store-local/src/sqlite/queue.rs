@@ -92,6 +92,19 @@ pub(super) fn write_outcome(c: &Connection, rowid: i64, outcome: &TaggingOutcome
     Ok(())
 }
 
+impl SqliteGraphIndex {
+    /// Hands a committed outcome's embedding to the semantic graph; true
+    /// when an outcome was stored.
+    fn noted(&self, stored: Option<(i64, Option<Vec<f32>>)>) -> bool {
+        let Some((rowid, embedding)) = stored else {
+            return false;
+        };
+        let embedding = embedding.as_deref().filter(|v| !v.is_empty());
+        self.inner.semantic.note(rowid, embedding);
+        true
+    }
+}
+
 pub(super) fn job_holder(conn: &Connection, job: &Job) -> Result<Option<i64>> {
     conn.prepare_cached("SELECT file_rowid FROM jobs WHERE id = ?1 AND worker = ?2")
         .and_then(|mut s| {
@@ -217,7 +230,7 @@ impl JobQueue for SqliteGraphIndex {
         let (job, outcome) = (job.clone(), outcome.clone());
         self.write(move |c| {
             let Some(rowid) = job_holder(c, &job)? else {
-                return Ok(false);
+                return Ok(None);
             };
             write_outcome(c, rowid, &outcome)?;
             c.execute(
@@ -227,21 +240,23 @@ impl JobQueue for SqliteGraphIndex {
             .map_err(db_err)?;
             c.execute("DELETE FROM jobs WHERE id = ?1", [job.id])
                 .map_err(db_err)?;
-            Ok(true)
+            Ok(Some((rowid, outcome.embedding)))
         })
         .await
+        .map(|stored| self.noted(stored))
     }
 
     async fn store_partial(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool> {
         let (job, outcome) = (job.clone(), outcome.clone());
         self.write(move |c| {
             let Some(rowid) = job_holder(c, &job)? else {
-                return Ok(false);
+                return Ok(None);
             };
             write_outcome(c, rowid, &outcome)?;
-            Ok(true)
+            Ok(Some((rowid, outcome.embedding)))
         })
         .await
+        .map(|stored| self.noted(stored))
     }
 
     async fn fail_job(&self, job: &Job, reason: &str, failure: JobFailure) -> Result<()> {

@@ -1,4 +1,5 @@
-//! Embeddings and SIMILAR edges ([`Similarity`]), cosine in process.
+//! Embeddings and SIMILAR edges ([`Similarity`]): nearest files from the
+//! semantic graph when it is built (`semantic.rs`), else an exact scan.
 
 #[allow(unused_imports)]
 use super::*;
@@ -30,7 +31,7 @@ impl Similarity for SqliteGraphIndex {
         let model = model.to_string();
         self.write(move |c| {
             if embedding_model(c)? == Some((model.clone(), dimensions)) {
-                return Ok(0);
+                return Ok(None);
             }
             for (key, value) in [
                 ("embedding_model", model.clone()),
@@ -63,9 +64,16 @@ impl Similarity for SqliteGraphIndex {
                 [],
             )
             .map_err(db_err)?;
-            Ok(queued as u64)
+            Ok(Some(queued as u64))
         })
         .await
+        .map(|queued| match queued {
+            Some(n) => {
+                self.inner.semantic.reset();
+                n
+            }
+            None => 0,
+        })
     }
 
     async fn similar_files(
@@ -137,16 +145,34 @@ impl Similarity for SqliteGraphIndex {
         limit: usize,
     ) -> Result<Vec<(FileId, f32)>> {
         let (viewer, query) = (viewer.map(str::to_string), embedding.to_vec());
+        let inner = self.inner.clone();
         self.read(move |c| {
-            // A linear scan: exact, and fast enough for the embedded default
-            // (10k files x 384 floats is 15 MB read from the page cache).
+            if let Some(found) = inner
+                .semantic
+                .nearest(c, viewer.as_deref(), &query, limit)?
+            {
+                return Ok(found);
+            }
+            // An exact scan: the collection is small, the graph is being
+            // built, or the viewer may see too few files for the graph to
+            // find them. A viewer's scan reads only what they may see (their
+            // files, then those shared with them: VISIBLE, by the indexes).
             let sql = match viewer {
-                Some(_) => format!(
-                    "SELECT f.id, e.vector FROM file_embeddings e JOIN files f ON f.rowid = e.file_rowid WHERE {VISIBLE}"
-                ),
-                None => "SELECT f.id, e.vector FROM file_embeddings e JOIN files f ON f.rowid = e.file_rowid WHERE :viewer IS NULL".to_string(),
+                Some(_) => {
+                    "SELECT f.id, e.vector FROM files f JOIN file_embeddings e ON e.file_rowid = f.rowid
+                     WHERE f.owner = :viewer
+                     UNION ALL
+                     SELECT f.id, e.vector FROM shares s JOIN files f ON f.rowid = s.file_rowid
+                       JOIN file_embeddings e ON e.file_rowid = f.rowid
+                     WHERE s.user_id = :viewer AND f.owner <> :viewer"
+                }
+                None => {
+                    "SELECT f.id, e.vector FROM file_embeddings e JOIN files f ON f.rowid = e.file_rowid
+                     WHERE :viewer IS NULL"
+                }
             };
-            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+            let mut stmt = c.prepare_cached(sql).map_err(db_err)?;
+            let mut scanned = 0;
             let mut scored: Vec<(FileId, f32)> = stmt
                 .query_map(rusqlite::named_params! {":viewer": viewer}, |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
@@ -154,9 +180,12 @@ impl Similarity for SqliteGraphIndex {
                 .map_err(db_err)?
                 .filter_map(|row| {
                     let (id, blob) = row.ok()?;
+                    scanned += 1;
                     Some((id.parse().ok()?, cosine(&query, &vector_from_blob(&blob))))
                 })
                 .collect();
+            inner.semantic.scanned();
+            SqliteGraphIndex::build_in_background(&inner, scanned);
             scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             scored.truncate(limit);
             Ok(scored)

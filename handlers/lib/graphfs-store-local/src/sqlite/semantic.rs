@@ -1,0 +1,331 @@
+//! The in-memory ANN graph over `file_embeddings`, kept beside SQLite.
+//!
+//! SQLite holds the vectors durably; the graph is derived from them, so it is
+//! never written to disk: it is built from the table when the collection is
+//! large enough to need it, and every embedding this process stores after
+//! that is applied to it once its transaction commits. Results are checked
+//! against SQLite (the file still exists, still has a vector, the viewer may
+//! see it), so the graph only chooses candidates and never grants access.
+
+#[allow(unused_imports)]
+use super::*;
+
+use std::sync::RwLock;
+use std::sync::atomic::AtomicU64;
+
+use crate::ann::Hnsw;
+
+/// Embedded files from which semantic search walks the graph instead of
+/// reading every vector. Below it a scan is exact and about as fast.
+pub const DEFAULT_SEMANTIC_INDEX_MIN_FILES: usize = 10_000;
+
+/// Candidates walked per result wanted, and the most walked before a query
+/// falls back to the exact scan (a viewer who may see few of the files).
+const EF_PER_RESULT: usize = 4;
+const EF_MIN: usize = 64;
+const EF_MAX: usize = 4096;
+
+/// Rows read per lock of a reader connection while building.
+const BUILD_CHUNK: i64 = 2000;
+
+enum State {
+    /// Not built: the collection is small, or the model changed.
+    Unbuilt,
+    /// Being built from the table; embeddings stored meanwhile wait here.
+    Building(Vec<(i64, Option<Vec<f32>>)>),
+    Ready(Hnsw),
+}
+
+/// What the semantic graph holds and how queries were answered since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SemanticIndexStats {
+    /// Vectors in the graph; 0 while it is not built.
+    pub vectors: usize,
+    pub answered_by_graph: u64,
+    pub answered_by_scan: u64,
+}
+
+pub(super) struct Semantic {
+    min_files: AtomicUsize,
+    by_graph: AtomicU64,
+    by_scan: AtomicU64,
+    state: RwLock<State>,
+    /// Bumped when the vectors stop being comparable (model change), so a
+    /// build that started before is thrown away.
+    generation: AtomicU64,
+}
+
+impl Semantic {
+    pub(super) fn new() -> Self {
+        Semantic {
+            min_files: AtomicUsize::new(DEFAULT_SEMANTIC_INDEX_MIN_FILES),
+            by_graph: AtomicU64::new(0),
+            by_scan: AtomicU64::new(0),
+            state: RwLock::new(State::Unbuilt),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    pub(super) fn set_min_files(&self, n: usize) {
+        self.min_files.store(n, Ordering::Relaxed);
+    }
+
+    pub(super) fn min_files(&self) -> usize {
+        self.min_files.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn stats(&self) -> SemanticIndexStats {
+        SemanticIndexStats {
+            vectors: match self.state.read().as_deref() {
+                Ok(State::Ready(graph)) => graph.len(),
+                _ => 0,
+            },
+            answered_by_graph: self.by_graph.load(Ordering::Relaxed),
+            answered_by_scan: self.by_scan.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(super) fn scanned(&self) {
+        self.by_scan.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Applies an embedding stored (or dropped) for `rowid` once its
+    /// transaction has committed.
+    pub(super) fn note(&self, rowid: i64, embedding: Option<&[f32]>) {
+        let Ok(mut state) = self.state.write() else {
+            return;
+        };
+        match &mut *state {
+            State::Unbuilt => {}
+            State::Building(pending) => pending.push((rowid, embedding.map(<[f32]>::to_vec))),
+            State::Ready(graph) => {
+                match embedding {
+                    Some(v) if graph.insert(rowid, v) => {}
+                    _ => graph.remove(rowid),
+                }
+                // Replaced vectors are waypoints that cost walking time:
+                // once they are half the graph, build it again.
+                if graph.dead_share() > 0.5 {
+                    *state = State::Unbuilt;
+                }
+            }
+        }
+    }
+
+    /// Forgets the graph: the stored vectors were all dropped.
+    pub(super) fn reset(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut state) = self.state.write() {
+            *state = State::Unbuilt;
+        }
+    }
+
+    /// Marks a build as started; false if one is running or done.
+    fn start_build(&self) -> Option<u64> {
+        let mut state = self.state.write().ok()?;
+        match *state {
+            State::Unbuilt => {
+                *state = State::Building(Vec::new());
+                Some(self.generation.load(Ordering::SeqCst))
+            }
+            _ => None,
+        }
+    }
+
+    fn finish_build(&self, generation: u64, built: Option<Hnsw>) {
+        let Ok(mut state) = self.state.write() else {
+            return;
+        };
+        let current = self.generation.load(Ordering::SeqCst) == generation;
+        match (std::mem::replace(&mut *state, State::Unbuilt), built) {
+            (State::Building(pending), Some(mut graph)) if current => {
+                for (rowid, embedding) in pending {
+                    match embedding {
+                        Some(v) if graph.insert(rowid, &v) => {}
+                        _ => graph.remove(rowid),
+                    }
+                }
+                *state = State::Ready(graph);
+            }
+            // A reset meanwhile wins; a failed build is tried again later.
+            _ => {}
+        }
+    }
+
+    /// Up to `limit` files nearest `query` that `viewer` may see, from the
+    /// graph; None when it is not built or cannot answer (the caller scans).
+    pub(super) fn nearest(
+        &self,
+        c: &Connection,
+        viewer: Option<&str>,
+        query: &[f32],
+        limit: usize,
+    ) -> Result<Option<Vec<(FileId, f32)>>> {
+        let Ok(state) = self.state.read() else {
+            return Ok(None);
+        };
+        let State::Ready(graph) = &*state else {
+            return Ok(None);
+        };
+        if query.len() != graph.dimensions() || limit == 0 {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT f.id FROM files f JOIN file_embeddings e ON e.file_rowid = f.rowid
+             WHERE f.rowid = :rowid AND (:viewer IS NULL OR {VISIBLE})"
+        );
+        let mut visible = c.prepare_cached(&sql).map_err(db_err)?;
+        let mut ef = (limit * EF_PER_RESULT).max(EF_MIN);
+        loop {
+            let candidates = graph.search(query, ef, ef);
+            let mut found = Vec::with_capacity(limit);
+            for (rowid, score) in &candidates {
+                let id: Option<String> = visible
+                    .query_row(
+                        rusqlite::named_params! {":rowid": rowid, ":viewer": viewer},
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(db_err)?;
+                if let Some(id) = id.and_then(|id| id.parse().ok()) {
+                    found.push((id, *score));
+                    if found.len() == limit {
+                        self.by_graph.fetch_add(1, Ordering::Relaxed);
+                        return Ok(Some(found));
+                    }
+                }
+            }
+            // Fewer candidates than asked: the graph has no more to give.
+            if candidates.len() < ef || ef >= EF_MAX {
+                return Ok(None);
+            }
+            ef = (ef * 4).min(EF_MAX);
+        }
+    }
+}
+
+impl SqliteGraphIndex {
+    /// Embedded files from which semantic search uses the in-memory graph
+    /// (HNSW) instead of an exact scan; 0 turns the graph off.
+    pub fn with_semantic_index_min_files(self, files: usize) -> Self {
+        self.inner.semantic.set_min_files(files);
+        self
+    }
+
+    /// The semantic graph's size and how queries were answered.
+    pub fn semantic_index_stats(&self) -> SemanticIndexStats {
+        self.inner.semantic.stats()
+    }
+
+    /// Builds the graph from the stored vectors now, if the collection has
+    /// reached the size that needs it and no build is running. Returns the
+    /// vectors indexed (0 when nothing was built).
+    pub async fn build_semantic_index(&self) -> Result<usize> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || build(&inner))
+            .await
+            .map_err(Error::internal)?
+    }
+
+    /// Starts a build on its own thread when a scan has seen enough vectors.
+    pub(super) fn build_in_background(inner: &Arc<Inner>, scanned: usize) {
+        let min = inner.semantic.min_files();
+        if min == 0
+            || scanned < min
+            || !matches!(inner.semantic.state.read().as_deref(), Ok(State::Unbuilt))
+        {
+            return;
+        }
+        let inner = inner.clone();
+        let spawned = std::thread::Builder::new()
+            .name("graphfs-semantic-index".into())
+            .spawn(move || match build(&inner) {
+                Ok(n) => tracing::info!(vectors = n, "semantic search index built"),
+                Err(e) => tracing::warn!(error = %e, "building the semantic search index failed"),
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "could not start building the semantic search index");
+        }
+    }
+}
+
+fn build(inner: &Inner) -> Result<usize> {
+    let min = inner.semantic.min_files();
+    if min == 0 {
+        return Ok(0);
+    }
+    let reader = || {
+        let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+        inner.readers[i]
+            .lock()
+            .map_err(|_| Error::internal("reader connection poisoned"))
+    };
+    let dims = {
+        let c = reader()?;
+        let enough: i64 = c
+            .query_row(
+                "SELECT count(*) FROM (SELECT 1 FROM file_embeddings LIMIT ?1)",
+                [min as i64],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        if (enough as usize) < min {
+            return Ok(0);
+        }
+        embedding_model(&c)?.map(|(_, d)| d)
+    };
+    let Some(dims) = dims else {
+        return Ok(0);
+    };
+    let Some(generation) = inner.semantic.start_build() else {
+        return Ok(0);
+    };
+    let started = std::time::Instant::now();
+    let built = (|| {
+        let mut graph = Hnsw::new(dims);
+        let mut after = i64::MIN;
+        loop {
+            // The lock is let go between chunks so searches go on.
+            let rows: Vec<(i64, Vec<u8>)> = {
+                let c = reader()?;
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT file_rowid, vector FROM file_embeddings
+                         WHERE file_rowid > ?1 ORDER BY file_rowid LIMIT ?2",
+                    )
+                    .map_err(db_err)?;
+                stmt.query_map(params![after, BUILD_CHUNK], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(db_err)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(db_err)?
+            };
+            let Some(last) = rows.last() else {
+                break;
+            };
+            after = last.0;
+            for (rowid, blob) in &rows {
+                graph.insert(*rowid, &vector_from_blob(blob));
+            }
+            if inner.semantic.generation.load(Ordering::SeqCst) != generation {
+                return Ok(None);
+            }
+        }
+        Ok(Some(graph))
+    })();
+    match built {
+        Ok(graph) => {
+            let n = graph.as_ref().map_or(0, Hnsw::len);
+            inner.semantic.finish_build(generation, graph);
+            tracing::debug!(
+                vectors = n,
+                seconds = started.elapsed().as_secs_f64(),
+                "semantic graph built"
+            );
+            Ok(n)
+        }
+        Err(e) => {
+            inner.semantic.finish_build(generation, None);
+            Err(e)
+        }
+    }
+}
