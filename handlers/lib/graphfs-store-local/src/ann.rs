@@ -14,6 +14,8 @@
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 /// Links per node on the upper layers; layer 0 keeps twice as many.
 const LINKS: usize = 16;
@@ -23,15 +25,20 @@ const LINKS: usize = 16;
 const EF_CONSTRUCTION: usize = 100;
 
 /// The graph. Node `i`'s vector is `vectors[i * dim..(i + 1) * dim]`.
+///
+/// Each node's links sit behind their own lock, so that many threads can
+/// link nodes at once while the graph is built (as hnswlib does); a walk
+/// takes one node's lock at a time, never two, so nothing can deadlock.
 pub struct Hnsw {
     dim: usize,
     vectors: Vec<f32>,
     keys: Vec<i64>,
     live: Vec<bool>,
+    levels: Vec<u8>,
     /// `links[i][l]`: node `i`'s neighbours on layer `l`.
-    links: Vec<Vec<Vec<u32>>>,
+    links: Vec<Mutex<Vec<Vec<u32>>>>,
     by_key: HashMap<i64, u32>,
-    entry: Option<u32>,
+    entry: Mutex<Option<u32>>,
     dead: usize,
     rng: u64,
 }
@@ -132,12 +139,41 @@ impl Hnsw {
             vectors: Vec::new(),
             keys: Vec::new(),
             live: Vec::new(),
+            levels: Vec::new(),
             links: Vec::new(),
             by_key: HashMap::new(),
-            entry: None,
+            entry: Mutex::new(None),
             dead: 0,
             rng: 0x853C_49E6_748F_EA9B,
         }
+    }
+
+    /// A graph of `items` (key, vector), linked by `threads` threads at
+    /// once. Vectors of another length are left out.
+    pub fn build(
+        dim: usize,
+        items: impl IntoIterator<Item = (i64, Vec<f32>)>,
+        threads: usize,
+    ) -> Self {
+        let mut graph = Hnsw::new(dim);
+        for (key, vector) in items {
+            graph.push(key, &vector);
+        }
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..threads.max(1) {
+                scope.spawn(|| {
+                    loop {
+                        let node = next.fetch_add(1, AtomicOrdering::Relaxed);
+                        if node >= graph.keys.len() {
+                            break;
+                        }
+                        graph.link(node as u32);
+                    }
+                });
+            }
+        });
+        graph
     }
 
     pub fn dimensions(&self) -> usize {
@@ -181,8 +217,14 @@ impl Hnsw {
         ((-uniform.ln()) / (LINKS as f64).ln()).floor().min(16.0) as usize
     }
 
-    fn top_level(&self) -> usize {
-        self.entry.map_or(0, |e| self.links[e as usize].len() - 1)
+    /// Node `node`'s links on `layer`, copied into `out`.
+    fn neighbours(&self, node: u32, layer: usize, out: &mut Vec<u32>) {
+        out.clear();
+        if let Ok(links) = self.links[node as usize].lock()
+            && let Some(l) = links.get(layer)
+        {
+            out.extend_from_slice(l);
+        }
     }
 
     /// Drops `key` from what searches return.
@@ -193,9 +235,8 @@ impl Hnsw {
         }
     }
 
-    /// Adds `key` with `vector`, replacing its earlier vector. A vector of
-    /// another length is refused (returns false).
-    pub fn insert(&mut self, key: i64, vector: &[f32]) -> bool {
+    /// Appends a node, not linked yet; false for a vector of another length.
+    fn push(&mut self, key: i64, vector: &[f32]) -> bool {
         if vector.len() != self.dim {
             return false;
         }
@@ -205,49 +246,89 @@ impl Hnsw {
         self.vectors.extend(normalised(vector));
         self.keys.push(key);
         self.live.push(true);
-        self.links.push(vec![Vec::new(); level + 1]);
+        self.levels.push(level as u8);
+        self.links.push(Mutex::new(vec![Vec::new(); level + 1]));
         self.by_key.insert(key, node);
-        let Some(entry) = self.entry else {
-            self.entry = Some(node);
-            return true;
+        true
+    }
+
+    /// Adds `key` with `vector`, replacing its earlier vector. A vector of
+    /// another length is refused (returns false).
+    pub fn insert(&mut self, key: i64, vector: &[f32]) -> bool {
+        if !self.push(key, vector) {
+            return false;
+        }
+        self.link((self.keys.len() - 1) as u32);
+        true
+    }
+
+    /// Links a pushed node into the graph: the paper's algorithm 1.
+    fn link(&self, node: u32) {
+        let level = usize::from(self.levels[node as usize]);
+        let entry = {
+            let Ok(mut entry) = self.entry.lock() else {
+                return;
+            };
+            match *entry {
+                Some(e) => e,
+                None => {
+                    *entry = Some(node);
+                    return;
+                }
+            }
         };
-        let query = self.vector(node).to_vec();
-        let top = self.top_level();
-        let mut nearest = vec![Near(self.distance(&query, entry), entry)];
+        let top = usize::from(self.levels[entry as usize]);
+        let query = self.vector(node);
+        let mut nearest = vec![Near(self.distance(query, entry), entry)];
         for layer in (level + 1..=top).rev() {
-            nearest = self.search_layer(&query, &nearest, 1, layer);
+            nearest = self.walk(query, &nearest, 1, layer);
         }
         for layer in (0..=level.min(top)).rev() {
-            let found = self.search_layer(&query, &nearest, EF_CONSTRUCTION, layer);
+            let found = self.walk(query, &nearest, EF_CONSTRUCTION, layer);
             let most = if layer == 0 { 2 * LINKS } else { LINKS };
             let chosen = self.select(&found, LINKS);
-            self.links[node as usize][layer] = chosen.iter().map(|n| n.1).collect();
+            if let Ok(mut own) = self.links[node as usize].lock() {
+                // Another thread may have linked to this node already.
+                let earlier = std::mem::take(&mut own[layer]);
+                own[layer] = chosen.iter().map(|n| n.1).collect();
+                own[layer].extend(
+                    earlier
+                        .into_iter()
+                        .filter(|n| !chosen.iter().any(|c| c.1 == *n)),
+                );
+                if own[layer].len() > most {
+                    self.shrink(node, &mut own[layer], most);
+                }
+            }
             for n in chosen {
-                let back = &mut self.links[n.1 as usize][layer];
-                back.push(node);
-                if back.len() > most {
-                    self.shrink(n.1, layer, most);
+                if let Ok(mut theirs) = self.links[n.1 as usize].lock() {
+                    let back = &mut theirs[layer];
+                    back.push(node);
+                    if back.len() > most {
+                        self.shrink(n.1, back, most);
+                    }
                 }
             }
             nearest = found;
         }
-        if level > top {
-            self.entry = Some(node);
+        if level > top
+            && let Ok(mut entry) = self.entry.lock()
+            && entry.is_none_or(|e| usize::from(self.levels[e as usize]) < level)
+        {
+            *entry = Some(node);
         }
-        true
     }
 
-    /// Cuts `node`'s links on `layer` back to `most`, keeping a spread of
-    /// directions rather than only the closest.
-    fn shrink(&mut self, node: u32, layer: usize, most: usize) {
-        let base = self.vector(node).to_vec();
-        let mut near: Vec<Near> = self.links[node as usize][layer]
+    /// Cuts `node`'s `links` back to `most`, keeping a spread of directions
+    /// rather than only the closest.
+    fn shrink(&self, node: u32, links: &mut Vec<u32>, most: usize) {
+        let base = self.vector(node);
+        let mut near: Vec<Near> = links
             .iter()
-            .map(|&n| Near(self.distance(&base, n), n))
+            .map(|&n| Near(self.distance(base, n), n))
             .collect();
         near.sort();
-        let kept = self.select(&near, most);
-        self.links[node as usize][layer] = kept.iter().map(|n| n.1).collect();
+        *links = self.select(&near, most).iter().map(|n| n.1).collect();
     }
 
     /// The neighbour heuristic (the paper's algorithm 4): a candidate is
@@ -279,8 +360,9 @@ impl Hnsw {
 
     /// The `ef` nodes nearest `query` on `layer` found by a best-first walk
     /// from `start`, nearest first.
-    fn search_layer(&self, query: &[f32], start: &[Near], ef: usize, layer: usize) -> Vec<Near> {
-        let mut visited = Visited::default();
+    fn walk(&self, query: &[f32], start: &[Near], ef: usize, layer: usize) -> Vec<Near> {
+        let mut visited = Visited::with_capacity_and_hasher(ef * 16, Default::default());
+        let mut links = Vec::with_capacity(2 * LINKS);
         // `frontier` pops the nearest unexpanded node; `best` the farthest kept.
         let mut frontier: BinaryHeap<std::cmp::Reverse<Near>> = BinaryHeap::new();
         let mut best: BinaryHeap<Near> = BinaryHeap::new();
@@ -297,10 +379,8 @@ impl Hnsw {
             if best.len() >= ef && best.peek().is_some_and(|far| c.0 > far.0) {
                 break;
             }
-            let Some(links) = self.links[c.1 as usize].get(layer) else {
-                continue;
-            };
-            for &n in links {
+            self.neighbours(c.1, layer, &mut links);
+            for &n in &links {
                 if !visited.insert(n) {
                     continue;
                 }
@@ -320,7 +400,7 @@ impl Hnsw {
     /// Up to `k` live keys nearest `query`, with their cosine, best first.
     /// `ef` (at least `k`) trades time for recall.
     pub fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<(i64, f32)> {
-        let Some(entry) = self.entry else {
+        let Some(entry) = self.entry.lock().ok().and_then(|e| *e) else {
             return Vec::new();
         };
         if query.len() != self.dim || k == 0 {
@@ -328,10 +408,10 @@ impl Hnsw {
         }
         let query = normalised(query);
         let mut nearest = vec![Near(self.distance(&query, entry), entry)];
-        for layer in (1..=self.top_level()).rev() {
-            nearest = self.search_layer(&query, &nearest, 1, layer);
+        for layer in (1..=usize::from(self.levels[entry as usize])).rev() {
+            nearest = self.walk(&query, &nearest, 1, layer);
         }
-        self.search_layer(&query, &nearest, ef.max(k), 0)
+        self.walk(&query, &nearest, ef.max(k), 0)
             .into_iter()
             .filter(|n| self.live[n.1 as usize])
             .take(k)
@@ -385,6 +465,35 @@ mod tests {
         for (i, v) in vectors.iter().enumerate() {
             assert!(index.insert(i as i64, v));
         }
+        let queries = corpus(100, 64, 40, 99);
+        let (mut hits, mut total) = (0, 0);
+        for q in &queries {
+            let truth = exact(&vectors, q, 10);
+            let found: Vec<i64> = index
+                .search(q, 10, 64)
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
+            hits += truth.iter().filter(|t| found.contains(t)).count();
+            total += truth.len();
+        }
+        let recall = hits as f64 / total as f64;
+        assert!(recall >= 0.95, "recall@10 {recall}");
+    }
+
+    #[test]
+    fn a_graph_built_on_many_threads_finds_them_as_well() {
+        let vectors = corpus(4000, 64, 40, 7);
+        let index = Hnsw::build(
+            64,
+            vectors
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, v)| (i as i64, v)),
+            4,
+        );
+        assert_eq!(index.len(), 4000);
         let queries = corpus(100, 64, 40, 99);
         let (mut hits, mut total) = (0, 0);
         for q in &queries {

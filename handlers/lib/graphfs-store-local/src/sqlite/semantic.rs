@@ -281,13 +281,20 @@ fn build(inner: &Inner) -> Result<usize> {
         return Ok(0);
     };
     let started = std::time::Instant::now();
-    let built = (|| {
-        let mut graph = Hnsw::new(dims);
-        let mut after = i64::MIN;
+    // Rows are read a chunk at a time (the lock let go between chunks, so
+    // searches go on) and handed to the graph as they come.
+    let mut failed = None;
+    let mut after = i64::MIN;
+    let mut chunk: std::vec::IntoIter<(i64, Vec<u8>)> = Vec::new().into_iter();
+    let rows = std::iter::from_fn(|| {
         loop {
-            // The lock is let go between chunks so searches go on.
-            let rows: Vec<(i64, Vec<u8>)> = {
-                let c = reader()?;
+            if let Some((rowid, blob)) = chunk.next() {
+                return Some((rowid, vector_from_blob(&blob)));
+            }
+            if failed.is_some() || inner.semantic.generation.load(Ordering::SeqCst) != generation {
+                return None;
+            }
+            let next: Result<Vec<(i64, Vec<u8>)>> = reader().and_then(|c| {
                 let mut stmt = c
                     .prepare_cached(
                         "SELECT file_rowid, vector FROM file_embeddings
@@ -297,21 +304,28 @@ fn build(inner: &Inner) -> Result<usize> {
                 stmt.query_map(params![after, BUILD_CHUNK], |r| Ok((r.get(0)?, r.get(1)?)))
                     .map_err(db_err)?
                     .collect::<rusqlite::Result<_>>()
-                    .map_err(db_err)?
-            };
-            let Some(last) = rows.last() else {
-                break;
-            };
-            after = last.0;
-            for (rowid, blob) in &rows {
-                graph.insert(*rowid, &vector_from_blob(blob));
-            }
-            if inner.semantic.generation.load(Ordering::SeqCst) != generation {
-                return Ok(None);
+                    .map_err(db_err)
+            });
+            match next {
+                Ok(rows) if !rows.is_empty() => {
+                    after = rows.last().map_or(after, |r| r.0);
+                    chunk = rows.into_iter();
+                }
+                Ok(_) => return None,
+                Err(e) => {
+                    failed = Some(e);
+                    return None;
+                }
             }
         }
-        Ok(Some(graph))
-    })();
+    });
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let graph = Hnsw::build(dims, rows, threads);
+    let built = match failed {
+        Some(e) => Err(e),
+        None if inner.semantic.generation.load(Ordering::SeqCst) != generation => Ok(None),
+        None => Ok(Some(graph)),
+    };
     match built {
         Ok(graph) => {
             let n = graph.as_ref().map_or(0, Hnsw::len);
