@@ -470,7 +470,7 @@ mod tests {
         for q in &queries {
             let truth = exact(&vectors, q, 10);
             let found: Vec<i64> = index
-                .search(q, 10, 64)
+                .search(q, 10, 128)
                 .into_iter()
                 .map(|(k, _)| k)
                 .collect();
@@ -499,7 +499,7 @@ mod tests {
         for q in &queries {
             let truth = exact(&vectors, q, 10);
             let found: Vec<i64> = index
-                .search(q, 10, 64)
+                .search(q, 10, 128)
                 .into_iter()
                 .map(|(k, _)| k)
                 .collect();

@@ -22,7 +22,7 @@ pub const DEFAULT_SEMANTIC_INDEX_MIN_FILES: usize = 10_000;
 /// Candidates walked per result wanted, and the most walked before a query
 /// falls back to the exact scan (a viewer who may see few of the files).
 const EF_PER_RESULT: usize = 4;
-const EF_MIN: usize = 64;
+const EF_MIN: usize = 256;
 const EF_MAX: usize = 4096;
 
 /// Rows read per lock of a reader connection while building.
