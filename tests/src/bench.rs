@@ -10,7 +10,8 @@
 //!   in-process embeddings, and with the local LLM (SmolLM2 behind
 //!   llama-cpp-python) in generative mode
 //! - p50/p99 and recall@10 of semantic search over 10,000, 100,000 and
-//!   1,000,000 files (SQLite's HNSW graph against its exact scan)
+//!   1,000,000 files (SQLite's HNSW graph against its exact scan) and over
+//!   10,000 and 100,000 (Neo4j's vector index against an exact Cypher scan)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -420,31 +420,59 @@ impl Hnsw {
     }
 }
 
+/// Seeded clustered vectors, as embeddings of documents on a few topics
+/// are: `n` points around `topics` random centres, each coordinate moved by
+/// up to ±`spread`/2.
+#[cfg(test)]
+pub(crate) fn clustered(
+    n: usize,
+    dim: usize,
+    topics: usize,
+    spread: f32,
+    seed: u64,
+) -> Vec<Vec<f32>> {
+    let mut s = seed;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    let centres: Vec<Vec<f32>> = (0..topics)
+        .map(|_| (0..dim).map(|_| next()).collect())
+        .collect();
+    (0..n)
+        .map(|i| {
+            centres[i % topics]
+                .iter()
+                .map(|c| c + spread * next())
+                .collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Clustered vectors, as embeddings of documents on a few topics are:
-    /// `n` points around `topics` random centres.
     fn corpus(n: usize, dim: usize, topics: usize, seed: u64) -> Vec<Vec<f32>> {
-        let mut s = seed;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        };
-        let centres: Vec<Vec<f32>> = (0..topics)
-            .map(|_| (0..dim).map(|_| next()).collect())
-            .collect();
-        (0..n)
-            .map(|i| {
-                centres[i % topics]
-                    .iter()
-                    .map(|c| c + 0.6 * next())
-                    .collect()
-            })
-            .collect()
+        clustered(n, dim, topics, 0.6, seed)
+    }
+
+    /// recall@10 of `index` over 100 queries, against brute force.
+    fn recall(index: &Hnsw, vectors: &[Vec<f32>]) -> f64 {
+        let (mut hits, mut total) = (0, 0);
+        for q in &corpus(100, 64, 40, 99) {
+            let truth = exact(vectors, q, 10);
+            let found: Vec<i64> = index
+                .search(q, 10, 128)
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
+            hits += truth.iter().filter(|t| found.contains(t)).count();
+            total += truth.len();
+        }
+        hits as f64 / total as f64
     }
 
     fn exact(vectors: &[Vec<f32>], query: &[f32], k: usize) -> Vec<i64> {
@@ -465,19 +493,7 @@ mod tests {
         for (i, v) in vectors.iter().enumerate() {
             assert!(index.insert(i as i64, v));
         }
-        let queries = corpus(100, 64, 40, 99);
-        let (mut hits, mut total) = (0, 0);
-        for q in &queries {
-            let truth = exact(&vectors, q, 10);
-            let found: Vec<i64> = index
-                .search(q, 10, 128)
-                .into_iter()
-                .map(|(k, _)| k)
-                .collect();
-            hits += truth.iter().filter(|t| found.contains(t)).count();
-            total += truth.len();
-        }
-        let recall = hits as f64 / total as f64;
+        let recall = recall(&index, &vectors);
         assert!(recall >= 0.95, "recall@10 {recall}");
     }
 
@@ -494,19 +510,7 @@ mod tests {
             4,
         );
         assert_eq!(index.len(), 4000);
-        let queries = corpus(100, 64, 40, 99);
-        let (mut hits, mut total) = (0, 0);
-        for q in &queries {
-            let truth = exact(&vectors, q, 10);
-            let found: Vec<i64> = index
-                .search(q, 10, 128)
-                .into_iter()
-                .map(|(k, _)| k)
-                .collect();
-            hits += truth.iter().filter(|t| found.contains(t)).count();
-            total += truth.len();
-        }
-        let recall = hits as f64 / total as f64;
+        let recall = recall(&index, &vectors);
         assert!(recall >= 0.95, "recall@10 {recall}");
     }
 

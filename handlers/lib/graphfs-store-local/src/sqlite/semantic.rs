@@ -362,24 +362,7 @@ mod tests {
 
     /// Seeded vectors around `topics` centres, as documents on a few subjects.
     fn vectors(n: usize, topics: usize, seed: u64) -> Vec<Vec<f32>> {
-        let mut s = seed;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        };
-        let centres: Vec<Vec<f32>> = (0..topics)
-            .map(|_| (0..DIM).map(|_| next()).collect())
-            .collect();
-        (0..n)
-            .map(|i| {
-                centres[i % topics]
-                    .iter()
-                    .map(|c| c + 0.5 * next())
-                    .collect()
-            })
-            .collect()
+        crate::ann::clustered(n, DIM, topics, 0.5, seed)
     }
 
     async fn add_file(index: &SqliteGraphIndex, owner: &str, n: usize) -> FileId {
