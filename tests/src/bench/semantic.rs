@@ -96,16 +96,6 @@ fn ms(d: Duration) -> f64 {
 async fn measure(
     what: &str,
     fast: &dyn GraphIndex,
-    exact: impl AsyncFn(&[f32]) -> Result<Vec<FileId>>,
-    queries: usize,
-    checked: usize,
-) -> Result<()> {
-    measure_as(what, fast, OWNER, exact, queries, checked).await
-}
-
-async fn measure_as(
-    what: &str,
-    fast: &dyn GraphIndex,
     owner: &str,
     exact: impl AsyncFn(&[f32]) -> Result<Vec<FileId>>,
     queries: usize,
@@ -180,6 +170,7 @@ pub async fn sqlite(files: usize, queries: usize, checked: usize) -> Result<()> 
     measure(
         &format!("{files} files (SQLite, HNSW)"),
         &index,
+        OWNER,
         exact,
         queries,
         checked,
@@ -221,7 +212,7 @@ pub async fn neo4j(
         }
         Ok(ids)
     };
-    measure_as(
+    measure(
         &format!("{files} files (Neo4j, vector index)"),
         index,
         owner,

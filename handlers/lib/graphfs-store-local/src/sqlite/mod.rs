@@ -74,6 +74,16 @@ struct Inner {
     semantic: semantic::Semantic,
 }
 
+impl Inner {
+    /// The next reader connection, in turn.
+    fn reader(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        self.readers[i]
+            .lock()
+            .map_err(|_| Error::internal("reader connection poisoned"))
+    }
+}
+
 #[derive(Clone)]
 pub struct SqliteGraphIndex {
     inner: Arc<Inner>,
@@ -158,15 +168,9 @@ impl SqliteGraphIndex {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
-            let conn = inner.readers[i]
-                .lock()
-                .map_err(|_| Error::internal("reader connection poisoned"))?;
-            f(&conn)
-        })
-        .await
-        .map_err(Error::internal)?
+        tokio::task::spawn_blocking(move || f(&*inner.reader()?))
+            .await
+            .map_err(Error::internal)?
     }
 
     /// Runs `f` in one write transaction: all of it lands or none of it.

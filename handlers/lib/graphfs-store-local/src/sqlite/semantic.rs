@@ -10,6 +10,7 @@
 #[allow(unused_imports)]
 use super::*;
 
+use std::collections::HashMap;
 use std::sync::RwLock;
 use std::sync::atomic::AtomicU64;
 
@@ -27,6 +28,15 @@ const EF_MAX: usize = 4096;
 
 /// Rows read per lock of a reader connection while building.
 const BUILD_CHUNK: i64 = 2000;
+
+/// An embedding stored for `rowid` goes into the graph; a dropped one (or
+/// one of another length) takes the file out of it.
+fn apply(graph: &mut Hnsw, rowid: i64, embedding: Option<&[f32]>) {
+    match embedding {
+        Some(v) if graph.insert(rowid, v) => {}
+        _ => graph.remove(rowid),
+    }
+}
 
 enum State {
     /// Not built: the collection is small, or the model changed.
@@ -99,10 +109,7 @@ impl Semantic {
             State::Unbuilt => {}
             State::Building(pending) => pending.push((rowid, embedding.map(<[f32]>::to_vec))),
             State::Ready(graph) => {
-                match embedding {
-                    Some(v) if graph.insert(rowid, v) => {}
-                    _ => graph.remove(rowid),
-                }
+                apply(graph, rowid, embedding);
                 // Replaced vectors are waypoints that cost walking time:
                 // once they are half the graph, build it again.
                 if graph.dead_share() > 0.5 {
@@ -132,23 +139,24 @@ impl Semantic {
         }
     }
 
-    fn finish_build(&self, generation: u64, built: Option<Hnsw>) {
+    /// Puts a finished build in place, unless the vectors changed model
+    /// meanwhile; returns the vectors it holds (0 when none was put).
+    fn finish_build(&self, generation: u64, built: Option<Hnsw>) -> usize {
         let Ok(mut state) = self.state.write() else {
-            return;
+            return 0;
         };
         let current = self.generation.load(Ordering::SeqCst) == generation;
         match (std::mem::replace(&mut *state, State::Unbuilt), built) {
             (State::Building(pending), Some(mut graph)) if current => {
                 for (rowid, embedding) in pending {
-                    match embedding {
-                        Some(v) if graph.insert(rowid, &v) => {}
-                        _ => graph.remove(rowid),
-                    }
+                    apply(&mut graph, rowid, embedding.as_deref());
                 }
+                let n = graph.len();
                 *state = State::Ready(graph);
+                n
             }
             // A reset meanwhile wins; a failed build is tried again later.
-            _ => {}
+            _ => 0,
         }
     }
 
@@ -175,19 +183,29 @@ impl Semantic {
              WHERE f.rowid = :rowid AND (:viewer IS NULL OR {VISIBLE})"
         );
         let mut visible = c.prepare_cached(&sql).map_err(db_err)?;
+        // A wider walk finds the same candidates again: each is looked up once.
+        let mut seen: HashMap<i64, Option<FileId>> = HashMap::new();
         let mut ef = (limit * EF_PER_RESULT).max(EF_MIN);
         loop {
             let candidates = graph.search(query, ef, ef);
             let mut found = Vec::with_capacity(limit);
             for (rowid, score) in &candidates {
-                let id: Option<String> = visible
-                    .query_row(
-                        rusqlite::named_params! {":rowid": rowid, ":viewer": viewer},
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(db_err)?;
-                if let Some(id) = id.and_then(|id| id.parse().ok()) {
+                let id = match seen.get(rowid) {
+                    Some(id) => *id,
+                    None => {
+                        let id = visible
+                            .query_row(
+                                rusqlite::named_params! {":rowid": rowid, ":viewer": viewer},
+                                |r| r.get::<_, String>(0),
+                            )
+                            .optional()
+                            .map_err(db_err)?
+                            .and_then(|id| id.parse().ok());
+                        seen.insert(*rowid, id);
+                        id
+                    }
+                };
+                if let Some(id) = id {
                     found.push((id, *score));
                     if found.len() == limit {
                         self.by_graph.fetch_add(1, Ordering::Relaxed);
@@ -254,14 +272,8 @@ fn build(inner: &Inner) -> Result<usize> {
     if min == 0 {
         return Ok(0);
     }
-    let reader = || {
-        let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
-        inner.readers[i]
-            .lock()
-            .map_err(|_| Error::internal("reader connection poisoned"))
-    };
     let dims = {
-        let c = reader()?;
+        let c = inner.reader()?;
         let enough: i64 = c
             .query_row(
                 "SELECT count(*) FROM (SELECT 1 FROM file_embeddings LIMIT ?1)",
@@ -294,7 +306,7 @@ fn build(inner: &Inner) -> Result<usize> {
             if failed.is_some() || inner.semantic.generation.load(Ordering::SeqCst) != generation {
                 return None;
             }
-            let next: Result<Vec<(i64, Vec<u8>)>> = reader().and_then(|c| {
+            let next: Result<Vec<(i64, Vec<u8>)>> = inner.reader().and_then(|c| {
                 let mut stmt = c
                     .prepare_cached(
                         "SELECT file_rowid, vector FROM file_embeddings
@@ -321,27 +333,17 @@ fn build(inner: &Inner) -> Result<usize> {
     });
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let graph = Hnsw::build(dims, rows, threads);
-    let built = match failed {
-        Some(e) => Err(e),
-        None if inner.semantic.generation.load(Ordering::SeqCst) != generation => Ok(None),
-        None => Ok(Some(graph)),
-    };
-    match built {
-        Ok(graph) => {
-            let n = graph.as_ref().map_or(0, Hnsw::len);
-            inner.semantic.finish_build(generation, graph);
-            tracing::debug!(
-                vectors = n,
-                seconds = started.elapsed().as_secs_f64(),
-                "semantic graph built"
-            );
-            Ok(n)
-        }
-        Err(e) => {
-            inner.semantic.finish_build(generation, None);
-            Err(e)
-        }
+    if let Some(e) = failed {
+        inner.semantic.finish_build(generation, None);
+        return Err(e);
     }
+    let n = inner.semantic.finish_build(generation, Some(graph));
+    tracing::debug!(
+        vectors = n,
+        seconds = started.elapsed().as_secs_f64(),
+        "semantic graph built"
+    );
+    Ok(n)
 }
 
 #[cfg(test)]
