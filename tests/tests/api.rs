@@ -989,8 +989,11 @@ async fn a_crash_loses_no_job() {
 
 #[tokio::test]
 async fn failing_extraction_is_retried_then_recorded_on_the_file() {
-    // A 1 MiB address space is too small for the extraction process to even
-    // start, so every attempt fails the way a parser blowing its limit does.
+    // The limit lands on the extraction process once it has started, before
+    // it reads the job. Past 1 MiB of address space (less than it already
+    // holds) it can map nothing more, so reading a 4 MiB file fails every
+    // attempt, the way a parser blowing its limit does, however far the
+    // process got before the limit landed.
     let (_d, s) = server(&[
         "--extract-memory-mb",
         "1",
@@ -1000,7 +1003,10 @@ async fn failing_extraction_is_retried_then_recorded_on_the_file() {
         "50",
     ])
     .await;
-    let (_, f) = s.upload("doomed.txt", "some text").await.unwrap();
+    let (_, f) = s
+        .upload("doomed.txt", "some text ".repeat(400_000))
+        .await
+        .unwrap();
     let id = f["id"].as_str().unwrap();
     s.wait_tagged(Duration::from_secs(60)).await.unwrap();
     let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
