@@ -319,6 +319,15 @@ pub struct TaggingArgs {
     /// to tag the file.
     #[arg(long, env = "GRAPHFS_TAXONOMY_THRESHOLD", default_value_t = 0.2)]
     pub taxonomy_threshold: f32,
+    /// Least similarity for a topic none of whose words (name, aliases,
+    /// description) the file uses, when its text is in Latin script: such a
+    /// topic is judged by meaning alone, which short texts fool.
+    #[arg(
+        long,
+        env = "GRAPHFS_TAXONOMY_THRESHOLD_BY_MEANING",
+        default_value_t = 0.4
+    )]
+    pub taxonomy_threshold_by_meaning: f32,
     /// Most taxonomy topics given to one file (within --tagger-max-tags).
     #[arg(long, env = "GRAPHFS_TAXONOMY_MAX_TAGS", default_value_t = 2)]
     pub taxonomy_max_tags: usize,

@@ -468,6 +468,7 @@ fn make_tagger(
     )
     .with_zero_shot(ZeroShot {
         threshold: tagging.taxonomy_threshold.clamp(-1.0, 1.0),
+        unsupported_threshold: tagging.taxonomy_threshold_by_meaning.clamp(-1.0, 1.0),
         max_tags: tagging.taxonomy_max_tags.min(max_tags),
         ..ZeroShot::default()
     });

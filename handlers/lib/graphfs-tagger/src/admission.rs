@@ -341,6 +341,7 @@ impl Admission {
             match vocab.match_tag(&p.name, emb, self.config.match_threshold) {
                 Match::Exact(tag) => push(&mut out.tags, tag, p.score, p.source),
                 Match::Similar { tag, similarity } => {
+                    tracing::debug!(proposed = %p.name, %tag, similarity, "proposal matched by meaning");
                     push(&mut out.tags, tag, p.score.min(similarity), p.source)
                 }
                 Match::New => {
@@ -367,6 +368,72 @@ impl Admission {
         out.terms.sort();
         out.terms.dedup();
         Ok(out)
+    }
+
+    /// Counts again, once `file`'s tagging is stored, each candidate it
+    /// proposed and did not get. Another process may have tagged a file
+    /// proposing the same word at the same instant: neither saw the other's
+    /// proposal, which was in neither the index nor this process's log.
+    /// Whichever of the two is stored last sees both here (its count is
+    /// read after its own write), admits the word and queues the proposers
+    /// again, itself included.
+    pub async fn recount_stored(
+        &self,
+        file: &FileRecord,
+        tags: &[ProposedTag],
+        terms: &[String],
+    ) -> Result<(), JobError> {
+        let vocab = self.vocabulary(&file.owner).await?;
+        let mut waiting: Vec<(String, String)> = Vec::new();
+        for name in terms
+            .iter()
+            .filter_map(|t| t.strip_prefix(CANDIDATE_TERM_PREFIX))
+        {
+            let key = variant_key(name);
+            // Admitted already (the file may have been cut to its most
+            // ranked tags): there is nothing to count, and queuing the file
+            // would only cut it again.
+            if vocab.find(name).is_some()
+                || tags.iter().any(|t| variant_key(&t.name) == key)
+                || waiting.iter().any(|(_, k)| *k == key)
+            {
+                continue;
+            }
+            waiting.push((name.to_string(), key));
+        }
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let key_terms: Vec<String> = waiting
+            .iter()
+            .map(|(_, key)| format!("{CANDIDATE_KEY_PREFIX}{key}"))
+            .collect();
+        let stats = self.index.corpus_stats(&file.owner, &key_terms).await?;
+        let required = self.config.required_proposers(stats.documents);
+        for ((name, key), (key_term, proposers)) in waiting
+            .into_iter()
+            .zip(key_terms.iter().zip(stats.document_frequency))
+        {
+            // The count includes this file's own proposal, stored now.
+            if proposers < required {
+                continue;
+            }
+            let _one_at_a_time = self.admitting.lock().await;
+            if self.vocabulary(&file.owner).await?.find(&name).is_some() {
+                continue;
+            }
+            if self.promote(file, &name, &key, key_term).await? {
+                let embedding = self.tag_embeddings(std::slice::from_ref(&name)).await?;
+                self.remember(
+                    &file.owner,
+                    &name,
+                    embedding.into_iter().next().unwrap_or_default(),
+                )
+                .await;
+                self.index.requeue(file.id).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether a candidate (any inflection of it) is proposed by enough of

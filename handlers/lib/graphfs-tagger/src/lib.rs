@@ -21,16 +21,17 @@ pub mod taxonomy;
 pub mod vocab;
 mod worker;
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use graphfs_domain::{FileRecord, GraphIndex, ProposedTag, TagSource};
+use graphfs_domain::{FileRecord, GraphIndex, ProposedTag, TagSource, TaggingOutcome};
 use graphfs_extract::Extracted;
 
 pub use admission::{Admission, AdmissionConfig, DEFAULT_FREQUENCY_SCALE, Proposal};
 pub use taggpt::{TagGptConfig, TagGptTagger, TaggingMode};
-pub use taxonomy::{Taxonomy, Topics};
+pub use taxonomy::{Taxonomy, Topics, ZeroShot};
 pub use worker::{ExtractMode, JobError, SimilarityConfig, Worker, WorkerConfig};
 
 /// What a tagger found for one file.
@@ -55,6 +56,12 @@ pub trait Tagger: Send + Sync + 'static {
         content: &Extracted,
         source: Option<&Path>,
     ) -> Result<TagResult, JobError>;
+
+    /// Called once `outcome` is stored for `file`, its proposals now in the
+    /// index for other taggers (other processes too) to count.
+    async fn stored(&self, _file: &FileRecord, _outcome: &TaggingOutcome) -> Result<(), JobError> {
+        Ok(())
+    }
 }
 
 /// Keyword tags ranked against the corpus and admitted by the owner's
@@ -132,9 +139,12 @@ impl OfflineTagger {
         };
         let terms = self.keywords.terms_for_stats(&candidates);
         let stats = self.index.corpus_stats(&file.owner, &terms).await?;
+        let fragments = self.phrase_fragments(&content.text).await?;
         let mut tags = self.keywords.metadata_tags(&doc);
         for t in self.keywords.rank(&candidates, &stats) {
-            if !tags.iter().any(|m| m.name == t.name) {
+            let fragment =
+                t.source == TagSource::Keyword && fragments.contains(&morph::plural_key(&t.name));
+            if !fragment && !tags.iter().any(|m| m.name == t.name) {
                 tags.push(t);
             }
         }
@@ -143,6 +153,26 @@ impl OfflineTagger {
             terms,
             embedding: None,
         })
+    }
+
+    /// The words `text` uses only inside a taxonomy topic's name of several
+    /// words: those are no keyword tags (the topic is the tag).
+    async fn phrase_fragments(&self, text: &str) -> Result<HashSet<String>, JobError> {
+        let Some(topics) = self.admission.topics() else {
+            return Ok(HashSet::new());
+        };
+        let Some(index) = topics
+            .index()
+            .await
+            .map_err(|e| JobError::Transient(format!("embedding the taxonomy: {e}")))?
+        else {
+            return Ok(HashSet::new());
+        };
+        // A pass over the whole text: on the blocking pool, as the keywords.
+        let text = text.to_string();
+        tokio::task::spawn_blocking(move || index.phrase_fragments(&text))
+            .await
+            .map_err(|e| JobError::Transient(format!("keyword extraction stopped: {e}")))
     }
 
     /// The taxonomy topics nearest to the file's content, and the content's
@@ -169,13 +199,12 @@ impl OfflineTagger {
             metadata: &content.metadata,
         };
         let text = taggpt::embedding_text(&view, &[]);
+        let evidence = taxonomy::Evidence::of(&text);
         let Some(embedding) = taggpt::embed_one(topics.embedder().as_ref(), text).await? else {
             return Ok((Vec::new(), None));
         };
-        let z = &self.zero_shot;
-        tracing::debug!(nearest = ?index.assign(&embedding, -1.0, 2.0, 3), "nearest topics");
         let tags = index
-            .assign(&embedding, z.threshold, z.margin, z.max_tags)
+            .assign(&embedding, evidence.as_ref(), &self.zero_shot)
             .into_iter()
             .map(|(name, score)| ProposedTag {
                 name,
@@ -184,30 +213,6 @@ impl OfflineTagger {
             })
             .collect();
         Ok((tags, Some(embedding)))
-    }
-}
-
-/// How taxonomy topics are assigned by meaning (cosine between the file's
-/// embedding and the topic's).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ZeroShot {
-    /// Least similarity for a topic.
-    pub threshold: f32,
-    /// Topics more than this below the best one are left out.
-    pub margin: f32,
-    /// Most topics per file.
-    pub max_tags: usize,
-}
-
-impl Default for ZeroShot {
-    fn default() -> Self {
-        // Calibrated with all-MiniLM-L6-v2 on `make eval`'s corpus: a recipe
-        // and "cooking" meet at about 0.25, unrelated topics stay under 0.1.
-        ZeroShot {
-            threshold: 0.2,
-            margin: 0.05,
-            max_tags: 2,
-        }
     }
 }
 
@@ -255,5 +260,11 @@ impl Tagger for OfflineTagger {
             terms,
             embedding,
         })
+    }
+
+    async fn stored(&self, file: &FileRecord, outcome: &TaggingOutcome) -> Result<(), JobError> {
+        self.admission
+            .recount_stored(file, &outcome.tags, &outcome.terms)
+            .await
     }
 }

@@ -34,9 +34,59 @@ pub fn variant_key(tag: &str) -> String {
     key
 }
 
+/// A lighter key: each word as written or in its plural (`taxes`/`tax`,
+/// `libraries`/`library`), nothing more. For aliases: an alias is one
+/// chosen word, and its word family is often another concept
+/// (`correspondence`, an alias of "letter", and `corresponding`).
+pub fn plural_key(tag: &str) -> String {
+    let singular = |word: &str| -> String {
+        if word.len() <= 3 || !word.bytes().all(|b| b.is_ascii_lowercase()) {
+            return word.to_string();
+        }
+        if let Some(stem) = word.strip_suffix("ies") {
+            return format!("{stem}y");
+        }
+        for ending in ["sses", "xes", "ches", "shes"] {
+            if word.ends_with(ending) {
+                return word[..word.len() - 2].to_string();
+            }
+        }
+        match word.strip_suffix('s') {
+            Some(stem) if !stem.ends_with('s') && !stem.ends_with('u') => stem.to_string(),
+            _ => word.to_string(),
+        }
+    };
+    tag.split_whitespace()
+        .map(singular)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::variant_key;
+    use super::{plural_key, variant_key};
+
+    #[test]
+    fn plural_keys_join_plurals_only() {
+        for (a, b) in [
+            ("taxes", "tax"),
+            ("libraries", "library"),
+            ("scripts", "script"),
+            ("classes", "class"),
+            ("patches", "patch"),
+            ("data formats", "data format"),
+        ] {
+            assert_eq!(plural_key(a), plural_key(b), "{a} / {b}");
+        }
+        for (a, b) in [
+            ("correspondence", "corresponding"),
+            ("operation", "operating"),
+            ("status", "statu"),
+            ("class", "clas"),
+        ] {
+            assert_ne!(plural_key(a), plural_key(b), "{a} / {b}");
+        }
+    }
 
     #[test]
     fn inflections_share_a_key() {

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use graphfs_domain::{FileRecord, ProposedTag, TagSource, normalize_tag};
+use graphfs_domain::{FileRecord, ProposedTag, TagSource, TaggingOutcome, normalize_tag};
 use graphfs_embeddings::Embedder;
 use graphfs_extract::Extracted;
 
@@ -277,6 +277,12 @@ impl Tagger for TagGptTagger {
             terms,
             embedding: None,
         })
+    }
+
+    async fn stored(&self, file: &FileRecord, outcome: &TaggingOutcome) -> Result<(), JobError> {
+        self.admission
+            .recount_stored(file, &outcome.tags, &outcome.terms)
+            .await
     }
 }
 

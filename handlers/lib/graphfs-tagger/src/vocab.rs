@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use graphfs_embeddings::cosine;
 
-use crate::morph::variant_key;
+use crate::morph::{plural_key, variant_key};
 
 /// A tag of the vocabulary with its embedding.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,8 +25,10 @@ pub struct VocabEntry {
 #[derive(Debug, Clone, Default)]
 pub struct Vocabulary {
     entries: Vec<VocabEntry>,
-    /// Variant key of each name and alias -> the tag it stands for.
+    /// Variant key of each name -> the tag it stands for.
     keys: HashMap<String, String>,
+    /// Plural key of each alias -> the tag it stands for.
+    alias_keys: HashMap<String, String>,
 }
 
 /// How a proposed tag relates to the vocabulary.
@@ -43,15 +45,22 @@ pub enum Match {
 
 impl Vocabulary {
     pub fn new(entries: Vec<VocabEntry>) -> Self {
-        let mut keys = HashMap::new();
+        let (mut keys, mut alias_keys) = (HashMap::new(), HashMap::new());
         // Most used first: a key two tags share goes to the more used one.
         for e in &entries {
-            for name in std::iter::once(&e.name).chain(&e.aliases) {
-                keys.entry(variant_key(name))
+            keys.entry(variant_key(&e.name))
+                .or_insert_with(|| e.name.clone());
+            for alias in &e.aliases {
+                alias_keys
+                    .entry(plural_key(alias))
                     .or_insert_with(|| e.name.clone());
             }
         }
-        Vocabulary { entries, keys }
+        Vocabulary {
+            entries,
+            keys,
+            alias_keys,
+        }
     }
 
     /// The same vocabulary with one more tag (a candidate just admitted).
@@ -61,13 +70,15 @@ impl Vocabulary {
         Vocabulary::new(entries)
     }
 
-    /// The tag whose name or alias is `tag` or an inflection of it.
+    /// The tag whose name is `tag` or an inflection of it, or whose alias
+    /// is `tag` or its plural.
     pub fn find(&self, tag: &str) -> Option<&str> {
         self.entries
             .iter()
             .find(|e| e.name == tag || e.aliases.iter().any(|a| a == tag))
             .map(|e| e.name.as_str())
             .or_else(|| self.keys.get(&variant_key(tag)).map(String::as_str))
+            .or_else(|| self.alias_keys.get(&plural_key(tag)).map(String::as_str))
     }
 
     pub fn len(&self) -> usize {
@@ -325,6 +336,17 @@ mod tests {
             Match::New
         );
         assert_eq!(vocab.nearest(&v(0.0, 1.0), 1)[0].0.name, "cooking");
+        // An alias matches as written or in the plural; its word family
+        // may be another concept.
+        let letters = Vocabulary::new(vec![VocabEntry {
+            name: "letter".into(),
+            aliases: vec!["correspondence".into()],
+            count: 0,
+            embedding: Vec::new(),
+        }]);
+        assert_eq!(letters.find("correspondences"), Some("letter"));
+        assert_eq!(letters.find("letters"), Some("letter"));
+        assert_eq!(letters.find("corresponding"), None);
     }
 
     #[test]

@@ -323,11 +323,16 @@ impl Worker {
         let _ = stop_beat.send(true);
         let _ = beat.await;
         match result {
-            Ok(outcome) => match self.index.complete_job(&job, &outcome).await {
+            Ok((file, outcome)) => match self.index.complete_job(&job, &outcome).await {
                 Ok(true) => {
                     tracing::info!(file = %job.file_id, attempt = job.attempts, tags = outcome.tags.len(), "tagged");
                     if let Some(e) = &outcome.embedding {
                         self.link_similar(job.file_id, e).await;
+                    }
+                    // Best effort: a candidate missed here is counted again
+                    // when the next file proposes it.
+                    if let Err(e) = self.tagger.stored(&file, &outcome).await {
+                        tracing::warn!(error = %e, "cannot count the file's candidates again");
                     }
                 }
                 Ok(false) => {
@@ -431,7 +436,7 @@ impl Worker {
         }
     }
 
-    async fn work(&self, job: &Job) -> Result<TaggingOutcome, Failure> {
+    async fn work(&self, job: &Job) -> Result<(FileRecord, TaggingOutcome), Failure> {
         let file = self.index.get_file_internal(job.file_id).await?;
         let scratch = self
             .config
@@ -482,7 +487,7 @@ impl Worker {
         };
         match degraded {
             Some(reason) => Err(Failure::Degraded(Box::new(outcome), reason)),
-            None => Ok(outcome),
+            None => Ok((file, outcome)),
         }
     }
 

@@ -180,3 +180,63 @@ async fn two_files_tagged_at_once_count_each_others_proposal() {
     stop.send(true).unwrap();
     run.await.unwrap();
 }
+
+/// The outcome a worker stores for a tagging of `text`.
+fn outcome(text: &str, tagged: graphfs_tagger::TagResult) -> TaggingOutcome {
+    TaggingOutcome {
+        text: text.into(),
+        metadata: serde_json::json!({}),
+        media_type: None,
+        tags: tagged.tags,
+        terms: tagged.terms,
+        embedding: None,
+    }
+}
+
+/// Two tagger processes (two admissions over one index) tag a file each at
+/// the same instant: neither sees the other's proposal, which is neither in
+/// the index nor in its own log. Once both are stored, the one stored last
+/// counts both, and both files end with the tag.
+#[tokio::test]
+async fn two_processes_tagging_at_once_count_each_others_proposal() {
+    let env = env().await;
+    let (one, two) = (offline_tagger(&env, 2), offline_tagger(&env, 2));
+    let text_a = "Glaciers carve valleys; a glacier moves.";
+    let text_b = "The glaciers of the Alps: each glacier shrinks.";
+    let a = add_file(&env, "ice.txt", text_a).await;
+    let b = add_file(&env, "alps.txt", text_b).await;
+    let claim = || async {
+        env.index
+            .claim_job("w", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("a queued job")
+    };
+    let (job_a, job_b) = (claim().await, claim().await);
+    assert_eq!((job_a.file_id, job_b.file_id), (a, b));
+    let file_a = env.index.get_file_internal(a).await.unwrap();
+    let file_b = env.index.get_file_internal(b).await.unwrap();
+    let tagged_a = one.tag(&file_a, &plain(text_a), None).await.unwrap();
+    let tagged_b = two.tag(&file_b, &plain(text_b), None).await.unwrap();
+    for tagged in [&tagged_a, &tagged_b] {
+        assert!(
+            !tagged.tags.iter().any(|t| t.name == "glacier"),
+            "{tagged:?}"
+        );
+    }
+    // Stored in turn, each by its own process, as its worker does.
+    let (out_a, out_b) = (outcome(text_a, tagged_a), outcome(text_b, tagged_b));
+    assert!(env.index.complete_job(&job_a, &out_a).await.unwrap());
+    one.stored(&file_a, &out_a).await.unwrap();
+    assert!(env.index.complete_job(&job_b, &out_b).await.unwrap());
+    two.stored(&file_b, &out_b).await.unwrap();
+    // A worker takes what is queued again: both files.
+    let (stop, rx) = watch::channel(false);
+    let run = tokio::spawn(worker(&env, one.clone(), config(&env)).run(rx));
+    for id in [a, b] {
+        let tags = wait_keyword_tag(&env, id, "glacier").await;
+        assert!(tags.contains(&"glacier".to_string()), "{id}: {tags:?}");
+    }
+    stop.send(true).unwrap();
+    run.await.unwrap();
+}
