@@ -278,9 +278,11 @@ pub struct DefaultTaxonomyArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct TaggingArgs {
-    /// Tagging jobs worked on at once by this process (0: none).
-    #[arg(long, env = "GRAPHFS_TAGGER_CONCURRENCY", default_value_t = 2)]
-    pub tagger_concurrency: usize,
+    /// Tagging jobs worked on at once by this process (0: none). Default:
+    /// one more than the CPU cores, at most 4: while one job waits on the
+    /// index or its extraction, the others keep the cores busy.
+    #[arg(long, env = "GRAPHFS_TAGGER_CONCURRENCY")]
+    pub tagger_concurrency: Option<usize>,
     /// Lease on a claimed job; renewed while the job runs, so a handler that
     /// dies loses its jobs to others after this long.
     #[arg(long, env = "GRAPHFS_TAGGER_LEASE_SECONDS", default_value_t = 60)]

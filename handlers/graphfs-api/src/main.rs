@@ -253,7 +253,10 @@ fn spawn_tokens_file_sync(state: SharedState, path: PathBuf, every: Duration) {
 
 fn worker_config(storage: &StorageArgs, t: &TaggingArgs) -> Result<WorkerConfig> {
     let mut cfg = WorkerConfig::new(app::instance_name(), storage.data_dir.join("scratch"));
-    cfg.concurrency = t.tagger_concurrency;
+    cfg.concurrency = t.tagger_concurrency.unwrap_or_else(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (cores + 1).min(4)
+    });
     cfg.lease = Duration::from_secs(t.tagger_lease_seconds.max(1));
     cfg.max_attempts = t.tagger_max_attempts.max(1);
     cfg.backoff_base = Duration::from_millis(t.tagger_backoff_ms);
