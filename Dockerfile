@@ -15,15 +15,17 @@
 #   RUST_BASE, NODE_BASE, PYTHON_BASE   the builder stages' bases
 #   BINARIES=prebuilt   take the binaries and the model from the build context
 #                       instead of building them: the context is then a folder
-#                       holding graphfs, graphfs-operator, models/ and an empty
-#                       var-lib-graphfs/
+#                       holding graphfs, graphfs-operator, models/, ocr/
+#                       (docker/ocr-root.sh) and an empty var-lib-graphfs/
 #
 # Runtime base: distroless "cc". The binaries are linked dynamically against
 # glibc only (libc, libm, libgcc_s, ld-linux): SQLite is compiled in
 # (rusqlite "bundled"), TLS is rustls (ring, plus aws-lc compiled in by the S3
 # SDK), so no OpenSSL or other shared library is needed; distroless/cc is
 # glibc + libgcc and nothing else (no shell, no package manager). The builder
-# is Debian bookworm, the runtime Debian 12 (bookworm): the same glibc.
+# is Debian bookworm, the runtime Debian 12 (bookworm): the same glibc. The
+# graphfs image adds the OCR programs (Tesseract, pdftoppm) and their
+# libraries, taken from the builder's Debian packages (about 70 MB).
 #
 # No HEALTHCHECK: the images run on Kubernetes, whose readiness and liveness
 # probes (GET /readyz and /healthz, set by the operator) do that job, and
@@ -75,14 +77,24 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     make dist-bin CARGO_TARGET_DIR=/src/target DIST_DIR=/out \
  && install -d /out/var-lib-graphfs
 COPY --from=models /models /out/models
+# OCR: Tesseract (English and Simplified Chinese) and pdftoppm with the
+# libraries they load, from the same Debian release as the runtime, as a
+# root folder the runtime stage copies whole (docker/ocr-root.sh).
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim poppler-utils \
+ && rm -rf /var/lib/apt/lists/* \
+ && docker/ocr-root.sh /out/ocr
 
 # ---------------------------------------------------------------------------
 # Binaries built outside (BINARIES=prebuilt): the context holds graphfs,
-# graphfs-operator, models/ and an empty var-lib-graphfs/.
+# graphfs-operator, models/, ocr/ (docker/ocr-root.sh) and an empty
+# var-lib-graphfs/.
 # hadolint ignore=DL3049
 FROM scratch AS prebuilt
 COPY graphfs graphfs-operator /out/
 COPY models /out/models
+COPY ocr /out/ocr
 COPY var-lib-graphfs /out/var-lib-graphfs
 
 # The stage the runtime images copy from: builder or prebuilt.
@@ -136,6 +148,8 @@ LABEL org.opencontainers.image.title="graphfs" \
 
 COPY --from=binaries /out/graphfs /usr/local/bin/graphfs
 COPY --from=binaries /out/models /usr/share/graphfs/all-MiniLM-L6-v2
+# Tesseract and pdftoppm: images and scanned PDFs are read by OCR.
+COPY --from=binaries /out/ocr/ /
 # The embedded backends' data folder (objects + SQLite graph index), owned by
 # the runtime user; an empty folder copied in, because the runtime has no shell.
 COPY --from=binaries --chown=65532:65532 /out/var-lib-graphfs /var/lib/graphfs

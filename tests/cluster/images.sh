@@ -9,7 +9,8 @@
 #   localhost/graphfs/jre:17              base + openjdk-17-jre-headless
 #   ghcr.io/graphfs/graphfs:VERSION       }  the project's Dockerfile, with
 #   ghcr.io/graphfs/graphfs-operator:VERSION }  RUNTIME_BASE=the base above and
-#                                         BINARIES=prebuilt (target/release)
+#                                         BINARIES=prebuilt (target/release;
+#                                         OCR programs by docker/ocr-root.sh)
 #   localhost/graphfs/minio:latest-build  the MinIO tests/minio/install.sh built
 #   localhost/graphfs/neo4j:5.26.30       the Neo4j jars + launcher of tests/neo4j
 #
@@ -128,7 +129,11 @@ for b in graphfs graphfs-operator; do
 done
 MODEL="$CACHE/llm/minilm"
 [ -f "$MODEL/model.safetensors" ] || die "$MODEL not found (tests/deps.sh llm installs it)"
-h="$(hash_of "$TARGET/release/graphfs" "$TARGET/release/graphfs-operator" "$MODEL" "$ROOT/Dockerfile" | cut -c1-16)-$base_h"
+# OCR programs and libraries from this machine's Debian packages (tests/deps.sh
+# installs them), as the Dockerfile's builder takes them from its own.
+OCR_PKGS=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim poppler-utils)
+ocr_h="$(packages_hash "$(hash_of "$ROOT/docker/ocr-root.sh")" "${OCR_PKGS[@]}")"
+h="$(hash_of "$TARGET/release/graphfs" "$TARGET/release/graphfs-operator" "$MODEL" "$ROOT/Dockerfile" | cut -c1-16)-$base_h-$ocr_h"
 for target in graphfs graphfs-operator; do
   image="ghcr.io/graphfs/$target:$VERSION"
   up_to_date "$target" "$image" "$h" && continue
@@ -136,6 +141,7 @@ for target in graphfs graphfs-operator; do
     rm -rf "$ctx"; mkdir -p "$ctx/models" "$ctx/var-lib-graphfs"
     cp "$TARGET/release/graphfs" "$TARGET/release/graphfs-operator" "$ctx/"
     cp "$MODEL"/config.json "$MODEL"/tokenizer.json "$MODEL"/model.safetensors "$ctx/models/"
+    "$ROOT/docker/ocr-root.sh" "$ctx/ocr" || die "collecting the OCR programs failed"
     echo "$h" > "$ctx/.hash"
   fi
   stage="$target"; [ "$target" = graphfs-operator ] && stage=operator

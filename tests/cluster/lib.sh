@@ -157,6 +157,13 @@ api_checks() {
     cmp "$1/range.bin" <(tail -c +1001 "$2" | head -c 1000)' "$big_id" "$ART" "$big"
   check "list shows both files" bash -c 'api GET "/api/v1/files?limit=100" | jq -e "[.items[].name] | (index(\"titan.txt\") != null and index(\"big.bin\") != null)"'
   check "search finds the small file by a word" bash -c 'api GET "/api/v1/search?q=rocket" | jq -e "[.items[] | (.file.name // .name)] | index(\"titan.txt\") != null"'
+  # OCR in the tagger pods (Tesseract in the image): a screenshot's words
+  # are its text, so search finds it by them.
+  pango-view -q --font="WenQuanYi Micro Hei 28" --dpi=150 --margin=40 --background=white \
+    --foreground=black --text="Zeppelin hangar inspection checklist" -o "$ART/hangar.png"
+  check "upload a screenshot with text" bash -c 'upload hangar.png "$0" | jq -e .id' "$ART/hangar.png"
+  check "OCR in a tagger pod: search finds the screenshot by a word in the picture" until_ok 180 bash -c \
+    'api GET "/api/v1/search?q=zeppelin" | jq -e "[.items[] | (.file.name // .name)] | index(\"hangar.png\") != null"'
   # A keyword becomes a tag once two files propose it: a second file on
   # the same subject gives both the tag they share (the first is tagged
   # again by a tagger pod).
