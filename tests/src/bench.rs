@@ -22,6 +22,8 @@ use graphfs_domain::Similarity;
 use graphfs_e2e::servers::ExternalServer;
 use graphfs_e2e::{Server, proc_status_kib, reset_peak_rss};
 
+#[path = "bench/scale.rs"]
+mod scale;
 #[path = "bench/semantic.rs"]
 mod semantic;
 
@@ -693,7 +695,22 @@ async fn semantic_benchmarks() -> Result<()> {
     Ok(())
 }
 
-/// How many tags the Neo4j search corpus uses.
+/// Name, full-text and tag queries over SQLite at 10k, 100k and 1M files;
+/// `GRAPHFS_BENCH_SCALE_FILES` (e.g. `10000,100000`) picks other sizes.
+async fn search_scale_benchmarks() -> Result<()> {
+    let sizes: Vec<usize> = std::env::var("GRAPHFS_BENCH_SCALE_FILES")
+        .unwrap_or_else(|_| "10000,100000,1000000".into())
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .parse()
+                .context("GRAPHFS_BENCH_SCALE_FILES: a list of numbers")
+        })
+        .collect::<Result<_>>()?;
+    scale::sqlite(&sizes, 300).await
+}
+
+/// How many tags the search corpora use.
 const CORPUS_TAGS: usize = 40;
 
 fn corpus_tag(k: usize) -> String {
@@ -723,6 +740,9 @@ async fn main() -> Result<()> {
         neo4j_search(&minio, &neo4j, 10_000, 300).await?;
         return neo4j_search(&minio, &neo4j, 100_000, 300).await;
     }
+    if std::env::args().any(|a| a == "--scale-only") {
+        return search_scale_benchmarks().await;
+    }
     if std::env::args().any(|a| a == "--semantic-only") {
         return semantic_benchmarks().await;
     }
@@ -736,6 +756,7 @@ async fn main() -> Result<()> {
         small_uploads(4000, 16).await?;
         large_upload(256).await?;
         search_latency(10_000, 600).await?;
+        search_scale_benchmarks().await?;
         semantic_benchmarks().await?;
         tagging_benchmarks().await?;
     }

@@ -3,12 +3,24 @@
 #[allow(unused_imports)]
 use super::*;
 
+/// Tagged files at which a listing by tag stops reading every one of them
+/// and walks the owner's files in the listing's order instead, each checked
+/// for the tag, until the page is full. Below it the tagged files are read
+/// and sorted (a walk could read the whole store for a rare tag); above it
+/// the walk reads about limit ÷ (the tag's share of the files) files.
+const TAG_WALK_MIN: i64 = 2000;
+
+/// The listing is the owner's files (walked in order through the
+/// `(owner, key, id)` indexes, so a page costs a page, not the store) and
+/// the files shared with the viewer, each limited to the page and merged.
 pub(super) fn list_files_blocking(
     conn: &Connection,
     viewer: &str,
     q: &FileQuery,
 ) -> Result<Page<FileRecord>> {
-    let mut sql = format!("SELECT {FILE_COLUMNS} FROM files f WHERE {VISIBLE}");
+    // Conditions on `f` that both halves share, and the rows they start from.
+    let mut conds = String::new();
+    let mut source = "files f".to_string();
     let mut args: Vec<(String, rusqlite::types::Value)> =
         vec![(":viewer".into(), viewer.to_string().into())];
     if !q.tags.is_empty() {
@@ -26,33 +38,53 @@ pub(super) fn list_files_blocking(
                 None => {}
             }
         }
+        ids.sort_unstable();
+        ids.dedup();
         if ids.is_empty() {
             return Ok(Page {
                 items: vec![],
                 next_cursor: None,
             });
         }
+        // The ids are integers from our own table, not user text.
         let list = ids
             .iter()
             .map(|i| i.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        // The ids are integers from our own table, not user text.
-        sql.push_str(&format!(
-            " AND f.rowid IN (SELECT file_rowid FROM file_tags WHERE tag_id IN ({list})
-              GROUP BY file_rowid HAVING COUNT(*) >= {})",
-            if q.tag_match == TagMatch::All {
-                ids.len()
-            } else {
-                1
-            }
-        ));
+        let need = if q.tag_match == TagMatch::All {
+            ids.len()
+        } else {
+            1
+        };
+        let tagged: i64 = conn
+            .query_row(
+                &format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM file_tags WHERE tag_id IN ({list}) LIMIT {TAG_WALK_MIN})"
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        if tagged < TAG_WALK_MIN {
+            // CROSS JOIN: the tagged files are the outer loop.
+            source = format!(
+                "(SELECT file_rowid FROM file_tags WHERE tag_id IN ({list})
+                  GROUP BY file_rowid HAVING COUNT(*) >= {need}) tagged
+                 CROSS JOIN files f ON f.rowid = tagged.file_rowid"
+            );
+        } else {
+            conds.push_str(&format!(
+                " AND (SELECT COUNT(*) FROM file_tags t
+                       WHERE t.file_rowid = f.rowid AND t.tag_id IN ({list})) >= {need}"
+            ));
+        }
     }
     if let Some(mt) = &q.media_type {
         if mt.ends_with('/') {
-            sql.push_str(" AND substr(f.media_type, 1, length(:mt)) = :mt");
+            conds.push_str(" AND substr(f.media_type, 1, length(:mt)) = :mt");
         } else {
-            sql.push_str(" AND f.media_type = :mt");
+            conds.push_str(" AND f.media_type = :mt");
         }
         args.push((":mt".into(), mt.clone().into()));
     }
@@ -61,20 +93,21 @@ pub(super) fn list_files_blocking(
         .as_ref()
         .and_then(|fd| folder_condition(fd).map(|c| (c, fd.path.clone())))
     {
-        sql.push_str(cond.0);
+        conds.push_str(cond.0);
         args.push((":fd".into(), cond.1.into()));
     }
-    match q.shared {
-        Some(true) => sql.push_str(" AND f.owner <> :viewer"),
-        Some(false) => sql.push_str(" AND f.owner = :viewer"),
-        None => {}
-    }
     if let Some(p) = &q.name_prefix {
-        sql.push_str(" AND substr(f.name, 1, length(:np)) = :np");
+        // The range lets the (owner, name) index find the names; the prefix
+        // test keeps the answer exact.
+        conds.push_str(" AND f.name >= :np AND substr(f.name, 1, length(:np)) = :np");
         args.push((":np".into(), p.clone().into()));
+        if let Some(end) = prefix_end(p) {
+            conds.push_str(" AND f.name < :np_end");
+            args.push((":np_end".into(), end.into()));
+        }
     }
     if let Some(s) = q.status {
-        sql.push_str(" AND f.status = :status");
+        conds.push_str(" AND f.status = :status");
         args.push((":status".into(), s.as_str().to_string().into()));
     }
     let Keyset { field, cmp, dir } = Keyset::of(q.sort, q.order);
@@ -85,17 +118,33 @@ pub(super) fn list_files_blocking(
             CursorKey::Text(s) => s.into(),
             CursorKey::Number(n) => n.into(),
         };
-        sql.push_str(&format!(
+        conds.push_str(&format!(
             " AND ({key_col} {cmp} :ck OR ({key_col} = :ck AND f.id {cmp} :cid))"
         ));
         args.push((":ck".into(), key));
         args.push((":cid".into(), c.id.into()));
     }
     let limit = q.limit.clamp(1, 1000);
-    sql.push_str(&format!(
-        " ORDER BY {key_col} {dir}, f.id {dir} LIMIT {}",
-        limit + 1
-    ));
+    let page = |whose: &str| {
+        format!(
+            "SELECT {FILE_COLUMNS} FROM {source} WHERE {whose}{conds}
+             ORDER BY {key_col} {dir}, f.id {dir} LIMIT {}",
+            limit + 1
+        )
+    };
+    let own = page("f.owner = :viewer");
+    let shared = page(
+        "f.owner <> :viewer AND f.rowid IN (SELECT file_rowid FROM shares WHERE user_id = :viewer)",
+    );
+    let sql = match q.shared {
+        Some(false) => own,
+        Some(true) => shared,
+        None => format!(
+            "SELECT * FROM (SELECT * FROM ({own}) UNION ALL SELECT * FROM ({shared}))
+             ORDER BY {field} {dir}, id {dir} LIMIT {}",
+            limit + 1
+        ),
+    };
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let named: Vec<(&str, &dyn rusqlite::ToSql)> = args
         .iter()
@@ -116,6 +165,20 @@ pub(super) fn list_files_blocking(
         _ => None,
     };
     Ok(Page { items, next_cursor })
+}
+
+/// The least string above every string that starts with `prefix`: its last
+/// character moved on by one. `None` when there is none to move to.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 #[async_trait]
@@ -329,5 +392,25 @@ impl FileCatalog for SqliteGraphIndex {
             id.map(|s| s.parse().map_err(Error::internal)).transpose()
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn a_prefix_ends_where_its_last_character_moves_on() {
+        assert_eq!(prefix_end("f-1").as_deref(), Some("f-2"));
+        assert_eq!(prefix_end("报告").as_deref(), Some("报呋"));
+        // Surrogates are no characters: the next one is U+E000.
+        assert_eq!(prefix_end("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        assert_eq!(prefix_end(""), None);
+        // Every name with the prefix sorts below the end, as SQLite compares.
+        for name in ["f-1", "f-1\u{10FFFF}zz", "f-19999"] {
+            assert!(name < prefix_end("f-1").unwrap().as_str());
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! Ranked full-text search ([`TextSearch`]) over FTS5 with snippets.
 
+use std::collections::HashMap;
+
 #[allow(unused_imports)]
 use super::*;
 
@@ -21,35 +23,24 @@ pub(super) fn search_blocking(
         .map(str::to_lowercase)
         .collect();
     let in_folder = folder.and_then(folder_condition).unwrap_or_default();
-    let limit = limit as i64;
     // All terms first; when that finds nothing, any term.
     for joiner in [" AND ", " OR "] {
         let expr = terms.join(joiner);
-        let sql = format!(
-            "SELECT {FILE_COLUMNS}, bm25(files_fts, 10.0, 1.0, 5.0) AS rank,
-                    snippet(files_fts, 1, '[', ']', '…', 16)
-             FROM files_fts JOIN files f ON f.rowid = files_fts.rowid
-             WHERE files_fts MATCH :expr AND {VISIBLE}{in_folder}
-             ORDER BY rank LIMIT :limit"
-        );
-        let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
-        let mut args: Vec<(&str, &dyn rusqlite::ToSql)> =
-            vec![(":expr", &expr), (":viewer", &viewer), (":limit", &limit)];
-        if let (Some(fd), true) = (folder, !in_folder.is_empty()) {
-            args.push((":fd", &fd.path));
-        }
-        let rows: Vec<(FileRow, f64, Option<String>)> = stmt
-            .query_map(args.as_slice(), |r| {
-                Ok((file_from_row(r)?, r.get(14)?, r.get(15)?))
-            })
-            .map_err(db_err)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(db_err)?;
-        if rows.is_empty() {
+        let found = ranked_visible(conn, viewer, &expr, folder, in_folder, limit)?;
+        if found.is_empty() {
             continue;
         }
-        let mut hits = Vec::with_capacity(rows.len());
-        for (row, rank, snippet) in rows {
+        let mut hits = Vec::with_capacity(found.len());
+        for (row, rank) in found {
+            let snippet: Option<String> = conn
+                .prepare_cached(
+                    "SELECT snippet(files_fts, 1, '[', ']', '…', 16) FROM files_fts
+                     WHERE files_fts MATCH ?1 AND rowid = ?2",
+                )
+                .and_then(|mut st| st.query_row(params![expr, row.rowid], |r| r.get(0)))
+                .optional()
+                .map_err(db_err)?
+                .flatten();
             let file = complete(conn, row).map_err(db_err)?;
             let snippet = snippet.filter(|s| s.contains('[')).map(|s| unspace_cjk(&s));
             hits.push(SearchHit::new(file, -rank, &lowered, snippet));
@@ -57,6 +48,104 @@ pub(super) fn search_blocking(
         return Ok(hits);
     }
     Ok(vec![])
+}
+
+/// Ranked candidates per file wanted at first; more while too few of them
+/// are the viewer's to see, up to [`MAX_RANKED`].
+const RANKED_PER_RESULT: usize = 4;
+const MAX_RANKED: usize = 4096;
+
+/// The `limit` best-ranked files matching `expr` that `viewer` may see, with
+/// their bm25 rank. FTS5 ranks alone first (reading no file row), then only
+/// the best candidates are looked up and checked: a file row and its
+/// visibility per match cost more than the ranking itself.
+fn ranked_visible(
+    conn: &Connection,
+    viewer: &str,
+    expr: &str,
+    folder: Option<&FolderFilter>,
+    in_folder: &str,
+    limit: usize,
+) -> Result<Vec<(FileRow, f64)>> {
+    let mut want = (limit * RANKED_PER_RESULT).max(64);
+    loop {
+        let ranked: Vec<(i64, f64)> = conn
+            .prepare_cached(
+                "SELECT rowid, bm25(files_fts, 10.0, 1.0, 5.0) AS rank FROM files_fts
+                 WHERE files_fts MATCH ?1 ORDER BY rank LIMIT ?2",
+            )
+            .and_then(|mut st| {
+                st.query_map(params![expr, want as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .map_err(db_err)?;
+        let exhausted = ranked.len() < want;
+        if ranked.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The rowids are integers from the index itself, not user text.
+        let list = ranked
+            .iter()
+            .map(|(r, _)| r.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "SELECT {FILE_COLUMNS} FROM files f WHERE f.rowid IN ({list}) AND {VISIBLE}{in_folder}"
+        );
+        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
+        let mut args: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":viewer", &viewer)];
+        if let (Some(fd), true) = (folder, !in_folder.is_empty()) {
+            args.push((":fd", &fd.path));
+        }
+        let mut visible: HashMap<i64, FileRow> = stmt
+            .query_map(args.as_slice(), file_from_row)
+            .map_err(db_err)?
+            .map(|r| r.map(|row| (row.rowid, row)))
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db_err)?;
+        let found: Vec<(FileRow, f64)> = ranked
+            .into_iter()
+            .filter_map(|(rowid, rank)| visible.remove(&rowid).map(|row| (row, rank)))
+            .take(limit)
+            .collect();
+        if found.len() == limit || exhausted {
+            return Ok(found);
+        }
+        if want >= MAX_RANKED {
+            // Most matches are others' files: rank only the viewer's.
+            return ranked_visible_joined(conn, viewer, expr, folder, in_folder, limit);
+        }
+        want = (want * 4).min(MAX_RANKED);
+    }
+}
+
+/// The same, ranking only the files `viewer` may see: for a viewer who
+/// sees few of the matches.
+fn ranked_visible_joined(
+    conn: &Connection,
+    viewer: &str,
+    expr: &str,
+    folder: Option<&FolderFilter>,
+    in_folder: &str,
+    limit: usize,
+) -> Result<Vec<(FileRow, f64)>> {
+    let sql = format!(
+        "SELECT {FILE_COLUMNS}, bm25(files_fts, 10.0, 1.0, 5.0) AS rank
+         FROM files_fts JOIN files f ON f.rowid = files_fts.rowid
+         WHERE files_fts MATCH :expr AND {VISIBLE}{in_folder}
+         ORDER BY rank LIMIT :limit"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let limit = limit as i64;
+    let mut args: Vec<(&str, &dyn rusqlite::ToSql)> =
+        vec![(":expr", &expr), (":viewer", &viewer), (":limit", &limit)];
+    if let (Some(fd), true) = (folder, !in_folder.is_empty()) {
+        args.push((":fd", &fd.path));
+    }
+    stmt.query_map(args.as_slice(), |r| Ok((file_from_row(r)?, r.get(14)?)))
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(db_err)
 }
 
 #[async_trait]
