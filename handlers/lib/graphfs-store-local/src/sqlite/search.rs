@@ -26,7 +26,13 @@ pub(super) fn search_blocking(
     // All terms first; when that finds nothing, any term.
     for joiner in [" AND ", " OR "] {
         let expr = terms.join(joiner);
-        let found = ranked_visible(conn, viewer, &expr, folder, in_folder, limit)?;
+        let query = Matching {
+            expr: &expr,
+            viewer,
+            folder,
+            in_folder,
+        };
+        let found = ranked_visible(conn, &query, limit)?;
         if found.is_empty() {
             continue;
         }
@@ -54,6 +60,29 @@ pub(super) fn search_blocking(
 /// are the viewer's to see, up to [`MAX_RANKED`].
 const RANKED_PER_RESULT: usize = 4;
 const MAX_RANKED: usize = 4096;
+/// bm25 with the name weighing most, then tags, then text.
+const RANK: &str = "bm25(files_fts, 10.0, 1.0, 5.0)";
+
+/// One full-text query: the FTS5 expression, whose files are looked at, and
+/// where.
+struct Matching<'a> {
+    expr: &'a str,
+    viewer: &'a str,
+    folder: Option<&'a FolderFilter>,
+    /// `folder`'s SQL condition on `f` (empty for every folder).
+    in_folder: &'a str,
+}
+
+impl Matching<'_> {
+    /// The named arguments of the viewer and folder conditions.
+    fn args(&self) -> Vec<(&str, &dyn rusqlite::ToSql)> {
+        let mut args: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":viewer", &self.viewer)];
+        if let (Some(fd), true) = (self.folder, !self.in_folder.is_empty()) {
+            args.push((":fd", &fd.path));
+        }
+        args
+    }
+}
 
 /// The `limit` best-ranked files matching `expr` that `viewer` may see, with
 /// their bm25 rank. FTS5 ranks alone first (reading no file row), then only
@@ -61,21 +90,18 @@ const MAX_RANKED: usize = 4096;
 /// visibility per match cost more than the ranking itself.
 fn ranked_visible(
     conn: &Connection,
-    viewer: &str,
-    expr: &str,
-    folder: Option<&FolderFilter>,
-    in_folder: &str,
+    q: &Matching<'_>,
     limit: usize,
 ) -> Result<Vec<(FileRow, f64)>> {
     let mut want = (limit * RANKED_PER_RESULT).max(64);
+    let ranking = format!(
+        "SELECT rowid, {RANK} AS rank FROM files_fts WHERE files_fts MATCH ?1 ORDER BY rank LIMIT ?2"
+    );
     loop {
         let ranked: Vec<(i64, f64)> = conn
-            .prepare_cached(
-                "SELECT rowid, bm25(files_fts, 10.0, 1.0, 5.0) AS rank FROM files_fts
-                 WHERE files_fts MATCH ?1 ORDER BY rank LIMIT ?2",
-            )
+            .prepare_cached(&ranking)
             .and_then(|mut st| {
-                st.query_map(params![expr, want as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                st.query_map(params![q.expr, want as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect()
             })
             .map_err(db_err)?;
@@ -90,15 +116,12 @@ fn ranked_visible(
             .collect::<Vec<_>>()
             .join(",");
         let sql = format!(
-            "SELECT {FILE_COLUMNS} FROM files f WHERE f.rowid IN ({list}) AND {VISIBLE}{in_folder}"
+            "SELECT {FILE_COLUMNS} FROM files f WHERE f.rowid IN ({list}) AND {VISIBLE}{}",
+            q.in_folder
         );
         let mut stmt = conn.prepare(&sql).map_err(db_err)?;
-        let mut args: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":viewer", &viewer)];
-        if let (Some(fd), true) = (folder, !in_folder.is_empty()) {
-            args.push((":fd", &fd.path));
-        }
         let mut visible: HashMap<i64, FileRow> = stmt
-            .query_map(args.as_slice(), file_from_row)
+            .query_map(q.args().as_slice(), file_from_row)
             .map_err(db_err)?
             .map(|r| r.map(|row| (row.rowid, row)))
             .collect::<rusqlite::Result<_>>()
@@ -113,7 +136,7 @@ fn ranked_visible(
         }
         if want >= MAX_RANKED {
             // Most matches are others' files: rank only the viewer's.
-            return ranked_visible_joined(conn, viewer, expr, folder, in_folder, limit);
+            return ranked_visible_joined(conn, q, limit);
         }
         want = (want * 4).min(MAX_RANKED);
     }
@@ -123,25 +146,21 @@ fn ranked_visible(
 /// sees few of the matches.
 fn ranked_visible_joined(
     conn: &Connection,
-    viewer: &str,
-    expr: &str,
-    folder: Option<&FolderFilter>,
-    in_folder: &str,
+    q: &Matching<'_>,
     limit: usize,
 ) -> Result<Vec<(FileRow, f64)>> {
     let sql = format!(
-        "SELECT {FILE_COLUMNS}, bm25(files_fts, 10.0, 1.0, 5.0) AS rank
+        "SELECT {FILE_COLUMNS}, {RANK} AS rank
          FROM files_fts JOIN files f ON f.rowid = files_fts.rowid
-         WHERE files_fts MATCH :expr AND {VISIBLE}{in_folder}
-         ORDER BY rank LIMIT :limit"
+         WHERE files_fts MATCH :expr AND {VISIBLE}{}
+         ORDER BY rank LIMIT :limit",
+        q.in_folder
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let limit = limit as i64;
-    let mut args: Vec<(&str, &dyn rusqlite::ToSql)> =
-        vec![(":expr", &expr), (":viewer", &viewer), (":limit", &limit)];
-    if let (Some(fd), true) = (folder, !in_folder.is_empty()) {
-        args.push((":fd", &fd.path));
-    }
+    let mut args = q.args();
+    args.push((":expr", &q.expr));
+    args.push((":limit", &limit));
     stmt.query_map(args.as_slice(), |r| Ok((file_from_row(r)?, r.get(14)?)))
         .map_err(db_err)?
         .collect::<rusqlite::Result<_>>()
