@@ -680,16 +680,7 @@ async fn neo4j_search(
 /// checked against reads every vector, so fewer queries check at 1M.
 /// `GRAPHFS_BENCH_SEMANTIC_FILES` (e.g. `10000,100000`) picks other sizes.
 async fn semantic_benchmarks() -> Result<()> {
-    let sizes: Vec<usize> = std::env::var("GRAPHFS_BENCH_SEMANTIC_FILES")
-        .unwrap_or_else(|_| "10000,100000,1000000".into())
-        .split(',')
-        .map(|n| {
-            n.trim()
-                .parse()
-                .context("GRAPHFS_BENCH_SEMANTIC_FILES: a list of numbers")
-        })
-        .collect::<Result<_>>()?;
-    for files in sizes {
+    for files in store_sizes("GRAPHFS_BENCH_SEMANTIC_FILES")? {
         semantic::sqlite(files, 300, (1_000_000 / files.max(1)).clamp(20, 100)).await?;
     }
     Ok(())
@@ -698,16 +689,36 @@ async fn semantic_benchmarks() -> Result<()> {
 /// Name, full-text and tag queries over SQLite at 10k, 100k and 1M files;
 /// `GRAPHFS_BENCH_SCALE_FILES` (e.g. `10000,100000`) picks other sizes.
 async fn search_scale_benchmarks() -> Result<()> {
-    let sizes: Vec<usize> = std::env::var("GRAPHFS_BENCH_SCALE_FILES")
+    scale::sqlite(&store_sizes("GRAPHFS_BENCH_SCALE_FILES")?, 300).await
+}
+
+/// The store sizes a bench runs at: 10k, 100k and 1M files, or the list in
+/// `variable` (`10000,100000`).
+fn store_sizes(variable: &str) -> Result<Vec<usize>> {
+    std::env::var(variable)
         .unwrap_or_else(|_| "10000,100000,1000000".into())
         .split(',')
         .map(|n| {
             n.trim()
                 .parse()
-                .context("GRAPHFS_BENCH_SCALE_FILES: a list of numbers")
+                .with_context(|| format!("{variable}: a list of numbers"))
         })
-        .collect::<Result<_>>()?;
-    scale::sqlite(&sizes, 300).await
+        .collect()
+}
+
+/// A file of `owner` in `/`, as the API creates it for an upload.
+fn bench_file(owner: &str, name: String) -> graphfs_domain::NewFile {
+    let id = graphfs_domain::FileId::new();
+    graphfs_domain::NewFile {
+        id,
+        object_key: id.object_key(),
+        owner: owner.into(),
+        name,
+        folder: "/".into(),
+        size: 400,
+        sha256: "00".repeat(32),
+        media_type: "text/plain".into(),
+    }
 }
 
 /// How many tags the search corpora use.

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use futures::StreamExt;
-use graphfs_domain::{FileId, GraphIndex, NewFile, ProposedTag, TagSource, TaggingOutcome};
+use graphfs_domain::{GraphIndex, ProposedTag, TagSource, TaggingOutcome};
 use graphfs_e2e::Server;
 use graphfs_store_local::SqliteGraphIndex;
 
-use super::{CORPUS_TAGS, WORDS, corpus_tag, query_latencies};
+use super::{CORPUS_TAGS, WORDS, bench_file, corpus_tag, query_latencies};
 
 /// The user the bench server's token belongs to.
 const OWNER: &str = "dev";
@@ -63,23 +63,12 @@ pub async fn sqlite(sizes: &[usize], queries: usize) -> Result<()> {
 async fn fill(index: &dyn GraphIndex, from: usize, to: usize) -> Result<()> {
     futures::stream::iter(from..to)
         .map(|n| async move {
-            let id = FileId::new();
-            index
-                .create_file(NewFile {
-                    id,
-                    object_key: id.object_key(),
-                    owner: OWNER.into(),
-                    name: format!(
-                        "{}-{}-{n}.txt",
-                        WORDS[n % WORDS.len()],
-                        WORDS[(n / 3) % WORDS.len()]
-                    ),
-                    folder: "/".into(),
-                    size: 400,
-                    sha256: "00".repeat(32),
-                    media_type: "text/plain".into(),
-                })
-                .await?;
+            let name = format!(
+                "{}-{}-{n}.txt",
+                WORDS[n % WORDS.len()],
+                WORDS[(n / 3) % WORDS.len()]
+            );
+            index.create_file(bench_file(OWNER, name)).await?;
             let job = index
                 .claim_job("bench", Duration::from_secs(3600))
                 .await?

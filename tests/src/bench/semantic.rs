@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use futures::StreamExt;
-use graphfs_domain::{FileId, GraphIndex, NewFile, Similarity, TaggingOutcome};
+use graphfs_domain::{FileId, GraphIndex, Similarity, TaggingOutcome};
 use graphfs_store_local::{DEFAULT_SEMANTIC_INDEX_MIN_FILES, SqliteGraphIndex};
 
-use super::{percentile, rss_kib};
+use super::{bench_file, percentile, rss_kib};
 
 pub const DIM: usize = 384;
 const TOPICS: u64 = 1000;
@@ -51,18 +51,8 @@ pub fn seed_of(id: &str) -> u64 {
 async fn fill(index: &dyn GraphIndex, files: usize) -> Result<()> {
     futures::stream::iter(0..files)
         .map(|n| async move {
-            let id = FileId::new();
             index
-                .create_file(NewFile {
-                    id,
-                    object_key: id.object_key(),
-                    owner: OWNER.into(),
-                    name: format!("doc-{n}.txt"),
-                    folder: "/".into(),
-                    size: 1,
-                    sha256: "00".repeat(32),
-                    media_type: "text/plain".into(),
-                })
+                .create_file(bench_file(OWNER, format!("doc-{n}.txt")))
                 .await
         })
         .buffer_unordered(8)
