@@ -108,6 +108,17 @@ struct Proposals {
     prune_at: usize,
 }
 
+/// What became of a new candidate ([`Admission::count`]).
+#[derive(Debug, PartialEq)]
+enum Counted {
+    /// It is this vocabulary tag already.
+    Known(String),
+    /// Enough files propose it: it joined the vocabulary.
+    Admitted,
+    /// Too few files propose it yet.
+    Waiting,
+}
+
 /// Owners' vocabularies (cached) and the admission of proposed tags.
 pub struct Admission {
     index: Arc<dyn GraphIndex>,
@@ -345,23 +356,21 @@ impl Admission {
                     push(&mut out.tags, tag, p.score.min(similarity), p.source)
                 }
                 Match::New => {
-                    let _one_at_a_time = self.admitting.lock().await;
-                    // Another file may have admitted it (or an inflection)
-                    // while this one waited.
-                    if let Some(tag) = self.vocabulary(&file.owner).await?.find(&p.name) {
-                        push(&mut out.tags, tag.to_string(), p.score, p.source);
-                        continue;
-                    }
                     let key = variant_key(&p.name);
                     let key_term = format!("{CANDIDATE_KEY_PREFIX}{key}");
-                    out.terms.push(format!("{CANDIDATE_TERM_PREFIX}{}", p.name));
-                    out.terms.push(key_term.clone());
-                    if self.promote(file, &p.name, &key, &key_term).await? {
-                        self.remember(&file.owner, &p.name, embedding).await;
-                        push(&mut out.tags, p.name, p.score, p.source);
-                    } else {
-                        self.note_proposal(&file.owner, &key, file.id).await;
+                    match self
+                        .count(file, &p.name, &key, &key_term, embedding)
+                        .await?
+                    {
+                        Counted::Known(tag) => {
+                            push(&mut out.tags, tag, p.score, p.source);
+                            continue;
+                        }
+                        Counted::Admitted => push(&mut out.tags, p.name.clone(), p.score, p.source),
+                        Counted::Waiting => {}
                     }
+                    out.terms.push(format!("{CANDIDATE_TERM_PREFIX}{}", p.name));
+                    out.terms.push(key_term);
                 }
             }
         }
@@ -418,22 +427,38 @@ impl Admission {
             if proposers < required {
                 continue;
             }
-            let _one_at_a_time = self.admitting.lock().await;
-            if self.vocabulary(&file.owner).await?.find(&name).is_some() {
-                continue;
-            }
-            if self.promote(file, &name, &key, key_term).await? {
-                let embedding = self.tag_embeddings(std::slice::from_ref(&name)).await?;
-                self.remember(
-                    &file.owner,
-                    &name,
-                    embedding.into_iter().next().unwrap_or_default(),
-                )
-                .await;
+            let embedding = self.tag_embeddings(std::slice::from_ref(&name)).await?;
+            let embedding = embedding.into_iter().next().unwrap_or_default();
+            if self.count(file, &name, &key, key_term, embedding).await? == Counted::Admitted {
                 self.index.requeue(file.id).await?;
             }
         }
         Ok(())
+    }
+
+    /// Counts a candidate that `file` proposes, one candidate at a time (so
+    /// that two files proposing two inflections at once give one tag): the
+    /// tag it already is (another file may have admitted it, or an
+    /// inflection, while this one waited), else admitted now if enough
+    /// files propose it, else noted as proposed by `file`.
+    async fn count(
+        &self,
+        file: &FileRecord,
+        name: &str,
+        key: &str,
+        key_term: &str,
+        embedding: Vec<f32>,
+    ) -> Result<Counted, JobError> {
+        let _one_at_a_time = self.admitting.lock().await;
+        if let Some(tag) = self.vocabulary(&file.owner).await?.find(name) {
+            return Ok(Counted::Known(tag.to_string()));
+        }
+        if self.promote(file, name, key, key_term).await? {
+            self.remember(&file.owner, name, embedding).await;
+            return Ok(Counted::Admitted);
+        }
+        self.note_proposal(&file.owner, key, file.id).await;
+        Ok(Counted::Waiting)
     }
 
     /// Whether a candidate (any inflection of it) is proposed by enough of
