@@ -93,13 +93,29 @@ impl Neo4jGraphIndex {
                  SET f.shared_with = [x IN f.shared_with WHERE NOT x IN $unshare AND NOT x IN $share] + $share
                  SET f.viewers = reduce(v = f.owner, u IN f.shared_with | v + ' ' + u), f.updated_at = $now",
             )
-            .param("id", sid)
+            .param("id", sid.clone())
             .param("share", change.share_with().to_vec())
             .param("unshare", change.unshare().to_vec())
             .param("now", stored_time(Utc::now())),
         )
         .await
         .map_err(db_err)?;
+        // The links the listing of shared files starts from (listing.rs).
+        if change.share_with().len() + change.unshare().len() > 0 {
+            txn.run(
+                query(
+                    "MATCH (f:File {id: $id})
+                     CALL { WITH f MATCH (f)-[s:SHARED_WITH]->(u:User) WHERE u.id IN $unshare DELETE s }
+                     WITH f UNWIND $share AS uid MATCH (u:User {id: uid})
+                     MERGE (f)-[:SHARED_WITH]->(u)",
+                )
+                .param("id", sid)
+                .param("share", change.share_with().to_vec())
+                .param("unshare", change.unshare().to_vec()),
+            )
+            .await
+            .map_err(db_err)?;
+        }
         Ok(())
     }
 
@@ -225,73 +241,15 @@ impl FileCatalog for Neo4jGraphIndex {
     }
 
     async fn list_files(&self, viewer: &str, q: &FileQuery) -> Result<Page<FileRecord>> {
-        let mut conds = vec![VISIBLE.to_string()];
-        let mut cypher_params: Vec<(&str, neo4rs::BoltType)> = vec![("viewer", viewer.into())];
-        // With tags, the walk starts from them: only their files are read,
-        // where a filter on every file read the whole store.
-        let mut head = "MATCH (f:File)";
-        if !q.tags.is_empty() {
-            if q.tag_match == TagMatch::All {
-                head = "MATCH (:Tag {name: $tags[0]})<-[:TAGGED]-(f:File)";
-                conds.push(
-                    "ALL(tn IN $tags[1..] WHERE EXISTS { (f)-[:TAGGED]->(:Tag {name: tn}) })"
-                        .into(),
-                );
-            } else {
-                head = "MATCH (tg:Tag) WHERE tg.name IN $tags MATCH (tg)<-[:TAGGED]-(f:File) WITH DISTINCT f";
-            }
-            cypher_params.push(("tags", q.tags.clone().into()));
-        }
-        if let Some(mt) = &q.media_type {
-            conds.push(if mt.ends_with('/') {
-                "f.media_type STARTS WITH $mt".into()
-            } else {
-                "f.media_type = $mt".into()
+        let read = self.tag_read(q).await?;
+        if read == Some(TagRead::Nothing) {
+            return Ok(Page {
+                items: vec![],
+                next_cursor: None,
             });
-            cypher_params.push(("mt", mt.clone().into()));
         }
-        if let Some((cond, fd, fds)) = q.folder.as_ref().and_then(folder_condition) {
-            conds.push(cond.into());
-            cypher_params.push(("fd", fd.into()));
-            cypher_params.push(("fds", fds.into()));
-        }
-        match q.shared {
-            Some(true) => conds.push("f.owner <> $viewer".into()),
-            Some(false) => conds.push("f.owner = $viewer".into()),
-            None => {}
-        }
-        if let Some(p) = &q.name_prefix {
-            conds.push("f.name STARTS WITH $np".into());
-            cypher_params.push(("np", p.clone().into()));
-        }
-        if let Some(s) = q.status {
-            conds.push("f.status = $status".into());
-            cypher_params.push(("status", s.as_str().into()));
-        }
-        let Keyset { field, cmp, dir } = Keyset::of(q.sort, q.order);
-        let key = format!("f.{field}");
-        if let Some(c) = &q.cursor {
-            let c = Cursor::decode(c)?;
-            let k: neo4rs::BoltType = match c.key(q.sort)? {
-                CursorKey::Text(s) => s.into(),
-                CursorKey::Number(n) => n.into(),
-            };
-            conds.push(format!(
-                "({key} {cmp} $ck OR ({key} = $ck AND f.id {cmp} $cid))"
-            ));
-            cypher_params.push(("ck", k));
-            cypher_params.push(("cid", c.id.into()));
-        }
+        let cq = page_query(viewer, q, read.as_ref())?;
         let limit = q.limit.clamp(1, 1000);
-        let text = format!(
-            "{head} WHERE {} WITH f ORDER BY {key} {dir}, f.id {dir} LIMIT {} RETURN {FILE_PROJECTION}",
-            conds.join(" AND "),
-            limit + 1
-        );
-        let mut cq = query(&text);
-        for (k, v) in cypher_params {
-            cq = cq.param(k, v);
-        }
         let rows = self.rows(cq).await?;
         let has_more = rows.len() > limit;
         let items = rows

@@ -3,6 +3,9 @@
 //! Model: `(:User)-[:OWNS]->(:File)-[:TAGGED {score, source}]->(:Tag)`,
 //! `(:File)-[:SIMILAR {score}]->(:File)`, `(:Tag)-[:CO_OCCURS {count}]->(:Tag)`,
 //! `(:File)-[:REMOVED]->(:Tag)` (a user's removal, remembered),
+//! `(:File)-[:SHARED_WITH]->(:User)` (beside the file's `shared_with` list,
+//! which access checks read; the links let a listing find a viewer's shared
+//! files),
 //! `(:Rejection {owner, name})` (a tag an owner rejected for good), the tagging
 //! queue as `(:Job)-[:FOR]->(:File)`, and `(:Term {owner, name, df})` for
 //! each owner's corpus statistics. Every query takes user input as parameters only; the one
@@ -33,6 +36,7 @@ use serde::Deserialize;
 mod files;
 mod folders;
 mod leases;
+mod listing;
 mod locks;
 mod principals;
 mod props;
@@ -50,8 +54,8 @@ mod walk;
 // The helpers the trait modules share; each reaches them through `super::*`.
 #[allow(unused_imports)]
 use self::{
-    folders::*, queue::*, rows::*, schema::*, search::*, similarity::*, tags::*, versions::*,
-    vocabulary::*,
+    folders::*, listing::*, queue::*, rows::*, schema::*, search::*, similarity::*, tags::*,
+    versions::*, vocabulary::*,
 };
 
 const TAG_FANOUT: i64 = 50;
@@ -192,6 +196,7 @@ impl Neo4jGraphIndex {
         }
         require_unique_names(&index).await?;
         count_terms_per_owner(&index).await?;
+        link_shared_files(&index).await?;
         if let Some((_, dimensions)) = index.embedding_model().await? {
             index.ensure_vector_index(dimensions).await?;
         }

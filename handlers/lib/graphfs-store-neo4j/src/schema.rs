@@ -21,6 +21,10 @@ pub(super) const SCHEMA: &[&str] = &[
     "CREATE CONSTRAINT graphfs_taxonomy IF NOT EXISTS FOR (t:Taxonomy) REQUIRE t.key IS UNIQUE",
     "CREATE CONSTRAINT graphfs_lease_name IF NOT EXISTS FOR (l:GraphfsLease) REQUIRE l.name IS UNIQUE",
     "CREATE INDEX graphfs_file_owner_created IF NOT EXISTS FOR (f:File) ON (f.owner, f.created_at)",
+    // With `(owner, created_at)`, a listing walks an owner's files in its
+    // order, whichever key it sorts by (listing.rs).
+    "CREATE INDEX graphfs_file_owner_name IF NOT EXISTS FOR (f:File) ON (f.owner, f.name)",
+    "CREATE INDEX graphfs_file_owner_size IF NOT EXISTS FOR (f:File) ON (f.owner, f.size)",
     "CREATE INDEX graphfs_file_status IF NOT EXISTS FOR (f:File) ON (f.status)",
     // Listings by name prefix (`STARTS WITH`).
     "CREATE INDEX graphfs_file_name_prefix IF NOT EXISTS FOR (f:File) ON (f.name)",
@@ -148,6 +152,32 @@ pub(super) async fn count_terms_per_owner(index: &Neo4jGraphIndex) -> Result<()>
          CALL { WITH f UNWIND f.terms + [''] AS t
                 MERGE (x:Term {owner: f.owner, name: t}) SET x.df = coalesce(x.df, 0) + 1 }
          IN TRANSACTIONS OF 1000 ROWS",
+    ] {
+        index.graph.run(query(stmt)).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Files shared with a user are linked to that user (`SHARED_WITH`), so a
+/// listing reads the files shared with a viewer without reading every file.
+/// A store from before has only the `shared_with` lists: the links are made
+/// from them once, and a `GraphfsMigration` node records that. Replicas
+/// starting together may both link; `MERGE` makes that harmless.
+pub(super) async fn link_shared_files(index: &Neo4jGraphIndex) -> Result<()> {
+    let done = index
+        .rows(query(
+            "MATCH (m:GraphfsMigration {name: 'shared-links'}) RETURN m.name AS name LIMIT 1",
+        ))
+        .await?;
+    if !done.is_empty() {
+        return Ok(());
+    }
+    tracing::info!("linking shared files to the users they are shared with");
+    for stmt in [
+        "MATCH (f:File) WHERE size(coalesce(f.shared_with, [])) > 0
+         CALL { WITH f UNWIND f.shared_with AS uid MATCH (u:User {id: uid}) MERGE (f)-[:SHARED_WITH]->(u) }
+         IN TRANSACTIONS OF 1000 ROWS",
+        "MERGE (:GraphfsMigration {name: 'shared-links'})",
     ] {
         index.graph.run(query(stmt)).await.map_err(db_err)?;
     }

@@ -27,6 +27,7 @@ async fn neo4j_index_meets_the_contract() {
 
     a_store_from_before_unique_names_is_migrated(&neo4j, index.as_ref()).await;
     a_store_from_before_owner_term_counts_is_recounted(&neo4j, index.as_ref()).await;
+    a_store_from_before_shared_links_lists_its_shared_files(&neo4j, index.as_ref()).await;
 
     // An outage is `Unavailable`, and the index recovers when Neo4j is back.
     neo4j.stop().unwrap();
@@ -174,4 +175,68 @@ async fn a_store_from_before_owner_term_counts_is_recounted(
         .await
         .unwrap();
     assert_eq!(again, stats);
+}
+
+/// A store from before files shared with a user were linked to that user:
+/// a file shared through its `shared_with` list only. Connecting links it,
+/// so that the viewer's listing shows it, and does so once.
+async fn a_store_from_before_shared_links_lists_its_shared_files(
+    neo4j: &ExternalServer,
+    index: &Neo4jGraphIndex,
+) {
+    use graphfs_domain::{FileCatalog, FileQuery};
+    let cfg = config(neo4j);
+    let raw = neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap();
+    let (owner, viewer) = (
+        format!("sharer-{}", FileId::new()),
+        format!("viewer-{}", FileId::new()),
+    );
+    let id = FileId::new().to_string();
+    raw.run(neo4rs::query("MATCH (m:GraphfsMigration) DELETE m"))
+        .await
+        .unwrap();
+    raw.run(
+        neo4rs::query(
+            "MERGE (:User {id: $viewer})
+             MERGE (u:User {id: $owner}) CREATE (u)-[:OWNS]->(:File {id: $id, owner: $owner, name: 'old-share.txt',
+             folder: '/', name_tokens: [], size: 1, sha256: '', media_type: 'text/plain',
+             created_at: '2020-01-01T00:00:00.000000Z', updated_at: '2020-01-01T00:00:00.000000Z',
+             status: 'done', status_reason: '', metadata: '{}', text: '', tags_text: '',
+             shared_with: [$viewer], terms: [], object_key: $id, viewers: $owner + ' ' + $viewer})",
+        )
+        .param("owner", owner.as_str())
+        .param("viewer", viewer.as_str())
+        .param("id", id.as_str()),
+    )
+    .await
+    .unwrap();
+    let listed = || async {
+        index
+            .list_files(
+                &viewer,
+                &FileQuery {
+                    limit: 10,
+                    ..FileQuery::default()
+                },
+            )
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|f| f.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(listed().await.is_empty(), "not linked before the migration");
+    Neo4jGraphIndex::connect(config(neo4j)).await.unwrap();
+    assert_eq!(listed().await, vec![id.clone()]);
+    Neo4jGraphIndex::connect(config(neo4j)).await.unwrap();
+    let mut rows = raw
+        .execute(
+            neo4rs::query("MATCH (:File {id: $id})-[s:SHARED_WITH]->() RETURN count(s) AS n")
+                .param("id", id.as_str()),
+        )
+        .await
+        .unwrap();
+    let links: i64 = rows.next().await.unwrap().unwrap().get("n").unwrap();
+    assert_eq!(links, 1, "one link, however often it connects");
 }

@@ -234,27 +234,15 @@ pub(super) async fn listing(index: &dyn GraphIndex) {
         ids.push(new_file(index, &u, &format!("f{i}.dat"), media).await.id);
     }
     // Newest first by default, paged with a cursor, no overlaps or gaps.
-    let mut seen = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = index
-            .list_files(
-                &u,
-                &FileQuery {
-                    limit: 3,
-                    cursor: cursor.clone(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        assert!(page.items.len() <= 3);
-        seen.extend(page.items.iter().map(|f| f.id));
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let seen = all_pages(
+        index,
+        &u,
+        FileQuery {
+            limit: 3,
+            ..Default::default()
+        },
+    )
+    .await;
     let mut expected = ids.clone();
     expected.reverse();
     assert_eq!(seen, expected);
@@ -326,6 +314,111 @@ pub(super) async fn listing(index: &dyn GraphIndex) {
     assert!(matches!(bad, Err(Error::InvalidInput(_))), "{bad:?}");
     for id in ids {
         index.delete_file(&u, id).await.unwrap();
+    }
+}
+
+/// Every page of `q` for `viewer`, followed by cursor: the files in order.
+async fn all_pages(index: &dyn GraphIndex, viewer: &str, mut q: FileQuery) -> Vec<FileId> {
+    let mut seen = Vec::new();
+    loop {
+        let page = index.list_files(viewer, &q).await.unwrap();
+        assert!(page.items.len() <= q.limit, "a page longer than asked");
+        seen.extend(page.items.iter().map(|f| f.id));
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => return seen,
+        }
+    }
+}
+
+/// Listing by a tag most of an owner's files carry and by one few carry.
+/// A store may read the two differently (walking the owner's files in the
+/// listing's order, or reading the tagged files and sorting them); both
+/// give every page in order, with the files shared with the viewer among
+/// the viewer's own and nobody else's.
+pub(super) async fn listing_by_tag(index: &dyn GraphIndex) {
+    let (me, other) = (unique("tag-lister"), unique("tag-sharer"));
+    let (common, rare) = (unique("common"), unique("rare"));
+    // (file, name, tags) in the order they were made.
+    let mut made: Vec<(FileId, String, Vec<&str>)> = Vec::new();
+    for i in 0..14 {
+        let (owner, name) = match i {
+            // Another owner's files between the viewer's: two shared, one not.
+            5 | 9 | 11 => (other.as_str(), format!("theirs-{i:02}.txt")),
+            _ => (me.as_str(), format!("mine-{i:02}.txt")),
+        };
+        let f = new_file(index, owner, &name, "text/plain").await;
+        let tags: Vec<&str> = match i {
+            12 | 13 => vec![rare.as_str()],
+            3 | 9 => vec![common.as_str(), rare.as_str()],
+            _ => vec![common.as_str()],
+        };
+        for t in &tags {
+            index
+                .update_file(owner, f.id, &FileChange::add_tag(t).unwrap())
+                .await
+                .unwrap();
+        }
+        if i == 5 || i == 9 {
+            index
+                .update_file(owner, f.id, &FileChange::share(&me, true).unwrap())
+                .await
+                .unwrap();
+        }
+        if i != 11 {
+            made.push((f.id, name, tags));
+        }
+    }
+    let expect = |want: &dyn Fn(&[&str]) -> bool, sort: SortKey| {
+        let mut files: Vec<&(FileId, String, Vec<&str>)> =
+            made.iter().filter(|(_, _, t)| want(t)).collect();
+        match sort {
+            SortKey::Name => files.sort_by(|a, b| a.1.cmp(&b.1)),
+            _ => files.reverse(),
+        }
+        files.iter().map(|f| f.0).collect::<Vec<_>>()
+    };
+    let (c, r) = (common.as_str(), rare.as_str());
+    // The tags asked for, how they combine, and which files they give.
+    type Wanted<'a> = &'a dyn Fn(&[&str]) -> bool;
+    let cases: [(Vec<String>, TagMatch, Wanted); 4] = [
+        (vec![common.clone()], TagMatch::All, &|t| t.contains(&c)),
+        (vec![rare.clone()], TagMatch::All, &|t| t.contains(&r)),
+        (vec![common.clone(), rare.clone()], TagMatch::All, &|t| {
+            t.contains(&c) && t.contains(&r)
+        }),
+        (vec![common.clone(), rare.clone()], TagMatch::Any, &|t| {
+            t.contains(&c) || t.contains(&r)
+        }),
+    ];
+    for (tags, tag_match, want) in cases {
+        for sort in [SortKey::Created, SortKey::Name] {
+            let order = if sort == SortKey::Name {
+                SortOrder::Asc
+            } else {
+                SortOrder::Desc
+            };
+            for limit in [1, 4, 100] {
+                let seen = all_pages(
+                    index,
+                    &me,
+                    FileQuery {
+                        limit,
+                        tags: tags.clone(),
+                        tag_match,
+                        sort,
+                        order,
+                        ..Default::default()
+                    },
+                )
+                .await;
+                assert_eq!(
+                    seen,
+                    expect(want, sort),
+                    "{tags:?} {tag_match:?} by {sort:?}, pages of {limit}"
+                );
+            }
+        }
     }
 }
 

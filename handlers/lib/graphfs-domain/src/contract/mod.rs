@@ -28,7 +28,7 @@ mod tags;
 mod versions;
 mod vocabulary;
 
-use files::{files_and_visibility, listing};
+use files::{files_and_visibility, listing, listing_by_tag};
 use folders::{folders, names_are_unique, search_in_a_folder};
 use leases::leases;
 use locks::drive_locks;
@@ -166,6 +166,7 @@ pub async fn graph_index(index: Arc<dyn GraphIndex>) {
     users_and_tokens(index).await;
     files_and_visibility(index).await;
     listing(index).await;
+    listing_by_tag(index).await;
     folders(index).await;
     names_are_unique(index).await;
     search_in_a_folder(index).await;
