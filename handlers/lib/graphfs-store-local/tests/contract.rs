@@ -25,26 +25,17 @@ async fn sqlite_graph_index_meets_the_contract() {
 
 #[tokio::test]
 async fn sqlite_graph_index_survives_reopening() {
-    use graphfs_domain::{FileCatalog, FileId, JobQueue, NewFile};
+    use graphfs_domain::{FileCatalog, JobQueue};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("graph.db");
-    let id = FileId::new();
-    {
+    let id = {
         let index = SqliteGraphIndex::open(&path).await.unwrap();
         index
-            .create_file(NewFile {
-                id,
-                object_key: id.object_key(),
-                owner: "alice".into(),
-                name: "kept.txt".into(),
-                folder: "/".into(),
-                size: 1,
-                sha256: "00".repeat(32),
-                media_type: "text/plain".into(),
-            })
+            .create_file(contract::new_text_file("alice", "/", "kept.txt"))
             .await
-            .unwrap();
-    }
+            .unwrap()
+            .id
+    };
     let index = SqliteGraphIndex::open(&path).await.unwrap();
     assert_eq!(index.get_file("alice", id).await.unwrap().name, "kept.txt");
     assert_eq!(index.queue_depth().await.unwrap().pending, 1);

@@ -7,26 +7,17 @@
 use std::collections::HashSet;
 
 use graphfs_domain::{
-    FileCatalog, FileChange, FileId, FileQuery, FileRecord, NewFile, SortKey, SortOrder, TagMatch,
-    TextSearch,
+    FileCatalog, FileChange, FileId, FileQuery, FileRecord, SortKey, SortOrder, TagMatch,
+    TextSearch, contract::new_text_file,
 };
 use graphfs_store_local::SqliteGraphIndex;
 
 async fn create(index: &SqliteGraphIndex, owner: &str, name: &str, tags: &[&str]) -> FileId {
-    let id = FileId::new();
-    index
-        .create_file(NewFile {
-            id,
-            object_key: id.object_key(),
-            owner: owner.into(),
-            name: name.into(),
-            folder: "/".into(),
-            size: 1,
-            sha256: "00".repeat(32),
-            media_type: "text/plain".into(),
-        })
+    let id = index
+        .create_file(new_text_file(owner, "/", name))
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     for tag in tags {
         index
             .update_file(owner, id, &FileChange::add_tag(tag).unwrap())

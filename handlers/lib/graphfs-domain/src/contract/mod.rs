@@ -71,21 +71,28 @@ async fn new_file_in(
     media: &str,
 ) -> FileRecord {
     index
-        .create_file({
-            let id = FileId::new();
-            NewFile {
-                id,
-                object_key: id.object_key(),
-                owner: owner.to_string(),
-                name: name.to_string(),
-                folder: folder.to_string(),
-                size: 10,
-                sha256: hex::encode(Sha256::digest(name.as_bytes())),
-                media_type: media.to_string(),
-            }
+        .create_file(NewFile {
+            media_type: media.to_string(),
+            ..new_text_file(owner, folder, name)
         })
         .await
         .unwrap()
+}
+
+/// A new 10-byte text file of `owner` named `name` in `folder`, with a new
+/// id: what a backend's own tests create files from.
+pub fn new_text_file(owner: &str, folder: &str, name: &str) -> NewFile {
+    let id = FileId::new();
+    NewFile {
+        id,
+        object_key: id.object_key(),
+        owner: owner.to_string(),
+        name: name.to_string(),
+        folder: folder.to_string(),
+        size: 10,
+        sha256: hex::encode(Sha256::digest(name.as_bytes())),
+        media_type: "text/plain".to_string(),
+    }
 }
 
 fn outcome(text: &str, tags: &[(&str, f32)]) -> TaggingOutcome {

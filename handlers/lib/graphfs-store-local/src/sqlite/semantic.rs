@@ -356,9 +356,8 @@ mod tests {
     use std::time::Duration;
 
     use crate::SqliteGraphIndex;
-    use graphfs_domain::{
-        FileCatalog, FileId, JobQueue, NewFile, Similarity, TaggingOutcome, cosine,
-    };
+    use graphfs_domain::contract::new_text_file;
+    use graphfs_domain::{FileCatalog, FileId, JobQueue, Similarity, TaggingOutcome, cosine};
 
     const DIM: usize = 32;
 
@@ -368,21 +367,11 @@ mod tests {
     }
 
     async fn add_file(index: &SqliteGraphIndex, owner: &str, n: usize) -> FileId {
-        let id = FileId::new();
         index
-            .create_file(NewFile {
-                id,
-                object_key: id.object_key(),
-                owner: owner.into(),
-                name: format!("f{n}.txt"),
-                folder: "/".into(),
-                size: 1,
-                sha256: "00".repeat(32),
-                media_type: "text/plain".into(),
-            })
+            .create_file(new_text_file(owner, "/", &format!("f{n}.txt")))
             .await
-            .unwrap();
-        id
+            .unwrap()
+            .id
     }
 
     /// Tags every queued file, giving each the vector `of` names.
