@@ -262,6 +262,24 @@ pub struct FileQuery {
     pub cursor: Option<String>,
 }
 
+impl FileQuery {
+    /// How many files a page holds: `limit`, within 1 to 1,000.
+    pub fn page_size(&self) -> usize {
+        self.limit.clamp(1, 1000)
+    }
+
+    /// The page of `items` (at most a page, in the listing's order); `more`
+    /// when the store read past them, so that a next page exists.
+    pub fn page(&self, mut items: Vec<FileRecord>, more: bool) -> Page<FileRecord> {
+        items.truncate(self.page_size());
+        let next_cursor = match (more, items.last()) {
+            (true, Some(last)) => Some(crate::Cursor::after(last, self.sort, self.order).encode()),
+            _ => None,
+        };
+        Page { items, next_cursor }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,

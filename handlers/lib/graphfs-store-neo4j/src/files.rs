@@ -249,19 +249,13 @@ impl FileCatalog for Neo4jGraphIndex {
             });
         }
         let cq = page_query(viewer, q, read.as_ref())?;
-        let limit = q.limit.clamp(1, 1000);
         let rows = self.rows(cq).await?;
-        let has_more = rows.len() > limit;
         let items = rows
             .iter()
-            .take(limit)
+            .take(q.page_size())
             .filter_map(|r| file_from(r).transpose())
             .collect::<Result<Vec<_>>>()?;
-        let next_cursor = match (has_more, items.last()) {
-            (true, Some(last)) => Some(Cursor::after(last, q.sort, q.order).encode()),
-            _ => None,
-        };
-        Ok(Page { items, next_cursor })
+        Ok(q.page(items, rows.len() > q.page_size()))
     }
 
     async fn update_file(

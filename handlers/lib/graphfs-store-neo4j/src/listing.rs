@@ -121,7 +121,7 @@ pub(super) fn page_query(viewer: &str, q: &FileQuery, read: Option<&TagRead>) ->
         params.push(("ck", k));
         params.push(("cid", c.id.into()));
     }
-    let limit = q.limit.clamp(1, 1000) + 1;
+    let limit = q.page_size() + 1;
     let order = format!("{key} {dir}, f.id {dir}");
     let and_conds: String = conds.iter().map(|c| format!(" AND {c}")).collect();
     let (own, shared) = match read {
@@ -204,7 +204,7 @@ impl Neo4jGraphIndex {
             &degrees,
             q.tag_match == TagMatch::All,
             files,
-            q.limit.clamp(1, 1000),
+            q.page_size(),
             filtered,
         )))
     }

@@ -124,7 +124,7 @@ pub(super) fn list_files_blocking(
         args.push((":ck".into(), key));
         args.push((":cid".into(), c.id.into()));
     }
-    let limit = q.limit.clamp(1, 1000);
+    let limit = q.page_size();
     let page = |whose: &str| {
         format!(
             "SELECT {FILE_COLUMNS} FROM {source} WHERE {whose}{conds}
@@ -155,16 +155,12 @@ pub(super) fn list_files_blocking(
         .map_err(db_err)?
         .collect::<rusqlite::Result<_>>()
         .map_err(db_err)?;
-    let has_more = rows.len() > limit;
+    let more = rows.len() > limit;
     let mut items = Vec::with_capacity(limit);
     for r in rows.into_iter().take(limit) {
         items.push(complete(conn, r).map_err(db_err)?);
     }
-    let next_cursor = match (has_more, items.last()) {
-        (true, Some(last)) => Some(Cursor::after(last, q.sort, q.order).encode()),
-        _ => None,
-    };
-    Ok(Page { items, next_cursor })
+    Ok(q.page(items, more))
 }
 
 /// The least string above every string that starts with `prefix`: its last
