@@ -39,6 +39,8 @@ pub async fn sqlite(sizes: &[usize], queries: usize) -> Result<()> {
         {
             let index = SqliteGraphIndex::open(dir.join("graph.db")).await?;
             fill(&index, stored, files).await?;
+            // The server searches at once: its ranking index first.
+            index.sync_text_index().await?;
         }
         println!(
             "sqlite corpus: {} files ({} written now in {:.1} s, through the index's traits)",

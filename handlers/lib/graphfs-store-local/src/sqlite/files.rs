@@ -301,12 +301,14 @@ impl FileCatalog for SqliteGraphIndex {
             for t in change.add_tags() {
                 add_user_tag_in(c, f.rowid, t)?;
             }
+            let mut readers_changed = false;
             for u in change.share_with() {
                 c.execute(
                     "INSERT OR IGNORE INTO shares(file_rowid, user_id) VALUES (?1, ?2)",
                     params![f.rowid, u],
                 )
                 .map_err(db_err)?;
+                readers_changed = true;
             }
             for u in change.unshare() {
                 c.execute(
@@ -314,6 +316,11 @@ impl FileCatalog for SqliteGraphIndex {
                     params![f.rowid, u],
                 )
                 .map_err(db_err)?;
+                readers_changed = true;
+            }
+            if readers_changed && !(change.name().is_some() || change.touches_tags()) {
+                // The ranking index keeps who may read each file.
+                log_text_change(c, f.rowid).map_err(db_err)?;
             }
             c.execute(
                 "UPDATE files SET updated_at = ?2 WHERE rowid = ?1",
@@ -344,6 +351,7 @@ impl FileCatalog for SqliteGraphIndex {
                 .map_err(db_err)?;
             c.execute("DELETE FROM files_fts WHERE rowid = ?1", [rowid])
                 .map_err(db_err)?;
+            log_text_change(c, rowid).map_err(db_err)?;
             count_terms(c, rowid, -1).map_err(db_err)?;
             // Edges, shares, jobs and terms go with the node (ON DELETE CASCADE).
             c.execute("DELETE FROM files WHERE rowid = ?1", [rowid])

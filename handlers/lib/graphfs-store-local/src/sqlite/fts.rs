@@ -20,39 +20,6 @@ pub(super) fn fts_text(s: &str) -> String {
     out
 }
 
-/// Undoes [`fts_text`]'s spacing in snippets shown to users, and joins the
-/// per-character highlight markers FTS5 puts around CJK tokens.
-pub(super) fn unspace_cjk(s: &str) -> String {
-    let cjkish = |c: char| is_cjk(c) || matches!(c, '[' | ']' | '…');
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i] != ' ' {
-            out.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        let run_end = chars[i..]
-            .iter()
-            .position(|c| *c != ' ')
-            .map_or(chars.len(), |p| i + p);
-        let prev = out.chars().last();
-        let next = chars.get(run_end).copied();
-        let joins = match (prev, next) {
-            (Some(p), Some(n)) => {
-                cjkish(p) && cjkish(n) && (is_cjk(p) || is_cjk(n) || p == ']' && n == '[')
-            }
-            _ => false,
-        };
-        if !joins {
-            out.push(' ');
-        }
-        i = run_end;
-    }
-    out.replace("][", "")
-}
-
 /// Terms of a search query ([`query_terms`]), each a quoted FTS5 string
 /// (CJK runs become phrases of single characters); with `prefix_last` a last
 /// word also matches as a prefix (search as one types).
@@ -75,8 +42,10 @@ pub(super) fn fts_query(q: &str, prefix_last: bool) -> Vec<String> {
         .collect()
 }
 
-/// Rewrites a file's full-text row from its name, text and tags.
+/// Rewrites a file's full-text row from its name, text and tags (and logs
+/// the change for the ranking index).
 pub(super) fn refresh_fts(conn: &Connection, rowid: i64) -> rusqlite::Result<()> {
+    log_text_change(conn, rowid)?;
     conn.prepare_cached("DELETE FROM files_fts WHERE rowid = ?1")?
         .execute([rowid])?;
     conn.prepare_cached(
@@ -127,16 +96,5 @@ mod tests {
             vec!["\"机 器 学 习\"", "\"ai\""]
         );
         assert!(fts_query(" ;; ", true).is_empty());
-    }
-
-    #[test]
-    fn cjk_spacing_round_trips_in_snippets() {
-        let spaced = fts_text("我爱机器学习 and AI");
-        assert_eq!(unspace_cjk(&spaced).trim(), "我爱机器学习 and AI");
-        // As FTS5 highlights each CJK token of a match.
-        assert_eq!(
-            unspace_cjk(" 我  爱  [机]  [器]  学 and [AI]"),
-            " 我爱[机器]学 and [AI]"
-        );
     }
 }

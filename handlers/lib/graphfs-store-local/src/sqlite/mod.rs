@@ -2,10 +2,10 @@
 //!
 //! SQLite (bundled, with FTS5) rather than redb: the index is relational at
 //! heart (files, tags and the edges between them, filtered and sorted many
-//! ways), it needs ranked full-text search with snippets, which FTS5 gives and
-//! redb would need a search engine beside it for, and WAL mode gives crash-safe
-//! transactions with concurrent readers. The graph is stored as edge tables;
-//! walks are a few indexed lookups per hop.
+//! ways), and WAL mode gives crash-safe transactions with concurrent
+//! readers. The graph is stored as edge tables; walks are a few indexed
+//! lookups per hop. Full-text matches are FTS5's; their ranking at scale
+//! comes from a Tantivy index derived from it (`ranking.rs`).
 //!
 //! Connections are blocking, so every call runs on tokio's blocking pool: one
 //! writer connection behind a mutex (SQLite has one writer anyway) and a few
@@ -28,8 +28,8 @@ use graphfs_domain::{
     TagInfo, TagMatch, TagSource, TagStore, TaggingOutcome, TaggingStatus, TaxonomyStore,
     TextSearch, UserId, Versions, Vocabulary, access, check_embedding, check_folder_move, cosine,
     folder_ancestry, folder_name, index_terms, is_cjk, name_taken, name_tokens, name_with_id,
-    normalize_tag, parent_folder, parse_stored_time, query_terms, share_with_owner, stored_time,
-    tag_sources, truncate_utf8, unknown_user,
+    normalize_tag, parent_folder, parse_stored_time, query_terms, share_with_owner, snippet,
+    stored_time, tag_sources, truncate_utf8, unknown_user,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
@@ -43,6 +43,7 @@ mod locks;
 mod principals;
 mod props;
 mod queue;
+mod ranking;
 mod rows;
 mod schema;
 mod search;
@@ -57,8 +58,8 @@ mod walk;
 // The helpers the trait modules share; each reaches them through `super::*`.
 #[allow(unused_imports)]
 use self::{
-    folders::*, fts::*, queue::*, rows::*, schema::*, search::*, similarity::*, tags::*,
-    vocabulary::*,
+    folders::*, fts::*, queue::*, ranking::log_text_change, rows::*, schema::*, search::*,
+    similarity::*, tags::*, vocabulary::*,
 };
 
 /// Files a tag node expands to in one graph hop.
@@ -72,6 +73,19 @@ struct Inner {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     semantic: semantic::Semantic,
+    /// Full-text ranking beside FTS5; none when its folder cannot be used
+    /// (FTS5 then ranks alone).
+    ranking: Option<Arc<ranking::Ranking>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The ranking index's lock goes with the store, not later with the
+        // background indexer.
+        if let Some(ranking) = &self.ranking {
+            ranking.close();
+        }
+    }
 }
 
 impl Inner {
@@ -141,6 +155,13 @@ impl SqliteGraphIndex {
             .map_err(db_err)?;
         writer.execute_batch(SCHEMA).map_err(db_err)?;
         schema::migrate(&writer)?;
+        let ranking = ranking::Ranking::open(&ranking::index_dir(path), &writer)
+            .map(Arc::new)
+            .and_then(|r| ranking::spawn_indexer(r.clone(), path).map(|()| r))
+            .inspect_err(
+                |e| tracing::warn!(error = %e, "no full-text ranking index; FTS5 ranks alone"),
+            )
+            .ok();
         let readers = (0..4)
             .map(|_| {
                 let c = Connection::open_with_flags(
@@ -152,14 +173,32 @@ impl SqliteGraphIndex {
             })
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(db_err)?;
-        Ok(SqliteGraphIndex {
-            inner: Arc::new(Inner {
-                writer: Mutex::new(writer),
-                readers,
-                next_reader: AtomicUsize::new(0),
-                semantic: semantic::Semantic::new(),
-            }),
+        let inner = Arc::new(Inner {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            semantic: semantic::Semantic::new(),
+            ranking,
+        });
+        Ok(SqliteGraphIndex { inner })
+    }
+
+    /// Brings the full-text ranking index up to every change made so far
+    /// (building it if needed), rather than in the background; for bulk
+    /// loads that are searched right after.
+    pub async fn sync_text_index(&self) -> Result<()> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let Some(ranking) = inner.ranking.as_ref() else {
+                return Ok(());
+            };
+            ranking
+                .catch_up(&*inner.reader()?)
+                .map(|_| ())
+                .map_err(|e| Error::internal(format!("full-text ranking index: {e}")))
         })
+        .await
+        .map_err(Error::internal)?
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T>
@@ -186,6 +225,9 @@ impl SqliteGraphIndex {
                 .lock()
                 .map_err(|_| Error::internal("writer connection poisoned"))?;
             let tx = conn.transaction().map_err(db_err)?;
+            if let Some(ranking) = &inner.ranking {
+                ranking.trim(&tx);
+            }
             let out = f(&tx)?;
             tx.commit().map_err(db_err)?;
             Ok(out)

@@ -162,6 +162,12 @@ CREATE TABLE IF NOT EXISTS versions (
     replaced_at TEXT NOT NULL,
     PRIMARY KEY (file_rowid, version)
 ) WITHOUT ROWID;
+-- Files whose full-text row changed, in commit order: the ranking index
+-- (ranking.rs) replays what its last commit does not cover, and trims the rest.
+CREATE TABLE IF NOT EXISTS text_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    file_rowid INTEGER NOT NULL
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5(
     name, text, tags, tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -201,6 +207,14 @@ pub(super) fn migrate(c: &Connection) -> Result<()> {
         }
     }
     c.execute_batch(ADDED_INDEXES).map_err(db_err)?;
+    // Names this store to its full-text ranking index, so an index left
+    // from another store is rebuilt rather than trusted.
+    c.execute(
+        "INSERT OR IGNORE INTO settings(key, value)
+         VALUES ('text_index_store', lower(hex(randomblob(16))))",
+        [],
+    )
+    .map_err(db_err)?;
     require_unique_names(c)?;
     // An index from before per-owner counts has terms but no counts yet.
     let uncounted: bool = c

@@ -1,4 +1,6 @@
-//! Ranked full-text search ([`TextSearch`]) over FTS5 with snippets.
+//! Ranked full-text search ([`TextSearch`]): candidates from the ranking
+//! index (FTS5's own bm25 while it is not ready), visibility from the file
+//! rows, snippets by the domain's rule.
 
 use std::collections::HashMap;
 
@@ -7,12 +9,14 @@ use super::*;
 
 pub(super) fn search_blocking(
     conn: &Connection,
+    ranking: Option<&ranking::Ranking>,
     viewer: &str,
     query: &str,
     folder: Option<&FolderFilter>,
     limit: usize,
 ) -> Result<Vec<SearchHit>> {
     let limit = limit.clamp(1, 200);
+    let words = query_terms(query);
     let terms = fts_query(query, true);
     if terms.is_empty() {
         return Ok(vec![]);
@@ -23,32 +27,37 @@ pub(super) fn search_blocking(
         .map(str::to_lowercase)
         .collect();
     let in_folder = folder.and_then(folder_condition).unwrap_or_default();
-    // All terms first; when that finds nothing, any term.
-    for joiner in [" AND ", " OR "] {
+    // All terms first; when that finds nothing, any term (the same query
+    // again for one term).
+    let joiners: &[&str] = if terms.len() > 1 {
+        &[" AND ", " OR "]
+    } else {
+        &[" AND "]
+    };
+    for &joiner in joiners {
         let expr = terms.join(joiner);
         let query = Matching {
             expr: &expr,
+            words: &words,
+            all: joiner == " AND ",
             viewer,
             folder,
             in_folder,
         };
-        let found = ranked_visible(conn, &query, limit)?;
+        let found = ranked_visible(conn, ranking, &query, limit)?;
         if found.is_empty() {
             continue;
         }
         let mut hits = Vec::with_capacity(found.len());
         for (row, rank) in found {
-            let snippet: Option<String> = conn
-                .prepare_cached(
-                    "SELECT snippet(files_fts, 1, '[', ']', '…', 16) FROM files_fts
-                     WHERE files_fts MATCH ?1 AND rowid = ?2",
-                )
-                .and_then(|mut st| st.query_row(params![expr, row.rowid], |r| r.get(0)))
-                .optional()
-                .map_err(db_err)?
-                .flatten();
+            // The snippet rule every backend shares (FTS5's snippet() would
+            // expand a prefix word over the whole table once per hit).
+            let text: String = conn
+                .prepare_cached("SELECT text FROM files WHERE rowid = ?1")
+                .and_then(|mut st| st.query_row([row.rowid], |r| r.get(0)))
+                .map_err(db_err)?;
             let file = complete(conn, row).map_err(db_err)?;
-            let snippet = snippet.filter(|s| s.contains('[')).map(|s| unspace_cjk(&s));
+            let snippet = snippet(&text, &lowered);
             hits.push(SearchHit::new(file, -rank, &lowered, snippet));
         }
         return Ok(hits);
@@ -59,7 +68,7 @@ pub(super) fn search_blocking(
 /// Ranked candidates per file wanted at first; more while too few of them
 /// are the viewer's to see, up to [`MAX_RANKED`].
 const RANKED_PER_RESULT: usize = 4;
-const MAX_RANKED: usize = 4096;
+pub(super) const MAX_RANKED: usize = 4096;
 /// bm25 with the name weighing most, then tags, then text.
 const RANK: &str = "bm25(files_fts, 10.0, 1.0, 5.0)";
 
@@ -67,6 +76,10 @@ const RANK: &str = "bm25(files_fts, 10.0, 1.0, 5.0)";
 /// where.
 struct Matching<'a> {
     expr: &'a str,
+    /// The same query as terms, the last a prefix, for the ranking index.
+    words: &'a [graphfs_domain::QueryTerm],
+    /// Whether every term must match (or any).
+    all: bool,
     viewer: &'a str,
     folder: Option<&'a FolderFilter>,
     /// `folder`'s SQL condition on `f` (empty for every folder).
@@ -90,21 +103,31 @@ impl Matching<'_> {
 /// visibility per match cost more than the ranking itself.
 fn ranked_visible(
     conn: &Connection,
+    ranking: Option<&ranking::Ranking>,
     q: &Matching<'_>,
     limit: usize,
 ) -> Result<Vec<(FileRow, f64)>> {
-    let mut want = (limit * RANKED_PER_RESULT).max(64);
-    let ranking = format!(
+    let first = (limit * RANKED_PER_RESULT).max(64);
+    let mut want = first;
+    // Set once most of the best matches proved to be others' files.
+    let mut viewer_only = false;
+    let fts5_ranking = format!(
         "SELECT rowid, {RANK} AS rank FROM files_fts WHERE files_fts MATCH ?1 ORDER BY rank LIMIT ?2"
     );
     loop {
-        let ranked: Vec<(i64, f64)> = conn
-            .prepare_cached(&ranking)
-            .and_then(|mut st| {
-                st.query_map(params![q.expr, want as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect()
-            })
-            .map_err(db_err)?;
+        let reader = viewer_only.then_some(q.viewer);
+        let indexed = ranking.and_then(|r| r.rank(conn, q.words, reader, q.all, want));
+        let ranked: Vec<(i64, f64)> = match indexed {
+            Some(ranked) => ranked,
+            None if viewer_only => return ranked_visible_joined(conn, q, limit),
+            None => conn
+                .prepare_cached(&fts5_ranking)
+                .and_then(|mut st| {
+                    st.query_map(params![q.expr, want as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect()
+                })
+                .map_err(db_err)?,
+        };
         let exhausted = ranked.len() < want;
         if ranked.is_empty() {
             return Ok(Vec::new());
@@ -134,11 +157,16 @@ fn ranked_visible(
         if found.len() == limit || exhausted {
             return Ok(found);
         }
-        if want >= MAX_RANKED {
-            // Most matches are others' files: rank only the viewer's.
+        if want < MAX_RANKED {
+            want = (want * 4).min(MAX_RANKED);
+        } else if viewer_only || ranking.is_none() {
+            // Still too few in the folder asked for: FTS5 joins the rows.
             return ranked_visible_joined(conn, q, limit);
+        } else {
+            // Most matches are others' files: rank only the viewer's.
+            viewer_only = true;
+            want = first;
         }
-        want = (want * 4).min(MAX_RANKED);
     }
 }
 
@@ -177,7 +205,11 @@ impl TextSearch for SqliteGraphIndex {
         limit: usize,
     ) -> Result<Vec<SearchHit>> {
         let (viewer, query, folder) = (viewer.to_string(), query.to_string(), folder.cloned());
-        self.read(move |c| search_blocking(c, &viewer, &query, folder.as_ref(), limit))
-            .await
+        let inner = self.inner.clone();
+        self.read(move |c| {
+            let ranking = inner.ranking.as_deref();
+            search_blocking(c, ranking, &viewer, &query, folder.as_ref(), limit)
+        })
+        .await
     }
 }
