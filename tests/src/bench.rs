@@ -111,16 +111,23 @@ async fn latencies(
         let t = Instant::now();
         let resp = s.get(path).query(&pairs(i)).send().await?;
         anyhow::ensure!(resp.status() == 200, "{path} failed: {}", resp.status());
-        resp.bytes().await?;
+        let body = resp.bytes().await?;
         lat.push(t.elapsed());
+        // Every query of the corpus has answers: a fast empty one is a fault.
+        let found: serde_json::Value = serde_json::from_slice(&body)?;
+        anyhow::ensure!(
+            found["items"].as_array().is_some_and(|a| !a.is_empty()),
+            "{path} {:?} found nothing",
+            pairs(i)
+        );
     }
     lat.sort();
     Ok(lat)
 }
 
 /// Prints p50 and p99 of each kind of query over the corpus: full-text
-/// search (one, two and prefix words), files by name prefix, and files
-/// with a tag (one of `tags`).
+/// search (one, two and prefix words), files by name prefix, files with a
+/// tag (one of `tags`), and the viewer's tag list.
 async fn query_latencies(s: &Server, what: &str, queries: usize, tags: &[String]) -> Result<()> {
     let line = |kind: &str, lat: &[Duration]| {
         println!(
@@ -165,6 +172,8 @@ async fn query_latencies(s: &Server, what: &str, queries: usize, tags: &[String]
     })
     .await?;
     line("files with a tag", &lat);
+    let lat = latencies(s, "/api/v1/tags", queries, |_| vec![("limit", "50".into())]).await?;
+    line("the tag list", &lat);
     Ok(())
 }
 

@@ -21,6 +21,25 @@ async fn sqlite_graph_index_meets_the_contract() {
         .await
         .unwrap();
     contract::graph_index(Arc::new(index)).await;
+    // The per-owner tag counts the triggers kept through all of that are
+    // the counts of the edges left.
+    let c = rusqlite::Connection::open(dir.path().join("graph.db")).unwrap();
+    let differing: i64 = c
+        .query_row(
+            "WITH edges AS (SELECT f.owner, ft.tag_id, ft.source, count(*) AS files
+                 FROM file_tags ft JOIN files f ON f.rowid = ft.file_rowid
+                 GROUP BY f.owner, ft.tag_id, ft.source)
+             SELECT (SELECT count(*) FROM (SELECT * FROM edges EXCEPT SELECT * FROM owner_tag_counts))
+                  + (SELECT count(*) FROM (SELECT * FROM owner_tag_counts EXCEPT SELECT * FROM edges))",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(differing, 0);
+    let kept: i64 = c
+        .query_row("SELECT count(*) FROM owner_tag_counts", [], |r| r.get(0))
+        .unwrap();
+    assert!(kept > 0, "the contract leaves tagged files behind");
 }
 
 #[tokio::test]

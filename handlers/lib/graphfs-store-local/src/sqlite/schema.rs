@@ -58,6 +58,44 @@ CREATE TABLE IF NOT EXISTS file_tags (
     PRIMARY KEY (file_rowid, tag_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS file_tags_tag ON file_tags(tag_id, file_rowid);
+-- How many of each owner's files carry each tag, by source: the tag list
+-- reads these rather than every edge. The triggers keep them; a file's
+-- edges go before the file, while its owner can still be read.
+CREATE TABLE IF NOT EXISTS owner_tag_counts (
+    owner TEXT NOT NULL,
+    tag_id INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    files INTEGER NOT NULL,
+    PRIMARY KEY (owner, tag_id, source)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS owner_tag_counts_add AFTER INSERT ON file_tags BEGIN
+    INSERT INTO owner_tag_counts(owner, tag_id, source, files)
+        SELECT owner, NEW.tag_id, NEW.source, 1 FROM files WHERE rowid = NEW.file_rowid
+        ON CONFLICT(owner, tag_id, source) DO UPDATE SET files = files + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS owner_tag_counts_remove AFTER DELETE ON file_tags BEGIN
+    UPDATE owner_tag_counts SET files = files - 1
+        WHERE owner = (SELECT owner FROM files WHERE rowid = OLD.file_rowid)
+          AND tag_id = OLD.tag_id AND source = OLD.source;
+    DELETE FROM owner_tag_counts
+        WHERE owner = (SELECT owner FROM files WHERE rowid = OLD.file_rowid)
+          AND tag_id = OLD.tag_id AND source = OLD.source AND files <= 0;
+END;
+CREATE TRIGGER IF NOT EXISTS owner_tag_counts_change AFTER UPDATE OF tag_id, source ON file_tags
+WHEN OLD.tag_id <> NEW.tag_id OR OLD.source <> NEW.source BEGIN
+    UPDATE owner_tag_counts SET files = files - 1
+        WHERE owner = (SELECT owner FROM files WHERE rowid = OLD.file_rowid)
+          AND tag_id = OLD.tag_id AND source = OLD.source;
+    DELETE FROM owner_tag_counts
+        WHERE owner = (SELECT owner FROM files WHERE rowid = OLD.file_rowid)
+          AND tag_id = OLD.tag_id AND source = OLD.source AND files <= 0;
+    INSERT INTO owner_tag_counts(owner, tag_id, source, files)
+        SELECT owner, NEW.tag_id, NEW.source, 1 FROM files WHERE rowid = NEW.file_rowid
+        ON CONFLICT(owner, tag_id, source) DO UPDATE SET files = files + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS file_edges_first BEFORE DELETE ON files BEGIN
+    DELETE FROM file_tags WHERE file_rowid = OLD.rowid;
+END;
 CREATE TABLE IF NOT EXISTS removed_tags (
     file_rowid INTEGER NOT NULL REFERENCES files(rowid) ON DELETE CASCADE,
     tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
@@ -216,6 +254,24 @@ pub(super) fn migrate(c: &Connection) -> Result<()> {
     )
     .map_err(db_err)?;
     require_unique_names(c)?;
+    // An index from before the per-owner tag counts has edges but no counts.
+    let uncounted: bool = c
+        .query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM owner_tag_counts) AND EXISTS (SELECT 1 FROM file_tags)",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    if uncounted {
+        tracing::info!("counting each owner's files per tag");
+        c.execute_batch(
+            "INSERT INTO owner_tag_counts(owner, tag_id, source, files)
+                 SELECT f.owner, ft.tag_id, ft.source, count(*)
+                 FROM file_tags ft JOIN files f ON f.rowid = ft.file_rowid
+                 GROUP BY f.owner, ft.tag_id, ft.source",
+        )
+        .map_err(db_err)?;
+    }
     // An index from before per-owner counts has terms but no counts yet.
     let uncounted: bool = c
         .query_row(
@@ -354,6 +410,40 @@ mod tests {
         let index = SqliteGraphIndex::open(&path).await.unwrap();
         let carol = index.corpus_stats("carol", &terms).await.unwrap();
         assert_eq!((carol.documents, carol.document_frequency), (2, vec![1, 2]));
+    }
+
+    #[tokio::test]
+    async fn an_index_from_before_owner_tag_counts_is_counted() {
+        use graphfs_domain::TagStore;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.db");
+        drop(SqliteGraphIndex::open(&path).await.unwrap());
+        {
+            // Tagged files and no counts, as an older version left them
+            // (the triggers that count now were not there).
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "DROP TRIGGER owner_tag_counts_add;
+                 INSERT INTO users VALUES ('carol', '2026-01-01T00:00:00.000000Z');
+                 INSERT INTO files(rowid, id, owner, name, size, sha256, media_type, created_at, updated_at, status, object_key)
+                 VALUES (1, 'f1', 'carol', 'a', 1, '', 'text/plain', 't', 't', 'done', 'k1'),
+                        (2, 'f2', 'carol', 'b', 1, '', 'text/plain', 't', 't', 'done', 'k2');
+                 INSERT INTO tags VALUES (1, 'fruit'), (2, 'red');
+                 INSERT INTO file_tags VALUES (1, 1, 0.9, 'keyword'), (2, 1, 1.0, 'user'), (2, 2, 0.5, 'keyword');",
+            )
+            .unwrap();
+        }
+        let index = SqliteGraphIndex::open(&path).await.unwrap();
+        let listed = |tags: Vec<graphfs_domain::TagInfo>| -> Vec<(String, u64)> {
+            tags.into_iter().map(|t| (t.name, t.count)).collect()
+        };
+        let tags = index.list_tags("carol", None, 10).await.unwrap();
+        assert_eq!(listed(tags), vec![("fruit".into(), 2), ("red".into(), 1)]);
+        // Opening again counts nothing twice.
+        drop(index);
+        let index = SqliteGraphIndex::open(&path).await.unwrap();
+        let tags = index.list_tags("carol", None, 10).await.unwrap();
+        assert_eq!(listed(tags), vec![("fruit".into(), 2), ("red".into(), 1)]);
     }
 
     #[tokio::test]

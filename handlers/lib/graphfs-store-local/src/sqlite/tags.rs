@@ -168,13 +168,22 @@ impl TagStore for SqliteGraphIndex {
     ) -> Result<Vec<TagInfo>> {
         let (viewer, prefix) = (viewer.to_string(), prefix.map(str::to_string));
         self.read(move |c| {
-            let sql = format!(
-                "SELECT t.id, t.name, COUNT(*) AS c, group_concat(DISTINCT ft.source) FROM file_tags ft
-                 JOIN tags t ON t.id = ft.tag_id JOIN files f ON f.rowid = ft.file_rowid
-                 WHERE {VISIBLE} AND substr(t.name, 1, length(:prefix)) = :prefix
-                 GROUP BY t.id ORDER BY c DESC, t.name LIMIT :limit"
-            );
-            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+            // The viewer's own files from the per-owner counts (the size
+            // of their vocabulary, not of their files), the files shared
+            // with them edge by edge.
+            let sql = "WITH seen(tag_id, source, files) AS (
+                     SELECT tag_id, source, files FROM owner_tag_counts WHERE owner = :viewer
+                     UNION ALL
+                     SELECT ft.tag_id, ft.source, 1 FROM shares s
+                         JOIN files f ON f.rowid = s.file_rowid
+                         JOIN file_tags ft ON ft.file_rowid = s.file_rowid
+                     WHERE s.user_id = :viewer AND f.owner <> :viewer
+                 )
+                 SELECT t.id, t.name, sum(seen.files) AS c, group_concat(DISTINCT seen.source)
+                 FROM seen JOIN tags t ON t.id = seen.tag_id
+                 WHERE substr(t.name, 1, length(:prefix)) = :prefix
+                 GROUP BY t.id ORDER BY c DESC, t.name LIMIT :limit";
+            let mut stmt = c.prepare_cached(sql).map_err(db_err)?;
             let rows: Vec<(i64, String, i64, String)> = stmt
                 .query_map(
                     rusqlite::named_params! {
