@@ -150,15 +150,27 @@ impl TagStore for Neo4jGraphIndex {
     ) -> Result<Vec<TagInfo>> {
         let rows = self
             .rows(
-                query(&format!(
-                    "MATCH (f:File)-[r:TAGGED]->(t:Tag) WHERE {VISIBLE} AND t.name STARTS WITH $prefix
+                // The viewer's own files through the (owner, name) index
+                // and the files shared with them through their links, as a
+                // listing finds them: not every file of every owner.
+                query(
+                    "CALL {
+                         MATCH (f:File) WHERE f.owner = $viewer AND f.name IS NOT NULL RETURN f
+                         UNION ALL
+                         MATCH (:User {id: $viewer})<-[:SHARED_WITH]-(f:File)
+                         WHERE f.owner <> $viewer RETURN f
+                     }
+                     MATCH (f)-[r:TAGGED]->(t:Tag) WHERE t.name STARTS WITH $prefix
                      RETURN t.name AS name, count(f) AS c, coalesce(t.aliases, []) AS aliases,
                             collect(DISTINCT r.source) AS sources
-                     ORDER BY c DESC, name LIMIT $limit"
-                ))
+                     ORDER BY c DESC, name LIMIT $limit",
+                )
                 .param("viewer", viewer)
                 .param("prefix", prefix.unwrap_or(""))
-                .param("limit", i64::try_from(limit.clamp(1, 10_000)).unwrap_or(100)),
+                .param(
+                    "limit",
+                    i64::try_from(limit.clamp(1, 10_000)).unwrap_or(100),
+                ),
             )
             .await?;
         rows.iter()

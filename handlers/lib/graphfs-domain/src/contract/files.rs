@@ -113,10 +113,37 @@ pub(super) async fn files_and_visibility(index: &dyn GraphIndex) {
     assert_eq!(only(carol.clone(), false).await, vec![mine.id]);
     assert!(!only(alice.clone(), true).await.contains(&f.id));
     assert!(only(alice.clone(), false).await.contains(&f.id));
+    // A shared file's tags are in the tag list of whom it is shared with,
+    // and leave it with the share.
+    let tag = unique("sharedtag");
+    let tags = [tag.clone()];
+    let tagging = FileChange::check(&FileChangeRequest {
+        add_tags: &tags,
+        ..Default::default()
+    })
+    .unwrap();
+    index.update_file(&alice, f.id, &tagging).await.unwrap();
+    let count_for = |viewer: String| {
+        let tag = tag.clone();
+        async move {
+            let listed = index.list_tags(&viewer, None, 1000).await.unwrap();
+            listed.into_iter().find(|t| t.name == tag).map(|t| t.count)
+        }
+    };
+    assert_eq!(count_for(carol.clone()).await, Some(1));
+    assert_eq!(count_for(alice.clone()).await, Some(1));
     index
         .update_file(&alice, f.id, &FileChange::share(&carol, false).unwrap())
         .await
         .unwrap();
+    assert_eq!(count_for(carol.clone()).await, None);
+    let untagging = FileChange::check(&FileChangeRequest {
+        remove_tags: &tags,
+        ..Default::default()
+    })
+    .unwrap();
+    index.update_file(&alice, f.id, &untagging).await.unwrap();
+    assert_eq!(count_for(alice.clone()).await, None);
 
     // Sharing with the owner or with a user nobody knows is refused, and a
     // refused change leaves none of its parts behind.
