@@ -183,9 +183,11 @@ impl Ranking {
         }
         // A small store is indexed before the first search rather than
         // ranked by FTS5 meanwhile; a large one in the background.
-        let files: i64 = conn.query_row("SELECT count(*) FROM files", [], |r| r.get(0))?;
-        if ranking.indexed.load(Ordering::Acquire) < 0 && files <= SYNC_BUILD_MAX {
-            ranking.catch_up(conn)?;
+        if ranking.indexed.load(Ordering::Acquire) < 0 {
+            let files: i64 = conn.query_row("SELECT count(*) FROM files", [], |r| r.get(0))?;
+            if files <= SYNC_BUILD_MAX {
+                ranking.catch_up(conn)?;
+            }
         }
         Ok(ranking)
     }

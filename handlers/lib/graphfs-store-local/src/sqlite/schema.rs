@@ -255,42 +255,47 @@ pub(super) fn migrate(c: &Connection) -> Result<()> {
     .map_err(db_err)?;
     require_unique_names(c)?;
     // An index from before the per-owner tag counts has edges but no counts.
-    let uncounted: bool = c
-        .query_row(
-            "SELECT NOT EXISTS (SELECT 1 FROM owner_tag_counts) AND EXISTS (SELECT 1 FROM file_tags)",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(db_err)?;
-    if uncounted {
-        tracing::info!("counting each owner's files per tag");
-        c.execute_batch(
-            "INSERT INTO owner_tag_counts(owner, tag_id, source, files)
-                 SELECT f.owner, ft.tag_id, ft.source, count(*)
-                 FROM file_tags ft JOIN files f ON f.rowid = ft.file_rowid
-                 GROUP BY f.owner, ft.tag_id, ft.source",
-        )
-        .map_err(db_err)?;
-    }
+    count_once(
+        c,
+        ("owner_tag_counts", "file_tags"),
+        "each owner's files per tag",
+        "INSERT INTO owner_tag_counts(owner, tag_id, source, files)
+             SELECT f.owner, ft.tag_id, ft.source, count(*)
+             FROM file_tags ft JOIN files f ON f.rowid = ft.file_rowid
+             GROUP BY f.owner, ft.tag_id, ft.source",
+    )?;
     // An index from before per-owner counts has terms but no counts yet.
+    count_once(
+        c,
+        ("term_counts", "doc_terms"),
+        "each owner's corpus statistics",
+        "INSERT INTO term_counts(owner, term, df)
+             SELECT f.owner, d.term, count(*) FROM doc_terms d JOIN files f ON f.rowid = d.file_rowid
+             GROUP BY f.owner, d.term
+         UNION ALL
+             SELECT f.owner, '', count(DISTINCT d.file_rowid) FROM doc_terms d JOIN files f ON f.rowid = d.file_rowid
+             GROUP BY f.owner;",
+    )?;
+    Ok(())
+}
+
+/// Fills a table of counts that a later version keeps (`tables.0`) from
+/// the rows it counts (`tables.1`) with `fill`, once: when the counts are
+/// empty and the rows are not, as an index from before the counts is.
+fn count_once(c: &Connection, tables: (&str, &str), what: &str, fill: &str) -> Result<()> {
+    let (counts, counted) = tables;
     let uncounted: bool = c
         .query_row(
-            "SELECT NOT EXISTS (SELECT 1 FROM term_counts) AND EXISTS (SELECT 1 FROM doc_terms)",
+            &format!(
+                "SELECT NOT EXISTS (SELECT 1 FROM {counts}) AND EXISTS (SELECT 1 FROM {counted})"
+            ),
             [],
             |r| r.get(0),
         )
         .map_err(db_err)?;
     if uncounted {
-        tracing::info!("counting each owner's corpus statistics");
-        c.execute_batch(
-            "INSERT INTO term_counts(owner, term, df)
-                 SELECT f.owner, d.term, count(*) FROM doc_terms d JOIN files f ON f.rowid = d.file_rowid
-                 GROUP BY f.owner, d.term
-             UNION ALL
-                 SELECT f.owner, '', count(DISTINCT d.file_rowid) FROM doc_terms d JOIN files f ON f.rowid = d.file_rowid
-                 GROUP BY f.owner;",
-        )
-        .map_err(db_err)?;
+        tracing::info!("counting {what}");
+        c.execute_batch(fill).map_err(db_err)?;
     }
     Ok(())
 }
@@ -378,27 +383,31 @@ mod tests {
         SqliteGraphIndex::open(&path).await.unwrap();
     }
 
-    #[tokio::test]
-    async fn an_index_from_before_owner_term_counts_is_counted() {
-        use graphfs_domain::Vocabulary;
+    /// A store this version made, then changed by `sql` into one as an
+    /// older version left it.
+    async fn store_changed_by(sql: &str) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.db");
         drop(SqliteGraphIndex::open(&path).await.unwrap());
-        {
-            // Files with recorded terms, and no counts: as an older version
-            // left them (it counted terms from doc_terms each time).
-            let c = Connection::open(&path).unwrap();
-            c.execute_batch(
-                "INSERT INTO users VALUES ('carol', '2026-01-01T00:00:00.000000Z');
-                 INSERT INTO users VALUES ('dan', '2026-01-01T00:00:00.000000Z');
-                 INSERT INTO files(rowid, id, owner, name, size, sha256, media_type, created_at, updated_at, status, object_key)
-                 VALUES (1, 'f1', 'carol', 'a', 1, '', 'text/plain', 't', 't', 'done', 'k1'),
-                        (2, 'f2', 'carol', 'b', 1, '', 'text/plain', 't', 't', 'done', 'k2'),
-                        (3, 'f3', 'dan', 'c', 1, '', 'text/plain', 't', 't', 'done', 'k3');
-                 INSERT INTO doc_terms VALUES (1, 'apple'), (1, 'pear'), (2, 'pear'), (3, 'apple');",
-            )
-            .unwrap();
-        }
+        Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+        (dir, path)
+    }
+
+    #[tokio::test]
+    async fn an_index_from_before_owner_term_counts_is_counted() {
+        use graphfs_domain::Vocabulary;
+        // Files with recorded terms, and no counts: as an older version
+        // left them (it counted terms from doc_terms each time).
+        let (_dir, path) = store_changed_by(
+            "INSERT INTO users VALUES ('carol', '2026-01-01T00:00:00.000000Z');
+             INSERT INTO users VALUES ('dan', '2026-01-01T00:00:00.000000Z');
+             INSERT INTO files(rowid, id, owner, name, size, sha256, media_type, created_at, updated_at, status, object_key)
+             VALUES (1, 'f1', 'carol', 'a', 1, '', 'text/plain', 't', 't', 'done', 'k1'),
+                    (2, 'f2', 'carol', 'b', 1, '', 'text/plain', 't', 't', 'done', 'k2'),
+                    (3, 'f3', 'dan', 'c', 1, '', 'text/plain', 't', 't', 'done', 'k3');
+             INSERT INTO doc_terms VALUES (1, 'apple'), (1, 'pear'), (2, 'pear'), (3, 'apple');",
+        )
+        .await;
         let index = SqliteGraphIndex::open(&path).await.unwrap();
         let terms = ["apple".to_string(), "pear".to_string()];
         let carol = index.corpus_stats("carol", &terms).await.unwrap();
@@ -415,24 +424,18 @@ mod tests {
     #[tokio::test]
     async fn an_index_from_before_owner_tag_counts_is_counted() {
         use graphfs_domain::TagStore;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("g.db");
-        drop(SqliteGraphIndex::open(&path).await.unwrap());
-        {
-            // Tagged files and no counts, as an older version left them
-            // (the triggers that count now were not there).
-            let c = Connection::open(&path).unwrap();
-            c.execute_batch(
-                "DROP TRIGGER owner_tag_counts_add;
-                 INSERT INTO users VALUES ('carol', '2026-01-01T00:00:00.000000Z');
-                 INSERT INTO files(rowid, id, owner, name, size, sha256, media_type, created_at, updated_at, status, object_key)
-                 VALUES (1, 'f1', 'carol', 'a', 1, '', 'text/plain', 't', 't', 'done', 'k1'),
-                        (2, 'f2', 'carol', 'b', 1, '', 'text/plain', 't', 't', 'done', 'k2');
-                 INSERT INTO tags VALUES (1, 'fruit'), (2, 'red');
-                 INSERT INTO file_tags VALUES (1, 1, 0.9, 'keyword'), (2, 1, 1.0, 'user'), (2, 2, 0.5, 'keyword');",
-            )
-            .unwrap();
-        }
+        // Tagged files and no counts, as an older version left them
+        // (the triggers that count now were not there).
+        let (_dir, path) = store_changed_by(
+            "DROP TRIGGER owner_tag_counts_add;
+             INSERT INTO users VALUES ('carol', '2026-01-01T00:00:00.000000Z');
+             INSERT INTO files(rowid, id, owner, name, size, sha256, media_type, created_at, updated_at, status, object_key)
+             VALUES (1, 'f1', 'carol', 'a', 1, '', 'text/plain', 't', 't', 'done', 'k1'),
+                    (2, 'f2', 'carol', 'b', 1, '', 'text/plain', 't', 't', 'done', 'k2');
+             INSERT INTO tags VALUES (1, 'fruit'), (2, 'red');
+             INSERT INTO file_tags VALUES (1, 1, 0.9, 'keyword'), (2, 1, 1.0, 'user'), (2, 2, 0.5, 'keyword');",
+        )
+        .await;
         let index = SqliteGraphIndex::open(&path).await.unwrap();
         let listed = |tags: Vec<graphfs_domain::TagInfo>| -> Vec<(String, u64)> {
             tags.into_iter().map(|t| (t.name, t.count)).collect()
@@ -448,24 +451,18 @@ mod tests {
 
     #[tokio::test]
     async fn an_index_from_before_unique_names_tells_shared_names_apart() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("g.db");
-        drop(SqliteGraphIndex::open(&path).await.unwrap());
-        {
-            // Three files named a.txt: two of erin's in one folder, one of
-            // finn's; as a version without the unique index left them.
-            let c = Connection::open(&path).unwrap();
-            c.execute_batch(
-                "DROP INDEX files_folder_name;
-                 INSERT INTO users VALUES ('erin', '2026-01-01T00:00:00.000000Z');
-                 INSERT INTO users VALUES ('finn', '2026-01-01T00:00:00.000000Z');
-                 INSERT INTO files(rowid, id, owner, name, folder, size, sha256, media_type, created_at, updated_at, status, object_key)
-                 VALUES (1, 'bbbbbbbb01', 'erin', 'a.txt', '/d', 1, '', 'text/plain', '2026-01-02', 't', 'done', 'k1'),
-                        (2, 'aaaaaaaa02', 'erin', 'a.txt', '/d', 1, '', 'text/plain', '2026-01-01', 't', 'done', 'k2'),
-                        (3, 'cccccccc03', 'finn', 'a.txt', '/d', 1, '', 'text/plain', '2026-01-03', 't', 'done', 'k3');",
-            )
-            .unwrap();
-        }
+        // Three files named a.txt: two of erin's in one folder, one of
+        // finn's; as a version without the unique index left them.
+        let (_dir, path) = store_changed_by(
+            "DROP INDEX files_folder_name;
+             INSERT INTO users VALUES ('erin', '2026-01-01T00:00:00.000000Z');
+             INSERT INTO users VALUES ('finn', '2026-01-01T00:00:00.000000Z');
+             INSERT INTO files(rowid, id, owner, name, folder, size, sha256, media_type, created_at, updated_at, status, object_key)
+             VALUES (1, 'bbbbbbbb01', 'erin', 'a.txt', '/d', 1, '', 'text/plain', '2026-01-02', 't', 'done', 'k1'),
+                    (2, 'aaaaaaaa02', 'erin', 'a.txt', '/d', 1, '', 'text/plain', '2026-01-01', 't', 'done', 'k2'),
+                    (3, 'cccccccc03', 'finn', 'a.txt', '/d', 1, '', 'text/plain', '2026-01-03', 't', 'done', 'k3');",
+        )
+        .await;
         let names = || {
             let c = Connection::open(&path).unwrap();
             let mut stmt = c
