@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use graphfs_domain::{
-    CANDIDATE_KEY_PREFIX, CANDIDATE_TERM_PREFIX, FileId, FileRecord, GraphIndex, ProposedTag,
-    TagSource, TaggingStatus,
+    CANDIDATE_KEY_PREFIX, CANDIDATE_TERM_PREFIX, FileId, FileQuery, FileRecord, GraphIndex,
+    ProposedTag, TagSource, TaggingStatus,
 };
 use graphfs_embeddings::Embedder;
 use tokio::sync::{Mutex, RwLock};
@@ -31,6 +31,8 @@ const VOCABULARY_LIMIT: usize = 5000;
 /// files that carry it may still be in the tagging pipeline when the
 /// vocabulary is next read from the graph.
 const RECENT_ADMISSION_TTL: Duration = Duration::from_secs(300);
+/// Files whose admissions wait to be settled, at most.
+const MAX_UNSETTLED: usize = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct AdmissionConfig {
@@ -141,6 +143,10 @@ pub struct Admission {
     proposing: Mutex<Proposals>,
     /// The seeded taxonomy: every owner's vocabulary starts from it.
     topics: Option<Arc<Topics>>,
+    /// Tags admitted while tagging each file, looked at again once the
+    /// file is stored ([`Admission::settle`]). At most
+    /// [`MAX_UNSETTLED`] files: a job that never stores leaves its entry.
+    unsettled: Mutex<HashMap<FileId, Vec<String>>>,
 }
 
 impl Admission {
@@ -159,6 +165,7 @@ impl Admission {
             recent: Mutex::new(HashMap::new()),
             admitting: Mutex::new(()),
             topics: None,
+            unsettled: Mutex::new(HashMap::new()),
         }
     }
 
@@ -392,6 +399,10 @@ impl Admission {
         tags: &[ProposedTag],
         terms: &[String],
     ) -> Result<(), JobError> {
+        let admitted = self.unsettled.lock().await.remove(&file.id);
+        if let Some(admitted) = admitted {
+            self.settle(&file.owner, &admitted).await?;
+        }
         let vocab = self.vocabulary(&file.owner).await?;
         let mut waiting: Vec<(String, String)> = Vec::new();
         for name in terms
@@ -455,6 +466,11 @@ impl Admission {
         }
         if self.promote(file, name, key, key_term).await? {
             self.remember(&file.owner, name, embedding).await;
+            let mut unsettled = self.unsettled.lock().await;
+            if unsettled.len() >= MAX_UNSETTLED {
+                unsettled.clear();
+            }
+            unsettled.entry(file.id).or_default().push(name.to_string());
             return Ok(Counted::Admitted);
         }
         self.note_proposal(&file.owner, key, file.id).await;
@@ -536,6 +552,43 @@ impl Admission {
         Ok(true)
     }
 
+    /// Looks, once a file that admitted `admitted` is stored, for another
+    /// inflection of each in the owner's tags. Admission is one candidate at
+    /// a time within a process, but two processes may admit `archive` and
+    /// `archiving` at the same instant, neither seeing the other's; whichever
+    /// is stored last finds both here (it reads after its own write). The
+    /// more used stays, as every vocabulary reload now maps the other to it
+    /// ([`Vocabulary::find`]); the other's files are queued again once every
+    /// process's cached vocabulary has been reloaded, and lose it.
+    async fn settle(&self, owner: &str, admitted: &[String]) -> Result<(), JobError> {
+        let tags = self.index.vocabulary(Some(owner), VOCABULARY_LIMIT).await?;
+        for name in admitted {
+            let key = variant_key(name);
+            // Most used first (then by name), as a reload orders them.
+            let mut group = tags
+                .iter()
+                .filter(|t| variant_key(&t.name) == key)
+                .map(|t| t.name.clone());
+            let Some(kept) = group.next() else { continue };
+            let others: Vec<String> = group.collect();
+            if others.is_empty() {
+                continue;
+            }
+            tracing::info!(%owner, %kept, ?others, "inflections of one word admitted at once; keeping the more used");
+            self.vocabulary.write().await.remove(owner);
+            if let Some(recent) = self.recent.lock().await.get_mut(owner) {
+                recent.retain(|(_, n)| !others.contains(n));
+            }
+            tokio::spawn(requeue_carriers(
+                self.index.clone(),
+                owner.to_string(),
+                others,
+                self.config.vocabulary_ttl,
+            ));
+        }
+        Ok(())
+    }
+
     /// Records that `file` proposed the candidate `key` and did not get it.
     async fn note_proposal(&self, owner: &str, key: &str, file: FileId) {
         let mut proposing = self.proposing.lock().await;
@@ -599,6 +652,38 @@ async fn requeue_once_done(index: Arc<dyn GraphIndex>, id: FileId, key: String) 
             Ok(f) if f.status == TaggingStatus::Failed => return,
             Err(_) => return,
             Ok(_) => {}
+        }
+    }
+}
+
+/// Queues again, after `delay`, `owner`'s own files that carry one of
+/// `tags` (at most [`PROMOTION_RETAGS`] each), so that they are tagged with
+/// a vocabulary loaded after now.
+async fn requeue_carriers(
+    index: Arc<dyn GraphIndex>,
+    owner: String,
+    tags: Vec<String>,
+    delay: Duration,
+) {
+    tokio::time::sleep(delay).await;
+    for tag in tags {
+        let query = FileQuery {
+            tags: vec![tag.clone()],
+            shared: Some(false),
+            limit: PROMOTION_RETAGS,
+            ..FileQuery::default()
+        };
+        let files = match index.list_files(&owner, &query).await {
+            Ok(page) => page.items,
+            Err(e) => {
+                tracing::warn!(%tag, error = %e, "cannot list the files of a duplicate tag");
+                continue;
+            }
+        };
+        for f in files {
+            if let Err(e) = index.requeue(f.id).await {
+                tracing::warn!(file = %f.id, error = %e, "cannot queue a file again for a duplicate tag");
+            }
         }
     }
 }

@@ -71,14 +71,26 @@ impl Vocabulary {
     }
 
     /// The tag whose name is `tag` or an inflection of it, or whose alias
-    /// is `tag` or its plural.
+    /// is `tag` or its plural. Of two tags that are inflections of one word
+    /// (two processes admitted one each at the same instant), the more used
+    /// stands for both: re-tagging moves the other's files to it.
     pub fn find(&self, tag: &str) -> Option<&str> {
-        self.entries
+        match self
+            .entries
             .iter()
             .find(|e| e.name == tag || e.aliases.iter().any(|a| a == tag))
-            .map(|e| e.name.as_str())
-            .or_else(|| self.keys.get(&variant_key(tag)).map(String::as_str))
-            .or_else(|| self.alias_keys.get(&plural_key(tag)).map(String::as_str))
+        {
+            Some(e) => Some(
+                self.keys
+                    .get(&variant_key(&e.name))
+                    .map_or(e.name.as_str(), String::as_str),
+            ),
+            None => self
+                .keys
+                .get(&variant_key(tag))
+                .or_else(|| self.alias_keys.get(&plural_key(tag)))
+                .map(String::as_str),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -347,6 +359,22 @@ mod tests {
         assert_eq!(letters.find("correspondences"), Some("letter"));
         assert_eq!(letters.find("letters"), Some("letter"));
         assert_eq!(letters.find("corresponding"), None);
+    }
+
+    #[test]
+    fn of_two_inflection_tags_the_more_used_stands_for_both() {
+        let e = |n: &str, count| VocabEntry {
+            name: n.into(),
+            aliases: vec![],
+            count,
+            embedding: Vec::new(),
+        };
+        // Most used first, as the graph lists them.
+        let vocab = Vocabulary::new(vec![e("archive", 3), e("archiving", 1), e("letter", 1)]);
+        assert_eq!(vocab.find("archiving"), Some("archive"));
+        assert_eq!(vocab.find("archives"), Some("archive"));
+        assert_eq!(vocab.find("archive"), Some("archive"));
+        assert_eq!(vocab.find("letter"), Some("letter"));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use graphfs_domain::{FileCatalog, FileId, FileRecord, JobQueue, TaggingOutcome, TaggingStatus};
+use graphfs_domain::{
+    FileCatalog, FileId, FileRecord, JobQueue, TaggingOutcome, TaggingStatus, Vocabulary as _,
+};
 use tokio::sync::watch;
 
 mod common;
@@ -237,6 +239,105 @@ async fn two_processes_tagging_at_once_count_each_others_proposal() {
         let tags = wait_keyword_tag(&env, id, "glacier").await;
         assert!(tags.contains(&"glacier".to_string()), "{id}: {tags:?}");
     }
+    stop.send(true).unwrap();
+    run.await.unwrap();
+}
+
+/// Two tagger processes admit two inflections of one word at the same
+/// instant, each from its own two files, neither seeing the other's: one
+/// `archive`, the other `archiving`. Once both are stored the one stored
+/// last finds both, and every file ends with the one tag.
+#[tokio::test]
+async fn two_processes_admitting_two_inflections_at_once_end_with_one_tag() {
+    let env = env().await;
+    // Vocabularies read afresh at every file: what each process sees is
+    // what the index holds, not what a cache remembered.
+    let uncached = || {
+        offline_tagger_with(
+            &env,
+            graphfs_tagger::AdmissionConfig {
+                min_frequency: 2,
+                vocabulary_ttl: Duration::ZERO,
+                ..Default::default()
+            },
+        )
+    };
+    let (one, two) = (uncached(), uncached());
+    let texts = [
+        (
+            "a1.txt",
+            "The archive holds old letters. Every archive needs care.",
+        ),
+        (
+            "c1.txt",
+            "Archiving old letters takes time; archiving needs care.",
+        ),
+        (
+            "a2.txt",
+            "An archive of photos: the archive grows each year.",
+        ),
+        ("c2.txt", "Archiving photos: archiving grows each year."),
+    ];
+    let mut ids = Vec::new();
+    for (name, text) in texts {
+        ids.push(add_file(&env, name, text).await);
+    }
+    let mut jobs = Vec::new();
+    for id in &ids {
+        let job = env
+            .index
+            .claim_job("w", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("a queued job");
+        assert_eq!(job.file_id, *id);
+        jobs.push(job);
+    }
+    // Process one tags the `archive` files, two the `archiving` ones,
+    // interleaved; nothing is stored yet.
+    let mut outcomes = Vec::new();
+    for (i, ((_, text), id)) in texts.iter().zip(&ids).enumerate() {
+        let tagger = if i % 2 == 0 { &one } else { &two };
+        let file = env.index.get_file_internal(*id).await.unwrap();
+        let tagged = tagger.tag(&file, &plain(text), None).await.unwrap();
+        outcomes.push((file, outcome(text, tagged)));
+    }
+    let has = |o: &TaggingOutcome, tag: &str| o.tags.iter().any(|t| t.name == tag);
+    assert!(has(&outcomes[2].1, "archive"), "{:?}", outcomes[2].1.tags);
+    assert!(has(&outcomes[3].1, "archiving"), "{:?}", outcomes[3].1.tags);
+    // Stored in turn, each by the process that tagged it.
+    for (i, (job, (file, out))) in jobs.iter().zip(&outcomes).enumerate() {
+        let tagger = if i % 2 == 0 { &one } else { &two };
+        assert!(env.index.complete_job(job, out).await.unwrap());
+        tagger.stored(file, out).await.unwrap();
+    }
+    // A worker takes what is queued again, until all four are tagged
+    // `archive` and none `archiving`.
+    let (stop, rx) = watch::channel(false);
+    let run = tokio::spawn(worker(&env, one.clone(), config(&env)).run(rx));
+    let mut tags = Vec::new();
+    for _ in 0..500 {
+        tags.clear();
+        let mut settled = true;
+        for id in &ids {
+            let f = env.index.get_file_internal(*id).await.unwrap();
+            let t = keyword_tags(&f);
+            settled &= f.status == TaggingStatus::Done
+                && t.contains(&"archive".to_string())
+                && !t.contains(&"archiving".to_string());
+            tags.push(t);
+        }
+        if settled {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for t in &tags {
+        assert!(t.contains(&"archive".to_string()), "{tags:?}");
+        assert!(!t.contains(&"archiving".to_string()), "{tags:?}");
+    }
+    let vocab = env.index.vocabulary(Some("u"), 100).await.unwrap();
+    assert!(!vocab.iter().any(|t| t.name == "archiving"), "{vocab:?}");
     stop.send(true).unwrap();
     run.await.unwrap();
 }

@@ -79,14 +79,17 @@ pub fn offline(env: &Env) -> Arc<dyn Tagger> {
 /// The offline tagger; a keyword joins the vocabulary once `min_frequency`
 /// files propose it.
 pub fn offline_tagger(env: &Env, min_frequency: u64) -> Arc<dyn Tagger> {
-    let admission = Admission::new(
-        env.index.clone(),
-        None,
+    offline_tagger_with(
+        env,
         AdmissionConfig {
             min_frequency,
             ..AdmissionConfig::default()
         },
-    );
+    )
+}
+
+pub fn offline_tagger_with(env: &Env, config: AdmissionConfig) -> Arc<dyn Tagger> {
+    let admission = Admission::new(env.index.clone(), None, config);
     Arc::new(OfflineTagger::new(
         env.index.clone(),
         KeywordConfig::default(),
