@@ -100,11 +100,10 @@ suites:
 	tests/lib/timed.sh hadolint tests/docker/lint.sh
 	set -a; . $(CACHE_DIR)/llm/env; set +a; tests/lib/timed.sh "rust (workspace)" $(CARGO) test --release --workspace --locked
 	# The HTTP suite, the drive and the attack suite's checks that take a
-	# backend once more, on a real MinIO and Neo4j (one test at a time: they
-	# share the two servers). --workspace, not -p: the same features as the
-	# build, so nothing compiles again.
-	GRAPHFS_E2E_BACKENDS=real tests/lib/timed.sh "rust (MinIO, Neo4j)" $(CARGO) test --release --locked --workspace $(REAL_BACKEND_TESTS) -- --test-threads=1
-	set -a; . $(CACHE_DIR)/llm/env; set +a; GRAPHFS_E2E_BACKENDS=real tests/lib/timed.sh "rust (MinIO, Neo4j): vocabularies" $(CARGO) test --release --locked --workspace --test tagging -- $(REAL_BACKEND_TAGGING)
+	# backend once more, on a real MinIO and Neo4j started once for all of
+	# them (one test at a time: they share the two servers). --workspace,
+	# not -p: the same features as the build, so nothing compiles again.
+	GRAPHFS_E2E_BACKENDS=real tests/lib/timed.sh "rust (MinIO, Neo4j)" tests/lib/with-real-backends.sh $(REAL_BACKEND_SUITE)
 	# The served OpenAPI document against the server (schemathesis).
 	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/lib/timed.sh schemathesis tests/openapi/run.sh
 	# The Helm chart: lint, render, bad values refused, installed into the
@@ -124,10 +123,13 @@ REAL_BACKEND_TESTS = --test api --test dav --test tokens --test limits --test oi
 # Of tagging.rs, the check that suits the real backends (the others restart
 # a server on its data, which that mode starts afresh).
 REAL_BACKEND_TAGGING = another_users_vocabulary_never_reaches_the_model_or_a_file
+# Both, on the servers tests/lib/with-real-backends.sh starts.
+REAL_BACKEND_SUITE = sh -c '$(CARGO) test --release --locked --workspace $(REAL_BACKEND_TESTS) -- --test-threads=1 \
+	&& set -a && . $(CACHE_DIR)/llm/env && set +a \
+	&& $(CARGO) test --release --locked --workspace --test tagging -- $(REAL_BACKEND_TAGGING)'
 security:
 	set -a; . $(CACHE_DIR)/llm/env; set +a; $(CARGO) test --release --locked --workspace $(SECURITY_TESTS)
-	GRAPHFS_E2E_BACKENDS=real $(CARGO) test --release --locked --workspace $(REAL_BACKEND_TESTS) -- --test-threads=1
-	set -a; . $(CACHE_DIR)/llm/env; set +a; GRAPHFS_E2E_BACKENDS=real $(CARGO) test --release --locked --workspace --test tagging -- $(REAL_BACKEND_TAGGING)
+	GRAPHFS_E2E_BACKENDS=real tests/lib/with-real-backends.sh $(REAL_BACKEND_SUITE)
 
 ## A one-node Kubernetes cluster on this machine (root) with GraphFS installed
 ## by Helm and a GraphFS applied; ends with GRAPHFS_URL=... and GRAPHFS_TOKEN=...

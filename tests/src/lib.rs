@@ -70,9 +70,16 @@ pub fn real_backends() -> Option<&'static RealBackends> {
         if std::env::var("GRAPHFS_E2E_BACKENDS").as_deref() != Ok("real") {
             return None;
         }
+        // Servers started for the whole suite, when there are
+        // (tests/lib/with-real-backends.sh); else this process's own.
+        let shared = std::env::var_os("GRAPHFS_E2E_REAL_DIR").map(PathBuf::from);
+        let server = |kind| match &shared {
+            Some(dir) => servers::ExternalServer::attach(kind, &dir.join(kind)),
+            None => servers::ExternalServer::start_for_process(kind),
+        };
         Some(RealBackends {
-            minio: servers::ExternalServer::start_for_process("minio").expect("start MinIO"),
-            neo4j: servers::ExternalServer::start_for_process("neo4j").expect("start Neo4j"),
+            minio: server("minio").expect("start MinIO"),
+            neo4j: server("neo4j").expect("start Neo4j"),
         })
     })
     .as_ref()

@@ -15,7 +15,11 @@ pub fn scripts_dir() -> PathBuf {
 
 pub struct ExternalServer {
     kind: &'static str,
-    dir: tempfile::TempDir,
+    /// The server's folder: its env, pid and data.
+    dir: PathBuf,
+    /// The temp folder this process made for the server; none for a server
+    /// started for it ([`ExternalServer::attach`]).
+    _owned: Option<tempfile::TempDir>,
     pub env: HashMap<String, String>,
     /// Environment the start script gets (also on resume).
     start_env: Vec<(String, String)>,
@@ -82,9 +86,23 @@ impl ExternalServer {
         let env = read_env(&dir.path().join("env"))?;
         Ok(ExternalServer {
             kind,
-            dir,
+            dir: dir.path().to_path_buf(),
+            _owned: Some(dir),
             env,
             start_env,
+        })
+    }
+
+    /// A `kind` server that was started for this process in `dir` (by
+    /// `tests/lib/with-real-backends.sh`), read from its env file. Whoever
+    /// started it stops it.
+    pub fn attach(kind: &'static str, dir: &Path) -> Result<Self> {
+        Ok(ExternalServer {
+            kind,
+            dir: dir.to_path_buf(),
+            _owned: None,
+            env: read_env(&dir.join("env"))?,
+            start_env: Vec::new(),
         })
     }
 
@@ -96,8 +114,8 @@ impl ExternalServer {
             "while kill -0 {} 2>/dev/null; do sleep 1; done; {}/{kind}/stop.sh {} >/dev/null 2>&1; rm -rf {}",
             std::process::id(),
             scripts_dir().display(),
-            server.dir.path().display(),
-            server.dir.path().display()
+            server.dir.display(),
+            server.dir.display()
         );
         // Outlives this process on purpose: it is what stops the server.
         #[allow(clippy::zombie_processes)]
@@ -157,7 +175,7 @@ impl ExternalServer {
     pub fn stop(&self) -> Result<()> {
         run(
             &scripts_dir().join(self.kind).join("stop.sh"),
-            Some(self.dir.path()),
+            Some(&self.dir),
         )
     }
 
@@ -172,7 +190,7 @@ impl ExternalServer {
     }
 
     fn signal(&self, signal: i32) -> Result<()> {
-        let file = self.dir.path().join(format!("{}.pid", self.kind));
+        let file = self.dir.join(format!("{}.pid", self.kind));
         let pid: i32 = std::fs::read_to_string(&file)
             .with_context(|| format!("reading {}", file.display()))?
             .trim()
@@ -193,10 +211,10 @@ impl ExternalServer {
         // target it is restarted without.
         run_with_env(
             &scripts_dir().join(self.kind).join("start.sh"),
-            Some(self.dir.path()),
+            Some(&self.dir),
             &self.start_env,
         )?;
-        self.env = read_env(&self.dir.path().join("env"))?;
+        self.env = read_env(&self.dir.join("env"))?;
         Ok(())
     }
 }
