@@ -20,11 +20,10 @@ pub(super) fn fts_text(s: &str) -> String {
     out
 }
 
-/// Terms of a search query ([`query_terms`]), each a quoted FTS5 string
-/// (CJK runs become phrases of single characters); with `prefix_last` a last
-/// word also matches as a prefix (search as one types).
-pub(super) fn fts_query(q: &str, prefix_last: bool) -> Vec<String> {
-    let terms = query_terms(q);
+/// Terms of a search query (as [`query_terms`] splits it), each a quoted
+/// FTS5 string (CJK runs become phrases of single characters); with
+/// `prefix_last` a last word also matches as a prefix (search as one types).
+pub(super) fn fts_query(terms: &[QueryTerm], prefix_last: bool) -> Vec<String> {
     let last = terms.len().saturating_sub(1);
     terms
         .iter()
@@ -83,18 +82,18 @@ mod tests {
     #[test]
     fn fts_query_quotes_user_text() {
         assert_eq!(
-            fts_query("tax report", false),
+            fts_query(&query_terms("tax report"), false),
             vec!["\"tax\"", "\"report\""]
         );
         assert_eq!(
-            fts_query("a\"b OR c*", true),
+            fts_query(&query_terms("a\"b OR c*"), true),
             vec!["\"a\"", "\"b\"", "\"or\"", "\"c\"*"]
         );
-        assert_eq!(fts_query("rep", true), vec!["\"rep\"*"]);
+        assert_eq!(fts_query(&query_terms("rep"), true), vec!["\"rep\"*"]);
         assert_eq!(
-            fts_query("机器学习 ai", false),
+            fts_query(&query_terms("机器学习 ai"), false),
             vec!["\"机 器 学 习\"", "\"ai\""]
         );
-        assert!(fts_query(" ;; ", true).is_empty());
+        assert!(fts_query(&query_terms(" ;; "), true).is_empty());
     }
 }

@@ -24,12 +24,12 @@ use graphfs_domain::{
     FileCatalog, FileChange, FileId, FileQuery, FileRecord, FileTag, FileVersion, FolderFilter,
     FolderInfo, Folders, GraphBuilder, GraphIndex, GraphStart, GraphView, GraphWalk, Job,
     JobFailure, JobQueue, Keyset, Leases, MAX_INDEXED_TEXT, NewContent, NewFile, NodeKind, Page,
-    Principals, QueueDepth, ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile, Similarity,
-    TagInfo, TagMatch, TagSource, TagStore, TaggingOutcome, TaggingStatus, TaxonomyStore,
-    TextSearch, UserId, Versions, Vocabulary, access, check_embedding, check_folder_move, cosine,
-    folder_ancestry, folder_name, index_terms, is_cjk, name_taken, name_tokens, name_with_id,
-    normalize_tag, parent_folder, parse_stored_time, query_terms, share_with_owner, snippet,
-    stored_time, tag_sources, truncate_utf8, unknown_user,
+    Principals, QueryTerm, QueueDepth, ROOT_FOLDER, RelatedTag, Result, SearchHit, SimilarFile,
+    Similarity, TagInfo, TagMatch, TagSource, TagStore, TaggingOutcome, TaggingStatus,
+    TaxonomyStore, TextSearch, UserId, Versions, Vocabulary, access, check_embedding,
+    check_folder_move, cosine, folder_ancestry, folder_name, index_terms, is_cjk, name_taken,
+    name_tokens, name_with_id, normalize_tag, parent_folder, parse_stored_time, query_terms,
+    share_with_owner, snippet, stored_time, tag_sources, truncate_utf8, unknown_user,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 

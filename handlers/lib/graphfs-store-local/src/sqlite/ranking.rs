@@ -16,7 +16,8 @@
 //! [`NAME_WEIGHT`] times and the tags [`TAG_WEIGHT`] times: BM25F's weighted
 //! term frequencies, the same weights FTS5's bm25() is given.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -308,11 +309,18 @@ impl Ranking {
             let top =
                 searcher.search(&query, &TopDocs::with_limit(want.max(1)).order_by_score())?;
             let mut out = Vec::with_capacity(top.len());
+            // Each segment's rowid column opened once, not once per hit.
+            let mut columns = HashMap::new();
             for (score, at) in top {
-                let rowids = searcher
-                    .segment_reader(at.segment_ord)
-                    .fast_fields()
-                    .u64("rowid")?;
+                let rowids = match columns.entry(at.segment_ord) {
+                    Entry::Occupied(open) => open.into_mut(),
+                    Entry::Vacant(slot) => slot.insert(
+                        searcher
+                            .segment_reader(at.segment_ord)
+                            .fast_fields()
+                            .u64("rowid")?,
+                    ),
+                };
                 if let Some(rowid) = rowids.first(at.doc_id) {
                     out.push((rowid as i64, -f64::from(score)));
                 }

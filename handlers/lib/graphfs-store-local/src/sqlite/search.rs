@@ -17,7 +17,7 @@ pub(super) fn search_blocking(
 ) -> Result<Vec<SearchHit>> {
     let limit = limit.clamp(1, 200);
     let words = query_terms(query);
-    let terms = fts_query(query, true);
+    let terms = fts_query(&words, true);
     if terms.is_empty() {
         return Ok(vec![]);
     }
