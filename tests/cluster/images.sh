@@ -38,7 +38,7 @@ for c in buildah ctr dpkg-deb apt-get gcc; do command -v "$c" >/dev/null || die 
 hash_of() { # paths... -> one hash of every file's content (not of where the checkout is)
   find "$@" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | cut -d' ' -f1 | sha256sum | cut -c1-16
 }
-loaded() { ctr_ images ls -q | grep -qxF "$1"; }
+loaded() { ctr_ images ls -q | grep -xF "$1" >/dev/null; }
 # up_to_date NAME IMAGE HASH: the image is in containerd and was built from HASH.
 up_to_date() { [ -f "$WORK/$1.stamp" ] && [ "$(cat "$WORK/$1.stamp")" = "$3" ] && loaded "$2"; }
 # load NAME IMAGE HASH: export the buildah image and import it into containerd.

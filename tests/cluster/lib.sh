@@ -175,7 +175,7 @@ api_checks() {
   check "the drive through the Ingress: a folder and a file made over WebDAV are in the API" bash -c '
     api MKCOL /dav/files/drive/ >/dev/null &&
     api PUT /dav/files/drive/hello.txt --data-binary "hello from the drive" >/dev/null &&
-    api PROPFIND /dav/files/drive/ -H "Depth: 1" | grep -q "/dav/files/drive/hello.txt" &&
+    api PROPFIND /dav/files/drive/ -H "Depth: 1" | grep "/dav/files/drive/hello.txt" >/dev/null &&
     [ "$(api GET /dav/files/drive/hello.txt)" = "hello from the drive" ] &&
     api GET "/api/v1/files?folder=/drive" | jq -e ".items[0].name == \"hello.txt\" and .items[0].folder == \"/drive\""'
   check "delete the big file: 404 afterwards" bash -c 'api DELETE "/api/v1/files/$0" >/dev/null && [ "$(status_of "/api/v1/files/$0")" = 404 ]' "$big_id"
@@ -198,7 +198,7 @@ page_screenshot() { # png
     --user-data-dir="$prof" --host-resolver-rules="MAP $HOST 127.0.0.1" \
     --virtual-time-budget=5000 --dump-dom "http://$HOST:$port/" 2>/dev/null)"
   rm -rf "$prof"
-  [ -s "$out" ] && printf '%s' "$html" | grep -qi 'graphfs'
+  [ -s "$out" ] && grep -qi 'graphfs' <<<"$html"
 }
 
 # ---------------------------------------------------------------- faults
@@ -397,7 +397,7 @@ tls_checks() {
   check "a TLS certificate for $HOST in a Secret" make_tls_secret "$ART/tls"
   check "GraphFS ingress.tlsSecretName: the operator gives the Ingress its TLS section" bash -c '
     kubectl -n default patch "graphfs/$0" --type merge -p "{\"spec\":{\"ingress\":{\"tlsSecretName\":\"$0-tls\"}}}" &&
-    until_ok 60 bash -c "kubectl -n default get ingress -o jsonpath=\"{.items[*].spec.tls[*].secretName}\" | grep -qw \"$0-tls\""' "$APP"
+    until_ok 60 bash -c "kubectl -n default get ingress -o jsonpath=\"{.items[*].spec.tls[*].secretName}\" | grep -w \"$0-tls\" >/dev/null"' "$APP"
   check "HTTPS through the Ingress with that certificate (GET /readyz)" \
     until_ok 120 tls_api GET /readyz
   check "the certificate is the Secret's: refused without the test CA (curl exit 60)" bash -c '
@@ -407,7 +407,7 @@ tls_checks() {
     auth=(-u "desktop:$TOKEN") &&
     tls_api MKCOL /dav/files/secure/ "${auth[@]}" >/dev/null &&
     tls_api PUT /dav/files/secure/note.txt "${auth[@]}" --data-binary "sent over TLS" >/dev/null &&
-    tls_api PROPFIND /dav/files/secure/ "${auth[@]}" -H "Depth: 1" | grep -q "/dav/files/secure/note.txt" &&
+    tls_api PROPFIND /dav/files/secure/ "${auth[@]}" -H "Depth: 1" | grep "/dav/files/secure/note.txt" >/dev/null &&
     [ "$(tls_api GET /dav/files/secure/note.txt "${auth[@]}")" = "sent over TLS" ] &&
     tls_api GET "/api/v1/files?folder=/secure" -H "Authorization: Bearer $TOKEN" | jq -e ".items[0].name == \"note.txt\""'
 }

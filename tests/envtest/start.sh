@@ -152,7 +152,7 @@ start_etcd() {
   local i
   for i in $(seq 1 150); do
     if ! alive "$ETCD_PID"; then return 1; fi
-    if curl -fsS --noproxy '*' --max-time 1 "$client/health" 2>/dev/null | grep -q '"health":"true"'; then
+    if curl -fsS --noproxy '*' --max-time 1 "$client/health" 2>/dev/null | grep '"health":"true"' >/dev/null; then
       return 0
     fi
     sleep 0.2

@@ -252,7 +252,7 @@ rejects() { # helm-template-args...
   out="$("$HELM" template graphfs "$CHART" --namespace graphfs-system "$@" 2>&1 >/dev/null)"; rc=$?
   printf '%s\n' "$out"
   [ $rc -ne 0 ] || { echo "helm accepted: $*"; return 1; }
-  printf '%s\n' "$out" | grep -q "don't meet the specifications of the schema" \
+  grep -q "don't meet the specifications of the schema" <<<"$out" \
     || { echo "helm failed, but not because of the values schema"; return 1; }
 }
 
@@ -279,11 +279,11 @@ check "helm template (rbac.create=false, serviceAccount.create=false: none rende
   ! grep -Eq "^kind: (ServiceAccount|ClusterRole|ClusterRoleBinding|Role|RoleBinding)$" "$3" || { echo "RBAC rendered"; exit 1; }
   grep -q "serviceAccountName: existing" "$3"' _ "$HELM" "$CHART" "$WORK/norbac.yaml"
 check "serviceAccount.create=false without a name fails" bash -c '
-  ! "$1" template graphfs "$2" --set serviceAccount.create=false 2>&1 | tee /dev/stderr | grep -q "^kind:"' _ "$HELM" "$CHART"
+  ! "$1" template graphfs "$2" --set serviceAccount.create=false 2>&1 | tee /dev/stderr | grep "^kind:" >/dev/null' _ "$HELM" "$CHART"
 check "kubeVersion: 1.30.0 accepted" render "$WORK/kube130.yaml" --kube-version 1.30.0
 check "kubeVersion: 1.29.9 refused" bash -c '
   out="$("$1" template graphfs "$2" --kube-version 1.29.9 2>&1)" && { echo "rendered for 1.29.9"; exit 1; }
-  echo "$out"; echo "$out" | grep -q "kubeVersion"' _ "$HELM" "$CHART"
+  echo "$out"; grep -q "kubeVersion" <<<"$out"' _ "$HELM" "$CHART"
 
 check "schema rejects replicaCount=0" rejects --set replicaCount=0
 check "schema rejects replicaCount=two" rejects --set-string replicaCount=two
@@ -343,17 +343,17 @@ if [ -n "$KUBECONFORM" ] && [ -x "$KUBECONFORM" ]; then
   check "kubeconform -strict (default render)" "${KC[@]}" "$WORK/default.yaml"
   check "kubeconform -strict (examples: GraphFS, TaggerPool; built-ins skipped)" bash -c '
     out="$("${@:2}" "$1")" || { echo "$out"; exit 1; }
-    echo "$out"; echo "$out" | grep -Eq "Valid: 2,"' _ "$WORK/namespaced.yaml" "${KC[@]}"
+    echo "$out"; grep -Eq "Valid: 2," <<<"$out"' _ "$WORK/namespaced.yaml" "${KC[@]}"
   # (kubeconform reads only files named *.yaml, *.yml or *.json.)
   check "kubeconform rejects a misspelt TaggerPool field" bash -c '
     sed "s/graphFsRef: files/graphFSRef: files/" "$1" > "${1%.yaml}-misspelt.yaml"
     out="$("${@:2}" "${1%.yaml}-misspelt.yaml")" && { echo "$out"; echo "accepted"; exit 1; }
-    echo "$out"; echo "$out" | grep -q "Invalid: 1,"' _ "$WORK/namespaced.yaml" "${KC[@]}"
+    echo "$out"; grep -q "Invalid: 1," <<<"$out"' _ "$WORK/namespaced.yaml" "${KC[@]}"
   check "kubeconform rejects a mistyped examples value" bash -c '
     "$1" template graphfs "$2" -n graphfs-system --set examples.enabled=true \
       --set-string examples.graphfs.spec.api.replicas=two > "$3" || exit 1
     out="$("${@:4}" "$3")" && { echo "$out"; echo "accepted"; exit 1; }
-    echo "$out"; echo "$out" | grep -q "Invalid: 1,"' _ "$HELM" "$CHART" "$WORK/badexample.yaml" "${KC[@]}"
+    echo "$out"; grep -q "Invalid: 1," <<<"$out"' _ "$HELM" "$CHART" "$WORK/badexample.yaml" "${KC[@]}"
 else
   skip "kubeconform" "not installed; tests/helm/install.sh builds it"
 fi
@@ -522,7 +522,7 @@ KC
     check "API server rejects an invalid example (CEL: bodySizeLimit)" bash -c '
       out="$("$1" upgrade graphfs "$2" -n graphfs-system --reuse-values \
         --set examples.graphfs.spec.ingress.bodySizeLimit=lots 2>&1)" && { echo "accepted"; exit 1; }
-      echo "$out"; echo "$out" | grep -q "a size such as 512m or 4g"' _ "$HELM" "$CHART"
+      echo "$out"; grep -q "a size such as 512m or 4g" <<<"$out"' _ "$HELM" "$CHART"
     check "server-side dry run of the watchNamespace render" bash -c '
       "$1" template graphfs "$2" -n graphfs-system --set examples.enabled=true --set watchNamespace=files |
         "$3" apply --dry-run=server --server-side --force-conflicts --field-manager helm-check -f -' \

@@ -63,7 +63,7 @@ if [[ $ONLY_EMBEDDINGS == 1 ]]; then
   exit 0
 fi
 site=$("$PY" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-smollm=$(find "$site" -iname '*smollm2*.gguf' | head -n1)
+smollm=$(find "$site" -iname '*smollm2*.gguf' -print -quit)
 # The Gemma package ships its GGUF in four parts; its own assemble() joins
 # them and checks the published SHA-256.
 gemma="$CACHE/models/gemma-3-270m-q4_k_m.gguf"

@@ -91,7 +91,7 @@ pid_is_ours() { # is $1 alive (not a zombie) and serving $DATA?
   local state
   state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
   [[ "$state" != Z ]] || return 1
-  tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qxF -e "$DATA" -e "$DATA/"
+  tr '\0' '\n' <"/proc/$pid/cmdline" | grep -xF -e "$DATA" -e "$DATA/" >/dev/null
 }
 
 healthy() { # $1 = port

@@ -23,7 +23,7 @@ alive() { # alive, not a zombie, and really the server for $DATA (pid reuse)
   local state
   state=$(awk '{print $3}' "/proc/$PID/stat" 2>/dev/null) || return 1
   [[ "$state" != Z ]] || return 1
-  tr '\0' '\n' <"/proc/$PID/cmdline" 2>/dev/null | grep -qxF -e "$DATA" -e "$DATA/"
+  tr '\0' '\n' <"/proc/$PID/cmdline" 2>/dev/null | grep -xF -e "$DATA" -e "$DATA/" >/dev/null
 }
 
 alive || exit 0

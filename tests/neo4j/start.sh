@@ -138,13 +138,13 @@ start_on() { # port
   BIND_FAILED=0
   local deadline=$((SECONDS + READY_TIMEOUT))
   while [ $SECONDS -lt $deadline ]; do
-    if tail -c +"$offset" "$LOG" | grep -q "^NEO4J READY bolt://127.0.0.1:$port\$"; then
+    if tail -c +"$offset" "$LOG" | grep "^NEO4J READY bolt://127.0.0.1:$port\$" >/dev/null; then
       return 0
     fi
     if ! alive "$NEO4J_PID"; then
       log "the launcher exited; tail of $LOG:"
       tail -c +"$offset" "$LOG" | tail -n 15 >&2 || true
-      if tail -c +"$offset" "$LOG" | grep -qiE 'address already in use|BindException|PortBindException'; then
+      if tail -c +"$offset" "$LOG" | grep -iE 'address already in use|BindException|PortBindException' >/dev/null; then
         BIND_FAILED=1
       fi
       rm -f "$PIDFILE"; NEO4J_PID=""

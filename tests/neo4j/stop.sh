@@ -27,7 +27,7 @@ PID="$(cat "$PIDFILE")"
 # against a recycled pid).
 is_ours() { # pid
   [ -n "$1" ] && alive "$1" || return 1
-  tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q 'io.graphfs.neo4j.Launcher'
+  tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep 'io.graphfs.neo4j.Launcher' >/dev/null
 }
 
 if ! is_ours "$PID"; then
