@@ -78,14 +78,17 @@ deps:
 	tests/deps.sh
 
 ## The workspace compiled once, in the release profile: the binaries the
-## images and browser tests use, every test binary and the benchmark; clippy's
+## images, benchmarks and browser tests use, and every test binary; clippy's
 ## lints (warnings denied) run on the workspace's crates in the same pass.
+## (Not --benches: it builds each binary as a benchmark as well, and the
+## operator's bench then lacks CARGO_BIN_EXE_graphfs-operator. `make lint`
+## and `make bench` cover benches/.)
 compile: web
 	# One cargo call for the test binaries and the plain binaries, so their
 	# features are resolved once (dev-dependencies included) and the
 	# workspace's crates compile once. As two calls, the binaries' smaller
 	# feature set compiled every workspace crate a second time (4 min).
-	$(LINTED_CARGO) build --release --workspace --locked --bins --tests --benches
+	$(LINTED_CARGO) build --release --workspace --locked --bins --tests
 
 ## The whole suite. The test dependencies install in the background (log in
 ## test-artifacts/deps.log) while the workspace is linted and compiled; the

@@ -18,8 +18,9 @@ pub struct ExternalServer {
     /// The server's folder: its env, pid and data.
     dir: PathBuf,
     /// The temp folder this process made for the server; none for a server
-    /// started for it ([`ExternalServer::attach`]).
-    _owned: Option<tempfile::TempDir>,
+    /// started for it ([`ExternalServer::attach`]), which it must not stop,
+    /// freeze or restart: the binaries after this one use it too.
+    owned: Option<tempfile::TempDir>,
     pub env: HashMap<String, String>,
     /// Environment the start script gets (also on resume).
     start_env: Vec<(String, String)>,
@@ -87,7 +88,7 @@ impl ExternalServer {
         Ok(ExternalServer {
             kind,
             dir: dir.path().to_path_buf(),
-            _owned: Some(dir),
+            owned: Some(dir),
             env,
             start_env,
         })
@@ -100,7 +101,7 @@ impl ExternalServer {
         Ok(ExternalServer {
             kind,
             dir: dir.to_path_buf(),
-            _owned: None,
+            owned: None,
             env: read_env(&dir.join("env"))?,
             start_env: Vec::new(),
         })
@@ -171,8 +172,22 @@ impl ExternalServer {
         self.env.get(key).map(String::as_str).unwrap_or("")
     }
 
+    /// Refuses an outage on a server started for the whole suite.
+    fn own(&self, what: &str) -> Result<()> {
+        if self.owned.is_none() {
+            bail!(
+                "cannot {what} the {} at {}: it was started for the whole suite; \
+                 a test that takes it down starts its own (ExternalServer::start)",
+                self.kind,
+                self.dir.display()
+            );
+        }
+        Ok(())
+    }
+
     /// Stops the server (an outage); `resume` brings it back with its data.
     pub fn stop(&self) -> Result<()> {
+        self.own("stop")?;
         run(
             &scripts_dir().join(self.kind).join("stop.sh"),
             Some(&self.dir),
@@ -182,10 +197,12 @@ impl ExternalServer {
     /// Freezes the server (SIGSTOP): it keeps its connections open and
     /// answers nothing, as a hung backend does; `thaw` lets it go on.
     pub fn freeze(&self) -> Result<()> {
+        self.own("freeze")?;
         self.signal(libc::SIGSTOP)
     }
 
     pub fn thaw(&self) -> Result<()> {
+        self.own("thaw")?;
         self.signal(libc::SIGCONT)
     }
 
@@ -209,6 +226,7 @@ impl ExternalServer {
     pub fn resume(&mut self) -> Result<()> {
         // The same environment as the first start: MinIO forgets a webhook
         // target it is restarted without.
+        self.own("restart")?;
         run_with_env(
             &scripts_dir().join(self.kind).join("start.sh"),
             Some(&self.dir),
@@ -245,6 +263,8 @@ pub fn backend_env(minio: &ExternalServer, neo4j: &ExternalServer) -> Vec<(Strin
 
 impl Drop for ExternalServer {
     fn drop(&mut self) {
+        // Refused (and so left running) for a server started for the whole
+        // suite: whoever started it stops it.
         let _ = self.stop();
     }
 }

@@ -147,12 +147,7 @@ async fn two_files_tagged_at_once_count_each_others_proposal() {
     let a = add_file(&env, "ice.txt", text_a).await;
     let b = add_file(&env, "alps.txt", text_b).await;
     // `a` is claimed and tagged, as a worker does; its result is not stored yet.
-    let job = env
-        .index
-        .claim_job("w", Duration::from_secs(60))
-        .await
-        .unwrap()
-        .expect("a's job");
+    let job = claim_next(&env, "w").await;
     assert_eq!(job.file_id, a);
     let file_a = env.index.get_file_internal(a).await.unwrap();
     let alone = tagger.tag(&file_a, &plain(text_a), None).await.unwrap();
@@ -207,14 +202,7 @@ async fn two_processes_tagging_at_once_count_each_others_proposal() {
     let text_b = "The glaciers of the Alps: each glacier shrinks.";
     let a = add_file(&env, "ice.txt", text_a).await;
     let b = add_file(&env, "alps.txt", text_b).await;
-    let claim = || async {
-        env.index
-            .claim_job("w", Duration::from_secs(60))
-            .await
-            .unwrap()
-            .expect("a queued job")
-    };
-    let (job_a, job_b) = (claim().await, claim().await);
+    let (job_a, job_b) = (claim_next(&env, "w").await, claim_next(&env, "w").await);
     assert_eq!((job_a.file_id, job_b.file_id), (a, b));
     let file_a = env.index.get_file_internal(a).await.unwrap();
     let file_b = env.index.get_file_internal(b).await.unwrap();
@@ -284,12 +272,7 @@ async fn two_processes_admitting_two_inflections_at_once_end_with_one_tag() {
     }
     let mut jobs = Vec::new();
     for id in &ids {
-        let job = env
-            .index
-            .claim_job("w", Duration::from_secs(60))
-            .await
-            .unwrap()
-            .expect("a queued job");
+        let job = claim_next(&env, "w").await;
         assert_eq!(job.file_id, *id);
         jobs.push(job);
     }

@@ -139,12 +139,7 @@ async fn shutdown_releases_unfinished_jobs_for_another_handler() {
     let f = env.index.get_file_internal(id).await.unwrap();
     assert_eq!(f.status, TaggingStatus::Pending);
     // Released, not lapsed: another handler gets it at once, first attempt.
-    let job = env
-        .index
-        .claim_job("next", Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
+    let job = claim_next(&env, "next").await;
     assert_eq!((job.file_id, job.attempts), (id, 1));
 }
 
@@ -242,18 +237,8 @@ async fn concurrent_jobs_log_under_their_own_span() {
     add_file(&env, "a.txt", TEXT).await;
     add_file(&env, "b.txt", TEXT).await;
     let w = worker(&env, Arc::new(Yielding), config(&env));
-    let a = env
-        .index
-        .claim_job("test-worker", Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
-    let b = env
-        .index
-        .claim_job("test-worker", Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
+    let a = claim_next(&env, "test-worker").await;
+    let b = claim_next(&env, "test-worker").await;
     tokio::join!(w.process(a), w.process(b));
     let seen = seen.0.lock().unwrap().clone();
     assert!(seen.len() >= 4, "claimed and tagged for both: {seen:?}");

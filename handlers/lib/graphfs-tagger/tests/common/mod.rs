@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use graphfs_domain::{FileCatalog, FileId, FileRecord, NewFile, ObjectStore, TaggingStatus};
+use graphfs_domain::{
+    FileCatalog, FileId, FileRecord, Job, JobQueue, NewFile, ObjectStore, TaggingStatus,
+};
 use graphfs_store_local::{LocalObjectStore, SqliteGraphIndex};
 use graphfs_tagger::keywords::KeywordConfig;
 use graphfs_tagger::{Admission, AdmissionConfig, OfflineTagger, Tagger, Worker, WorkerConfig};
@@ -34,6 +36,16 @@ pub async fn env() -> Env {
         scratch: dir.path().join("scratch"),
         _dir: dir,
     }
+}
+
+/// The next queued job, claimed by `worker` with a minute's lease, as a
+/// worker would before tagging it.
+pub async fn claim_next(env: &Env, worker: &str) -> Job {
+    env.index
+        .claim_job(worker, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("a queued job")
 }
 
 pub async fn add_file(env: &Env, name: &str, text: &str) -> FileId {
