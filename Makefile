@@ -4,12 +4,6 @@
 CACHE_DIR ?= $(HOME)/.cache/graphfs
 export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
 CARGO ?= cargo
-# The builds whose binaries the suites run, linted as they compile (clippy's
-# driver as the workspace crates' compiler, tests/lib/clippy-rustc.sh). The
-# wrapper is part of cargo's fingerprint, so every step that reuses those
-# binaries (compile, suites, security) goes through it; plain `cargo` builds
-# keep artefacts of their own beside them.
-LINTED_CARGO = RUSTC_WORKSPACE_WRAPPER=$(CURDIR)/tests/lib/clippy-rustc.sh $(CARGO)
 
 .PHONY: dev dev-real local-cluster cluster cluster-down tools web models build release dist dist-bin compile deps test suites security browser lint fmt bench eval eval-scale crds openapi envtest clean-data help
 
@@ -19,8 +13,7 @@ help:
 	@echo "make local-cluster - 3 API replicas and 2 taggers behind nginx, on MinIO and Neo4j"
 	@echo "make cluster - a one-node Kubernetes cluster here with GraphFS installed by Helm; prints GRAPHFS_URL and GRAPHFS_TOKEN"
 	@echo "make cluster-down - remove that cluster"
-	@echo "make test   - format check, clippy (during the build), and the whole test suite"
-	@echo "make lint   - format check and clippy alone"
+	@echo "make test   - format check, clippy, and the whole test suite"
 	@echo "make deps   - install what the suites need (servers, tools, models) into ~/.cache/graphfs"
 	@echo "make compile - the release build of every binary and test binary"
 	@echo "make dist   - the binaries as the images ship them, debug info split into .debug files"
@@ -78,17 +71,13 @@ deps:
 	tests/deps.sh
 
 ## The workspace compiled once, in the release profile: the binaries the
-## images, benchmarks and browser tests use, and every test binary; clippy's
-## lints (warnings denied) run on the workspace's crates in the same pass.
-## (Not --benches: it builds each binary as a benchmark as well, and the
-## operator's bench then lacks CARGO_BIN_EXE_graphfs-operator. `make lint`
-## and `make bench` cover benches/.)
+## images, benchmarks and browser tests use, and every test binary.
 compile: web
 	# One cargo call for the test binaries and the plain binaries, so their
 	# features are resolved once (dev-dependencies included) and the
 	# workspace's crates compile once. As two calls, the binaries' smaller
 	# feature set compiled every workspace crate a second time (4 min).
-	$(LINTED_CARGO) build --release --workspace --locked --bins --tests
+	$(CARGO) build --release --workspace --locked --bins --tests
 
 ## The whole suite. The test dependencies install in the background (log in
 ## test-artifacts/deps.log) while the workspace is linted and compiled; the
@@ -97,7 +86,7 @@ test:
 	@mkdir -p test-artifacts; rm -f test-artifacts/timings.txt; \
 	tests/deps.sh > test-artifacts/deps.log 2>&1 & deps=$$!; \
 	echo "make test: installing test dependencies in the background (test-artifacts/deps.log)"; \
-	tests/lib/timed.sh fmt $(CARGO) fmt --all -- --check || { kill $$deps 2>/dev/null; exit 1; }; \
+	tests/lib/timed.sh lint $(MAKE) --no-print-directory lint || { kill $$deps 2>/dev/null; exit 1; }; \
 	tests/lib/timed.sh compile $(MAKE) --no-print-directory compile || { kill $$deps 2>/dev/null; exit 1; }; \
 	echo "make test: waiting for the test dependencies"; \
 	if ! tests/lib/timed.sh "waiting for deps" sh -c "while kill -0 $$deps 2>/dev/null; do sleep 1; done"; then exit 1; fi; \
@@ -109,7 +98,7 @@ test:
 ## The suites, once `make deps compile` has run.
 suites:
 	tests/lib/timed.sh hadolint tests/docker/lint.sh
-	set -a; . $(CACHE_DIR)/llm/env; set +a; tests/lib/timed.sh "rust (workspace)" $(LINTED_CARGO) test --release --workspace --locked
+	set -a; . $(CACHE_DIR)/llm/env; set +a; tests/lib/timed.sh "rust (workspace)" $(CARGO) test --release --workspace --locked
 	# The HTTP suite, the drive and the attack suite's checks that take a
 	# backend once more, on a real MinIO and Neo4j started once for all of
 	# them (one test at a time: they share the two servers). --workspace,
@@ -135,11 +124,11 @@ REAL_BACKEND_TESTS = --test api --test dav --test tokens --test limits --test oi
 # a server on its data, which that mode starts afresh).
 REAL_BACKEND_TAGGING = another_users_vocabulary_never_reaches_the_model_or_a_file
 # Both, on the servers tests/lib/with-real-backends.sh starts.
-REAL_BACKEND_SUITE = sh -c '$(LINTED_CARGO) test --release --locked --workspace $(REAL_BACKEND_TESTS) -- --test-threads=1 \
+REAL_BACKEND_SUITE = sh -c '$(CARGO) test --release --locked --workspace $(REAL_BACKEND_TESTS) -- --test-threads=1 \
 	&& set -a && . $(CACHE_DIR)/llm/env && set +a \
-	&& $(LINTED_CARGO) test --release --locked --workspace --test tagging -- $(REAL_BACKEND_TAGGING)'
+	&& $(CARGO) test --release --locked --workspace --test tagging -- $(REAL_BACKEND_TAGGING)'
 security:
-	set -a; . $(CACHE_DIR)/llm/env; set +a; $(LINTED_CARGO) test --release --locked --workspace $(SECURITY_TESTS)
+	set -a; . $(CACHE_DIR)/llm/env; set +a; $(CARGO) test --release --locked --workspace $(SECURITY_TESTS)
 	GRAPHFS_E2E_BACKENDS=real tests/lib/with-real-backends.sh $(REAL_BACKEND_SUITE)
 
 ## A one-node Kubernetes cluster on this machine (root) with GraphFS installed
