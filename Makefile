@@ -15,7 +15,7 @@ CARGO ?= cargo
 # reuses those binaries (compile, suites, security) goes through it; plain
 # `cargo` builds keep artefacts of their own beside them.
 CLIPPY_DRIVER ?= $(shell command -v clippy-driver)
-LINTED_CARGO = RUSTC_WORKSPACE_WRAPPER=$(CLIPPY_DRIVER) CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__ $(CARGO)
+LINTED_CARGO = env RUSTC_WORKSPACE_WRAPPER=$(CLIPPY_DRIVER) CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__ $(CARGO)
 
 .PHONY: dev dev-real local-cluster cluster cluster-down tools web models build release dist dist-bin compile deps test suites security browser lint fmt bench eval eval-scale crds openapi envtest clean-data help
 
