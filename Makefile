@@ -89,6 +89,8 @@ deps:
 ## (Not --benches, which also builds every binary as a benchmark; `make lint`
 ## and `make bench` cover benches/.)
 compile: web
+	@# Without the driver cargo would build unlinted (an empty wrapper is none).
+	@[ -n "$(CLIPPY_DRIVER)" ] || { echo "make compile: clippy-driver not found (rustup component add clippy)" >&2; exit 1; }
 	# One cargo call for the test binaries and the plain binaries, so their
 	# features are resolved once (dev-dependencies included) and the
 	# workspace's crates compile once. As two calls, the binaries' smaller
