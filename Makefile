@@ -11,10 +11,12 @@ CARGO ?= cargo
 # its `-- -D warnings` (arguments joined by __CLIPPY_HACKERY__). The driver is
 # named directly, not through a shell script: a POSIX shell's exec drops
 # variables such as CARGO_BIN_EXE_graphfs-operator whose names are not shell
-# identifiers. The wrapper is part of cargo's fingerprint, so every step that
-# reuses those binaries (compile, suites, security) goes through it; plain
-# `cargo` builds keep artefacts of their own beside them.
-CLIPPY_DRIVER ?= $(shell command -v clippy-driver)
+# identifiers. Cargo finds it on PATH and stops when it is missing, so a
+# toolchain without clippy cannot build unlinted. The wrapper is part of
+# cargo's fingerprint, so every step that reuses those binaries (compile,
+# suites, security) goes through it; plain `cargo` builds keep artefacts of
+# their own beside them.
+CLIPPY_DRIVER ?= clippy-driver
 LINTED_CARGO = env RUSTC_WORKSPACE_WRAPPER=$(CLIPPY_DRIVER) CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__ $(CARGO)
 
 .PHONY: dev dev-real local-cluster cluster cluster-down tools web models build release dist dist-bin compile deps test suites security browser lint fmt bench eval eval-scale crds openapi envtest clean-data help
@@ -89,8 +91,6 @@ deps:
 ## (Not --benches, which also builds every binary as a benchmark; `make lint`
 ## and `make bench` cover benches/.)
 compile: web
-	@# Without the driver cargo would build unlinted (an empty wrapper is none).
-	@[ -n "$(CLIPPY_DRIVER)" ] || { echo "make compile: clippy-driver not found (rustup component add clippy)" >&2; exit 1; }
 	# One cargo call for the test binaries and the plain binaries, so their
 	# features are resolved once (dev-dependencies included) and the
 	# workspace's crates compile once. As two calls, the binaries' smaller
@@ -116,12 +116,11 @@ test:
 ## The suites, once `make deps compile` has run.
 suites:
 	tests/lib/timed.sh hadolint tests/docker/lint.sh
-	set -a; . $(CACHE_DIR)/llm/env; set +a; tests/lib/timed.sh "rust (workspace)" $(LINTED_CARGO) test --release --workspace --locked
-	# The HTTP suite, the drive and the attack suite's checks that take a
-	# backend once more, on a real MinIO and Neo4j started once for all of
-	# them (one test at a time: they share the two servers). --workspace,
-	# not -p: the same features as the build, so nothing compiles again.
-	GRAPHFS_E2E_BACKENDS=real tests/lib/timed.sh "rust (MinIO, Neo4j)" tests/lib/with-real-backends.sh $(REAL_BACKEND_SUITE)
+	# Every test binary of the workspace, three at a time; and, as one more
+	# job, the HTTP suite, the drive and the attack suite's checks that take
+	# a backend once more, on a real MinIO and Neo4j started once for all of
+	# them (one after another: they share the two servers).
+	set -a; . $(CACHE_DIR)/llm/env; set +a; tests/lib/timed.sh rust tests/lib/rust-tests.sh $(REAL_BACKEND_RUNS) $(LINTED_CARGO)
 	# The served OpenAPI document against the server (schemathesis).
 	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/lib/timed.sh schemathesis tests/openapi/run.sh
 	# The Helm chart: lint, render, bad values refused, installed into the
@@ -135,19 +134,15 @@ suites:
 ## The attack suite (README "Security"): one user against another, clients
 ## and files against the server, on the embedded backends and again on MinIO
 ## + Neo4j; `make test` runs all of it among the rest. After `make deps compile`.
-SECURITY_TESTS = --test api --test tagging --test tokens --test limits --test memory \
-	--test sandbox --test oidc --test outage --test ingest
-REAL_BACKEND_TESTS = --test api --test dav --test tokens --test limits --test oidc
+SECURITY_TESTS = api tagging tokens limits memory sandbox oidc outage ingest
+REAL_BACKEND_TESTS = api dav tokens limits oidc
 # Of tagging.rs, the check that suits the real backends (the others restart
 # a server on its data, which that mode starts afresh).
 REAL_BACKEND_TAGGING = another_users_vocabulary_never_reaches_the_model_or_a_file
-# Both, on the servers tests/lib/with-real-backends.sh starts.
-REAL_BACKEND_SUITE = sh -c '$(LINTED_CARGO) test --release --locked --workspace $(REAL_BACKEND_TESTS) -- --test-threads=1 \
-	&& set -a && . $(CACHE_DIR)/llm/env && set +a \
-	&& $(LINTED_CARGO) test --release --locked --workspace --test tagging -- $(REAL_BACKEND_TAGGING)'
+REAL_BACKEND_RUNS = $(foreach t,$(REAL_BACKEND_TESTS),--real $(t)) --real tagging:$(REAL_BACKEND_TAGGING)
 security:
-	set -a; . $(CACHE_DIR)/llm/env; set +a; $(LINTED_CARGO) test --release --locked --workspace $(SECURITY_TESTS)
-	GRAPHFS_E2E_BACKENDS=real tests/lib/with-real-backends.sh $(REAL_BACKEND_SUITE)
+	set -a; . $(CACHE_DIR)/llm/env; set +a; \
+	  tests/lib/rust-tests.sh $(foreach t,$(SECURITY_TESTS),--only $(t)) $(REAL_BACKEND_RUNS) $(LINTED_CARGO)
 
 ## A one-node Kubernetes cluster on this machine (root) with GraphFS installed
 ## by Helm and a GraphFS applied; ends with GRAPHFS_URL=... and GRAPHFS_TOKEN=...

@@ -2,7 +2,7 @@
 # Installs everything the test suites need besides the Rust build, each step
 # cached under ${GRAPHFS_CACHE:-$HOME/.cache/graphfs} so that a second run
 # takes seconds:
-#   Debian packages   nginx (the ingress of the local cluster), wrk, chromium,
+#   Debian packages   nginx (the ingress of the local cluster), wrk, jq, chromium,
 #                     tesseract-ocr with English and Chinese data and
 #                     poppler-utils (OCR of images and scanned PDFs), pango-view
 #                     and the WenQuanYi font (Chinese screenshots to OCR), espeak-ng
@@ -41,6 +41,8 @@ step_debian() {
   local missing=()
   command -v nginx >/dev/null || missing+=(nginx)
   command -v wrk >/dev/null || missing+=(wrk)
+  # tests/lib/rust-tests.sh and the cluster suite read cargo's and kubectl's JSON.
+  command -v jq >/dev/null || missing+=(jq)
   command -v chromium >/dev/null || missing+=(chromium)
   command -v tesseract >/dev/null || missing+=(tesseract-ocr)
   [ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || missing+=(tesseract-ocr-eng)
