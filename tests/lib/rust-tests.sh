@@ -45,7 +45,7 @@ mkdir -p "$out" "$cache"
 
 # The test binaries, as cargo reports them: name, executable, package dir.
 # --no-run with the build's own flags compiles nothing after `make compile`.
-declare -A exe_of=() dir_of=()
+declare -A exe_of=() job_dir=()
 names=()
 built="$(mktemp)" new_times="$(mktemp)"
 trap 'rm -f "$built" "$new_times"; kill $(jobs -p) 2>/dev/null || true' EXIT
@@ -54,7 +54,8 @@ trap 'rm -f "$built" "$new_times"; kill $(jobs -p) 2>/dev/null || true' EXIT
 while IFS=$'\t' read -r pkg kind target exe manifest; do
   if [ "$kind" = test ]; then name="$pkg/$target"; else name="$pkg/$kind:$target"; fi
   exe_of[$name]="$exe"
-  dir_of[$name]="$(dirname "$manifest")"
+  # Under cargo a test binary runs in its package's directory.
+  job_dir[$name]="$(dirname "$manifest")"
   names+=("$name")
 done < <(jq -r 'select(.reason == "compiler-artifact" and .profile.test and .executable != null)
            | (.package_id | split("#")) as [$url, $frag]
@@ -72,19 +73,13 @@ find_test() {
 
 # The jobs: a name and a command line each (the command as one string for
 # bash -c, each word quoted).
-declare -A cmd_of=() job_dir=()
-job_names=()
-for n in "${names[@]}"; do
-  if ((${#only[@]})); then
-    keep=0
-    for o in "${only[@]}"; do [[ "$n" == */"$o" ]] && keep=1; done
-    ((keep)) || continue
-  fi
-  job_names+=("$n")
-  cmd_of[$n]="$(printf '%q' "${exe_of[$n]}")"
-  job_dir[$n]="${dir_of[$n]}"
-done
-for o in "${only[@]}"; do find_test "$o" >/dev/null; done
+declare -A cmd_of=()
+job_names=("${names[@]}")
+if ((${#only[@]})); then
+  job_names=()
+  for o in "${only[@]}"; do job_names+=("$(find_test "$o")"); done
+fi
+for n in "${job_names[@]}"; do cmd_of[$n]="$(printf '%q' "${exe_of[$n]}")"; done
 if ((${#real[@]})); then
   serial=""
   for r in "${real[@]}"; do
@@ -109,7 +104,6 @@ failed=() passed_tests=0 t0=$SECONDS
 
 start_job() {
   local n="$1"
-  # Under cargo a test binary runs in its package's directory.
   (cd "${job_dir[$n]}" && exec bash -c "${cmd_of[$n]}") >"$(log_of "$n")" 2>&1 &
   pid_name[$!]="$n"
   start_of[$n]=$SECONDS
