@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Parser;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use graphfs_operator::crd::{GraphFS, TaggerPool};
 use graphfs_operator::leader::LeaderElector;
 use graphfs_operator::metrics::Metrics;
 use graphfs_operator::queue::HttpQueue;
-use graphfs_operator::reconcile::{self, Context};
+use graphfs_operator::reconcile::{self, Child, ChildCache, Context};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Service;
@@ -121,16 +121,6 @@ async fn main() -> Result<()> {
         .store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(%identity, "leading; starting controllers");
 
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        reporter: Reporter {
-            controller: "graphfs-operator".into(),
-            instance: Some(identity.clone()),
-        },
-        queue: Arc::new(HttpQueue::new(args.api_url_template.clone())?),
-        metrics: metrics.clone(),
-        prunes: Default::default(),
-    });
     let ns = args.watch_namespace.clone();
     fn scoped<K>(client: &Client, ns: &str) -> Api<K>
     where
@@ -146,20 +136,49 @@ async fn main() -> Result<()> {
             Api::namespaced(client.clone(), ns)
         }
     }
-    let wc = watcher::Config::default();
     let owned =
         || watcher::Config::default().labels("app.kubernetes.io/managed-by=graphfs-operator");
+    // The GraphFS children's watches both trigger reconciles and fill the
+    // cache that spares unchanged children an apply.
+    let (deployments, deployment_events) = cached(scoped::<Deployment>(&client, &ns), owned());
+    let (statefulsets, statefulset_events) = cached(scoped::<StatefulSet>(&client, &ns), owned());
+    let (services, service_events) = cached(scoped::<Service>(&client, &ns), owned());
+    let (ingresses, ingress_events) = cached(scoped::<Ingress>(&client, &ns), owned());
+    let (pdbs, pdb_events) = cached(scoped::<PodDisruptionBudget>(&client, &ns), owned());
+    let (network_policies, network_policy_events) =
+        cached(scoped::<NetworkPolicy>(&client, &ns), owned());
+    let children = ChildCache {
+        deployments,
+        statefulsets,
+        services,
+        ingresses,
+        pdbs,
+        network_policies,
+    };
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        reporter: Reporter {
+            controller: "graphfs-operator".into(),
+            instance: Some(identity.clone()),
+        },
+        queue: Arc::new(HttpQueue::new(args.api_url_template.clone())?),
+        metrics: metrics.clone(),
+        prunes: Default::default(),
+        children: children.clone(),
+        applied: Default::default(),
+    });
+    let wc = watcher::Config::default();
     let debounce = || {
         controller::Config::default().debounce(Duration::from_millis(args.reconcile_debounce_ms))
     };
     let graphfs = Controller::new(scoped::<GraphFS>(&client, &ns), wc.clone())
         .with_config(debounce())
-        .owns(scoped::<Deployment>(&client, &ns), owned())
-        .owns(scoped::<StatefulSet>(&client, &ns), owned())
-        .owns(scoped::<Service>(&client, &ns), owned())
-        .owns(scoped::<Ingress>(&client, &ns), owned())
-        .owns(scoped::<PodDisruptionBudget>(&client, &ns), owned())
-        .owns(scoped::<NetworkPolicy>(&client, &ns), owned())
+        .owns_stream(deployment_events)
+        .owns_stream(statefulset_events)
+        .owns_stream(service_events)
+        .owns_stream(ingress_events)
+        .owns_stream(pdb_events)
+        .owns_stream(network_policy_events)
         .shutdown_on_signal()
         .run(
             reconcile::reconcile_graphfs,
@@ -260,4 +279,21 @@ async fn serve_metrics(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<()> {
         }
     });
     Ok(())
+}
+
+/// A watch of one kind of child: the store it fills and the objects it saw
+/// change, for the controller's triggers.
+fn cached<K: Child>(
+    api: Api<K>,
+    wc: watcher::Config,
+) -> (
+    reflector::Store<K>,
+    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+) {
+    let (reader, writer) = reflector::store();
+    let events = watcher(api, wc)
+        .default_backoff()
+        .reflect(writer)
+        .touched_objects();
+    (reader, events)
 }

@@ -114,19 +114,24 @@ async fn apply_graphfs_children(gfs: &GraphFS, ctx: &Context) -> Result<Action, 
         return Err(e);
     }
 
-    create_generated_secrets(gfs, ctx, &secrets).await?;
-
-    let children = build::graphfs_children(gfs)?;
     let uid = gfs.uid().unwrap_or_default();
-    let name = gfs.name_any();
     let started = Instant::now();
     let generation = gfs.metadata.generation;
+    let full = ctx.prunes.due(&uid, generation, started);
+    if full {
+        create_generated_secrets(gfs, ctx, &secrets).await?;
+    }
+
+    let children = build::graphfs_children(gfs)?;
+    let name = gfs.name_any();
     let mut sync = Sync {
         client: &client,
         ns: &ns,
         instance: &name,
         uid: &uid,
-        prune: ctx.prunes.due(&uid, generation, started),
+        full,
+        cache: &ctx.children,
+        applied: &ctx.applied,
         foreign: Vec::new(),
         pruned: Vec::new(),
     };
@@ -139,7 +144,7 @@ async fn apply_graphfs_children(gfs: &GraphFS, ctx: &Context) -> Result<Action, 
     sync.kind(children.pdb.as_slice()).await?;
     sync.kind(children.ingress.as_slice()).await?;
     sync.http_route(children.http_route.as_ref()).await?;
-    if sync.prune {
+    if sync.full {
         ctx.prunes.done(&uid, generation, started);
     }
     for p in &sync.pruned {
@@ -225,9 +230,12 @@ struct Sync<'a> {
     ns: &'a str,
     instance: &'a str,
     uid: &'a str,
-    /// Whether to delete the children the spec no longer asks for
-    /// ([`PruneMemory`]).
-    prune: bool,
+    /// Whether to apply every child and delete those the spec no longer asks
+    /// for ([`PruneMemory`]); otherwise only the children that changed are
+    /// applied ([`super::children`]).
+    full: bool,
+    cache: &'a ChildCache,
+    applied: &'a AppliedMemory,
     /// Objects of a child's name that this GraphFS did not create: left alone.
     foreign: Vec<String>,
     /// "Kind name" of each child deleted because the spec no longer asks for it.
@@ -235,25 +243,35 @@ struct Sync<'a> {
 }
 
 impl Sync<'_> {
-    /// Applies the wanted objects of one kind (those of someone else's are
-    /// left alone) and deletes this GraphFS's others of that kind; returns
-    /// the applied objects as the API server has them.
-    async fn kind<K>(&mut self, wanted: &[K]) -> Result<Vec<K>, Error>
-    where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + Serialize
-            + std::fmt::Debug,
-    {
+    /// Applies the wanted objects of one kind that changed (those of someone
+    /// else's are left alone) and deletes this GraphFS's others of that kind;
+    /// returns the objects as the API server (or, when unchanged, the watch)
+    /// has them.
+    async fn kind<K: Child>(&mut self, wanted: &[K]) -> Result<Vec<K>, Error> {
         let api: Api<K> = Api::namespaced(self.client.clone(), self.ns);
+        let store = K::store(self.cache);
         let mut applied = Vec::new();
         for obj in wanted {
+            let name = obj.meta().name.clone().unwrap_or_default();
+            let key = format!("{} {name}", K::kind(&()));
+            let hash = spec_hash(obj);
+            if !self.full
+                && let Some(cached) = store.get(&ObjectRef::new(&name).within(self.ns))
+                && owned_by(cached.meta(), self.uid)
+                && self
+                    .applied
+                    .get(self.uid, &key)
+                    .is_some_and(|a| a.still(cached.as_ref(), &hash))
+            {
+                applied.push(cached.as_ref().clone());
+                continue;
+            }
             if let Some(a) = apply_owned(&api, obj, self.uid, &mut self.foreign).await? {
+                self.applied.record(self.uid, key, Applied::of(&a, hash));
                 applied.push(a);
             }
         }
-        if self.prune {
+        if self.full {
             let keep = names_of(wanted.iter());
             self.pruned
                 .extend(prune(&api, self.instance, self.uid, &keep).await?);
@@ -267,7 +285,7 @@ impl Sync<'_> {
             Api::namespaced_with(self.client.clone(), self.ns, &http_route_resource());
         let name = Names::new(self.instance).api();
         let Some(route) = route else {
-            if self.prune
+            if self.full
                 && let Ok(Some(o)) = api.get_opt(&name).await
                 && owned_by(&o.metadata, self.uid)
             {
@@ -449,6 +467,7 @@ async fn cleanup_graphfs(gfs: &GraphFS, ctx: &Context) -> Result<Action, Error> 
     let ns = gfs.namespace().unwrap_or_default();
     let name = gfs.name_any();
     ctx.prunes.forget(&gfs.uid().unwrap_or_default());
+    ctx.applied.forget(&gfs.uid().unwrap_or_default());
     match gfs.spec.retention {
         Retention::Keep => {
             publish(

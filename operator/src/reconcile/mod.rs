@@ -2,8 +2,12 @@
 //! `build`) → apply (server-side, one field manager) → status from the
 //! children: `graphfs` and `pool`. What they share is here.
 
+mod children;
 mod graphfs;
 mod pool;
+
+use children::{Applied, spec_hash};
+pub use children::{AppliedMemory, Child, ChildCache};
 
 pub use graphfs::reconcile_graphfs;
 pub use pool::reconcile_pool;
@@ -22,6 +26,7 @@ use kube::api::{
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -56,14 +61,18 @@ pub struct Context {
     pub queue: Arc<dyn QueueSource>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub prunes: PruneMemory,
+    /// The owned-object watches' view of the children.
+    pub children: ChildCache,
+    pub applied: AppliedMemory,
 }
 
 /// How long a GraphFS goes without its children being pruned while its
 /// spec stays the same.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
-/// When each GraphFS's children were last pruned, by uid, and at which
-/// generation. Pruning lists every kind of child, so it runs when the spec
+/// When each GraphFS's children were last fully synced, by uid, and at which
+/// generation. A full sync applies every child, checks the generated Secrets
+/// and prunes, which lists every kind of child; so it runs when the spec
 /// changed, on the first reconcile after the operator starts (a newer
 /// operator may want fewer children) and every [`PRUNE_EVERY`], not on each
 /// of the reconciles that the children's status changes set off.
