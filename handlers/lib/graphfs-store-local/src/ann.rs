@@ -423,6 +423,144 @@ impl Hnsw {
 /// Seeded clustered vectors, as embeddings of documents on a few topics
 /// are: `n` points around `topics` random centres, each coordinate moved by
 /// up to ±`spread`/2.
+/// The first and last bytes of a saved graph: a file cut short lacks the
+/// last. A new layout gets a new number.
+const SAVED_MAGIC: &[u8; 8] = b"GFSHNSW1";
+
+fn invalid(what: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("saved graph: {what}"),
+    )
+}
+
+fn read_array<const N: usize>(r: &mut impl std::io::Read) -> std::io::Result<[u8; N]> {
+    let mut b = [0u8; N];
+    r.read_exact(&mut b)?;
+    Ok(b)
+}
+
+fn read_u32(r: &mut impl std::io::Read) -> std::io::Result<u32> {
+    read_array(r).map(u32::from_le_bytes)
+}
+
+fn read_u64(r: &mut impl std::io::Read) -> std::io::Result<u64> {
+    read_array(r).map(u64::from_le_bytes)
+}
+
+impl Hnsw {
+    /// Whether `key` is in the graph with `vector` (as it was normalised on
+    /// the way in): nothing to insert again.
+    pub fn holds(&self, key: i64, vector: &[f32]) -> bool {
+        self.by_key.get(&key).is_some_and(|&node| {
+            vector.len() == self.dim && self.vector(node) == normalised(vector)
+        })
+    }
+
+    /// The keys a search can return.
+    pub fn keys(&self) -> impl Iterator<Item = i64> + '_ {
+        self.by_key.keys().copied()
+    }
+
+    /// Writes the whole graph (every node, the replaced ones too, with its
+    /// vector, level and links), little-endian, for [`Hnsw::read_from`].
+    pub fn write_to(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        let nodes = self.keys.len();
+        let entry = *self.entry.lock().map_err(|_| invalid("a poisoned lock"))?;
+        w.write_all(SAVED_MAGIC)?;
+        w.write_all(&(self.dim as u32).to_le_bytes())?;
+        w.write_all(&(nodes as u64).to_le_bytes())?;
+        w.write_all(&entry.map_or(u32::MAX, |e| e).to_le_bytes())?;
+        w.write_all(&(self.dead as u64).to_le_bytes())?;
+        w.write_all(&self.rng.to_le_bytes())?;
+        for x in &self.vectors {
+            w.write_all(&x.to_le_bytes())?;
+        }
+        for node in 0..nodes {
+            w.write_all(&self.keys[node].to_le_bytes())?;
+            w.write_all(&[u8::from(self.live[node]), self.levels[node]])?;
+            let links = self.links[node]
+                .lock()
+                .map_err(|_| invalid("a poisoned lock"))?;
+            for layer in links.iter() {
+                w.write_all(&(layer.len() as u32).to_le_bytes())?;
+                for n in layer {
+                    w.write_all(&n.to_le_bytes())?;
+                }
+            }
+        }
+        w.write_all(SAVED_MAGIC)
+    }
+
+    /// Reads a graph [`Hnsw::write_to`] wrote, of at most `max_bytes` (the
+    /// file's length: a damaged count cannot ask for more memory than that).
+    /// Anything inconsistent is an error, never a graph that walks wrong.
+    pub fn read_from(r: &mut impl std::io::Read, max_bytes: u64) -> std::io::Result<Self> {
+        if &read_array::<8>(r)? != SAVED_MAGIC {
+            return Err(invalid("not a graph of this layout"));
+        }
+        let dim = read_u32(r)? as usize;
+        let nodes = read_u64(r)?;
+        let entry = read_u32(r)?;
+        let dead = read_u64(r)?;
+        let rng = read_u64(r)?;
+        if dim == 0
+            || nodes.saturating_mul(dim as u64 * 4) > max_bytes
+            || nodes > u64::from(u32::MAX)
+        {
+            return Err(invalid("sizes beyond the file"));
+        }
+        let nodes = nodes as usize;
+        let mut graph = Hnsw::new(dim);
+        graph.rng = rng;
+        graph.vectors.reserve_exact(nodes * dim);
+        for _ in 0..nodes * dim {
+            graph.vectors.push(f32::from_le_bytes(read_array(r)?));
+        }
+        for node in 0..nodes {
+            let key = i64::from_le_bytes(read_array(r)?);
+            let [live, level] = read_array::<2>(r)?;
+            let mut layers = Vec::with_capacity(usize::from(level) + 1);
+            for _ in 0..=level {
+                let count = read_u32(r)? as usize;
+                if count > 2 * LINKS + 1 {
+                    return Err(invalid("more links than a node keeps"));
+                }
+                let mut layer = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let n = read_u32(r)?;
+                    if n as usize >= nodes {
+                        return Err(invalid("a link to no node"));
+                    }
+                    layer.push(n);
+                }
+                layers.push(layer);
+            }
+            graph.keys.push(key);
+            graph.live.push(live == 1);
+            graph.levels.push(level);
+            graph.links.push(Mutex::new(layers));
+            if live == 1 && graph.by_key.insert(key, node as u32).is_some() {
+                return Err(invalid("a key twice"));
+            }
+        }
+        if &read_array::<8>(r)? != SAVED_MAGIC {
+            return Err(invalid("cut short"));
+        }
+        graph.dead = dead as usize;
+        if nodes > 0 {
+            if entry as usize >= nodes {
+                return Err(invalid("no entry node"));
+            }
+            *graph
+                .entry
+                .get_mut()
+                .map_err(|_| invalid("a poisoned lock"))? = Some(entry);
+        }
+        Ok(graph)
+    }
+}
+
 #[cfg(test)]
 pub(crate) fn clustered(
     n: usize,
@@ -512,6 +650,53 @@ mod tests {
         assert_eq!(index.len(), 4000);
         let recall = recall(&index, &vectors);
         assert!(recall >= 0.95, "recall@10 {recall}");
+    }
+
+    #[test]
+    fn a_saved_graph_reads_back_the_same_and_a_damaged_one_is_refused() {
+        let vectors = corpus(1500, 64, 20, 3);
+        let mut index = Hnsw::new(64);
+        for (i, v) in vectors.iter().enumerate() {
+            index.insert(i as i64, v);
+        }
+        // A replaced vector and a removed key are saved as they are.
+        index.insert(5, &vectors[6]);
+        index.remove(7);
+        let mut saved = Vec::new();
+        index.write_to(&mut saved).unwrap();
+        let back = Hnsw::read_from(&mut saved.as_slice(), saved.len() as u64).unwrap();
+        assert_eq!(back.len(), index.len());
+        assert_eq!(back.dead_share(), index.dead_share());
+        assert!(back.holds(5, &vectors[6]) && !back.holds(5, &vectors[5]));
+        assert!(!back.holds(7, &vectors[7]));
+        for q in corpus(20, 64, 20, 8) {
+            assert_eq!(back.search(&q, 10, 64), index.search(&q, 10, 64));
+        }
+        // Inserting goes on where the saved graph left off.
+        let mut back = back;
+        assert!(back.insert(9999, &vectors[0]));
+        assert_eq!(back.search(&vectors[0], 2, 64).len(), 2);
+
+        let cut = &saved[..saved.len() - 3];
+        assert!(Hnsw::read_from(&mut &cut[..], cut.len() as u64).is_err());
+        let mut other = saved.clone();
+        other[0] = b'X';
+        assert!(Hnsw::read_from(&mut other.as_slice(), other.len() as u64).is_err());
+        // Counts beyond the file are refused before anything is allocated.
+        assert!(Hnsw::read_from(&mut saved.as_slice(), 1000).is_err());
+        // A link to a node that does not exist: the first link of node 0,
+        // after the header and every node's vector (the replaced one too).
+        let nodes = u64::from_le_bytes(saved[12..20].try_into().unwrap()) as usize;
+        assert_eq!(nodes, 1501);
+        let links_at = 8 + 4 + 8 + 4 + 8 + 8 + nodes * 64 * 4 + 8 + 2 + 4;
+        assert_ne!(
+            &saved[links_at - 4..links_at],
+            &[0u8; 4],
+            "node 0 has links"
+        );
+        let mut bad = saved.clone();
+        bad[links_at..links_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(Hnsw::read_from(&mut bad.as_slice(), bad.len() as u64).is_err());
     }
 
     #[test]

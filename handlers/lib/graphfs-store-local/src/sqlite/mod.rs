@@ -177,7 +177,7 @@ impl SqliteGraphIndex {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
-            semantic: semantic::Semantic::new(),
+            semantic: semantic::Semantic::new(Some(semantic::saved_graph_path(path))),
             ranking,
         });
         Ok(SqliteGraphIndex { inner })

@@ -101,6 +101,7 @@ impl SqliteGraphIndex {
         };
         let embedding = embedding.as_deref().filter(|v| !v.is_empty());
         self.inner.semantic.note(rowid, embedding);
+        SqliteGraphIndex::save_in_background(&self.inner);
         true
     }
 }

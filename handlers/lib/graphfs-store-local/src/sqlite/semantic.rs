@@ -1,9 +1,13 @@
 //! The in-memory ANN graph over `file_embeddings`, kept beside SQLite.
 //!
-//! SQLite holds the vectors durably; the graph is derived from them, so it is
-//! never written to disk: it is built from the table when the collection is
-//! large enough to need it, and every embedding this process stores after
-//! that is applied to it once its transaction commits. Results are checked
+//! SQLite holds the vectors durably; the graph is derived from them: it is
+//! built from the table when the collection is large enough to need it, and
+//! every embedding this process stores after that is applied to it once its
+//! transaction commits. A built graph is saved beside the database
+//! (`graph.db.hnsw`); the next start reads it and catches it up with the
+//! table (vectors stored or changed since go in, files gone come out), which
+//! takes seconds where a build of a million takes minutes. A missing,
+//! damaged or foreign copy is built again. Results are checked
 //! against SQLite (the file still exists, still has a vector, the viewer may
 //! see it), so the graph only chooses candidates and never grants access.
 
@@ -53,6 +57,9 @@ pub struct SemanticIndexStats {
     pub vectors: usize,
     pub answered_by_graph: u64,
     pub answered_by_scan: u64,
+    /// Whether the graph in use was read from the copy an earlier run saved
+    /// (and caught up), rather than built.
+    pub loaded: bool,
 }
 
 pub(super) struct Semantic {
@@ -63,11 +70,31 @@ pub(super) struct Semantic {
     /// Bumped when the vectors stop being comparable (model change), so a
     /// build that started before is thrown away.
     generation: AtomicU64,
+    /// Where the graph is saved after a build, and read from at the next
+    /// start; none keeps it in memory only.
+    saved: Option<std::path::PathBuf>,
+    loaded: std::sync::atomic::AtomicBool,
+    /// Embeddings applied to the graph since it was last saved.
+    unsaved: AtomicUsize,
+    saving: std::sync::atomic::AtomicBool,
+}
+
+/// Changes after which a running graph is saved again, at least: a start
+/// then catches up with at most this many (or a tenth of the graph).
+const SAVE_AFTER_CHANGES: usize = 10_000;
+
+/// Whether a graph of `vectors` with `unsaved` changes is due a save.
+fn save_due(unsaved: usize, vectors: usize) -> bool {
+    unsaved >= SAVE_AFTER_CHANGES.max(vectors / 10)
 }
 
 impl Semantic {
-    pub(super) fn new() -> Self {
+    pub(super) fn new(saved: Option<std::path::PathBuf>) -> Self {
         Semantic {
+            saved,
+            loaded: Default::default(),
+            unsaved: AtomicUsize::new(0),
+            saving: Default::default(),
             min_files: AtomicUsize::new(DEFAULT_SEMANTIC_INDEX_MIN_FILES),
             by_graph: AtomicU64::new(0),
             by_scan: AtomicU64::new(0),
@@ -92,6 +119,7 @@ impl Semantic {
             },
             answered_by_graph: self.by_graph.load(Ordering::Relaxed),
             answered_by_scan: self.by_scan.load(Ordering::Relaxed),
+            loaded: self.loaded.load(Ordering::Relaxed),
         }
     }
 
@@ -110,6 +138,7 @@ impl Semantic {
             State::Building(pending) => pending.push((rowid, embedding.map(<[f32]>::to_vec))),
             State::Ready(graph) => {
                 apply(graph, rowid, embedding);
+                self.unsaved.fetch_add(1, Ordering::Relaxed);
                 // Replaced vectors are waypoints that cost walking time:
                 // once they are half the graph, build it again.
                 if graph.dead_share() > 0.5 {
@@ -122,8 +151,16 @@ impl Semantic {
     /// Forgets the graph: the stored vectors were all dropped.
     pub(super) fn reset(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
+        self.unsaved.store(0, Ordering::Relaxed);
         if let Ok(mut state) = self.state.write() {
             *state = State::Unbuilt;
+        }
+        // After the write lock: a save that was reading the graph is done.
+        if let Some(path) = &self.saved
+            && let Err(e) = std::fs::remove_file(path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(error = %e, path = %path.display(), "could not remove the saved semantic graph");
         }
     }
 
@@ -265,6 +302,43 @@ impl SqliteGraphIndex {
             tracing::warn!(error = %e, "could not start building the semantic search index");
         }
     }
+
+    /// Saves the running graph again on a thread of its own once enough
+    /// embeddings went into it since the last save. Embeddings wait for the
+    /// save to end (it reads the graph), about a second per 300 MB of it.
+    pub(super) fn save_in_background(inner: &Arc<Inner>) {
+        let semantic = &inner.semantic;
+        if semantic.saved.is_none()
+            || !save_due(
+                semantic.unsaved.load(Ordering::Relaxed),
+                semantic.stats().vectors,
+            )
+            || semantic.saving.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let saver = inner.clone();
+        let spawned = std::thread::Builder::new()
+            .name("graphfs-semantic-save".into())
+            .spawn(move || {
+                let inner = saver;
+                let semantic = &inner.semantic;
+                if let (Some(path), Ok(state)) = (&semantic.saved, semantic.state.read())
+                    && let State::Ready(graph) = &*state
+                {
+                    // Nothing is applied while the graph is read.
+                    semantic.unsaved.store(0, Ordering::Relaxed);
+                    if let Err(e) = write_saved(graph, path) {
+                        tracing::warn!(error = %e, path = %path.display(), "could not save the semantic graph");
+                    }
+                }
+                semantic.saving.store(false, Ordering::Release);
+            });
+        if let Err(e) = spawned {
+            inner.semantic.saving.store(false, Ordering::Release);
+            tracing::warn!(error = %e, "could not start saving the semantic graph");
+        }
+    }
 }
 
 fn build(inner: &Inner) -> Result<usize> {
@@ -293,12 +367,63 @@ fn build(inner: &Inner) -> Result<usize> {
         return Ok(0);
     };
     let started = std::time::Instant::now();
-    // Rows are read a chunk at a time (the lock let go between chunks, so
-    // searches go on) and handed to the graph as they come.
     let mut failed = None;
+    let saved = inner.semantic.saved.as_deref();
+    let (graph, changed) = match saved.and_then(|path| read_saved(path, dims)) {
+        Some(mut graph) => {
+            let changed = catch_up(&mut graph, stored_vectors(inner, generation, &mut failed));
+            (graph, Some(changed))
+        }
+        None => {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let rows = stored_vectors(inner, generation, &mut failed);
+            (Hnsw::build(dims, rows, threads), None)
+        }
+    };
+    if let Some(e) = failed {
+        inner.semantic.finish_build(generation, None);
+        return Err(e);
+    }
+    // Saved before it is put in place: embeddings stored meanwhile wait in
+    // `Building` and are caught up with at the next start, like any other.
+    // Not when the vectors changed model meanwhile (this graph is thrown
+    // away), nor when a loaded graph had nothing to catch up with.
+    let current = inner.semantic.generation.load(Ordering::SeqCst) == generation;
+    if let Some(path) = saved.filter(|_| current && changed != Some(0)) {
+        match write_saved(&graph, path) {
+            Ok(()) => tracing::debug!(path = %path.display(), "semantic graph saved"),
+            Err(e) => {
+                tracing::warn!(error = %e, path = %path.display(), "could not save the semantic graph; the next start builds it again")
+            }
+        }
+    }
+    let n = inner.semantic.finish_build(generation, Some(graph));
+    inner.semantic.unsaved.store(0, Ordering::Relaxed);
+    inner
+        .semantic
+        .loaded
+        .store(n > 0 && changed.is_some(), Ordering::Relaxed);
+    tracing::info!(
+        vectors = n,
+        seconds = started.elapsed().as_secs_f64(),
+        loaded = changed.is_some(),
+        changes_since_saved = changed.unwrap_or(0),
+        "semantic graph ready"
+    );
+    Ok(n)
+}
+
+/// Every stored (file rowid, vector), read a chunk at a time (the lock let
+/// go between chunks, so searches go on); stops early when the vectors change
+/// model, or on an error, which it leaves in `failed`.
+fn stored_vectors<'a>(
+    inner: &'a Inner,
+    generation: u64,
+    failed: &'a mut Option<Error>,
+) -> impl Iterator<Item = (i64, Vec<f32>)> + 'a {
     let mut after = i64::MIN;
     let mut chunk: std::vec::IntoIter<(i64, Vec<u8>)> = Vec::new().into_iter();
-    let rows = std::iter::from_fn(|| {
+    std::iter::from_fn(move || {
         loop {
             if let Some((rowid, blob)) = chunk.next() {
                 return Some((rowid, vector_from_blob(&blob)));
@@ -325,25 +450,73 @@ fn build(inner: &Inner) -> Result<usize> {
                 }
                 Ok(_) => return None,
                 Err(e) => {
-                    failed = Some(e);
+                    *failed = Some(e);
                     return None;
                 }
             }
         }
+    })
+}
+
+/// The graph an earlier run saved, if there is one for vectors of `dims`
+/// that is not mostly replaced vectors; anything else is built anew.
+fn read_saved(path: &Path, dims: usize) -> Option<Hnsw> {
+    let read = std::fs::File::open(path).and_then(|f| {
+        let len = f.metadata()?.len();
+        Hnsw::read_from(&mut std::io::BufReader::with_capacity(1 << 20, f), len)
     });
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let graph = Hnsw::build(dims, rows, threads);
-    if let Some(e) = failed {
-        inner.semantic.finish_build(generation, None);
-        return Err(e);
+    match read {
+        Ok(g) if g.dimensions() == dims && g.dead_share() <= 0.5 => Some(g),
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            tracing::warn!(error = %e, path = %path.display(), "the saved semantic graph cannot be used; building it again");
+            None
+        }
     }
-    let n = inner.semantic.finish_build(generation, Some(graph));
-    tracing::debug!(
-        vectors = n,
-        seconds = started.elapsed().as_secs_f64(),
-        "semantic graph built"
-    );
-    Ok(n)
+}
+
+/// Brings a saved graph up to the table: vectors stored or changed since it
+/// was saved go in, files whose vector is gone come out. Returns how many
+/// changed. Inserting one by one costs what the build's linking does for
+/// that many, so a start after a few changes takes seconds, not a build.
+fn catch_up(graph: &mut Hnsw, rows: impl Iterator<Item = (i64, Vec<f32>)>) -> usize {
+    let mut seen = std::collections::HashSet::with_capacity(graph.len());
+    let mut changed = 0;
+    for (rowid, vector) in rows {
+        seen.insert(rowid);
+        if !graph.holds(rowid, &vector) {
+            apply(graph, rowid, Some(&vector));
+            changed += 1;
+        }
+    }
+    let gone: Vec<i64> = graph.keys().filter(|k| !seen.contains(k)).collect();
+    changed += gone.len();
+    for key in gone {
+        graph.remove(key);
+    }
+    changed
+}
+
+/// Writes the graph beside the database: to a temporary file, synced, then
+/// renamed over the old one, so a crash leaves the old graph or the new.
+fn write_saved(graph: &Hnsw, path: &Path) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let file = std::fs::File::create(&tmp)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    graph.write_to(&mut w)?;
+    let file = w.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Where the graph of the database at `db` is saved.
+pub(super) fn saved_graph_path(db: &Path) -> std::path::PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".hnsw");
+    p.into()
 }
 
 #[cfg(test)]
@@ -404,6 +577,86 @@ mod tests {
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         scored.into_iter().take(k).map(|(_, id)| id).collect()
+    }
+
+    #[test]
+    fn a_running_graph_is_saved_again_after_many_changes_or_a_tenth_of_it() {
+        use super::{SAVE_AFTER_CHANGES, save_due};
+        assert!(!save_due(0, 0));
+        assert!(!save_due(SAVE_AFTER_CHANGES - 1, 50_000));
+        assert!(save_due(SAVE_AFTER_CHANGES, 50_000));
+        assert!(!save_due(SAVE_AFTER_CHANGES, 1_000_000));
+        assert!(save_due(100_000, 1_000_000));
+    }
+
+    #[tokio::test]
+    async fn a_reopened_store_reads_its_saved_graph_and_catches_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("graph.db");
+        let saved = super::saved_graph_path(&db);
+        let open = || async {
+            SqliteGraphIndex::open(&db)
+                .await
+                .unwrap()
+                .with_semantic_index_min_files(300)
+        };
+        let all = vectors(400, 12, 5);
+        let mut of = HashMap::new();
+        let mut ids = Vec::new();
+        {
+            let index = open().await;
+            index.use_embedding_model("test-32", DIM).await.unwrap();
+            for (n, v) in all.iter().enumerate() {
+                let id = add_file(&index, "alice", n).await;
+                of.insert(id, v.clone());
+                ids.push(id);
+            }
+            tag_all(&index, &of).await;
+            assert_eq!(index.build_semantic_index().await.unwrap(), 400);
+            assert!(!index.semantic_index_stats().loaded, "the first is built");
+        }
+        assert!(saved.exists(), "a built graph is saved beside the database");
+
+        // While it is down: a file is tagged again, one is deleted, one added.
+        let index = open().await;
+        let (moved, deleted) = (ids[0], ids[1]);
+        let away: Vec<f32> = (0..DIM).map(|i| if i == 3 { 1.0 } else { 0.0 }).collect();
+        of.insert(moved, away.clone());
+        index.requeue(moved).await.unwrap();
+        let added = add_file(&index, "alice", 1000).await;
+        let near_added: Vec<f32> = (0..DIM).map(|i| if i == 7 { -1.0 } else { 0.0 }).collect();
+        of.insert(added, near_added.clone());
+        tag_all(&index, &of).await;
+        index.delete_file("alice", deleted).await.unwrap();
+
+        assert_eq!(index.build_semantic_index().await.unwrap(), 400);
+        let stats = index.semantic_index_stats();
+        assert!(stats.loaded, "read from the saved copy, not built");
+        assert_eq!(stats.vectors, 400);
+        let found = index.nearest_files(Some("alice"), &away, 1).await.unwrap();
+        assert_eq!(found[0].0, moved, "found by its new vector");
+        let found = index
+            .nearest_files(Some("alice"), &near_added, 1)
+            .await
+            .unwrap();
+        assert_eq!(found[0].0, added);
+        let found = index
+            .nearest_files(Some("alice"), &all[1], 10)
+            .await
+            .unwrap();
+        assert!(found.iter().all(|(id, _)| *id != deleted));
+        drop(index);
+
+        // A damaged copy is built again, and saved anew.
+        std::fs::write(&saved, b"not a graph").unwrap();
+        let index = open().await;
+        assert_eq!(index.build_semantic_index().await.unwrap(), 400);
+        assert!(!index.semantic_index_stats().loaded);
+        assert!(std::fs::metadata(&saved).unwrap().len() > 400 * DIM as u64 * 4);
+
+        // Another model's vectors: the saved graph goes with the old ones.
+        index.use_embedding_model("test-8", 8).await.unwrap();
+        assert!(!saved.exists());
     }
 
     #[tokio::test]
