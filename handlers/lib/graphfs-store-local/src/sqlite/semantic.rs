@@ -17,6 +17,7 @@ use super::*;
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::sync::atomic::AtomicU64;
+use std::time::Instant;
 
 use crate::ann::Hnsw;
 
@@ -76,16 +77,24 @@ pub(super) struct Semantic {
     loaded: std::sync::atomic::AtomicBool,
     /// Embeddings applied to the graph since it was last saved.
     unsaved: AtomicUsize,
+    /// When this process last saved the graph.
+    last_saved: std::sync::Mutex<Option<Instant>>,
     saving: std::sync::atomic::AtomicBool,
 }
 
 /// Changes after which a running graph is saved again, at least: a start
-/// then catches up with at most this many (or a tenth of the graph).
+/// then catches up with about this many (or a tenth of the graph).
 const SAVE_AFTER_CHANGES: usize = 10_000;
 
-/// Whether a graph of `vectors` with `unsaved` changes is due a save.
-fn save_due(unsaved: usize, vectors: usize) -> bool {
-    unsaved >= SAVE_AFTER_CHANGES.max(vectors / 10)
+/// The least time between two saves of a running graph: a store filling
+/// fast would otherwise write the whole graph (1.7 GB at a million) every
+/// time it grew by a tenth.
+const SAVE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Whether a graph of `vectors` with `unsaved` changes, last saved `since`
+/// ago (None: never by this process), is due a save.
+fn save_due(unsaved: usize, vectors: usize, since: Option<Duration>) -> bool {
+    unsaved >= SAVE_AFTER_CHANGES.max(vectors / 10) && since.is_none_or(|s| s >= SAVE_INTERVAL)
 }
 
 impl Semantic {
@@ -94,6 +103,7 @@ impl Semantic {
             saved,
             loaded: Default::default(),
             unsaved: AtomicUsize::new(0),
+            last_saved: Default::default(),
             saving: Default::default(),
             min_files: AtomicUsize::new(DEFAULT_SEMANTIC_INDEX_MIN_FILES),
             by_graph: AtomicU64::new(0),
@@ -145,6 +155,12 @@ impl Semantic {
                     *state = State::Unbuilt;
                 }
             }
+        }
+    }
+
+    fn saved_now(&self) {
+        if let Ok(mut at) = self.last_saved.lock() {
+            *at = Some(Instant::now());
         }
     }
 
@@ -308,10 +324,16 @@ impl SqliteGraphIndex {
     /// save to end (it reads the graph), about a second per 300 MB of it.
     pub(super) fn save_in_background(inner: &Arc<Inner>) {
         let semantic = &inner.semantic;
+        let since = semantic
+            .last_saved
+            .lock()
+            .ok()
+            .and_then(|at| at.map(|at| at.elapsed()));
         if semantic.saved.is_none()
             || !save_due(
                 semantic.unsaved.load(Ordering::Relaxed),
                 semantic.stats().vectors,
+                since,
             )
             || semantic.saving.swap(true, Ordering::AcqRel)
         {
@@ -328,6 +350,7 @@ impl SqliteGraphIndex {
                 {
                     // Nothing is applied while the graph is read.
                     semantic.unsaved.store(0, Ordering::Relaxed);
+                    semantic.saved_now();
                     if let Err(e) = write_saved(graph, path) {
                         tracing::warn!(error = %e, path = %path.display(), "could not save the semantic graph");
                     }
@@ -390,6 +413,7 @@ fn build(inner: &Inner) -> Result<usize> {
     // away), nor when a loaded graph had nothing to catch up with.
     let current = inner.semantic.generation.load(Ordering::SeqCst) == generation;
     if let Some(path) = saved.filter(|_| current && changed != Some(0)) {
+        inner.semantic.saved_now();
         match write_saved(&graph, path) {
             Ok(()) => tracing::debug!(path = %path.display(), "semantic graph saved"),
             Err(e) => {
@@ -580,13 +604,19 @@ mod tests {
     }
 
     #[test]
-    fn a_running_graph_is_saved_again_after_many_changes_or_a_tenth_of_it() {
-        use super::{SAVE_AFTER_CHANGES, save_due};
-        assert!(!save_due(0, 0));
-        assert!(!save_due(SAVE_AFTER_CHANGES - 1, 50_000));
-        assert!(save_due(SAVE_AFTER_CHANGES, 50_000));
-        assert!(!save_due(SAVE_AFTER_CHANGES, 1_000_000));
-        assert!(save_due(100_000, 1_000_000));
+    fn a_running_graph_is_saved_again_after_many_changes_and_a_while() {
+        use super::{SAVE_AFTER_CHANGES, SAVE_INTERVAL, save_due};
+        let long_ago = Some(SAVE_INTERVAL);
+        assert!(!save_due(0, 0, None));
+        assert!(!save_due(SAVE_AFTER_CHANGES - 1, 50_000, long_ago));
+        assert!(save_due(SAVE_AFTER_CHANGES, 50_000, long_ago));
+        assert!(save_due(SAVE_AFTER_CHANGES, 50_000, None));
+        // A tenth of a large graph.
+        assert!(!save_due(SAVE_AFTER_CHANGES, 1_000_000, long_ago));
+        assert!(save_due(100_000, 1_000_000, long_ago));
+        // Not again soon after the last, however much changed.
+        let just_now = Some(SAVE_INTERVAL - Duration::from_secs(1));
+        assert!(!save_due(500_000, 1_000_000, just_now));
     }
 
     #[tokio::test]
