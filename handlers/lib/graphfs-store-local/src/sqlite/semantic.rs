@@ -528,12 +528,43 @@ fn write_saved(graph: &Hnsw, path: &Path) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = std::path::PathBuf::from(tmp);
-    let file = std::fs::File::create(&tmp)?;
+    let file = SyncedEvery {
+        file: std::fs::File::create(&tmp)?,
+        unsynced: 0,
+    };
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     graph.write_to(&mut w)?;
-    let file = w.into_inner().map_err(|e| e.into_error())?;
+    let file = w.into_inner().map_err(|e| e.into_error())?.file;
     file.sync_all()?;
     std::fs::rename(&tmp, path)
+}
+
+/// Bytes a save writes before it waits for them to reach the disk.
+const SYNC_EVERY: usize = 64 << 20;
+
+/// A file synced every [`SYNC_EVERY`] bytes. Left to the kernel, a graph of
+/// a million (1.7 GB) fills the page cache with dirty pages, and the kernel
+/// then throttles every process that writes, SQLite's commits included,
+/// for seconds: past its busy timeout for the connections waiting on them.
+struct SyncedEvery {
+    file: std::fs::File,
+    unsynced: usize,
+}
+
+impl std::io::Write for SyncedEvery {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = std::io::Write::write(&mut self.file, buf)?;
+        self.unsynced += n;
+        if self.unsynced >= SYNC_EVERY {
+            self.file.sync_data()?;
+            self.unsynced = 0;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::Write::flush(&mut self.file)
+    }
 }
 
 /// Where the graph of the database at `db` is saved.
