@@ -324,17 +324,18 @@ impl SqliteGraphIndex {
     /// save to end (it reads the graph), about a second per 300 MB of it.
     pub(super) fn save_in_background(inner: &Arc<Inner>) {
         let semantic = &inner.semantic;
+        // Most embeddings stop here, before any lock: too few since the last save.
+        let unsaved = semantic.unsaved.load(Ordering::Relaxed);
+        if unsaved < SAVE_AFTER_CHANGES {
+            return;
+        }
         let since = semantic
             .last_saved
             .lock()
             .ok()
             .and_then(|at| at.map(|at| at.elapsed()));
         if semantic.saved.is_none()
-            || !save_due(
-                semantic.unsaved.load(Ordering::Relaxed),
-                semantic.stats().vectors,
-                since,
-            )
+            || !save_due(unsaved, semantic.stats().vectors, since)
             || semantic.saving.swap(true, Ordering::AcqRel)
         {
             return;
