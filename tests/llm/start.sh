@@ -7,6 +7,11 @@
 #   GRAPHFS_LLM_MODEL  chat (SmolLM2-135M-Instruct, default) | base (Gemma 3
 #                      270M base model, served for few-shot /v1/completions)
 #   GRAPHFS_CACHE      where install.sh put the venv and models
+#   GRAPHFS_LLM_THREADS        threads per generated token (default 1: a
+#                              135M model writes a token in 8 ms on one
+#                              thread here, 14 ms on two, which wait on
+#                              each other more than they compute)
+#   GRAPHFS_LLM_BATCH_THREADS  threads for the prompt (default: every core)
 set -euo pipefail
 [[ $# -eq 1 && -n "$1" ]] || { echo "usage: $0 DIR" >&2; exit 2; }
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,7 +34,8 @@ esac
 PORT=$("$GRAPHFS_LLM_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 (
   exec setsid "$GRAPHFS_LLM_PYTHON" -m llama_cpp.server --model "$MODEL" --model_alias "$ALIAS" \
-    --host 127.0.0.1 --port "$PORT" --n_ctx 2048 --n_threads "${GRAPHFS_LLM_THREADS:-2}" "${EXTRA[@]}"
+    --host 127.0.0.1 --port "$PORT" --n_ctx 2048 --n_threads "${GRAPHFS_LLM_THREADS:-1}" \
+    --n_threads_batch "${GRAPHFS_LLM_BATCH_THREADS:-$(nproc)}" "${EXTRA[@]}"
 ) </dev/null >>"$LOG" 2>&1 &
 PID=$!
 wait_for_url "$PID" 60 "http://127.0.0.1:$PORT/v1/models" "$LOG" || exit 1

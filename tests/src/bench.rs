@@ -388,7 +388,7 @@ async fn tagging_benchmarks() -> Result<()> {
     }
     let llm = ExternalServer::start("llm")?;
     tagging_throughput(
-        "generative, SmolLM2-135M via llama-cpp-python + MiniLM",
+        "generative, SmolLM2-135M via llama-cpp-python + MiniLM (target: 1 file/s per core)",
         40,
         Some(2),
         &[

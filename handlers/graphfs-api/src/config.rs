@@ -430,8 +430,10 @@ pub struct LlmArgs {
     /// Seconds one model request may take; slow CPU models need more.
     #[arg(long, env = "GRAPHFS_LLM_TIMEOUT_SECONDS", default_value_t = 120)]
     pub llm_timeout_seconds: u64,
-    /// Most tokens in one answer.
-    #[arg(long, env = "GRAPHFS_LLM_MAX_TOKENS", default_value_t = 96)]
+    /// Most tokens in one answer. A list of tags takes about 30 (Chinese
+    /// more); small models that ramble on are cut here, and the tag an
+    /// answer was cut inside is dropped.
+    #[arg(long, env = "GRAPHFS_LLM_MAX_TOKENS", default_value_t = 48)]
     pub llm_max_tokens: u32,
     /// Characters of extracted content in one prompt.
     #[arg(long, env = "GRAPHFS_LLM_PROMPT_CHARS", default_value_t = 1500)]

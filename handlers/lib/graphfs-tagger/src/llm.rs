@@ -18,12 +18,20 @@ use async_openai::types::chat::{
     ChatCompletionRequestMessageContentPartText, ChatCompletionRequestSystemMessage,
     ChatCompletionRequestSystemMessageContent, ChatCompletionRequestUserMessage,
     ChatCompletionRequestUserMessageContent, ChatCompletionRequestUserMessageContentPart,
-    CreateChatCompletionRequest, ImageUrl, Prompt, StopConfiguration,
+    CompletionFinishReason, CreateChatCompletionRequest, FinishReason, ImageUrl, Prompt,
+    StopConfiguration,
 };
 use async_openai::types::completions::CreateCompletionRequest;
 use base64::Engine;
 
 use crate::prompt::ChatPrompt;
+
+/// An answer that reached the token limit ends inside a tag; that tag goes.
+fn cut_answer(text: String) -> String {
+    let kept = crate::parse::without_cut_tail(&text);
+    tracing::debug!(answer = %text, kept, "model answer cut at the token limit");
+    kept.to_string()
+}
 
 /// Which API the model is driven through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,12 +226,14 @@ impl LlmClient {
             ..request
         };
         let resp = self.timed(self.client.chat().create(request)).await?;
-        Ok(resp
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|c| c.message.content)
-            .unwrap_or_default())
+        let Some(choice) = resp.choices.into_iter().next() else {
+            return Ok(String::new());
+        };
+        let text = choice.message.content.unwrap_or_default();
+        Ok(match choice.finish_reason {
+            Some(FinishReason::Length) => cut_answer(text),
+            _ => text,
+        })
     }
 
     /// A text completion of a few-shot prompt, stopped at the end of the line.
@@ -243,12 +253,13 @@ impl LlmClient {
         let resp = self
             .timed(self.client.completions().create(request))
             .await?;
-        Ok(resp
-            .choices
-            .into_iter()
-            .next()
-            .map(|c| c.text)
-            .unwrap_or_default())
+        let Some(choice) = resp.choices.into_iter().next() else {
+            return Ok(String::new());
+        };
+        Ok(match choice.finish_reason {
+            Some(CompletionFinishReason::Length) => cut_answer(choice.text),
+            _ => choice.text,
+        })
     }
 
     /// The transcript of an audio or video file.

@@ -88,6 +88,19 @@ const JUNK_TAGS: &[&str] = &[
     "无",
 ];
 
+/// Characters that end one tag in an answer.
+const SEPARATORS: &[char] = &[',', ';', '，', '、', '；', '|', '\n'];
+
+/// An answer the server cut at the token limit, without the tag it was in
+/// the middle of ("finance, accoun"). An answer with no separator is kept
+/// whole: the rules reject it if it is not a tag.
+pub fn without_cut_tail(answer: &str) -> &str {
+    match answer.rfind(SEPARATORS) {
+        Some(end) => &answer[..end],
+        None => answer,
+    }
+}
+
 /// Tags from a model's answer, best first, normalised and validated.
 pub fn parse_tags(answer: &str, rules: &TagRules) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -124,7 +137,7 @@ fn candidates(answer: &str) -> Vec<String> {
             }
             _ => line,
         };
-        for part in line.split([',', ';', '，', '、', '；', '|']) {
+        for part in line.split(SEPARATORS) {
             items.push(strip_marker(part).to_string());
         }
     }
@@ -237,6 +250,19 @@ mod tests {
 
     fn p(s: &str) -> Vec<String> {
         parse_tags(s, &TagRules::default())
+    }
+
+    #[test]
+    fn a_cut_answer_loses_only_its_unfinished_tag() {
+        assert_eq!(
+            p(without_cut_tail("finance, accounting, tax acc")),
+            ["finance", "accounting"]
+        );
+        assert_eq!(p(without_cut_tail("数据库、索引、查")), ["数据库", "索引"]);
+        assert_eq!(
+            without_cut_tail("one long unfinished"),
+            "one long unfinished"
+        );
     }
 
     #[test]
