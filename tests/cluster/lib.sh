@@ -265,11 +265,13 @@ tagger_killed_holding_jobs() {
   # (a graceful stop would finish or release its jobs), then the pod is
   # deleted, so its jobs are only freed when their lease lapses and another
   # pod takes them.
-  local deadline=$((SECONDS + 120))
+  local deadline=$((SECONDS + 120)) rounds=0 looked=0
   while [ -z "$victim" ] && [ $SECONDS -lt $deadline ]; do
+    rounds=$((rounds + 1))
     pods="$(kubectl -n default get pods -l app.kubernetes.io/instance="$APP",app.kubernetes.io/component=tagger \
       --field-selector=status.phase=Running -o jsonpath='{.items[*].metadata.name}')"
     for p in $pods; do
+      looked=$((looked + 1))
       [ -n "$(held_by "$p")" ] || continue
       # What it still held when it died (a job may end between the two reads).
       held="$(crash_pod "$p")"
@@ -283,7 +285,15 @@ tagger_killed_holding_jobs() {
     done
     [ -n "$victim" ] || sleep 0.3
   done
-  [ -n "$victim" ] || { echo "no tagger pod was ever seen holding a job"; return 1; }
+  if [ -z "$victim" ]; then
+    # What the pods did meanwhile, to tell "never running" from "too quick to catch".
+    echo "no tagger pod was ever seen holding a job ($rounds rounds, $looked pod logs read)"
+    for p in $(kubectl -n default get pods -l app.kubernetes.io/instance="$APP",app.kubernetes.io/component=tagger -o jsonpath='{.items[*].metadata.name}'); do
+      echo "$p: $(kubectl -n default logs "$p" 2>/dev/null | grep -c '"claimed"') claims, $(tagged_by "$p" | wc -l) tagged"
+    done
+    echo "queue: $(api GET /api/v1/queue 2>/dev/null | head -c 300)"
+    return 1
+  fi
   echo "crashed $victim while it held: $(echo $held)"
   # Keep every tagger pod's log as it grows: pods scaled down meanwhile take theirs with them.
   # Each copy is written aside and moved into place only when it has lines (a log only grows;
