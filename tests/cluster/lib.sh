@@ -292,6 +292,8 @@ tagger_killed_holding_jobs() {
       echo "$p: $(kubectl -n default logs "$p" 2>/dev/null | grep -c '"claimed"') claims, $(tagged_by "$p" | wc -l) tagged"
     done
     echo "queue: $(api GET /api/v1/queue 2>/dev/null | head -c 300)"
+    # The autoscaler's view: replicas, the queue depth it read, read failures, its reasons.
+    kubectl -n default get taggerpool main -o jsonpath='{.status}' 2>/dev/null | head -c 2000; echo
     return 1
   fi
   echo "crashed $victim while it held: $(echo $held)"
