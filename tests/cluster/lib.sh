@@ -253,6 +253,12 @@ crash_pod() {
   kubectl -n default delete pod "$1" --grace-period=0 --force >/dev/null 2>&1
 }
 
+# Names of this release's tagger pods; extra arguments go to kubectl.
+tagger_pods() {
+  kubectl -n default get pods -l app.kubernetes.io/instance="$APP",app.kubernetes.io/component=tagger \
+    "$@" -o jsonpath='{.items[*].metadata.name}'
+}
+
 tagger_killed_holding_jobs() {
   local i n=24 victim="" held="" ids=() pods p
   for i in $(seq 1 $n); do
@@ -268,8 +274,7 @@ tagger_killed_holding_jobs() {
   local deadline=$((SECONDS + 120)) rounds=0 looked=0
   while [ -z "$victim" ] && [ $SECONDS -lt $deadline ]; do
     rounds=$((rounds + 1))
-    pods="$(kubectl -n default get pods -l app.kubernetes.io/instance="$APP",app.kubernetes.io/component=tagger \
-      --field-selector=status.phase=Running -o jsonpath='{.items[*].metadata.name}')"
+    pods="$(tagger_pods --field-selector=status.phase=Running)"
     for p in $pods; do
       looked=$((looked + 1))
       [ -n "$(held_by "$p")" ] || continue
@@ -288,7 +293,7 @@ tagger_killed_holding_jobs() {
   if [ -z "$victim" ]; then
     # What the pods did meanwhile, to tell "never running" from "too quick to catch".
     echo "no tagger pod was ever seen holding a job ($rounds rounds, $looked pod logs read)"
-    for p in $(kubectl -n default get pods -l app.kubernetes.io/instance="$APP",app.kubernetes.io/component=tagger -o jsonpath='{.items[*].metadata.name}'); do
+    for p in $(tagger_pods); do
       echo "$p: $(kubectl -n default logs "$p" 2>/dev/null | grep -c '"claimed"') claims, $(tagged_by "$p" | wc -l) tagged"
     done
     echo "queue: $(api GET /api/v1/queue 2>/dev/null | head -c 300)"
@@ -303,7 +308,7 @@ tagger_killed_holding_jobs() {
   # stopped mid-copy, and a copy truncated in place then read as empty.
   mkdir -p "$ART/tagger-logs"
   ( while :; do
-      for p in $(kubectl -n default get pods -l app.kubernetes.io/instance="$APP",app.kubernetes.io/component=tagger -o jsonpath='{.items[*].metadata.name}'); do
+      for p in $(tagger_pods); do
         [ "$p" = "$victim" ] && continue
         tagged_by "$p" > "$ART/tagger-logs/.$p.part" 2>/dev/null
         [ -s "$ART/tagger-logs/.$p.part" ] && mv -f "$ART/tagger-logs/.$p.part" "$ART/tagger-logs/$p.tagged"
