@@ -11,23 +11,10 @@ impl Neo4jGraphIndex {
     async fn write_outcome(&self, job: &Job, outcome: &TaggingOutcome, done: bool) -> Result<bool> {
         let fid = job.file_id.to_string();
         let mut txn = self.graph.start_txn().await.map_err(db_err)?;
-        let held = txn_rows(
-            &mut txn,
-            query("MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker SET j._lock = true RETURN count(j) AS n")
-                .param("fid", fid.clone())
-                .param("seq", job.id)
-                .param("worker", job.worker.clone()),
-        )
-        .await?;
-        if held
-            .first()
-            .map(|r| r.get::<i64>("n").unwrap_or(0))
-            .unwrap_or(0)
-            == 0
-        {
+        let Some(again) = lock_held(&mut txn, job).await? else {
             txn.rollback().await.map_err(db_err)?;
             return Ok(false);
-        }
+        };
         let old_tags = file_tags(&mut txn, &fid).await?;
         // A name the owner rejected stays refused after an admin's merge
         // made it another tag's alias: checked before aliases resolve.
@@ -93,8 +80,6 @@ impl Neo4jGraphIndex {
             query(&format!(
                 "MATCH (f:File {{id: $fid}}) {UNCOUNT_TERMS} {COUNT_TERMS}
                  SET f.text = $text, f.metadata = $metadata, f.media_type = CASE WHEN $media = '' THEN f.media_type ELSE $media END,
-                     f.status = CASE WHEN $done THEN 'done' ELSE f.status END,
-                     f.status_reason = CASE WHEN $done THEN '' ELSE f.status_reason END,
                      f.updated_at = $now, f.terms = $terms, f.embedding = $embedding
                  WITH f OPTIONAL MATCH (f)-[r:TAGGED]->() WHERE r.source <> 'user' DELETE r
                  WITH DISTINCT f
@@ -110,7 +95,6 @@ impl Neo4jGraphIndex {
             .param("metadata", metadata)
             .param("media", outcome.media_type.clone().unwrap_or_default())
             .param("now", stored_time(Utc::now()))
-            .param("done", done)
             .param("terms", terms)
             .param("embedding", embedding)
             .param("names", names)
@@ -125,13 +109,69 @@ impl Neo4jGraphIndex {
         touched.dedup();
         after_tag_change(&mut txn, &fid, &touched, &old_tags).await?;
         if done {
-            txn.run(query("MATCH (j:Job {file_id: $fid}) DETACH DELETE j").param("fid", fid))
-                .await
-                .map_err(db_err)?;
+            finish_held(&mut txn, job, again).await?;
         }
         txn.commit().await.map_err(db_err)?;
         Ok(true)
     }
+}
+
+/// Locks `job` if it is still held as claimed, until the transaction ends
+/// (a re-queue waits for it); whether its file was queued again meanwhile,
+/// or `None` when the job is no longer held so.
+async fn lock_held(txn: &mut Txn, job: &Job) -> Result<Option<bool>> {
+    // The first SET takes the node's write lock; what is read after it is
+    // what the last writer committed.
+    let rows = txn_rows(
+        txn,
+        query(
+            "MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker
+             SET j._lock = true REMOVE j._lock
+             RETURN coalesce(j.again, false) AS again",
+        )
+        .param("fid", job.file_id.to_string())
+        .param("seq", job.id)
+        .param("worker", job.worker.clone()),
+    )
+    .await?;
+    rows.first()
+        .map(|r| r.get::<bool>("again").map_err(de_err))
+        .transpose()
+}
+
+/// Ends a held job that [`lock_held`] locked: the file is done and the job
+/// gone, or, `again`, both queued again (see [`JobQueue::finish_job`]).
+async fn finish_held(txn: &mut Txn, job: &Job, again: bool) -> Result<()> {
+    let fid = job.file_id.to_string();
+    if again {
+        return queue_held_again(txn, &fid).await;
+    }
+    txn.run(
+        query(
+            "MATCH (j:Job {file_id: $fid}) MATCH (f:File {id: $fid})
+             DETACH DELETE j SET f.status = 'done', f.status_reason = ''",
+        )
+        .param("fid", fid),
+    )
+    .await
+    .map_err(db_err)
+}
+
+/// Puts a held job back in the queue, due now with fresh attempts (it keeps
+/// its turn), and its file `pending`.
+async fn queue_held_again(txn: &mut Txn, fid: &str) -> Result<()> {
+    txn.run(
+        query(
+            "MATCH (j:Job {file_id: $fid})
+             SET j.worker = '', j.lease_until = 0, j.attempts = 0, j.again = false,
+                 j.last_error = '', j.due_at = $now
+             WITH j MATCH (f:File {id: $fid}) SET f.status = 'pending', f.status_reason = ''",
+        )
+        .param("fid", fid.to_string())
+        .param("now", now_ms()),
+    )
+    .await
+    .map_err(db_err)
 }
 
 /// Cypher that leaves `turn`, the next turn of `$owner` in the tagging
@@ -167,7 +207,8 @@ pub(super) fn queue_again(id: FileId, owner: &str) -> Query {
          MERGE (j:Job {{file_id: $fid}})
          ON CREATE SET j.seq = $seq, j.attempts = 0, j.due_at = $now, j.worker = '', j.lease_until = 0,
              j.last_error = '', j.vtag = turn
-         ON MATCH SET j.due_at = $now, j.attempts = 0, j.last_error = '', j.vtag = turn
+         ON MATCH SET j.due_at = $now, j.attempts = 0, j.last_error = '', j.vtag = turn,
+             j.again = coalesce(j.worker, '') <> ''
          MERGE (j)-[:FOR]->(f)
          SET f.status = CASE WHEN f.status = 'running' THEN f.status ELSE 'pending' END, f.status_reason = ''"
     ))
@@ -210,7 +251,8 @@ impl JobQueue for Neo4jGraphIndex {
                 query(
                     "MATCH (j:Job {file_id: $fid}) SET j._lock = true
                      WITH j WHERE j.due_at <= $now AND j.lease_until < $now
-                     SET j.worker = $worker, j.lease_until = $until, j.attempts = j.attempts + 1, j.seq = $seq
+                     SET j.worker = $worker, j.lease_until = $until, j.attempts = j.attempts + 1, j.seq = $seq,
+                         j.again = false
                      REMOVE j._lock
                      WITH j MATCH (f:File {id: j.file_id}) SET f.status = 'running'
                      RETURN j.attempts AS attempts",
@@ -265,7 +307,27 @@ impl JobQueue for Neo4jGraphIndex {
         self.write_outcome(job, outcome, false).await
     }
 
+    async fn finish_job(&self, job: &Job) -> Result<bool> {
+        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
+        let Some(again) = lock_held(&mut txn, job).await? else {
+            txn.rollback().await.map_err(db_err)?;
+            return Ok(false);
+        };
+        finish_held(&mut txn, job, again).await?;
+        txn.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
     async fn fail_job(&self, job: &Job, reason: &str, failure: JobFailure) -> Result<()> {
+        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
+        let Some(again) = lock_held(&mut txn, job).await? else {
+            txn.rollback().await.map_err(db_err)?;
+            return Ok(());
+        };
+        if again {
+            queue_held_again(&mut txn, &job.file_id.to_string()).await?;
+            return txn.commit().await.map_err(db_err);
+        }
         let q = match failure {
             JobFailure::RetryAt(at) => query(
                 "MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker
@@ -281,16 +343,15 @@ impl JobQueue for Neo4jGraphIndex {
             )
             .param("now", stored_time(Utc::now())),
         };
-        self.graph
-            .run(
-                q.param("fid", job.file_id.to_string())
-                    .param("seq", job.id)
-                    .param("worker", job.worker.clone())
-                    .param("reason", reason),
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        txn.run(
+            q.param("fid", job.file_id.to_string())
+                .param("seq", job.id)
+                .param("worker", job.worker.clone())
+                .param("reason", reason),
+        )
+        .await
+        .map_err(db_err)?;
+        txn.commit().await.map_err(db_err)
     }
 
     async fn release_job(&self, job: &Job) -> Result<()> {
@@ -298,7 +359,8 @@ impl JobQueue for Neo4jGraphIndex {
             .run(
                 query(
                     "MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker
-                     SET j.worker = '', j.lease_until = 0, j.attempts = CASE WHEN j.attempts > 0 THEN j.attempts - 1 ELSE 0 END
+                     SET j.worker = '', j.lease_until = 0, j.attempts = CASE WHEN j.attempts > 0 THEN j.attempts - 1 ELSE 0 END,
+                         j.again = false
                      WITH j MATCH (f:File {id: j.file_id}) SET f.status = 'pending'",
                 )
                 .param("fid", job.file_id.to_string())

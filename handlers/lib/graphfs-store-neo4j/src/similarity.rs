@@ -88,6 +88,7 @@ impl Similarity for Neo4jGraphIndex {
                          ON CREATE SET j.seq = toInteger(rand() * 4503599627370496), j.attempts = 0,
                              j.due_at = $now, j.worker = '', j.lease_until = 0, j.last_error = '',
                              j.vtag = low + 1 + toInteger(rand() * files)
+                         ON MATCH SET j.again = j.worker <> ''
                          MERGE (j)-[:FOR]->(f)
                          SET f.status = CASE WHEN f.status = 'running' THEN f.status ELSE 'pending' END,
                              f.status_reason = ''

@@ -527,26 +527,21 @@ impl Admission {
             .await
             .files
             .remove(&(file.owner.clone(), key.to_string()));
-        // Files already tagged are queued again now. One still queued
-        // proposes the word when its turn comes and gets the tag then;
-        // queuing it again would only tag it twice (and, with several tagger
-        // processes, set off more of the same). One in flight may have
-        // passed its admission already: it is looked at again once stored.
+        // Files already tagged that lack the tag are queued again. One in
+        // flight may have passed its admission already: its job is marked,
+        // and queued again when it ends (the file stays busy meanwhile). One
+        // still queued proposes the word when its turn comes and gets the
+        // tag then; queuing it again would only tag it twice (and, with
+        // several tagger processes, set off more of the same).
         for other in others.iter().take(PROMOTION_RETAGS) {
             match self.index.get_file_internal(*other).await {
-                Ok(f) if f.status == TaggingStatus::Done => {
-                    if !f.tags.iter().any(|t| variant_key(&t.name) == key) {
-                        self.index.requeue(*other).await?;
-                    }
+                Ok(f)
+                    if matches!(f.status, TaggingStatus::Done | TaggingStatus::Running)
+                        && !f.tags.iter().any(|t| variant_key(&t.name) == key) =>
+                {
+                    self.index.requeue(*other).await?;
                 }
-                Ok(_) => {
-                    tokio::spawn(requeue_once_done(
-                        self.index.clone(),
-                        *other,
-                        key.to_string(),
-                    ));
-                }
-                Err(_) => {}
+                _ => {}
             }
         }
         Ok(true)
@@ -624,35 +619,6 @@ impl Admission {
                     .collect()
             })
             .unwrap_or_default()
-    }
-}
-
-/// How often, and for how long, a file being tagged is looked at again
-/// after a tag it proposed joined the vocabulary.
-const STORED_POLL: Duration = Duration::from_millis(500);
-const STORED_WAIT: Duration = Duration::from_secs(300);
-
-/// Queues `id` again once its tagging is stored, if it then lacks the tag
-/// of variant `key` (it may have passed its admission before the tag was
-/// admitted).
-async fn requeue_once_done(index: Arc<dyn GraphIndex>, id: FileId, key: String) {
-    let start = Instant::now();
-    while start.elapsed() < STORED_WAIT {
-        tokio::time::sleep(STORED_POLL).await;
-        match index.get_file_internal(id).await {
-            Ok(f) if f.status == TaggingStatus::Done => {
-                if !f.tags.iter().any(|t| variant_key(&t.name) == key)
-                    && let Err(e) = index.requeue(id).await
-                {
-                    tracing::warn!(file = %id, error = %e, "cannot queue a file again for a new tag");
-                }
-                return;
-            }
-            // Failed, or deleted: nothing to add the tag to.
-            Ok(f) if f.status == TaggingStatus::Failed => return,
-            Err(_) => return,
-            Ok(_) => {}
-        }
     }
 }
 

@@ -138,6 +138,13 @@ enum Failure {
     Degraded(Box<TaggingOutcome>, String),
 }
 
+/// Why a tagged file's outcome was not stored.
+enum StoreError {
+    /// Another handler holds the job now, or the file is gone.
+    LeaseLost,
+    Index(Error),
+}
+
 impl From<JobError> for Failure {
     fn from(e: JobError) -> Self {
         Failure::Job(e)
@@ -319,30 +326,37 @@ impl Worker {
             return;
         }
         let (stop_beat, beat) = self.keep_lease_alive(job.clone());
-        let result = self.work(&job).await;
+        let result = match self.work(&job).await {
+            // A tagged file stays `running` until its follow-up is done: the
+            // outcome is stored, what it changes in the vocabulary is
+            // counted (which may queue this very file again), and only then
+            // does the job end, so the file is never seen `done` with a
+            // re-tag to come.
+            Ok((file, outcome)) => Ok(self.store_tagged(&job, &file, &outcome).await),
+            Err(failure) => Err(failure),
+        };
         let _ = stop_beat.send(true);
         let _ = beat.await;
         match result {
-            Ok((file, outcome)) => match self.index.complete_job(&job, &outcome).await {
+            Ok(Ok(tags)) => match self.index.finish_job(&job).await {
                 Ok(true) => {
-                    tracing::info!(file = %job.file_id, attempt = job.attempts, tags = outcome.tags.len(), "tagged");
-                    if let Some(e) = &outcome.embedding {
-                        self.link_similar(job.file_id, e).await;
-                    }
-                    // Best effort: a candidate missed here is counted again
-                    // when the next file proposes it.
-                    if let Err(e) = self.tagger.stored(&file, &outcome).await {
-                        tracing::warn!(error = %e, "cannot count the file's candidates again");
-                    }
+                    tracing::info!(file = %job.file_id, attempt = job.attempts, tags, "tagged")
                 }
                 Ok(false) => {
-                    tracing::warn!(file = %job.file_id, attempt = job.attempts, "lease lost or file deleted; outcome dropped")
+                    tracing::warn!(file = %job.file_id, attempt = job.attempts, "lease lost or file deleted before the job ended")
                 }
                 Err(e) => {
-                    let reason = format!("could not write the tagging outcome: {e}");
+                    let reason = format!("could not end the job: {e}");
                     self.retry_or_give_up(&job, &reason).await;
                 }
             },
+            Ok(Err(StoreError::LeaseLost)) => {
+                tracing::warn!(file = %job.file_id, attempt = job.attempts, "lease lost or file deleted; outcome dropped")
+            }
+            Ok(Err(StoreError::Index(e))) => {
+                let reason = format!("could not write the tagging outcome: {e}");
+                self.retry_or_give_up(&job, &reason).await;
+            }
             Err(Failure::Degraded(outcome, reason)) => {
                 match self.index.store_partial(&job, &outcome).await {
                     Ok(true) => {
@@ -363,6 +377,30 @@ impl Worker {
                 self.retry_or_give_up(&job, &reason).await
             }
         }
+    }
+
+    /// Stores a tagged file's outcome while the job is held, links it to
+    /// its nearest files and counts its proposals again; the number of tags.
+    async fn store_tagged(
+        &self,
+        job: &Job,
+        file: &FileRecord,
+        outcome: &TaggingOutcome,
+    ) -> Result<usize, StoreError> {
+        match self.index.store_partial(job, outcome).await {
+            Ok(true) => {}
+            Ok(false) => return Err(StoreError::LeaseLost),
+            Err(e) => return Err(StoreError::Index(e)),
+        }
+        if let Some(e) = &outcome.embedding {
+            self.link_similar(job.file_id, e).await;
+        }
+        // Best effort: a candidate missed here is counted again when the
+        // next file proposes it.
+        if let Err(e) = self.tagger.stored(file, outcome).await {
+            tracing::warn!(error = %e, "cannot count the file's candidates again");
+        }
+        Ok(outcome.tags.len())
     }
 
     async fn retry_or_give_up(&self, job: &Job, reason: &str) {

@@ -140,6 +140,62 @@ pub(super) async fn queue(index: &dyn GraphIndex) {
             .is_none()
     );
 
+    // A file queued again while its job is held (new content, a re-tag, a
+    // new tag in the vocabulary) is not lost: the job's end queues it
+    // again, and the file is never `done` in between.
+    let g = new_file(index, &u, "again.txt", "text/plain").await;
+    let owner = u.as_str();
+    let status = move |id| async move { index.get_file(owner, id).await.unwrap() };
+    let held = claim_for(index, g.id).await;
+    index.requeue(g.id).await.unwrap();
+    assert_eq!(status(g.id).await.status, TaggingStatus::Running);
+    let first = outcome("first words", &[("first", 0.9)]);
+    assert!(index.complete_job(&held, &first).await.unwrap());
+    let f = status(g.id).await;
+    assert_eq!(f.status, TaggingStatus::Pending, "queued again, not done");
+    assert!(
+        f.tags.iter().any(|t| t.name == "first"),
+        "and its outcome kept"
+    );
+    let second = claim_for(index, g.id).await;
+    assert_eq!(second.attempts, 1, "with fresh attempts");
+    // Stored first and ended after: re-queued in between, it is queued again.
+    assert!(index.store_partial(&second, &first).await.unwrap());
+    assert_eq!(status(g.id).await.status, TaggingStatus::Running);
+    index.requeue(g.id).await.unwrap();
+    assert!(index.finish_job(&second).await.unwrap());
+    assert_eq!(status(g.id).await.status, TaggingStatus::Pending);
+    // A failure given up on while re-queued is tried again, not recorded.
+    let third = claim_for(index, g.id).await;
+    index.requeue(g.id).await.unwrap();
+    index
+        .fail_job(&third, "unreadable", JobFailure::GiveUp)
+        .await
+        .unwrap();
+    let f = status(g.id).await;
+    assert_eq!(
+        (f.status, f.status_reason),
+        (TaggingStatus::Pending, None),
+        "queued again"
+    );
+    // Released (shutdown) after a re-queue, then claimed, it ends done.
+    let fourth = claim_for(index, g.id).await;
+    index.requeue(g.id).await.unwrap();
+    index.release_job(&fourth).await.unwrap();
+    let fifth = claim_for(index, g.id).await;
+    assert!(index.store_partial(&fifth, &first).await.unwrap());
+    assert!(index.finish_job(&fifth).await.unwrap());
+    assert_eq!(status(g.id).await.status, TaggingStatus::Done);
+    assert!(!index.finish_job(&fifth).await.unwrap(), "ended once");
+    assert!(
+        index
+            .claim_job("w7", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing left queued"
+    );
+
     // Owners take turns: one owner's backlog does not hold up another's
     // file, and each owner's files keep their own order.
     let (heavy, light) = (unique("heavy"), unique("light"));

@@ -24,19 +24,32 @@ pub trait JobQueue: Send + Sync + 'static {
     async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>>;
     /// Extends a lease; `false` when the job is no longer held by `worker`.
     async fn heartbeat(&self, job: &Job, lease: Duration) -> Result<bool>;
-    /// Writes the outcome and removes the job in one transaction. `false`
-    /// when the lease was lost (another handler owns the job now) or the
-    /// file was deleted meanwhile; nothing is written then.
+    /// Writes the outcome and finishes the job ([`JobQueue::finish_job`])
+    /// in one transaction. `false` when the lease was lost (another handler
+    /// owns the job now) or the file was deleted meanwhile; nothing is
+    /// written then.
     async fn complete_job(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool>;
     /// Writes an outcome's text, metadata, tags and embedding while the job
-    /// stays held (a degraded result while a model is unavailable, so the
-    /// file is searchable meanwhile). `false` when the lease was lost.
+    /// stays held and the file `running`: a degraded result while a model is
+    /// unavailable (the file is searchable meanwhile), or a result with work
+    /// left to do before [`JobQueue::finish_job`]. `false` when the lease was
+    /// lost.
     async fn store_partial(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool>;
-    /// Records a failed attempt.
+    /// Ends a held job whose outcome is stored: the file is `done` and the
+    /// job removed; or, when the file was queued again while the job was
+    /// held, the job is queued again and the file `pending`, so that it is
+    /// never seen `done` with a re-tag still to come. `false` when the lease
+    /// was lost.
+    async fn finish_job(&self, job: &Job) -> Result<bool>;
+    /// Records a failed attempt. A file queued again while the job was held
+    /// is queued again instead, with fresh attempts: what it was queued for
+    /// (new content, a re-tag) has not been tried.
     async fn fail_job(&self, job: &Job, reason: &str, failure: JobFailure) -> Result<()>;
     /// Gives a claimed job back untouched (graceful shutdown).
     async fn release_job(&self, job: &Job) -> Result<()>;
-    /// Queues a file for tagging again (re-tag).
+    /// Queues a file for tagging again (re-tag, new content, a new tag in
+    /// its owner's vocabulary). A job that a handler holds now is marked,
+    /// and its end queues it again: a re-queue during tagging is never lost.
     async fn requeue(&self, id: FileId) -> Result<()>;
     async fn queue_depth(&self) -> Result<QueueDepth>;
 }

@@ -154,7 +154,7 @@ pub(super) fn queue_again(c: &Connection, rowid: i64, owner: &str) -> Result<()>
     c.execute(
         "INSERT INTO jobs(file_rowid, due_at, vtag) VALUES (?1, ?2, ?3)
          ON CONFLICT(file_rowid) DO UPDATE SET due_at = excluded.due_at, vtag = excluded.vtag,
-             attempts = 0, last_error = NULL",
+             attempts = 0, last_error = NULL, again = worker IS NOT NULL",
         params![rowid, millis(now()), turn],
     )
     .map_err(db_err)?;
@@ -167,6 +167,46 @@ pub(super) fn queue_again(c: &Connection, rowid: i64, owner: &str) -> Result<()>
     Ok(())
 }
 
+/// Whether the file of held job `id` was queued again while it was held.
+fn queued_again(c: &Connection, id: i64) -> Result<bool> {
+    c.prepare_cached("SELECT again FROM jobs WHERE id = ?1")
+        .and_then(|mut s| s.query_row([id], |r| r.get(0)))
+        .map_err(db_err)
+}
+
+/// Puts held job `id` back in the queue, due now with fresh attempts (it
+/// keeps its turn), and its file `pending`.
+fn queue_held_again(c: &Connection, id: i64, rowid: i64) -> Result<()> {
+    c.execute(
+        "UPDATE jobs SET worker = NULL, lease_until = NULL, attempts = 0, again = 0,
+                last_error = NULL, due_at = ?2
+         WHERE id = ?1",
+        params![id, millis(now())],
+    )
+    .map_err(db_err)?;
+    c.execute(
+        "UPDATE files SET status = 'pending', status_reason = NULL WHERE rowid = ?1",
+        [rowid],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Ends held job `id` of file `rowid` (see [`JobQueue::finish_job`]).
+fn finish(c: &Connection, id: i64, rowid: i64) -> Result<()> {
+    if queued_again(c, id)? {
+        return queue_held_again(c, id, rowid);
+    }
+    c.execute(
+        "UPDATE files SET status = 'done', status_reason = NULL WHERE rowid = ?1",
+        [rowid],
+    )
+    .map_err(db_err)?;
+    c.execute("DELETE FROM jobs WHERE id = ?1", [id])
+        .map_err(db_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl JobQueue for SqliteGraphIndex {
     async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>> {
@@ -176,7 +216,7 @@ impl JobQueue for SqliteGraphIndex {
             let until = millis(now) + lease_ms(lease);
             let claimed: Option<(i64, i64, i64)> = c
                 .prepare_cached(
-                    "UPDATE jobs SET worker = ?1, lease_until = ?2, attempts = attempts + 1
+                    "UPDATE jobs SET worker = ?1, lease_until = ?2, attempts = attempts + 1, again = 0
                      WHERE id = (SELECT id FROM jobs
                                  WHERE due_at <= ?3 AND (lease_until IS NULL OR lease_until < ?3)
                                  ORDER BY vtag, id LIMIT 1)
@@ -234,13 +274,7 @@ impl JobQueue for SqliteGraphIndex {
                 return Ok(None);
             };
             write_outcome(c, rowid, &outcome)?;
-            c.execute(
-                "UPDATE files SET status = 'done', status_reason = NULL WHERE rowid = ?1",
-                [rowid],
-            )
-            .map_err(db_err)?;
-            c.execute("DELETE FROM jobs WHERE id = ?1", [job.id])
-                .map_err(db_err)?;
+            finish(c, job.id, rowid)?;
             Ok(Some((rowid, outcome.embedding)))
         })
         .await
@@ -260,12 +294,27 @@ impl JobQueue for SqliteGraphIndex {
         .map(|stored| self.noted(stored))
     }
 
+    async fn finish_job(&self, job: &Job) -> Result<bool> {
+        let job = job.clone();
+        self.write(move |c| {
+            let Some(rowid) = job_holder(c, &job)? else {
+                return Ok(false);
+            };
+            finish(c, job.id, rowid)?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn fail_job(&self, job: &Job, reason: &str, failure: JobFailure) -> Result<()> {
         let (job, reason) = (job.clone(), reason.to_string());
         self.write(move |c| {
             let Some(rowid) = job_holder(c, &job)? else {
                 return Ok(());
             };
+            if queued_again(c, job.id)? {
+                return queue_held_again(c, job.id, rowid);
+            }
             match failure {
                 JobFailure::RetryAt(at) => {
                     c.execute(
@@ -304,7 +353,8 @@ impl JobQueue for SqliteGraphIndex {
             };
             // The attempt did not happen, so it does not count.
             c.execute(
-                "UPDATE jobs SET worker = NULL, lease_until = NULL, attempts = MAX(attempts - 1, 0)
+                "UPDATE jobs SET worker = NULL, lease_until = NULL, attempts = MAX(attempts - 1, 0),
+                        again = 0
                  WHERE id = ?1",
                 [job.id],
             )

@@ -220,6 +220,8 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("tokens", "expires_at", "TEXT"),
     // A job's turn: claims go in turn order, so owners take turns.
     ("jobs", "vtag", "INTEGER NOT NULL DEFAULT 0"),
+    // Whether the file was queued again while a handler held its job.
+    ("jobs", "again", "INTEGER NOT NULL DEFAULT 0"),
     // The file's folder; files from before folders are in the root.
     ("files", "folder", "TEXT NOT NULL DEFAULT '/'"),
     // How many versions the file has had, so numbers are never given twice.

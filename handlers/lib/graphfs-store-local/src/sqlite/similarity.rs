@@ -54,7 +54,7 @@ impl Similarity for SqliteGraphIndex {
                     // uploads still get turns among them.
                     "INSERT INTO jobs(file_rowid, due_at, vtag)
                      SELECT rowid, ?1, COALESCE((SELECT MIN(vtag) FROM jobs), 0) + rowid FROM files WHERE true
-                     ON CONFLICT(file_rowid) DO NOTHING",
+                     ON CONFLICT(file_rowid) DO UPDATE SET again = worker IS NOT NULL",
                     [millis(now())],
                 )
                 .map_err(db_err)?;
