@@ -386,19 +386,27 @@ async fn tagging_benchmarks() -> Result<()> {
         )
         .await?;
     }
-    let llm = ExternalServer::start("llm")?;
-    tagging_throughput(
-        "generative, SmolLM2-135M via llama-cpp-python + MiniLM (target: 1 file/s per core)",
-        40,
-        Some(2),
-        &[
-            ("GRAPHFS_TAGGING_MODE", "generative"),
-            ("GRAPHFS_LLM_BASE_URL", llm.get("GRAPHFS_LLM_BASE_URL")),
-            ("GRAPHFS_LLM_CHAT_MODEL", llm.get("GRAPHFS_LLM_CHAT_MODEL")),
-            ("GRAPHFS_EMBEDDING_MODEL_DIR", &minilm),
-        ],
-    )
-    .await?;
+    // One server as the tests and `make eval` run it; then one
+    // single-threaded server per core behind a least-connections balancer
+    // (llama-cpp-python's server takes one request at a time).
+    for servers in [1, cores] {
+        let n = servers.to_string();
+        let llm = ExternalServer::start_with_env("llm", &[("GRAPHFS_LLM_SERVERS", &n)])?;
+        tagging_throughput(
+            &format!(
+                "generative, SmolLM2-135M on {servers} llama-cpp-python server(s) + MiniLM (target: 1 file/s per core)"
+            ),
+            40,
+            None,
+            &[
+                ("GRAPHFS_TAGGING_MODE", "generative"),
+                ("GRAPHFS_LLM_BASE_URL", llm.get("GRAPHFS_LLM_BASE_URL")),
+                ("GRAPHFS_LLM_CHAT_MODEL", llm.get("GRAPHFS_LLM_CHAT_MODEL")),
+                ("GRAPHFS_EMBEDDING_MODEL_DIR", &minilm),
+            ],
+        )
+        .await?;
+    }
     Ok(())
 }
 
