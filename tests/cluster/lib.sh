@@ -299,6 +299,10 @@ tagger_killed_holding_jobs() {
     echo "queue: $(api GET /api/v1/queue 2>/dev/null | head -c 300)"
     # The autoscaler's view: replicas, the queue depth it read, read failures, its reasons.
     kubectl -n default get taggerpool main -o jsonpath='{.status}' 2>/dev/null | head -c 2000; echo
+    # The operator that decides: restarts (a lost lease makes it exit) and what it said of scaling.
+    kubectl -n "${NS:-graphfs-system}" get pods --no-headers 2>/dev/null
+    kubectl -n "${NS:-graphfs-system}" logs deployment/graphfs-operator --tail=400 2>/dev/null |
+      grep -iE 'scal|queue|leader|lease|reconcile failed' | tail -n 20
     return 1
   fi
   echo "crashed $victim while it held: $(echo $held)"
