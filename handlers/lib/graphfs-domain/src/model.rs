@@ -90,7 +90,9 @@ pub enum TaggingStatus {
     Pending,
     /// Claimed by a handler that holds a lease on the job.
     Running,
-    /// Tagged.
+    /// Tagged. A file goes back to `pending` when it is queued again (new
+    /// content, a re-tag, a tag its owner's vocabulary admitted since); one
+    /// queued while `running` stays busy until that next tagging.
     Done,
     /// Gave up after the maximum number of attempts; `status_reason` says why.
     Failed,
