@@ -176,9 +176,18 @@ async fn upload_loop(
 
 #[tokio::test]
 async fn replicas_behind_nginx_survive_losing_one() {
+    // The check below freezes a tagger (SIGSTOP) at whatever point it is
+    // at, maybe inside a transaction holding locks that uploads or the other
+    // tagger wait on. Neo4j ends a transaction after 10 s, under the API's
+    // 15 s answer timeout, so a frozen client holds nothing for longer, as
+    // a server-side timeout would in production.
+    let conf = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(conf.path(), "db.transaction.timeout=10s\n").unwrap();
+    let conf_path = conf.path().to_str().unwrap().to_string();
     let backends = Backends {
         minio: ExternalServer::start("minio").unwrap(),
-        neo4j: ExternalServer::start("neo4j").unwrap(),
+        neo4j: ExternalServer::start_with_env("neo4j", &[("GRAPHFS_NEO4J_CONF", &conf_path)])
+            .unwrap(),
     };
     let dir = tempfile::tempdir().unwrap();
     let env = backends.env();
