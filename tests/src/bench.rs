@@ -678,6 +678,7 @@ async fn neo4j_search(
                     .join(" ")
             })
             .collect();
+        // Each tag edge is counted for its owner too, as the store counts them.
         graph
             .run(
                 neo4rs::query(
@@ -689,7 +690,9 @@ async fn neo4j_search(
                        object_key: 'files/' + $ids[i], viewers: 'dev', embedding: $vectors[i]})
                      WITH f, i UNWIND $tags[i] AS tn
                      MERGE (t:Tag {name: tn})
-                     CREATE (f)-[:TAGGED {score: 1.0, source: 'machine'}]->(t)",
+                     CREATE (f)-[:TAGGED {score: 1.0, source: 'machine'}]->(t)
+                     MERGE (u:TagUse {owner: 'dev', name: tn, source: 'machine'})
+                     SET u.n = coalesce(u.n, 0) + 1",
                 )
                 .param("ids", ids)
                 .param("names", names)
@@ -714,8 +717,9 @@ async fn neo4j_search(
     if !vectors {
         return Ok(());
     }
-    // The exact search reads every vector: fewer checks on larger stores.
-    let checked = (5_000_000 / files.max(1)).clamp(20, 50);
+    // The exact search reads every vector (about a minute at a million
+    // here): fewer checks on larger stores.
+    let checked = (5_000_000 / files.max(1)).clamp(10, 50);
     semantic::neo4j(&graph, &index, "dev", files, queries, checked).await
 }
 

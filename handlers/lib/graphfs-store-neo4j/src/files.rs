@@ -56,23 +56,33 @@ impl Neo4jGraphIndex {
             let before = file_tags(txn, &sid).await?;
             // A removed tag is remembered so re-tagging does not bring it
             // back; one the file does not carry is left alone.
+            let uncount = count_tag_use("gone", "f.owner", "t.name", "r.source", -1);
             txn.run(
-                query(
-                    "MATCH (f:File {id: $id}) UNWIND $remove AS name
+                query(&format!(
+                    "MATCH (f:File {{id: $id}}) UNWIND $remove AS name
                      MATCH (f)-[r:TAGGED]->(t:Tag) WHERE t.name = name OR name IN coalesce(t.aliases, [])
+                     WITH DISTINCT f, r, t {uncount}
                      DELETE r MERGE (f)-[:REMOVED]->(t)",
-                )
+                ))
                 .param("id", sid.clone())
                 .param("remove", change.remove_tags().to_vec()),
             )
             .await
             .map_err(db_err)?;
+            // A tag the file has from elsewhere becomes the user's: it
+            // moves from that source's count to the user's.
+            let uncount = count_tag_use("was", "f.owner", "t.name", "old.source", -1);
+            let count = count_tag_use("now", "f.owner", "t.name", "'user'", 1);
             txn.run(
-                query(
-                    "MATCH (f:File {id: $id}) UNWIND $add AS name MERGE (t:Tag {name: name})
+                query(&format!(
+                    "MATCH (f:File {{id: $id}}) UNWIND $add AS name WITH DISTINCT f, name
+                     MERGE (t:Tag {{name: name}})
+                     WITH f, t OPTIONAL MATCH (f)-[old:TAGGED]->(t)
+                     FOREACH (_ IN CASE WHEN old IS NULL THEN [] ELSE [1] END | {uncount})
                      MERGE (f)-[r:TAGGED]->(t) SET r.score = 1.0, r.source = 'user'
+                     {count}
                      WITH f, t OPTIONAL MATCH (f)-[x:REMOVED]->(t) DELETE x",
-                )
+                ))
                 .param("id", sid.clone())
                 .param("add", change.add_tags().to_vec()),
             )
@@ -183,8 +193,10 @@ impl Neo4jGraphIndex {
         txn.run(
             query(&format!(
                 "MATCH (f:File {{id: $id}}) {UNCOUNT_TERMS}
+                 WITH f CALL (f) {{ MATCH (f)-[r:TAGGED]->(t:Tag) {uncount} }}
                  WITH f OPTIONAL MATCH (j:Job {{file_id: $id}})
                  DETACH DELETE j, f",
+                uncount = count_tag_use("gone", "f.owner", "t.name", "r.source", -1),
             ))
             .param("id", sid),
         )

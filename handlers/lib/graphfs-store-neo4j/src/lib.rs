@@ -196,6 +196,7 @@ impl Neo4jGraphIndex {
         }
         require_unique_names(&index).await?;
         count_terms_per_owner(&index).await?;
+        count_tag_uses(&index).await?;
         link_shared_files(&index).await?;
         if let Some((_, dimensions)) = index.embedding_model().await? {
             index.ensure_vector_index(dimensions).await?;

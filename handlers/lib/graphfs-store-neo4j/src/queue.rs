@@ -76,19 +76,24 @@ impl Neo4jGraphIndex {
                 return Err(e);
             }
         }
+        let uncount = count_tag_use("gone", "f.owner", "old.name", "r.source", -1);
+        let count = count_tag_use("used", "f.owner", "t.name", "$sources[i]", 1);
         txn.run(
             query(&format!(
                 "MATCH (f:File {{id: $fid}}) {UNCOUNT_TERMS} {COUNT_TERMS}
                  SET f.text = $text, f.metadata = $metadata, f.media_type = CASE WHEN $media = '' THEN f.media_type ELSE $media END,
                      f.updated_at = $now, f.terms = $terms, f.embedding = $embedding
-                 WITH f OPTIONAL MATCH (f)-[r:TAGGED]->() WHERE r.source <> 'user' DELETE r
+                 WITH f OPTIONAL MATCH (f)-[r:TAGGED]->(old:Tag) WHERE r.source <> 'user'
+                 FOREACH (_ IN CASE WHEN r IS NULL THEN [] ELSE [1] END | {uncount})
+                 DELETE r
                  WITH DISTINCT f
                  UNWIND (CASE WHEN size($names) = 0 THEN [null] ELSE range(0, size($names) - 1) END) AS i
                  WITH f, i WHERE i IS NOT NULL
                  MERGE (t:Tag {{name: $names[i]}})
                  WITH f, t, i WHERE NOT (f)-[:REMOVED]->(t) AND NOT (f)-[:TAGGED]->(t)
                    AND NOT EXISTS {{ MATCH (:Rejection {{owner: f.owner, name: t.name}}) }}
-                 CREATE (f)-[:TAGGED {{score: $scores[i], source: $sources[i]}}]->(t)",
+                 CREATE (f)-[:TAGGED {{score: $scores[i], source: $sources[i]}}]->(t)
+                 {count}",
             ))
             .param("fid", fid.clone())
             .param("text", truncate_utf8(&outcome.text, MAX_INDEXED_TEXT).to_string())

@@ -20,6 +20,10 @@ pub(super) const SCHEMA: &[&str] = &[
     // The imported taxonomy (taxonomy.rs): one node.
     "CREATE CONSTRAINT graphfs_taxonomy IF NOT EXISTS FOR (t:Taxonomy) REQUIRE t.key IS UNIQUE",
     "CREATE CONSTRAINT graphfs_lease_name IF NOT EXISTS FOR (l:GraphfsLease) REQUIRE l.name IS UNIQUE",
+    // Tag counts per owner (vocabulary::count_tag_use), read by owner and
+    // dropped by name; their constraint is made by `count_tag_uses`.
+    "CREATE INDEX graphfs_tag_use_owner IF NOT EXISTS FOR (u:TagUse) ON (u.owner)",
+    "CREATE INDEX graphfs_tag_use_name IF NOT EXISTS FOR (u:TagUse) ON (u.name)",
     "CREATE INDEX graphfs_file_owner_created IF NOT EXISTS FOR (f:File) ON (f.owner, f.created_at)",
     // With `(owner, created_at)`, a listing walks an owner's files in its
     // order, whichever key it sorts by (listing.rs).
@@ -155,6 +159,46 @@ pub(super) async fn count_terms_per_owner(index: &Neo4jGraphIndex) -> Result<()>
     ] {
         index.graph.run(query(stmt)).await.map_err(db_err)?;
     }
+    Ok(())
+}
+
+/// Tag counts are kept per owner (`vocabulary::count_tag_use`). A store
+/// from before has only the edges: each owner's counts are made from them
+/// once. As with the term counts, the constraint is made first and marks
+/// the store as counted, so replicas starting together count once; a
+/// tagging that finishes while the counting runs may leave one count off
+/// by one until that tag next changes on that file.
+pub(super) async fn count_tag_uses(index: &Neo4jGraphIndex) -> Result<()> {
+    let made = index
+        .rows(query(
+            "SHOW CONSTRAINTS YIELD name WHERE name = 'graphfs_tag_use' RETURN name",
+        ))
+        .await?;
+    if !made.is_empty() {
+        return Ok(());
+    }
+    match index
+        .graph
+        .run(query(
+            "CREATE CONSTRAINT graphfs_tag_use FOR (u:TagUse) REQUIRE (u.owner, u.name, u.source) IS UNIQUE",
+        ))
+        .await
+    {
+        Ok(_) => {}
+        // Another replica made it a moment ago: that one counts.
+        Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => return Ok(()),
+        Err(e) => return Err(db_err(e)),
+    }
+    tracing::info!("counting each owner's tagged files per tag");
+    index
+        .graph
+        .run(query(
+            "MATCH (f:File)-[r:TAGGED]->(t:Tag)
+             WITH f.owner AS owner, t.name AS name, coalesce(r.source, '') AS source, count(*) AS n
+             MERGE (u:TagUse {owner: owner, name: name, source: source}) SET u.n = n",
+        ))
+        .await
+        .map_err(db_err)?;
     Ok(())
 }
 

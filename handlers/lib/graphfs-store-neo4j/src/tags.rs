@@ -58,6 +58,7 @@ pub(super) async fn drop_orphans(txn: &mut Txn, tags: &[String]) -> Result<()> {
             "UNWIND $tags AS name MATCH (t:Tag {name: name})
              WHERE NOT (t)<-[:TAGGED]-() AND NOT (t)<-[:REMOVED]-()
                AND size(coalesce(t.aliases, [])) = 0
+             CALL (name) { MATCH (u:TagUse {name: name}) DELETE u }
              DETACH DELETE t",
         )
         .param("tags", tags.to_vec()),
@@ -150,19 +151,21 @@ impl TagStore for Neo4jGraphIndex {
     ) -> Result<Vec<TagInfo>> {
         let rows = self
             .rows(
-                // The viewer's own files through the (owner, name) index
-                // and the files shared with them through their links, as a
-                // listing finds them: not every file of every owner.
+                // The viewer's own files from their counts (a vocabulary's
+                // rows, not a store's edges) and the files shared with them
+                // through their links, as a listing finds them.
                 query(
-                    "CALL {
-                         MATCH (f:File) WHERE f.owner = $viewer AND f.name IS NOT NULL RETURN f
+                    "CALL () {
+                         MATCH (u:TagUse) WHERE u.owner = $viewer AND u.n > 0 AND u.name STARTS WITH $prefix
+                         RETURN u.name AS name, u.n AS n, u.source AS source
                          UNION ALL
-                         MATCH (:User {id: $viewer})<-[:SHARED_WITH]-(f:File)
-                         WHERE f.owner <> $viewer RETURN f
+                         MATCH (:User {id: $viewer})<-[:SHARED_WITH]-(f:File)-[r:TAGGED]->(t:Tag)
+                         WHERE f.owner <> $viewer AND t.name STARTS WITH $prefix
+                         RETURN t.name AS name, 1 AS n, r.source AS source
                      }
-                     MATCH (f)-[r:TAGGED]->(t:Tag) WHERE t.name STARTS WITH $prefix
-                     RETURN t.name AS name, count(f) AS c, coalesce(t.aliases, []) AS aliases,
-                            collect(DISTINCT r.source) AS sources
+                     WITH name, sum(n) AS c, collect(DISTINCT source) AS sources
+                     MATCH (t:Tag {name: name})
+                     RETURN t.name AS name, c, coalesce(t.aliases, []) AS aliases, sources
                      ORDER BY c DESC, name LIMIT $limit",
                 )
                 .param("viewer", viewer)
@@ -264,6 +267,21 @@ impl TagStore for Neo4jGraphIndex {
                  SET b.aliases = reduce(acc = [], x IN coalesce(b.aliases, []) + coalesce(a.aliases, []) + [a.name] |
                                         CASE WHEN x IN acc OR x = b.name THEN acc ELSE acc + x END)
                  DETACH DELETE a",
+            )
+            .param("from", from.clone())
+            .param("into", into.clone()),
+        )
+        .await
+        .map_err(db_err)?;
+        // Merges are rare and their edges changed in several ways (moved,
+        // folded into an edge the file had, made the user's), so the two
+        // names' counts are made again from the edges.
+        txn.run(
+            query(
+                "CALL () { MATCH (u:TagUse) WHERE u.name IN [$from, $into] DELETE u }
+                 MATCH (f:File)-[r:TAGGED]->(:Tag {name: $into})
+                 WITH f.owner AS owner, coalesce(r.source, '') AS source, count(*) AS n
+                 CREATE (:TagUse {owner: owner, name: $into, source: source, n: n})",
             )
             .param("from", from.clone())
             .param("into", into.clone()),

@@ -15,16 +15,43 @@ pub(super) const COUNT_TERMS: &str =
     "FOREACH (t IN CASE WHEN size($terms) = 0 THEN [] ELSE $terms + [''] END |
      MERGE (x:Term {owner: f.owner, name: t}) SET x.df = coalesce(x.df, 0) + 1)";
 
+/// Each owner's `(:TagUse {owner, name, source, n})` counts the owner's
+/// files tagged `name` from `source`. Every write that makes or removes a
+/// `TAGGED` edge adds its `delta` to the count in the same transaction,
+/// so the tag list and the taggers' vocabulary read as many rows as a
+/// vocabulary has, not one per edge of the store (a million files' tag
+/// list read two million edges). The arguments are Cypher expressions of
+/// the statement the clause goes in; `var` names the count node there.
+pub(super) fn count_tag_use(
+    var: &str,
+    owner: &str,
+    name: &str,
+    source: &str,
+    delta: i32,
+) -> String {
+    format!(
+        "MERGE ({var}:TagUse {{owner: {owner}, name: {name}, source: coalesce({source}, '')}})
+         SET {var}.n = coalesce({var}.n, 0) + ({delta})"
+    )
+}
+
 #[async_trait]
 impl Vocabulary for Neo4jGraphIndex {
     async fn vocabulary(&self, owner: Option<&str>, limit: usize) -> Result<Vec<TagInfo>> {
+        // Read from the per-owner counts (`count_tag_use`).
+        let counts = match owner {
+            Some(_) => "MATCH (u:TagUse) WHERE u.owner = $owner AND u.n > 0",
+            None => "MATCH (u:TagUse) WHERE u.n > 0",
+        };
         let rows = self
             .rows(
-                query(
-                    "MATCH (f:File)-[:TAGGED]->(t:Tag) WHERE $owner IS NULL OR f.owner = $owner
-                     RETURN t.name AS name, count(f) AS c, coalesce(t.aliases, []) AS aliases
-                     ORDER BY c DESC, name LIMIT $limit",
-                )
+                query(&format!(
+                    "{counts}
+                     WITH u.name AS name, sum(u.n) AS c
+                     MATCH (t:Tag {{name: name}})
+                     RETURN t.name AS name, c, coalesce(t.aliases, []) AS aliases
+                     ORDER BY c DESC, name LIMIT $limit"
+                ))
                 .param("owner", owner)
                 .param(
                     "limit",

@@ -28,6 +28,7 @@ async fn neo4j_index_meets_the_contract() {
     a_store_from_before_unique_names_is_migrated(&neo4j, index.as_ref()).await;
     a_store_from_before_owner_term_counts_is_recounted(&neo4j, index.as_ref()).await;
     a_store_from_before_shared_links_lists_its_shared_files(&neo4j, index.as_ref()).await;
+    a_store_from_before_tag_counts_is_counted(&neo4j, index.as_ref()).await;
 
     // An outage is `Unavailable`, and the index recovers when Neo4j is back.
     neo4j.stop().unwrap();
@@ -239,4 +240,63 @@ async fn a_store_from_before_shared_links_lists_its_shared_files(
         .unwrap();
     let links: i64 = rows.next().await.unwrap().unwrap().get("n").unwrap();
     assert_eq!(links, 1, "one link, however often it connects");
+}
+
+/// A store from before tags were counted per owner: tagged files, no
+/// counts. Connecting counts them once, so the tag list and the vocabulary
+/// show them; connecting again counts nothing twice.
+async fn a_store_from_before_tag_counts_is_counted(
+    neo4j: &ExternalServer,
+    index: &Neo4jGraphIndex,
+) {
+    use graphfs_domain::{TagStore, Vocabulary};
+    let cfg = config(neo4j);
+    let raw = neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap();
+    let owner = format!("counts-{}", FileId::new());
+    let (common, rare) = (format!("common-{owner}"), format!("rare-{owner}"));
+    raw.run(neo4rs::query("DROP CONSTRAINT graphfs_tag_use"))
+        .await
+        .unwrap();
+    raw.run(neo4rs::query("MATCH (u:TagUse) DELETE u"))
+        .await
+        .unwrap();
+    for tags in [vec![&common, &rare], vec![&common]] {
+        let id = FileId::new().to_string();
+        raw.run(
+            neo4rs::query(
+                "MERGE (u:User {id: $owner}) CREATE (u)-[:OWNS]->(f:File {id: $id, owner: $owner, name: $id,
+                 folder: '/', name_tokens: [], size: 1, sha256: '', media_type: 'text/plain',
+                 created_at: '2020-01-01T00:00:00.000000Z', updated_at: '2020-01-01T00:00:00.000000Z',
+                 status: 'done', status_reason: '', metadata: '{}', text: '', tags_text: '',
+                 shared_with: [], terms: [], object_key: $id, viewers: $owner})
+                 WITH f UNWIND $tags AS name MERGE (t:Tag {name: name})
+                 CREATE (f)-[:TAGGED {score: 1.0, source: 'keyword'}]->(t)",
+            )
+            .param("owner", owner.as_str())
+            .param("id", id)
+            .param("tags", tags.iter().map(|t| t.to_string()).collect::<Vec<String>>()),
+        )
+        .await
+        .unwrap();
+    }
+    let counted = || async {
+        let listed = index.list_tags(&owner, None, 10).await.unwrap();
+        let vocab = index.vocabulary(Some(&owner), 10).await.unwrap();
+        let pairs = |tags: Vec<graphfs_domain::TagInfo>| {
+            tags.into_iter()
+                .map(|t| (t.name, t.count))
+                .collect::<Vec<_>>()
+        };
+        (pairs(listed), pairs(vocab))
+    };
+    assert!(
+        counted().await.0.is_empty(),
+        "not counted before the migration"
+    );
+
+    Neo4jGraphIndex::connect(config(neo4j)).await.unwrap();
+    let want = vec![(common.clone(), 2), (rare.clone(), 1)];
+    assert_eq!(counted().await, (want.clone(), want.clone()));
+    Neo4jGraphIndex::connect(config(neo4j)).await.unwrap();
+    assert_eq!(counted().await, (want.clone(), want));
 }

@@ -37,7 +37,9 @@ use principals::users_and_tokens;
 use props::{drive_props, taxonomy_document};
 use queue::queue;
 use search::{long_text_is_cut_at_the_same_byte, search_and_graph};
-use tags::{reads_while_tags_change, rejected_tags, tags_and_removal};
+use tags::{
+    reads_while_tags_change, rejected_tags, tag_counts_follow_every_change, tags_and_removal,
+};
 use versions::versions;
 use vocabulary::{embedding_model_changes, embeddings_and_vocabulary};
 
@@ -181,6 +183,7 @@ pub async fn graph_index(index: Arc<dyn GraphIndex>) {
     tags_and_removal(index).await;
     reads_while_tags_change(index).await;
     rejected_tags(index).await;
+    tag_counts_follow_every_change(index).await;
     search_and_graph(index).await;
     long_text_is_cut_at_the_same_byte(index).await;
     queue(index).await;

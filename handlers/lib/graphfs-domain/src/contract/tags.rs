@@ -364,3 +364,99 @@ pub(super) async fn rejected_tags(index: &dyn GraphIndex) {
         "another user's proposal"
     );
 }
+
+/// The counts a tag list and a tagger's vocabulary show follow every way a
+/// file gains or loses a tag: tagging, a user's tag on a tag a tagger gave,
+/// a user's removal, a re-tag, a merge and a deletion.
+pub(super) async fn tag_counts_follow_every_change(index: &dyn GraphIndex) {
+    let u = unique("counted");
+    let (x, y, z, w) = (unique("x"), unique("y"), unique("z"), unique("w"));
+    let a = new_file(index, &u, "a.txt", "text/plain").await;
+    let b = new_file(index, &u, "b.txt", "text/plain").await;
+    let c = new_file(index, &u, "c.txt", "text/plain").await;
+    tag_file(index, a.id, &outcome("a", &[(&x, 0.9), (&y, 0.5)])).await;
+    tag_file(index, b.id, &outcome("b", &[(&x, 0.8)])).await;
+    tag_file(index, c.id, &outcome("c", &[])).await;
+    // Each tag's count and sources in the tag list, and the same counts in
+    // the owner's vocabulary.
+    let counts = |expected: Vec<(&str, u64, Vec<TagSource>)>| {
+        let u = u.clone();
+        let mut want: Vec<(String, u64, Vec<TagSource>)> = expected
+            .into_iter()
+            .map(|(n, c, s)| (n.to_string(), c, s))
+            .collect();
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        async move {
+            let listed = index.list_tags(&u, None, 1000).await.unwrap();
+            let mut got: Vec<(String, u64, Vec<TagSource>)> = listed
+                .into_iter()
+                .map(|t| (t.name, t.count, t.sources))
+                .collect();
+            got.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(got, want, "tag list");
+            let mut vocab: Vec<(String, u64)> = index
+                .vocabulary(Some(&u), 1000)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| (t.name, t.count))
+                .collect();
+            vocab.sort();
+            let want: Vec<(String, u64)> = want.into_iter().map(|(n, c, _)| (n, c)).collect();
+            assert_eq!(vocab, want, "vocabulary");
+        }
+    };
+    use TagSource::{Keyword, User};
+    counts(vec![(&x, 2, vec![Keyword]), (&y, 1, vec![Keyword])]).await;
+
+    // A user's tag on a tag the tagger gave is the user's now, counted once.
+    let change = |add: &[String], remove: &[String]| {
+        FileChange::check(&FileChangeRequest {
+            add_tags: add,
+            remove_tags: remove,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    index
+        .update_file(&u, a.id, &change(std::slice::from_ref(&x), &[]))
+        .await
+        .unwrap();
+    index
+        .update_file(&u, c.id, &change(&[z.clone(), z.clone()], &[]))
+        .await
+        .unwrap();
+    counts(vec![
+        (&x, 2, vec![User, Keyword]),
+        (&y, 1, vec![Keyword]),
+        (&z, 1, vec![User]),
+    ])
+    .await;
+    index
+        .update_file(&u, a.id, &change(&[], std::slice::from_ref(&y)))
+        .await
+        .unwrap();
+    counts(vec![(&x, 2, vec![User, Keyword]), (&z, 1, vec![User])]).await;
+
+    // A re-tag replaces the tagger's tags, not the user's.
+    index.requeue(b.id).await.unwrap();
+    tag_file(index, b.id, &outcome("b", &[(&w, 0.7)])).await;
+    index.requeue(a.id).await.unwrap();
+    tag_file(index, a.id, &outcome("a", &[(&w, 0.7)])).await;
+    counts(vec![
+        (&x, 1, vec![User]),
+        (&w, 2, vec![Keyword]),
+        (&z, 1, vec![User]),
+    ])
+    .await;
+
+    // A merge moves the counts: a had both (counted once, the user's).
+    index.merge_tag(&w, &x).await.unwrap();
+    counts(vec![(&x, 2, vec![User, Keyword]), (&z, 1, vec![User])]).await;
+
+    index.delete_file(&u, a.id).await.unwrap();
+    counts(vec![(&x, 1, vec![Keyword]), (&z, 1, vec![User])]).await;
+    index.delete_file(&u, b.id).await.unwrap();
+    index.delete_file(&u, c.id).await.unwrap();
+    counts(vec![]).await;
+}
