@@ -586,10 +586,15 @@ async fn neo4j_search(
     queries: usize,
     vectors: bool,
 ) -> Result<()> {
-    let graph = neo4rs::Graph::new(
-        neo4j.get("GRAPHFS_NEO4J_URI"),
-        neo4j.get("GRAPHFS_NEO4J_USER"),
-        neo4j.get("GRAPHFS_NEO4J_PASSWORD"),
+    // The exact semantic search reads every vector: about a minute at a
+    // million files here, past the driver's default 30 s answer timeout.
+    let graph = neo4rs::Graph::connect(
+        neo4rs::ConfigBuilder::default()
+            .uri(neo4j.get("GRAPHFS_NEO4J_URI"))
+            .user(neo4j.get("GRAPHFS_NEO4J_USER"))
+            .password(neo4j.get("GRAPHFS_NEO4J_PASSWORD"))
+            .connection_timeout(Duration::from_secs(600))
+            .build()?,
     )?;
     let dir = tempfile::tempdir()?;
     // Starting the server creates the schema and indexes.

@@ -7,8 +7,9 @@
 //! which access checks read; the links let a listing find a viewer's shared
 //! files),
 //! `(:Rejection {owner, name})` (a tag an owner rejected for good), the tagging
-//! queue as `(:Job)-[:FOR]->(:File)`, and `(:Term {owner, name, df})` for
-//! each owner's corpus statistics. Every query takes user input as parameters only; the one
+//! queue as `(:Job)-[:FOR]->(:File)`, `(:Term {owner, name, df})` for
+//! each owner's corpus statistics, and `(:TagUse {owner, name, source, n})`
+//! for each owner's count of files per tag and source. Every query takes user input as parameters only; the one
 //! string built from user text is a Lucene query, and every term in it is
 //! escaped.
 

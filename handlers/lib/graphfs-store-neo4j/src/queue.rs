@@ -84,6 +84,7 @@ impl Neo4jGraphIndex {
                  SET f.text = $text, f.metadata = $metadata, f.media_type = CASE WHEN $media = '' THEN f.media_type ELSE $media END,
                      f.updated_at = $now, f.terms = $terms, f.embedding = $embedding
                  WITH f OPTIONAL MATCH (f)-[r:TAGGED]->(old:Tag) WHERE r.source <> 'user'
+                 WITH f, r, old ORDER BY old.name
                  FOREACH (_ IN CASE WHEN r IS NULL THEN [] ELSE [1] END | {uncount})
                  DELETE r
                  WITH DISTINCT f
@@ -304,12 +305,14 @@ impl JobQueue for Neo4jGraphIndex {
             == 1)
     }
 
+    // Taggers of one owner change the same tag counts: a deadlock between
+    // two of them is run again here rather than costing the job an attempt.
     async fn complete_job(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool> {
-        self.write_outcome(job, outcome, true).await
+        retry_transient(|| self.write_outcome(job, outcome, true)).await
     }
 
     async fn store_partial(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool> {
-        self.write_outcome(job, outcome, false).await
+        retry_transient(|| self.write_outcome(job, outcome, false)).await
     }
 
     async fn finish_job(&self, job: &Job) -> Result<bool> {
