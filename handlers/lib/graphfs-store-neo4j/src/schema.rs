@@ -67,18 +67,35 @@ pub(super) fn vector_index(dimensions: usize) -> String {
     )
 }
 
+/// Whether the constraint `name` exists: the mark a once-per-store
+/// migration leaves.
+async fn constraint_exists(index: &Neo4jGraphIndex, name: &str) -> Result<bool> {
+    let rows = index
+        .rows(
+            query("SHOW CONSTRAINTS YIELD name WHERE name = $name RETURN name").param("name", name),
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// Makes the constraint that marks a migration done, before the migration
+/// runs, so replicas starting together run it once: false when another
+/// replica made it a moment ago (that one migrates).
+async fn make_marker_constraint(index: &Neo4jGraphIndex, create: &str) -> Result<bool> {
+    match index.graph.run(query(create)).await {
+        Ok(_) => Ok(true),
+        Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => Ok(false),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
 /// The constraint that keeps file names unique within a folder of an
 /// owner. Names became unique after files existed, so before it is made
 /// the later files of a name one folder holds twice get their id in it
 /// ([`name_with_id`]), and the plain index it replaces is dropped. Runs
 /// once per store: it returns at once when the constraint is there.
 pub(super) async fn require_unique_names(index: &Neo4jGraphIndex) -> Result<()> {
-    let made = index
-        .rows(query(
-            "SHOW CONSTRAINTS YIELD name WHERE name = 'graphfs_file_name' RETURN name",
-        ))
-        .await?;
-    if !made.is_empty() {
+    if constraint_exists(index, "graphfs_file_name").await? {
         return Ok(());
     }
     let shared = index
@@ -130,24 +147,21 @@ pub(super) async fn require_unique_names(index: &Neo4jGraphIndex) -> Result<()> 
 /// A tagging finished while the counting runs may leave a term off by one,
 /// which only nudges a keyword's weight.
 pub(super) async fn count_terms_per_owner(index: &Neo4jGraphIndex) -> Result<()> {
-    let made = index
-        .rows(query(
-            "SHOW CONSTRAINTS YIELD name WHERE name = 'graphfs_term_owner' RETURN name",
-        ))
-        .await?;
-    if !made.is_empty() {
+    if constraint_exists(index, "graphfs_term_owner").await? {
         return Ok(());
     }
-    for stmt in [
-        "DROP CONSTRAINT graphfs_term_name IF EXISTS",
+    index
+        .graph
+        .run(query("DROP CONSTRAINT graphfs_term_name IF EXISTS"))
+        .await
+        .map_err(db_err)?;
+    if !make_marker_constraint(
+        index,
         "CREATE CONSTRAINT graphfs_term_owner FOR (t:Term) REQUIRE (t.owner, t.name) IS UNIQUE",
-    ] {
-        match index.graph.run(query(stmt)).await {
-            Ok(_) => {}
-            // Another replica made it a moment ago: that one counts.
-            Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => return Ok(()),
-            Err(e) => return Err(db_err(e)),
-        }
+    )
+    .await?
+    {
+        return Ok(());
     }
     tracing::info!("counting each owner's corpus statistics");
     for stmt in [
@@ -169,25 +183,16 @@ pub(super) async fn count_terms_per_owner(index: &Neo4jGraphIndex) -> Result<()>
 /// tagging that finishes while the counting runs may leave one count off
 /// by one until that tag next changes on that file.
 pub(super) async fn count_tag_uses(index: &Neo4jGraphIndex) -> Result<()> {
-    let made = index
-        .rows(query(
-            "SHOW CONSTRAINTS YIELD name WHERE name = 'graphfs_tag_use' RETURN name",
-        ))
-        .await?;
-    if !made.is_empty() {
+    if constraint_exists(index, "graphfs_tag_use").await? {
         return Ok(());
     }
-    match index
-        .graph
-        .run(query(
-            "CREATE CONSTRAINT graphfs_tag_use FOR (u:TagUse) REQUIRE (u.owner, u.name, u.source) IS UNIQUE",
-        ))
-        .await
+    if !make_marker_constraint(
+        index,
+        "CREATE CONSTRAINT graphfs_tag_use FOR (u:TagUse) REQUIRE (u.owner, u.name, u.source) IS UNIQUE",
+    )
+    .await?
     {
-        Ok(_) => {}
-        // Another replica made it a moment ago: that one counts.
-        Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => return Ok(()),
-        Err(e) => return Err(db_err(e)),
+        return Ok(());
     }
     tracing::info!("counting each owner's tagged files per tag");
     index

@@ -132,24 +132,7 @@ async fn a_store_from_before_owner_term_counts_is_recounted(
         raw.run(neo4rs::query(stmt)).await.unwrap();
     }
     for terms in [vec!["legacyword", "shared"], vec!["shared"], vec![]] {
-        let id = FileId::new().to_string();
-        raw.run(
-            neo4rs::query(
-                "MERGE (u:User {id: $owner}) CREATE (u)-[:OWNS]->(:File {id: $id, owner: $owner, name: $id,
-                 folder: '/', name_tokens: [], size: 1, sha256: '', media_type: 'text/plain',
-                 created_at: '2020-01-01T00:00:00.000000Z', updated_at: '2020-01-01T00:00:00.000000Z',
-                 status: 'done', status_reason: '', metadata: '{}', text: '', tags_text: '',
-                 shared_with: [], terms: $terms, object_key: $id, viewers: $owner})",
-            )
-            .param("owner", owner.as_str())
-            .param("id", id)
-            .param(
-                "terms",
-                terms.iter().map(|t| t.to_string()).collect::<Vec<String>>(),
-            ),
-        )
-        .await
-        .unwrap();
+        file_from_before(&raw, &owner, &terms, &[]).await;
     }
 
     Neo4jGraphIndex::connect(config(neo4j)).await.unwrap();
@@ -260,24 +243,8 @@ async fn a_store_from_before_tag_counts_is_counted(
     raw.run(neo4rs::query("MATCH (u:TagUse) DELETE u"))
         .await
         .unwrap();
-    for tags in [vec![&common, &rare], vec![&common]] {
-        let id = FileId::new().to_string();
-        raw.run(
-            neo4rs::query(
-                "MERGE (u:User {id: $owner}) CREATE (u)-[:OWNS]->(f:File {id: $id, owner: $owner, name: $id,
-                 folder: '/', name_tokens: [], size: 1, sha256: '', media_type: 'text/plain',
-                 created_at: '2020-01-01T00:00:00.000000Z', updated_at: '2020-01-01T00:00:00.000000Z',
-                 status: 'done', status_reason: '', metadata: '{}', text: '', tags_text: '',
-                 shared_with: [], terms: [], object_key: $id, viewers: $owner})
-                 WITH f UNWIND $tags AS name MERGE (t:Tag {name: name})
-                 CREATE (f)-[:TAGGED {score: 1.0, source: 'keyword'}]->(t)",
-            )
-            .param("owner", owner.as_str())
-            .param("id", id)
-            .param("tags", tags.iter().map(|t| t.to_string()).collect::<Vec<String>>()),
-        )
-        .await
-        .unwrap();
+    for tags in [vec![common.as_str(), rare.as_str()], vec![common.as_str()]] {
+        file_from_before(&raw, &owner, &[], &tags).await;
     }
     let counted = || async {
         let listed = index.list_tags(&owner, None, 10).await.unwrap();
@@ -299,4 +266,28 @@ async fn a_store_from_before_tag_counts_is_counted(
     assert_eq!(counted().await, (want.clone(), want.clone()));
     Neo4jGraphIndex::connect(config(neo4j)).await.unwrap();
     assert_eq!(counted().await, (want.clone(), want));
+}
+
+/// A file written as an earlier GraphFS wrote it, straight into the graph:
+/// its terms recorded and its tags as `keyword` edges, nothing counted.
+async fn file_from_before(raw: &neo4rs::Graph, owner: &str, terms: &[&str], tags: &[&str]) {
+    let id = FileId::new().to_string();
+    let list = |v: &[&str]| v.iter().map(|t| t.to_string()).collect::<Vec<String>>();
+    raw.run(
+        neo4rs::query(
+            "MERGE (u:User {id: $owner}) CREATE (u)-[:OWNS]->(f:File {id: $id, owner: $owner, name: $id,
+             folder: '/', name_tokens: [], size: 1, sha256: '', media_type: 'text/plain',
+             created_at: '2020-01-01T00:00:00.000000Z', updated_at: '2020-01-01T00:00:00.000000Z',
+             status: 'done', status_reason: '', metadata: '{}', text: '', tags_text: '',
+             shared_with: [], terms: $terms, object_key: $id, viewers: $owner})
+             WITH f UNWIND $tags AS name MERGE (t:Tag {name: name})
+             CREATE (f)-[:TAGGED {score: 1.0, source: 'keyword'}]->(t)",
+        )
+        .param("owner", owner)
+        .param("id", id)
+        .param("terms", list(terms))
+        .param("tags", list(tags)),
+    )
+    .await
+    .unwrap();
 }
