@@ -275,13 +275,14 @@ impl TagStore for Neo4jGraphIndex {
         .map_err(db_err)?;
         // Merges are rare and their edges changed in several ways (moved,
         // folded into an edge the file had, made the user's), so the two
-        // names' counts are made again from the edges.
+        // names' counts are made again from the edges (merged, not created:
+        // a tagger may have counted the name since they were dropped).
         txn.run(
             query(
                 "CALL () { MATCH (u:TagUse) WHERE u.name IN [$from, $into] DELETE u }
                  MATCH (f:File)-[r:TAGGED]->(:Tag {name: $into})
                  WITH f.owner AS owner, coalesce(r.source, '') AS source, count(*) AS n
-                 CREATE (:TagUse {owner: owner, name: $into, source: source, n: n})",
+                 MERGE (u:TagUse {owner: owner, name: $into, source: source}) SET u.n = n",
             )
             .param("from", from.clone())
             .param("into", into.clone()),
