@@ -3,8 +3,9 @@
 # cached under ${GRAPHFS_CACHE:-$HOME/.cache/graphfs} so that a second run
 # takes seconds:
 #   Debian packages   nginx (the ingress of the local cluster), wrk, jq, chromium,
-#                     tesseract-ocr with English and Chinese data and
-#                     poppler-utils (OCR of images and scanned PDFs), pango-view
+#                     tesseract-ocr with English and Chinese data,
+#                     poppler-utils and ffmpeg (OCR of images, scanned PDFs and
+#                     video keyframes), pango-view
 #                     and the WenQuanYi font (Chinese screenshots to OCR), espeak-ng
 #                     (speech for the transcription test), litmus, rclone and
 #                     cadaver (WebDAV clients for the drive's tests), fuse3
@@ -48,6 +49,7 @@ step_debian() {
   [ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || missing+=(tesseract-ocr-eng)
   [ -f /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] || missing+=(tesseract-ocr-chi-sim)
   command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+  command -v ffmpeg >/dev/null || missing+=(ffmpeg)
   command -v pango-view >/dev/null || missing+=(pango1.0-tools)
   [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
   command -v espeak-ng >/dev/null || missing+=(espeak-ng)

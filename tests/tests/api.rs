@@ -1355,8 +1355,8 @@ async fn office_documents_are_extracted_and_tagged() {
 }
 
 /// A scanned letter (a PDF holding only a picture) and a screenshot are
-/// read by OCR, and so is a screenshot of Chinese text: their words are
-/// searchable and tag them.
+/// read by OCR, and so are a screenshot of Chinese text and the slides of a
+/// screen recording: their words are searchable and tag them.
 #[tokio::test]
 async fn scanned_letters_and_screenshots_are_found_by_their_words() {
     let (_d, s) = server(&[]).await;
@@ -1385,12 +1385,32 @@ async fn scanned_letters_and_screenshots_are_found_by_their_words() {
         .await
         .unwrap();
     assert_eq!(status, 201, "{zh}");
+    // A silent screen recording: its keyframes are read.
+    let (status, video) = s
+        .upload(
+            "talk.mp4",
+            fixtures::screen_recording(&[
+                "Harbor lighthouse maintenance",
+                "Volcanic basalt columns",
+            ]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{video}");
     s.wait_tagged(Duration::from_secs(120)).await.unwrap();
     let expected = [
         (&png, "titan", "titan"),
         (&pdf, "glaciers", "glacier"),
         (&zh, "望远镜", "望远镜"),
+        (&video, "lighthouse", "lighthouse"),
+        // Five topic tags at most: each slide is searched, one tag checked.
+        (&video, "basalt", "lighthouse"),
     ];
+    let id = video["id"].as_str().unwrap();
+    let v = s.json(&format!("/api/v1/files/{id}")).await.unwrap();
+    // Four looked for; keyframes that fall on the same one count once.
+    let frames = v["metadata"]["frames_read"].as_u64().unwrap();
+    assert!((2..=4).contains(&frames), "{v}");
     for (file, word, tag) in expected {
         let id = file["id"].as_str().unwrap();
         let f = s.json(&format!("/api/v1/files/{id}")).await.unwrap();

@@ -333,8 +333,9 @@ pub struct TaggingArgs {
     /// Most taxonomy topics given to one file (within --tagger-max-tags).
     #[arg(long, env = "GRAPHFS_TAXONOMY_MAX_TAGS", default_value_t = 2)]
     pub taxonomy_max_tags: usize,
-    /// Read the text in images and scanned PDFs with Tesseract (and
-    /// poppler's pdftoppm): auto uses them when they are installed.
+    /// Read the text in images, scanned PDFs and video keyframes with
+    /// Tesseract (and poppler's pdftoppm, ffmpeg): auto uses them when they
+    /// are installed.
     #[arg(long, env = "GRAPHFS_OCR", value_enum, default_value_t = OcrArg::Auto)]
     pub ocr: OcrArg,
     /// Tesseract languages, `+`-separated; those without installed data are
@@ -344,6 +345,10 @@ pub struct TaggingArgs {
     /// Pages of a scanned PDF read by OCR, from the first.
     #[arg(long, env = "GRAPHFS_OCR_MAX_PAGES", default_value_t = 10)]
     pub ocr_max_pages: u32,
+    /// Keyframes of a video read by OCR (with `ffmpeg` installed), spread
+    /// over its length; the middle one is what a vision model sees. 0: none.
+    #[arg(long, env = "GRAPHFS_OCR_VIDEO_FRAMES", default_value_t = 4)]
+    pub ocr_video_frames: u32,
     /// Seconds OCR may take for one file, all pages together.
     #[arg(long, env = "GRAPHFS_OCR_TIMEOUT_SECONDS", default_value_t = 120)]
     pub ocr_timeout_seconds: u64,

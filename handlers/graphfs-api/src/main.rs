@@ -353,9 +353,15 @@ fn ocr_config(t: &TaggingArgs) -> Result<Option<OcrConfig>> {
     );
     ocr.languages = have.join("+");
     ocr.max_pages = t.ocr_max_pages.clamp(1, 1000);
+    ocr.video_frames = t.ocr_video_frames.min(100);
     ocr.timeout = Duration::from_secs(t.ocr_timeout_seconds.max(1));
     ocr.memory_limit_bytes = t.extract_memory_mb << 20;
-    tracing::info!(languages = %ocr.languages, pdf = ocr.pdftoppm.is_some(), "OCR on");
+    tracing::info!(
+        languages = %ocr.languages,
+        pdf = ocr.pdftoppm.is_some(),
+        video = ocr.ffmpeg.is_some() && ocr.video_frames > 0,
+        "OCR on"
+    );
     Ok(Some(ocr))
 }
 

@@ -113,6 +113,48 @@ pub fn rendered_png(text: &str) -> Vec<u8> {
     png
 }
 
+/// A screen recording: each of `slides` rendered as [`rendered_png`] and
+/// shown for three seconds, encoded by `ffmpeg` as H.264 in MP4 (Debian
+/// `ffmpeg`; tests/deps.sh installs it), a keyframe every two seconds.
+pub fn screen_recording(slides: &[&str]) -> Vec<u8> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "graphfs-recording-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("a folder for the frames");
+    for (i, slide) in slides.iter().enumerate() {
+        std::fs::write(dir.join(format!("s{i:03}.png")), rendered_png(slide))
+            .expect("the slide is written");
+    }
+    let out = dir.join("recording.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-framerate", "1/3", "-i"])
+        .arg(dir.join("s%03d.png"))
+        .args([
+            "-vf",
+            // One size for all slides; the last one shown as long as the rest.
+            "scale=1280:720:force_original_aspect_ratio=decrease,\
+             pad=1280:720:(ow-iw)/2:(oh-ih)/2:white,format=yuv420p,\
+             tpad=stop_mode=clone:stop_duration=3",
+            "-r",
+            "5",
+            "-c:v",
+            "libx264",
+            "-g",
+            "10",
+        ])
+        .arg(&out)
+        .status()
+        .expect("the recording fixture needs ffmpeg (Debian ffmpeg; tests/deps.sh installs it)");
+    assert!(status.success(), "ffmpeg failed: {status}");
+    let mp4 = std::fs::read(&out).expect("ffmpeg wrote the recording");
+    let _ = std::fs::remove_dir_all(&dir);
+    mp4
+}
+
 fn pdftoppm(pdf: &[u8], args: &[&str]) -> Vec<u8> {
     use std::io::Write;
     let mut child = std::process::Command::new("pdftoppm")

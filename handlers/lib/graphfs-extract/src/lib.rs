@@ -79,6 +79,10 @@ pub struct Extracted {
     /// The text was cut at [`Limits::max_text_bytes`] (or the input at
     /// [`Limits::max_input_bytes`]).
     pub truncated: bool,
+    /// A picture of a video (a keyframe, PNG) for a vision model: taken
+    /// after extraction, by [`ocr::read_video`], so never serialized.
+    #[serde(skip)]
+    pub keyframe: Option<Vec<u8>>,
 }
 
 /// Broad family of a file's content.
@@ -377,6 +381,7 @@ impl Content {
             text: self.text,
             metadata: Value::Object(self.metadata),
             truncated: self.truncated,
+            keyframe: None,
         }
     }
 }

@@ -152,15 +152,20 @@ pub(crate) fn audio_video(input: &Input<'_>, kind: ContentKind) -> Result<Conten
     } else {
         "audio"
     };
-    let reader = input.reader()?;
     // Cover art can be megabytes and is not needed.
     let options = ParseOptions::new().read_cover_art(false);
-    let mut probe = Probe::new(reader).options(options).guess_file_type()?;
-    if probe.file_type().is_none()
-        && let Some(file_type) = input.extension().and_then(FileType::from_ext)
-    {
-        probe = probe.set_file_type(file_type);
-    }
+    let open = |options: ParseOptions| -> Result<_, ExtractError> {
+        let mut probe = Probe::new(input.reader()?)
+            .options(options)
+            .guess_file_type()?;
+        if probe.file_type().is_none()
+            && let Some(file_type) = input.extension().and_then(FileType::from_ext)
+        {
+            probe = probe.set_file_type(file_type);
+        }
+        Ok(probe)
+    };
+    let probe = open(options)?;
     if probe.file_type().is_none() {
         // A container lofty does not know (Matroska, AVI...): identified, not read.
         return Ok(Content::facts(crate::object([(
@@ -168,25 +173,49 @@ pub(crate) fn audio_video(input: &Input<'_>, kind: ContentKind) -> Result<Conten
             Value::from(input.size),
         )])));
     }
-    let tagged = probe
-        .read()
-        .map_err(|e| ExtractError::Malformed(format!("could not read the {noun} file: {e}")))?;
+    let malformed = |e: lofty::error::LoftyError| {
+        ExtractError::Malformed(format!("could not read the {noun} file: {e}"))
+    };
+    let (tagged, sound) = match probe.read() {
+        Ok(tagged) => (tagged, true),
+        // A video without sound (a screen recording) has no audio
+        // properties for lofty, yet its container and tags read; its length
+        // and frames are read later (ocr.rs).
+        Err(e) if kind == ContentKind::Video => {
+            match open(
+                ParseOptions::new()
+                    .read_cover_art(false)
+                    .read_properties(false),
+            )?
+            .read()
+            {
+                Ok(tagged) => (tagged, false),
+                Err(_) => return Err(malformed(e)),
+            }
+        }
+        Err(e) => return Err(malformed(e)),
+    };
 
     let mut metadata = Map::new();
-    let props = tagged.properties();
-    let seconds = (props.duration().as_secs_f64() * 1000.0).round() / 1000.0;
-    metadata.insert("duration_seconds".into(), seconds.into());
-    if let Some(kbps) = props.audio_bitrate().or(props.overall_bitrate()) {
-        metadata.insert("bitrate_kbps".into(), kbps.into());
+    if !sound {
+        metadata.insert("bytes".into(), Value::from(input.size));
     }
-    if let Some(rate) = props.sample_rate() {
-        metadata.insert("sample_rate".into(), rate.into());
-    }
-    if let Some(channels) = props.channels() {
-        metadata.insert("channels".into(), channels.into());
-    }
-    if let Some(bits) = props.bit_depth() {
-        metadata.insert("bit_depth".into(), bits.into());
+    if sound {
+        let props = tagged.properties();
+        let seconds = (props.duration().as_secs_f64() * 1000.0).round() / 1000.0;
+        metadata.insert("duration_seconds".into(), seconds.into());
+        if let Some(kbps) = props.audio_bitrate().or(props.overall_bitrate()) {
+            metadata.insert("bitrate_kbps".into(), kbps.into());
+        }
+        if let Some(rate) = props.sample_rate() {
+            metadata.insert("sample_rate".into(), rate.into());
+        }
+        if let Some(channels) = props.channels() {
+            metadata.insert("channels".into(), channels.into());
+        }
+        if let Some(bits) = props.bit_depth() {
+            metadata.insert("bit_depth".into(), bits.into());
+        }
     }
     if let Some(tag) = tagged.primary_tag().or_else(|| tagged.first_tag()) {
         let texts = [

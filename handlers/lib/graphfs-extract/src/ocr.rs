@@ -1,8 +1,10 @@
-//! Text in pictures: images, and PDFs without a text layer (scans), read
-//! with the Tesseract OCR engine. PDF pages are first rasterized with
-//! poppler's `pdftoppm`.
+//! Text in pictures: images, PDFs without a text layer (scans) and the
+//! keyframes of videos, read with the Tesseract OCR engine. PDF pages are
+//! first rasterized with poppler's `pdftoppm`, video frames taken with
+//! `ffmpeg`.
 //!
-//! Both are programs of the host (Debian `tesseract-ocr`, `poppler-utils`),
+//! All are programs of the host (Debian `tesseract-ocr`, `poppler-utils`,
+//! `ffmpeg`),
 //! run as the extraction worker is: an empty environment, the input on
 //! stdin, address-space and CPU limits, a deadline, and a syscall filter
 //! ([`crate::sandbox::tool_filter`]) that lets them read but not write a
@@ -35,6 +37,13 @@ pub struct OcrConfig {
     pub languages: String,
     /// Pages of a scanned PDF read, from the first.
     pub max_pages: u32,
+    /// The `ffmpeg` program; without it videos are not read.
+    pub ffmpeg: Option<PathBuf>,
+    /// The `ffprobe` program, asked for a video's length when its
+    /// container did not give it to the extractor.
+    pub ffprobe: Option<PathBuf>,
+    /// Keyframes read from one video, spread over its length (0: none).
+    pub video_frames: u32,
     /// Deadline for one file, all pages together.
     pub timeout: Duration,
     /// Address-space limit of each program, in bytes.
@@ -50,9 +59,17 @@ impl OcrConfig {
             pdftoppm: find_program("pdftoppm"),
             languages: languages.to_string(),
             max_pages: 10,
+            ffmpeg: find_program("ffmpeg"),
+            ffprobe: find_program("ffprobe"),
+            video_frames: 4,
             timeout: Duration::from_secs(120),
             memory_limit_bytes: 2 << 30,
         })
+    }
+
+    /// Whether the keyframes of a file of this type are read.
+    pub fn reads_video(&self, media_type: &str) -> bool {
+        media_type.starts_with("video/") && self.ffmpeg.is_some() && self.video_frames > 0
     }
 }
 
@@ -96,6 +113,141 @@ pub enum OcrError {
 pub fn wanted(media_type: &str, text: &str) -> bool {
     (media_type.starts_with("image/") && !matches!(media_type, "image/svg+xml" | "image/x-icon"))
         || (media_type == "application/pdf" && text.trim().is_empty())
+}
+
+/// What the keyframes of a video show.
+#[derive(Debug, Default)]
+pub struct VideoFrames {
+    /// The text on them, each distinct screen once, in order.
+    pub text: String,
+    /// How many frames were read.
+    pub frames: usize,
+    /// The middle frame as a PNG: the picture a vision model is shown.
+    pub keyframe: Option<Vec<u8>>,
+}
+
+/// Largest side of a frame handed on: enough for screen text, and a bound
+/// on what one frame costs.
+const MAX_FRAME_SIDE: u32 = 1920;
+
+/// Where to look for the frames of a video of `duration` seconds (None when
+/// the container did not say): spread evenly over it, else from the start.
+fn frame_times(duration: Option<f64>, frames: u32) -> Vec<f64> {
+    let n = frames.max(1);
+    match duration.filter(|d| d.is_finite() && *d > 0.0) {
+        Some(d) => (0..n)
+            .map(|i| d * (f64::from(i) + 0.5) / f64::from(n))
+            .collect(),
+        None => [0.0, 10.0, 60.0, 300.0, 1200.0, 3600.0]
+            .into_iter()
+            .take(n as usize)
+            .collect(),
+    }
+}
+
+/// Reads the keyframes of the video at `path`: for each time of
+/// [`frame_times`], the keyframe at or before it, decoded alone (no frame
+/// between keyframes is decoded), then read by Tesseract.
+pub async fn read_video(
+    config: &OcrConfig,
+    path: &Path,
+    duration: Option<f64>,
+) -> Result<VideoFrames, OcrError> {
+    let Some(ffmpeg) = &config.ffmpeg else {
+        return Ok(VideoFrames::default());
+    };
+    let filter = tool_filter()?;
+    let deadline = Instant::now() + config.timeout;
+    let input = path.to_string_lossy();
+    let duration = duration.filter(|d| d.is_finite() && *d > 0.0);
+    let duration = match (duration, &config.ffprobe) {
+        (Some(d), _) => Some(d),
+        (None, Some(ffprobe)) => {
+            let args = [
+                "-v",
+                "error",
+                "-show_entries",
+                "format=duration",
+                "-of",
+                "csv=p=0",
+                &input,
+            ];
+            let out = run(ffprobe, &args, Vec::new(), 256, config, &filter, deadline).await?;
+            String::from_utf8_lossy(&out).trim().parse().ok()
+        }
+        (None, None) => None,
+    };
+    let scale = format!("scale='min({MAX_FRAME_SIDE},iw)':-2");
+    let mut frames = Vec::new();
+    for at in frame_times(duration, config.video_frames) {
+        let at = format!("{at:.3}");
+        let args = [
+            "-nostdin",
+            "-v",
+            "error",
+            "-threads",
+            "1",
+            "-filter_threads",
+            "1",
+            // Seek to the keyframe before `at` and decode keyframes only.
+            "-noaccurate_seek",
+            "-ss",
+            &at,
+            "-skip_frame",
+            "nokey",
+            "-i",
+            &input,
+            "-frames:v",
+            "1",
+            "-an",
+            "-vf",
+            &scale,
+            "-f",
+            "image2pipe",
+            "-c:v",
+            "png",
+            "-",
+        ];
+        let png = run(
+            ffmpeg,
+            &args,
+            Vec::new(),
+            MAX_IMAGE_BYTES,
+            config,
+            &filter,
+            deadline,
+        )
+        .await?;
+        // Past the end, or a container without pictures: no frame.
+        if png.is_empty() {
+            break;
+        }
+        // Keyframes far apart are often the same one.
+        if frames.last() != Some(&png) {
+            frames.push(png);
+        }
+    }
+    let mut text = String::new();
+    let mut seen = Vec::new();
+    for frame in &frames {
+        let screen = read_image(config, &filter, frame.clone(), deadline).await?;
+        let screen = screen.trim();
+        if screen.is_empty() || seen.iter().any(|s: &String| s == screen) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        text.push_str(screen);
+        seen.push(screen.to_string());
+    }
+    let count = frames.len();
+    let keyframe = (count > 0).then(|| frames.swap_remove(count / 2));
+    Ok(VideoFrames {
+        text,
+        frames: count,
+        keyframe,
+    })
 }
 
 /// The text OCR finds in the image or scanned PDF at `path` (`pages`: the
@@ -368,6 +520,74 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(again, text);
+    }
+
+    #[test]
+    fn frames_are_spread_over_the_video() {
+        assert_eq!(frame_times(Some(8.0), 4), [1.0, 3.0, 5.0, 7.0]);
+        assert_eq!(frame_times(Some(8.0), 1), [4.0]);
+        // Length unknown: from the start, further and further in.
+        assert_eq!(frame_times(None, 3), [0.0, 10.0, 60.0]);
+        assert_eq!(frame_times(Some(f64::NAN), 2), [0.0, 10.0]);
+        assert_eq!(frame_times(Some(0.0), 0), [0.0]);
+    }
+
+    /// A screen recording of two slides: each slide's words come back once,
+    /// in order, from its keyframes, and the middle frame is a PNG.
+    #[tokio::test]
+    async fn the_screens_of_a_recording_are_read() {
+        let cfg = config();
+        assert!(
+            cfg.ffmpeg.is_some(),
+            "the video tests need ffmpeg (tests/deps.sh installs it)"
+        );
+        assert!(cfg.reads_video("video/mp4") && !cfg.reads_video("audio/mpeg"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("talk");
+        std::fs::write(
+            &path,
+            crate::fixtures::screen_recording(&[
+                "Harbor lighthouse maintenance",
+                "Volcanic basalt columns",
+            ]),
+        )
+        .unwrap();
+        // A recording without sound is a video, not a malformed file.
+        let plain =
+            crate::extract_file(&path, "talk.mp4", "video/mp4", &crate::Limits::default()).unwrap();
+        assert_eq!(plain.media_type, "video/mp4");
+        let seen = read_video(&cfg, &path, Some(8.0)).await.unwrap();
+        // Four looked for; keyframes that fall on the same one count once.
+        assert!((2..=4).contains(&seen.frames), "{seen:?}");
+        let (first, second) = (
+            seen.text.find("lighthouse").expect(&seen.text),
+            seen.text.find("basalt").expect(&seen.text),
+        );
+        assert!(first < second, "{:?}", seen.text);
+        assert_eq!(
+            seen.text.matches("lighthouse").count(),
+            1,
+            "{:?}",
+            seen.text
+        );
+        assert!(seen.keyframe.unwrap().starts_with(b"\x89PNG"));
+        // A length the extractor did not find is asked of ffprobe; without
+        // ffprobe either, frames are looked for from the start, and those
+        // past the end are not there.
+        let probed = read_video(&cfg, &path, None).await.unwrap();
+        assert_eq!(probed.text, seen.text);
+        let blind = OcrConfig {
+            ffprobe: None,
+            ..cfg.clone()
+        };
+        let unknown = read_video(&blind, &path, None).await.unwrap();
+        assert_eq!(unknown.frames, 1, "{unknown:?}");
+        assert!(unknown.text.contains("lighthouse"), "{unknown:?}");
+        // Not a video: an error, not a panic.
+        let bad = dir.path().join("bad");
+        std::fs::write(&bad, b"\0\0\0\x18ftypmp42 not really").unwrap();
+        let got = read_video(&cfg, &bad, Some(3.0)).await;
+        assert!(matches!(got, Err(OcrError::Tool { .. })), "{got:?}");
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@
 //! gets a bounded number of tags, and when the model gives nothing usable
 //! the offline keyword tags stand in.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -189,12 +190,17 @@ impl Tagger for TagGptTagger {
     ) -> Result<TagResult, JobError> {
         let offline = self.offline.propose(file, content).await?;
         let media = content.media_type.as_str();
-        let image = match source {
-            Some(path)
-                if media.starts_with("image/") && self.llm.config().vision_model.is_some() =>
-            {
-                tokio::fs::read(path).await.ok()
-            }
+        // A vision model sees the picture, or a video's middle keyframe.
+        let vision = self.llm.config().vision_model.is_some();
+        let image: Option<(&str, Cow<'_, [u8]>)> = match source {
+            Some(path) if vision && media.starts_with("image/") => tokio::fs::read(path)
+                .await
+                .ok()
+                .map(|b| (media, Cow::Owned(b))),
+            _ if vision => content
+                .keyframe
+                .as_deref()
+                .map(|b| ("image/png", Cow::Borrowed(b))),
             _ => None,
         };
         let view = FileView {
@@ -221,7 +227,7 @@ impl Tagger for TagGptTagger {
         } else {
             None
         };
-        let image_part = image.as_deref().map(|b| (media, b));
+        let image_part = image.as_ref().map(|(m, b)| (*m, b.as_ref()));
         let (answer, echo) = match self.ask(&view, choices.as_deref(), image_part).await {
             Ok(a) => a,
             Err(e @ LlmError::Unavailable(_)) => {

@@ -597,6 +597,30 @@ impl Worker {
                 // when it is tagged again.
                 Err(e) => tracing::warn!(error = %e, "OCR failed"),
             }
+        } else if let Some(ocr) = &self.config.ocr
+            && ocr.reads_video(&extracted.media_type)
+        {
+            let duration = extracted
+                .metadata
+                .get("duration_seconds")
+                .and_then(|d| d.as_f64());
+            match ocr::read_video(ocr, path, duration).await {
+                Ok(seen) => {
+                    tracing::debug!(
+                        frames = seen.frames,
+                        chars = seen.text.chars().count(),
+                        "video frames read"
+                    );
+                    if let Some(m) = extracted.metadata.as_object_mut() {
+                        m.insert("ocr".into(), (!seen.text.is_empty()).into());
+                        m.insert("frames_read".into(), seen.frames.into());
+                    }
+                    extracted.text = seen.text;
+                    extracted.keyframe = seen.keyframe;
+                }
+                // As for pictures: tagged without, read again on a re-tag.
+                Err(e) => tracing::warn!(error = %e, "reading the video's frames failed"),
+            }
         }
         if let Some(transcriber) = &self.config.transcriber
             && is_speech(&extracted.media_type)
@@ -607,7 +631,12 @@ impl Worker {
                     if let Some(m) = extracted.metadata.as_object_mut() {
                         m.insert("transcribed".into(), true.into());
                     }
-                    extracted.text = text;
+                    // What is said first, then what a video shows.
+                    extracted.text = if extracted.text.trim().is_empty() {
+                        text
+                    } else {
+                        format!("{}\n\n{}", text.trim_end(), extracted.text)
+                    };
                 }
                 // Down or overloaded: the job is retried with backoff.
                 Err(e @ crate::llm::LlmError::Unavailable(_)) => {

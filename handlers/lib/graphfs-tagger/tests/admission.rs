@@ -131,6 +131,7 @@ fn plain(text: &str) -> graphfs_extract::Extracted {
         text: text.into(),
         metadata: serde_json::json!({}),
         truncated: false,
+        keyframe: None,
     }
 }
 
