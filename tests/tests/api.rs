@@ -1389,10 +1389,10 @@ async fn scanned_letters_and_screenshots_are_found_by_their_words() {
     let (status, video) = s
         .upload(
             "talk.mp4",
-            fixtures::screen_recording(&[
-                "Harbor lighthouse maintenance",
-                "Volcanic basalt columns",
-            ]),
+            fixtures::screen_recording(
+                &["Harbor lighthouse maintenance", "Volcanic basalt columns"],
+                None,
+            ),
         )
         .await
         .unwrap();

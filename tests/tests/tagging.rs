@@ -404,7 +404,9 @@ async fn a_base_model_tags_through_few_shot_completions() {
 /// A spoken memo (speech synthesized by espeak-ng) is transcribed by a real
 /// local Whisper (faster-whisper, tiny.en, behind an OpenAI-compatible
 /// endpoint: tests/whisper): its words are the file's text, found by
-/// search and tagged, with no LLM and offline tagging.
+/// search and tagged, with no LLM and offline tagging. A narrated slide (the
+/// same speech in a video) is found both by what is said and by what it
+/// shows.
 #[tokio::test]
 async fn a_spoken_memo_is_found_by_its_words() {
     static WHISPER: OnceLock<ExternalServer> = OnceLock::new();
@@ -458,6 +460,32 @@ async fn a_spoken_memo_is_found_by_its_words() {
             .any(|t| t.contains("passport") || t.contains("renew")),
         "{words:?}"
     );
+
+    let narrated = fixtures::screen_recording(
+        &["Volcanic basalt columns"],
+        Some(&std::fs::read(&wav).unwrap()),
+    );
+    let (status, v) = s.upload("slide.mp4", narrated).await.unwrap();
+    assert_eq!(status, 201, "{v}");
+    s.wait_tagged(Duration::from_secs(120)).await.unwrap();
+    let video = v["id"].as_str().unwrap();
+    let v = s.json(&format!("/api/v1/files/{video}")).await.unwrap();
+    assert_eq!(v["status"], "done", "{v}");
+    assert_eq!(v["metadata"]["transcribed"], true, "{v}");
+    assert_eq!(v["metadata"]["ocr"], true, "{v}");
+    for (word, files) in [("passport", vec![id, video]), ("basalt", vec![video])] {
+        let hits = s.json(&format!("/api/v1/search?q={word}")).await.unwrap();
+        let mut found: Vec<&str> = hits["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["file"]["id"].as_str().unwrap())
+            .collect();
+        found.sort_unstable();
+        let mut want = files.clone();
+        want.sort_unstable();
+        assert_eq!(found, want, "{word}: {hits}");
+    }
 }
 
 const TAXONOMY: &str = "topics:

@@ -115,8 +115,9 @@ pub fn rendered_png(text: &str) -> Vec<u8> {
 
 /// A screen recording: each of `slides` rendered as [`rendered_png`] and
 /// shown for three seconds, encoded by `ffmpeg` as H.264 in MP4 (Debian
-/// `ffmpeg`; tests/deps.sh installs it), a keyframe every two seconds.
-pub fn screen_recording(slides: &[&str]) -> Vec<u8> {
+/// `ffmpeg`; tests/deps.sh installs it), a keyframe every two seconds;
+/// with `sound` (a WAV file), narrated: the sound in AAC beside it.
+pub fn screen_recording(slides: &[&str], sound: Option<&[u8]>) -> Vec<u8> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -130,9 +131,18 @@ pub fn screen_recording(slides: &[&str]) -> Vec<u8> {
             .expect("the slide is written");
     }
     let out = dir.join("recording.mp4");
-    let status = std::process::Command::new("ffmpeg")
+    let mut ffmpeg = std::process::Command::new("ffmpeg");
+    ffmpeg
         .args(["-nostdin", "-v", "error", "-y", "-framerate", "1/3", "-i"])
-        .arg(dir.join("s%03d.png"))
+        .arg(dir.join("s%03d.png"));
+    if let Some(wav) = sound {
+        std::fs::write(dir.join("sound.wav"), wav).expect("the sound is written");
+        ffmpeg
+            .arg("-i")
+            .arg(dir.join("sound.wav"))
+            .args(["-c:a", "aac"]);
+    }
+    let status = ffmpeg
         .args([
             "-vf",
             // One size for all slides; the last one shown as long as the rest.

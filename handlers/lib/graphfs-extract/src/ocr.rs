@@ -546,10 +546,10 @@ mod tests {
         let path = dir.path().join("talk");
         std::fs::write(
             &path,
-            crate::fixtures::screen_recording(&[
-                "Harbor lighthouse maintenance",
-                "Volcanic basalt columns",
-            ]),
+            crate::fixtures::screen_recording(
+                &["Harbor lighthouse maintenance", "Volcanic basalt columns"],
+                None,
+            ),
         )
         .unwrap();
         // A recording without sound is a video, not a malformed file.
