@@ -683,12 +683,14 @@ async fn neo4j_search(
                     .join(" ")
             })
             .collect();
-        // Each tag edge is counted for its owner too, as the store counts them.
+        // Each file is owned and each tag edge counted for its owner, as the
+        // store writes them.
         graph
             .run(
                 neo4rs::query(
-                    "UNWIND range(0, size($ids) - 1) AS i
-                     CREATE (f:File {id: $ids[i], owner: 'dev', name: $names[i], name_tokens: $names[i],
+                    "MERGE (u:User {id: 'dev'}) ON CREATE SET u.created_at = $times[0]
+                     WITH u UNWIND range(0, size($ids) - 1) AS i
+                     CREATE (u)-[:OWNS]->(f:File {id: $ids[i], owner: 'dev', name: $names[i], name_tokens: $names[i],
                        size: 400, sha256: '', media_type: 'text/plain', created_at: $times[i],
                        updated_at: $times[i], status: 'done', status_reason: '',
                        metadata: '{}', text: $texts[i], tags_text: ' , ' + $tags[i][0] + ' , ' + $tags[i][1], shared_with: [], terms: [],

@@ -29,6 +29,7 @@ async fn neo4j_index_meets_the_contract() {
     a_store_from_before_owner_term_counts_is_recounted(&neo4j, index.as_ref()).await;
     a_store_from_before_shared_links_lists_its_shared_files(&neo4j, index.as_ref()).await;
     a_store_from_before_tag_counts_is_counted(&neo4j, index.as_ref()).await;
+    a_viewer_who_owns_most_of_the_store_sees_only_what_they_may(&neo4j, index.as_ref()).await;
 
     // An outage is `Unavailable`, and the index recovers when Neo4j is back.
     neo4j.stop().unwrap();
@@ -266,6 +267,115 @@ async fn a_store_from_before_tag_counts_is_counted(
     assert_eq!(counted().await, (want.clone(), want.clone()));
     Neo4jGraphIndex::connect(config(neo4j)).await.unwrap();
     assert_eq!(counted().await, (want.clone(), want));
+}
+
+/// A viewer who owns most of the store is searched without the viewer term
+/// (search.rs: the index ranks everyone's files, theirs are kept). Another
+/// owner's files that rank first stay out; when too few of those ranked are
+/// theirs, their own still come, best first; a file shared with them is
+/// found like their own.
+async fn a_viewer_who_owns_most_of_the_store_sees_only_what_they_may(
+    neo4j: &ExternalServer,
+    index: &Neo4jGraphIndex,
+) {
+    use graphfs_domain::TextSearch;
+    let cfg = config(neo4j);
+    let raw = neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap();
+    let tail = FileId::new().to_string();
+    let (most, other) = (format!("most-{tail}"), format!("other-{tail}"));
+    let word = format!("zo{}", &tail[..8]);
+    let mut total = raw
+        .execute(neo4rs::query("MATCH (f:File) RETURN count(f) AS n"))
+        .await
+        .unwrap();
+    let total: i64 = total.next().await.unwrap().unwrap().get("n").unwrap();
+    // `most` gets more files than the rest of the store together (`other`'s
+    // 30 included); three have the word once (the one with the shortest
+    // text ranks first).
+    // `other` has 30 with it four times, ranked above all of `most`'s, and
+    // shares the last of them with `most`.
+    let mut texts: Vec<(String, String, Vec<String>)> = (0..total + 40)
+        .map(|_| (most.clone(), "plain filler words".to_string(), vec![]))
+        .collect();
+    for extra in ["", " more", " more words"] {
+        texts.push((most.clone(), format!("{word} here{extra}"), vec![]));
+    }
+    for i in 0..30 {
+        let shared = if i == 29 { vec![most.clone()] } else { vec![] };
+        texts.push((
+            other.clone(),
+            format!("{word} {word} {word} {word}"),
+            shared,
+        ));
+    }
+    for (owner, text, shared) in texts {
+        let id = FileId::new().to_string();
+        let viewers = std::iter::once(owner.clone())
+            .chain(shared.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        raw.run(
+            neo4rs::query(
+                "MERGE (u:User {id: $owner}) CREATE (u)-[:OWNS]->(f:File {id: $id, owner: $owner, name: $id,
+                 folder: '/', name_tokens: '', size: 1, sha256: '', media_type: 'text/plain',
+                 created_at: '2020-01-01T00:00:00.000000Z', updated_at: '2020-01-01T00:00:00.000000Z',
+                 status: 'done', status_reason: '', metadata: '{}', text: $text, tags_text: '',
+                 shared_with: $shared, terms: [], object_key: $id, viewers: $viewers})",
+            )
+            .param("owner", owner)
+            .param("id", id)
+            .param("text", text)
+            .param("shared", shared)
+            .param("viewers", viewers),
+        )
+        .await
+        .unwrap();
+    }
+    let found = |viewer: String, limit: usize| {
+        let word = word.clone();
+        async move {
+            let hits = index.search_in(&viewer, &word, None, limit).await.unwrap();
+            hits.into_iter()
+                .map(|h| {
+                    (
+                        h.file.owner,
+                        h.file.shared_with,
+                        h.snippet.unwrap_or_default(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    // A page of 2 ranks 10: all `other`'s, of which `most` may see one at
+    // most, so `most`'s own are asked for again.
+    let two = found(most.clone(), 2).await;
+    assert_eq!(two.len(), 2, "{two:?}");
+    assert_eq!(
+        two[0].1,
+        vec![most.clone()],
+        "the shared file first: {two:?}"
+    );
+    assert_eq!(
+        (two[1].0.as_str(), two[1].2.as_str()),
+        (most.as_str(), format!("[{word}] here").as_str())
+    );
+    // A page of 10 ranks 50, more than match: what is kept is all there is.
+    let ten = found(most.clone(), 10).await;
+    assert_eq!(ten.len(), 4, "{ten:?}");
+    assert!(
+        ten.iter()
+            .all(|(owner, shared, _)| *owner == most || shared.contains(&most)),
+        "{ten:?}"
+    );
+    // The other owner, with a small part of the store, sees their 30.
+    assert_eq!(found(other.clone(), 50).await.len(), 30);
+    raw.run(
+        neo4rs::query("MATCH (f:File) WHERE f.owner IN [$most, $other] DETACH DELETE f")
+            .param("most", most)
+            .param("other", other),
+    )
+    .await
+    .unwrap();
 }
 
 /// A file written as an earlier GraphFS wrote it, straight into the graph:

@@ -36,7 +36,7 @@ pub use objects::object_store;
 use principals::users_and_tokens;
 use props::{drive_props, taxonomy_document};
 use queue::queue;
-use search::{long_text_is_cut_at_the_same_byte, search_and_graph};
+use search::{long_text_is_cut_at_the_same_byte, search_and_graph, sharing_does_not_change_rank};
 use tags::{
     reads_while_tags_change, rejected_tags, tag_counts_follow_every_change, tags_and_removal,
 };
@@ -186,6 +186,7 @@ pub async fn graph_index(index: Arc<dyn GraphIndex>) {
     tag_counts_follow_every_change(index).await;
     search_and_graph(index).await;
     long_text_is_cut_at_the_same_byte(index).await;
+    sharing_does_not_change_rank(index).await;
     queue(index).await;
     embeddings_and_vocabulary(index).await;
     embedding_model_changes(index).await;

@@ -132,3 +132,47 @@ pub(super) async fn long_text_is_cut_at_the_same_byte(index: &dyn GraphIndex) {
     );
     index.delete_file(&u, f.id).await.unwrap();
 }
+
+/// Who else may see a file does not change its rank: the file with the word
+/// twice ranks above the one with it once, however many it is shared with.
+pub(super) async fn sharing_does_not_change_rank(index: &dyn GraphIndex) {
+    let u = unique("ranker");
+    let word = format!("zr{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let twice = new_file(index, &u, "first.txt", "text/plain").await;
+    let once = new_file(index, &u, "second.txt", "text/plain").await;
+    tag_file(
+        index,
+        twice.id,
+        &outcome(&format!("{word} {word} harbor light"), &[]),
+    )
+    .await;
+    tag_file(
+        index,
+        once.id,
+        &outcome(&format!("{word} harbor light tower"), &[]),
+    )
+    .await;
+    let friends: Vec<String> = (0..6).map(|_| unique("friend")).collect();
+    for friend in &friends {
+        index.ensure_user(friend).await.unwrap();
+        index
+            .update_file(&u, twice.id, &FileChange::share(friend, true).unwrap())
+            .await
+            .unwrap();
+    }
+    let hits = index.search(&u, &word, 10).await.unwrap();
+    assert_eq!(
+        hits.iter().map(|h| h.file.id).collect::<Vec<_>>(),
+        vec![twice.id, once.id],
+        "{hits:?}"
+    );
+    // A friend sees the shared file only.
+    let seen = index.search(&friends[0], &word, 10).await.unwrap();
+    assert_eq!(
+        seen.iter().map(|h| h.file.id).collect::<Vec<_>>(),
+        vec![twice.id]
+    );
+    for f in [twice, once] {
+        index.delete_file(&u, f.id).await.unwrap();
+    }
+}
