@@ -197,9 +197,6 @@ pub(crate) fn audio_video(input: &Input<'_>, kind: ContentKind) -> Result<Conten
     };
 
     let mut metadata = Map::new();
-    if !sound {
-        metadata.insert("bytes".into(), Value::from(input.size));
-    }
     if sound {
         let props = tagged.properties();
         let seconds = (props.duration().as_secs_f64() * 1000.0).round() / 1000.0;
@@ -216,6 +213,8 @@ pub(crate) fn audio_video(input: &Input<'_>, kind: ContentKind) -> Result<Conten
         if let Some(bits) = props.bit_depth() {
             metadata.insert("bit_depth".into(), bits.into());
         }
+    } else {
+        metadata.insert("bytes".into(), Value::from(input.size));
     }
     if let Some(tag) = tagged.primary_tag().or_else(|| tagged.first_tag()) {
         let texts = [

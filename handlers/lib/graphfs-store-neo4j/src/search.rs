@@ -85,7 +85,7 @@ impl TextSearch for Neo4jGraphIndex {
         for all in [true, false] {
             let groups = lucene_query(&terms, all);
             let mut plan = first_plan;
-            let rows = loop {
+            let hits = loop {
                 let lucene = match plan {
                     Plan::Scoped => format!("{viewer_clause} {groups}"),
                     Plan::Open => groups.clone(),
@@ -117,33 +117,29 @@ impl TextSearch for Neo4jGraphIndex {
                     Some(r) => Some(r.get("ranked").map_err(de_err)?),
                     None => None,
                 };
-                let kept = rows
-                    .iter()
-                    .filter(|r| r.get::<Option<String>>("id").ok().flatten().is_some())
-                    .count();
+                let mut hits = Vec::new();
+                for r in &rows {
+                    if r.get::<Option<String>>("id").map_err(de_err)?.is_none() {
+                        continue;
+                    }
+                    let Some(file) = file_from(r)? else {
+                        continue;
+                    };
+                    let text: String = r.get("text").map_err(de_err)?;
+                    let score: f64 = r.get("score").map_err(de_err)?;
+                    let snip = snippet(&text, &words);
+                    hits.push(SearchHit::new(file, score, &words, snip));
+                }
                 // An open search that kept less than a page, of a full
                 // ranking (or of one it cannot tell): the viewer's next
                 // files may be past the ranked ones. Ask again for theirs.
                 let full = ranked.is_none_or(|n| n >= i64::try_from(candidates).unwrap_or(0));
-                if plan == Plan::Open && kept < limit && full {
+                if plan == Plan::Open && hits.len() < limit && full {
                     plan = Plan::Scoped;
                     continue;
                 }
-                break rows;
+                break hits;
             };
-            let mut hits = Vec::new();
-            for r in &rows {
-                if r.get::<Option<String>>("id").map_err(de_err)?.is_none() {
-                    continue;
-                }
-                let Some(file) = file_from(r)? else {
-                    continue;
-                };
-                let text: String = r.get("text").map_err(de_err)?;
-                let score: f64 = r.get("score").map_err(de_err)?;
-                let snip = snippet(&text, &words);
-                hits.push(SearchHit::new(file, score, &words, snip));
-            }
             if hits.is_empty() {
                 continue;
             }
