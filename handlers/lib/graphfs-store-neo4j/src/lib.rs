@@ -99,14 +99,14 @@ fn db_err(e: neo4rs::Error) -> Error {
         // EntityNotFound is one too at read committed: a node the statement
         // found was deleted by another commit before it was read (a job its
         // tagger finished); run again, the statement sees the store after.
-        E::Neo4j(n)
-            if n.code().contains("TransientError") || n.code().contains("EntityNotFound") =>
-        {
-            Error::Unavailable {
-                message: e.to_string(),
-                retry_after: Some(TRANSIENT_RETRY_AFTER),
-            }
-        }
+        // So is a transaction the server ended while it waited on a lock
+        // (`LockClientStopped`, `TransactionTimedOut`): another client held
+        // the lock past the server's transaction timeout (a frozen tagger),
+        // and Neo4j asks for the operation again in a new transaction.
+        E::Neo4j(n) if is_transient(n.code()) => Error::Unavailable {
+            message: e.to_string(),
+            retry_after: Some(TRANSIENT_RETRY_AFTER),
+        },
         E::Neo4j(n) if n.code().contains("DatabaseUnavailable") => {
             Error::unavailable(e.to_string())
         }
@@ -118,6 +118,18 @@ fn db_err(e: neo4rs::Error) -> Error {
 }
 
 const TRANSIENT_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Neo4j codes of failures a new transaction may not meet (see `db_err`).
+fn is_transient(code: &str) -> bool {
+    [
+        "TransientError",
+        "EntityNotFound",
+        "LockClientStopped",
+        "TransactionTimedOut",
+    ]
+    .iter()
+    .any(|c| code.contains(c))
+}
 
 /// Runs a write transaction again, a few times with growing pauses, when
 /// Neo4j reported a transient failure (see `db_err`); anything else, or the
@@ -244,6 +256,24 @@ impl GraphIndex for Neo4jGraphIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transactions_ended_by_the_server_are_transient() {
+        for code in [
+            "Neo.TransientError.Transaction.DeadlockDetected",
+            "Neo.ClientError.Statement.EntityNotFound",
+            "Neo.ClientError.Transaction.LockClientStopped",
+            "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
+        ] {
+            assert!(is_transient(code), "{code}");
+        }
+        for code in [
+            "Neo.ClientError.Schema.ConstraintValidationFailed",
+            "Neo.ClientError.Statement.SyntaxError",
+        ] {
+            assert!(!is_transient(code), "{code}");
+        }
+    }
 
     #[tokio::test]
     async fn transient_failures_run_the_transaction_again_and_others_do_not() {
