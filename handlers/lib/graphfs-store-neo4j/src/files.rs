@@ -129,15 +129,13 @@ impl Neo4jGraphIndex {
         Ok(())
     }
 
-    /// One attempt at `create_file` (see there): one statement, so the
-    /// owner's queue turn, the only lock creates of one owner share, is
-    /// held for a single round trip. The `graphfs_file_name` constraint,
-    /// not a lock, keeps names unique within a folder.
-    async fn create_file_once(&self, file: &NewFile) -> Result<()> {
+    /// One attempt at `create_file` (see there): the file and its job in
+    /// one statement, which returns the file. The `graphfs_file_name`
+    /// constraint, not a lock, keeps names unique within a folder.
+    async fn create_file_once(&self, file: &NewFile) -> Result<FileRecord> {
         let now = Utc::now();
         let created = self
-            .graph
-            .run(
+            .one_file(
                 query(&format!(
                     "MERGE (u:User {{id: $owner}}) ON CREATE SET u.created_at = $now
                      CREATE (u)-[:OWNS]->(f:File {{id: $id, owner: $owner, name: $name, folder: $folder, name_tokens: $tokens,
@@ -148,7 +146,8 @@ impl Neo4jGraphIndex {
                      WITH f
                      {NEXT_TURN}
                      CREATE (:Job {{file_id: $id, seq: $seq, attempts: 0, due_at: $now_ms, worker: '',
-                         lease_until: 0, last_error: '', vtag: turn}})-[:FOR]->(f)"
+                         lease_until: 0, last_error: '', vtag: turn, owner: $owner}})-[:FOR]->(f)
+                     RETURN {FILE_PROJECTION}"
                 ))
                 .param("owner", file.owner.clone())
                 .param("id", file.id.to_string())
@@ -163,9 +162,9 @@ impl Neo4jGraphIndex {
                 .param("now_ms", now.timestamp_millis())
                 .param("seq", new_seq())
                 .param("key", file.object_key.clone()),
+                file.id,
             )
-            .await
-            .map_err(db_err);
+            .await;
         match created {
             // Ids and object keys are fresh UUIDs: the constraint a new
             // file can break is the one on its name.
@@ -212,10 +211,9 @@ impl Neo4jGraphIndex {
 #[async_trait]
 impl FileCatalog for Neo4jGraphIndex {
     async fn create_file(&self, file: NewFile) -> Result<FileRecord> {
-        // The queue's turn and the folders are taken by other writers in
-        // other orders: a deadlock is retried.
-        retry_transient(|| self.create_file_once(&file)).await?;
-        self.get_file_internal(file.id).await
+        // Folders are taken by other writers in other orders: a deadlock
+        // is retried.
+        retry_transient(|| self.create_file_once(&file)).await
     }
 
     async fn get_file(&self, viewer: &str, id: FileId) -> Result<FileRecord> {

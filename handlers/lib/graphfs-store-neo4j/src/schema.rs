@@ -36,9 +36,15 @@ pub(super) const SCHEMA: &[&str] = &[
     // Claims go in turn order (queue::NEXT_TURN); jobs queued before turns
     // existed take turn 0.
     "CREATE INDEX graphfs_job_turn IF NOT EXISTS FOR (j:Job) ON (j.vtag)",
-    "CREATE CONSTRAINT graphfs_queue_turn IF NOT EXISTS FOR (t:QueueTurn) REQUIRE t.owner IS UNIQUE",
-    "CREATE INDEX graphfs_queue_turn_last IF NOT EXISTS FOR (t:QueueTurn) ON (t.last)",
     "MATCH (j:Job) WHERE j.vtag IS NULL SET j.vtag = 0",
+    // An owner's next turn follows their latest job queued; jobs from
+    // before learn their owner from their file. The per-owner turn
+    // counters this replaced go.
+    "CREATE INDEX graphfs_job_owner_turn IF NOT EXISTS FOR (j:Job) ON (j.owner, j.vtag)",
+    "MATCH (j:Job)-[:FOR]->(f:File) WHERE j.owner IS NULL SET j.owner = f.owner",
+    "DROP CONSTRAINT graphfs_queue_turn IF EXISTS",
+    "DROP INDEX graphfs_queue_turn_last IF EXISTS",
+    "MATCH (t:QueueTurn) DELETE t",
     // Folders (folders.rs): one node per folder of each owner, the root left
     // out; files from before folders are in the root.
     "CREATE CONSTRAINT graphfs_folder IF NOT EXISTS FOR (d:Folder) REQUIRE (d.owner, d.path) IS UNIQUE",

@@ -29,6 +29,7 @@ async fn neo4j_index_meets_the_contract() {
     a_store_from_before_owner_term_counts_is_recounted(&neo4j, index.as_ref()).await;
     a_store_from_before_shared_links_lists_its_shared_files(&neo4j, index.as_ref()).await;
     a_store_from_before_tag_counts_is_counted(&neo4j, index.as_ref()).await;
+    a_store_from_before_owned_jobs_keeps_each_owners_order(&neo4j, index.as_ref()).await;
     a_viewer_who_owns_most_of_the_store_sees_only_what_they_may(&neo4j, index.as_ref()).await;
 
     // An outage is `Unavailable`, and the index recovers when Neo4j is back.
@@ -269,6 +270,78 @@ async fn a_store_from_before_tag_counts_is_counted(
     assert_eq!(counted().await, (want.clone(), want));
 }
 
+/// A store from before jobs knew their owner, when each owner's latest
+/// turn was a counter node: a job waits in a late turn. Connecting gives
+/// the job its owner and drops the counters, and the owner's next file is
+/// queued after that job, as the counter would have placed it.
+async fn a_store_from_before_owned_jobs_keeps_each_owners_order(
+    neo4j: &ExternalServer,
+    index: &Neo4jGraphIndex,
+) {
+    let cfg = config(neo4j);
+    let raw = neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap();
+    let owner = format!("turns-{}", FileId::new());
+    let waiting = file_from_before(&raw, &owner, &[], &[]).await;
+    raw.run(
+        neo4rs::query(
+            "MATCH (f:File {id: $id})
+             CREATE (:Job {file_id: $id, seq: 1, attempts: 0, due_at: 0, worker: '', lease_until: 0,
+                 last_error: '', vtag: 1000000})-[:FOR]->(f)
+             MERGE (:QueueTurn {owner: $owner, last: 1000000})",
+        )
+        .param("id", waiting.clone())
+        .param("owner", owner.clone()),
+    )
+    .await
+    .unwrap();
+    let one = |q: &'static str, id: String| {
+        let raw = raw.clone();
+        async move {
+            let mut rows = raw.execute(neo4rs::query(q).param("id", id)).await.unwrap();
+            let row = rows.next().await.unwrap().expect("a row");
+            row.get::<neo4rs::BoltType>("v").unwrap()
+        }
+    };
+
+    Neo4jGraphIndex::connect(config(neo4j)).await.unwrap();
+    assert_eq!(
+        one(
+            "MATCH (j:Job {file_id: $id}) RETURN j.owner AS v",
+            waiting.clone()
+        )
+        .await,
+        neo4rs::BoltType::from(owner.as_str()),
+        "the waiting job learnt its owner"
+    );
+    assert_eq!(
+        one("MATCH (t:QueueTurn) RETURN count(t) AS v", String::new()).await,
+        neo4rs::BoltType::from(0_i64),
+        "the turn counters are gone"
+    );
+    let next = index
+        .create_file(contract::new_text_file(&owner, "/", "next.txt"))
+        .await
+        .unwrap();
+    let turn = |id: String| one("MATCH (j:Job {file_id: $id}) RETURN j.vtag AS v", id);
+    let (before, after) = (turn(waiting.clone()).await, turn(next.id.to_string()).await);
+    let (neo4rs::BoltType::Integer(before), neo4rs::BoltType::Integer(after)) = (before, after)
+    else {
+        panic!("turns are integers");
+    };
+    assert!(
+        after.value > before.value,
+        "the new file's turn {} comes after the waiting job's {}",
+        after.value,
+        before.value
+    );
+    raw.run(
+        neo4rs::query("MATCH (j:Job) WHERE j.file_id IN $ids DETACH DELETE j")
+            .param("ids", vec![waiting, next.id.to_string()]),
+    )
+    .await
+    .unwrap();
+}
+
 /// A viewer who owns most of the store is searched without the viewer term
 /// (search.rs: the index ranks everyone's files, theirs are kept). Another
 /// owner's files that rank first stay out; when too few of those ranked are
@@ -380,7 +453,12 @@ async fn a_viewer_who_owns_most_of_the_store_sees_only_what_they_may(
 
 /// A file written as an earlier GraphFS wrote it, straight into the graph:
 /// its terms recorded and its tags as `keyword` edges, nothing counted.
-async fn file_from_before(raw: &neo4rs::Graph, owner: &str, terms: &[&str], tags: &[&str]) {
+async fn file_from_before(
+    raw: &neo4rs::Graph,
+    owner: &str,
+    terms: &[&str],
+    tags: &[&str],
+) -> String {
     let id = FileId::new().to_string();
     let list = |v: &[&str]| v.iter().map(|t| t.to_string()).collect::<Vec<String>>();
     raw.run(
@@ -394,10 +472,11 @@ async fn file_from_before(raw: &neo4rs::Graph, owner: &str, terms: &[&str], tags
              CREATE (f)-[:TAGGED {score: 1.0, source: 'keyword'}]->(t)",
         )
         .param("owner", owner)
-        .param("id", id)
+        .param("id", id.clone())
         .param("terms", list(terms))
         .param("tags", list(tags)),
     )
     .await
     .unwrap();
+    id
 }
