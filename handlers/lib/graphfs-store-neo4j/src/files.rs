@@ -88,14 +88,7 @@ impl Neo4jGraphIndex {
             )
             .await
             .map_err(db_err)?;
-            let mut counted = file_tags(txn, &sid).await?;
-            counted.extend(
-                before
-                    .into_iter()
-                    .filter(|t| !counted.contains(t))
-                    .collect::<Vec<_>>(),
-            );
-            after_tag_change(txn, &sid, &counted, &[]).await?;
+            after_tag_change(txn, &sid, &before, &[]).await?;
         }
         txn.run(
             query(

@@ -11,22 +11,40 @@ impl Neo4jGraphIndex {
     async fn write_outcome(&self, job: &Job, outcome: &TaggingOutcome, done: bool) -> Result<bool> {
         let fid = job.file_id.to_string();
         let mut txn = self.graph.start_txn().await.map_err(db_err)?;
-        let Some(again) = lock_held(&mut txn, job).await? else {
+        // The job locked as in `lock_held`, and what the write starts from,
+        // in one round trip: the file's tags, and the names its owner
+        // rejected (a name rejected stays refused after an admin's merge
+        // made it another tag's alias: checked before aliases resolve).
+        let rows = txn_rows(
+            &mut txn,
+            query(
+                "MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker
+                 SET j._lock = true REMOVE j._lock
+                 WITH j OPTIONAL MATCH (f:File {id: $fid})
+                 RETURN coalesce(j.again, false) AS again,
+                        [(f)-[:TAGGED]->(t:Tag) | t.name] AS tags,
+                        COLLECT { MATCH (x:Rejection {owner: f.owner}) RETURN x.name } AS rejected",
+            )
+            .param("fid", fid.clone())
+            .param("seq", job.id)
+            .param("worker", job.worker.clone()),
+        )
+        .await?;
+        let Some(row) = rows.first() else {
             txn.rollback().await.map_err(db_err)?;
             return Ok(false);
         };
-        let old_tags = file_tags(&mut txn, &fid).await?;
-        // A name the owner rejected stays refused after an admin's merge
-        // made it another tag's alias: checked before aliases resolve.
-        let rejected: HashSet<String> = txn_rows(
-            &mut txn,
-            query("MATCH (f:File {id: $fid}) MATCH (x:Rejection {owner: f.owner}) RETURN x.name AS name")
-                .param("fid", fid.clone()),
-        )
-        .await?
-        .iter()
-        .filter_map(|r| r.get::<String>("name").ok())
-        .collect();
+        let again: bool = row.get("again").map_err(de_err)?;
+        let old_tags: Vec<String> = row
+            .get::<Option<Vec<String>>>("tags")
+            .map_err(de_err)?
+            .unwrap_or_default();
+        let rejected: HashSet<String> = row
+            .get::<Option<Vec<String>>>("rejected")
+            .map_err(de_err)?
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let proposed: Vec<(String, f64, String)> = outcome
             .tags
             .iter()
@@ -109,11 +127,7 @@ impl Neo4jGraphIndex {
         )
         .await
         .map_err(db_err)?;
-        let new_tags = file_tags(&mut txn, &fid).await?;
-        let mut touched: Vec<String> = old_tags.iter().chain(new_tags.iter()).cloned().collect();
-        touched.sort();
-        touched.dedup();
-        after_tag_change(&mut txn, &fid, &touched, &old_tags).await?;
+        after_tag_change(&mut txn, &fid, &old_tags, &old_tags).await?;
         if done {
             finish_held(&mut txn, job, again).await?;
         }
@@ -145,34 +159,37 @@ async fn lock_held(txn: &mut Txn, job: &Job) -> Result<Option<bool>> {
         .transpose()
 }
 
+/// Cypher that ends a held job bound to `j` (its file, if any, to `f`):
+/// the file is done and the job gone.
+const JOB_DONE: &str = "SET f.status = 'done', f.status_reason = '' DETACH DELETE j";
+
+/// Cypher that puts a held job bound to `j` back in the queue, due `$now`
+/// with fresh attempts (it keeps its turn), and its file `f` pending.
+const JOB_AGAIN: &str = "SET j.worker = '', j.lease_until = 0, j.attempts = 0, j.again = false,
+        j.last_error = '', j.due_at = $now, f.status = 'pending', f.status_reason = ''";
+
 /// Ends a held job that [`lock_held`] locked: the file is done and the job
 /// gone, or, `again`, both queued again (see [`JobQueue::finish_job`]).
 async fn finish_held(txn: &mut Txn, job: &Job, again: bool) -> Result<()> {
-    let fid = job.file_id.to_string();
     if again {
-        return queue_held_again(txn, &fid).await;
+        return queue_held_again(txn, &job.file_id.to_string()).await;
     }
     txn.run(
-        query(
-            "MATCH (j:Job {file_id: $fid}) MATCH (f:File {id: $fid})
-             DETACH DELETE j SET f.status = 'done', f.status_reason = ''",
-        )
-        .param("fid", fid),
+        query(&format!(
+            "MATCH (j:Job {{file_id: $fid}}) OPTIONAL MATCH (f:File {{id: $fid}}) {JOB_DONE}"
+        ))
+        .param("fid", job.file_id.to_string()),
     )
     .await
     .map_err(db_err)
 }
 
-/// Puts a held job back in the queue, due now with fresh attempts (it keeps
-/// its turn), and its file `pending`.
+/// Puts a held job back in the queue ([`JOB_AGAIN`]).
 async fn queue_held_again(txn: &mut Txn, fid: &str) -> Result<()> {
     txn.run(
-        query(
-            "MATCH (j:Job {file_id: $fid})
-             SET j.worker = '', j.lease_until = 0, j.attempts = 0, j.again = false,
-                 j.last_error = '', j.due_at = $now
-             WITH j MATCH (f:File {id: $fid}) SET f.status = 'pending', f.status_reason = ''",
-        )
+        query(&format!(
+            "MATCH (j:Job {{file_id: $fid}}) OPTIONAL MATCH (f:File {{id: $fid}}) {JOB_AGAIN}"
+        ))
         .param("fid", fid.to_string())
         .param("now", now_ms()),
     )
@@ -319,14 +336,26 @@ impl JobQueue for Neo4jGraphIndex {
     }
 
     async fn finish_job(&self, job: &Job) -> Result<bool> {
-        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
-        let Some(again) = lock_held(&mut txn, job).await? else {
-            txn.rollback().await.map_err(db_err)?;
-            return Ok(false);
-        };
-        finish_held(&mut txn, job, again).await?;
-        txn.commit().await.map_err(db_err)?;
-        Ok(true)
+        // `lock_held` and `finish_held` in one statement: the job is
+        // locked by its first SET, then ended one way or the other.
+        let rows = self
+            .rows(
+                query(&format!(
+                    "MATCH (j:Job {{file_id: $fid}}) WHERE j.seq = $seq AND j.worker = $worker
+                     SET j._lock = true REMOVE j._lock
+                     WITH j, coalesce(j.again, false) AS again
+                     OPTIONAL MATCH (f:File {{id: $fid}})
+                     FOREACH (_ IN CASE WHEN again THEN [1] ELSE [] END | {JOB_AGAIN})
+                     FOREACH (_ IN CASE WHEN again THEN [] ELSE [1] END | {JOB_DONE})
+                     RETURN again"
+                ))
+                .param("fid", job.file_id.to_string())
+                .param("seq", job.id)
+                .param("worker", job.worker.clone())
+                .param("now", now_ms()),
+            )
+            .await?;
+        Ok(!rows.is_empty())
     }
 
     async fn fail_job(&self, job: &Job, reason: &str, failure: JobFailure) -> Result<()> {

@@ -4,23 +4,34 @@
 use super::*;
 
 /// Refreshes a file's tag text (for search) and the CO_OCCURS counts among
-/// `tags`, and drops tags in `maybe_orphans` that nothing refers to any more.
+/// its tags now and the tags it had (`had`), and drops tags in
+/// `maybe_orphans` that nothing refers to any more. The tag text is written
+/// by the statement that reads the file's tags.
 pub(super) async fn after_tag_change(
     txn: &mut Txn,
     file: &str,
-    tags: &[String],
+    had: &[String],
     maybe_orphans: &[String],
 ) -> Result<()> {
-    txn.run(
+    let rows = txn_rows(
+        txn,
         query(
             "MATCH (f:File {id: $id})
-             SET f.tags_text = reduce(s = '', n IN [(f)-[:TAGGED]->(t:Tag) | t.name] | s + ' , ' + n)",
+             WITH f, [(f)-[:TAGGED]->(t:Tag) | t.name] AS names
+             SET f.tags_text = reduce(s = '', n IN names | s + ' , ' + n)
+             RETURN names",
         )
         .param("id", file),
     )
-    .await
-    .map_err(db_err)?;
-    recount_cooccurrence(txn, tags).await?;
+    .await?;
+    let mut tags: Vec<String> = match rows.first() {
+        Some(r) => r.get("names").map_err(de_err)?,
+        None => Vec::new(),
+    };
+    tags.extend(had.iter().cloned());
+    tags.sort();
+    tags.dedup();
+    recount_cooccurrence(txn, &tags).await?;
     drop_orphans(txn, maybe_orphans).await
 }
 
@@ -290,8 +301,7 @@ impl TagStore for Neo4jGraphIndex {
         .await
         .map_err(db_err)?;
         for f in &files {
-            let tags = file_tags(&mut txn, f).await?;
-            after_tag_change(&mut txn, f, &tags, &[]).await?;
+            after_tag_change(&mut txn, f, &[], &[]).await?;
         }
         txn.commit().await.map_err(db_err)?;
         Ok(())
