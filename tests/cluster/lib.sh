@@ -261,12 +261,24 @@ tagger_pods() {
 
 tagger_killed_holding_jobs() {
   local i n=24 victim="" held="" ids=() pods p
+  # No tagger runs while the files go in, so that all of them are queued
+  # when the pods start: a tagger as quick as the uploads finished each file
+  # as it came, and none was ever seen holding one.
+  kubectl -n default patch taggerpool main --type merge \
+    -p '{"spec":{"autoscaling":{"enabled":false},"replicas":0}}' >/dev/null || return 1
+  local gone=$((SECONDS + 120))
+  while [ -n "$(tagger_pods)" ]; do
+    [ $SECONDS -lt $gone ] || { echo "tagger pods still there 120 s after scaling to zero"; return 1; }
+    sleep 1
+  done
   for i in $(seq 1 $n); do
     # Enough text that tagging a file takes a moment, different per file.
     python3 -c 'import random,sys; w=["orbital","survey","moon","rocket","stage","engine","telemetry","launch","payload","thermal"]; r=random.Random(int(sys.argv[1])); print(" ".join(r.choice(w)+str(r.randrange(5000)) for _ in range(40000)))' "$i" > "$ART/load-$i.txt"
     ids+=("$(upload "load-$i.txt" "$ART/load-$i.txt" | jq -r .id)")
   done
   printf '%s\n' "${ids[@]}" > "$ART/load-ids.txt"
+  kubectl -n default patch taggerpool main --type merge \
+    -p '{"spec":{"autoscaling":{"enabled":true},"replicas":null}}' >/dev/null || return 1
   # The first tagger pod seen holding a job crashes: its process gets SIGKILL
   # (a graceful stop would finish or release its jobs), then the pod is
   # deleted, so its jobs are only freed when their lease lapses and another
