@@ -11,23 +11,22 @@ impl Neo4jGraphIndex {
     async fn write_outcome(&self, job: &Job, outcome: &TaggingOutcome, done: bool) -> Result<bool> {
         let fid = job.file_id.to_string();
         let mut txn = self.graph.start_txn().await.map_err(db_err)?;
-        // The job locked as in `lock_held`, and what the write starts from,
+        // The job locked (`LOCK_HELD`), and what the write starts from,
         // in one round trip: the file's tags, and the names its owner
         // rejected (a name rejected stays refused after an admin's merge
         // made it another tag's alias: checked before aliases resolve).
         let rows = txn_rows(
             &mut txn,
-            query(
-                "MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker
-                 SET j._lock = true REMOVE j._lock
-                 WITH j OPTIONAL MATCH (f:File {id: $fid})
-                 RETURN coalesce(j.again, false) AS again,
-                        [(f)-[:TAGGED]->(t:Tag) | t.name] AS tags,
-                        COLLECT { MATCH (x:Rejection {owner: f.owner}) RETURN x.name } AS rejected",
-            )
-            .param("fid", fid.clone())
-            .param("seq", job.id)
-            .param("worker", job.worker.clone()),
+            held(
+                query(&format!(
+                    "{LOCK_HELD}
+                     WITH j OPTIONAL MATCH (f:File {{id: $fid}})
+                     RETURN coalesce(j.again, false) AS again,
+                            [(f)-[:TAGGED]->(t:Tag) | t.name] AS tags,
+                            COLLECT {{ MATCH (x:Rejection {{owner: f.owner}}) RETURN x.name }} AS rejected"
+                )),
+                job,
+            ),
         )
         .await?;
         let Some(row) = rows.first() else {
@@ -136,22 +135,31 @@ impl Neo4jGraphIndex {
     }
 }
 
-/// Locks `job` if it is still held as claimed, until the transaction ends
-/// (a re-queue waits for it); whether its file was queued again meanwhile,
-/// or `None` when the job is no longer held so.
+/// Cypher that binds `j` to the job `$fid` if it is still held as claimed
+/// (`$seq`, `$worker`: see [`held`]) and locks it until the transaction
+/// ends, so a re-queue waits for it. The first SET takes the node's write
+/// lock; what is read after it is what the last writer committed.
+const LOCK_HELD: &str = "MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker
+     SET j._lock = true REMOVE j._lock";
+
+/// `q`, a statement that starts with [`LOCK_HELD`], for `job`.
+fn held(q: Query, job: &Job) -> Query {
+    q.param("fid", job.file_id.to_string())
+        .param("seq", job.id)
+        .param("worker", job.worker.clone())
+}
+
+/// Locks `job` ([`LOCK_HELD`]); whether its file was queued again
+/// meanwhile, or `None` when the job is no longer held so.
 async fn lock_held(txn: &mut Txn, job: &Job) -> Result<Option<bool>> {
-    // The first SET takes the node's write lock; what is read after it is
-    // what the last writer committed.
     let rows = txn_rows(
         txn,
-        query(
-            "MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker
-             SET j._lock = true REMOVE j._lock
-             RETURN coalesce(j.again, false) AS again",
-        )
-        .param("fid", job.file_id.to_string())
-        .param("seq", job.id)
-        .param("worker", job.worker.clone()),
+        held(
+            query(&format!(
+                "{LOCK_HELD} RETURN coalesce(j.again, false) AS again"
+            )),
+            job,
+        ),
     )
     .await?;
     rows.first()
@@ -340,18 +348,17 @@ impl JobQueue for Neo4jGraphIndex {
         // locked by its first SET, then ended one way or the other.
         let rows = self
             .rows(
-                query(&format!(
-                    "MATCH (j:Job {{file_id: $fid}}) WHERE j.seq = $seq AND j.worker = $worker
-                     SET j._lock = true REMOVE j._lock
-                     WITH j, coalesce(j.again, false) AS again
-                     OPTIONAL MATCH (f:File {{id: $fid}})
-                     FOREACH (_ IN CASE WHEN again THEN [1] ELSE [] END | {JOB_AGAIN})
-                     FOREACH (_ IN CASE WHEN again THEN [] ELSE [1] END | {JOB_DONE})
-                     RETURN again"
-                ))
-                .param("fid", job.file_id.to_string())
-                .param("seq", job.id)
-                .param("worker", job.worker.clone())
+                held(
+                    query(&format!(
+                        "{LOCK_HELD}
+                         WITH j, coalesce(j.again, false) AS again
+                         OPTIONAL MATCH (f:File {{id: $fid}})
+                         FOREACH (_ IN CASE WHEN again THEN [1] ELSE [] END | {JOB_AGAIN})
+                         FOREACH (_ IN CASE WHEN again THEN [] ELSE [1] END | {JOB_DONE})
+                         RETURN again"
+                    )),
+                    job,
+                )
                 .param("now", now_ms()),
             )
             .await?;
