@@ -215,7 +215,7 @@ async fn queue_held_again(txn: &mut Txn, fid: &str) -> Result<()> {
 /// lets the planner read the composite one backwards instead of sorting
 /// the owner's backlog), and nothing is locked: a counter node per owner
 /// (taken and held to the commit) made one owner's uploads commit one at a
-/// time (82 files/s through the local cluster, against 157 for two owners
+/// time (81 files/s through the local cluster, against 157 for two owners
 /// at once). Uploads of one owner at the same instant may share a turn,
 /// which claims break by file id.
 pub(super) const NEXT_TURN: &str = "
