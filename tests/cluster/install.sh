@@ -6,6 +6,7 @@
 #   Go:      kubelet, kube-proxy, kube-scheduler, kube-controller-manager from
 #            k8s.io/kubernetes (tests/envtest/install.sh --node), CoreDNS from
 #            github.com/coredns/coredns, Traefik from github.com/traefik/traefik/v3
+#   C:       the graphfs image's ffmpeg and ffprobe (docker/ffmpeg-build.sh)
 #
 # Usage: tests/cluster/install.sh [--skip-apt]
 # Environment: GRAPHFS_COREDNS_VERSION, GRAPHFS_TRAEFIK_VERSION, GRAPHFS_GO_JOBS
@@ -74,4 +75,9 @@ else
   echo "$TRAEFIK_VERSION" > "$STAMPS/traefik"
   log "Traefik built in $((SECONDS - t)) s"
 fi
+# The image's ffmpeg (docker/ocr-root.sh takes it from here), built from
+# Debian's source; the script skips a build it has already made.
+t=$SECONDS
+GRAPHFS_FFMPEG_JOBS="$GO_JOBS" nice -n 19 "$ROOT/docker/ffmpeg-build.sh" "$CACHE/ffmpeg" || die "building ffmpeg failed"
+log "ffmpeg ready in $((SECONDS - t)) s"
 log "cluster tools ready in $BIN"

@@ -164,6 +164,21 @@ api_checks() {
   check "upload a screenshot with text" bash -c 'upload hangar.png "$0" | jq -e .id' "$ART/hangar.png"
   check "OCR in a tagger pod: search finds the screenshot by a word in the picture" until_ok 180 bash -c \
     'api GET "/api/v1/search?q=zeppelin" | jq -e "[.items[] | (.file.name // .name)] | index(\"hangar.png\") != null"'
+  # Text in videos (the image's ffmpeg takes keyframes, Tesseract reads
+  # them): a silent two-slide screen recording, made here by Debian's
+  # ffmpeg as H.264 in MP4, is found by a word on its second slide.
+  local slide=0 text
+  for text in "Airship maintenance review" "Helium valve replacement schedule"; do
+    pango-view -q --font="WenQuanYi Micro Hei 28" --dpi=150 --margin=40 --background=white \
+      --foreground=black --text="$text" -o "$ART/slide00$slide.png"
+    slide=$((slide + 1))
+  done
+  ffmpeg -nostdin -v error -y -framerate 1/3 -i "$ART/slide%03d.png" -vf \
+    "scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720:(ow-iw)/2:(oh-ih)/2:white,format=yuv420p,tpad=stop_mode=clone:stop_duration=3" \
+    -r 5 -c:v libx264 -g 10 "$ART/slides.mp4"
+  check "upload a screen recording with text on its slides" bash -c 'upload slides.mp4 "$0" | jq -e .id' "$ART/slides.mp4"
+  check "video keyframes in a tagger pod: search finds the recording by a word on its second slide" until_ok 180 bash -c \
+    'api GET "/api/v1/search?q=helium" | jq -e "[.items[] | (.file.name // .name)] | index(\"slides.mp4\") != null"'
   # A keyword becomes a tag once two files propose it: a second file on
   # the same subject gives both the tag they share (the first is tagged
   # again by a tagger pod).
