@@ -70,12 +70,14 @@ impl Neo4jGraphIndex {
             .await
             .map_err(db_err)?;
             // A tag the file has from elsewhere becomes the user's: it
-            // moves from that source's count to the user's.
+            // moves from that source's count to the user's. A name that is
+            // an alias is the tag it stands for.
             let uncount = count_tag_use("was", "f.owner", "t.name", "old.source", -1);
             let count = count_tag_use("now", "f.owner", "t.name", "'user'", 1);
             txn.run(
                 query(&format!(
-                    "MATCH (f:File {{id: $id}}) UNWIND $add AS name WITH DISTINCT f, name
+                    "MATCH (f:File {{id: $id}}) UNWIND $add AS n WITH f, {CANONICAL} AS name
+                     WITH DISTINCT f, name
                      MERGE (t:Tag {{name: name}})
                      WITH f, t OPTIONAL MATCH (f)-[old:TAGGED]->(t)
                      FOREACH (_ IN CASE WHEN old IS NULL THEN [] ELSE [1] END | {uncount})

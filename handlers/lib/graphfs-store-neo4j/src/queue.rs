@@ -10,11 +10,23 @@ impl Neo4jGraphIndex {
     /// the job is removed.
     async fn write_outcome(&self, job: &Job, outcome: &TaggingOutcome, done: bool) -> Result<bool> {
         let fid = job.file_id.to_string();
+        let proposed: Vec<(String, f64, String)> = outcome
+            .tags
+            .iter()
+            .filter(|t| t.source != TagSource::User)
+            .filter_map(|t| {
+                let n = normalize_tag(&t.name).ok()?;
+                Some((
+                    n,
+                    f64::from(t.score.clamp(0.0, 1.0)),
+                    t.source.as_str().to_string(),
+                ))
+            })
+            .collect();
         let mut txn = self.graph.start_txn().await.map_err(db_err)?;
         // The job locked (`LOCK_HELD`), and what the write starts from,
-        // in one round trip: the file's tags, and the names its owner
-        // rejected (a name rejected stays refused after an admin's merge
-        // made it another tag's alias: checked before aliases resolve).
+        // in one round trip: the file's tags, the names its owner rejected
+        // and the tag each proposed name is ([`CANONICAL`]).
         let rows = txn_rows(
             &mut txn,
             held(
@@ -23,8 +35,13 @@ impl Neo4jGraphIndex {
                      WITH j OPTIONAL MATCH (f:File {{id: $fid}})
                      RETURN coalesce(j.again, false) AS again,
                             [(f)-[:TAGGED]->(t:Tag) | t.name] AS tags,
-                            COLLECT {{ MATCH (x:Rejection {{owner: f.owner}}) RETURN x.name }} AS rejected"
-                )),
+                            COLLECT {{ MATCH (x:Rejection {{owner: f.owner}}) RETURN x.name }} AS rejected,
+                            [n IN $proposed | {CANONICAL}] AS canonical"
+                ))
+                .param(
+                    "proposed",
+                    proposed.iter().map(|(n, _, _)| n.clone()).collect::<Vec<_>>(),
+                ),
                 job,
             ),
         )
@@ -44,30 +61,17 @@ impl Neo4jGraphIndex {
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let proposed: Vec<(String, f64, String)> = outcome
-            .tags
-            .iter()
-            .filter(|t| t.source != TagSource::User)
-            .filter_map(|t| {
-                let n = normalize_tag(&t.name).ok()?;
-                (!rejected.contains(&n)).then(|| {
-                    (
-                        n,
-                        f64::from(t.score.clamp(0.0, 1.0)),
-                        t.source.as_str().to_string(),
-                    )
-                })
-            })
+        // A name rejected stays refused after an admin's merge made it
+        // another tag's alias: checked before the alias resolves.
+        let canonical: Vec<(String, (String, f64, String))> = canonical_from(row)?
+            .into_iter()
+            .zip(proposed)
+            .filter(|(_, (n, _, _))| !rejected.contains(n))
             .collect();
-        let canonical = canonical_names(
-            &mut txn,
-            proposed.iter().map(|(n, _, _)| n.clone()).collect(),
-        )
-        .await?;
         let mut names = Vec::new();
         let mut scores = Vec::new();
         let mut sources = Vec::new();
-        for (name, (_, score, source)) in canonical.into_iter().zip(proposed) {
+        for (name, (_, score, source)) in canonical {
             if !names.contains(&name) {
                 names.push(name);
                 scores.push(score);

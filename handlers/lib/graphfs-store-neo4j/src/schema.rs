@@ -45,6 +45,9 @@ pub(super) const SCHEMA: &[&str] = &[
     "DROP CONSTRAINT graphfs_queue_turn IF EXISTS",
     "DROP INDEX graphfs_queue_turn_last IF EXISTS",
     "MATCH (t:QueueTurn) DELETE t",
+    // Tags with aliases carry the label `Aliased` (tags::canonical_names
+    // looks through those alone); those merged before it get it.
+    "MATCH (t:Tag) WHERE size(coalesce(t.aliases, [])) > 0 AND NOT t:Aliased SET t:Aliased",
     // Folders (folders.rs): one node per folder of each owner, the root left
     // out; files from before folders are in the root.
     "CREATE CONSTRAINT graphfs_folder IF NOT EXISTS FOR (d:Folder) REQUIRE (d.owner, d.path) IS UNIQUE",

@@ -115,30 +115,33 @@ pub(super) async fn resolve_aliases(txn: &mut Txn, names: Vec<String>) -> Result
         .collect())
 }
 
-/// Each of `names`, or the tag it is an alias of, in the same order.
+/// Cypher for the name `n`, or the tag it is an alias of. A list property
+/// has no index, so only the tags that have aliases (label `Aliased`, given
+/// by a merge) are looked through, not every tag.
+pub(super) const CANONICAL: &str =
+    "coalesce(COLLECT { MATCH (a:Aliased) WHERE n IN a.aliases RETURN a.name }[0], n)";
+
+/// Each of `names`, or the tag it is an alias of ([`CANONICAL`]), in the
+/// same order.
 pub(super) async fn canonical_names(txn: &mut Txn, names: Vec<String>) -> Result<Vec<String>> {
     if names.is_empty() {
         return Ok(names);
     }
     let rows = txn_rows(
         txn,
-        query(
-            "UNWIND range(0, size($names) - 1) AS i
-             OPTIONAL MATCH (t:Tag) WHERE $names[i] IN t.aliases
-             RETURN i, t.name AS canonical",
-        )
-        .param("names", names.clone()),
+        query(&format!("RETURN [n IN $names | {CANONICAL}] AS canonical")).param("names", names),
     )
     .await?;
-    let mut out = names;
-    for r in rows {
-        if let (Ok(i), Ok(c)) = (r.get::<i64>("i"), r.get::<String>("canonical"))
-            && let Some(slot) = usize::try_from(i).ok().and_then(|i| out.get_mut(i))
-        {
-            *slot = c;
-        }
-    }
-    Ok(out)
+    Ok(rows
+        .first()
+        .map(canonical_from)
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// The `canonical` list of a row that returned it.
+pub(super) fn canonical_from(row: &Row) -> Result<Vec<String>> {
+    row.get::<Vec<String>>("canonical").map_err(de_err)
 }
 
 pub(super) async fn file_tags(txn: &mut Txn, id: &str) -> Result<Vec<String>> {
@@ -232,7 +235,7 @@ impl TagStore for Neo4jGraphIndex {
             &mut txn,
             query(
                 "OPTIONAL MATCH (a:Tag {name: $from})
-                 OPTIONAL MATCH (b:Tag) WHERE $from IN b.aliases
+                 OPTIONAL MATCH (b:Aliased) WHERE $from IN b.aliases
                  RETURN coalesce(a.name, b.name) AS name",
             )
             .param("from", from),
@@ -275,7 +278,7 @@ impl TagStore for Neo4jGraphIndex {
                  OPTIONAL MATCH (g:File)-[:REMOVED]->(a)
                  FOREACH (_ IN CASE WHEN g IS NULL THEN [] ELSE [1] END | MERGE (g)-[:REMOVED]->(b))
                  WITH DISTINCT a, b
-                 SET b.aliases = reduce(acc = [], x IN coalesce(b.aliases, []) + coalesce(a.aliases, []) + [a.name] |
+                 SET b:Aliased, b.aliases = reduce(acc = [], x IN coalesce(b.aliases, []) + coalesce(a.aliases, []) + [a.name] |
                                         CASE WHEN x IN acc OR x = b.name THEN acc ELSE acc + x END)
                  DETACH DELETE a",
             )

@@ -30,6 +30,7 @@ async fn neo4j_index_meets_the_contract() {
     a_store_from_before_shared_links_lists_its_shared_files(&neo4j, index.as_ref()).await;
     a_store_from_before_tag_counts_is_counted(&neo4j, index.as_ref()).await;
     a_store_from_before_owned_jobs_keeps_each_owners_order(&neo4j, index.as_ref()).await;
+    a_store_from_before_aliased_tags_still_resolves_merged_names(&neo4j, index.as_ref()).await;
     a_viewer_who_owns_most_of_the_store_sees_only_what_they_may(&neo4j, index.as_ref()).await;
 
     // An outage is `Unavailable`, and the index recovers when Neo4j is back.
@@ -340,6 +341,39 @@ async fn a_store_from_before_owned_jobs_keeps_each_owners_order(
     )
     .await
     .unwrap();
+}
+
+/// A store from before tags with aliases were labelled: a tag that a merge
+/// gave an alias. Connecting labels it, so the old name still resolves to
+/// it: a user's tag of the old name lands on the kept tag.
+async fn a_store_from_before_aliased_tags_still_resolves_merged_names(
+    neo4j: &ExternalServer,
+    index: &Neo4jGraphIndex,
+) {
+    use graphfs_domain::FileChange;
+    let cfg = config(neo4j);
+    let raw = neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap();
+    let owner = format!("aliases-{}", FileId::new());
+    let (old, kept) = (format!("old-{owner}"), format!("kept-{owner}"));
+    let id: FileId = file_from_before(&raw, &owner, &[], &[])
+        .await
+        .parse()
+        .unwrap();
+    raw.run(
+        neo4rs::query("CREATE (:Tag {name: $kept, aliases: [$old]})")
+            .param("kept", kept.clone())
+            .param("old", old.clone()),
+    )
+    .await
+    .unwrap();
+
+    Neo4jGraphIndex::connect(config(neo4j)).await.unwrap();
+    let file = index
+        .update_file(&owner, id, &FileChange::add_tag(&old).unwrap())
+        .await
+        .unwrap();
+    let names: Vec<String> = file.tags.into_iter().map(|t| t.name).collect();
+    assert_eq!(names, vec![kept], "the old name is the kept tag's alias");
 }
 
 /// A viewer who owns most of the store is searched without the viewer term

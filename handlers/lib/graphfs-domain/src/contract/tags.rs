@@ -363,6 +363,17 @@ pub(super) async fn rejected_tags(index: &dyn GraphIndex) {
         vec![kept.clone()],
         "another user's proposal"
     );
+    // A user's tag of the old name is the kept tag too.
+    let k = new_file(index, &v, "k.txt", "text/plain").await;
+    index
+        .update_file(&v, k.id, &FileChange::add_tag(&old).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        names(v.clone(), k.id).await,
+        vec![kept.clone()],
+        "a user's tag of the old name"
+    );
 }
 
 /// The counts a tag list and a tagger's vocabulary show follow every way a
