@@ -16,6 +16,13 @@ fn config(neo4j: &ExternalServer) -> Neo4jConfig {
     }
 }
 
+/// A plain connection, for writing a store as an earlier GraphFS left it
+/// and reading back what connecting made of it.
+fn raw_graph(neo4j: &ExternalServer) -> neo4rs::Graph {
+    let cfg = config(neo4j);
+    neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap()
+}
+
 #[tokio::test]
 async fn neo4j_index_meets_the_contract() {
     let mut neo4j = ExternalServer::start("neo4j").unwrap();
@@ -60,8 +67,7 @@ async fn a_store_from_before_unique_names_is_migrated(
     neo4j: &ExternalServer,
     index: &Neo4jGraphIndex,
 ) {
-    let cfg = config(neo4j);
-    let raw = neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap();
+    let raw = raw_graph(neo4j);
     let (first, later) = (FileId::new(), FileId::new());
     for stmt in [
         "DROP CONSTRAINT graphfs_file_name",
@@ -123,8 +129,7 @@ async fn a_store_from_before_owner_term_counts_is_recounted(
     index: &Neo4jGraphIndex,
 ) {
     use graphfs_domain::Vocabulary;
-    let cfg = config(neo4j);
-    let raw = neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap();
+    let raw = raw_graph(neo4j);
     let owner = format!("terms-{}", FileId::new());
     for stmt in [
         "DROP CONSTRAINT graphfs_term_owner",
@@ -172,8 +177,7 @@ async fn a_store_from_before_shared_links_lists_its_shared_files(
     index: &Neo4jGraphIndex,
 ) {
     use graphfs_domain::{FileCatalog, FileQuery};
-    let cfg = config(neo4j);
-    let raw = neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap();
+    let raw = raw_graph(neo4j);
     let (owner, viewer) = (
         format!("sharer-{}", FileId::new()),
         format!("viewer-{}", FileId::new()),
@@ -236,8 +240,7 @@ async fn a_store_from_before_tag_counts_is_counted(
     index: &Neo4jGraphIndex,
 ) {
     use graphfs_domain::{TagStore, Vocabulary};
-    let cfg = config(neo4j);
-    let raw = neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap();
+    let raw = raw_graph(neo4j);
     let owner = format!("counts-{}", FileId::new());
     let (common, rare) = (format!("common-{owner}"), format!("rare-{owner}"));
     raw.run(neo4rs::query("DROP CONSTRAINT graphfs_tag_use"))
@@ -279,8 +282,7 @@ async fn a_store_from_before_owned_jobs_keeps_each_owners_order(
     neo4j: &ExternalServer,
     index: &Neo4jGraphIndex,
 ) {
-    let cfg = config(neo4j);
-    let raw = neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap();
+    let raw = raw_graph(neo4j);
     let owner = format!("turns-{}", FileId::new());
     let waiting = file_from_before(&raw, &owner, &[], &[]).await;
     raw.run(
@@ -351,8 +353,7 @@ async fn a_store_from_before_aliased_tags_still_resolves_merged_names(
     index: &Neo4jGraphIndex,
 ) {
     use graphfs_domain::FileChange;
-    let cfg = config(neo4j);
-    let raw = neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap();
+    let raw = raw_graph(neo4j);
     let owner = format!("aliases-{}", FileId::new());
     let (old, kept) = (format!("old-{owner}"), format!("kept-{owner}"));
     let id: FileId = file_from_before(&raw, &owner, &[], &[])
@@ -386,8 +387,7 @@ async fn a_viewer_who_owns_most_of_the_store_sees_only_what_they_may(
     index: &Neo4jGraphIndex,
 ) {
     use graphfs_domain::TextSearch;
-    let cfg = config(neo4j);
-    let raw = neo4rs::Graph::new(&cfg.uri, &cfg.user, &cfg.password).unwrap();
+    let raw = raw_graph(neo4j);
     let tail = FileId::new().to_string();
     let (most, other) = (format!("most-{tail}"), format!("other-{tail}"));
     let word = format!("zo{}", &tail[..8]);
