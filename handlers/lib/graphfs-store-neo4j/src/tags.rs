@@ -117,9 +117,12 @@ pub(super) async fn resolve_aliases(txn: &mut Txn, names: Vec<String>) -> Result
 
 /// Cypher for the name `n`, or the tag it is an alias of. A list property
 /// has no index, so only the tags that have aliases (label `Aliased`, given
-/// by a merge) are looked through, not every tag.
+/// by a merge) are looked through, not every tag. Its own variable has a
+/// name no statement around it binds: inside the subquery, an outer
+/// variable of the same name would stand for the outer node.
 pub(super) const CANONICAL: &str =
-    "coalesce(COLLECT { MATCH (a:Aliased) WHERE n IN a.aliases RETURN a.name }[0], n)";
+    "coalesce(COLLECT { MATCH (alias_of:Aliased) WHERE n IN alias_of.aliases
+                 RETURN alias_of.name }[0], n)";
 
 /// Each of `names`, or the tag it is an alias of ([`CANONICAL`]), in the
 /// same order.
