@@ -139,6 +139,11 @@ wait_tagged() { # id
 }
 export -f api file_status
 
+text_png() { # text out.png: the text rendered black on white, as a screen shows it
+  pango-view -q --font="WenQuanYi Micro Hei 28" --dpi=150 --margin=40 --background=white \
+    --foreground=black --text="$1" -o "$2"
+}
+
 api_checks() {
   local small="$ART/titan.txt" big="$CACHE/cluster/big.bin" id big_id
   printf 'Quarterly invoice for project titan. The titan rocket engine passed its test firing.\n' > "$small"
@@ -159,20 +164,15 @@ api_checks() {
   check "search finds the small file by a word" bash -c 'api GET "/api/v1/search?q=rocket" | jq -e "[.items[] | (.file.name // .name)] | index(\"titan.txt\") != null"'
   # OCR in the tagger pods (Tesseract in the image): a screenshot's words
   # are its text, so search finds it by them.
-  pango-view -q --font="WenQuanYi Micro Hei 28" --dpi=150 --margin=40 --background=white \
-    --foreground=black --text="Zeppelin hangar inspection checklist" -o "$ART/hangar.png"
+  text_png "Zeppelin hangar inspection checklist" "$ART/hangar.png"
   check "upload a screenshot with text" bash -c 'upload hangar.png "$0" | jq -e .id' "$ART/hangar.png"
   check "OCR in a tagger pod: search finds the screenshot by a word in the picture" until_ok 180 bash -c \
     'api GET "/api/v1/search?q=zeppelin" | jq -e "[.items[] | (.file.name // .name)] | index(\"hangar.png\") != null"'
   # Text in videos (the image's ffmpeg takes keyframes, Tesseract reads
   # them): a silent two-slide screen recording, made here by Debian's
   # ffmpeg as H.264 in MP4, is found by a word on its second slide.
-  local slide=0 text
-  for text in "Airship maintenance review" "Helium valve replacement schedule"; do
-    pango-view -q --font="WenQuanYi Micro Hei 28" --dpi=150 --margin=40 --background=white \
-      --foreground=black --text="$text" -o "$ART/slide00$slide.png"
-    slide=$((slide + 1))
-  done
+  text_png "Airship maintenance review" "$ART/slide000.png"
+  text_png "Helium valve replacement schedule" "$ART/slide001.png"
   ffmpeg -nostdin -v error -y -framerate 1/3 -i "$ART/slide%03d.png" -vf \
     "scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720:(ow-iw)/2:(oh-ih)/2:white,format=yuv420p,tpad=stop_mode=clone:stop_duration=3" \
     -r 5 -c:v libx264 -g 10 "$ART/slides.mp4"
