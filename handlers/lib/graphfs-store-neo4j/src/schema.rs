@@ -64,6 +64,12 @@ pub(super) const SCHEMA: &[&str] = &[
     "DROP INDEX graphfs_file_search IF EXISTS",
     "CREATE FULLTEXT INDEX graphfs_file_text IF NOT EXISTS FOR (f:File) ON EACH [f.name_tokens, f.text, f.tags_text, f.viewers] \
      OPTIONS {indexConfig: {`fulltext.eventually_consistent`: true}}",
+    // Each file's recorded terms and its owner, each a whole token: the
+    // taggers find an owner's files with a term through it
+    // (`Vocabulary::files_with_term`). Eventually consistent like the one
+    // above, so a tagging's write does not wait for Lucene.
+    "CREATE FULLTEXT INDEX graphfs_file_terms IF NOT EXISTS FOR (f:File) ON EACH [f.terms, f.owner] \
+     OPTIONS {indexConfig: {`fulltext.analyzer`: 'keyword', `fulltext.eventually_consistent`: true}}",
 ];
 
 /// The vector index over file embeddings, for vectors of `dimensions`

@@ -31,6 +31,11 @@ pub(super) fn lucene_query(terms: &[QueryTerm], all: bool) -> String {
     }
 }
 
+/// `s` as one quoted Lucene phrase: whatever it holds is text, not syntax.
+pub(super) fn lucene_phrase(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// How the index keeps to the viewer's files.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Plan {
@@ -69,10 +74,7 @@ impl TextSearch for Neo4jGraphIndex {
             return Ok(vec![]);
         }
         let words: Vec<String> = terms.iter().map(|t| t.text.clone()).collect();
-        let viewer_clause = format!(
-            "+viewers:\"{}\"^0",
-            viewer.replace('\\', "\\\\").replace('"', "\\\"")
-        );
+        let viewer_clause = format!("+viewers:{}^0", lucene_phrase(viewer));
         let in_folder = folder.and_then(folder_condition);
         let limit = limit.clamp(1, 200);
         // The index knows no folders: a folder search ranks more of the
@@ -179,6 +181,16 @@ const FOLDER_SEARCH_CANDIDATES: usize = 2000;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_phrase_keeps_quotes_and_backslashes_as_text() {
+        assert_eq!(
+            lucene_phrase("candidate-key:river"),
+            r#""candidate-key:river""#
+        );
+        assert_eq!(lucene_phrase(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(lucene_phrase(""), r#""""#);
+    }
 
     #[test]
     fn the_viewer_term_is_left_out_when_they_own_half_the_store() {

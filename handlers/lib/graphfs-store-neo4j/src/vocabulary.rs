@@ -65,12 +65,31 @@ impl Vocabulary for Neo4jGraphIndex {
     }
 
     async fn files_with_term(&self, owner: &str, term: &str, limit: usize) -> Result<Vec<FileId>> {
+        // Through the `graphfs_file_terms` index (schema.rs): reading every
+        // file of the owner for its terms cost each promotion of a new tag
+        // a walk of the whole store.
         let rows = self
             .rows(
-                query("MATCH (f:File {owner: $owner}) WHERE $term IN f.terms RETURN f.id AS id ORDER BY id LIMIT $limit")
-                    .param("owner", owner)
-                    .param("term", term)
-                    .param("limit", i64::try_from(limit.clamp(1, 100_000)).unwrap_or(1000)),
+                query(
+                    "CALL db.index.fulltext.awaitEventuallyConsistentIndexRefresh()
+                     CALL db.index.fulltext.queryNodes('graphfs_file_terms', $q) YIELD node
+                     WITH node AS f WHERE f.owner = $owner AND $term IN f.terms
+                     RETURN f.id AS id ORDER BY id LIMIT $limit",
+                )
+                .param(
+                    "q",
+                    format!(
+                        "+terms:{} +owner:{}",
+                        lucene_phrase(term),
+                        lucene_phrase(owner)
+                    ),
+                )
+                .param("owner", owner)
+                .param("term", term)
+                .param(
+                    "limit",
+                    i64::try_from(limit.clamp(1, 100_000)).unwrap_or(1000),
+                ),
             )
             .await?;
         Ok(rows

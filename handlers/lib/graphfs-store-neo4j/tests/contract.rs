@@ -34,6 +34,7 @@ async fn neo4j_index_meets_the_contract() {
 
     a_store_from_before_unique_names_is_migrated(&neo4j, index.as_ref()).await;
     a_store_from_before_owner_term_counts_is_recounted(&neo4j, index.as_ref()).await;
+    a_store_from_before_the_terms_index_finds_files_by_term(&neo4j, index.as_ref()).await;
     a_store_from_before_shared_links_lists_its_shared_files(&neo4j, index.as_ref()).await;
     a_store_from_before_tag_counts_is_counted(&neo4j, index.as_ref()).await;
     a_store_from_before_owned_jobs_keeps_each_owners_order(&neo4j, index.as_ref()).await;
@@ -167,6 +168,47 @@ async fn a_store_from_before_owner_term_counts_is_recounted(
         .await
         .unwrap();
     assert_eq!(again, stats);
+}
+
+/// A store from before `graphfs_file_terms`: files whose terms were
+/// recorded with no index over them. Connecting makes the index from what
+/// is stored, and a term's files are found through it, each owner's apart.
+async fn a_store_from_before_the_terms_index_finds_files_by_term(
+    neo4j: &ExternalServer,
+    index: &Neo4jGraphIndex,
+) {
+    use graphfs_domain::Vocabulary;
+    let raw = raw_graph(neo4j);
+    raw.run(neo4rs::query("DROP INDEX graphfs_file_terms"))
+        .await
+        .unwrap();
+    let (owner, other) = (
+        format!("term-index-{}", FileId::new()),
+        format!("term-index-other-{}", FileId::new()),
+    );
+    // A term with Lucene's syntax in it is still one whole term.
+    let odd = r#"candidate-key:say "hi" \ (now)"#;
+    let with_odd = file_from_before(&raw, &owner, &["river", odd], &[]).await;
+    let mut both = vec![
+        with_odd.clone(),
+        file_from_before(&raw, &owner, &["river"], &[]).await,
+    ];
+    file_from_before(&raw, &owner, &["riverbank"], &[]).await;
+    file_from_before(&raw, &other, &["river"], &[]).await;
+
+    Neo4jGraphIndex::connect(config(neo4j)).await.unwrap();
+    both.sort();
+    let found = |term: &'static str, limit: usize| {
+        let owner = owner.clone();
+        async move {
+            let ids = index.files_with_term(&owner, term, limit).await.unwrap();
+            ids.iter().map(ToString::to_string).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("river", 10).await, both);
+    assert_eq!(found("river", 1).await, both[..1]);
+    assert_eq!(found(odd, 10).await, vec![with_odd]);
+    assert!(found("rive", 10).await.is_empty(), "terms match whole");
 }
 
 /// A store from before files shared with a user were linked to that user:
