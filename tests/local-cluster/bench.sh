@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # 4 KiB uploads through the whole local stack (nginx, 3 API replicas, 2
 # taggers, MinIO, Neo4j: tests/local-cluster/run.sh), from wrk for a fixed
-# time; then how long the taggers take to empty the queue. Prints one line
-# for `make bench`, and the replicas' and taggers' logs stay in the state
+# time after a warm-up load (a fresh JVM compiles Neo4j's code and its
+# planner plans again as the graph grows from nothing, which a running
+# installation did long ago; the warm-up's own rate is printed too); then
+# how long the taggers take to empty the queue. Prints one line for
+# `make bench`, and the replicas' and taggers' logs stay in the state
 # folder for finding the bottleneck.
-#   GRAPHFS_BENCH_SECONDS (20), GRAPHFS_BENCH_CLIENTS (16)
+#   GRAPHFS_BENCH_SECONDS (20), GRAPHFS_BENCH_WARM_UP_SECONDS (10),
+#   GRAPHFS_BENCH_CLIENTS (16)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -12,6 +16,7 @@ LOG_TAG=local-cluster-bench
 # shellcheck source=../lib/common.sh
 . "$ROOT/tests/lib/common.sh"
 SECONDS_LOAD="${GRAPHFS_BENCH_SECONDS:-20}"
+WARM_UP="${GRAPHFS_BENCH_WARM_UP_SECONDS:-10}"
 CLIENTS="${GRAPHFS_BENCH_CLIENTS:-16}"
 command -v wrk >/dev/null || die "wrk is not installed (tests/deps.sh debian)"
 STATE="$(mktemp -d /tmp/graphfs-local-cluster-bench.XXXXXX)"
@@ -39,6 +44,13 @@ queue_left() {
     python3 -c 'import json,sys; q=json.load(sys.stdin); print(q["pending"]+q["in_flight"])'
 }
 
+warm_rate=none
+if [ "$WARM_UP" -gt 0 ]; then
+  warm="$(wrk -t2 -c"$CLIENTS" -d"${WARM_UP}s" --timeout 10s -s "$HERE/uploads.lua" "$URL/" -- "$TOKEN" warm)"
+  echo "$warm" > "$STATE/wrk-warm-up.txt"
+  read -r _ w_requests w_failed w_secs < <(grep '^UPLOADS' <<<"$warm")
+  warm_rate="$(python3 -c "print(f'{($w_requests - $w_failed) / $w_secs:.0f} files/s')")"
+fi
 start=$(date +%s.%N)
 out="$(wrk -t2 -c"$CLIENTS" -d"${SECONDS_LOAD}s" --timeout 10s -s "$HERE/uploads.lua" "$URL/" -- "$TOKEN")"
 echo "$out" > "$STATE/wrk.txt"
@@ -51,14 +63,14 @@ while [ "$(queue_left)" != 0 ]; do
   sleep 0.5
 done
 total="$(python3 -c "import time; print(time.time() - $start)")"
-python3 - "$requests" "$failed" "$secs" "$left_at_end" "$total" "$CLIENTS" <<'PY'
+python3 - "$requests" "$failed" "$secs" "$left_at_end" "$total" "$CLIENTS" "$warm_rate" "$WARM_UP" <<'PY'
 import sys
-requests, failed, secs, left, total, clients = sys.argv[1:]
+requests, failed, secs, left, total, clients, warm, warm_secs = sys.argv[1:]
 ok = int(requests) - int(failed)
 rate = ok / float(secs)
 tagged = ok / float(total)
 print(f"4 KiB uploads through nginx, 3 API replicas, MinIO and Neo4j: {rate:.0f} files/s "
       f"(target >= 300; {ok} files in {float(secs):.0f} s, {clients} clients, {failed} failed); "
       f"{left} left in the tagging queue when the load stopped, all tagged after {float(total):.0f} s "
-      f"({tagged:.0f} files/s tagged by 2 taggers)")
+      f"({tagged:.0f} files/s tagged by 2 taggers); the {warm_secs} s warm-up before it: {warm}")
 PY

@@ -1,6 +1,7 @@
 -- wrk script: every request uploads a new 4 KiB text file (a different mix
--- of words each time, so the taggers have real work). Argument after `--`:
--- the bearer token. Answers other than 201 are counted per thread and
+-- of words each time, so the taggers have real work). Arguments after `--`:
+-- the bearer token, and a name prefix (default "load") that keeps another
+-- run's names apart. Answers other than 201 are counted per thread and
 -- reported by done().
 local words = { "river", "mountain", "glacier", "invoice", "contract", "budget",
   "meeting", "harbour", "satellite", "orchard", "lecture", "recipe", "voyage",
@@ -16,6 +17,7 @@ end
 
 init = function(args)
   token = args[1]
+  prefix = args[2] or "load"
   n = 0
   failed = 0
 end
@@ -32,7 +34,7 @@ request = function()
     k = k + 1
   end
   local body = string.sub(table.concat(parts, " "), 1, 4096)
-  return wrk.format("POST", "/api/v1/files?name=load-" .. id .. "-" .. n .. ".txt",
+  return wrk.format("POST", "/api/v1/files?name=" .. prefix .. "-" .. id .. "-" .. n .. ".txt",
     { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "text/plain" }, body)
 end
 
