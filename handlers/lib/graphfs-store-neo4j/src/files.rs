@@ -53,7 +53,6 @@ impl Neo4jGraphIndex {
             .map_err(db_err)?;
         }
         if change.touches_tags() {
-            let before = file_tags(txn, &sid).await?;
             // A removed tag is remembered so re-tagging does not bring it
             // back; one the file does not carry is left alone.
             let uncount = count_tag_use("gone", "f.owner", "t.name", "r.source", -1);
@@ -90,7 +89,7 @@ impl Neo4jGraphIndex {
             )
             .await
             .map_err(db_err)?;
-            after_tag_change(txn, &sid, &before, &[]).await?;
+            after_tag_change(txn, &sid, &[]).await?;
         }
         txn.run(
             query(
@@ -172,14 +171,13 @@ impl Neo4jGraphIndex {
     async fn delete_file_once(&self, viewer: &str, id: FileId) -> Result<FileRecord> {
         let (mut txn, record) = self.owned_txn(viewer, id).await?;
         let sid = id.to_string();
-        let tags = file_tags(&mut txn, &sid).await?;
+        let mut orphans = file_tags(&mut txn, &sid).await?;
         let removed = txn_rows(
             &mut txn,
             query("MATCH (:File {id: $id})-[:REMOVED]->(t:Tag) RETURN t.name AS n")
                 .param("id", sid.clone()),
         )
         .await?;
-        let mut orphans = tags.clone();
         for r in removed {
             orphans.push(r.get("n").map_err(de_err)?);
         }
@@ -196,7 +194,6 @@ impl Neo4jGraphIndex {
         )
         .await
         .map_err(db_err)?;
-        recount_cooccurrence(&mut txn, &tags).await?;
         drop_orphans(&mut txn, &orphans).await?;
         txn.commit().await.map_err(db_err)?;
         Ok(record)

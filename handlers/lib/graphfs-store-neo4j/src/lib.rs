@@ -1,7 +1,7 @@
 //! The graph index in Neo4j 5.
 //!
 //! Model: `(:User)-[:OWNS]->(:File)-[:TAGGED {score, source}]->(:Tag)`,
-//! `(:File)-[:SIMILAR {score}]->(:File)`, `(:Tag)-[:CO_OCCURS {count}]->(:Tag)`,
+//! `(:File)-[:SIMILAR {score}]->(:File)`,
 //! `(:File)-[:REMOVED]->(:Tag)` (a user's removal, remembered),
 //! `(:File)-[:SHARED_WITH]->(:User)` (beside the file's `shared_with` list,
 //! which access checks read; the links let a listing find a viewer's shared

@@ -130,7 +130,7 @@ impl Neo4jGraphIndex {
         )
         .await
         .map_err(db_err)?;
-        after_tag_change(&mut txn, &fid, &old_tags, &old_tags).await?;
+        after_tag_change(&mut txn, &fid, &old_tags).await?;
         if done {
             finish_held(&mut txn, job, again).await?;
         }

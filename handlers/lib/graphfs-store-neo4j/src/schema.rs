@@ -48,6 +48,10 @@ pub(super) const SCHEMA: &[&str] = &[
     // Tags with aliases carry the label `Aliased` (tags::canonical_names
     // looks through those alone); those merged before it get it.
     "MATCH (t:Tag) WHERE size(coalesce(t.aliases, [])) > 0 AND NOT t:Aliased SET t:Aliased",
+    // Installation-wide `CO_OCCURS` counts between tags went: nothing read
+    // them (related tags and the graph count only the viewer's files), and
+    // each tagging counted again the files of every pair of its tags.
+    "MATCH ()-[c:CO_OCCURS]->() CALL { WITH c DELETE c } IN TRANSACTIONS OF 10000 ROWS",
     // Folders (folders.rs): one node per folder of each owner, the root left
     // out; files from before folders are in the root.
     "CREATE CONSTRAINT graphfs_folder IF NOT EXISTS FOR (d:Folder) REQUIRE (d.owner, d.path) IS UNIQUE",

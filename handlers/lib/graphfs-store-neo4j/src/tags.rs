@@ -3,61 +3,23 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// Refreshes a file's tag text (for search) and the CO_OCCURS counts among
-/// its tags now and the tags it had (`had`), and drops tags in
-/// `maybe_orphans` that nothing refers to any more. The tag text is written
-/// by the statement that reads the file's tags.
+/// Refreshes a file's tag text (for search) and drops tags in
+/// `maybe_orphans` that nothing refers to any more.
 pub(super) async fn after_tag_change(
     txn: &mut Txn,
     file: &str,
-    had: &[String],
     maybe_orphans: &[String],
 ) -> Result<()> {
-    let rows = txn_rows(
-        txn,
+    txn.run(
         query(
             "MATCH (f:File {id: $id})
-             WITH f, [(f)-[:TAGGED]->(t:Tag) | t.name] AS names
-             SET f.tags_text = reduce(s = '', n IN names | s + ' , ' + n)
-             RETURN names",
+             SET f.tags_text = reduce(s = '', n IN [(f)-[:TAGGED]->(t:Tag) | t.name] | s + ' , ' + n)",
         )
         .param("id", file),
     )
-    .await?;
-    let mut tags: Vec<String> = match rows.first() {
-        Some(r) => r.get("names").map_err(de_err)?,
-        None => Vec::new(),
-    };
-    tags.extend(had.iter().cloned());
-    tags.sort();
-    tags.dedup();
-    recount_cooccurrence(txn, &tags).await?;
-    drop_orphans(txn, maybe_orphans).await
-}
-
-pub(super) async fn recount_cooccurrence(txn: &mut Txn, tags: &[String]) -> Result<()> {
-    if tags.len() < 2 {
-        return Ok(());
-    }
-    txn.run(
-        query(
-            "UNWIND $tags AS a UNWIND $tags AS b
-             WITH a, b WHERE a < b
-             MATCH (ta:Tag {name: a}), (tb:Tag {name: b})
-             CALL (ta, tb) {
-               OPTIONAL MATCH (ta)<-[:TAGGED]-(f:File)-[:TAGGED]->(tb)
-               WITH ta, tb, count(f) AS n
-               OPTIONAL MATCH (ta)-[old:CO_OCCURS]-(tb)
-               DELETE old
-               WITH ta, tb, n WHERE n > 0
-               CREATE (ta)-[:CO_OCCURS {count: n}]->(tb)
-             }",
-        )
-        .param("tags", tags.to_vec()),
-    )
     .await
     .map_err(db_err)?;
-    Ok(())
+    drop_orphans(txn, maybe_orphans).await
 }
 
 pub(super) async fn drop_orphans(txn: &mut Txn, tags: &[String]) -> Result<()> {
@@ -307,7 +269,7 @@ impl TagStore for Neo4jGraphIndex {
         .await
         .map_err(db_err)?;
         for f in &files {
-            after_tag_change(&mut txn, f, &[], &[]).await?;
+            after_tag_change(&mut txn, f, &[]).await?;
         }
         txn.commit().await.map_err(db_err)?;
         Ok(())

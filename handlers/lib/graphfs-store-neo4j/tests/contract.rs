@@ -35,6 +35,7 @@ async fn neo4j_index_meets_the_contract() {
     a_store_from_before_unique_names_is_migrated(&neo4j, index.as_ref()).await;
     a_store_from_before_owner_term_counts_is_recounted(&neo4j, index.as_ref()).await;
     a_store_from_before_the_terms_index_finds_files_by_term(&neo4j, index.as_ref()).await;
+    a_store_from_before_loses_its_co_occurrence_edges(&neo4j, index.as_ref()).await;
     a_store_from_before_shared_links_lists_its_shared_files(&neo4j, index.as_ref()).await;
     a_store_from_before_tag_counts_is_counted(&neo4j, index.as_ref()).await;
     a_store_from_before_owned_jobs_keeps_each_owners_order(&neo4j, index.as_ref()).await;
@@ -209,6 +210,56 @@ async fn a_store_from_before_the_terms_index_finds_files_by_term(
     assert_eq!(found("river", 1).await, both[..1]);
     assert_eq!(found(odd, 10).await, vec![with_odd]);
     assert!(found("rive", 10).await.is_empty(), "terms match whole");
+}
+
+/// A store from before co-occurrence was counted only when read: tags
+/// linked by installation-wide `CO_OCCURS` counts. Connecting deletes the
+/// edges, and a tagging or a deletion makes none; related tags still count
+/// the viewer's files.
+async fn a_store_from_before_loses_its_co_occurrence_edges(
+    neo4j: &ExternalServer,
+    index: &Neo4jGraphIndex,
+) {
+    use graphfs_domain::{FileChange, TagStore};
+    let raw = raw_graph(neo4j);
+    let owner = format!("co-occurs-{}", FileId::new());
+    let (a, b) = (format!("alpha-{owner}"), format!("beta-{owner}"));
+    let id = file_from_before(&raw, &owner, &[], &[&a, &b]).await;
+    raw.run(
+        neo4rs::query(
+            "MATCH (a:Tag {name: $a}), (b:Tag {name: $b}) CREATE (a)-[:CO_OCCURS {count: 1}]->(b)",
+        )
+        .param("a", a.clone())
+        .param("b", b.clone()),
+    )
+    .await
+    .unwrap();
+    let edges = || async {
+        let mut rows = raw
+            .execute(neo4rs::query(
+                "MATCH ()-[c:CO_OCCURS]->() RETURN count(c) AS n",
+            ))
+            .await
+            .unwrap();
+        rows.next().await.unwrap().unwrap().get::<i64>("n").unwrap()
+    };
+    assert_eq!(edges().await, 1);
+
+    Neo4jGraphIndex::connect(config(neo4j)).await.unwrap();
+    assert_eq!(edges().await, 0, "connecting deletes the old counts");
+    let file: FileId = id.parse().unwrap();
+    let c = format!("gamma-{owner}");
+    index
+        .update_file(&owner, file, &FileChange::add_tag(&c).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(edges().await, 0, "a tag change makes none");
+    let related = index.related_tags(&owner, &a, 10).await.unwrap();
+    let mut names: Vec<_> = related.iter().map(|t| (t.name.clone(), t.count)).collect();
+    names.sort();
+    assert_eq!(names, vec![(b, 1), (c, 1)]);
+    index.delete_file(&owner, file).await.unwrap();
+    assert_eq!(edges().await, 0);
 }
 
 /// A store from before files shared with a user were linked to that user:
