@@ -103,7 +103,7 @@ impl Neo4jGraphIndex {
             query(&format!(
                 "MATCH (f:File {{id: $fid}}) {UNCOUNT_TERMS} {COUNT_TERMS}
                  SET f.text = $text, f.metadata = $metadata, f.media_type = CASE WHEN $media = '' THEN f.media_type ELSE $media END,
-                     f.updated_at = $now, f.terms = $terms, f.embedding = $embedding
+                     f.updated_at = $now, f.terms = $terms, f.terms_owner = f.owner, f.embedding = $embedding
                  WITH f OPTIONAL MATCH (f)-[r:TAGGED]->(old:Tag) WHERE r.source <> 'user'
                  WITH f, r, old ORDER BY old.name
                  FOREACH (_ IN CASE WHEN r IS NULL THEN [] ELSE [1] END | {uncount})

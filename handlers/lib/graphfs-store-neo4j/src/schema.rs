@@ -32,7 +32,6 @@ pub(super) const SCHEMA: &[&str] = &[
     "CREATE INDEX graphfs_file_status IF NOT EXISTS FOR (f:File) ON (f.status)",
     // Listings by name prefix (`STARTS WITH`).
     "CREATE INDEX graphfs_file_name_prefix IF NOT EXISTS FOR (f:File) ON (f.name)",
-    "CREATE INDEX graphfs_job_due IF NOT EXISTS FOR (j:Job) ON (j.due_at)",
     // Claims go in turn order (queue::NEXT_TURN); jobs queued before turns
     // existed take turn 0.
     "CREATE INDEX graphfs_job_turn IF NOT EXISTS FOR (j:Job) ON (j.vtag)",
@@ -68,12 +67,21 @@ pub(super) const SCHEMA: &[&str] = &[
     "DROP INDEX graphfs_file_search IF EXISTS",
     "CREATE FULLTEXT INDEX graphfs_file_text IF NOT EXISTS FOR (f:File) ON EACH [f.name_tokens, f.text, f.tags_text, f.viewers] \
      OPTIONS {indexConfig: {`fulltext.eventually_consistent`: true}}",
-    // Each file's recorded terms and its owner, each a whole token: the
-    // taggers find an owner's files with a term through it
-    // (`Vocabulary::files_with_term`). Eventually consistent like the one
-    // above, so a tagging's write does not wait for Lucene.
-    "CREATE FULLTEXT INDEX graphfs_file_terms IF NOT EXISTS FOR (f:File) ON EACH [f.terms, f.owner] \
+    // Each tagged file's recorded terms and its owner (`terms_owner`, set
+    // with the terms), each a whole token: the taggers find an owner's
+    // files with a term through it (`Vocabulary::files_with_term`).
+    // Eventually consistent like the one above, so a tagging's write does
+    // not wait for Lucene. It replaced `graphfs_file_terms`, over `owner`
+    // itself, which put every upload in it before the file had a term.
+    "DROP INDEX graphfs_file_terms IF EXISTS",
+    "MATCH (f:File) WHERE f.terms IS NOT NULL AND f.terms_owner IS NULL
+     CALL { WITH f SET f.terms_owner = f.owner } IN TRANSACTIONS OF 10000 ROWS",
+    "CREATE FULLTEXT INDEX graphfs_tagged_terms IF NOT EXISTS FOR (f:File) ON EACH [f.terms, f.terms_owner] \
      OPTIONS {indexConfig: {`fulltext.analyzer`: 'keyword', `fulltext.eventually_consistent`: true}}",
+    // Claims read jobs in turn order (`graphfs_job_turn`); nothing looks
+    // jobs up by due time, and each queued, retried and finished job
+    // wrote to this index.
+    "DROP INDEX graphfs_job_due IF EXISTS",
 ];
 
 /// The vector index over file embeddings, for vectors of `dimensions`

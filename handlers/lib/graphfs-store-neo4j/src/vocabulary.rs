@@ -65,37 +65,57 @@ impl Vocabulary for Neo4jGraphIndex {
     }
 
     async fn files_with_term(&self, owner: &str, term: &str, limit: usize) -> Result<Vec<FileId>> {
-        // Through the `graphfs_file_terms` index (schema.rs): reading every
+        // Through the `graphfs_tagged_terms` index (schema.rs): reading every
         // file of the owner for its terms cost each promotion of a new tag
-        // a walk of the whole store.
-        let rows = self
-            .rows(
-                query(
-                    "CALL db.index.fulltext.awaitEventuallyConsistentIndexRefresh()
-                     CALL db.index.fulltext.queryNodes('graphfs_file_terms', $q) YIELD node
-                     WITH node AS f WHERE f.owner = $owner AND $term IN f.terms
-                     RETURN f.id AS id ORDER BY id LIMIT $limit",
+        // a walk of the whole store. The index takes commits in the
+        // background, and waiting for it to catch up stalled taggers for
+        // seconds under a stream of uploads; the owner's count of the term
+        // says whether it has: only when it finds fewer files is it waited
+        // for.
+        let limit = limit.clamp(1, 100_000);
+        let q = format!(
+            "+terms:{} +terms_owner:{}",
+            lucene_phrase(term),
+            lucene_phrase(owner)
+        );
+        let mut wait = "";
+        loop {
+            let rows = self
+                .rows(
+                    query(&format!(
+                        "{wait}
+                         OPTIONAL MATCH (x:Term {{owner: $owner, name: $term}})
+                         WITH coalesce(x.df, 0) AS df
+                         CALL (df) {{
+                           CALL db.index.fulltext.queryNodes('graphfs_tagged_terms', $q) YIELD node
+                           WITH node AS f WHERE f.owner = $owner AND $term IN f.terms
+                           WITH f.id AS id ORDER BY id LIMIT $limit
+                           RETURN collect(id) AS ids
+                         }}
+                         RETURN df, ids"
+                    ))
+                    .param("q", q.clone())
+                    .param("owner", owner)
+                    .param("term", term)
+                    .param("limit", i64::try_from(limit).unwrap_or(1000)),
                 )
-                .param(
-                    "q",
-                    format!(
-                        "+terms:{} +owner:{}",
-                        lucene_phrase(term),
-                        lucene_phrase(owner)
-                    ),
-                )
-                .param("owner", owner)
-                .param("term", term)
-                .param(
-                    "limit",
-                    i64::try_from(limit.clamp(1, 100_000)).unwrap_or(1000),
-                ),
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| r.get::<String>("id").ok()?.parse().ok())
-            .collect())
+                .await?;
+            let Some(row) = rows.first() else {
+                return Ok(Vec::new());
+            };
+            let counted: i64 = row.get("df").map_err(de_err)?;
+            let ids: Vec<FileId> = row
+                .get::<Vec<String>>("ids")
+                .map_err(de_err)?
+                .iter()
+                .filter_map(|id| id.parse().ok())
+                .collect();
+            let expected = usize::try_from(counted).unwrap_or(0).min(limit);
+            if ids.len() >= expected || !wait.is_empty() {
+                return Ok(ids);
+            }
+            wait = "CALL db.index.fulltext.awaitEventuallyConsistentIndexRefresh()";
+        }
     }
 
     async fn user_tags(&self) -> Result<Vec<String>> {

@@ -171,18 +171,31 @@ async fn a_store_from_before_owner_term_counts_is_recounted(
     assert_eq!(again, stats);
 }
 
-/// A store from before `graphfs_file_terms`: files whose terms were
-/// recorded with no index over them. Connecting makes the index from what
-/// is stored, and a term's files are found through it, each owner's apart.
+/// A store from before `graphfs_tagged_terms`: files whose terms were
+/// recorded with no copy of their owner beside them, and the index that
+/// was over every file's owner. Connecting drops that one, makes the new
+/// index from what is stored, and a term's files are found through it,
+/// each owner's apart.
 async fn a_store_from_before_the_terms_index_finds_files_by_term(
     neo4j: &ExternalServer,
     index: &Neo4jGraphIndex,
 ) {
     use graphfs_domain::Vocabulary;
     let raw = raw_graph(neo4j);
-    raw.run(neo4rs::query("DROP INDEX graphfs_file_terms"))
+    raw.run(neo4rs::query("DROP INDEX graphfs_tagged_terms"))
         .await
         .unwrap();
+    raw.run(neo4rs::query(
+        "CREATE FULLTEXT INDEX graphfs_file_terms FOR (f:File) ON EACH [f.terms, f.owner] \
+         OPTIONS {indexConfig: {`fulltext.analyzer`: 'keyword', `fulltext.eventually_consistent`: true}}",
+    ))
+    .await
+    .unwrap();
+    raw.run(neo4rs::query(
+        "CREATE INDEX graphfs_job_due FOR (j:Job) ON (j.due_at)",
+    ))
+    .await
+    .unwrap();
     let (owner, other) = (
         format!("term-index-{}", FileId::new()),
         format!("term-index-other-{}", FileId::new()),
@@ -210,6 +223,16 @@ async fn a_store_from_before_the_terms_index_finds_files_by_term(
     assert_eq!(found("river", 1).await, both[..1]);
     assert_eq!(found(odd, 10).await, vec![with_odd]);
     assert!(found("rive", 10).await.is_empty(), "terms match whole");
+    let mut indexes = raw
+        .execute(neo4rs::query(
+            "SHOW INDEXES YIELD name WHERE name IN ['graphfs_file_terms', 'graphfs_job_due'] RETURN name",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        indexes.next().await.unwrap().is_none(),
+        "the index over every file's owner and the unread due-time index are dropped"
+    );
 }
 
 /// A store from before co-occurrence was counted only when read: tags
