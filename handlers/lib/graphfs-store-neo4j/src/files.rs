@@ -125,7 +125,11 @@ impl Neo4jGraphIndex {
 
     /// One attempt at `create_file` (see there): the file and its job in
     /// one statement, which returns the file. The `graphfs_file_name`
-    /// constraint, not a lock, keeps names unique within a folder.
+    /// constraint, not a lock, keeps names unique within a folder. The file
+    /// has no `terms` until it is tagged: even an empty list put it in the
+    /// terms index, and Neo4j applies a full-text index's changes one at a
+    /// time in the background, with at most 10,000 waiting before commits
+    /// stall.
     async fn create_file_once(&self, file: &NewFile) -> Result<FileRecord> {
         let now = Utc::now();
         let created = self
@@ -135,7 +139,7 @@ impl Neo4jGraphIndex {
                      CREATE (u)-[:OWNS]->(f:File {{id: $id, owner: $owner, name: $name, folder: $folder, name_tokens: $tokens,
                          size: $size, sha256: $sha, media_type: $media, created_at: $now, updated_at: $now,
                          status: 'pending', status_reason: '', metadata: '{{}}', text: '', tags_text: '',
-                         shared_with: [], terms: [], object_key: $key, viewers: $owner}})
+                         shared_with: [], object_key: $key, viewers: $owner}})
                      {MERGE_FOLDERS}
                      WITH f
                      {NEXT_TURN}

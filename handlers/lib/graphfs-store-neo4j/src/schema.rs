@@ -74,7 +74,7 @@ pub(super) const SCHEMA: &[&str] = &[
     // not wait for Lucene. It replaced `graphfs_file_terms`, over `owner`
     // itself, which put every upload in it before the file had a term.
     "DROP INDEX graphfs_file_terms IF EXISTS",
-    "MATCH (f:File) WHERE f.terms IS NOT NULL AND f.terms_owner IS NULL
+    "MATCH (f:File) WHERE size(coalesce(f.terms, [])) > 0 AND f.terms_owner IS NULL
      CALL { WITH f SET f.terms_owner = f.owner } IN TRANSACTIONS OF 10000 ROWS",
     "CREATE FULLTEXT INDEX graphfs_tagged_terms IF NOT EXISTS FOR (f:File) ON EACH [f.terms, f.terms_owner] \
      OPTIONS {indexConfig: {`fulltext.analyzer`: 'keyword', `fulltext.eventually_consistent`: true}}",
