@@ -140,20 +140,21 @@ async fn latencies(
 /// tag (one of `tags`), and the viewer's tag list.
 async fn query_latencies(s: &Server, what: &str, queries: usize, tags: &[String]) -> Result<()> {
     // Full-text and tag filters have a target at a million files.
-    let ms = |lat: &[Duration], p: f64| {
+    // p50 and p99 in ms.
+    let ms = |lat: &[Duration]| {
         let mut sorted = lat.to_vec();
         sorted.sort();
-        percentile(&sorted, p).as_secs_f64() * 1000.0
+        let at = |p| percentile(&sorted, p).as_secs_f64() * 1000.0;
+        (at(0.5), at(0.99))
     };
     let line = |kind: &str, lat: &[Duration]| {
         let target = match kind {
             "search" | "files with a tag" => "; target at 1,000,000 files: p99 <= 50 ms",
             _ => "",
         };
+        let (p50, p99) = ms(lat);
         println!(
-            "{kind} over {what}: p50 {:.2} ms, p99 {:.2} ms ({queries} queries, one client{target})",
-            ms(lat, 0.5),
-            ms(lat, 0.99)
+            "{kind} over {what}: p50 {p50:.2} ms, p99 {p99:.2} ms ({queries} queries, one client{target})"
         )
     };
     let lat = latencies(s, "/api/v1/search", queries, |i| {
@@ -176,11 +177,8 @@ async fn query_latencies(s: &Server, what: &str, queries: usize, tags: &[String]
         .enumerate()
         .map(|(k, kind)| {
             let of_kind: Vec<Duration> = lat.iter().skip(k).step_by(3).copied().collect();
-            format!(
-                "{kind} p50 {:.2} ms, p99 {:.2} ms",
-                ms(&of_kind, 0.5),
-                ms(&of_kind, 0.99)
-            )
+            let (p50, p99) = ms(&of_kind);
+            format!("{kind} p50 {p50:.2} ms, p99 {p99:.2} ms")
         })
         .collect::<Vec<_>>();
     println!("search over {what}, by kind: {}", kinds.join("; "));

@@ -198,15 +198,8 @@ impl Neo4jGraphIndex {
             graph,
             dimensions: Default::default(),
         };
-        for stmt in SCHEMA {
-            match index.graph.run(query(stmt)).await {
-                Ok(_) => {}
-                // Replicas starting together race to create the same schema;
-                // `IF NOT EXISTS` does not cover the race, this does.
-                Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => {}
-                Err(e) => return Err(db_err(e)),
-            }
-        }
+        run_schema(&index, SCHEMA).await?;
+        index_tagged_terms(&index).await?;
         require_unique_names(&index).await?;
         count_terms_per_owner(&index).await?;
         count_tag_uses(&index).await?;

@@ -67,17 +67,6 @@ pub(super) const SCHEMA: &[&str] = &[
     "DROP INDEX graphfs_file_search IF EXISTS",
     "CREATE FULLTEXT INDEX graphfs_file_text IF NOT EXISTS FOR (f:File) ON EACH [f.name_tokens, f.text, f.tags_text, f.viewers] \
      OPTIONS {indexConfig: {`fulltext.eventually_consistent`: true}}",
-    // Each tagged file's recorded terms and its owner (`terms_owner`, set
-    // with the terms), each a whole token: the taggers find an owner's
-    // files with a term through it (`Vocabulary::files_with_term`).
-    // Eventually consistent like the one above, so a tagging's write does
-    // not wait for Lucene. It replaced `graphfs_file_terms`, over `owner`
-    // itself, which put every upload in it before the file had a term.
-    "DROP INDEX graphfs_file_terms IF EXISTS",
-    "MATCH (f:File) WHERE size(coalesce(f.terms, [])) > 0 AND f.terms_owner IS NULL
-     CALL { WITH f SET f.terms_owner = f.owner } IN TRANSACTIONS OF 10000 ROWS",
-    "CREATE FULLTEXT INDEX graphfs_tagged_terms IF NOT EXISTS FOR (f:File) ON EACH [f.terms, f.terms_owner] \
-     OPTIONS {indexConfig: {`fulltext.analyzer`: 'keyword', `fulltext.eventually_consistent`: true}}",
     // Claims read jobs in turn order (`graphfs_job_turn`); nothing looks
     // jobs up by due time, and each queued, retried and finished job
     // wrote to this index.
@@ -114,6 +103,50 @@ async fn make_marker_constraint(index: &Neo4jGraphIndex, create: &str) -> Result
         Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => Ok(false),
         Err(e) => Err(db_err(e)),
     }
+}
+
+/// Runs schema statements in order; one another replica starting at the
+/// same moment made first is not an error.
+pub(super) async fn run_schema(index: &Neo4jGraphIndex, statements: &[&str]) -> Result<()> {
+    for stmt in statements {
+        match index.graph.run(query(stmt)).await {
+            Ok(_) => {}
+            // `IF NOT EXISTS` does not cover the race; this does.
+            Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => {}
+            Err(e) => return Err(db_err(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Each tagged file's recorded terms and its owner (`terms_owner`, set
+/// with the terms), each a whole token: the taggers find an owner's files
+/// with a term through it (`Vocabulary::files_with_term`). Eventually
+/// consistent like `graphfs_file_text`, so a tagging's write does not wait
+/// for Lucene. It replaced `graphfs_file_terms`, over `owner` itself, which
+/// put every upload in it before the file had a term; files tagged before
+/// get their `terms_owner` first. The index is made last, so once it is
+/// there the store is migrated and a start does not read every file again.
+pub(super) async fn index_tagged_terms(index: &Neo4jGraphIndex) -> Result<()> {
+    let made = index
+        .rows(query(
+            "SHOW INDEXES YIELD name WHERE name = 'graphfs_tagged_terms' RETURN name",
+        ))
+        .await?;
+    if !made.is_empty() {
+        return Ok(());
+    }
+    run_schema(
+        index,
+        &[
+            "DROP INDEX graphfs_file_terms IF EXISTS",
+            "MATCH (f:File) WHERE size(coalesce(f.terms, [])) > 0 AND f.terms_owner IS NULL
+             CALL { WITH f SET f.terms_owner = f.owner } IN TRANSACTIONS OF 10000 ROWS",
+            "CREATE FULLTEXT INDEX graphfs_tagged_terms IF NOT EXISTS FOR (f:File) ON EACH [f.terms, f.terms_owner] \
+             OPTIONS {indexConfig: {`fulltext.analyzer`: 'keyword', `fulltext.eventually_consistent`: true}}",
+        ],
+    )
+    .await
 }
 
 /// The constraint that keeps file names unique within a folder of an
