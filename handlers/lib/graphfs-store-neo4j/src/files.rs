@@ -123,54 +123,6 @@ impl Neo4jGraphIndex {
         Ok(())
     }
 
-    /// One attempt at `create_file` (see there): the file and its job in
-    /// one statement, which returns the file. The `graphfs_file_name`
-    /// constraint, not a lock, keeps names unique within a folder. The file
-    /// has no `terms` until it is tagged: even an empty list put it in the
-    /// terms index, and Neo4j applies a full-text index's changes one at a
-    /// time in the background, with at most 10,000 waiting before commits
-    /// stall.
-    async fn create_file_once(&self, file: &NewFile) -> Result<FileRecord> {
-        let now = Utc::now();
-        let created = self
-            .one_file(
-                query(&format!(
-                    "MERGE (u:User {{id: $owner}}) ON CREATE SET u.created_at = $now
-                     CREATE (u)-[:OWNS]->(f:File {{id: $id, owner: $owner, name: $name, folder: $folder, name_tokens: $tokens,
-                         size: $size, sha256: $sha, media_type: $media, created_at: $now, updated_at: $now,
-                         status: 'pending', status_reason: '', metadata: '{{}}', text: '', tags_text: '',
-                         shared_with: [], object_key: $key, viewers: $owner}})
-                     {MERGE_FOLDERS}
-                     WITH f
-                     {NEXT_TURN}
-                     CREATE (:Job {{file_id: $id, seq: $seq, attempts: 0, due_at: $now_ms, worker: '',
-                         lease_until: 0, last_error: '', vtag: turn, owner: $owner}})-[:FOR]->(f)
-                     RETURN {FILE_PROJECTION}"
-                ))
-                .param("owner", file.owner.clone())
-                .param("id", file.id.to_string())
-                .param("name", file.name.clone())
-                .param("folder", file.folder.clone())
-                .param("ancestry", folder_ancestry(&file.folder))
-                .param("tokens", name_tokens(&file.name))
-                .param("size", i64::try_from(file.size).unwrap_or(i64::MAX))
-                .param("sha", file.sha256.clone())
-                .param("media", file.media_type.clone())
-                .param("now", stored_time(now))
-                .param("now_ms", now.timestamp_millis())
-                .param("seq", new_seq())
-                .param("key", file.object_key.clone()),
-                file.id,
-            )
-            .await;
-        match created {
-            // Ids and object keys are fresh UUIDs: the constraint a new
-            // file can break is the one on its name.
-            Err(Error::Conflict(_)) => Err(name_taken(&file.folder, &file.name)),
-            other => other,
-        }
-    }
-
     /// One attempt at `delete_file` (see there).
     async fn delete_file_once(&self, viewer: &str, id: FileId) -> Result<FileRecord> {
         let (mut txn, record) = self.owned_txn(viewer, id).await?;
@@ -207,9 +159,7 @@ impl Neo4jGraphIndex {
 #[async_trait]
 impl FileCatalog for Neo4jGraphIndex {
     async fn create_file(&self, file: NewFile) -> Result<FileRecord> {
-        // Folders are taken by other writers in other orders: a deadlock
-        // is retried.
-        retry_transient(|| self.create_file_once(&file)).await
+        self.creator.create(&self.graph, file).await
     }
 
     async fn get_file(&self, viewer: &str, id: FileId) -> Result<FileRecord> {

@@ -36,6 +36,7 @@ use serde::Deserialize;
 
 mod files;
 mod folders;
+mod group_commit;
 mod leases;
 mod listing;
 mod locks;
@@ -78,6 +79,8 @@ pub struct Neo4jConfig {
 
 pub struct Neo4jGraphIndex {
     graph: Graph,
+    /// Commits new files together when several wait (group_commit.rs).
+    creator: group_commit::FileCreator,
     /// Length of the recorded embedding model's vectors; 0 while none is.
     dimensions: std::sync::atomic::AtomicUsize,
 }
@@ -195,6 +198,7 @@ impl Neo4jGraphIndex {
             .map_err(db_err)?;
         let graph = Graph::connect(config).map_err(db_err)?;
         let index = Neo4jGraphIndex {
+            creator: group_commit::FileCreator::start(&graph),
             graph,
             dimensions: Default::default(),
         };
@@ -227,6 +231,13 @@ impl Neo4jGraphIndex {
             out.push(row);
         }
         Ok(out)
+    }
+
+    /// Creates `files` in one transaction when all of them can be, else
+    /// each alone; each has its own result, in order. What
+    /// [`FileCatalog::create_file`] does for the uploads waiting together.
+    pub async fn create_files(&self, files: &[NewFile]) -> Vec<Result<FileRecord>> {
+        group_commit::create_files(&self.graph, files).await
     }
 
     async fn one_file(&self, q: Query, what: FileId) -> Result<FileRecord> {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use graphfs_domain::{FileCatalog, FileId, GraphIndex, contract, name_with_id};
+use graphfs_domain::{FileCatalog, FileId, Folders, GraphIndex, contract, name_with_id};
 use graphfs_e2e::servers::ExternalServer;
 use graphfs_store_neo4j::{Neo4jConfig, Neo4jGraphIndex};
 
@@ -41,6 +41,7 @@ async fn neo4j_index_meets_the_contract() {
     a_store_from_before_owned_jobs_keeps_each_owners_order(&neo4j, index.as_ref()).await;
     a_store_from_before_aliased_tags_still_resolves_merged_names(&neo4j, index.as_ref()).await;
     a_viewer_who_owns_most_of_the_store_sees_only_what_they_may(&neo4j, index.as_ref()).await;
+    new_files_are_committed_together_or_each_alone(&neo4j, index.as_ref()).await;
 
     // An outage is `Unavailable`, and the index recovers when Neo4j is back.
     neo4j.stop().unwrap();
@@ -591,8 +592,81 @@ async fn a_viewer_who_owns_most_of_the_store_sees_only_what_they_may(
     .unwrap();
 }
 
-/// A file written as an earlier GraphFS wrote it, straight into the graph:
-/// its terms recorded and its tags as `keyword` edges, nothing counted.
+/// Uploads waiting together are created in one transaction: each file
+/// gets its own turn in its owner's queue, and a name taken (before, or
+/// earlier in the same batch) fails that file alone.
+async fn new_files_are_committed_together_or_each_alone(
+    neo4j: &ExternalServer,
+    index: &Neo4jGraphIndex,
+) {
+    let owner = name_with_id("batch", &FileId::new().to_string());
+    let file = |name: &str| contract::new_text_file(&owner, "/in/batch", name);
+    let names = ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt"];
+    let batch: Vec<_> = names.iter().map(|n| file(n)).collect();
+    let created = index.create_files(&batch).await;
+    for (result, asked) in created.iter().zip(&batch) {
+        let record = result.as_ref().unwrap();
+        assert_eq!(
+            (record.id, record.name.as_str(), record.folder.as_str()),
+            (asked.id, asked.name.as_str(), "/in/batch")
+        );
+        let found = index
+            .file_at(&owner, "/in/batch", &asked.name)
+            .await
+            .unwrap();
+        assert_eq!(found.map(|f| f.id), Some(asked.id));
+    }
+    // One job per file, in the order asked, each in a turn of its own.
+    let mut rows = raw_graph(neo4j)
+        .execute(
+            neo4rs::query(
+                "MATCH (j:Job)-[:FOR]->(f:File {owner: $owner}) RETURN f.name AS name, j.vtag AS turn ORDER BY turn",
+            )
+            .param("owner", owner.clone()),
+        )
+        .await
+        .unwrap();
+    let mut turns = Vec::new();
+    while let Some(row) = rows.next().await.unwrap() {
+        turns.push((
+            row.get::<String>("name").unwrap(),
+            row.get::<i64>("turn").unwrap(),
+        ));
+    }
+    assert_eq!(
+        turns.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        names,
+        "{turns:?}"
+    );
+    assert!(turns.windows(2).all(|w| w[0].1 < w[1].1), "{turns:?}");
+
+    // A taken name and a name twice in the batch: those two fail, the
+    // others are created.
+    let mixed = vec![file("f.txt"), file("a.txt"), file("g.txt"), file("g.txt")];
+    let results = index.create_files(&mixed).await;
+    let outcome: Vec<_> = results
+        .iter()
+        .map(|r| match r {
+            Ok(f) => Ok(f.id),
+            Err(e) => Err(matches!(e, graphfs_domain::Error::Conflict(_))),
+        })
+        .collect();
+    assert_eq!(
+        outcome,
+        vec![Ok(mixed[0].id), Err(true), Ok(mixed[2].id), Err(true)]
+    );
+    assert_eq!(
+        index
+            .file_at(&owner, "/in/batch", "a.txt")
+            .await
+            .unwrap()
+            .map(|f| f.id),
+        Some(batch[0].id),
+        "the first keeps its name"
+    );
+    assert!(index.create_files(&[]).await.is_empty());
+}
+
 /// The names of the store's indexes, those behind constraints included.
 async fn index_names(raw: &neo4rs::Graph) -> Vec<String> {
     let mut names = Vec::new();
@@ -606,6 +680,8 @@ async fn index_names(raw: &neo4rs::Graph) -> Vec<String> {
     names
 }
 
+/// A file written as an earlier GraphFS wrote it, straight into the graph:
+/// its terms recorded and its tags as `keyword` edges, nothing counted.
 async fn file_from_before(
     raw: &neo4rs::Graph,
     owner: &str,

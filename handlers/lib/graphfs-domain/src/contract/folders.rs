@@ -231,6 +231,34 @@ pub(super) async fn names_are_unique(index: &dyn GraphIndex) {
         Some(a.id),
         "the first keeps the name"
     );
+    // Uploads at once: each name is created once, whatever ran first.
+    let burst: Vec<NewFile> = (0..12)
+        .map(|i| new_text_file(&alice, "/burst", &format!("n{}.txt", i % 8)))
+        .collect();
+    let results =
+        futures::future::join_all(burst.iter().map(|f| index.create_file(f.clone()))).await;
+    for name in 0..8 {
+        let name = format!("n{name}.txt");
+        let asked: Vec<_> = burst
+            .iter()
+            .zip(&results)
+            .filter(|(f, _)| f.name == name)
+            .collect();
+        let won: Vec<FileId> = asked
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok().map(|f| f.id))
+            .collect();
+        assert_eq!(won.len(), 1, "{name}: {results:?}");
+        assert!(
+            asked
+                .iter()
+                .all(|(_, r)| r.as_ref().is_ok_and(|f| f.name == name)
+                    || matches!(r, Err(Error::Conflict(_)))),
+            "{name}: {results:?}"
+        );
+        let at = index.file_at(&alice, "/burst", &name).await.unwrap();
+        assert_eq!(at.map(|f| f.id), Some(won[0]));
+    }
     // The same name elsewhere, or another owner's, is free.
     let b = new_file_in(index, &alice, "/other", "plan.txt", "text/plain").await;
     new_file_in(index, &bob, "/docs", "plan.txt", "text/plain").await;
