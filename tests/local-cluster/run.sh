@@ -2,7 +2,8 @@
 # The topology of a cluster, as local processes: MinIO, Neo4j, three API
 # replicas, two taggers, and nginx in front configured as the Ingress is.
 # Everything listens on 127.0.0.1; data under ./data/local-cluster.
-# Ctrl-C stops it all.
+# Ctrl-C stops it all. Logs (STATE/*.log) at GRAPHFS_LOG, warn unless set
+# (info shows each tagging job: claimed, tagged).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -31,7 +32,7 @@ set -a
 # shellcheck disable=SC1091
 . "$STATE/neo4j/env"
 set +a
-export GRAPHFS_STORAGE=s3 GRAPHFS_GRAPH=neo4j GRAPHFS_S3_BUCKET=graphfs GRAPHFS_LOG=warn
+export GRAPHFS_STORAGE=s3 GRAPHFS_GRAPH=neo4j GRAPHFS_S3_BUCKET=graphfs GRAPHFS_LOG="${GRAPHFS_LOG:-warn}"
 printf 'dev:%s\n' "$TOKEN" > "$STATE/tokens"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

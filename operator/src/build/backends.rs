@@ -78,7 +78,18 @@ pub(super) fn managed_backends(gfs: &GraphFS, ns: &str, owner: &OwnerReference) 
                 name: n.neo4j(),
                 image: images.neo4j.as_deref().unwrap_or(DEFAULT_NEO4J_IMAGE),
                 ports: &[("bolt", 7687), ("http", 7474)],
-                env: vec![secret_env("NEO4J_AUTH", &n.neo4j_secret(), "NEO4J_AUTH")],
+                env: vec![
+                    secret_env("NEO4J_AUTH", &n.neo4j_secret(), "NEO4J_AUTH"),
+                    // db.index.fulltext.eventually_consistent_refresh_interval:
+                    // Lucene's readers refresh once a second, not after each
+                    // transaction applied (a new segment each time), which
+                    // held uploads to the rate of those refreshes. GraphFS's
+                    // searches wait for every earlier write all the same.
+                    plain_env(
+                        "NEO4J_db_index_fulltext_eventually__consistent__refresh__interval",
+                        "1s",
+                    ),
+                ],
                 args: Vec::new(),
                 volume,
             },

@@ -9,6 +9,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.stream.Stream;
 
 import org.neo4j.cli.ExecutionContext;
+import org.neo4j.configuration.FulltextSettings;
 import org.neo4j.commandline.admin.security.SetInitialPasswordCommand;
 import org.neo4j.configuration.GraphDatabaseInternalSettings;
 import org.neo4j.configuration.GraphDatabaseSettings;
@@ -134,6 +135,11 @@ public final class Launcher {
                 .setConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
                 .setConfig(GraphDatabaseSettings.logical_log_rotation_threshold, ByteUnit.mebiBytes(16))
                 .setConfig(GraphDatabaseSettings.keep_logical_logs, "64M size")
+                // As the operator configures a managed Neo4j: the eventually consistent
+                // full-text indexes refresh their readers once a second instead of after
+                // each applied transaction (a new Lucene segment each time); searches
+                // still wait for every earlier write (awaitEventuallyConsistentIndexRefresh).
+                .setConfig(FulltextSettings.eventually_consistent_refresh_interval, Duration.ofSeconds(1))
                 // Fast shutdown: do not wait long for open transactions, and cut the Bolt
                 // server's grace periods (internal settings; by default its thread pool and
                 // connection shutdown wait 5 s each, which made a stop take ~11 s).
