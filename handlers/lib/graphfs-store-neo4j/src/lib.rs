@@ -203,6 +203,7 @@ impl Neo4jGraphIndex {
             dimensions: Default::default(),
         };
         run_schema(&index, SCHEMA).await?;
+        run_migrations(&index).await?;
         index_tagged_terms(&index).await?;
         require_unique_names(&index).await?;
         count_terms_per_owner(&index).await?;

@@ -32,29 +32,16 @@ pub(super) const SCHEMA: &[&str] = &[
     "CREATE INDEX graphfs_file_status IF NOT EXISTS FOR (f:File) ON (f.status)",
     // Listings by name prefix (`STARTS WITH`).
     "CREATE INDEX graphfs_file_name_prefix IF NOT EXISTS FOR (f:File) ON (f.name)",
-    // Claims go in turn order (queue::NEXT_TURN); jobs queued before turns
-    // existed take turn 0.
+    // Claims go in turn order (queue::NEXT_TURN).
     "CREATE INDEX graphfs_job_turn IF NOT EXISTS FOR (j:Job) ON (j.vtag)",
-    "MATCH (j:Job) WHERE j.vtag IS NULL SET j.vtag = 0",
-    // An owner's next turn follows their latest job queued; jobs from
-    // before learn their owner from their file. The per-owner turn
-    // counters this replaced go.
+    // An owner's next turn follows their latest job queued. The per-owner
+    // turn counters this replaced go (their nodes: MIGRATIONS).
     "CREATE INDEX graphfs_job_owner_turn IF NOT EXISTS FOR (j:Job) ON (j.owner, j.vtag)",
-    "MATCH (j:Job)-[:FOR]->(f:File) WHERE j.owner IS NULL SET j.owner = f.owner",
     "DROP CONSTRAINT graphfs_queue_turn IF EXISTS",
     "DROP INDEX graphfs_queue_turn_last IF EXISTS",
-    "MATCH (t:QueueTurn) DELETE t",
-    // Tags with aliases carry the label `Aliased` (tags::canonical_names
-    // looks through those alone); those merged before it get it.
-    "MATCH (t:Tag) WHERE size(coalesce(t.aliases, [])) > 0 AND NOT t:Aliased SET t:Aliased",
-    // Installation-wide `CO_OCCURS` counts between tags went: nothing read
-    // them (related tags and the graph count only the viewer's files), and
-    // each tagging counted again the files of every pair of its tags.
-    "MATCH ()-[c:CO_OCCURS]->() CALL { WITH c DELETE c } IN TRANSACTIONS OF 10000 ROWS",
     // Folders (folders.rs): one node per folder of each owner, the root left
-    // out; files from before folders are in the root.
+    // out.
     "CREATE CONSTRAINT graphfs_folder IF NOT EXISTS FOR (d:Folder) REQUIRE (d.owner, d.path) IS UNIQUE",
-    "MATCH (f:File) WHERE f.folder IS NULL CALL { WITH f SET f.folder = '/' } IN TRANSACTIONS OF 10000 ROWS",
     // `viewers` (owner and users shared with) lets Lucene keep to the
     // viewer's files before ranking, instead of ranking everyone's.
     // Eventually consistent: Lucene takes a commit's changes in a background
@@ -92,6 +79,75 @@ async fn constraint_exists(index: &Neo4jGraphIndex, name: &str) -> Result<bool> 
         )
         .await?;
     Ok(!rows.is_empty())
+}
+
+/// Changes to the data of a store from before, each run once per store:
+/// every one reads all nodes of a kind (a million files at a time), so a
+/// `GraphfsMigration` node records it done and later starts skip it.
+/// Replicas starting together may both run one; each is idempotent.
+pub(super) const MIGRATIONS: &[(&str, &[&str])] = &[
+    (
+        // Jobs queued before turns existed take turn 0 and learn their
+        // owner from their file; the per-owner turn counters go.
+        "job-turns",
+        &[
+            "MATCH (j:Job) WHERE j.vtag IS NULL SET j.vtag = 0",
+            "MATCH (j:Job)-[:FOR]->(f:File) WHERE j.owner IS NULL SET j.owner = f.owner",
+            "MATCH (t:QueueTurn) DELETE t",
+        ],
+    ),
+    (
+        // Tags with aliases carry the label `Aliased` (tags::canonical_names
+        // looks through those alone); those merged before it get it.
+        "aliased-tags",
+        &["MATCH (t:Tag) WHERE size(coalesce(t.aliases, [])) > 0 AND NOT t:Aliased SET t:Aliased"],
+    ),
+    (
+        // Installation-wide `CO_OCCURS` counts between tags went: nothing
+        // read them (related tags and the graph count only the viewer's
+        // files), and each tagging counted again the files of every pair
+        // of its tags.
+        "co-occurrence-edges",
+        &["MATCH ()-[c:CO_OCCURS]->() CALL { WITH c DELETE c } IN TRANSACTIONS OF 10000 ROWS"],
+    ),
+    (
+        // Files from before folders are in the root.
+        "files-in-folders",
+        &[
+            "MATCH (f:File) WHERE f.folder IS NULL CALL { WITH f SET f.folder = '/' } IN TRANSACTIONS OF 10000 ROWS",
+        ],
+    ),
+];
+
+/// Runs what of [`MIGRATIONS`] this store has not had, in order.
+pub(super) async fn run_migrations(index: &Neo4jGraphIndex) -> Result<()> {
+    for (name, statements) in MIGRATIONS {
+        migrate_once(index, name, statements).await?;
+    }
+    Ok(())
+}
+
+/// Runs `statements` unless a `GraphfsMigration` node named `name` says
+/// this store had them, and then makes that node.
+async fn migrate_once(index: &Neo4jGraphIndex, name: &str, statements: &[&str]) -> Result<()> {
+    let done = index
+        .rows(
+            query("MATCH (m:GraphfsMigration {name: $name}) RETURN m.name AS name LIMIT 1")
+                .param("name", name),
+        )
+        .await?;
+    if !done.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(migration = name, "migrating the graph");
+    for stmt in statements {
+        index.graph.run(query(stmt)).await.map_err(db_err)?;
+    }
+    index
+        .graph
+        .run(query("MERGE (:GraphfsMigration {name: $name})").param("name", name))
+        .await
+        .map_err(db_err)
 }
 
 /// Makes the constraint that marks a migration done, before the migration
@@ -273,22 +329,12 @@ pub(super) async fn count_tag_uses(index: &Neo4jGraphIndex) -> Result<()> {
 /// from them once, and a `GraphfsMigration` node records that. Replicas
 /// starting together may both link; `MERGE` makes that harmless.
 pub(super) async fn link_shared_files(index: &Neo4jGraphIndex) -> Result<()> {
-    let done = index
-        .rows(query(
-            "MATCH (m:GraphfsMigration {name: 'shared-links'}) RETURN m.name AS name LIMIT 1",
-        ))
-        .await?;
-    if !done.is_empty() {
-        return Ok(());
-    }
-    tracing::info!("linking shared files to the users they are shared with");
-    for stmt in [
-        "MATCH (f:File) WHERE size(coalesce(f.shared_with, [])) > 0
-         CALL { WITH f UNWIND f.shared_with AS uid MATCH (u:User {id: uid}) MERGE (f)-[:SHARED_WITH]->(u) }
-         IN TRANSACTIONS OF 1000 ROWS",
-        "MERGE (:GraphfsMigration {name: 'shared-links'})",
-    ] {
-        index.graph.run(query(stmt)).await.map_err(db_err)?;
-    }
-    Ok(())
+    migrate_once(
+        index,
+        "shared-links",
+        &["MATCH (f:File) WHERE size(coalesce(f.shared_with, [])) > 0
+           CALL { WITH f UNWIND f.shared_with AS uid MATCH (u:User {id: uid}) MERGE (f)-[:SHARED_WITH]->(u) }
+           IN TRANSACTIONS OF 1000 ROWS"],
+    )
+    .await
 }
