@@ -2,9 +2,11 @@
 //!
 //! Neo4j applies the changes of an eventually consistent full-text index in
 //! the background, one committed transaction at a time, and lets at most
-//! 10,000 wait before every commit stalls. Measured on 2 cores: about 300
-//! single-file transactions a second applied, against about 2,500 files a
-//! second in transactions of ten. So under a stream of uploads the files
+//! 10,000 wait before every commit stalls. Measured on 2 cores with Neo4j's
+//! default refresh after each: about 300 single-file transactions a second
+//! applied, against about 2,500 files a second in transactions of ten (the
+//! 1 s refresh interval GraphFS sets gives about 1,000 single-file ones;
+//! README). So under a stream of uploads the files
 //! waiting for a replica's writers go in one transaction: the first of a
 //! quiet moment goes alone at once, and no upload waits for a timer.
 
