@@ -135,24 +135,14 @@ async fn create_together(
 /// One file in its own transaction; a deadlock (folders are taken by
 /// other writers in other orders) is run again.
 async fn create_alone(graph: &Graph, file: &NewFile) -> Result<FileRecord> {
-    retry_transient(|| async {
-        let mut stream = graph
-            .execute(create_statement(file))
-            .await
-            .map_err(db_err)?;
-        let mut rows = Vec::new();
-        while let Some(row) = stream.next().await.map_err(db_err)? {
-            rows.push(row);
-        }
-        created(&rows, file)
-    })
-    .await
-    .map_err(|e| match e {
-        // Ids and object keys are fresh UUIDs: the constraint a new
-        // file can break is the one on its name.
-        Error::Conflict(_) => name_taken(&file.folder, &file.name),
-        other => other,
-    })
+    retry_transient(|| async { created(&graph_rows(graph, create_statement(file)).await?, file) })
+        .await
+        .map_err(|e| match e {
+            // Ids and object keys are fresh UUIDs: the constraint a new
+            // file can break is the one on its name.
+            Error::Conflict(_) => name_taken(&file.folder, &file.name),
+            other => other,
+        })
 }
 
 fn created(rows: &[Row], file: &NewFile) -> Result<FileRecord> {

@@ -184,6 +184,16 @@ async fn txn_rows(txn: &mut Txn, q: Query) -> Result<Vec<Row>> {
     Ok(out)
 }
 
+/// Every row of `q`, run in a transaction of its own.
+async fn graph_rows(graph: &Graph, q: Query) -> Result<Vec<Row>> {
+    let mut stream = graph.execute(q).await.map_err(db_err)?;
+    let mut out = Vec::new();
+    while let Some(row) = stream.next().await.map_err(db_err)? {
+        out.push(row);
+    }
+    Ok(out)
+}
+
 impl Neo4jGraphIndex {
     /// Connects and creates the schema (constraints, indexes) if missing.
     pub async fn connect(cfg: Neo4jConfig) -> Result<Self> {
@@ -226,12 +236,7 @@ impl Neo4jGraphIndex {
     }
 
     async fn rows(&self, q: Query) -> Result<Vec<Row>> {
-        let mut stream = self.graph.execute(q).await.map_err(db_err)?;
-        let mut out = Vec::new();
-        while let Some(row) = stream.next().await.map_err(db_err)? {
-            out.push(row);
-        }
-        Ok(out)
+        graph_rows(&self.graph, q).await
     }
 
     /// Creates `files` in one transaction when all of them can be, else

@@ -239,18 +239,15 @@ pub(super) async fn require_unique_names(index: &Neo4jGraphIndex) -> Result<()> 
             .await
             .map_err(db_err)?;
     }
-    for stmt in [
-        "DROP INDEX graphfs_file_folder IF EXISTS",
-        "CREATE CONSTRAINT graphfs_file_name IF NOT EXISTS FOR (f:File) REQUIRE (f.owner, f.folder, f.name) IS UNIQUE",
-    ] {
-        match index.graph.run(query(stmt)).await {
-            Ok(_) => {}
-            // Replicas starting together race to make it (see `connect`).
-            Err(neo4rs::Error::Neo4j(e)) if e.code().contains("AlreadyExists") => {}
-            Err(e) => return Err(db_err(e)),
-        }
-    }
-    Ok(())
+    // Replicas starting together race to make it: `run_schema` lets them.
+    run_schema(
+        index,
+        &[
+            "DROP INDEX graphfs_file_folder IF EXISTS",
+            "CREATE CONSTRAINT graphfs_file_name IF NOT EXISTS FOR (f:File) REQUIRE (f.owner, f.folder, f.name) IS UNIQUE",
+        ],
+    )
+    .await
 }
 
 /// Corpus statistics are counted per owner (`vocabulary::COUNT_TERMS`).
