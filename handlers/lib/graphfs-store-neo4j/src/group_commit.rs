@@ -1,60 +1,79 @@
-//! New files, committed together when several wait ([`FileCatalog::create_file`]).
+//! Writes that wait together commit together: new files
+//! ([`new_files`](super::new_files)) and tagging outcomes
+//! ([`outcomes`](super::outcomes)).
 //!
-//! Neo4j applies the changes of an eventually consistent full-text index in
-//! the background, one committed transaction at a time, and lets at most
-//! 10,000 wait before every commit stalls. Measured on 2 cores with Neo4j's
-//! default refresh after each: about 300 single-file transactions a second
-//! applied, against about 2,500 files a second in transactions of ten (the
-//! 1 s refresh interval GraphFS sets gives about 1,000 single-file ones;
-//! README). So under a stream of uploads the files
-//! waiting for a replica's writers go in one transaction: the first of a
-//! quiet moment goes alone at once, and no upload waits for a timer.
+//! Every Neo4j commit costs the same whatever it holds: a log flush, and
+//! for an eventually consistent full-text index one more change for its
+//! background applier, which lets at most 10,000 wait before every commit
+//! stalls. Counters many writes share (an owner's term and tag counts) are
+//! locked from the statement that changes them to the commit, so writes of
+//! one owner commit one at a time. A [`GroupCommit`] therefore has a few
+//! writer tasks, each of which takes every write waiting (up to a batch)
+//! into its next transaction: the first write of a quiet moment goes alone
+//! at once, and none waits for a timer.
+
+use std::future::Future;
+use std::sync::Arc;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 #[allow(unused_imports)]
 use super::*;
 
-/// Files in one transaction at most.
-const MAX_BATCH: usize = 32;
-/// Transactions of new files in flight at once from one store.
-const WRITERS: usize = 4;
+type Pending<T, R> = (T, oneshot::Sender<Result<R>>);
 
-type Pending = (NewFile, oneshot::Sender<Result<FileRecord>>);
-
-/// Hands new files to [`WRITERS`] tasks, each of which takes every file
-/// waiting (up to [`MAX_BATCH`]) into its next transaction.
-pub(super) struct FileCreator {
-    queue: mpsc::Sender<Pending>,
+/// Hands writes of type `T` to writer tasks, each of which runs every
+/// write waiting (up to its batch) with one call of its `write`, which
+/// answers each write in order.
+pub(super) struct GroupCommit<T, R> {
+    queue: mpsc::Sender<Pending<T, R>>,
 }
 
-impl FileCreator {
-    pub(super) fn start(graph: &Graph) -> Self {
-        let (queue, waiting) = mpsc::channel(WRITERS * MAX_BATCH);
-        let waiting = std::sync::Arc::new(Mutex::new(waiting));
-        for _ in 0..WRITERS {
-            tokio::spawn(write_batches(graph.clone(), waiting.clone()));
+impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
+    pub(super) fn start<F, Fut>(graph: &Graph, writers: usize, batch: usize, write: F) -> Self
+    where
+        F: Fn(Graph, Vec<T>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Vec<Result<R>>> + Send + 'static,
+    {
+        let (queue, waiting) = mpsc::channel(writers * batch);
+        let waiting = Arc::new(Mutex::new(waiting));
+        for _ in 0..writers {
+            tokio::spawn(write_batches(
+                graph.clone(),
+                waiting.clone(),
+                batch,
+                write.clone(),
+            ));
         }
-        FileCreator { queue }
+        GroupCommit { queue }
     }
 
-    pub(super) async fn create(&self, graph: &Graph, file: NewFile) -> Result<FileRecord> {
+    /// The answer to `write`, or `write` back when no writer runs (their
+    /// runtime is gone), for the caller to run alone.
+    pub(super) async fn submit(&self, write: T) -> std::result::Result<Result<R>, T> {
         let (done, answer) = oneshot::channel();
-        match self.queue.send((file, done)).await {
-            Ok(()) => answer.await.unwrap_or_else(|_| {
+        match self.queue.send((write, done)).await {
+            Ok(()) => Ok(answer.await.unwrap_or_else(|_| {
                 // The writer went away mid-transaction (its runtime shut
-                // down): whether the file was committed is unknown.
+                // down): whether the write was committed is unknown.
                 Err(Error::unavailable(
                     "the graph writer stopped before answering",
                 ))
-            }),
-            // No writer runs (their runtime is gone): write it here.
-            Err(mpsc::error::SendError((file, _))) => create_alone(graph, &file).await,
+            })),
+            Err(mpsc::error::SendError((write, _))) => Err(write),
         }
     }
 }
 
-async fn write_batches(graph: Graph, waiting: std::sync::Arc<Mutex<mpsc::Receiver<Pending>>>) {
+async fn write_batches<T, R, F, Fut>(
+    graph: Graph,
+    waiting: Arc<Mutex<mpsc::Receiver<Pending<T, R>>>>,
+    most: usize,
+    write: F,
+) where
+    F: Fn(Graph, Vec<T>) -> Fut,
+    Fut: Future<Output = Vec<Result<R>>>,
+{
     loop {
         let batch = {
             let mut waiting = waiting.lock().await;
@@ -62,7 +81,7 @@ async fn write_batches(graph: Graph, waiting: std::sync::Arc<Mutex<mpsc::Receive
                 return;
             };
             let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
+            while batch.len() < most {
                 match waiting.try_recv() {
                     Ok(next) => batch.push(next),
                     Err(_) => break,
@@ -70,119 +89,20 @@ async fn write_batches(graph: Graph, waiting: std::sync::Arc<Mutex<mpsc::Receive
             }
             batch
         };
-        let (files, answers): (Vec<NewFile>, Vec<_>) = batch.into_iter().unzip();
-        for (answer, result) in answers.into_iter().zip(create_files(&graph, &files).await) {
+        let (writes, answers): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
+        for (answer, result) in answers.into_iter().zip(write(graph.clone(), writes).await) {
             // A caller that gave up (its request was cancelled) is not told.
             let _ = answer.send(result);
         }
     }
 }
 
-/// Creates `files`, each with its own result, in one transaction when
-/// every file can be created. When one cannot (its name is taken, a
-/// deadlock), nothing of that transaction is kept and each file is
-/// created alone, so one file's conflict is not another's.
-pub(super) async fn create_files(graph: &Graph, files: &[NewFile]) -> Vec<Result<FileRecord>> {
-    if let [file] = files {
-        return vec![create_alone(graph, file).await];
-    }
-    match create_together(graph, files).await {
-        Ok(records) => records.into_iter().map(Ok).collect(),
-        Err(Together::Statement(e)) => {
-            tracing::debug!(error = %e, files = files.len(), "a batch of new files failed; creating each alone");
-            let mut out = Vec::with_capacity(files.len());
-            for file in files {
-                out.push(create_alone(graph, file).await);
-            }
-            out
-        }
-        // The commit's outcome is unknown: running the files again could
-        // find their own names taken. Each caller hears it (503).
-        Err(Together::Commit(e)) => files
-            .iter()
-            .map(|_| Err(Error::unavailable(format!("committing new files: {e}"))))
-            .collect(),
-    }
-}
-
-enum Together {
-    /// A statement failed: nothing was committed.
+/// How a transaction of several writes failed.
+pub(super) enum Together {
+    /// A statement failed: nothing was committed, and each write can be
+    /// run alone, so one write's conflict is not another's.
     Statement(Error),
+    /// The commit failed: whether it was kept is unknown, so the writes
+    /// are not run again (each caller hears it).
     Commit(Error),
-}
-
-async fn create_together(
-    graph: &Graph,
-    files: &[NewFile],
-) -> std::result::Result<Vec<FileRecord>, Together> {
-    let mut txn = graph
-        .start_txn()
-        .await
-        .map_err(|e| Together::Statement(db_err(e)))?;
-    let mut records = Vec::with_capacity(files.len());
-    for file in files {
-        let rows = txn_rows(&mut txn, create_statement(file))
-            .await
-            .map_err(Together::Statement)?;
-        records.push(created(&rows, file).map_err(Together::Statement)?);
-    }
-    txn.commit()
-        .await
-        .map_err(|e| Together::Commit(db_err(e)))?;
-    Ok(records)
-}
-
-/// One file in its own transaction; a deadlock (folders are taken by
-/// other writers in other orders) is run again.
-async fn create_alone(graph: &Graph, file: &NewFile) -> Result<FileRecord> {
-    retry_transient(|| async { created(&graph_rows(graph, create_statement(file)).await?, file) })
-        .await
-        .map_err(|e| match e {
-            // Ids and object keys are fresh UUIDs: the constraint a new
-            // file can break is the one on its name.
-            Error::Conflict(_) => name_taken(&file.folder, &file.name),
-            other => other,
-        })
-}
-
-fn created(rows: &[Row], file: &NewFile) -> Result<FileRecord> {
-    rows.first()
-        .map(file_from)
-        .transpose()?
-        .flatten()
-        .ok_or_else(|| Error::internal(format!("file {} was not created", file.id)))
-}
-
-/// The file and its job in one statement, which returns the file. The
-/// `graphfs_file_name` constraint, not a lock, keeps names unique within a
-/// folder. The file has no `terms` until it is tagged: even an empty list
-/// put it in the terms index, one more full-text change per upload.
-fn create_statement(file: &NewFile) -> Query {
-    let now = Utc::now();
-    query(&format!(
-        "MERGE (u:User {{id: $owner}}) ON CREATE SET u.created_at = $now
-         CREATE (u)-[:OWNS]->(f:File {{id: $id, owner: $owner, name: $name, folder: $folder, name_tokens: $tokens,
-             size: $size, sha256: $sha, media_type: $media, created_at: $now, updated_at: $now,
-             status: 'pending', status_reason: '', metadata: '{{}}', text: '', tags_text: '',
-             shared_with: [], object_key: $key, viewers: $owner}})
-         {MERGE_FOLDERS}
-         WITH f
-         {NEXT_TURN}
-         CREATE (:Job {{file_id: $id, seq: $seq, attempts: 0, due_at: $now_ms, worker: '',
-             lease_until: 0, last_error: '', vtag: turn, owner: $owner}})-[:FOR]->(f)
-         RETURN {FILE_PROJECTION}"
-    ))
-    .param("owner", file.owner.clone())
-    .param("id", file.id.to_string())
-    .param("name", file.name.clone())
-    .param("folder", file.folder.clone())
-    .param("ancestry", folder_ancestry(&file.folder))
-    .param("tokens", name_tokens(&file.name))
-    .param("size", i64::try_from(file.size).unwrap_or(i64::MAX))
-    .param("sha", file.sha256.clone())
-    .param("media", file.media_type.clone())
-    .param("now", stored_time(now))
-    .param("now_ms", now.timestamp_millis())
-    .param("seq", new_seq())
-    .param("key", file.object_key.clone())
 }

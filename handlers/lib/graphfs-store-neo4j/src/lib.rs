@@ -40,6 +40,8 @@ mod group_commit;
 mod leases;
 mod listing;
 mod locks;
+mod new_files;
+mod outcomes;
 mod principals;
 mod props;
 mod queue;
@@ -79,8 +81,10 @@ pub struct Neo4jConfig {
 
 pub struct Neo4jGraphIndex {
     graph: Graph,
-    /// Commits new files together when several wait (group_commit.rs).
-    creator: group_commit::FileCreator,
+    /// Commits new files together when several wait (new_files.rs).
+    creator: new_files::FileCreator,
+    /// Commits tagging outcomes together when several wait (outcomes.rs).
+    outcomes: outcomes::OutcomeWriter,
     /// Length of the recorded embedding model's vectors; 0 while none is.
     dimensions: std::sync::atomic::AtomicUsize,
 }
@@ -208,7 +212,8 @@ impl Neo4jGraphIndex {
             .map_err(db_err)?;
         let graph = Graph::connect(config).map_err(db_err)?;
         let index = Neo4jGraphIndex {
-            creator: group_commit::FileCreator::start(&graph),
+            creator: new_files::FileCreator::start(&graph),
+            outcomes: outcomes::OutcomeWriter::start(&graph),
             graph,
             dimensions: Default::default(),
         };
@@ -243,7 +248,23 @@ impl Neo4jGraphIndex {
     /// each alone; each has its own result, in order. What
     /// [`FileCatalog::create_file`] does for the uploads waiting together.
     pub async fn create_files(&self, files: &[NewFile]) -> Vec<Result<FileRecord>> {
-        group_commit::create_files(&self.graph, files).await
+        new_files::create_files(&self.graph, files).await
+    }
+
+    /// Stores tagging outcomes of held jobs in one transaction when no
+    /// statement fails, else each alone; each has its own result, in
+    /// order. What [`JobQueue::store_partial`] does for the outcomes
+    /// waiting together.
+    pub async fn store_outcomes(&self, outcomes: &[(Job, TaggingOutcome)]) -> Vec<Result<bool>> {
+        let writes: Vec<_> = outcomes
+            .iter()
+            .map(|(job, outcome)| outcomes::OutcomeWrite {
+                job: job.clone(),
+                outcome: outcome.clone(),
+                done: false,
+            })
+            .collect();
+        outcomes::write_outcomes(&self.graph, &writes).await
     }
 
     async fn one_file(&self, q: Query, what: FileId) -> Result<FileRecord> {

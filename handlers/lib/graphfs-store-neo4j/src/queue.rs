@@ -1,153 +1,18 @@
-//! The tagging queue ([`JobQueue`]) as `(:Job)` nodes, and writing a tagging outcome.
+//! The tagging queue ([`JobQueue`]) as `(:Job)` nodes; outcomes.rs writes what taggers found.
 
 #[allow(unused_imports)]
 use super::*;
-
-impl Neo4jGraphIndex {
-    /// Writes a tagging outcome under the job's lease: text, metadata,
-    /// machine tags (user tags stay, removed tags stay removed; aliases land
-    /// on their tag), terms and embedding; with `done`, also the status, and
-    /// the job is removed.
-    async fn write_outcome(&self, job: &Job, outcome: &TaggingOutcome, done: bool) -> Result<bool> {
-        let fid = job.file_id.to_string();
-        let proposed: Vec<(String, f64, String)> = outcome
-            .tags
-            .iter()
-            .filter(|t| t.source != TagSource::User)
-            .filter_map(|t| {
-                let n = normalize_tag(&t.name).ok()?;
-                Some((
-                    n,
-                    f64::from(t.score.clamp(0.0, 1.0)),
-                    t.source.as_str().to_string(),
-                ))
-            })
-            .collect();
-        let mut txn = self.graph.start_txn().await.map_err(db_err)?;
-        // The job locked (`LOCK_HELD`), and what the write starts from,
-        // in one round trip: the file's tags, the names its owner rejected
-        // and the tag each proposed name is ([`CANONICAL`]).
-        let rows = txn_rows(
-            &mut txn,
-            held(
-                query(&format!(
-                    "{LOCK_HELD}
-                     WITH j OPTIONAL MATCH (f:File {{id: $fid}})
-                     RETURN coalesce(j.again, false) AS again,
-                            [(f)-[:TAGGED]->(t:Tag) | t.name] AS tags,
-                            COLLECT {{ MATCH (x:Rejection {{owner: f.owner}}) RETURN x.name }} AS rejected,
-                            [n IN $proposed | {CANONICAL}] AS canonical"
-                ))
-                .param(
-                    "proposed",
-                    proposed.iter().map(|(n, _, _)| n.clone()).collect::<Vec<_>>(),
-                ),
-                job,
-            ),
-        )
-        .await?;
-        let Some(row) = rows.first() else {
-            txn.rollback().await.map_err(db_err)?;
-            return Ok(false);
-        };
-        let again: bool = row.get("again").map_err(de_err)?;
-        let old_tags: Vec<String> = row
-            .get::<Option<Vec<String>>>("tags")
-            .map_err(de_err)?
-            .unwrap_or_default();
-        let rejected: HashSet<String> = row
-            .get::<Option<Vec<String>>>("rejected")
-            .map_err(de_err)?
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        // A name rejected stays refused after an admin's merge made it
-        // another tag's alias: checked before the alias resolves.
-        let canonical: Vec<(String, (String, f64, String))> = canonical_from(row)?
-            .into_iter()
-            .zip(proposed)
-            .filter(|(_, (n, _, _))| !rejected.contains(n))
-            .collect();
-        let mut names = Vec::new();
-        let mut scores = Vec::new();
-        let mut sources = Vec::new();
-        for (name, (_, score, source)) in canonical {
-            if !names.contains(&name) {
-                names.push(name);
-                scores.push(score);
-                sources.push(source);
-            }
-        }
-        let metadata = if outcome.metadata.is_object() {
-            outcome.metadata.to_string()
-        } else {
-            "{}".into()
-        };
-        let terms = index_terms(&outcome.terms);
-        let embedding: Option<Vec<f64>> = outcome
-            .embedding
-            .as_ref()
-            .filter(|v| !v.is_empty())
-            .map(|v| v.iter().map(|x| f64::from(*x)).collect());
-        if let Some(v) = &embedding {
-            let model = txn_embedding_model(&mut txn).await?;
-            if let Err(e) = check_embedding(v.len(), model.as_ref().map(|(m, d)| (m.as_str(), *d)))
-            {
-                txn.rollback().await.map_err(db_err)?;
-                return Err(e);
-            }
-        }
-        let uncount = count_tag_use("gone", "f.owner", "old.name", "r.source", -1);
-        let count = count_tag_use("used", "f.owner", "t.name", "$sources[i]", 1);
-        txn.run(
-            query(&format!(
-                "MATCH (f:File {{id: $fid}}) {UNCOUNT_TERMS} {COUNT_TERMS}
-                 SET f.text = $text, f.metadata = $metadata, f.media_type = CASE WHEN $media = '' THEN f.media_type ELSE $media END,
-                     f.updated_at = $now, f.terms = $terms, f.terms_owner = f.owner, f.embedding = $embedding
-                 WITH f OPTIONAL MATCH (f)-[r:TAGGED]->(old:Tag) WHERE r.source <> 'user'
-                 WITH f, r, old ORDER BY old.name
-                 FOREACH (_ IN CASE WHEN r IS NULL THEN [] ELSE [1] END | {uncount})
-                 DELETE r
-                 WITH DISTINCT f
-                 UNWIND (CASE WHEN size($names) = 0 THEN [null] ELSE range(0, size($names) - 1) END) AS i
-                 WITH f, i WHERE i IS NOT NULL
-                 MERGE (t:Tag {{name: $names[i]}})
-                 WITH f, t, i WHERE NOT (f)-[:REMOVED]->(t) AND NOT (f)-[:TAGGED]->(t)
-                   AND NOT EXISTS {{ MATCH (:Rejection {{owner: f.owner, name: t.name}}) }}
-                 CREATE (f)-[:TAGGED {{score: $scores[i], source: $sources[i]}}]->(t)
-                 {count}",
-            ))
-            .param("fid", fid.clone())
-            .param("text", truncate_utf8(&outcome.text, MAX_INDEXED_TEXT).to_string())
-            .param("metadata", metadata)
-            .param("media", outcome.media_type.clone().unwrap_or_default())
-            .param("now", stored_time(Utc::now()))
-            .param("terms", terms)
-            .param("embedding", embedding)
-            .param("names", names)
-            .param("scores", scores)
-            .param("sources", sources),
-        )
-        .await
-        .map_err(db_err)?;
-        after_tag_change(&mut txn, &fid, &old_tags).await?;
-        if done {
-            finish_held(&mut txn, job, again).await?;
-        }
-        txn.commit().await.map_err(db_err)?;
-        Ok(true)
-    }
-}
 
 /// Cypher that binds `j` to the job `$fid` if it is still held as claimed
 /// (`$seq`, `$worker`: see [`held`]) and locks it until the transaction
 /// ends, so a re-queue waits for it. The first SET takes the node's write
 /// lock; what is read after it is what the last writer committed.
-const LOCK_HELD: &str = "MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker
+pub(super) const LOCK_HELD: &str =
+    "MATCH (j:Job {file_id: $fid}) WHERE j.seq = $seq AND j.worker = $worker
      SET j._lock = true REMOVE j._lock";
 
 /// `q`, a statement that starts with [`LOCK_HELD`], for `job`.
-fn held(q: Query, job: &Job) -> Query {
+pub(super) fn held(q: Query, job: &Job) -> Query {
     q.param("fid", job.file_id.to_string())
         .param("seq", job.id)
         .param("worker", job.worker.clone())
@@ -182,7 +47,7 @@ const JOB_AGAIN: &str = "SET j.worker = '', j.lease_until = 0, j.attempts = 0, j
 
 /// Ends a held job that [`lock_held`] locked: the file is done and the job
 /// gone, or, `again`, both queued again (see [`JobQueue::finish_job`]).
-async fn finish_held(txn: &mut Txn, job: &Job, again: bool) -> Result<()> {
+pub(super) async fn finish_held(txn: &mut Txn, job: &Job, again: bool) -> Result<()> {
     if again {
         return queue_held_again(txn, &job.file_id.to_string()).await;
     }
@@ -254,6 +119,18 @@ pub(super) fn queue_again(id: FileId, owner: &str) -> Query {
     .param("owner", owner)
     .param("seq", new_seq())
     .param("now", now_ms())
+}
+
+impl Neo4jGraphIndex {
+    /// Writes a tagging outcome under the job's lease (outcomes.rs).
+    async fn write_outcome(&self, job: &Job, outcome: &TaggingOutcome, done: bool) -> Result<bool> {
+        let write = outcomes::OutcomeWrite {
+            job: job.clone(),
+            outcome: outcome.clone(),
+            done,
+        };
+        self.outcomes.write(&self.graph, write).await
+    }
 }
 
 #[async_trait]
@@ -337,14 +214,12 @@ impl JobQueue for Neo4jGraphIndex {
             == 1)
     }
 
-    // Taggers of one owner change the same tag counts: a deadlock between
-    // two of them is run again here rather than costing the job an attempt.
     async fn complete_job(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool> {
-        retry_transient(|| self.write_outcome(job, outcome, true)).await
+        self.write_outcome(job, outcome, true).await
     }
 
     async fn store_partial(&self, job: &Job, outcome: &TaggingOutcome) -> Result<bool> {
-        retry_transient(|| self.write_outcome(job, outcome, false)).await
+        self.write_outcome(job, outcome, false).await
     }
 
     async fn finish_job(&self, job: &Job) -> Result<bool> {

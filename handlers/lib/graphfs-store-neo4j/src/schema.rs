@@ -250,7 +250,7 @@ pub(super) async fn require_unique_names(index: &Neo4jGraphIndex) -> Result<()> 
     .await
 }
 
-/// Corpus statistics are counted per owner (`vocabulary::COUNT_TERMS`).
+/// Corpus statistics are counted per owner (`vocabulary::Counts`).
 /// A store from before counted each term once for the whole installation,
 /// under the constraint `graphfs_term_name`: those counts are dropped and
 /// each owner's are counted again from the terms the files recorded. Runs

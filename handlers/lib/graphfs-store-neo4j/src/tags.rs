@@ -3,22 +3,21 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// Refreshes a file's tag text (for search) and drops tags in
+/// Cypher that writes the tag text (for search) of the file bound to `f`
+/// from the tags it has.
+pub(super) const SET_TAGS_TEXT: &str =
+    "SET f.tags_text = reduce(s = '', n IN [(f)-[:TAGGED]->(t:Tag) | t.name] | s + ' , ' + n)";
+
+/// Refreshes a file's tag text ([`SET_TAGS_TEXT`]) and drops tags in
 /// `maybe_orphans` that nothing refers to any more.
 pub(super) async fn after_tag_change(
     txn: &mut Txn,
     file: &str,
     maybe_orphans: &[String],
 ) -> Result<()> {
-    txn.run(
-        query(
-            "MATCH (f:File {id: $id})
-             SET f.tags_text = reduce(s = '', n IN [(f)-[:TAGGED]->(t:Tag) | t.name] | s + ' , ' + n)",
-        )
-        .param("id", file),
-    )
-    .await
-    .map_err(db_err)?;
+    txn.run(query(&format!("MATCH (f:File {{id: $id}}) {SET_TAGS_TEXT}")).param("id", file))
+        .await
+        .map_err(db_err)?;
     drop_orphans(txn, maybe_orphans).await
 }
 

@@ -1,5 +1,7 @@
 //! Vocabulary, terms and corpus statistics for the taggers ([`Vocabulary`]).
 
+use std::collections::BTreeMap;
+
 #[allow(unused_imports)]
 use super::*;
 
@@ -9,11 +11,6 @@ use super::*;
 /// (no real term is empty, see `index_terms`).
 pub(super) const UNCOUNT_TERMS: &str = "FOREACH (t IN CASE WHEN size(coalesce(f.terms, [])) = 0 THEN [] ELSE f.terms + [''] END |
      MERGE (x:Term {owner: f.owner, name: t}) SET x.df = CASE WHEN x.df > 0 THEN x.df - 1 ELSE 0 END)";
-
-/// Counts `$terms` for the owner of the file bound to `f`.
-pub(super) const COUNT_TERMS: &str =
-    "FOREACH (t IN CASE WHEN size($terms) = 0 THEN [] ELSE $terms + [''] END |
-     MERGE (x:Term {owner: f.owner, name: t}) SET x.df = coalesce(x.df, 0) + 1)";
 
 /// Each owner's `(:TagUse {owner, name, source, n})` counts the owner's
 /// files tagged `name` from `source`. Every write that makes or removes a
@@ -33,6 +30,96 @@ pub(super) fn count_tag_use(
         "MERGE ({var}:TagUse {{owner: {owner}, name: {name}, source: coalesce({source}, '')}})
          SET {var}.n = coalesce({var}.n, 0) + ({delta})"
     )
+}
+
+/// Changes to owners' counts ([`UNCOUNT_TERMS`], [`count_tag_use`]) added
+/// up over the writes of one transaction, applied once at its end
+/// ([`apply_counts`]).
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Counts {
+    /// `(owner, term)`: the change to its `df`.
+    terms: BTreeMap<(String, String), i64>,
+    /// `(owner, tag, source)`: the change to its `n`.
+    tag_uses: BTreeMap<(String, String, String), i64>,
+}
+
+impl Counts {
+    /// A file of `owner` whose recorded terms went from `old` to `new`;
+    /// the term '' counts the files that have terms.
+    pub(super) fn terms_replaced(&mut self, owner: &str, old: &[String], new: &[String]) {
+        for (terms, delta) in [(old, -1), (new, 1)] {
+            if terms.is_empty() {
+                continue;
+            }
+            for t in terms.iter().map(String::as_str).chain([""]) {
+                *self
+                    .terms
+                    .entry((owner.to_string(), t.to_string()))
+                    .or_default() += delta;
+            }
+        }
+    }
+
+    /// A file of `owner` gained (`delta` 1) or lost (-1) the tag `name`
+    /// from `source`.
+    pub(super) fn tag_use(&mut self, owner: &str, name: &str, source: &str, delta: i64) {
+        *self
+            .tag_uses
+            .entry((owner.to_string(), name.to_string(), source.to_string()))
+            .or_default() += delta;
+    }
+}
+
+/// Applies `counts`, each count once and in the order of its key (terms,
+/// then tag uses), so transactions that apply counts this way take their
+/// locks in one order and never wait on each other in a circle. A term's
+/// count stops at 0, as [`UNCOUNT_TERMS`] does.
+pub(super) async fn apply_counts(txn: &mut Txn, counts: &Counts) -> Result<()> {
+    let (mut owners, mut names, mut deltas) = (Vec::new(), Vec::new(), Vec::new());
+    for ((owner, name), delta) in counts.terms.iter().filter(|(_, d)| **d != 0) {
+        owners.push(owner.clone());
+        names.push(name.clone());
+        deltas.push(*delta);
+    }
+    if !names.is_empty() {
+        txn.run(
+            query(
+                "UNWIND range(0, size($names) - 1) AS i
+                 MERGE (x:Term {owner: $owners[i], name: $names[i]})
+                 WITH x, coalesce(x.df, 0) + $deltas[i] AS df
+                 SET x.df = CASE WHEN df > 0 THEN df ELSE 0 END",
+            )
+            .param("owners", owners)
+            .param("names", names)
+            .param("deltas", deltas),
+        )
+        .await
+        .map_err(db_err)?;
+    }
+    let (mut owners, mut names, mut sources, mut deltas) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for ((owner, name, source), delta) in counts.tag_uses.iter().filter(|(_, d)| **d != 0) {
+        owners.push(owner.clone());
+        names.push(name.clone());
+        sources.push(source.clone());
+        deltas.push(*delta);
+    }
+    if !names.is_empty() {
+        txn.run(
+            query(
+                "UNWIND range(0, size($names) - 1) AS i
+                 MERGE (u:TagUse {owner: $owners[i], name: $names[i], source: $sources[i]})
+                 SET u.n = coalesce(u.n, 0) + $deltas[i]",
+            )
+            .param("owners", owners)
+            .param("names", names)
+            .param("sources", sources)
+            .param("deltas", deltas),
+        )
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -188,5 +275,62 @@ impl Vocabulary for Neo4jGraphIndex {
             documents,
             document_frequency: df,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn counts_add_up_per_owner_and_key() {
+        let mut c = Counts::default();
+        // A first tagging, then a re-tag that keeps one term and swaps one.
+        c.terms_replaced("ann", &[], &strings(&["alpha", "beta"]));
+        c.terms_replaced(
+            "ann",
+            &strings(&["alpha", "beta"]),
+            &strings(&["alpha", "gamma"]),
+        );
+        // Another owner's same word is another count.
+        c.terms_replaced("bob", &[], &strings(&["alpha"]));
+        // A file without terms changes no count, '' included.
+        c.terms_replaced("bob", &[], &[]);
+        c.tag_use("ann", "invoice", "keyword", 1);
+        c.tag_use("ann", "invoice", "keyword", 1);
+        c.tag_use("ann", "invoice", "keyword", -1);
+        c.tag_use("ann", "invoice", "llm", 1);
+        let terms: Vec<_> = c
+            .terms
+            .iter()
+            .map(|((o, t), d)| (o.as_str(), t.as_str(), *d))
+            .collect();
+        assert_eq!(
+            terms,
+            [
+                ("ann", "", 1),
+                ("ann", "alpha", 1),
+                ("ann", "beta", 0),
+                ("ann", "gamma", 1),
+                ("bob", "", 1),
+                ("bob", "alpha", 1),
+            ]
+        );
+        let uses: Vec<_> = c
+            .tag_uses
+            .iter()
+            .map(|((o, n, s), d)| (o.as_str(), n.as_str(), s.as_str(), *d))
+            .collect();
+        assert_eq!(
+            uses,
+            [
+                ("ann", "invoice", "keyword", 1),
+                ("ann", "invoice", "llm", 1)
+            ]
+        );
     }
 }

@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use graphfs_domain::{FileCatalog, FileId, Folders, GraphIndex, contract, name_with_id};
+use graphfs_domain::{
+    Error, FileCatalog, FileId, Folders, GraphIndex, Job, JobQueue, ProposedTag, TagSource,
+    TaggingOutcome, Vocabulary, contract, name_with_id,
+};
 use graphfs_e2e::servers::ExternalServer;
 use graphfs_store_neo4j::{Neo4jConfig, Neo4jGraphIndex};
 
@@ -42,6 +45,7 @@ async fn neo4j_index_meets_the_contract() {
     a_store_from_before_aliased_tags_still_resolves_merged_names(&neo4j, index.as_ref()).await;
     a_viewer_who_owns_most_of_the_store_sees_only_what_they_may(&neo4j, index.as_ref()).await;
     new_files_are_committed_together_or_each_alone(&neo4j, index.as_ref()).await;
+    tagging_outcomes_committed_together_count_once_each(&neo4j, index.as_ref()).await;
 
     // An outage is `Unavailable`, and the index recovers when Neo4j is back.
     neo4j.stop().unwrap();
@@ -682,6 +686,167 @@ async fn new_files_are_committed_together_or_each_alone(
         "the first keeps its name"
     );
     assert!(index.create_files(&[]).await.is_empty());
+}
+
+/// Tagging outcomes waiting together are written in one transaction,
+/// their owner's counts changed once each at its end: the counts come out
+/// as if each was written alone, a job no longer held and an embedding of
+/// the wrong length fail only their own outcome, and a tag a re-tag leaves
+/// without files is dropped with its counts.
+async fn tagging_outcomes_committed_together_count_once_each(
+    neo4j: &ExternalServer,
+    index: &Neo4jGraphIndex,
+) {
+    let id = FileId::new().to_string();
+    let owner = name_with_id("outcomes", &id);
+    let [report, memo] = ["report", "memo"].map(|t| format!("{t} {}", &id[..8]));
+    let batch: Vec<_> = ["a.txt", "b.txt", "c.txt", "d.txt"]
+        .iter()
+        .map(|n| contract::new_text_file(&owner, "/tagged", n))
+        .collect();
+    for created in index.create_files(&batch).await {
+        created.unwrap();
+    }
+    let jobs = claim_jobs_of(index, &batch.iter().map(|f| f.id).collect::<Vec<_>>()).await;
+    let outcome = |terms: &[&str], tags: &[&String]| TaggingOutcome {
+        text: terms.join(" "),
+        terms: terms.iter().map(|t| t.to_string()).collect(),
+        tags: tags
+            .iter()
+            .map(|t| ProposedTag {
+                name: t.to_string(),
+                score: 0.5,
+                source: TagSource::Keyword,
+            })
+            .collect(),
+        ..TaggingOutcome::default()
+    };
+    let stale = Job {
+        id: jobs[2].id.wrapping_add(1),
+        ..jobs[2].clone()
+    };
+    let bad_embedding = TaggingOutcome {
+        embedding: Some(vec![0.5; 3]),
+        ..outcome(&["alpha"], &[&report])
+    };
+    let written = index
+        .store_outcomes(&[
+            (jobs[0].clone(), outcome(&["alpha", "beta"], &[&report])),
+            (
+                jobs[1].clone(),
+                outcome(&["alpha", "gamma"], &[&report, &memo]),
+            ),
+            (stale, outcome(&["alpha"], &[&report])),
+            (jobs[3].clone(), bad_embedding),
+        ])
+        .await;
+    let written: Vec<_> = written
+        .into_iter()
+        .map(|r| r.map_err(|e| matches!(e, Error::InvalidInput(_))))
+        .collect();
+    assert_eq!(written, vec![Ok(true), Ok(true), Ok(false), Err(true)]);
+    let terms = ["alpha", "beta", "gamma"].map(String::from);
+    let stats = index.corpus_stats(&owner, &terms).await.unwrap();
+    assert_eq!(
+        (stats.documents, stats.document_frequency),
+        (2, vec![2, 1, 1])
+    );
+    assert_eq!(
+        tag_counts(index, &owner).await,
+        vec![(report.clone(), 2), (memo.clone(), 1)]
+    );
+
+    // A re-tag and a first tagging together: the first file loses alpha
+    // and the report tag, the fourth gains both.
+    let written = index
+        .store_outcomes(&[
+            (jobs[0].clone(), outcome(&["beta"], &[&memo])),
+            (jobs[3].clone(), outcome(&["alpha"], &[&report])),
+        ])
+        .await;
+    assert_eq!(
+        written.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+        [true, true]
+    );
+    let stats = index.corpus_stats(&owner, &terms).await.unwrap();
+    assert_eq!(
+        (stats.documents, stats.document_frequency),
+        (3, vec![2, 1, 1])
+    );
+    assert_eq!(
+        tag_counts(index, &owner).await,
+        vec![(memo.clone(), 2), (report.clone(), 2)]
+    );
+
+    // The last two files with the report tag lose it in one transaction:
+    // the tag goes, and no count of it stays behind.
+    let written = index
+        .store_outcomes(&[
+            (jobs[1].clone(), outcome(&["gamma"], &[&memo])),
+            (jobs[3].clone(), outcome(&["alpha"], &[])),
+        ])
+        .await;
+    assert_eq!(
+        written.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+        [true, true]
+    );
+    assert_eq!(tag_counts(index, &owner).await, vec![(memo.clone(), 2)]);
+    let mut rows = raw_graph(neo4j)
+        .execute(
+            neo4rs::query(
+                "OPTIONAL MATCH (t:Tag {name: $n}) WITH count(t) AS tags
+                 OPTIONAL MATCH (u:TagUse {name: $n}) RETURN tags, count(u) AS uses",
+            )
+            .param("n", report.clone()),
+        )
+        .await
+        .unwrap();
+    let row = rows.next().await.unwrap().unwrap();
+    assert_eq!(
+        (
+            row.get::<i64>("tags").unwrap(),
+            row.get::<i64>("uses").unwrap()
+        ),
+        (0, 0)
+    );
+    for job in &jobs {
+        assert!(index.finish_job(job).await.unwrap());
+    }
+}
+
+/// Claims jobs until those of `files` are all held, and gives back the
+/// others claimed on the way; in the order of `files`.
+async fn claim_jobs_of(index: &Neo4jGraphIndex, files: &[FileId]) -> Vec<Job> {
+    let (mut mine, mut others) = (Vec::new(), Vec::new());
+    while mine.len() < files.len() {
+        let job = index
+            .claim_job("outcome-batch", std::time::Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("the files' jobs are queued");
+        if files.contains(&job.file_id) {
+            mine.push(job);
+        } else {
+            others.push(job);
+        }
+        assert!(others.len() < 1000, "the files' jobs never came up");
+    }
+    for job in &others {
+        index.release_job(job).await.unwrap();
+    }
+    mine.sort_by_key(|j| files.iter().position(|f| *f == j.file_id));
+    mine
+}
+
+/// `owner`'s tags and how many of their files carry each, most first.
+async fn tag_counts(index: &Neo4jGraphIndex, owner: &str) -> Vec<(String, u64)> {
+    index
+        .vocabulary(Some(owner), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.name, t.count))
+        .collect()
 }
 
 /// Makes the store look as from before the data migrations: none
