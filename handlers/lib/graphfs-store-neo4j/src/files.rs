@@ -159,7 +159,7 @@ impl Neo4jGraphIndex {
 #[async_trait]
 impl FileCatalog for Neo4jGraphIndex {
     async fn create_file(&self, file: NewFile) -> Result<FileRecord> {
-        self.creator.create(&self.graph, file).await
+        self.creator.write(&self.graph, file).await
     }
 
     async fn get_file(&self, viewer: &str, id: FileId) -> Result<FileRecord> {

@@ -20,60 +20,96 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 #[allow(unused_imports)]
 use super::*;
 
-type Pending<T, R> = (T, oneshot::Sender<Result<R>>);
+/// A kind of write that can be committed with others of its kind.
+pub(super) trait GroupWrite: Send + Sync + Sized + 'static {
+    type Output: Send + 'static;
+    /// What the writes are, for messages ("new files").
+    const WHAT: &'static str;
+    /// Transactions of these writes in flight at once from one store.
+    const WRITERS: usize;
+    /// Writes in one transaction at most.
+    const MAX_BATCH: usize;
 
-/// Hands writes of type `T` to writer tasks, each of which runs every
-/// write waiting (up to its batch) with one call of its `write`, which
-/// answers each write in order.
-pub(super) struct GroupCommit<T, R> {
-    queue: mpsc::Sender<Pending<T, R>>,
+    /// `writes` in one transaction, each with its own result, in order.
+    fn together(
+        graph: &Graph,
+        writes: &[Self],
+    ) -> impl Future<Output = std::result::Result<Vec<Result<Self::Output>>, Together>> + Send;
+
+    /// One write in its own transaction.
+    fn alone(graph: &Graph, write: &Self) -> impl Future<Output = Result<Self::Output>> + Send;
 }
 
-impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
-    pub(super) fn start<F, Fut>(graph: &Graph, writers: usize, batch: usize, write: F) -> Self
-    where
-        F: Fn(Graph, Vec<T>) -> Fut + Clone + Send + Sync + 'static,
-        Fut: Future<Output = Vec<Result<R>>> + Send + 'static,
-    {
-        let (queue, waiting) = mpsc::channel(writers * batch);
+/// Runs `writes`, each with its own result, in one transaction when no
+/// statement fails. When one does (a name taken, a deadlock), nothing of
+/// that transaction is kept and each is run alone, so one write's conflict
+/// is not another's. When the commit fails, whether it was kept is
+/// unknown: running the writes again could find their own effects, so
+/// each caller hears it (503).
+pub(super) async fn write_all<W: GroupWrite>(
+    graph: &Graph,
+    writes: &[W],
+) -> Vec<Result<W::Output>> {
+    if let [write] = writes {
+        return vec![W::alone(graph, write).await];
+    }
+    match W::together(graph, writes).await {
+        Ok(written) => written,
+        Err(Together::Statement(e)) => {
+            tracing::debug!(error = %e, writes = writes.len(), what = W::WHAT, "a batch failed; writing each alone");
+            let mut out = Vec::with_capacity(writes.len());
+            for write in writes {
+                out.push(W::alone(graph, write).await);
+            }
+            out
+        }
+        Err(Together::Commit(e)) => writes
+            .iter()
+            .map(|_| Err(Error::unavailable(format!("committing {}: {e}", W::WHAT))))
+            .collect(),
+    }
+}
+
+type Pending<W> = (W, oneshot::Sender<Result<<W as GroupWrite>::Output>>);
+
+/// Hands writes to [`GroupWrite::WRITERS`] tasks, each of which takes
+/// every write waiting (up to [`GroupWrite::MAX_BATCH`]) into its next
+/// transaction ([`write_all`]).
+pub(super) struct GroupCommit<W: GroupWrite> {
+    queue: mpsc::Sender<Pending<W>>,
+}
+
+impl<W: GroupWrite> GroupCommit<W> {
+    pub(super) fn start(graph: &Graph) -> Self {
+        let (queue, waiting) = mpsc::channel(W::WRITERS * W::MAX_BATCH);
         let waiting = Arc::new(Mutex::new(waiting));
-        for _ in 0..writers {
-            tokio::spawn(write_batches(
-                graph.clone(),
-                waiting.clone(),
-                batch,
-                write.clone(),
-            ));
+        for _ in 0..W::WRITERS {
+            tokio::spawn(write_batches(graph.clone(), waiting.clone()));
         }
         GroupCommit { queue }
     }
 
-    /// The answer to `write`, or `write` back when no writer runs (their
-    /// runtime is gone), for the caller to run alone.
-    pub(super) async fn submit(&self, write: T) -> std::result::Result<Result<R>, T> {
+    /// `write`'s result, with the others waiting with it.
+    pub(super) async fn write(&self, graph: &Graph, write: W) -> Result<W::Output> {
         let (done, answer) = oneshot::channel();
         match self.queue.send((write, done)).await {
-            Ok(()) => Ok(answer.await.unwrap_or_else(|_| {
+            Ok(()) => answer.await.unwrap_or_else(|_| {
                 // The writer went away mid-transaction (its runtime shut
                 // down): whether the write was committed is unknown.
                 Err(Error::unavailable(
                     "the graph writer stopped before answering",
                 ))
-            })),
-            Err(mpsc::error::SendError((write, _))) => Err(write),
+            }),
+            // No writer runs (their runtime is gone): write it here.
+            Err(mpsc::error::SendError((write, _))) => W::alone(graph, &write).await,
         }
     }
 }
 
-async fn write_batches<T, R, F, Fut>(
+async fn write_batches<W: GroupWrite>(
     graph: Graph,
-    waiting: Arc<Mutex<mpsc::Receiver<Pending<T, R>>>>,
-    most: usize,
-    write: F,
-) where
-    F: Fn(Graph, Vec<T>) -> Fut,
-    Fut: Future<Output = Vec<Result<R>>>,
-{
+    waiting: Arc<Mutex<mpsc::Receiver<Pending<W>>>>,
+) {
     loop {
         let batch = {
             let mut waiting = waiting.lock().await;
@@ -81,7 +117,7 @@ async fn write_batches<T, R, F, Fut>(
                 return;
             };
             let mut batch = vec![first];
-            while batch.len() < most {
+            while batch.len() < W::MAX_BATCH {
                 match waiting.try_recv() {
                     Ok(next) => batch.push(next),
                     Err(_) => break,
@@ -89,8 +125,8 @@ async fn write_batches<T, R, F, Fut>(
             }
             batch
         };
-        let (writes, answers): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
-        for (answer, result) in answers.into_iter().zip(write(graph.clone(), writes).await) {
+        let (writes, answers): (Vec<W>, Vec<_>) = batch.into_iter().unzip();
+        for (answer, result) in answers.into_iter().zip(write_all(&graph, &writes).await) {
             // A caller that gave up (its request was cancelled) is not told.
             let _ = answer.send(result);
         }
@@ -99,10 +135,7 @@ async fn write_batches<T, R, F, Fut>(
 
 /// How a transaction of several writes failed.
 pub(super) enum Together {
-    /// A statement failed: nothing was committed, and each write can be
-    /// run alone, so one write's conflict is not another's.
+    /// A statement failed: nothing was committed.
     Statement(Error),
-    /// The commit failed: whether it was kept is unknown, so the writes
-    /// are not run again (each caller hears it).
     Commit(Error),
 }

@@ -82,9 +82,9 @@ pub struct Neo4jConfig {
 pub struct Neo4jGraphIndex {
     graph: Graph,
     /// Commits new files together when several wait (new_files.rs).
-    creator: new_files::FileCreator,
+    creator: group_commit::GroupCommit<NewFile>,
     /// Commits tagging outcomes together when several wait (outcomes.rs).
-    outcomes: outcomes::OutcomeWriter,
+    outcomes: group_commit::GroupCommit<outcomes::OutcomeWrite>,
     /// Length of the recorded embedding model's vectors; 0 while none is.
     dimensions: std::sync::atomic::AtomicUsize,
 }
@@ -212,8 +212,8 @@ impl Neo4jGraphIndex {
             .map_err(db_err)?;
         let graph = Graph::connect(config).map_err(db_err)?;
         let index = Neo4jGraphIndex {
-            creator: new_files::FileCreator::start(&graph),
-            outcomes: outcomes::OutcomeWriter::start(&graph),
+            creator: group_commit::GroupCommit::start(&graph),
+            outcomes: group_commit::GroupCommit::start(&graph),
             graph,
             dimensions: Default::default(),
         };
@@ -248,7 +248,7 @@ impl Neo4jGraphIndex {
     /// each alone; each has its own result, in order. What
     /// [`FileCatalog::create_file`] does for the uploads waiting together.
     pub async fn create_files(&self, files: &[NewFile]) -> Vec<Result<FileRecord>> {
-        new_files::create_files(&self.graph, files).await
+        group_commit::write_all(&self.graph, files).await
     }
 
     /// Stores tagging outcomes of held jobs in one transaction when no
@@ -264,7 +264,7 @@ impl Neo4jGraphIndex {
                 done: false,
             })
             .collect();
-        outcomes::write_outcomes(&self.graph, &writes).await
+        group_commit::write_all(&self.graph, &writes).await
     }
 
     async fn one_file(&self, q: Query, what: FileId) -> Result<FileRecord> {

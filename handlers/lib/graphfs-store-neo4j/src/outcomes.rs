@@ -1,6 +1,7 @@
 //! Tagging outcomes written under their jobs' leases ([`JobQueue::store_partial`],
 //! [`JobQueue::complete_job`]), committed together when several wait
-//! ([`group_commit`](super::group_commit)).
+//! ([`group_commit`](super::group_commit): 2 writers per store, up to 16
+//! outcomes each).
 //!
 //! Every outcome of one owner changes that owner's counts: the term ''
 //! (the owner's tagged files) and the common words and tags. A count is
@@ -10,19 +11,14 @@
 //! transaction reads and writes its outcomes first, adds their count
 //! changes up, and changes each count once, in one statement just before
 //! the commit, in the order of its key, so two transactions never hold
-//! counts the other waits for.
+//! counts the other waits for. On 2 cores this did not make tagging
+//! faster: there Neo4j's CPU for each tagged file is the limit (README).
 
 use std::collections::BTreeSet;
 
-use super::group_commit::{GroupCommit, Together};
+use super::group_commit::{GroupWrite, Together};
 #[allow(unused_imports)]
 use super::*;
-
-/// Outcomes in one transaction at most.
-const MAX_BATCH: usize = 16;
-/// Transactions of outcomes in flight at once from one store: taggers run
-/// a few jobs at once, and the counts let one owner's commit at a time.
-const WRITERS: usize = 2;
 
 /// An outcome to write while `job` is held; with `done`, the job ends too.
 pub(super) struct OutcomeWrite {
@@ -31,101 +27,59 @@ pub(super) struct OutcomeWrite {
     pub done: bool,
 }
 
-/// Hands outcomes to [`WRITERS`] tasks, each of which takes every outcome
-/// waiting (up to [`MAX_BATCH`]) into its next transaction.
-pub(super) struct OutcomeWriter {
-    batches: GroupCommit<OutcomeWrite, bool>,
-}
-
-impl OutcomeWriter {
-    pub(super) fn start(graph: &Graph) -> Self {
-        OutcomeWriter {
-            batches: GroupCommit::start(graph, WRITERS, MAX_BATCH, |graph, writes| async move {
-                write_outcomes(&graph, &writes).await
-            }),
-        }
-    }
-
+impl GroupWrite for OutcomeWrite {
     /// Whether the outcome was written: false when the job is no longer
     /// held as claimed (its lease lapsed, the file was deleted).
-    pub(super) async fn write(&self, graph: &Graph, write: OutcomeWrite) -> Result<bool> {
-        match self.batches.submit(write).await {
-            Ok(written) => written,
-            Err(write) => write_alone(graph, &write).await,
-        }
-    }
-}
+    type Output = bool;
+    const WHAT: &'static str = "tagging outcomes";
+    /// Taggers run a few jobs at once.
+    const WRITERS: usize = 2;
+    const MAX_BATCH: usize = 16;
 
-/// Writes `writes`, each with its own result, in one transaction when no
-/// statement fails; else each alone.
-pub(super) async fn write_outcomes(graph: &Graph, writes: &[OutcomeWrite]) -> Vec<Result<bool>> {
-    if let [write] = writes {
-        return vec![write_alone(graph, write).await];
+    async fn together(
+        graph: &Graph,
+        writes: &[OutcomeWrite],
+    ) -> std::result::Result<Vec<Result<bool>>, Together> {
+        let mut txn = graph
+            .start_txn()
+            .await
+            .map_err(|e| Together::Statement(db_err(e)))?;
+        let mut batch = Batch::default();
+        let mut written = Vec::with_capacity(writes.len());
+        for write in writes {
+            written.push(
+                write_one(&mut txn, write, &mut batch)
+                    .await
+                    .map_err(Together::Statement)?,
+            );
+        }
+        apply_counts(&mut txn, &batch.counts)
+            .await
+            .map_err(Together::Statement)?;
+        // After the counts: a tag left without files loses its counts with it.
+        let orphans: Vec<String> = batch.maybe_orphans.into_iter().collect();
+        drop_orphans(&mut txn, &orphans)
+            .await
+            .map_err(Together::Statement)?;
+        txn.commit()
+            .await
+            .map_err(|e| Together::Commit(db_err(e)))?;
+        Ok(written)
     }
-    match write_together(graph, writes).await {
-        Ok(written) => written,
-        Err(Together::Statement(e)) => {
-            tracing::debug!(error = %e, outcomes = writes.len(), "a batch of tagging outcomes failed; writing each alone");
-            let mut out = Vec::with_capacity(writes.len());
-            for write in writes {
-                out.push(write_alone(graph, write).await);
+
+    /// A deadlock with another writer of the same tags is run again rather
+    /// than costing the job an attempt.
+    async fn alone(graph: &Graph, write: &OutcomeWrite) -> Result<bool> {
+        retry_transient(|| async {
+            match Self::together(graph, std::slice::from_ref(write)).await {
+                Ok(mut written) => written.pop().unwrap_or_else(|| {
+                    Err(Error::internal("an outcome written without an answer"))
+                }),
+                Err(Together::Statement(e) | Together::Commit(e)) => Err(e),
             }
-            out
-        }
-        Err(Together::Commit(e)) => writes
-            .iter()
-            .map(|_| {
-                Err(Error::unavailable(format!(
-                    "committing tagging outcomes: {e}"
-                )))
-            })
-            .collect(),
+        })
+        .await
     }
-}
-
-/// One outcome in its own transaction; a deadlock with another writer of
-/// the same tags is run again rather than costing the job an attempt.
-async fn write_alone(graph: &Graph, write: &OutcomeWrite) -> Result<bool> {
-    retry_transient(|| async {
-        match write_together(graph, std::slice::from_ref(write)).await {
-            Ok(mut written) => written
-                .pop()
-                .unwrap_or_else(|| Err(Error::internal("an outcome written without an answer"))),
-            Err(Together::Statement(e) | Together::Commit(e)) => Err(e),
-        }
-    })
-    .await
-}
-
-async fn write_together(
-    graph: &Graph,
-    writes: &[OutcomeWrite],
-) -> std::result::Result<Vec<Result<bool>>, Together> {
-    let mut txn = graph
-        .start_txn()
-        .await
-        .map_err(|e| Together::Statement(db_err(e)))?;
-    let mut batch = Batch::default();
-    let mut written = Vec::with_capacity(writes.len());
-    for write in writes {
-        written.push(
-            write_one(&mut txn, write, &mut batch)
-                .await
-                .map_err(Together::Statement)?,
-        );
-    }
-    apply_counts(&mut txn, &batch.counts)
-        .await
-        .map_err(Together::Statement)?;
-    // After the counts: a tag left without files loses its counts with it.
-    let orphans: Vec<String> = batch.maybe_orphans.into_iter().collect();
-    drop_orphans(&mut txn, &orphans)
-        .await
-        .map_err(Together::Statement)?;
-    txn.commit()
-        .await
-        .map_err(|e| Together::Commit(db_err(e)))?;
-    Ok(written)
 }
 
 /// What the outcomes of one transaction leave to do once, at its end.
