@@ -121,6 +121,35 @@ pub(super) fn queue_again(id: FileId, owner: &str) -> Query {
     .param("now", now_ms())
 }
 
+/// Claims the first job due at `now` in turn order for `worker` until
+/// `until` (see [`JobQueue::claim_job`]): a row with the job's file and
+/// attempts, attempts null when another claim took the job first, or no
+/// row when none is due.
+fn claim_next(now: i64, until: i64, worker: &str, seq: i64) -> Query {
+    query(
+        // Walked in turn order and stopped at the first one free: the
+        // planner's own choice, the due-time index, sorted every job due,
+        // so each claim cost as much as the whole backlog.
+        "MATCH (c:Job) USING INDEX c:Job(vtag)
+         WHERE c.vtag IS NOT NULL AND c.due_at <= $now AND c.lease_until < $now
+         WITH c ORDER BY c.vtag, c.file_id LIMIT 1
+         SET c._lock = true REMOVE c._lock
+         WITH c.file_id AS fid
+         OPTIONAL CALL (fid) {
+             MATCH (j:Job {file_id: fid}) WHERE j.due_at <= $now AND j.lease_until < $now
+             SET j.worker = $worker, j.lease_until = $until, j.attempts = j.attempts + 1,
+                 j.seq = $seq, j.again = false
+             WITH j MATCH (f:File {id: j.file_id}) SET f.status = 'running'
+             RETURN j.attempts AS attempts
+         }
+         RETURN fid, attempts",
+    )
+    .param("now", now)
+    .param("until", until)
+    .param("worker", worker)
+    .param("seq", seq)
+}
+
 impl Neo4jGraphIndex {
     /// Writes a tagging outcome under the job's lease (outcomes.rs).
     async fn write_outcome(&self, job: &Job, outcome: &TaggingOutcome, done: bool) -> Result<bool> {
@@ -136,60 +165,34 @@ impl Neo4jGraphIndex {
 #[async_trait]
 impl JobQueue for Neo4jGraphIndex {
     async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>> {
-        // The first SET takes the node's write lock; the re-check after it
-        // sees any claim committed meanwhile, so two claims never win.
+        // One statement: the first job due in turn order, locked by the
+        // first SET, then matched again under a new name and checked, so
+        // what is read is what the last claim committed (Cypher may reuse
+        // the value it read of a name before the lock) and two claims never
+        // win. Claimers racing for the same job wait for the winner, find
+        // it taken and try again. It was two statements, a pick and then
+        // the claim in a transaction of its own.
         for _ in 0..5 {
             let now = now_ms();
             let until = now + lease_ms(lease);
             let seq = new_seq();
-            let candidates = self
-                .rows(
-                    query(
-                        // Walked in turn order and stopped at the first one
-                        // free: the planner's own choice, the due-time index,
-                        // sorted every job due, so each claim cost as much
-                        // as the whole backlog.
-                        "MATCH (j:Job) USING INDEX j:Job(vtag)
-                         WHERE j.vtag IS NOT NULL AND j.due_at <= $now AND j.lease_until < $now
-                         RETURN j.file_id AS id ORDER BY j.vtag, j.file_id LIMIT 1",
-                    )
-                    .param("now", now),
-                )
-                .await?;
-            let Some(row) = candidates.first() else {
+            // A job deleted under the claim (its file was) is transient.
+            let rows = retry_transient(|| self.rows(claim_next(now, until, worker, seq))).await?;
+            let Some(row) = rows.first() else {
                 return Ok(None);
             };
-            let fid: String = row.get("id").map_err(de_err)?;
-            let mut txn = self.graph.start_txn().await.map_err(db_err)?;
-            let rows = txn_rows(
-                &mut txn,
-                query(
-                    "MATCH (j:Job {file_id: $fid}) SET j._lock = true
-                     WITH j WHERE j.due_at <= $now AND j.lease_until < $now
-                     SET j.worker = $worker, j.lease_until = $until, j.attempts = j.attempts + 1, j.seq = $seq,
-                         j.again = false
-                     REMOVE j._lock
-                     WITH j MATCH (f:File {id: j.file_id}) SET f.status = 'running'
-                     RETURN j.attempts AS attempts",
-                )
-                .param("fid", fid.clone())
-                .param("now", now)
-                .param("until", until)
-                .param("worker", worker)
-                .param("seq", seq),
-            )
-            .await?;
-            txn.commit().await.map_err(db_err)?;
-            if let Some(r) = rows.first() {
-                let attempts: i64 = r.get("attempts").map_err(de_err)?;
-                return Ok(Some(Job {
-                    id: seq,
-                    file_id: fid.parse().map_err(de_err)?,
-                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                    worker: worker.to_string(),
-                    lease_until: DateTime::from_timestamp_millis(until).unwrap_or_default(),
-                }));
-            }
+            let Some(attempts) = row.get::<Option<i64>>("attempts").map_err(de_err)? else {
+                // Another claim took it first.
+                continue;
+            };
+            let fid: String = row.get("fid").map_err(de_err)?;
+            return Ok(Some(Job {
+                id: seq,
+                file_id: fid.parse().map_err(de_err)?,
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                worker: worker.to_string(),
+                lease_until: DateTime::from_timestamp_millis(until).unwrap_or_default(),
+            }));
         }
         Ok(None)
     }

@@ -219,4 +219,45 @@ pub(super) async fn queue(index: &dyn GraphIndex) {
     assert!(at <= 2, "the light owner's file came {}th of 6", at + 1);
     order.retain(|id| *id != one);
     assert_eq!(order, backlog);
+
+    // Taggers claiming at once race for the same first job: each job goes
+    // to one of them.
+    let racer = unique("racer");
+    let mut queued = Vec::new();
+    for i in 0..12 {
+        let name = format!("race-{i}.txt");
+        queued.push(new_file(index, &racer, &name, "text/plain").await.id);
+    }
+    let claimers = (0..6).map(|w| async move {
+        let worker = format!("racer-{w}");
+        let mut held = Vec::new();
+        while let Some(j) = index
+            .claim_job(&worker, Duration::from_secs(60))
+            .await
+            .unwrap()
+        {
+            held.push(j);
+        }
+        held
+    });
+    let mut held: Vec<Job> = futures::future::join_all(claimers)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    // A claimer outrun on every try stops early: what it left is still due.
+    while let Some(j) = index
+        .claim_job("racer-last", Duration::from_secs(60))
+        .await
+        .unwrap()
+    {
+        held.push(j);
+    }
+    let mut claimed: Vec<FileId> = held.iter().map(|j| j.file_id).collect();
+    claimed.sort();
+    queued.sort();
+    assert_eq!(claimed, queued, "every job claimed once");
+    for j in &held {
+        assert!(index.complete_job(j, &outcome("done", &[])).await.unwrap());
+    }
 }
