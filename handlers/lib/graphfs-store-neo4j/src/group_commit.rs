@@ -139,3 +139,18 @@ pub(super) enum Together {
     Statement(Error),
     Commit(Error),
 }
+
+impl Together {
+    /// A transaction for [`GroupWrite::together`]: failing to open one
+    /// commits nothing, like a failed statement.
+    pub(super) async fn begin(graph: &Graph) -> std::result::Result<Txn, Together> {
+        graph
+            .start_txn()
+            .await
+            .map_err(|e| Together::Statement(db_err(e)))
+    }
+
+    pub(super) async fn commit(txn: Txn) -> std::result::Result<(), Together> {
+        txn.commit().await.map_err(|e| Together::Commit(db_err(e)))
+    }
+}

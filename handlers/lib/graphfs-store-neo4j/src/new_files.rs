@@ -20,10 +20,7 @@ impl GroupWrite for NewFile {
         graph: &Graph,
         files: &[NewFile],
     ) -> std::result::Result<Vec<Result<FileRecord>>, Together> {
-        let mut txn = graph
-            .start_txn()
-            .await
-            .map_err(|e| Together::Statement(db_err(e)))?;
+        let mut txn = Together::begin(graph).await?;
         let mut records = Vec::with_capacity(files.len());
         for file in files {
             let rows = txn_rows(&mut txn, create_statement(file))
@@ -31,9 +28,7 @@ impl GroupWrite for NewFile {
                 .map_err(Together::Statement)?;
             records.push(Ok(created(&rows, file).map_err(Together::Statement)?));
         }
-        txn.commit()
-            .await
-            .map_err(|e| Together::Commit(db_err(e)))?;
+        Together::commit(txn).await?;
         Ok(records)
     }
 

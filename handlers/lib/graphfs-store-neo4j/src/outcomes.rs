@@ -40,10 +40,7 @@ impl GroupWrite for OutcomeWrite {
         graph: &Graph,
         writes: &[OutcomeWrite],
     ) -> std::result::Result<Vec<Result<bool>>, Together> {
-        let mut txn = graph
-            .start_txn()
-            .await
-            .map_err(|e| Together::Statement(db_err(e)))?;
+        let mut txn = Together::begin(graph).await?;
         let mut batch = Batch::default();
         let mut written = Vec::with_capacity(writes.len());
         for write in writes {
@@ -61,9 +58,7 @@ impl GroupWrite for OutcomeWrite {
         drop_orphans(&mut txn, &orphans)
             .await
             .map_err(Together::Statement)?;
-        txn.commit()
-            .await
-            .map_err(|e| Together::Commit(db_err(e)))?;
+        Together::commit(txn).await?;
         Ok(written)
     }
 

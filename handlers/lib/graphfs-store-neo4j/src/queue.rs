@@ -319,12 +319,13 @@ impl JobQueue for Neo4jGraphIndex {
     async fn queue_depth(&self) -> Result<QueueDepth> {
         let rows = self
             .rows(
+                // Each count from an index or the count store, never by
+                // reading every job (graphfs_job_lease).
                 query(
-                    "OPTIONAL MATCH (j:Job)
-                     WITH sum(CASE WHEN j IS NOT NULL AND j.lease_until < $now THEN 1 ELSE 0 END) AS pending,
-                          sum(CASE WHEN j IS NOT NULL AND j.lease_until >= $now THEN 1 ELSE 0 END) AS in_flight
-                     OPTIONAL MATCH (f:File {status: 'failed'})
-                     RETURN pending, in_flight, count(f) AS failed",
+                    "CALL () { MATCH (j:Job) RETURN count(j) AS jobs }
+                     CALL () { MATCH (j:Job) WHERE j.lease_until >= $now RETURN count(j) AS in_flight }
+                     CALL () { MATCH (f:File) WHERE f.status = 'failed' RETURN count(f) AS failed }
+                     RETURN jobs - in_flight AS pending, in_flight, failed",
                 )
                 .param("now", now_ms()),
             )

@@ -5,16 +5,26 @@ use super::*;
 pub(super) async fn queue(index: &dyn GraphIndex) {
     // Older jobs of other checks go first, so the queue holds only ours.
     drain(index).await;
+    // Jobs of other checks held or due later stay in the counts.
+    let before = index.queue_depth().await.unwrap();
     let u = unique("queuer");
     let f = new_file(index, &u, "q.txt", "text/plain").await;
+    let queued = index.queue_depth().await.unwrap();
+    assert_eq!(
+        (queued.pending, queued.in_flight),
+        (before.pending + 1, before.in_flight)
+    );
     let job = claim_for(index, f.id).await;
     assert_eq!(job.attempts, 1);
     assert_eq!(
         index.get_file(&u, f.id).await.unwrap().status,
         TaggingStatus::Running
     );
-    let depth = index.queue_depth().await.unwrap();
-    assert!(depth.in_flight >= 1);
+    let held = index.queue_depth().await.unwrap();
+    assert_eq!(
+        (held.pending, held.in_flight),
+        (before.pending, before.in_flight + 1)
+    );
     // Held under lease: nobody else gets it.
     assert!(
         index

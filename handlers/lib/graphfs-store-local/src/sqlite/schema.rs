@@ -117,7 +117,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     lease_until INTEGER,
     last_error TEXT
 );
-CREATE INDEX IF NOT EXISTS jobs_due ON jobs(due_at, id);
+-- Claims walk jobs in turn order (jobs_turn); nothing looks jobs up by due
+-- time, and each job queued and retried wrote to this index.
+DROP INDEX IF EXISTS jobs_due;
+-- The jobs held (a few per tagger), for the queue's depth.
+CREATE INDEX IF NOT EXISTS jobs_lease ON jobs(lease_until);
 -- Each owner's last turn in the tagging queue (see queue::next_turn).
 CREATE TABLE IF NOT EXISTS queue_turns (
     owner TEXT PRIMARY KEY,
