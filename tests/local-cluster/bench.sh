@@ -14,6 +14,9 @@
 # files/s then, 51 over 100 s, when commits waited on the queue).
 #   GRAPHFS_BENCH_SECONDS (100), GRAPHFS_BENCH_WARM_UP_SECONDS (10),
 #   GRAPHFS_BENCH_CLIENTS (16), GRAPHFS_BENCH_KEEP (0)
+#   GRAPHFS_BENCH_PROFILE_SECONDS (0: off): records Neo4j with Java Flight
+#     Recorder for this long once the load stops (the taggers' work alone)
+#     and prints where its CPU went (jfr-breakdown.py; needs the JDK's jcmd)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -69,6 +72,11 @@ out="$(wrk -t2 -c"$CLIENTS" -d"${SECONDS_LOAD}s" --timeout 10s -s "$HERE/uploads
 echo "$out" > "$STATE/wrk.txt"
 read -r _ requests failed secs < <(grep '^UPLOADS' <<<"$out")
 left_at_end="$(queue_left)"
+PROFILE="${GRAPHFS_BENCH_PROFILE_SECONDS:-0}"
+if [ "$PROFILE" -gt 0 ]; then
+  jcmd "$(cat "$STATE/neo4j/neo4j.pid")" JFR.start name=drain settings=profile \
+    duration="${PROFILE}s" filename="$STATE/drain.jfr" > /dev/null
+fi
 # The taggers finish what the load left; bounded, so a stuck queue fails.
 deadline=$((SECONDS + 600))
 while [ "$(queue_left)" != 0 ]; do
@@ -76,6 +84,14 @@ while [ "$(queue_left)" != 0 ]; do
   sleep 0.5
 done
 total="$(python3 -c "import time; print(time.time() - $start)")"
+if [ "$PROFILE" -gt 0 ]; then
+  # Ends a recording the drain outlasted (and writes it); one that ended
+  # already is not found, which is no error here.
+  jcmd "$(cat "$STATE/neo4j/neo4j.pid")" JFR.stop name=drain > /dev/null 2>&1 || true
+  for _ in $(seq 1 60); do [ -s "$STATE/drain.jfr" ] && break; sleep 1; done
+  echo "local-cluster-bench: where Neo4j's CPU went while the taggers worked alone:" >&2
+  python3 "$HERE/jfr-breakdown.py" "$STATE/drain.jfr" >&2
+fi
 python3 - "$requests" "$failed" "$secs" "$left_at_end" "$total" "$CLIENTS" "$warm_rate" "$WARM_UP" <<'PY'
 import sys
 requests, failed, secs, left, total, clients, warm, warm_secs = sys.argv[1:]
