@@ -122,11 +122,11 @@ pub(super) fn queue_again(id: FileId, owner: &str) -> Query {
 }
 
 /// Claims the first job due at `now` in turn order for `worker` until
-/// `until` (see [`JobQueue::claim_job`]): a row with the job's file and
-/// attempts, attempts null when another claim took the job first, or no
-/// row when none is due.
+/// `until` (see [`JobQueue::claim_job`]): a row with the job's file id,
+/// attempts and file ([`FILE_PROJECTION`]), attempts null when another
+/// claim took the job first, or no row when none is due.
 fn claim_next(now: i64, until: i64, worker: &str, seq: i64) -> Query {
-    query(
+    query(&format!(
         // Walked in turn order and stopped at the first one free: the
         // planner's own choice, the due-time index, sorted every job due,
         // so each claim cost as much as the whole backlog.
@@ -135,15 +135,15 @@ fn claim_next(now: i64, until: i64, worker: &str, seq: i64) -> Query {
          WITH c ORDER BY c.vtag, c.file_id LIMIT 1
          SET c._lock = true REMOVE c._lock
          WITH c.file_id AS fid
-         OPTIONAL CALL (fid) {
-             MATCH (j:Job {file_id: fid}) WHERE j.due_at <= $now AND j.lease_until < $now
+         OPTIONAL CALL (fid) {{
+             MATCH (j:Job {{file_id: fid}}) WHERE j.due_at <= $now AND j.lease_until < $now
              SET j.worker = $worker, j.lease_until = $until, j.attempts = j.attempts + 1,
                  j.seq = $seq, j.again = false
-             WITH j MATCH (f:File {id: j.file_id}) SET f.status = 'running'
-             RETURN j.attempts AS attempts
-         }
-         RETURN fid, attempts",
-    )
+             WITH j MATCH (f:File {{id: j.file_id}}) SET f.status = 'running'
+             RETURN j.attempts AS attempts, {FILE_PROJECTION}
+         }}
+         RETURN fid, attempts, f, tags",
+    ))
     .param("now", now)
     .param("until", until)
     .param("worker", worker)
@@ -165,6 +165,19 @@ impl Neo4jGraphIndex {
 #[async_trait]
 impl JobQueue for Neo4jGraphIndex {
     async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>> {
+        Ok(self
+            .claim_job_and_file(worker, lease)
+            .await?
+            .map(|(job, _)| job))
+    }
+
+    /// The file comes with the claim: a tagger's first read was a
+    /// statement of its own, one of eight for each file tagged (README).
+    async fn claim_job_and_file(
+        &self,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Option<(Job, Option<FileRecord>)>> {
         // One statement: the first job due in turn order, locked by the
         // first SET, then matched again under a new name and checked, so
         // what is read is what the last claim committed and two claims
@@ -188,13 +201,15 @@ impl JobQueue for Neo4jGraphIndex {
                 continue;
             };
             let fid: String = row.get("fid").map_err(de_err)?;
-            return Ok(Some(Job {
+            let job = Job {
                 id: seq,
                 file_id: fid.parse().map_err(de_err)?,
                 attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                 worker: worker.to_string(),
                 lease_until: DateTime::from_timestamp_millis(until).unwrap_or_default(),
-            }));
+            };
+            // The file was written by the claim, so it is there.
+            return Ok(Some((job, file_from(row)?)));
         }
         Ok(None)
     }

@@ -253,11 +253,15 @@ impl Worker {
                 }
                 continue;
             }
-            match self.index.claim_job(&cfg.worker_id, cfg.lease).await {
-                Ok(Some(job)) => {
+            match self
+                .index
+                .claim_job_and_file(&cfg.worker_id, cfg.lease)
+                .await
+            {
+                Ok(Some((job, file))) => {
                     let me = self.clone();
                     let j = job.clone();
-                    let handle = tasks.spawn(async move { me.process(j).await });
+                    let handle = tasks.spawn(async move { me.process_claimed(j, file).await });
                     held.insert(handle.id(), job);
                 }
                 Ok(None) => {
@@ -305,14 +309,19 @@ impl Worker {
 
     /// Works on one claimed job to its end: completed, retried or given up.
     pub async fn process(&self, job: Job) {
+        self.process_claimed(job, None).await
+    }
+
+    /// [`Worker::process`], with the file when the claim read it.
+    async fn process_claimed(&self, job: Job, file: Option<FileRecord>) {
         // The span goes with the future (`instrument`), not with the thread:
         // a guard held across awaits would tag other jobs' events with it.
         let span =
             tracing::info_span!("job", id = job.id, file = %job.file_id, attempt = job.attempts);
-        self.process_in_span(job).instrument(span).await
+        self.process_in_span(job, file).instrument(span).await
     }
 
-    async fn process_in_span(&self, job: Job) {
+    async fn process_in_span(&self, job: Job, file: Option<FileRecord>) {
         let cfg = &self.config;
         // The file and attempt are on the events too (not only the span), so
         // that the logs of a pod alone tell which jobs it held and finished.
@@ -326,7 +335,7 @@ impl Worker {
             return;
         }
         let (stop_beat, beat) = self.keep_lease_alive(job.clone());
-        let result = match self.work(&job).await {
+        let result = match self.work(&job, file).await {
             // A tagged file stays `running` until its follow-up is done: the
             // outcome is stored, what it changes in the vocabulary is
             // counted (which may queue this very file again), and only then
@@ -474,8 +483,15 @@ impl Worker {
         }
     }
 
-    async fn work(&self, job: &Job) -> Result<(FileRecord, TaggingOutcome), Failure> {
-        let file = self.index.get_file_internal(job.file_id).await?;
+    async fn work(
+        &self,
+        job: &Job,
+        file: Option<FileRecord>,
+    ) -> Result<(FileRecord, TaggingOutcome), Failure> {
+        let file = match file {
+            Some(file) => file,
+            None => self.index.get_file_internal(job.file_id).await?,
+        };
         let scratch = self
             .config
             .scratch_dir

@@ -270,4 +270,25 @@ pub(super) async fn queue(index: &dyn GraphIndex) {
     for j in &held {
         assert!(index.complete_job(j, &outcome("done", &[])).await.unwrap());
     }
+
+    // A claim that brings its file brings it as read after the claim.
+    drain(index).await;
+    let reader = unique("claim-reader");
+    let queued = new_file(index, &reader, "read-with-claim.txt", "text/plain").await;
+    let (job, file) = index
+        .claim_job_and_file("reader", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("the file's job is due");
+    assert_eq!(job.file_id, queued.id);
+    if let Some(file) = file {
+        assert_eq!(file, index.get_file_internal(queued.id).await.unwrap());
+        assert_eq!(file.status, TaggingStatus::Running);
+    }
+    assert!(
+        index
+            .complete_job(&job, &outcome("done", &[]))
+            .await
+            .unwrap()
+    );
 }

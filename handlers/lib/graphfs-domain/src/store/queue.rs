@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{FileId, Job, QueueDepth, Result, TaggingOutcome};
+use crate::{FileId, FileRecord, Job, QueueDepth, Result, TaggingOutcome};
 
 /// How a job's failure should be recorded.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +22,17 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Claims the oldest due job under a lease; `None` when nothing is due.
     /// Two concurrent claims never get the same job.
     async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>>;
+    /// [`JobQueue::claim_job`], and the claimed file as
+    /// `FileCatalog::get_file_internal` reads it where the backend reads
+    /// both in one round trip (a tagger's first read; Neo4j); `None` for the
+    /// file where it does not, and the caller reads it.
+    async fn claim_job_and_file(
+        &self,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Option<(Job, Option<FileRecord>)>> {
+        Ok(self.claim_job(worker, lease).await?.map(|job| (job, None)))
+    }
     /// Extends a lease; `false` when the job is no longer held by `worker`.
     async fn heartbeat(&self, job: &Job, lease: Duration) -> Result<bool>;
     /// Writes the outcome and finishes the job ([`JobQueue::finish_job`])
