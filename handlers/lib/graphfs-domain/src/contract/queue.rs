@@ -271,6 +271,48 @@ pub(super) async fn queue(index: &dyn GraphIndex) {
         assert!(index.complete_job(j, &outcome("done", &[])).await.unwrap());
     }
 
+    // Jobs ending at once each end their own way: done, queued again, or
+    // not at all when the lease went to another handler.
+    drain(index).await;
+    let ender = unique("ender");
+    let mut ending = Vec::new();
+    for i in 0..6 {
+        let name = format!("end-{i}.txt");
+        let file = new_file(index, &ender, &name, "text/plain").await;
+        let job = claim_for(index, file.id).await;
+        assert!(index.store_partial(&job, &first).await.unwrap());
+        ending.push(job);
+    }
+    let (again, lost) = (ending[1].file_id, ending[4].file_id);
+    let status = |id| async move { index.get_file_internal(id).await.unwrap() };
+    index.requeue(again).await.unwrap();
+    index.release_job(&ending[4]).await.unwrap();
+    let taker = index
+        .claim_job("taker", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("the released job is due");
+    assert_eq!(taker.file_id, lost);
+    let ended = futures::future::join_all(ending.iter().map(|j| index.finish_job(j))).await;
+    for (job, ended) in ending.iter().zip(ended) {
+        let ended = ended.unwrap();
+        let status = status(job.file_id).await.status;
+        if job.file_id == lost {
+            assert!(!ended, "a lease lost is not ended");
+            assert_eq!(status, TaggingStatus::Running, "its new holder has it");
+        } else if job.file_id == again {
+            assert!(ended);
+            assert_eq!(status, TaggingStatus::Pending, "queued again");
+        } else {
+            assert!(ended);
+            assert_eq!(status, TaggingStatus::Done);
+        }
+    }
+    assert!(index.finish_job(&taker).await.unwrap());
+    assert_eq!(status(lost).await.status, TaggingStatus::Done);
+    let queued_again = claim_for(index, again).await;
+    assert!(index.finish_job(&queued_again).await.unwrap());
+
     // A claim that brings its file brings it as read after the claim.
     drain(index).await;
     let reader = unique("claim-reader");
