@@ -284,7 +284,7 @@ pub(super) async fn queue(index: &dyn GraphIndex) {
         ending.push(job);
     }
     let (again, lost) = (ending[1].file_id, ending[4].file_id);
-    let status = |id| async move { index.get_file_internal(id).await.unwrap() };
+    let status_of = |id| async move { index.get_file_internal(id).await.unwrap().status };
     index.requeue(again).await.unwrap();
     index.release_job(&ending[4]).await.unwrap();
     let taker = index
@@ -296,7 +296,7 @@ pub(super) async fn queue(index: &dyn GraphIndex) {
     let ended = futures::future::join_all(ending.iter().map(|j| index.finish_job(j))).await;
     for (job, ended) in ending.iter().zip(ended) {
         let ended = ended.unwrap();
-        let status = status(job.file_id).await.status;
+        let status = status_of(job.file_id).await;
         if job.file_id == lost {
             assert!(!ended, "a lease lost is not ended");
             assert_eq!(status, TaggingStatus::Running, "its new holder has it");
@@ -309,7 +309,7 @@ pub(super) async fn queue(index: &dyn GraphIndex) {
         }
     }
     assert!(index.finish_job(&taker).await.unwrap());
-    assert_eq!(status(lost).await.status, TaggingStatus::Done);
+    assert_eq!(status_of(lost).await, TaggingStatus::Done);
     let queued_again = claim_for(index, again).await;
     assert!(index.finish_job(&queued_again).await.unwrap());
 
