@@ -386,6 +386,25 @@ impl Admission {
         Ok(out)
     }
 
+    /// Whether [`Admission::recount_stored`] has anything to do for this
+    /// tagging of `file`: a word admitted while it was tagged to settle, or
+    /// a candidate it proposed that is neither a tag of the owner nor one
+    /// of its own. `true` when the vocabulary cannot be read.
+    pub async fn has_recount(
+        &self,
+        file: &FileRecord,
+        tags: &[ProposedTag],
+        terms: &[String],
+    ) -> bool {
+        if self.unsettled.lock().await.contains_key(&file.id) {
+            return true;
+        }
+        match self.vocabulary(&file.owner).await {
+            Ok(vocab) => !waiting_candidates(&vocab, tags, terms).is_empty(),
+            Err(_) => true,
+        }
+    }
+
     /// Counts again, once `file`'s tagging is stored, each candidate it
     /// proposed and did not get. Another process may have tagged a file
     /// proposing the same word at the same instant: neither saw the other's
@@ -404,23 +423,7 @@ impl Admission {
             self.settle(&file.owner, &admitted).await?;
         }
         let vocab = self.vocabulary(&file.owner).await?;
-        let mut waiting: Vec<(String, String)> = Vec::new();
-        for name in terms
-            .iter()
-            .filter_map(|t| t.strip_prefix(CANDIDATE_TERM_PREFIX))
-        {
-            let key = variant_key(name);
-            // Admitted already (the file may have been cut to its most
-            // ranked tags): there is nothing to count, and queuing the file
-            // would only cut it again.
-            if vocab.find(name).is_some()
-                || tags.iter().any(|t| variant_key(&t.name) == key)
-                || waiting.iter().any(|(_, k)| *k == key)
-            {
-                continue;
-            }
-            waiting.push((name.to_string(), key));
-        }
+        let waiting = waiting_candidates(&vocab, tags, terms);
         if waiting.is_empty() {
             return Ok(());
         }
@@ -662,6 +665,32 @@ fn push(tags: &mut Vec<ProposedTag>, name: String, score: f32, source: TagSource
             source,
         });
     }
+}
+
+/// The candidates among `terms` still short of the vocabulary, each with
+/// its variant key, once: neither a tag of the owner's vocabulary nor one
+/// of `tags` (the file may have been cut to its most ranked tags; counting
+/// an admitted word again would only queue the file to be cut again).
+fn waiting_candidates(
+    vocab: &Vocabulary,
+    tags: &[ProposedTag],
+    terms: &[String],
+) -> Vec<(String, String)> {
+    let mut waiting: Vec<(String, String)> = Vec::new();
+    for name in terms
+        .iter()
+        .filter_map(|t| t.strip_prefix(CANDIDATE_TERM_PREFIX))
+    {
+        let key = variant_key(name);
+        if vocab.find(name).is_some()
+            || tags.iter().any(|t| variant_key(&t.name) == key)
+            || waiting.iter().any(|(_, k)| *k == key)
+        {
+            continue;
+        }
+        waiting.push((name.to_string(), key));
+    }
+    waiting
 }
 
 #[cfg(test)]

@@ -62,6 +62,14 @@ pub trait Tagger: Send + Sync + 'static {
     async fn stored(&self, _file: &FileRecord, _outcome: &TaggingOutcome) -> Result<(), JobError> {
         Ok(())
     }
+
+    /// Whether [`Tagger::stored`] may have work to do for `outcome`. When it
+    /// has none, the worker writes the outcome and ends the job in one
+    /// transaction instead of two, and does not call it. `true` unless the
+    /// tagger knows better: one that overrides `stored` says when.
+    async fn follows_up(&self, _file: &FileRecord, _outcome: &TaggingOutcome) -> bool {
+        true
+    }
 }
 
 /// Keyword tags ranked against the corpus and admitted by the owner's
@@ -265,6 +273,12 @@ impl Tagger for OfflineTagger {
     async fn stored(&self, file: &FileRecord, outcome: &TaggingOutcome) -> Result<(), JobError> {
         self.admission
             .recount_stored(file, &outcome.tags, &outcome.terms)
+            .await
+    }
+
+    async fn follows_up(&self, file: &FileRecord, outcome: &TaggingOutcome) -> bool {
+        self.admission
+            .has_recount(file, &outcome.tags, &outcome.terms)
             .await
     }
 }

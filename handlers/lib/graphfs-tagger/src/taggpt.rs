@@ -290,6 +290,12 @@ impl Tagger for TagGptTagger {
             .recount_stored(file, &outcome.tags, &outcome.terms)
             .await
     }
+
+    async fn follows_up(&self, file: &FileRecord, outcome: &TaggingOutcome) -> bool {
+        self.admission
+            .has_recount(file, &outcome.tags, &outcome.terms)
+            .await
+    }
 }
 
 /// The embedding of one text; none when the model gives an unusable one

@@ -138,6 +138,14 @@ enum Failure {
     Degraded(Box<TaggingOutcome>, String),
 }
 
+/// A tagged file whose job is still to end.
+enum Tagged {
+    /// Its outcome stored and followed up (this many tags).
+    Stored(usize),
+    /// Nothing to follow up: the outcome, to write as the job ends.
+    ToWrite(TaggingOutcome),
+}
+
 /// Why a tagged file's outcome was not stored.
 enum StoreError {
     /// Another handler holds the job now, or the file is gone.
@@ -336,29 +344,23 @@ impl Worker {
         }
         let (stop_beat, beat) = self.keep_lease_alive(job.clone());
         let result = match self.work(&job, file).await {
-            // A tagged file stays `running` until its follow-up is done: the
-            // outcome is stored, what it changes in the vocabulary is
-            // counted (which may queue this very file again), and only then
-            // does the job end, so the file is never seen `done` with a
-            // re-tag to come.
-            Ok((file, outcome)) => Ok(self.store_tagged(&job, &file, &outcome).await),
+            Ok((file, outcome)) => Ok(self.store_tagged(&job, &file, outcome).await),
             Err(failure) => Err(failure),
         };
         let _ = stop_beat.send(true);
         let _ = beat.await;
         match result {
-            Ok(Ok(tags)) => match self.index.finish_job(&job).await {
-                Ok(true) => {
-                    tracing::info!(file = %job.file_id, attempt = job.attempts, tags, "tagged")
-                }
-                Ok(false) => {
-                    tracing::warn!(file = %job.file_id, attempt = job.attempts, "lease lost or file deleted before the job ended")
-                }
-                Err(e) => {
-                    let reason = format!("could not end the job: {e}");
-                    self.retry_or_give_up(&job, &reason).await;
-                }
-            },
+            Ok(Ok(Tagged::Stored(tags))) => {
+                let ended = self.index.finish_job(&job).await;
+                self.end_tagged(&job, tags, ended, "could not end the job")
+                    .await
+            }
+            Ok(Ok(Tagged::ToWrite(outcome))) => {
+                let ended = self.index.complete_job(&job, &outcome).await;
+                let tags = outcome.tags.len();
+                self.end_tagged(&job, tags, ended, "could not write the tagging outcome")
+                    .await
+            }
             Ok(Err(StoreError::LeaseLost)) => {
                 tracing::warn!(file = %job.file_id, attempt = job.attempts, "lease lost or file deleted; outcome dropped")
             }
@@ -388,28 +390,57 @@ impl Worker {
         }
     }
 
-    /// Stores a tagged file's outcome while the job is held, links it to
-    /// its nearest files and counts its proposals again; the number of tags.
+    /// Links a tagged file to its nearest files, then stores its outcome
+    /// while the job is held and counts its proposals again, when the
+    /// tagger has counting to do; else the outcome comes back, to be written
+    /// with the job's end in one transaction.
+    ///
+    /// A file stays `running` until its follow-up is done: the outcome is
+    /// stored, what it changes in the vocabulary is counted (which may queue
+    /// this very file again), and only then does the job end, so the file
+    /// is never seen `done` with a re-tag to come.
     async fn store_tagged(
         &self,
         job: &Job,
         file: &FileRecord,
-        outcome: &TaggingOutcome,
-    ) -> Result<usize, StoreError> {
-        match self.index.store_partial(job, outcome).await {
+        outcome: TaggingOutcome,
+    ) -> Result<Tagged, StoreError> {
+        // Before the outcome, so that a file seen `done` has its links; they
+        // are found from the other files' stored embeddings, not its own.
+        if let Some(e) = &outcome.embedding {
+            self.link_similar(job.file_id, e).await;
+        }
+        if !self.tagger.follows_up(file, &outcome).await {
+            return Ok(Tagged::ToWrite(outcome));
+        }
+        match self.index.store_partial(job, &outcome).await {
             Ok(true) => {}
             Ok(false) => return Err(StoreError::LeaseLost),
             Err(e) => return Err(StoreError::Index(e)),
         }
-        if let Some(e) = &outcome.embedding {
-            self.link_similar(job.file_id, e).await;
-        }
         // Best effort: a candidate missed here is counted again when the
         // next file proposes it.
-        if let Err(e) = self.tagger.stored(file, outcome).await {
+        if let Err(e) = self.tagger.stored(file, &outcome).await {
             tracing::warn!(error = %e, "cannot count the file's candidates again");
         }
-        Ok(outcome.tags.len())
+        Ok(Tagged::Stored(outcome.tags.len()))
+    }
+
+    /// Logs how a tagged file's job ended, or retries it when it could not
+    /// end (`failed` says what failed).
+    async fn end_tagged(&self, job: &Job, tags: usize, ended: Result<bool, Error>, failed: &str) {
+        match ended {
+            Ok(true) => {
+                tracing::info!(file = %job.file_id, attempt = job.attempts, tags, "tagged")
+            }
+            Ok(false) => {
+                tracing::warn!(file = %job.file_id, attempt = job.attempts, "lease lost or file deleted before the job ended")
+            }
+            Err(e) => {
+                let reason = format!("{failed}: {e}");
+                self.retry_or_give_up(job, &reason).await;
+            }
+        }
     }
 
     async fn retry_or_give_up(&self, job: &Job, reason: &str) {

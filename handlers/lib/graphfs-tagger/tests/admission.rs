@@ -325,3 +325,39 @@ async fn two_processes_admitting_two_inflections_at_once_end_with_one_tag() {
     stop.send(true).unwrap();
     run.await.unwrap();
 }
+
+/// A tagging whose candidates are all tags already has nothing to count
+/// again, so a worker writes it and ends its job in one transaction; one
+/// that proposes a word still short of the vocabulary, or that admitted
+/// one, is followed up after it is stored.
+#[tokio::test]
+async fn only_a_tagging_with_words_to_count_is_followed_up() {
+    let env = env().await;
+    let tagger = offline_tagger(&env, 2);
+    // Both propose one word only (names count too), so that once it is a
+    // tag nothing is left.
+    let text_a = "Glaciers, and then a glacier.";
+    let text_b = "The glaciers: each glacier.";
+    let a = add_file(&env, "glaciers.txt", text_a).await;
+    let b = add_file(&env, "glacier.txt", text_b).await;
+    let file_a = env.index.get_file_internal(a).await.unwrap();
+    let file_b = env.index.get_file_internal(b).await.unwrap();
+    let tag = |file, text| {
+        let tagger = tagger.clone();
+        async move { outcome(text, tagger.tag(file, &plain(text), None).await.unwrap()) }
+    };
+    let has = |o: &TaggingOutcome| o.tags.iter().any(|t| t.name == "glacier");
+    // Alone, `a` proposes the word: a count to make once it is stored.
+    let alone = tag(&file_a, text_a).await;
+    assert!(!has(&alone), "{alone:?}");
+    assert!(tagger.follows_up(&file_a, &alone).await, "{alone:?}");
+    // `b` proposes it too and admits it: settling the admission is left.
+    let second = tag(&file_b, text_b).await;
+    assert!(has(&second), "{second:?}");
+    assert!(tagger.follows_up(&file_b, &second).await, "{second:?}");
+    tagger.stored(&file_b, &second).await.unwrap();
+    // `a` tagged again gets the tag, and every word it proposed is one.
+    let again = tag(&file_a, text_a).await;
+    assert!(has(&again), "{again:?}");
+    assert!(!tagger.follows_up(&file_a, &again).await, "{again:?}");
+}
