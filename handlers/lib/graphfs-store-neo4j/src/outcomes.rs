@@ -87,79 +87,24 @@ struct Batch {
     model: Option<Option<(String, usize)>>,
 }
 
-/// Writes one outcome in `txn`: text, metadata, machine tags (user tags
-/// stay, removed tags stay removed, aliases land on their tag), terms and
-/// embedding; with `done`, also the status, and the job is removed. Its
-/// count changes go to `batch`. The inner result is the outcome's own: an
-/// embedding of the wrong length fails it alone; the outer one fails the
-/// transaction.
+/// Writes one outcome in `txn`, in one statement: text, metadata, machine
+/// tags (user tags stay, removed and rejected ones stay away, aliases land
+/// on their tag), terms and embedding; with `done`, also the status, and
+/// the job ends. Its count changes go to `batch`. The inner result is the
+/// outcome's own: an embedding of the wrong length fails it alone; the
+/// outer one fails the transaction.
+///
+/// It was three statements (lock and read, write, end); each statement
+/// costs Neo4j its Bolt messages and a plan-cache lookup whatever it does,
+/// about a third of its CPU while taggers drain a queue (README).
 async fn write_one(txn: &mut Txn, write: &OutcomeWrite, batch: &mut Batch) -> Result<Result<bool>> {
     let OutcomeWrite { job, outcome, done } = write;
-    let fid = job.file_id.to_string();
-    let proposed: Vec<(String, f64, String)> = outcome
-        .tags
-        .iter()
-        .filter(|t| t.source != TagSource::User)
-        .filter_map(|t| {
-            let n = normalize_tag(&t.name).ok()?;
-            Some((
-                n,
-                f64::from(t.score.clamp(0.0, 1.0)),
-                t.source.as_str().to_string(),
-            ))
-        })
-        .collect();
-    // The job locked (`LOCK_HELD`), and what the write starts from, in one
-    // round trip: the file's tags, the names its owner rejected and the
-    // tag each proposed name is ([`CANONICAL`]).
-    let rows = txn_rows(
-        txn,
-        held(
-            query(&format!(
-                "{LOCK_HELD}
-                 WITH j OPTIONAL MATCH (f:File {{id: $fid}})
-                 RETURN coalesce(j.again, false) AS again,
-                        [(f)-[:TAGGED]->(t:Tag) | t.name] AS tags,
-                        COLLECT {{ MATCH (x:Rejection {{owner: f.owner}}) RETURN x.name }} AS rejected,
-                        [n IN $proposed | {CANONICAL}] AS canonical"
-            ))
-            .param(
-                "proposed",
-                proposed.iter().map(|(n, _, _)| n.clone()).collect::<Vec<_>>(),
-            ),
-            job,
-        ),
-    )
-    .await?;
-    let Some(row) = rows.first() else {
-        return Ok(Ok(false));
-    };
-    let again: bool = row.get("again").map_err(de_err)?;
-    let old_tags: Vec<String> = row
-        .get::<Option<Vec<String>>>("tags")
-        .map_err(de_err)?
-        .unwrap_or_default();
-    let rejected: HashSet<String> = row
-        .get::<Option<Vec<String>>>("rejected")
-        .map_err(de_err)?
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    // A name rejected stays refused after an admin's merge made it another
-    // tag's alias: checked before the alias resolves.
-    let canonical: Vec<(String, (String, f64, String))> = canonical_from(row)?
-        .into_iter()
-        .zip(proposed)
-        .filter(|(_, (n, _, _))| !rejected.contains(n))
-        .collect();
-    let mut names = Vec::new();
-    let mut scores = Vec::new();
-    let mut sources = Vec::new();
-    for (name, (_, score, source)) in canonical {
-        if !names.contains(&name) {
-            names.push(name);
-            scores.push(score);
-            sources.push(source);
+    let (mut names, mut scores, mut sources) = (Vec::new(), Vec::new(), Vec::new());
+    for t in outcome.tags.iter().filter(|t| t.source != TagSource::User) {
+        if let Ok(n) = normalize_tag(&t.name) {
+            names.push(n);
+            scores.push(f64::from(t.score.clamp(0.0, 1.0)));
+            sources.push(t.source.as_str().to_string());
         }
     }
     let metadata = if outcome.metadata.is_object() {
@@ -182,46 +127,67 @@ async fn write_one(txn: &mut Txn, write: &OutcomeWrite, batch: &mut Batch) -> Re
             return Ok(Err(e));
         }
     }
-    // The terms the file had and the machine tags it loses or gains come
-    // back for the counts; its tag text (for search) is written from the
-    // tags it ends with.
+    // The job is locked first (`LOCK_HELD`), so what follows reads what
+    // the last writer committed. A name its owner rejected stays refused
+    // after an admin's merge made it another tag's alias: it is left out
+    // before the alias resolves ([`CANONICAL`]), and the tag it resolves
+    // to is checked too. The first proposal of each tag is kept. The terms
+    // the file had and the machine tags it loses or gains come back for
+    // the counts; its tag text (for search) is written from the tags it
+    // ends with.
     let rows = txn_rows(
         txn,
-        query(&format!(
-            "MATCH (f:File {{id: $fid}})
-             WITH f, f.owner AS owner, coalesce(f.terms, []) AS old_terms
-             SET f.text = $text, f.metadata = $metadata, f.media_type = CASE WHEN $media = '' THEN f.media_type ELSE $media END,
-                 f.updated_at = $now, f.terms = $terms, f.terms_owner = f.owner, f.embedding = $embedding
-             WITH f, owner, old_terms
-             OPTIONAL MATCH (f)-[r:TAGGED]->(old:Tag) WHERE r.source <> 'user'
-             WITH f, owner, old_terms, collect(r) AS edges,
-                  collect(CASE WHEN r IS NULL THEN null ELSE [old.name, coalesce(r.source, '')] END) AS gone
-             FOREACH (r IN edges | DELETE r)
-             WITH f, owner, old_terms, gone
-             CALL (f) {{
-                 UNWIND range(0, size($names) - 1) AS i
-                 MERGE (t:Tag {{name: $names[i]}})
-                 WITH f, t, i WHERE NOT (f)-[:REMOVED]->(t) AND NOT (f)-[:TAGGED]->(t)
-                   AND NOT EXISTS {{ MATCH (:Rejection {{owner: f.owner, name: t.name}}) }}
-                 CREATE (f)-[:TAGGED {{score: $scores[i], source: $sources[i]}}]->(t)
-                 RETURN collect([t.name, $sources[i]]) AS used
-             }}
-             {SET_TAGS_TEXT}
-             RETURN owner, old_terms, gone, used",
-        ))
-        .param("fid", fid)
-        .param("text", truncate_utf8(&outcome.text, MAX_INDEXED_TEXT).to_string())
-        .param("metadata", metadata)
-        .param("media", outcome.media_type.clone().unwrap_or_default())
-        .param("now", stored_time(Utc::now()))
-        .param("terms", terms.clone())
-        .param("embedding", embedding)
-        .param("names", names)
-        .param("scores", scores)
-        .param("sources", sources),
+        held(
+            query(&format!(
+                "{LOCK_HELD}
+                 WITH j, coalesce(j.again, false) AS again
+                 MATCH (f:File {{id: $fid}})
+                 WITH j, again, f, f.owner AS owner, coalesce(f.terms, []) AS old_terms,
+                      [(f)-[:TAGGED]->(t:Tag) | t.name] AS old_tags,
+                      COLLECT {{ MATCH (x:Rejection {{owner: f.owner}}) RETURN x.name }} AS rejected,
+                      [n IN $names | {CANONICAL}] AS canonical
+                 WITH j, again, f, owner, old_terms, old_tags,
+                      reduce(kept = [], p IN [i IN range(0, size($names) - 1) WHERE NOT $names[i] IN rejected |
+                                                  {{name: canonical[i], score: $scores[i], source: $sources[i]}}] |
+                             CASE WHEN any(k IN kept WHERE k.name = p.name) THEN kept ELSE kept + [p] END) AS proposals
+                 SET f.text = $text, f.metadata = $metadata, f.media_type = CASE WHEN $media = '' THEN f.media_type ELSE $media END,
+                     f.updated_at = $updated_at, f.terms = $terms, f.terms_owner = f.owner, f.embedding = $embedding
+                 WITH j, again, f, owner, old_terms, old_tags, proposals
+                 OPTIONAL MATCH (f)-[r:TAGGED]->(old:Tag) WHERE r.source <> 'user'
+                 WITH j, again, f, owner, old_terms, old_tags, proposals, collect(r) AS edges,
+                      collect(CASE WHEN r IS NULL THEN null ELSE [old.name, coalesce(r.source, '')] END) AS gone
+                 FOREACH (r IN edges | DELETE r)
+                 WITH j, again, f, owner, old_terms, old_tags, proposals, gone
+                 CALL (f, proposals) {{
+                     UNWIND proposals AS p
+                     MERGE (t:Tag {{name: p.name}})
+                     WITH f, t, p WHERE NOT (f)-[:REMOVED]->(t) AND NOT (f)-[:TAGGED]->(t)
+                       AND NOT EXISTS {{ MATCH (:Rejection {{owner: f.owner, name: t.name}}) }}
+                     CREATE (f)-[:TAGGED {{score: p.score, source: p.source}}]->(t)
+                     RETURN collect([t.name, p.source]) AS used
+                 }}
+                 {SET_TAGS_TEXT}
+                 FOREACH (_ IN CASE WHEN $done AND again THEN [1] ELSE [] END | {JOB_AGAIN})
+                 FOREACH (_ IN CASE WHEN $done AND NOT again THEN [1] ELSE [] END | {JOB_DONE})
+                 RETURN owner, old_terms, old_tags, gone, used"
+            ))
+            .param("text", truncate_utf8(&outcome.text, MAX_INDEXED_TEXT).to_string())
+            .param("metadata", metadata)
+            .param("media", outcome.media_type.clone().unwrap_or_default())
+            .param("updated_at", stored_time(Utc::now()))
+            .param("now", now_ms())
+            .param("terms", terms.clone())
+            .param("embedding", embedding)
+            .param("names", names)
+            .param("scores", scores)
+            .param("sources", sources)
+            .param("done", *done),
+            job,
+        ),
     )
     .await?;
-    // The job holds its file: a file deleted meanwhile took the job along.
+    // No row: the job is no longer held as claimed (its lease lapsed, the
+    // file was deleted and took the job along).
     let Some(row) = rows.first() else {
         return Ok(Ok(false));
     };
@@ -235,9 +201,8 @@ async fn write_one(txn: &mut Txn, write: &OutcomeWrite, batch: &mut Batch) -> Re
             }
         }
     }
-    batch.maybe_orphans.extend(old_tags);
-    if *done {
-        finish_held(txn, job, again).await?;
-    }
+    batch
+        .maybe_orphans
+        .extend(row.get::<Vec<String>>("old_tags").map_err(de_err)?);
     Ok(Ok(true))
 }

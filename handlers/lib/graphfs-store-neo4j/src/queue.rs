@@ -38,28 +38,13 @@ async fn lock_held(txn: &mut Txn, job: &Job) -> Result<Option<bool>> {
 
 /// Cypher that ends a held job bound to `j` (its file, if any, to `f`):
 /// the file is done and the job gone.
-const JOB_DONE: &str = "SET f.status = 'done', f.status_reason = '' DETACH DELETE j";
+pub(super) const JOB_DONE: &str = "SET f.status = 'done', f.status_reason = '' DETACH DELETE j";
 
 /// Cypher that puts a held job bound to `j` back in the queue, due `$now`
 /// with fresh attempts (it keeps its turn), and its file `f` pending.
-const JOB_AGAIN: &str = "SET j.worker = '', j.lease_until = 0, j.attempts = 0, j.again = false,
+pub(super) const JOB_AGAIN: &str =
+    "SET j.worker = '', j.lease_until = 0, j.attempts = 0, j.again = false,
         j.last_error = '', j.due_at = $now, f.status = 'pending', f.status_reason = ''";
-
-/// Ends a held job that [`lock_held`] locked: the file is done and the job
-/// gone, or, `again`, both queued again (see [`JobQueue::finish_job`]).
-pub(super) async fn finish_held(txn: &mut Txn, job: &Job, again: bool) -> Result<()> {
-    if again {
-        return queue_held_again(txn, &job.file_id.to_string()).await;
-    }
-    txn.run(
-        query(&format!(
-            "MATCH (j:Job {{file_id: $fid}}) OPTIONAL MATCH (f:File {{id: $fid}}) {JOB_DONE}"
-        ))
-        .param("fid", job.file_id.to_string()),
-    )
-    .await
-    .map_err(db_err)
-}
 
 /// Puts a held job back in the queue ([`JOB_AGAIN`]).
 async fn queue_held_again(txn: &mut Txn, fid: &str) -> Result<()> {
@@ -243,7 +228,7 @@ impl JobQueue for Neo4jGraphIndex {
     }
 
     async fn finish_job(&self, job: &Job) -> Result<bool> {
-        // `lock_held` and `finish_held` in one statement: the job is
+        // `lock_held` and the end in one statement: the job is
         // locked by its first SET, then ended one way or the other.
         let rows = self
             .rows(

@@ -104,7 +104,7 @@ pub(super) async fn canonical_names(txn: &mut Txn, names: Vec<String>) -> Result
 }
 
 /// The `canonical` list of a row that returned it.
-pub(super) fn canonical_from(row: &Row) -> Result<Vec<String>> {
+fn canonical_from(row: &Row) -> Result<Vec<String>> {
     row.get::<Vec<String>>("canonical").map_err(de_err)
 }
 

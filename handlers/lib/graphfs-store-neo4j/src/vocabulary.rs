@@ -73,7 +73,9 @@ impl Counts {
 /// Applies `counts`, each count once and in the order of its key (terms,
 /// then tag uses), so transactions that apply counts this way take their
 /// locks in one order and never wait on each other in a circle. A term's
-/// count stops at 0, as [`UNCOUNT_TERMS`] does.
+/// count stops at 0, as [`UNCOUNT_TERMS`] does. One statement for both
+/// kinds: each statement costs Neo4j as much again in Bolt messages and
+/// plan lookups, for every batch of outcomes.
 pub(super) async fn apply_counts(txn: &mut Txn, counts: &Counts) -> Result<()> {
     let (mut owners, mut names, mut deltas) = (Vec::new(), Vec::new(), Vec::new());
     for ((owner, name), delta) in counts.terms.iter().filter(|(_, d)| **d != 0) {
@@ -81,45 +83,41 @@ pub(super) async fn apply_counts(txn: &mut Txn, counts: &Counts) -> Result<()> {
         names.push(name.clone());
         deltas.push(*delta);
     }
-    if !names.is_empty() {
-        txn.run(
-            query(
-                "UNWIND range(0, size($names) - 1) AS i
-                 MERGE (x:Term {owner: $owners[i], name: $names[i]})
-                 WITH x, coalesce(x.df, 0) + $deltas[i] AS df
-                 SET x.df = CASE WHEN df > 0 THEN df ELSE 0 END",
-            )
-            .param("owners", owners)
-            .param("names", names)
-            .param("deltas", deltas),
-        )
-        .await
-        .map_err(db_err)?;
-    }
-    let (mut owners, mut names, mut sources, mut deltas) =
+    let (mut use_owners, mut use_names, mut use_sources, mut use_deltas) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for ((owner, name, source), delta) in counts.tag_uses.iter().filter(|(_, d)| **d != 0) {
-        owners.push(owner.clone());
-        names.push(name.clone());
-        sources.push(source.clone());
-        deltas.push(*delta);
+        use_owners.push(owner.clone());
+        use_names.push(name.clone());
+        use_sources.push(source.clone());
+        use_deltas.push(*delta);
     }
-    if !names.is_empty() {
-        txn.run(
-            query(
-                "UNWIND range(0, size($names) - 1) AS i
-                 MERGE (u:TagUse {owner: $owners[i], name: $names[i], source: $sources[i]})
-                 SET u.n = coalesce(u.n, 0) + $deltas[i]",
-            )
-            .param("owners", owners)
-            .param("names", names)
-            .param("sources", sources)
-            .param("deltas", deltas),
+    if names.is_empty() && use_names.is_empty() {
+        return Ok(());
+    }
+    txn.run(
+        query(
+            "CALL () {
+                 UNWIND range(0, size($names) - 1) AS i
+                 MERGE (x:Term {owner: $owners[i], name: $names[i]})
+                 WITH x, coalesce(x.df, 0) + $deltas[i] AS df
+                 SET x.df = CASE WHEN df > 0 THEN df ELSE 0 END
+             }
+             CALL () {
+                 UNWIND range(0, size($use_names) - 1) AS i
+                 MERGE (u:TagUse {owner: $use_owners[i], name: $use_names[i], source: $use_sources[i]})
+                 SET u.n = coalesce(u.n, 0) + $use_deltas[i]
+             }",
         )
-        .await
-        .map_err(db_err)?;
-    }
-    Ok(())
+        .param("owners", owners)
+        .param("names", names)
+        .param("deltas", deltas)
+        .param("use_owners", use_owners)
+        .param("use_names", use_names)
+        .param("use_sources", use_sources)
+        .param("use_deltas", use_deltas),
+    )
+    .await
+    .map_err(db_err)
 }
 
 #[async_trait]
@@ -252,22 +250,29 @@ impl Vocabulary for Neo4jGraphIndex {
         let asked: Vec<String> = std::iter::once(String::new())
             .chain(terms.iter().cloned())
             .collect();
+        // One record with every count: a record a term cost Neo4j a Bolt
+        // message each, for every file tagged.
         let rows = self
             .rows(
                 query(
                     "UNWIND range(0, size($terms) - 1) AS i
                      OPTIONAL MATCH (x:Term {owner: $owner, name: $terms[i]})
-                     RETURN i, coalesce(x.df, 0) AS df ORDER BY i",
+                     RETURN collect([i, coalesce(x.df, 0)]) AS df",
                 )
                 .param("owner", owner)
                 .param("terms", asked),
             )
             .await?;
+        let counts: Vec<Vec<i64>> = match rows.first() {
+            Some(r) => r.get("df").map_err(de_err)?,
+            None => Vec::new(),
+        };
         let mut df = vec![0u64; terms.len() + 1];
-        for r in rows {
-            let i: i64 = r.get("i").map_err(de_err)?;
-            if let Some(slot) = usize::try_from(i).ok().and_then(|i| df.get_mut(i)) {
-                *slot = u64::try_from(r.get::<i64>("df").map_err(de_err)?).unwrap_or(0);
+        for pair in counts {
+            if let [i, n] = pair[..]
+                && let Some(slot) = usize::try_from(i).ok().and_then(|i| df.get_mut(i))
+            {
+                *slot = u64::try_from(n).unwrap_or(0);
             }
         }
         let documents = df.remove(0);
