@@ -14,6 +14,8 @@
 # files/s then, 51 over 100 s, when commits waited on the queue).
 #   GRAPHFS_BENCH_SECONDS (100), GRAPHFS_BENCH_WARM_UP_SECONDS (10),
 #   GRAPHFS_BENCH_CLIENTS (16), GRAPHFS_BENCH_KEEP (0)
+# While the taggers work alone it also prints, on stderr, the CPU each part
+# took per file tagged (cpu.py), which shows where the drain is bound.
 #   GRAPHFS_BENCH_PROFILE_SECONDS (0: off): records Neo4j with Java Flight
 #     Recorder for this long once the load stops (the taggers' work alone)
 #     and prints where its CPU went (jfr-breakdown.py; needs the JDK's jcmd)
@@ -72,6 +74,8 @@ out="$(wrk -t2 -c"$CLIENTS" -d"${SECONDS_LOAD}s" --timeout 10s -s "$HERE/uploads
 echo "$out" > "$STATE/wrk.txt"
 read -r _ requests failed secs < <(grep '^UPLOADS' <<<"$out")
 left_at_end="$(queue_left)"
+drain_start=$(date +%s.%N)
+python3 "$HERE/cpu.py" snapshot "$STATE" > "$STATE/cpu-drain-start.json"
 PROFILE="${GRAPHFS_BENCH_PROFILE_SECONDS:-0}"
 if [ "$PROFILE" -gt 0 ]; then
   jcmd "$(cat "$STATE/neo4j/neo4j.pid")" JFR.start name=drain settings=profile \
@@ -84,6 +88,10 @@ while [ "$(queue_left)" != 0 ]; do
   sleep 0.5
 done
 total="$(python3 -c "import time; print(time.time() - $start)")"
+drain="$(python3 -c "import time; print(time.time() - $drain_start)")"
+python3 "$HERE/cpu.py" snapshot "$STATE" > "$STATE/cpu-drain-end.json"
+echo "local-cluster-bench: while the taggers worked alone, $(python3 "$HERE/cpu.py" report \
+  "$STATE/cpu-drain-start.json" "$STATE/cpu-drain-end.json" "$left_at_end")" >&2
 if [ "$PROFILE" -gt 0 ]; then
   # Ends a recording the drain outlasted (and writes it); one that ended
   # already is not found, which is no error here.
@@ -92,15 +100,17 @@ if [ "$PROFILE" -gt 0 ]; then
   echo "local-cluster-bench: where Neo4j's CPU went while the taggers worked alone:" >&2
   python3 "$HERE/jfr-breakdown.py" "$STATE/drain.jfr" >&2
 fi
-python3 - "$requests" "$failed" "$secs" "$left_at_end" "$total" "$CLIENTS" "$warm_rate" "$WARM_UP" <<'PY'
+python3 - "$requests" "$failed" "$secs" "$left_at_end" "$total" "$drain" "$CLIENTS" "$warm_rate" "$WARM_UP" <<'PY'
 import sys
-requests, failed, secs, left, total, clients, warm, warm_secs = sys.argv[1:]
+requests, failed, secs, left, total, drain, clients, warm, warm_secs = sys.argv[1:]
 ok = int(requests) - int(failed)
 rate = ok / float(secs)
 tagged = ok / float(total)
+drained = int(left) / float(drain)
 print(f"4 KiB uploads through nginx, 3 API replicas, MinIO and Neo4j: {rate:.0f} files/s "
       f"(target >= 300; {ok} files in {float(secs):.0f} s, {clients} clients, {failed} failed); "
       f"{left} left in the tagging queue when the load stopped, all tagged after {float(total):.0f} s "
-      f"({tagged:.0f} files/s tagged by 2 taggers); the {warm_secs} s warm-up before it: {warm}")
+      f"({tagged:.0f} files/s tagged by 2 taggers; {drained:.0f} files/s once the load stopped); "
+      f"the {warm_secs} s warm-up before it: {warm}")
 PY
 finished=1
