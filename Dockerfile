@@ -98,11 +98,11 @@ RUN apt-get update \
 
 # ---------------------------------------------------------------------------
 # Binaries built outside (BINARIES=prebuilt): the context holds graphfs,
-# graphfs-operator, models/, ocr/ (docker/ocr-root.sh) and an empty
+# graphfs-extract-worker, graphfs-operator, models/, ocr/ (docker/ocr-root.sh) and an empty
 # var-lib-graphfs/.
 # hadolint ignore=DL3049
 FROM scratch AS prebuilt
-COPY graphfs graphfs-operator /out/
+COPY graphfs graphfs-extract-worker graphfs-operator /out/
 COPY models /out/models
 COPY ocr /out/ocr
 COPY var-lib-graphfs /out/var-lib-graphfs
@@ -145,8 +145,8 @@ ENTRYPOINT ["/usr/local/bin/graphfs-operator"]
 
 # ---------------------------------------------------------------------------
 # The `graphfs` command: `serve` (HTTP API), `tagger`, `token`; the default
-# target. The binary stays at a fixed path: it re-executes itself as
-# `graphfs extract-worker` for isolated content extraction.
+# target. A tagger runs `graphfs-extract-worker`, beside it, confined, for
+# each file's content extraction (without it, `graphfs extract-worker`).
 FROM ${RUNTIME_BASE} AS graphfs
 
 ARG VERSION
@@ -156,7 +156,7 @@ LABEL org.opencontainers.image.title="graphfs" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}"
 
-COPY --from=binaries /out/graphfs /usr/local/bin/graphfs
+COPY --from=binaries /out/graphfs /out/graphfs-extract-worker /usr/local/bin/
 COPY --from=binaries /out/models /usr/share/graphfs/all-MiniLM-L6-v2
 # Tesseract, pdftoppm, ffmpeg: images, scanned PDFs and videos' keyframes
 # are read by OCR.

@@ -167,7 +167,7 @@ browser:
 
 ## The release binaries as the Dockerfile builds them.
 release: web
-	$(CARGO) build --release --locked -p graphfs-api -p graphfs-operator --bins
+	$(CARGO) build --release --locked -p graphfs-api -p graphfs-operator -p graphfs-extract --bins
 
 ## The binaries as the images ship them, in $(DIST_DIR): built with line tables
 ## (profile dist), which are then split out into debug/NAME.debug (linked by
@@ -178,8 +178,9 @@ dist: web dist-bin
 dist-bin:
 	$(CARGO) build --profile dist --locked -p graphfs-api --bin graphfs
 	$(CARGO) build --profile dist --locked -p graphfs-operator --bin graphfs-operator
+	$(CARGO) build --profile dist --locked -p graphfs-extract --bin graphfs-extract-worker
 	mkdir -p $(DIST_DIR)/debug
-	for b in graphfs graphfs-operator; do \
+	for b in graphfs graphfs-operator graphfs-extract-worker; do \
 	  objcopy --only-keep-debug $(CARGO_TARGET_DIR)/dist/$$b $(DIST_DIR)/debug/$$b.debug && \
 	  objcopy --strip-debug --add-gnu-debuglink=$(DIST_DIR)/debug/$$b.debug \
 	    $(CARGO_TARGET_DIR)/dist/$$b $(DIST_DIR)/$$b || exit 1; \

@@ -136,13 +136,13 @@ FFMPEG_BIN="$CACHE/ffmpeg/bin"
 [ -x "$FFMPEG_BIN/ffmpeg" ] || die "$FFMPEG_BIN/ffmpeg not found (tests/cluster/install.sh builds it)"
 OCR_PKGS=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim poppler-utils)
 ocr_h="$(packages_hash "$(hash_of "$ROOT/docker/ocr-root.sh" "$FFMPEG_BIN")" "${OCR_PKGS[@]}")"
-h="$(hash_of "$TARGET/release/graphfs" "$TARGET/release/graphfs-operator" "$MODEL" "$ROOT/Dockerfile" | cut -c1-16)-$base_h-$ocr_h"
+h="$(hash_of "$TARGET/release/graphfs" "$TARGET/release/graphfs-extract-worker" "$TARGET/release/graphfs-operator" "$MODEL" "$ROOT/Dockerfile" | cut -c1-16)-$base_h-$ocr_h"
 for target in graphfs graphfs-operator; do
   image="ghcr.io/graphfs/$target:$VERSION"
   up_to_date "$target" "$image" "$h" && continue
   if [ ! -d "$ctx" ] || [ "$(cat "$ctx/.hash" 2>/dev/null)" != "$h" ]; then
     rm -rf "$ctx"; mkdir -p "$ctx/models" "$ctx/var-lib-graphfs"
-    cp "$TARGET/release/graphfs" "$TARGET/release/graphfs-operator" "$ctx/"
+    cp "$TARGET/release/graphfs" "$TARGET/release/graphfs-extract-worker" "$TARGET/release/graphfs-operator" "$ctx/"
     cp "$MODEL"/config.json "$MODEL"/tokenizer.json "$MODEL"/model.safetensors "$ctx/models/"
     "$ROOT/docker/ocr-root.sh" "$ctx/ocr" "$FFMPEG_BIN" || die "collecting the OCR programs failed"
     echo "$h" > "$ctx/.hash"

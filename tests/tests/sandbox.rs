@@ -1,7 +1,8 @@
-//! The extraction worker of the real `graphfs` binary is confined: started
-//! as the tagger starts it, it has no environment, can read no file (the
-//! parent's secrets, `/proc`), open no socket and start no program, and it
-//! still extracts the file it is sent.
+//! The extraction worker is confined, both as `graphfs-extract-worker` (what
+//! a tagger runs when it is installed beside `graphfs`) and as `graphfs
+//! extract-worker`: started as the tagger starts it, it has no environment,
+//! can read no file (the parent's secrets, `/proc`), open no socket and
+//! start no program, and it still extracts the file it is sent.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -11,14 +12,19 @@ use graphfs_extract::{
     ExtractRequest, Isolation, Limits, SandboxProbe, extract_isolated, probe_isolated,
 };
 
-fn worker() -> Isolation {
-    Isolation {
-        program: graphfs_e2e::graphfs_bin(),
-        args: vec!["extract-worker".into()],
+fn workers() -> [Isolation; 2] {
+    let graphfs = graphfs_e2e::graphfs_bin();
+    let isolation = |program, args: &[&str]| Isolation {
+        program,
+        args: args.iter().map(|a| a.to_string()).collect(),
         timeout: Duration::from_secs(30),
         memory_limit_bytes: 1 << 30,
         cpu_seconds: 20,
-    }
+    };
+    [
+        isolation(graphfs.with_file_name("graphfs-extract-worker"), &[]),
+        isolation(graphfs, &["extract-worker"]),
+    ]
 }
 
 #[tokio::test]
@@ -66,41 +72,43 @@ async fn the_extraction_worker_reads_no_secret_opens_no_socket_and_runs_nothing(
     );
     assert!(std::env::vars_os().count() > 0);
 
-    let report = probe_isolated(&worker(), &probe).await.unwrap();
-    assert!(report.environment.is_empty(), "{:?}", report.environment);
-    assert!(report.read.is_empty(), "read {:?}", report.read);
-    assert!(!report.connected, "connected");
-    assert!(!report.ran, "started a program");
-    assert!(
-        listener.accept().is_err(),
-        "the worker's connection reached the listener"
-    );
+    for worker in &workers() {
+        let report = probe_isolated(worker, &probe).await.unwrap();
+        assert!(report.environment.is_empty(), "{:?}", report.environment);
+        assert!(report.read.is_empty(), "read {:?}", report.read);
+        assert!(!report.connected, "connected");
+        assert!(!report.ran, "started a program");
+        assert!(
+            listener.accept().is_err(),
+            "the worker's connection reached the listener"
+        );
 
-    // Confined, it still does its one job: the file it is sent.
-    let upload = dir.path().join("upload.tmp");
-    std::fs::write(
-        &upload,
-        graphfs_extract::fixtures::pdf("Confined parsers still read documents."),
-    )
-    .unwrap();
-    let extracted = extract_isolated(
-        &worker(),
-        &ExtractRequest {
-            path: upload,
-            name: "letter.pdf".into(),
-            declared_media_type: String::new(),
-            limits: Limits::default(),
-        },
-    )
-    .await
-    .unwrap();
-    assert!(
-        extracted
-            .text
-            .contains("Confined parsers still read documents."),
-        "{}",
-        extracted.text
-    );
+        // Confined, it still does its one job: the file it is sent.
+        let upload = dir.path().join("upload.tmp");
+        std::fs::write(
+            &upload,
+            graphfs_extract::fixtures::pdf("Confined parsers still read documents."),
+        )
+        .unwrap();
+        let extracted = extract_isolated(
+            worker,
+            &ExtractRequest {
+                path: upload,
+                name: "letter.pdf".into(),
+                declared_media_type: String::new(),
+                limits: Limits::default(),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            extracted
+                .text
+                .contains("Confined parsers still read documents."),
+            "{}",
+            extracted.text
+        );
+    }
 }
 
 /// The worker is held to its address-space limit: under one below what the
@@ -118,17 +126,19 @@ async fn the_extraction_worker_is_held_to_its_memory_limit() {
         declared_media_type: String::new(),
         limits: Limits::default(),
     };
-    let extracted = extract_isolated(&worker(), &request).await.unwrap();
-    assert!(extracted.text.starts_with("glacier glacier"));
-    let starved = Isolation {
-        memory_limit_bytes: 16 << 20,
-        ..worker()
-    };
-    let err = extract_isolated(&starved, &request)
-        .await
-        .expect_err("16 MiB of address space is too little to read the file");
-    assert!(
-        matches!(err, graphfs_extract::ExtractError::Crashed(_)),
-        "{err}"
-    );
+    for worker in &workers() {
+        let extracted = extract_isolated(worker, &request).await.unwrap();
+        assert!(extracted.text.starts_with("glacier glacier"));
+        let starved = Isolation {
+            memory_limit_bytes: 16 << 20,
+            ..worker.clone()
+        };
+        let err = extract_isolated(&starved, &request)
+            .await
+            .expect_err("16 MiB of address space is too little to read the file");
+        assert!(
+            matches!(err, graphfs_extract::ExtractError::Crashed(_)),
+            "{err}"
+        );
+    }
 }
