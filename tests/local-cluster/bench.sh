@@ -15,7 +15,9 @@
 #   GRAPHFS_BENCH_SECONDS (100), GRAPHFS_BENCH_WARM_UP_SECONDS (10),
 #   GRAPHFS_BENCH_CLIENTS (16), GRAPHFS_BENCH_KEEP (0)
 # While the taggers work alone it also prints, on stderr, the CPU each part
-# took per file tagged (cpu.py), which shows where the drain is bound.
+# took per file tagged (cpu.py), which shows where the drain is bound; and
+# in its line, the CPU the stack takes per upload and per tagged file, and
+# so the upload rate this machine's cores can tag as fast as it takes.
 #   GRAPHFS_BENCH_PROFILE_SECONDS (0: off): records Neo4j with Java Flight
 #     Recorder for this long once the load stops (the taggers' work alone)
 #     and prints where its CPU went (jfr-breakdown.py; needs the JDK's jcmd)
@@ -69,6 +71,8 @@ if [ "$WARM_UP" -gt 0 ]; then
   read -r _ w_requests w_failed w_secs < <(grep '^UPLOADS' <<<"$warm")
   warm_rate="$(python3 -c "print(f'{($w_requests - $w_failed) / $w_secs:.0f} files/s')")"
 fi
+queued_at_start="$(queue_left)"
+python3 "$HERE/cpu.py" snapshot "$STATE" > "$STATE/cpu-load-start.json"
 start=$(date +%s.%N)
 out="$(wrk -t2 -c"$CLIENTS" -d"${SECONDS_LOAD}s" --timeout 10s -s "$HERE/uploads.lua" "$URL/" -- "$TOKEN")"
 echo "$out" > "$STATE/wrk.txt"
@@ -92,6 +96,13 @@ drain="$(python3 -c "import time; print(time.time() - $drain_start)")"
 python3 "$HERE/cpu.py" snapshot "$STATE" > "$STATE/cpu-drain-end.json"
 echo "local-cluster-bench: while the taggers worked alone, $(python3 "$HERE/cpu.py" report \
   "$STATE/cpu-drain-start.json" "$STATE/cpu-drain-end.json" "$left_at_end")" >&2
+# What the machine allows: the uploads' CPU (less the tagging done while
+# they ran) and the tagging's, against its cores.
+uploaded=$((requests - failed))
+tagged_meanwhile=$((queued_at_start + uploaded - left_at_end))
+capacity="$(python3 "$HERE/cpu.py" capacity "$STATE/cpu-load-start.json" \
+  "$STATE/cpu-drain-start.json" "$STATE/cpu-drain-end.json" \
+  "$uploaded" "$((tagged_meanwhile > 0 ? tagged_meanwhile : 0))" "$left_at_end")"
 if [ "$PROFILE" -gt 0 ]; then
   # Ends a recording the drain outlasted (and writes it); one that ended
   # already is not found, which is no error here.
@@ -100,9 +111,9 @@ if [ "$PROFILE" -gt 0 ]; then
   echo "local-cluster-bench: where Neo4j's CPU went while the taggers worked alone:" >&2
   python3 "$HERE/jfr-breakdown.py" "$STATE/drain.jfr" >&2
 fi
-python3 - "$requests" "$failed" "$secs" "$left_at_end" "$total" "$drain" "$CLIENTS" "$warm_rate" "$WARM_UP" <<'PY'
+python3 - "$requests" "$failed" "$secs" "$left_at_end" "$total" "$drain" "$CLIENTS" "$warm_rate" "$WARM_UP" "$capacity" <<'PY'
 import sys
-requests, failed, secs, left, total, drain, clients, warm, warm_secs = sys.argv[1:]
+requests, failed, secs, left, total, drain, clients, warm, warm_secs, capacity = sys.argv[1:]
 ok = int(requests) - int(failed)
 rate = ok / float(secs)
 tagged = ok / float(total)
@@ -111,6 +122,6 @@ print(f"4 KiB uploads through nginx, 3 API replicas, MinIO and Neo4j: {rate:.0f}
       f"(target >= 300; {ok} files in {float(secs):.0f} s, {clients} clients, {failed} failed); "
       f"{left} left in the tagging queue when the load stopped, all tagged after {float(total):.0f} s "
       f"({tagged:.0f} files/s tagged by 2 taggers; {drained:.0f} files/s once the load stopped); "
-      f"the {warm_secs} s warm-up before it: {warm}")
+      f"the {warm_secs} s warm-up before it: {warm}; {capacity}")
 PY
 finished=1

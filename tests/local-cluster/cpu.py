@@ -12,6 +12,15 @@ drain's CPU went (tests/local-cluster/bench.sh).
                                  between two snapshots (N items, such as
                                  files tagged), and how much of the machine
                                  was idle
+  cpu.py capacity LOAD DRAIN END UPLOADS TAGGED DRAINED
+                                 one line: the stack's CPU per upload and
+                                 per tagged file, and the upload rate at
+                                 which tagging keeps up on this machine's
+                                 cores. LOAD, DRAIN and END are snapshots
+                                 when the load started, when it stopped and
+                                 when the queue was empty; UPLOADS files
+                                 were uploaded and TAGGED tagged while it
+                                 ran, DRAINED after it
 
 A process that started and ended between the snapshots counts for its
 parent once the parent has waited for it (as the taggers do for their
@@ -118,6 +127,28 @@ def report(before, after, items):
             f"{1000 * (busy - ours) / items:.1f}; {idle_share:.0f} % idle")
 
 
+def ours(before, after):
+    """CPU seconds the stack's parts took between two snapshots."""
+    return sum(after["parts"].values()) - sum(before["parts"].values())
+
+
+def capacity(load, drain, end, uploads, tagged, drained):
+    if uploads <= 0 or drained <= 0:
+        return "no capacity figure (nothing uploaded or nothing left to tag)"
+    # A tagged file's CPU, from the drain, when the taggers worked alone.
+    per_tag = ours(drain, end) / drained
+    # The load's CPU less the tagging done meanwhile, per upload. The load
+    # generator is not the stack: only the parts' CPU counts.
+    per_upload = max(0.0, ours(load, drain) - tagged * per_tag) / uploads
+    cores = os.cpu_count() or 1
+    keeps_up = cores / (per_upload + per_tag)
+    need = 300 * (per_upload + per_tag)
+    return (f"the stack took {1000 * per_upload:.1f} ms of CPU per upload and "
+            f"{1000 * per_tag:.1f} ms per tagged file, so its {cores} cores take "
+            f"uploads with tagging keeping up at about {keeps_up:.0f} files/s; "
+            f"300 files/s would take {need:.1f} cores")
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "snapshot":
         json.dump(snapshot(sys.argv[2]), sys.stdout)
@@ -128,6 +159,12 @@ def main():
         with open(sys.argv[3]) as f:
             after = json.load(f)
         print(report(before, after, int(sys.argv[4])))
+    elif len(sys.argv) == 8 and sys.argv[1] == "capacity":
+        snaps = []
+        for path in sys.argv[2:5]:
+            with open(path) as f:
+                snaps.append(json.load(f))
+        print(capacity(*snaps, *(int(n) for n in sys.argv[5:8])))
     else:
         sys.exit(__doc__)
 
