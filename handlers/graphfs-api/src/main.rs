@@ -58,7 +58,7 @@ fn main() -> ExitCode {
     }
     if let Command::ExtractWorker = cli.command {
         // Speaks JSON on stdout to its parent: no logging set up here.
-        return ExitCode::from(graphfs_extract::child_main().clamp(0, 255) as u8);
+        return graphfs_extract::child_main();
     }
     if let Some(embedding) = cli.command.embedding() {
         size_model_thread_pools(embedding.embedding_threads);

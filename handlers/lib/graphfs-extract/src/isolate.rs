@@ -8,7 +8,7 @@ use std::os::fd::FromRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::process::Stdio;
+use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -130,14 +130,14 @@ const MAX_REQUEST_BYTES: u64 = 1024 * 1024;
 /// Worker entry point: confines the process ([`crate::sandbox::confine`]), reads one
 /// [`WorkerJob`] line from stdin (and, for an extraction, the file's bytes after it),
 /// writes one JSON line (`{"ok": ...}`, `{"probe": ...}` or `{"err": "..."}`) to stdout
-/// and returns the process exit code (0 on success, 1 when extraction failed, 2 for a
+/// and returns the process's exit code (0 on success, 1 when extraction failed, 2 for a
 /// bad request, an I/O failure or no confinement).
 ///
 /// Call it before starting any async runtime or logging to stdout. While it runs, file
 /// descriptor 1 points at stderr so that stray prints from parsers cannot corrupt the reply.
-pub fn child_main() -> i32 {
+pub fn child_main() -> ExitCode {
     let Some(mut reply_out) = take_stdout() else {
-        return 2;
+        return ExitCode::from(2);
     };
     // Before reading a byte of the file: a worker that cannot be confined extracts nothing.
     let (reply, code) = match crate::sandbox::confine() {
@@ -151,14 +151,14 @@ pub fn child_main() -> i32 {
         .map_err(std::io::Error::from)
         .and_then(|()| reply_out.write_all(b"\n"))
         .and_then(|()| reply_out.flush());
-    match written {
+    ExitCode::from(match written {
         Ok(()) => code,
         Err(_) => 2,
-    }
+    })
 }
 
 /// Handles one job read from `input`: the reply and the exit code.
-fn serve(input: &mut impl BufRead) -> (Reply, i32) {
+fn serve(input: &mut impl BufRead) -> (Reply, u8) {
     let mut line = Vec::new();
     if let Err(e) = input
         .by_ref()
