@@ -72,6 +72,13 @@ async fn the_extraction_worker_reads_no_secret_opens_no_socket_and_runs_nothing(
     );
     assert!(std::env::vars_os().count() > 0);
 
+    // Confined, it still does its one job: the file it is sent.
+    let upload = dir.path().join("upload.tmp");
+    std::fs::write(
+        &upload,
+        graphfs_extract::fixtures::pdf("Confined parsers still read documents."),
+    )
+    .unwrap();
     for worker in &workers() {
         let report = probe_isolated(worker, &probe).await.unwrap();
         assert!(report.environment.is_empty(), "{:?}", report.environment);
@@ -83,17 +90,10 @@ async fn the_extraction_worker_reads_no_secret_opens_no_socket_and_runs_nothing(
             "the worker's connection reached the listener"
         );
 
-        // Confined, it still does its one job: the file it is sent.
-        let upload = dir.path().join("upload.tmp");
-        std::fs::write(
-            &upload,
-            graphfs_extract::fixtures::pdf("Confined parsers still read documents."),
-        )
-        .unwrap();
         let extracted = extract_isolated(
             worker,
             &ExtractRequest {
-                path: upload,
+                path: upload.clone(),
                 name: "letter.pdf".into(),
                 declared_media_type: String::new(),
                 limits: Limits::default(),
