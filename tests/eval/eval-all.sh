@@ -7,6 +7,9 @@
 #   selective               the same model picking from the vocabulary that the
 #                           generative pass built (then `graphfs vocab`), as
 #                           TagGPT does: its corpus is uploaded again on top
+#   generative-N-servers,   the same pair on one single-threaded server per
+#   selective-N-servers     core behind nginx (EVAL_LLM_SERVERS, default
+#                           "1 $(nproc)": the server counts to run the pair on)
 #   generative-base         Gemma 3 270M base model, few-shot /v1/completions
 # each on a fresh, empty GraphFS with in-process MiniLM embeddings.
 # Report: ${EVAL_OUT:-test-artifacts/eval}/report.md. EVAL_LIMIT=N scores only
@@ -28,14 +31,26 @@ trap '"$root/tests/llm/stop.sh" "$llm_dir/chat"; "$root/tests/llm/stop.sh" "$llm
 EVAL_MODE=offline GRAPHFS_TAGGING_MODE=offline GRAPHFS_TAXONOMY=none "$here/eval.sh"
 EVAL_MODE=offline-taxonomy GRAPHFS_TAGGING_MODE=offline GRAPHFS_TAXONOMY=builtin "$here/eval.sh"
 
-chat_url=$(GRAPHFS_LLM_MODEL=chat "$root/tests/llm/start.sh" "$llm_dir/chat")
-shared="$llm_dir/generative-data"
-EVAL_MODE=generative EVAL_DATA_DIR=$shared GRAPHFS_TAGGING_MODE=generative \
-  GRAPHFS_LLM_BASE_URL=$chat_url GRAPHFS_LLM_CHAT_MODEL=smollm2-135m-instruct "$here/eval.sh"
-"${GRAPHFS_BIN:?}" vocab --data-dir "$shared" --retag false
-EVAL_MODE=selective EVAL_DATA_DIR=$shared GRAPHFS_TAGGING_MODE=selective \
-  GRAPHFS_LLM_BASE_URL=$chat_url GRAPHFS_LLM_CHAT_MODEL=smollm2-135m-instruct "$here/eval.sh"
-"$root/tests/llm/stop.sh" "$llm_dir/chat"
+# The chat model's generative-then-selective pass on one server, as the tests
+# run it, and again on one single-threaded server per core (the faster setup
+# `make bench` measures): the second pair's rows carry the server count.
+servers_list=${EVAL_LLM_SERVERS:-1 $(nproc)}
+seen=" "
+for servers in $servers_list; do
+  [[ $servers =~ ^[1-9][0-9]*$ ]] || { echo "EVAL_LLM_SERVERS: '$servers' is not a server count" >&2; exit 2; }
+  [[ $seen == *" $servers "* ]] && continue
+  seen+="$servers "
+  suffix=""
+  [[ $servers == 1 ]] || suffix="-$servers-servers"
+  chat_url=$(GRAPHFS_LLM_SERVERS=$servers GRAPHFS_LLM_MODEL=chat "$root/tests/llm/start.sh" "$llm_dir/chat")
+  shared="$llm_dir/generative-data$suffix"
+  EVAL_MODE=generative$suffix EVAL_DATA_DIR=$shared GRAPHFS_TAGGING_MODE=generative \
+    GRAPHFS_LLM_BASE_URL=$chat_url GRAPHFS_LLM_CHAT_MODEL=smollm2-135m-instruct "$here/eval.sh"
+  "${GRAPHFS_BIN:?}" vocab --data-dir "$shared" --retag false
+  EVAL_MODE=selective$suffix EVAL_DATA_DIR=$shared GRAPHFS_TAGGING_MODE=selective \
+    GRAPHFS_LLM_BASE_URL=$chat_url GRAPHFS_LLM_CHAT_MODEL=smollm2-135m-instruct "$here/eval.sh"
+  "$root/tests/llm/stop.sh" "$llm_dir/chat"
+done
 
 base_url=$(GRAPHFS_LLM_MODEL=base "$root/tests/llm/start.sh" "$llm_dir/base")
 EVAL_MODE=generative-base GRAPHFS_TAGGING_MODE=generative GRAPHFS_LLM_BASE_URL=$base_url \
