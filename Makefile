@@ -44,9 +44,9 @@ help:
 
 EMBEDDING_DIR = $(CACHE_DIR)/llm/minilm
 
-# What `make dev` and `make dev-real` run: graphfs, and beside it the
-# extraction worker a tagger starts for each file (starting it takes a fifth
-# of the CPU that starting graphfs takes).
+# What the local targets run (dev, dev-real, local-cluster, eval): graphfs,
+# and beside it the extraction worker a tagger starts for each file
+# (starting it takes a fifth of the CPU that starting graphfs takes).
 LOCAL_BUILD = $(CARGO) build --release -p graphfs-api -p graphfs-extract --bin graphfs --bin graphfs-extract-worker
 
 ## Run GraphFS on its embedded default: data in ./data, token printed at start.
@@ -196,7 +196,7 @@ fmt:
 
 ## Benchmarks: release build, a fresh server per figure.
 bench: web models
-	$(CARGO) build --release -p graphfs-api -p graphfs-e2e --bins
+	$(CARGO) build --release -p graphfs-api -p graphfs-extract -p graphfs-e2e --bins
 	set -a; . $(CACHE_DIR)/llm/env; set +a; \
 	  GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs $(CARGO_TARGET_DIR)/release/graphfs-bench
 	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/local-cluster/bench.sh
@@ -205,15 +205,16 @@ bench: web models
 	$(CARGO) bench --workspace --locked --bench reconcile
 
 ## Tagging quality on a labelled corpus: offline, and with the local LLM in
-## generative and selective mode. Report: test-artifacts/eval/report.md.
+## generative and selective mode (on one server, then one per core).
+## Report: test-artifacts/eval/report.md.
 eval: web models
-	$(CARGO) build --release -p graphfs-api --bin graphfs
+	$(LOCAL_BUILD)
 	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/eval/eval-all.sh
 
 ## The default tagger's vocabulary as files arrive: 40 software descriptions
 ## dropped at once, and about 550 files. Reports: test-artifacts/eval-scale/.
 eval-scale: web models
-	$(CARGO) build --release -p graphfs-api --bin graphfs
+	$(LOCAL_BUILD)
 	GRAPHFS_BIN=$(CARGO_TARGET_DIR)/release/graphfs tests/eval/eval-scale.sh
 
 ## Regenerate crds/ from the operator's Rust types.
@@ -228,7 +229,7 @@ openapi:
 ## The cluster topology as local processes: MinIO, Neo4j, 3 API replicas,
 ## 2 taggers, nginx in front on 127.0.0.1:8080.
 local-cluster: tools
-	$(CARGO) build --release -p graphfs-api --bin graphfs
+	$(LOCAL_BUILD)
 	tests/local-cluster/run.sh
 
 ## Debian tools the failover test drives (nginx as the ingress, wrk as the load).
