@@ -9,7 +9,8 @@
 #                           TagGPT does: its corpus is uploaded again on top
 #   generative-N-servers,   the same pair on one single-threaded server per
 #   selective-N-servers     core behind nginx (EVAL_LLM_SERVERS, default
-#                           "1 $(nproc)": the server counts to run the pair on)
+#                           "1 $(nproc)", or "1" on one core: the server
+#                           counts to run the pair on)
 #   generative-base         Gemma 3 270M base model, few-shot /v1/completions
 # each on a fresh, empty GraphFS with in-process MiniLM embeddings.
 # Report: ${EVAL_OUT:-test-artifacts/eval}/report.md. EVAL_LIMIT=N scores only
@@ -34,12 +35,10 @@ EVAL_MODE=offline-taxonomy GRAPHFS_TAGGING_MODE=offline GRAPHFS_TAXONOMY=builtin
 # The chat model's generative-then-selective pass on one server, as the tests
 # run it, and again on one single-threaded server per core (the faster setup
 # `make bench` measures): the second pair's rows carry the server count.
-servers_list=${EVAL_LLM_SERVERS:-1 $(nproc)}
-seen=" "
-for servers in $servers_list; do
+servers_list=1
+[[ $(nproc) -gt 1 ]] && servers_list+=" $(nproc)"
+for servers in ${EVAL_LLM_SERVERS:-$servers_list}; do
   [[ $servers =~ ^[1-9][0-9]*$ ]] || { echo "EVAL_LLM_SERVERS: '$servers' is not a server count" >&2; exit 2; }
-  [[ $seen == *" $servers "* ]] && continue
-  seen+="$servers "
   suffix=""
   [[ $servers == 1 ]] || suffix="-$servers-servers"
   chat_url=$(GRAPHFS_LLM_SERVERS=$servers GRAPHFS_LLM_MODEL=chat "$root/tests/llm/start.sh" "$llm_dir/chat")
