@@ -188,8 +188,16 @@ async fn txn_rows(txn: &mut Txn, q: Query) -> Result<Vec<Row>> {
     Ok(out)
 }
 
-/// Every row of `q`, run in a transaction of its own.
+/// Every row of `q`, run in a transaction of its own, and run again when
+/// Neo4j reports a transient failure (`retry_transient`): a statement
+/// alone commits whole or not at all, so a read that met a concurrent
+/// commit (`Transaction.Outdated`) or a write that met a deadlock is
+/// answered instead of failing its request with a 503.
 async fn graph_rows(graph: &Graph, q: Query) -> Result<Vec<Row>> {
+    retry_transient(|| graph_rows_once(graph, q.clone())).await
+}
+
+async fn graph_rows_once(graph: &Graph, q: Query) -> Result<Vec<Row>> {
     let mut stream = graph.execute(q).await.map_err(db_err)?;
     let mut out = Vec::new();
     while let Some(row) = stream.next().await.map_err(db_err)? {

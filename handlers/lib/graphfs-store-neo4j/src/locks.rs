@@ -18,8 +18,8 @@ impl DriveLocks for Neo4jGraphIndex {
     async fn replace_lock_table(&self, owner: &str, version: u64, table: &str) -> Result<bool> {
         // The write lock is taken before the version is compared, so of two
         // writers at one version only the first replaces the table.
-        let rows = retry_transient(|| {
-            self.rows(
+        let rows = self
+            .rows(
                 query(
                     "MERGE (d:DriveLocks {owner: $owner}) ON CREATE SET d.version = 0, d.body = ''
                      SET d._lock = true REMOVE d._lock
@@ -31,8 +31,7 @@ impl DriveLocks for Neo4jGraphIndex {
                 .param("version", i64::try_from(version).unwrap_or(i64::MAX))
                 .param("body", table),
             )
-        })
-        .await?;
+            .await?;
         Ok(!rows.is_empty())
     }
 }

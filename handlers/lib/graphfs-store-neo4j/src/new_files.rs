@@ -33,18 +33,17 @@ impl GroupWrite for NewFile {
     }
 
     /// One file in its own transaction; a deadlock (folders are taken by
-    /// other writers in other orders) is run again.
+    /// other writers in other orders) is run again (`graph_rows`).
     async fn alone(graph: &Graph, file: &NewFile) -> Result<FileRecord> {
-        retry_transient(|| async {
-            created(&graph_rows(graph, create_statement(file)).await?, file)
-        })
-        .await
-        .map_err(|e| match e {
-            // Ids and object keys are fresh UUIDs: the constraint a new
-            // file can break is the one on its name.
-            Error::Conflict(_) => name_taken(&file.folder, &file.name),
-            other => other,
-        })
+        graph_rows(graph, create_statement(file))
+            .await
+            .and_then(|rows| created(&rows, file))
+            .map_err(|e| match e {
+                // Ids and object keys are fresh UUIDs: the constraint a new
+                // file can break is the one on its name.
+                Error::Conflict(_) => name_taken(&file.folder, &file.name),
+                other => other,
+            })
     }
 }
 

@@ -73,16 +73,15 @@ impl DriveProps for Neo4jGraphIndex {
                  RETURN $version AS version"
             }
         };
-        let rows = retry_transient(|| {
-            self.rows(
+        let rows = self
+            .rows(
                 query(statement)
                     .param("owner", owner)
                     .param("path", path)
                     .param("version", version_param(version))
                     .param("body", body.unwrap_or_default()),
             )
-        })
-        .await?;
+            .await?;
         Ok(!rows.is_empty())
     }
 
@@ -103,22 +102,20 @@ impl DriveProps for Neo4jGraphIndex {
     async fn move_dead_props(&self, owner: &str, from: &str, to: &str) -> Result<()> {
         // What was at the destination goes first; the uniqueness of
         // (owner, path) is checked when the statement commits.
-        retry_transient(|| {
-            self.rows(
-                query(&format!(
-                    "CALL {{ {AT_OR_BENEATH} DELETE d }}
+        self.rows(
+            query(&format!(
+                "CALL {{ {AT_OR_BENEATH} DELETE d }}
                      WITH 1 AS one
                      MATCH (m:DriveProps {{owner: $owner}})
                      WHERE m.path = $from OR m.path STARTS WITH $from + '/'
                      SET m.path = $to + substring(m.path, size($from)),
                          m.version = m.version + 1"
-                ))
-                .param("owner", owner)
-                .param("path", to)
-                .param("from", from)
-                .param("to", to),
-            )
-        })
+            ))
+            .param("owner", owner)
+            .param("path", to)
+            .param("from", from)
+            .param("to", to),
+        )
         .await
         .map(|_| ())
     }
@@ -126,30 +123,26 @@ impl DriveProps for Neo4jGraphIndex {
     async fn copy_dead_props(&self, owner: &str, from: &str, to: &str) -> Result<()> {
         // The copy's version moves on from the one it replaces, so a writer
         // that read the old document loses.
-        retry_transient(|| {
-            self.rows(
-                query(
-                    "MATCH (s:DriveProps {owner: $owner, path: $from})
+        self.rows(
+            query(
+                "MATCH (s:DriveProps {owner: $owner, path: $from})
                      MERGE (d:DriveProps {owner: $owner, path: $to}) ON CREATE SET d.version = 0
                      SET d.version = d.version + 1, d.body = s.body",
-                )
-                .param("owner", owner)
-                .param("from", from)
-                .param("to", to),
             )
-        })
+            .param("owner", owner)
+            .param("from", from)
+            .param("to", to),
+        )
         .await
         .map(|_| ())
     }
 
     async fn remove_dead_props(&self, owner: &str, path: &str) -> Result<()> {
-        retry_transient(|| {
-            self.rows(
-                query(&format!("{AT_OR_BENEATH} DELETE d"))
-                    .param("owner", owner)
-                    .param("path", path),
-            )
-        })
+        self.rows(
+            query(&format!("{AT_OR_BENEATH} DELETE d"))
+                .param("owner", owner)
+                .param("path", path),
+        )
         .await
         .map(|_| ())
     }

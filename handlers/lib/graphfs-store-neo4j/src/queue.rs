@@ -177,7 +177,7 @@ impl JobQueue for Neo4jGraphIndex {
             let until = now + lease_ms(lease);
             let seq = new_seq();
             // A job deleted under the claim (its file was) is transient.
-            let rows = retry_transient(|| self.rows(claim_next(now, until, worker, seq))).await?;
+            let rows = self.rows(claim_next(now, until, worker, seq)).await?;
             let Some(row) = rows.first() else {
                 return Ok(None);
             };

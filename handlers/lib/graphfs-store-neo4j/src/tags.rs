@@ -172,9 +172,9 @@ impl TagStore for Neo4jGraphIndex {
         } else {
             "MATCH (x:Rejection {owner: $owner, name: $tag}) DELETE x RETURN count(*) AS n"
         };
-        let rows =
-            retry_transient(|| self.rows(query(stmt).param("owner", owner).param("tag", tag)))
-                .await?;
+        let rows = self
+            .rows(query(stmt).param("owner", owner).param("tag", tag))
+            .await?;
         Ok(rows
             .first()
             .and_then(|r| r.get::<i64>("n").ok())

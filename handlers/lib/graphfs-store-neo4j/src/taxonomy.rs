@@ -21,8 +21,8 @@ impl TaxonomyStore for Neo4jGraphIndex {
     async fn replace_taxonomy(&self, version: u64, body: Option<&str>) -> Result<bool> {
         // The write lock is taken before the version is compared, so of two
         // writers at one version only the first changes the document.
-        let rows = retry_transient(|| {
-            self.rows(
+        let rows = self
+            .rows(
                 query(
                     "MERGE (t:Taxonomy {key: 'taxonomy'}) ON CREATE SET t.version = 0, t.body = ''
                      SET t._lock = true REMOVE t._lock
@@ -33,8 +33,7 @@ impl TaxonomyStore for Neo4jGraphIndex {
                 .param("version", i64::try_from(version).unwrap_or(i64::MAX))
                 .param("body", body.unwrap_or_default()),
             )
-        })
-        .await?;
+            .await?;
         Ok(!rows.is_empty())
     }
 }
