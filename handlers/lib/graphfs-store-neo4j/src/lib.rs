@@ -138,8 +138,9 @@ fn is_transient(code: &str) -> bool {
     .any(|c| code.contains(c))
 }
 
-/// Runs a write transaction again, a few times with growing pauses, when
-/// Neo4j reported a transient failure (see `db_err`); anything else, or the
+/// Runs a statement or transaction again, a few times with growing pauses,
+/// when Neo4j reported a transient failure (see `db_err`): a write that lost a
+/// lock race or a read that met a concurrent commit. Anything else, or the
 /// last failure, is returned as it is.
 async fn retry_transient<T, F, Fut>(mut attempt: F) -> Result<T>
 where
@@ -153,7 +154,7 @@ where
                 retry_after: Some(_),
                 message,
             }) => {
-                tracing::debug!(%message, ?pause, "transient graph failure; running the transaction again");
+                tracing::debug!(%message, ?pause, "transient graph failure; running it again");
                 tokio::time::sleep(pause).await;
                 pause *= 2;
             }
