@@ -288,7 +288,7 @@ fn worker_config(storage: &StorageArgs, t: &TaggingArgs) -> Result<WorkerConfig>
 /// `graphfs-extract-worker` beside this binary, as `make release` and the
 /// image install it, else this binary as `graphfs extract-worker`. Both run
 /// the same code; the small one starts in about a fifth of the CPU time
-/// (README).
+/// (docs/performance.md).
 fn extraction_program() -> Result<(PathBuf, Vec<String>)> {
     let me = std::env::current_exe().context("locating the graphfs binary for extraction")?;
     let worker = me.with_file_name("graphfs-extract-worker");

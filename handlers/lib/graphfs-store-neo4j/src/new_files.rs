@@ -4,7 +4,7 @@
 //! default full-text refresh after each commit: about 300 single-file
 //! transactions a second applied, against about 2,500 files a second in
 //! transactions of ten (the 1 s refresh interval GraphFS sets gives about
-//! 1,000 single-file ones; README).
+//! 1,000 single-file ones; docs/performance.md).
 
 use super::group_commit::{GroupWrite, Together};
 #[allow(unused_imports)]

@@ -7,12 +7,12 @@
 //! (the owner's tagged files) and the common words and tags. A count is
 //! locked from the statement that changes it to the commit, so one owner's
 //! outcomes committed one by one, and under a stream of uploads the taggers
-//! spent most of their time waiting for those locks (README). Here each
+//! spent most of their time waiting for those locks (docs/performance.md). Here each
 //! transaction reads and writes its outcomes first, adds their count
 //! changes up, and changes each count once, in one statement just before
 //! the commit, in the order of its key, so two transactions never hold
 //! counts the other waits for. On 2 cores this did not make tagging
-//! faster: there Neo4j's CPU for each tagged file is the limit (README).
+//! faster: there Neo4j's CPU for each tagged file is the limit (docs/performance.md).
 
 use std::collections::BTreeSet;
 
@@ -96,7 +96,7 @@ struct Batch {
 ///
 /// It was three statements (lock and read, write, end); each statement
 /// costs Neo4j its Bolt messages and a plan-cache lookup whatever it does,
-/// about a third of its CPU while taggers drain a queue (README).
+/// about a third of its CPU while taggers drain a queue (docs/performance.md).
 async fn write_one(txn: &mut Txn, write: &OutcomeWrite, batch: &mut Batch) -> Result<Result<bool>> {
     let OutcomeWrite { job, outcome, done } = write;
     let (mut names, mut scores, mut sources) = (Vec::new(), Vec::new(), Vec::new());

@@ -157,7 +157,7 @@ impl JobQueue for Neo4jGraphIndex {
     }
 
     /// The file comes with the claim: a tagger's first read was a
-    /// statement of its own, one of eight for each file tagged (README).
+    /// statement of its own, one of eight for each file tagged (docs/performance.md).
     async fn claim_job_and_file(
         &self,
         worker: &str,

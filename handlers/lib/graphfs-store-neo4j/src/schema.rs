@@ -39,7 +39,7 @@ pub(super) const SCHEMA: &[&str] = &[
     "CREATE INDEX graphfs_job_owner_turn IF NOT EXISTS FOR (j:Job) ON (j.owner, j.vtag)",
     // The queue's depth counts the jobs held (a few per tagger) here and
     // every job from the count store: counting due and held jobs by
-    // reading each took 71 ms a call with 27,000 queued (README).
+    // reading each took 71 ms a call with 27,000 queued (docs/performance.md).
     "CREATE INDEX graphfs_job_lease IF NOT EXISTS FOR (j:Job) ON (j.lease_until)",
     "DROP CONSTRAINT graphfs_queue_turn IF EXISTS",
     "DROP INDEX graphfs_queue_turn_last IF EXISTS",

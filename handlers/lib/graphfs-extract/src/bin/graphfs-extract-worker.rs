@@ -1,7 +1,7 @@
 //! The confined extraction process on its own: what `graphfs extract-worker`
 //! runs, in a binary a tenth the size. A tagger starts one per file, and
 //! starting the whole `graphfs` binary (the loader rewriting 3.3 MB of
-//! pointers) cost more CPU than extracting a small file (README).
+//! pointers) cost more CPU than extracting a small file (docs/performance.md).
 
 use std::process::ExitCode;
 
