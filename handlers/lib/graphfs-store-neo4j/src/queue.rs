@@ -306,14 +306,8 @@ impl JobQueue for Neo4jGraphIndex {
     async fn requeue(&self, id: FileId) -> Result<()> {
         let file = self.get_file_internal(id).await?;
         // A tagger finishing the file's job at the same moment deletes the
-        // node this MERGE found: run it again.
-        retry_transient(|| async {
-            self.graph
-                .run(queue_again(id, &file.owner))
-                .await
-                .map_err(db_err)
-        })
-        .await
+        // node this MERGE found: a transient failure, which `rows` runs again.
+        self.rows(queue_again(id, &file.owner)).await.map(|_| ())
     }
 
     async fn queue_depth(&self) -> Result<QueueDepth> {
