@@ -44,8 +44,8 @@ help:
 
 EMBEDDING_DIR = $(CACHE_DIR)/llm/minilm
 
-# What the local targets run (dev, dev-real, local-cluster, eval): graphfs,
-# and beside it the extraction worker a tagger starts for each file
+# What the local targets run (dev, dev-real, local-cluster, eval, eval-scale):
+# graphfs, and beside it the extraction worker a tagger starts for each file
 # (starting it takes a fifth of the CPU that starting graphfs takes).
 LOCAL_BUILD = $(CARGO) build --release -p graphfs-api -p graphfs-extract --bin graphfs --bin graphfs-extract-worker
 
